@@ -1,0 +1,122 @@
+"""Streaming readers for corpus files. They decode strictly and say where a file went wrong."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK_BYTES = 1 << 20
+SUPPORTED = (".txt", ".md", ".jsonl")
+
+
+class CorpusError(Exception):
+    """A file (or a part of it) cannot be imported; the message names the file and where."""
+
+
+@dataclass
+class ByteCount:
+    """How many bytes a reader has read so far (for progress bars and error offsets)."""
+
+    bytes_read: int = 0
+
+    def feed(self, data: bytes) -> None:
+        self.bytes_read += len(data)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while data := fh.read(CHUNK_BYTES):
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def _check_start(path: Path, head: bytes) -> None:
+    if not head:
+        raise CorpusError(f"{path}: empty file")
+    nul = head.find(b"\x00", 0, 8192)
+    if nul >= 0:
+        raise CorpusError(f"{path}: binary file (NUL byte at byte {nul})")
+
+
+def text_chunks(path: Path, hashing: ByteCount) -> Iterator[str]:
+    """Decode a text file as UTF-8 (a BOM is dropped), chunk by chunk; CorpusError on bad bytes."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    with path.open("rb") as fh:
+        first = True
+        while True:
+            data = fh.read(CHUNK_BYTES)
+            if first:
+                _check_start(path, data)
+                first = False
+            final = not data
+            offset = hashing.bytes_read - len(decoder.getstate()[0])
+            hashing.feed(data)
+            try:
+                text = decoder.decode(data, final=final)
+            except UnicodeDecodeError as exc:
+                raise CorpusError(f"{path}: invalid UTF-8 at byte {offset + exc.start}") from exc
+            if text:
+                yield text
+            if final:
+                return
+
+
+@dataclass(frozen=True)
+class JsonlRecord:
+    line: int
+    text: str
+
+
+def jsonl_records(path: Path, field: str, hashing: ByteCount, problems: list[str]) -> Iterator[JsonlRecord]:
+    """Yield the `field` text of each JSONL line; bad lines are added to `problems` and skipped."""
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+        _check_start(path, head)
+        fh.seek(0)
+        for number, raw in enumerate(fh, start=1):
+            hashing.feed(raw)
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(f"{path}:{number}: invalid UTF-8 at byte {exc.start} of the line")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(obj, dict):
+                problems.append(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+                continue
+            if field not in obj:
+                problems.append(f"{path}:{number}: no field {field!r} (fields: {', '.join(sorted(obj)[:6])})")
+                continue
+            value = obj[field]
+            if not isinstance(value, str):
+                problems.append(f"{path}:{number}: field {field!r} is {type(value).__name__}, not text")
+                continue
+            if value.strip():
+                yield JsonlRecord(number, value)
+
+
+def corpus_files(paths: list[Path], problems: list[str]) -> list[Path]:
+    """Expand folders (recursively) into the supported files they hold, in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED))
+        elif not path.exists():
+            problems.append(f"{path}: no such file or folder")
+        elif path.suffix.lower() not in SUPPORTED:
+            problems.append(f"{path}: unsupported file type {path.suffix or '(none)'} (use .txt, .md or .jsonl)")
+        else:
+            files.append(path)
+    return files

@@ -1,0 +1,74 @@
+"""Hand-written seed examples: read from JSONL, validated, stored with their role.
+
+A seed row: {"family", "role" (fewshot | eval | polish), "messages", and optionally "task_type",
+"difficulty", "topic", "tools", "answer", "metadata"}. Re-importing the same seed adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from curator.models import Example, conversation_text
+from curator.store import Store
+from curator.text.normalize import key_hash
+
+
+@dataclass
+class SeedReport:
+    added: int = 0
+    existing: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _field_errors(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(row)'}: {e['msg']}" for e in exc.errors()[:3]
+    )
+
+
+def read_seeds(path: Path, problems: list[str]) -> list[Example]:
+    """Parse and validate a seed file; each bad row is reported as `file:line: field: problem`."""
+    seeds = []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot read ({exc})")
+        return seeds
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"{path}:{number}: expected a JSON object")
+            continue
+        row.setdefault("kind", "seed")
+        row.setdefault("source_type", "manual_seed")
+        try:
+            example = Example(**row)
+        except ValidationError as exc:
+            problems.append(f"{path}:{number}: {_field_errors(exc)}")
+            continue
+        example.key_hash = key_hash(conversation_text(example.messages))
+        seeds.append(example)
+    return seeds
+
+
+def import_seeds(store: Store, path: Path) -> SeedReport:
+    """Store every valid seed of a file in one transaction."""
+    report = SeedReport()
+    seeds = read_seeds(path, report.problems)
+    with store.transaction():
+        for seed in seeds:
+            if store.add_example(seed, ignore_existing=True) is None:
+                report.existing += 1
+            else:
+                report.added += 1
+    return report

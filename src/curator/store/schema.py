@@ -1,0 +1,124 @@
+"""The schema as a list of forward migrations. `PRAGMA user_version` is the schema version.
+
+Never edit a migration that has shipped: append a new one.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY,
+        source_path TEXT NOT NULL,
+        source_line INTEGER,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        tags TEXT NOT NULL DEFAULT '[]',
+        quality TEXT NOT NULL DEFAULT 'medium' CHECK (quality IN ('high', 'medium', 'reject')),
+        rules TEXT NOT NULL DEFAULT '[]',
+        families TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        idem_key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        family TEXT,
+        passage_id INTEGER REFERENCES passages(id),
+        topic TEXT,
+        template_hash TEXT,
+        params TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'paused')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        raw_response TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        batch_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE examples (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('candidate', 'seed', 'revision', 'eval_item')),
+        role TEXT CHECK (role IN ('fewshot', 'eval', 'polish')),
+        family TEXT NOT NULL,
+        task_type TEXT,
+        difficulty TEXT,
+        topic TEXT,
+        source_type TEXT NOT NULL,
+        passage_id INTEGER REFERENCES passages(id),
+        passage_start INTEGER,
+        passage_end INTEGER,
+        messages TEXT NOT NULL,
+        tools TEXT,
+        answer TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        parent_id INTEGER REFERENCES examples(id),
+        job_id INTEGER REFERENCES jobs(id),
+        job_item INTEGER,
+        template_hash TEXT,
+        model TEXT,
+        state TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'gated', 'accepted', 'rejected')),
+        gate_status TEXT CHECK (gate_status IN ('pass', 'flag', 'fail')),
+        key_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (job_id, job_item)
+    );
+    CREATE UNIQUE INDEX examples_seed_key ON examples(key_hash) WHERE kind = 'seed';
+    CREATE INDEX examples_key ON examples(key_hash);
+    CREATE TABLE gate_verdicts (
+        id INTEGER PRIMARY KEY,
+        example_id INTEGER NOT NULL REFERENCES examples(id),
+        gate TEXT NOT NULL,
+        gate_version TEXT NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ('pass', 'flag', 'fail')),
+        score REAL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX gate_verdicts_example ON gate_verdicts(example_id);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        example_id INTEGER NOT NULL REFERENCES examples(id),
+        action TEXT NOT NULL,
+        note TEXT,
+        seconds REAL,
+        undoes INTEGER REFERENCES decisions(id),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE exports (
+        id INTEGER PRIMARY KEY,
+        version TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        counts TEXT NOT NULL DEFAULT '{}',
+        manifest_sha256 TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+    # 2: imported files become rows of their own, so passages keep a link to their source file.
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        passages_added INTEGER NOT NULL DEFAULT 0,
+        imported_at TEXT NOT NULL,
+        UNIQUE (path, sha256)
+    );
+    ALTER TABLE passages ADD COLUMN source_id INTEGER REFERENCES sources(id);
+    INSERT INTO sources (path, sha256, size, passages_added, imported_at)
+        SELECT source_path, '', 0, count(*), min(created_at) FROM passages GROUP BY source_path;
+    UPDATE passages SET source_id = (SELECT id FROM sources WHERE sources.path = passages.source_path);
+    CREATE INDEX examples_state ON examples(state, family);
+    CREATE INDEX decisions_example ON decisions(example_id);
+    """,
+]
+
+LATEST_VERSION = len(MIGRATIONS)

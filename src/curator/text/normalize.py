@@ -1,0 +1,77 @@
+"""The match key: one folded form of Persian text used for dedup and decontamination.
+
+The key is for comparing, never for storing in place of the text. Steps, in this order:
+
+1. drop isolated diacritic presentation forms (U+FE70-FE7F) and bidi/format controls, because NFKC
+   would turn the former into "space + mark";
+2. NFKC, which unfolds the Arabic presentation forms (U+FB50-FDFF, FE80-FEFC) to base letters;
+3. fold what NFKC leaves apart: Arabic ي/ى/ك to Persian ی/ک, teh marbuta and heh-with-hamza to ه,
+   hamza-seated letters to their seat, digits of every script to ASCII, Persian punctuation to Latin;
+4. drop diacritics (harakat, tanwin, superscript alef, hamza above/below) and tatweel;
+5. remove ZWNJ together with any stray spaces around it, casefold Latin, and squeeze whitespace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+# Characters removed before NFKC: isolated/medial diacritic presentation forms and invisible controls.
+_PRE_DROP = {cp: None for cp in range(0xFE70, 0xFE80)}
+_PRE_DROP.update(
+    {
+        cp: None
+        for cp in (
+            0x200E, 0x200F, 0x061C,  # LRM, RLM, ALM
+            0x202A, 0x202B, 0x202C, 0x202D, 0x202E,  # LRE RLE PDF LRO RLO
+            0x2066, 0x2067, 0x2068, 0x2069,  # LRI RLI FSI PDI
+            0x200D, 0x00AD, 0xFEFF, 0x200B, 0x2060,  # ZWJ, soft hyphen, BOM, ZWSP, word joiner
+        )
+    }
+)
+
+_DIACRITICS = list(range(0x064B, 0x0660)) + [0x0670] + list(range(0x06D6, 0x06EE)) + [0x0640]
+
+_FOLD: dict[int, str | None] = {cp: None for cp in _DIACRITICS}
+_FOLD.update(
+    {
+        ord("ي"): "ی", ord("ى"): "ی", ord("ې"): "ی", ord("ۍ"): "ی", ord("ئ"): "ی",
+        ord("ك"): "ک", ord("ڪ"): "ک",
+        ord("ة"): "ه", ord("ۀ"): "ه", ord("ە"): "ه", ord("ۃ"): "ه",
+        ord("أ"): "ا", ord("إ"): "ا", ord("ٱ"): "ا",
+        ord("ؤ"): "و",
+        ord("،"): ",", ord("؛"): ";", ord("؟"): "?", ord("٪"): "%",
+        ord("٫"): ".", ord("٬"): ",",
+        ord("«"): '"', ord("»"): '"', ord("“"): '"', ord("”"): '"', ord("„"): '"',
+        ord("‘"): "'", ord("’"): "'",
+        ord("–"): "-", ord("—"): "-", ord("−"): "-",
+    }
+)
+for _i in range(10):
+    _FOLD[0x06F0 + _i] = str(_i)  # Persian digits
+    _FOLD[0x0660 + _i] = str(_i)  # Arabic-Indic digits
+
+_ZWNJ_RUN = re.compile(r"\s*\u200c[\s\u200c]*")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;:?!.)\]}])")
+_SPACE_AFTER_OPEN = re.compile(r"([(\[{])\s+")
+_QUOTE_SPACES = re.compile(r"\s*([\"'])\s*")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def match_key(text: str) -> str:
+    """Fold `text` so that orthographic variants of the same Persian text compare equal."""
+    text = text.translate(_PRE_DROP)
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_FOLD)
+    text = _ZWNJ_RUN.sub("", text)
+    text = text.casefold()
+    text = _QUOTE_SPACES.sub(r"\1", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    text = _SPACE_AFTER_OPEN.sub(r"\1", text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def key_hash(text: str) -> str:
+    """A short stable hash of the match key of `text` (used for exact dedup)."""
+    return hashlib.blake2b(match_key(text).encode("utf-8"), digest_size=16).hexdigest()
