@@ -10,35 +10,54 @@ import re
 from dataclasses import dataclass, field
 
 from curator.config import Window
-from curator.text.script import script_stats
+from curator.text.script import script_stats, words
 
 GRAMMAR_TERMS = (
-    "فاعل", "مفعول", "متمم", "مسند", "نهاد", "گزاره", "قید", "صفت", "موصوف", "مضاف", "فعل لازم",
+    "فاعل", "مفعول", "متمم", "مسند", "نهاد", "گزاره", "قید", "صفت", "موصوف", "مضاف", "مضاف‌الیه", "فعل لازم",
     "فعل متعدی", "حرف اضافه", "دستور زبان", "جمله ساده", "جمله مرکب", "جملهٔ ساده", "جملهٔ مرکب",
     "بن ماضی", "بن مضارع", "ضمیر", "وابسته", "هسته", "شناسه", "نقش دستوری", "نقش‌های دستوری",
 )
 EDUCATION_TERMS = (
-    "دانش‌آموز", "دانش آموز", "درس", "مثال", "برای نمونه", "تمرین", "یاد بگیر", "مدرسه", "معلم",
-    "به عبارت دیگر", "یعنی", "توضیح", "پرسش", "فصل", "کتاب درسی", "آزمایش",
+    "دانش‌آموز", "دانش‌آموزان", "دانش آموز", "درس", "مثال", "برای نمونه", "تمرین", "یاد بگیریم", "مدرسه",
+    "معلم", "به عبارت دیگر", "یعنی", "توضیح", "پرسش", "فصل", "کتاب درسی", "آزمایش",
 )
 MATH_TERMS = ("جمع", "تفریق", "ضرب", "تقسیم", "کسر", "درصد", "معادله", "مساحت", "محیط", "حاصل", "عدد", "میانگین")
-TOOL_TERMS = ("پارامتر", "تابع", "ورودی", "خروجی", "api", "json", "endpoint", "parameters", "function", "دستور")
+TOOL_TERMS = ("پارامتر", "تابع", "ورودی", "خروجی", "api", "json", "endpoint", "parameters", "function")
 BOILERPLATE_TERMS = (
     "کلیه حقوق", "تمامی حقوق", "حقوق محفوظ", "copyright", "ثبت نام", "ورود به حساب", "تماس با ما",
     "درباره ما", "سبد خرید", "کوکی", "cookie", "عضویت در خبرنامه", "اشتراک‌گذاری", "منبع:",
 )
-FACT_MARKERS = re.compile(
-    r"(?:در سال|قرن|سده|میلادی|خورشیدی|هجری|کیلومتر|درصد|جمعیت|پایتخت|استان|قرار دارد|به دنیا آمد"
-    r"|[0-9۰-۹]{3,4})"
-)
-# Definitions and explanations: "... نام دارد", "به این ... می‌گویند", "... نامیده می‌شود".
-DEFINITION = re.compile(r"(?:می‌گویند|می‌گوییم|نامیده می‌شود|نامیده می‌شوند|نام دارد|گفته می‌شود|عبارت‌اند از"
-                        r"|به شمار می‌آید|یعنی|به همین دلیل|فرایند)")
+FACT_TERMS = ("در سال", "قرن", "سده", "میلادی", "خورشیدی", "هجری", "کیلومتر", "درصد", "جمعیت", "پایتخت",
+              "استان", "قرار دارد", "به دنیا آمد")
+_DIGIT_RUN = re.compile("[0-9۰-۹]+")
+DEFINITION_TERMS = ("می‌گویند", "می‌گوییم", "نامیده می‌شود", "نام دارد", "گفته می‌شود", "عبارت‌اند از",
+                    "به شمار می‌آید", "یعنی", "به همین دلیل", "فرایند")
+
+
+_TERM_LISTS = {
+    "grammar": GRAMMAR_TERMS, "education": EDUCATION_TERMS + DEFINITION_TERMS, "math": MATH_TERMS,
+    "tool": TOOL_TERMS, "boilerplate": BOILERPLATE_TERMS, "facts": FACT_TERMS,
+}
+# One lookup for all lists: one-word terms against the set of words, phrases (and terms with
+# punctuation) as substrings.
+_SINGLE_WORDS = frozenset(t for terms in _TERM_LISTS.values() for t in terms if " " not in t and ":" not in t)
+# A phrase can only occur if its first word does: a set lookup spares most substring searches.
+_PHRASES = tuple(sorted({(t.split()[0].rstrip(":"), t) for terms in _TERM_LISTS.values() for t in terms
+                         if t not in _SINGLE_WORDS}))
+
+
+def term_hits(text: str, wordset: set[str]) -> dict[str, list[str]]:
+    """For each term list, the terms found in `text` (whose words are `wordset`), in list order."""
+    found = set(_SINGLE_WORDS.intersection(wordset))
+    found.update(p for first, p in _PHRASES if first in wordset and p in text)
+    return {name: [t for t in terms if t in found] for name, terms in _TERM_LISTS.items()}
+
+
+_LATIN_WORD = re.compile(r"[a-z]+")
 _MATH_EXPR = re.compile(r"[0-9۰-۹٠-٩]+\s*[+\-×÷*/=]\s*[0-9۰-۹٠-٩]+")
 _LIST_LINE = re.compile(r"^\s*(?:[-*•▪●]|[0-9۰-۹]+[.)\-]|[a-zA-Z][.)])\s+", re.M)
 _TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$", re.M)
 _DIALOGUE_LINE = re.compile(r"^\s*(?:[-—–]\s*|[^\s:：]{1,20}\s*[:：]\s+)\S", re.M)
-_SENTENCE = re.compile(r"[.!?؟]+(?=\s|$)")
 _URL = re.compile(r"https?://|www\.")
 
 # Which families can use a passage with a given tag.
@@ -67,45 +86,58 @@ class Classification:
         self.rules.append(f"{tag}: {rule}")
 
 
-def _hits(text: str, terms: tuple[str, ...]) -> list[str]:
-    return [t for t in terms if t in text]
+def _count_all(text: str, terms: tuple[str, ...]) -> int:
+    return sum(text.count(t) for t in terms)
 
 
 def classify(text: str, window: Window = Window()) -> Classification:
     """Classify one passage by transparent rules (see `rules` in the result)."""
     c = Classification()
     lower = text.lower()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    n_lines = max(len(lines), 1)
+    multiline = text.count("\n") >= 2
+    lines = [ln for ln in text.splitlines() if ln.strip()] if multiline else [text]
+    n_lines = len(lines)
 
-    if len(grammar := _hits(text, GRAMMAR_TERMS)) >= 2:
+    arabic_words = words(text)
+    wordset = set(arabic_words)
+    if _LATIN_WORD.search(lower):
+        wordset.update(_LATIN_WORD.findall(lower))
+    hits = term_hits(lower, wordset)
+    if len(grammar := hits["grammar"]) >= 2:
         c.tag("grammar", "grammar terms " + "، ".join(grammar[:4]))
-    edu = _hits(text, EDUCATION_TERMS) + sorted(set(DEFINITION.findall(text)))
+    edu = hits["education"]
     if len(edu) >= 2:
         c.tag("education", "teaching or defining words " + "، ".join(edu[:4]))
-    math_words = _hits(text, MATH_TERMS)
-    if _MATH_EXPR.search(text) or len(math_words) >= 3:
-        c.tag("math", "arithmetic expression" if _MATH_EXPR.search(text) else "math words " + "، ".join(math_words[:4]))
-    if len(tool := _hits(lower, TOOL_TERMS)) >= 2 or ("{" in text and '":' in text):
+    has_expr = any(op in text for op in "+-×÷*/=") and _MATH_EXPR.search(text) is not None
+    if has_expr:
+        c.tag("math", "arithmetic expression")
+    elif len(math_words := hits["math"]) >= 3:
+        c.tag("math", "math words " + "، ".join(math_words[:4]))
+    if len(tool := hits["tool"]) >= 2 or ("{" in text and '":' in text):
         c.tag("tool-doc", "API words " + ", ".join(tool[:4]) if tool else "JSON object")
-    if len(_DIALOGUE_LINE.findall(text)) >= 3 and len(_DIALOGUE_LINE.findall(text)) * 2 >= n_lines:
-        c.tag("dialogue", "speaker lines")
-    if len(facts := FACT_MARKERS.findall(text)) >= 2:
-        c.tag("factual", f"{len(facts)} dates, quantities or places")
-    list_lines = len(_LIST_LINE.findall(text)) + len(_TABLE_LINE.findall(text))
-    if n_lines >= 3 and list_lines * 2 > n_lines:
-        c.tag("list/table", f"{list_lines} of {n_lines} lines are list items or table rows")
-    if boiler := _hits(lower, BOILERPLATE_TERMS):
+    if multiline:
+        speakers = len(_DIALOGUE_LINE.findall(text))
+        if speakers >= 3 and speakers * 2 >= n_lines:
+            c.tag("dialogue", "speaker lines")
+    years = sum(1 for run in _DIGIT_RUN.findall(text) if 3 <= len(run) <= 4)
+    facts = len(hits["facts"]) + years
+    if facts >= 2:
+        c.tag("factual", f"{facts} dates, quantities or places")
+    if multiline:
+        list_lines = len(_LIST_LINE.findall(text)) + len(_TABLE_LINE.findall(text))
+        if n_lines >= 3 and list_lines * 2 > n_lines:
+            c.tag("list/table", f"{list_lines} of {n_lines} lines are list items or table rows")
+    if boiler := hits["boilerplate"]:
         c.tag("boilerplate", "site furniture " + "، ".join(boiler[:3]))
-    elif len(_URL.findall(text)) >= 3:
+    elif ("http" in lower or "www." in lower) and len(_URL.findall(lower)) >= 3:
         c.tag("boilerplate", "many links")
     if len(text) < window.min_chars:
         c.tag("too-short", f"{len(text)} < {window.min_chars} characters")
     if len(text) > window.max_chars:
         c.tag("too-long", f"{len(text)} > {window.max_chars} characters")
 
-    stats = script_stats(text)
-    sentences = len(_SENTENCE.findall(text))
+    stats = script_stats(text, arabic_words)
+    sentences = _count_all(text, (". ", "؟", "!", "?")) + text.endswith(".")
     useful = [t for t in c.tags if t in FAMILIES_BY_TAG]
     if stats.verdict != "fa":
         c.quality = "reject"

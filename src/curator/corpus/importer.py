@@ -6,20 +6,30 @@ Re-importing the same content adds nothing (passages are unique on the hash of t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+import json
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 from curator.config import Window
 from curator.corpus.classify import classify
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256, jsonl_records, text_chunks
 from curator.corpus.split import Span, passages, split_text
-from curator.models import Passage, Source, now_iso
+from curator.models import Source, now_iso
 from curator.store import Store
 from curator.text.normalize import key_hash
 
 BATCH = 2000
+# Files at least this big are classified in worker processes (start-up costs ~0.3 s a worker).
+PARALLEL_MIN_BYTES = 16 << 20
 Progress = Callable[[int], None]
+# key hash, tags JSON, quality, rules JSON, families JSON: ready for the passages table.
+Analysis = tuple[str, str, str, str, str]
 
 
 @dataclass
@@ -49,52 +59,112 @@ def _spans(path: Path, field_name: str, window: Window, hashing: ByteCount,
             yield span, None
 
 
-def _passage(span: Span, line: int | None, source_id: int, source_path: str, window: Window, stamp: str) -> Passage:
-    c = classify(span.text, window)
-    return Passage(
-        source_id=source_id, source_path=source_path, source_line=line, start=span.start, end=span.end,
-        text=span.text, key_hash=key_hash(span.text), tags=c.tags, quality=c.quality, rules=c.rules,
-        families=c.families, created_at=stamp,
-    )
+@functools.lru_cache(maxsize=4096)
+def _json_list(items: tuple[str, ...]) -> str:
+    return json.dumps(list(items), ensure_ascii=False)
+
+
+def analyse(texts: list[str], window: Window) -> list[Analysis]:
+    """Match-key hash and classification of each text, encoded for the store.
+
+    Runs in worker processes for big files, so it returns plain strings (cheap to send back).
+    """
+    out = []
+    for text in texts:
+        c = classify(text, window)
+        out.append((key_hash(text), _json_list(tuple(c.tags)), c.quality,
+                    json.dumps(c.rules, ensure_ascii=False), _json_list(tuple(c.families))))
+    return out
+
+
+def _analysed(batches: Iterable[list[tuple[Span, int | None]]], window: Window,
+              pool: Executor | None) -> Iterator[list[tuple[Span, int | None, Analysis]]]:
+    """Analyse batches in order; with a pool, a few batches are in flight at once (bounded memory)."""
+    if pool is None:
+        for batch in batches:
+            yield [(s, line, a) for (s, line), a in zip(batch, analyse([s.text for s, _ in batch], window))]
+        return
+    in_flight: deque[tuple[list[tuple[Span, int | None]], Future[list[Analysis]]]] = deque()
+    limit = 2 * (getattr(pool, "_max_workers", 2) or 2)
+    for batch in batches:
+        in_flight.append((batch, pool.submit(analyse, [s.text for s, _ in batch], window)))
+        if len(in_flight) >= limit:
+            done, future = in_flight.popleft()
+            yield [(s, line, a) for (s, line), a in zip(done, future.result())]
+    while in_flight:
+        done, future = in_flight.popleft()
+        yield [(s, line, a) for (s, line), a in zip(done, future.result())]
+
+
+def _batched(items: Iterator[tuple[Span, int | None]], size: int) -> Iterator[list[tuple[Span, int | None]]]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def import_file(store: Store, path: Path, *, field_name: str = "text", window: Window = Window(),
-                progress: Progress | None = None) -> tuple[int, int, list[str]]:
+                progress: Progress | None = None, pool: Executor | None = None) -> tuple[int, int, list[str]]:
     """Import one file in one transaction; returns (added, seen, problems). CorpusError skips the file."""
     problems: list[str] = []
-    hashing = ByteCount()
-    added = seen = 0
+    counter = ByteCount()
+    added = seen = reported = 0
     stamp = now_iso()
-    reported = 0
     with store.transaction():
         source_id = store.add_source(Source(path=str(path), sha256=file_sha256(path), size=path.stat().st_size))
-        batch: list[Passage] = []
-        for span, line in _spans(path, field_name, window, hashing, problems):
-            batch.append(_passage(span, line, source_id, str(path), window, stamp))
-            if len(batch) >= BATCH:
-                added += store.insert_passages(batch)
-                seen += len(batch)
-                batch.clear()
-                if progress:
-                    progress(hashing.bytes_read - reported)
-                    reported = hashing.bytes_read
-        added += store.insert_passages(batch)
-        seen += len(batch)
+        spans = _spans(path, field_name, window, counter, problems)
+        for batch in _analysed(_batched(spans, BATCH), window, pool):
+            added += store.insert_passage_rows(
+                (source_id, str(path), line, span.start, span.end, span.text, *analysis, stamp)
+                for span, line, analysis in batch
+            )
+            seen += len(batch)
+            if progress:
+                progress(counter.bytes_read - reported)
+                reported = counter.bytes_read
         store.conn.execute(
             "UPDATE sources SET passages_added = passages_added + ? WHERE id = ?", (added, source_id),
         )
     if progress:
-        progress(hashing.bytes_read - reported)
+        progress(counter.bytes_read - reported)
     return added, seen, problems
 
 
+def _pool_for(files: list[Path], workers: int | None) -> Executor | None:
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    big = any(f.stat().st_size >= PARALLEL_MIN_BYTES for f in files if f.exists())
+    if workers < 2 or not big:
+        return None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+
+
 def import_paths(store: Store, paths: list[Path], *, field_name: str = "text", window: Window = Window(),
-                 progress: Progress | None = None) -> ImportReport:
-    """Import files and folders (recursively); bad files and lines are reported and skipped."""
+                 progress: Progress | None = None, workers: int | None = None) -> ImportReport:
+    """Import files and folders (recursively); bad files and lines are reported and skipped.
+
+    Big files are classified in `workers` processes (default: one per core); 1 keeps it in-process.
+    """
     report = ImportReport()
-    for path in corpus_files([Path(p) for p in paths], report.problems):
+    files = corpus_files([Path(p) for p in paths], report.problems)
+    pool = _pool_for(files, workers)
+    try:
+        _import_each(store, files, report, field_name, window, progress, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return report
+
+
+def _import_each(store: Store, files: list[Path], report: ImportReport, field_name: str, window: Window,
+                 progress: Progress | None, pool: Executor | None) -> None:
+    for path in files:
         try:
-            added, seen, problems = import_file(store, path, field_name=field_name, window=window, progress=progress)
+            added, seen, problems = import_file(store, path, field_name=field_name, window=window,
+                                                progress=progress, pool=pool)
         except CorpusError as exc:
             report.problems.append(str(exc))
             continue
@@ -105,4 +175,3 @@ def import_paths(store: Store, paths: list[Path], *, field_name: str = "text", w
         report.passages_added += added
         report.passages_seen += seen
         report.problems.extend(problems)
-    return report

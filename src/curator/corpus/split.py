@@ -55,10 +55,12 @@ def _cut_point(text: str, lo: int, hi: int) -> int:
 def paragraphs(chunks: Iterable[str]) -> Iterator[tuple[Span, str]]:
     """Yield each paragraph with the exact text that separates it from the previous one."""
     buf = ""  # the source from offset `base` on
-    base = 0  # offset of buf[0]: the end of the last paragraph yielded
+    base = 0  # offset of buf[0]
+    prev_end = 0  # end of the last paragraph yielded
     scan = 0  # offset where the next paragraph starts
     for chunk in chunks:
-        buf += chunk
+        buf = buf[prev_end - base:] + chunk  # trimmed once a chunk, not once a paragraph
+        base = prev_end
         while True:
             m = _BREAK.search(buf, scan - base)
             if m is None or m.end() == len(buf):  # no break yet, or one that may go on in the next chunk
@@ -70,12 +72,12 @@ def paragraphs(chunks: Iterable[str]) -> Iterator[tuple[Span, str]]:
                 brk_start, brk_end = base + m.start(), base + m.end()
             span = _stripped(buf[scan - base: brk_start - base], scan)
             if span is not None:
-                yield span, buf[: span.start - base]
-                buf, base = buf[span.end - base:], span.end
+                yield span, buf[prev_end - base: span.start - base]
+                prev_end = span.end
             scan = brk_end
     span = _stripped(buf[scan - base:], scan)
     if span is not None:
-        yield span, buf[: span.start - base]
+        yield span, buf[prev_end - base: span.start - base]
 
 
 def sentences_packed(para: Span, max_chars: int) -> Iterator[Span]:

@@ -74,6 +74,7 @@ class Store:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
+        self.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: bulk imports spill less
         self.db = sqlite_utils.Database(self.conn)
         if migrate:
             self.migrate()
@@ -135,20 +136,22 @@ class Store:
                 "SELECT id FROM sources WHERE path = ? AND sha256 = ?", (row["path"], row["sha256"])
             ).fetchone()[0]
 
+    _PASSAGE_COLUMNS = ("source_id", "source_path", "source_line", "start", "end", "text", "key_hash", "tags",
+                        "quality", "rules", "families", "created_at")
+
     def insert_passages(self, passages: Iterable[Passage]) -> int:
         """Insert passages, ignoring any whose match key is already stored; returns how many were added."""
-        sql = (
-            'INSERT OR IGNORE INTO passages (source_id, source_path, source_line, start, "end", text, key_hash,'
-            " tags, quality, rules, families, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-        )
-        rows = [
-            (
-                p.source_id, p.source_path, p.source_line, p.start, p.end, p.text, p.key_hash,
-                json.dumps(p.tags, ensure_ascii=False), p.quality, json.dumps(p.rules, ensure_ascii=False),
-                json.dumps(p.families, ensure_ascii=False), p.created_at,
-            )
+        return self.insert_passage_rows(
+            (p.source_id, p.source_path, p.source_line, p.start, p.end, p.text, p.key_hash,
+             json.dumps(p.tags, ensure_ascii=False), p.quality, json.dumps(p.rules, ensure_ascii=False),
+             json.dumps(p.families, ensure_ascii=False), p.created_at)
             for p in passages
-        ]
+        )
+
+    def insert_passage_rows(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        """The bulk path of `insert_passages`: tuples in `_PASSAGE_COLUMNS` order, lists as JSON text."""
+        columns = ", ".join(f'"{c}"' for c in self._PASSAGE_COLUMNS)
+        sql = f"INSERT OR IGNORE INTO passages ({columns}) VALUES ({', '.join('?' * len(self._PASSAGE_COLUMNS))})"
         before = self.conn.total_changes
         with self.transaction():
             self.conn.executemany(sql, rows)

@@ -18,7 +18,20 @@ STRONG_ARABIC = frozenset("ة")
 # Very frequent function words that are specific to one of the two languages.
 _PERSIAN_WORDS = frozenset("است را که این آن می‌شود هست نیست برای با از شد بود هم یک".split())
 _ARABIC_WORDS = frozenset("في من على التي الذي هذا هذه ذلك إلى عن كان قد لا هو هي".split())
-_WORD = re.compile(r"[\u0600-\u06FF\u200c]+")
+ZWNJ = "\u200c"
+_ARABIC_LETTER = (
+    "\u0621-\u063A\u0641-\u064A\u066E\u066F\u0671-\u06D3\u06D5\u06EE\u06EF\u06FA-\u06FC\u06FF"
+    "\u0750-\u077F\uFB50-\uFDFF\uFE80-\uFEFC"
+)
+# Words: runs of Arabic-script letters, with ZWNJ inside a word.
+_WORD = re.compile(f"[{_ARABIC_LETTER}][{_ARABIC_LETTER}{ZWNJ}]*")
+_LATIN_LETTER_RUN = re.compile("[A-Za-z\u00C0-\u024F]+")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+# A character outside ASCII, Latin-1 punctuation, Latin letters, the Arabic block and format marks:
+# when there is none, every letter is either Arabic-script or Latin.
+_OTHER_CHAR = re.compile(
+    "[^\x00-\x7f\u00a0-\u024f\u0600-\u06ff\u200b-\u2027\u202a-\u202f\u2066-\u2069\ufeff]"
+)
 
 
 @dataclass(frozen=True)
@@ -48,35 +61,37 @@ class ScriptStats:
         return "unknown"
 
 
-_LETTER = re.compile(r"[^\W\d_]")
-_ARABIC_LETTER = re.compile(
-    "[\u0621-\u063A\u0641-\u064A\u066E\u066F\u0671-\u06D3\u06D5\u06EE\u06EF\u06FA-\u06FC\u06FF"
-    "\u0750-\u077F\uFB50-\uFDFF\uFE80-\uFEFC]"
-)
-_LATIN_LETTER = re.compile("[A-Za-z\u00C0-\u024F]")
-
-
 def _count(chars: frozenset[str], text: str) -> int:
     return sum(text.count(c) for c in chars)
 
 
-def script_stats(text: str) -> ScriptStats:
-    """Count letters by script and weigh Persian against Arabic evidence (letters and function words)."""
+def _run_length(pattern: re.Pattern[str], text: str) -> int:
+    return sum(map(len, pattern.findall(text)))
+
+
+def words(text: str) -> list[str]:
+    """The Arabic-script words of a text (runs of letters, ZWNJ included), in order."""
+    return _WORD.findall(text)
+
+
+def script_stats(text: str, arabic_words: list[str] | None = None) -> ScriptStats:
+    """Count letters by script and weigh Persian against Arabic evidence (letters and function words).
+
+    `arabic_words` is `words(text)` when the caller has it already.
+    """
     strong_fa = _count(STRONG_PERSIAN, text)
     weak_fa = _count(PERSIAN_LETTERS, text) - strong_fa
     strong_ar = _count(STRONG_ARABIC, text)
     weak_ar = _count(ARABIC_LETTERS, text) - strong_ar
-    fa = 3 * strong_fa + weak_fa
-    ar = 2 * strong_ar + weak_ar
-    for word in _WORD.findall(text):
-        if word in _PERSIAN_WORDS:
-            fa += 3
-        elif word in _ARABIC_WORDS:
-            ar += 3
+    words = _WORD.findall(text) if arabic_words is None else arabic_words
+    joined = "".join(words)
+    arabic = len(joined) - joined.count(ZWNJ)
+    latin = _run_length(_LATIN_LETTER_RUN, text)
+    letters = arabic + latin if _OTHER_CHAR.search(text) is None else _run_length(_LETTER_RUN, text)
     return ScriptStats(
-        letters=len(_LETTER.findall(text)),
-        arabic_script=len(_ARABIC_LETTER.findall(text)),
-        latin=len(_LATIN_LETTER.findall(text)),
-        persian_evidence=fa,
-        arabic_evidence=ar,
+        letters=letters,
+        arabic_script=arabic,
+        latin=latin,
+        persian_evidence=3 * strong_fa + weak_fa + 3 * sum(map(_PERSIAN_WORDS.__contains__, words)),
+        arabic_evidence=2 * strong_ar + weak_ar + 3 * sum(map(_ARABIC_WORDS.__contains__, words)),
     )

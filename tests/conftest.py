@@ -1,0 +1,16 @@
+from pathlib import Path
+
+import pytest
+
+from curator.store import Store
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> Path:
+    return tmp_path / "curator.db"
+
+
+@pytest.fixture
+def store(db_file: Path):
+    with Store(db_file) as s:
+        yield s

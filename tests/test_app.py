@@ -1,0 +1,27 @@
+"""The app opens on the store and shows its counts (the future dashboard)."""
+
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from curator.sample import prepare_sample
+from curator.store import Store
+from curator.tui.app import CuratorApp
+
+
+async def test_dashboard_shows_the_store_counts(db_file: Path) -> None:
+    with Store(db_file) as store:
+        prepare_sample(store)
+        passages = store.count("passages")
+    app = CuratorApp(db_file)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#counts", DataTable)
+        rows = {table.get_row_at(i)[0] + "/" + table.get_row_at(i)[1]: table.get_row_at(i)[2]
+                for i in range(table.row_count)}
+        assert rows["store/passages"] == str(passages)
+        assert rows["example kinds/seed"] == "18"
+        await pilot.press("q")
+    assert app.return_code == 0

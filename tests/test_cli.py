@@ -1,0 +1,76 @@
+"""The command line: real subprocesses, one clear line on error, never a traceback."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PARA = "فتوسنتز فرایندی است که گیاه با آن غذای خود را می‌سازد. نور خورشید در این فرایند نقش اصلی دارد. "
+
+
+def run(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("CURATOR_DB", None) if env is None or "CURATOR_DB" not in env else None
+    return subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=120)
+
+
+def test_help_lists_the_commands() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    for command in ("import", "stats", "seeds", "demo"):
+        assert command in out.stdout
+
+
+def test_import_then_stats(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    (tmp_path / "a.txt").write_text(PARA * 4, encoding="utf-8")
+    out = run("import", str(tmp_path / "a.txt"), "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    assert "1 files, 1 passages added" in out.stdout
+    stats = run("stats", "--db", str(db))
+    assert "passages" in stats.stdout and "passage quality:" in stats.stdout and "passage tags:" in stats.stdout
+
+
+def test_curator_db_environment_variable(tmp_path: Path) -> None:
+    db = tmp_path / "env.db"
+    (tmp_path / "a.txt").write_text(PARA * 4, encoding="utf-8")
+    assert run("import", str(tmp_path / "a.txt"), env={"CURATOR_DB": str(db)}).returncode == 0
+    assert db.exists()
+
+
+def test_default_database_is_db_curator_db(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(PARA * 4, encoding="utf-8")
+    assert run("import", "a.txt", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "db" / "curator.db").exists()
+
+
+def test_bad_input_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"garbage" * 100)
+    out = run("stats", "--db", str(bad))
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().count("\n") == 0
+    assert str(bad) in out.stderr and "not a SQLite database" in out.stderr
+    assert bad.read_bytes() == b"garbage" * 100
+
+
+def test_skipped_files_are_named_in_the_summary(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "a.jsonl").write_text(json.dumps({"text": PARA * 3}, ensure_ascii=False) + "\n{bad\n", encoding="utf-8")
+    out = run("import", str(tmp_path), "--db", str(tmp_path / "c.db"))
+    assert out.returncode == 0
+    assert f"skipped: {tmp_path / 'a.jsonl'}:2: not valid JSON" in out.stderr
+    assert f"skipped: {tmp_path / 'empty.txt'}: empty file" in out.stderr
+    assert "2 skipped" in out.stdout
+
+
+def test_demo_builds_the_sample_project(tmp_path: Path) -> None:
+    db = tmp_path / "sample.db"
+    out = run("demo", "--no-app", "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    stats = run("stats", "--db", str(db)).stdout
+    for role in ("fewshot", "eval", "polish"):
+        assert role in stats
