@@ -1,13 +1,32 @@
-"""Settings: where the database lives, and the passage window used by corpus import."""
+"""Settings: database path, passage window, teacher and judge models, concurrency, prices and budget.
+
+Defaults live here; a `curator.toml` (in the working folder, or `$CURATOR_CONFIG`) overrides them:
+
+    [teacher]
+    model = "claude-sonnet-4-5"
+    concurrency = 16
+    budget_usd = 25.0
+    [teacher.family_models]
+    school_math = "claude-opus-4-1"
+    [prices."claude-sonnet-4-5"]   # USD per million tokens
+    input = 3.0
+    output = 15.0
+
+API keys are never read from this file: only from the environment (`ANTHROPIC_API_KEY`).
+"""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 DEFAULT_DB = Path("db") / "curator.db"
 SAMPLE_DB = Path("db") / "sample.db"
+CONFIG_FILE = Path("curator.toml")
 
 
 def db_path(explicit: str | Path | None = None) -> Path:
@@ -28,3 +47,92 @@ class Window:
     def __post_init__(self) -> None:
         if not 0 < self.min_chars < self.max_chars:
             raise ValueError(f"bad passage window: min {self.min_chars}, max {self.max_chars}")
+
+
+class Price(BaseModel):
+    """USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    input: float
+    output: float
+    cache_write: float | None = None
+    cache_read: float | None = None
+
+    def cost(self, input_tokens: int, output_tokens: int, cache_write: int = 0, cache_read: int = 0,
+             *, batch: bool = False) -> float:
+        """Cost in USD of one request's usage (the batch API is half price)."""
+        usd = (input_tokens * self.input + output_tokens * self.output
+               + cache_write * (self.cache_write if self.cache_write is not None else self.input * 1.25)
+               + cache_read * (self.cache_read if self.cache_read is not None else self.input * 0.1)) / 1e6
+        return usd * (0.5 if batch else 1.0)
+
+
+DEFAULT_PRICES = {
+    "claude-opus-4-1": Price(input=15.0, output=75.0, cache_write=18.75, cache_read=1.5),
+    "claude-sonnet-4-5": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.3),
+    "claude-haiku-4-5": Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.1),
+}
+# A model missing from the table is charged at this (deliberately high) price, so budgets stay safe.
+FALLBACK_PRICE = Price(input=15.0, output=75.0)
+
+
+class TeacherSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = "claude-sonnet-4-5"
+    family_models: dict[str, str] = Field(default_factory=dict)
+    concurrency: int = Field(default=8, ge=1, le=256)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=6, ge=0)
+    retry_after_cap_s: float = Field(default=60.0, ge=0)
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    max_job_attempts: int = Field(default=3, ge=1)
+    max_tokens: int = Field(default=4096, ge=16)
+    budget_usd: float | None = Field(default=None, ge=0)
+    structured_outputs: str = Field(default="auto", pattern="^(auto|on|off)$")
+    fewshot_count: int = Field(default=3, ge=0)
+
+    def model_for(self, family: str) -> str:
+        return self.family_models.get(family, self.model)
+
+
+class JudgeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = "claude-haiku-4-5"
+    allow_same_model: bool = False
+
+
+class Settings(BaseModel):
+    """Everything configurable. `Settings.load()` reads curator.toml over these defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+    teacher: TeacherSettings = Field(default_factory=TeacherSettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    prompts_dir: Path = Path("prompts")
+    bidi: str = Field(default="auto", pattern="^(app|terminal|auto)$")
+
+    def price(self, model: str) -> Price:
+        return self.prices.get(model, FALLBACK_PRICE)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Settings":
+        """Defaults, overridden by the TOML file at `path` (or $CURATOR_CONFIG, or ./curator.toml)."""
+        path = path or Path(os.environ.get("CURATOR_CONFIG", CONFIG_FILE))
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        try:
+            prices = {**DEFAULT_PRICES, **{k: Price(**v) for k, v in data.pop("prices", {}).items()}}
+            return cls(**data, prices=prices)
+        except (ValidationError, TypeError) as exc:
+            if isinstance(exc, TypeError):
+                raise ConfigError(f"{path}: prices: {exc}") from exc
+            first = exc.errors()[0]
+            raise ConfigError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+
+
+class ConfigError(Exception):
+    """The config file is invalid; the message names the file and the setting."""

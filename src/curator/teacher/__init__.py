@@ -1,0 +1,1 @@
+"""Generation: task families (prompts/), the teacher client, durable jobs, batches, procedural generators."""

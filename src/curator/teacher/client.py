@@ -1,0 +1,217 @@
+"""The teacher: the official `anthropic` SDK (async), with our own retries, timeout and concurrency.
+
+Works against any server that speaks the Messages API (`ANTHROPIC_BASE_URL`: vLLM, llama.cpp, Ollama,
+LiteLLM...). No sampling knobs are sent (current Claude models reject temperature/top_p and prefill):
+diversity comes from the prompts. The API key is read from the environment and never stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import anthropic
+
+from curator.config import TeacherSettings
+
+RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    def add(self, other: "Usage") -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+
+
+@dataclass
+class Reply:
+    """One successful HTTP exchange: the text, why it stopped, usage, and the raw response."""
+
+    text: str
+    stop_reason: str | None
+    model: str
+    usage: Usage
+    raw: str
+    attempts: int = 1
+    retries: list[str] = field(default_factory=list)
+
+
+class TeacherError(Exception):
+    """A request that failed for good (after retries, or at once when not retryable)."""
+
+    def __init__(self, message: str, *, status: int | None = None, raw: str | None = None,
+                 attempts: int = 1, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.raw = raw
+        self.attempts = attempts
+        self.retryable = retryable
+
+
+def api_key_from_env() -> str:
+    key = os.environ.get("ANTHROPIC_API_KEY")
+    if not key:
+        raise TeacherError("ANTHROPIC_API_KEY is not set (a local Messages API server accepts any value)")
+    return key
+
+
+def usage_of(message: Any) -> Usage:
+    u = getattr(message, "usage", None)
+    if u is None:
+        return Usage()
+    return Usage(
+        input_tokens=getattr(u, "input_tokens", 0) or 0,
+        output_tokens=getattr(u, "output_tokens", 0) or 0,
+        cache_write_tokens=getattr(u, "cache_creation_input_tokens", 0) or 0,
+        cache_read_tokens=getattr(u, "cache_read_input_tokens", 0) or 0,
+    )
+
+
+def text_of(message: Any) -> str:
+    return "".join(getattr(b, "text", "") for b in getattr(message, "content", []) if getattr(b, "type", "") == "text")
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """The server's requested wait: `retry-after-ms`, or `retry-after` in seconds or as an HTTP date."""
+    if headers is None:
+        return None
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class Teacher:
+    """Sends Messages API requests with bounded concurrency, timeouts and capped, honoured retries."""
+
+    def __init__(self, settings: TeacherSettings, *, api_key: str | None = None, base_url: str | None = None,
+                 sleep: Any = asyncio.sleep) -> None:
+        self.settings = settings
+        self.client = anthropic.AsyncAnthropic(
+            api_key=api_key or api_key_from_env(),
+            base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            max_retries=0,
+            timeout=settings.timeout_s,
+        )
+        self.semaphore = asyncio.Semaphore(settings.concurrency)
+        self.structured = {"on": True, "off": False}.get(settings.structured_outputs)  # None: find out
+        self._sleep = sleep
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def complete(self, body: dict[str, Any]) -> Reply:
+        """Send one request; retry what is retryable; TeacherError when it finally fails."""
+        retries: list[str] = []
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self.semaphore:
+                    message = await self.client.messages.create(**body)
+            except anthropic.BadRequestError as exc:
+                if "output_config" in body and self.structured is None and _mentions_output_config(exc):
+                    self.structured = False  # this server has no structured outputs: parse JSON from text
+                    body = {k: v for k, v in body.items() if k != "output_config"}
+                    retries.append("structured outputs unsupported: falling back to JSON in text")
+                    continue
+                raise TeacherError(f"400 bad request: {_message(exc)}", status=400, raw=_raw(exc),
+                                   attempts=attempt) from exc
+            except anthropic.APIStatusError as exc:
+                status = exc.status_code
+                if status in RETRYABLE_STATUS and attempt <= self.settings.max_retries:
+                    wait = self._wait(attempt, retry_after_seconds(exc.response.headers))
+                    retries.append(f"{status} {_message(exc)}; retry in {wait:.2f}s")
+                    await self._sleep(wait)
+                    continue
+                raise TeacherError(f"{status} {_message(exc)}", status=status, raw=_raw(exc), attempts=attempt,
+                                   retryable=status in RETRYABLE_STATUS) from exc
+            except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+                kind = "timeout" if isinstance(exc, anthropic.APITimeoutError) else "connection error"
+                if attempt <= self.settings.max_retries:
+                    wait = self._wait(attempt, None)
+                    retries.append(f"{kind}; retry in {wait:.2f}s")
+                    await self._sleep(wait)
+                    continue
+                raise TeacherError(f"{kind} after {attempt} attempts", attempts=attempt, retryable=True) from exc
+            if "output_config" in body and self.structured is None:
+                self.structured = True
+            return Reply(text=text_of(message), stop_reason=message.stop_reason, model=message.model,
+                         usage=usage_of(message), raw=message.model_dump_json(), attempts=attempt, retries=retries)
+
+    def _wait(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.settings.retry_after_cap_s)
+        backoff = self.settings.backoff_base_s * (2 ** (attempt - 1))
+        return min(backoff, self.settings.retry_after_cap_s) * (0.5 + random.random() / 2)
+
+
+def _message(exc: anthropic.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:300]
+    return str(exc.message)[:300]
+
+
+def _raw(exc: anthropic.APIStatusError) -> str:
+    try:
+        return exc.response.text[:20000]
+    except Exception:  # noqa: BLE001 - a raw body is a nicety, not a requirement
+        return ""
+
+
+def _mentions_output_config(exc: anthropic.BadRequestError) -> bool:
+    return bool(re.search(r"output_config|output_format|json_schema|structured", _message(exc), re.I))
+
+
+class OutputError(Exception):
+    """The reply could not be used: truncated, refused, not JSON, or not of the schema."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.M)
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value in a reply: the whole text, else inside a code fence, else the outermost {...}."""
+    candidates = [text.strip(), _FENCE.sub("", text.strip())]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start:end + 1])
+    last_error = None
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except json.JSONDecodeError as exc:
+            last_error = exc
+    raise OutputError("invalid JSON", f"{last_error.msg} at line {last_error.lineno} column {last_error.colno}"
+                      if last_error else "empty reply")

@@ -1,0 +1,158 @@
+"""Task families: TOML files in `prompts/families/` that a curator edits.
+
+A family file names its description, the output schema (a model in `teacher.schemas`), which passage
+tags it accepts (or `passage = "none"` for families that need no passage), the gates it runs, its
+coverage dimensions, and the prompt: a system prompt and a user template whose placeholders are
+filled per job. A malformed file is reported with file and line; only that family is disabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curator.teacher.schemas import SCHEMAS
+
+PLACEHOLDERS = {"passage", "passage_id", "topic", "task_type", "difficulty", "fewshot", "n", "persona", "tools"}
+KNOWN_GATES = {"format", "language", "length", "math", "tools", "faithfulness", "dedup", "decontam", "judge"}
+PASSAGE_MODES = {"required", "optional", "none"}
+
+
+class FamilyError(Exception):
+    """A family file is malformed: `path:line: what is wrong`."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """One task family, loaded from its file."""
+
+    name: str
+    path: Path
+    description: str
+    schema: str
+    system: str
+    user: str
+    template_hash: str
+    passage: str = "required"
+    accepts_tags: tuple[str, ...] = ()
+    gates: tuple[str, ...] = ()
+    dimensions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    personas: tuple[str, ...] = ()
+    items_per_request: int = 3
+    max_tokens: int | None = None
+    min_persian_ratio: float = 0.6
+    length: dict[str, int] = field(default_factory=dict)
+
+    def render(self, values: dict[str, Any]) -> str:
+        """The user prompt for one job. Values are inserted as text, never re-interpreted."""
+        return string.Formatter().vformat(self.user, (), _Defaults(values))
+
+    def dimension(self, name: str, index: int) -> str | None:
+        """The `index`-th value of a dimension, cycling (deterministic diversity)."""
+        values = self.dimensions.get(name) or ()
+        return values[index % len(values)] if values else None
+
+
+class _Defaults(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _line_of(text: str, key: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith(f"{key} ") or line.strip().startswith(f"{key}="):
+            return number
+    return 1
+
+
+def load_family(path: Path) -> Family:
+    """Parse and validate one family file; FamilyError names the file and line."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise FamilyError(f"{path}:1: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _toml_error_line(str(exc))
+        raise FamilyError(f"{path}:{line}: {exc}") from exc
+
+    def fail(key: str, message: str) -> FamilyError:
+        return FamilyError(f"{path}:{_line_of(text, key)}: {key}: {message}")
+
+    prompt = data.get("prompt")
+    if not isinstance(prompt, dict):
+        raise FamilyError(f"{path}:1: missing [prompt] table with system and user")
+    for key in ("system", "user"):
+        if not isinstance(prompt.get(key), str) or not prompt[key].strip():
+            raise fail(key, "missing or empty")
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(prompt["user"]) if name is not None}
+    except ValueError as exc:
+        raise fail("user", f"bad template ({exc})") from exc
+    if unknown := sorted(f for f in fields if f not in PLACEHOLDERS):
+        raise fail("user", f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
+    name = data.get("name", path.stem)
+    schema = data.get("schema")
+    if schema not in SCHEMAS:
+        raise fail("schema", f"{schema!r} is not a known schema ({', '.join(SCHEMAS)})")
+    passage = data.get("passage", "required")
+    if passage not in PASSAGE_MODES:
+        raise fail("passage", f"must be one of {', '.join(sorted(PASSAGE_MODES))}")
+    if passage == "required" and "passage" not in fields:
+        raise fail("user", "a family that requires a passage must use {passage}")
+    gates = data.get("gates", [])
+    if not isinstance(gates, list) or (bad := [g for g in gates if g not in KNOWN_GATES]):
+        raise fail("gates", f"unknown gate {bad[0] if isinstance(gates, list) else gates!r}")
+    dimensions = data.get("dimensions", {})
+    if not isinstance(dimensions, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in dimensions.values()
+    ):
+        raise FamilyError(f"{path}:{_line_of(text, '[dimensions]')}: dimensions: each must be a list of strings")
+    items = data.get("items_per_request", 3)
+    if not isinstance(items, int) or not 1 <= items <= 20:
+        raise fail("items_per_request", "must be a whole number from 1 to 20")
+    return Family(
+        name=name, path=path, description=str(data.get("description", "")).strip(), schema=schema,
+        system=prompt["system"].strip(), user=prompt["user"].strip(),
+        template_hash=hashlib.sha256(raw).hexdigest()[:16], passage=passage,
+        accepts_tags=tuple(data.get("accepts_tags", [])), gates=tuple(gates),
+        dimensions={k: tuple(v) for k, v in dimensions.items()}, personas=tuple(data.get("personas", [])),
+        items_per_request=items, max_tokens=data.get("max_tokens"),
+        min_persian_ratio=float(data.get("min_persian_ratio", 0.6)), length=dict(data.get("length", {})),
+    )
+
+
+def _toml_error_line(message: str) -> int:
+    marker = "(at line "
+    if marker in message:
+        return int(message.split(marker, 1)[1].split(",", 1)[0])
+    return 1
+
+
+@dataclass
+class FamilySet:
+    """All families of a prompts folder; broken files are listed in `errors` and left out."""
+
+    families: dict[str, Family]
+    errors: list[str]
+
+
+def load_families(prompts_dir: Path) -> FamilySet:
+    families: dict[str, Family] = {}
+    errors: list[str] = []
+    for path in sorted((prompts_dir / "families").glob("*.toml")):
+        try:
+            family = load_family(path)
+        except FamilyError as exc:
+            errors.append(str(exc))
+            continue
+        if family.name in families:
+            errors.append(f"{path}:1: name: {family.name!r} is also defined in {families[family.name].path}")
+            continue
+        families[family.name] = family
+    return FamilySet(families, errors)

@@ -1,0 +1,66 @@
+"""Procedural jobs: candidates written exactly as the teacher's, with source_type=procedural.
+
+They run through the same jobs table (kind `procedural`), idempotency keys and commit path, so a
+curator without an API key can use the whole pipeline end to end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from curator.config import Settings
+from curator.store import Store
+from curator.teacher.client import Usage
+from curator.teacher.families import Family
+from curator.teacher.plan import plan_generation
+from curator.teacher.procedural import math as math_gen
+from curator.teacher.procedural import tools as tools_gen
+from curator.teacher.runner import RunReport, candidates_from, claim, queued_jobs, record_success, recover_running
+from curator.teacher.schemas import SCHEMAS
+
+SUPPORTED = {"MathBatch": math_gen.VERSION, "ToolBatch": tools_gen.VERSION}
+
+
+def _seed(idem: str, index: int) -> int:
+    return int(hashlib.sha256(f"{idem}:{index}".encode()).hexdigest()[:12], 16)
+
+
+def _items(family: Family, params: dict[str, Any], idem: str) -> list[dict[str, Any]]:
+    items = []
+    for i in range(params.get("n", family.items_per_request)):
+        seed = _seed(idem, i)
+        if family.schema == "MathBatch":
+            task = params.get("task_type")
+            item = math_gen.generate(seed, task if task in math_gen.GENERATORS else None,
+                                     params.get("difficulty") if params.get("difficulty") in math_gen.BANDS else None).item()
+        else:
+            task = params.get("task_type")
+            task = task if task in tools_gen.TASK_TYPES else "tool_needed"
+            tool = params.get("topic") if params.get("topic") in tools_gen.TOOLS else None
+            item = tools_gen.generate(seed, task, tool)
+        items.append(item)
+    return items
+
+
+def run_procedural(store: Store, family: Family, settings: Settings, *, limit: int) -> RunReport:
+    """Plan and run up to `limit` procedural jobs of a math or tool family."""
+    if family.schema not in SUPPORTED:
+        raise ValueError(f"family {family.name!r} has no procedural generator (only {', '.join(SUPPORTED)} schemas)")
+    report = RunReport()
+    recover_running(store)
+    plan_generation(store, family, settings, limit=limit, kind="procedural")
+    model = f"procedural:{SUPPORTED[family.schema]}"
+    for job_id in queued_jobs(store, kind="procedural", family=family.name):
+        if not claim(store, job_id):
+            continue
+        job = store.job(job_id)
+        items = _items(family, job.params, job.idem_key)
+        output = SCHEMAS[family.schema].model_validate({"items": items})
+        examples = candidates_from(family, job, output, model, Usage(), None, source_type="procedural")
+        for example, item in zip(examples, items):
+            example.metadata["params"] = item.get("params", {})
+            example.metadata["verified"] = True
+        report.candidates += record_success(store, job, examples, "", Usage(), 0.0)
+        report.done += 1
+    return report

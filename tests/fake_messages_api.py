@@ -1,0 +1,244 @@
+"""A local HTTP server that speaks enough of the Anthropic Messages API for tests and benchmarks.
+
+Real HTTP on 127.0.0.1 (the SDK's own transport is exercised). It records every request body,
+answers with valid output for the schema a request names, and injects faults on demand:
+
+    api = FakeMessagesAPI(latency=0.2).start()
+    api.faults.extend([Fault.status(429, retry_after="0.1"), Fault.truncated()])
+    ... ANTHROPIC_BASE_URL=api.url ...
+    api.stop()
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Fault:
+    kind: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    payload: Any = None
+    delay: float = 0.0
+
+    @classmethod
+    def status_code(cls, code: int, *, retry_after: str | None = None, message: str = "injected") -> "Fault":
+        kinds = {429: "rate_limit_error", 529: "overloaded_error", 500: "api_error", 502: "api_error",
+                 503: "api_error", 400: "invalid_request_error", 401: "authentication_error"}
+        headers = {"retry-after": retry_after} if retry_after is not None else {}
+        body = {"type": "error", "error": {"type": kinds.get(code, "api_error"), "message": message}}
+        return cls("status", code, headers, body)
+
+    @classmethod
+    def timeout(cls, seconds: float) -> "Fault":
+        return cls("timeout", delay=seconds)
+
+    @classmethod
+    def text(cls, text: str) -> "Fault":
+        return cls("text", payload=text)
+
+    @classmethod
+    def truncated(cls) -> "Fault":
+        return cls("truncated")
+
+    @classmethod
+    def refusal(cls) -> "Fault":
+        return cls("refusal")
+
+    @classmethod
+    def no_structured_outputs(cls) -> "Fault":
+        return cls.status_code(400, message="output_config: Extra inputs are not permitted")
+
+
+Responder = Callable[[dict[str, Any], int], dict[str, Any]]
+_counter = itertools.count(1)
+
+
+def _conversation_item(n: int, task: str = "explanation") -> dict[str, Any]:
+    return {"task_type": task, "difficulty": "middle_school", "topic": "فاعل", "messages": [
+        {"role": "user", "content": f"پرسش شمارهٔ {n}: فاعل در جملهٔ «علی کتاب را خواند» کدام است؟"},
+        {"role": "assistant", "content": f"پاسخ {n}: «علی» فاعل است، چون انجام‌دهندهٔ کار خواندن است."},
+    ]}
+
+
+def default_output(body: dict[str, Any], n: int) -> dict[str, Any]:
+    """Valid output for the schema the request names (structured outputs), else a conversation batch."""
+    schema = ((body.get("output_config") or {}).get("format") or {}).get("schema") or {}
+    title = schema.get("title", "")
+    prompt = json.dumps(body.get("messages", []), ensure_ascii=False)
+    if title == "PassageLabels" or "label Persian passages" in str(body.get("system", "")):
+        return {"tags": ["education"], "quality": "high", "families": ["student_support"], "reason": "روشن و آموزشی"}
+    if title == "MathBatch" or "MathBatch" in prompt or '"answer"' in prompt:
+        return {"items": [{"task_type": "four_operations", "difficulty": "elementary", "topic": "خرید", "answer": str(3 * n),
+                           "messages": [{"role": "user", "content": f"سه دفتر هر کدام {n} تومان. جمعاً چند؟"},
+                                        {"role": "assistant", "content": f"۳ × {n} = {3 * n}. پس جمعاً {3 * n} تومان."}]}]}
+    if title == "ToolBatch" or '"tools"' in prompt:
+        tool = {"type": "function", "function": {"name": "calculator", "parameters": {
+            "type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}}}
+        return {"items": [{"task_type": "tool_needed", "topic": "calculator", "tools": [tool], "messages": [
+            {"role": "user", "content": f"حاصل {n} ضربدر ۲ چقدر است؟"},
+            {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "id": "c1", "function": {
+                "name": "calculator", "arguments": json.dumps({"expression": f"{n}*2"})}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": str(2 * n)},
+            {"role": "assistant", "content": f"حاصل برابر با {2 * n} است."}]}]}
+    return {"items": [_conversation_item(n), _conversation_item(n + 100000, "mini_quiz")]}
+
+
+def message(body: dict[str, Any], text: str, stop_reason: str = "end_turn") -> dict[str, Any]:
+    return {"id": f"msg_{next(_counter)}", "type": "message", "role": "assistant", "model": body.get("model", "fake"),
+            "content": [{"type": "text", "text": text}], "stop_reason": stop_reason, "stop_sequence": None,
+            "usage": {"input_tokens": 1000 + len(json.dumps(body)) // 4, "output_tokens": 400,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+
+
+class FakeMessagesAPI:
+    def __init__(self, *, latency: float = 0.0, responder: Responder = default_output) -> None:
+        self.latency = latency
+        self.responder = responder
+        self.faults: deque[Fault] = deque()
+        self.fault_for: Callable[[int, dict[str, Any]], Fault | None] | None = None
+        self.requests: list[dict[str, Any]] = []
+        self.raw_bodies: list[str] = []
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_outcomes: dict[str, str] = {}  # custom_id -> "errored" | "expired"
+        self.polls_until_ended = 1
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeMessagesAPI":
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
+                      content_type: str = "application/json") -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(data)))
+                self.send_header("request-id", f"req_{next(_counter)}")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length", 0))
+                raw = self.rfile.read(length).decode()
+                body = json.loads(raw)
+                if self.path.startswith("/v1/messages/batches"):
+                    return self._send(200, api._create_batch(body))
+                with api._lock:
+                    api.requests.append(body)
+                    api.raw_bodies.append(raw)
+                    n = len(api.requests)
+                    fault = api.faults.popleft() if api.faults else None
+                if fault is None and api.fault_for is not None:
+                    fault = api.fault_for(n, body)
+                if api.latency:
+                    time.sleep(api.latency)
+                status, payload, headers = api._answer(body, n, fault)
+                self._send(status, payload, headers)
+
+            def do_GET(self) -> None:  # noqa: N802
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if len(parts) == 4 and parts[:3] == ["v1", "messages", "batches"]:
+                    return self._send(200, api._poll_batch(parts[3]))
+                if len(parts) == 5 and parts[4] == "results":
+                    return self._send(200, api._batch_results(parts[3]), content_type="application/binary")
+                self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> "FakeMessagesAPI":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _answer(self, body: dict[str, Any], n: int, fault: Fault | None) -> tuple[int, Any, dict[str, str]]:
+        if fault is None:
+            return 200, message(body, json.dumps(self.responder(body, n), ensure_ascii=False)), {}
+        if fault.kind == "status":
+            return fault.status, fault.payload, fault.headers
+        if fault.kind == "timeout":
+            time.sleep(fault.delay)
+            return 200, message(body, json.dumps(self.responder(body, n), ensure_ascii=False)), {}
+        if fault.kind == "text":
+            return 200, message(body, fault.payload), {}
+        if fault.kind == "truncated":
+            text = json.dumps(self.responder(body, n), ensure_ascii=False)
+            return 200, message(body, text[: len(text) // 2], "max_tokens"), {}
+        if fault.kind == "refusal":
+            return 200, message(body, "I can't help with that.", "refusal"), {}
+        raise ValueError(fault.kind)
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def _create_batch(self, body: dict[str, Any]) -> dict[str, Any]:
+        batch_id = f"msgbatch_{next(_counter)}"
+        with self._lock:
+            for r in body["requests"]:
+                self.requests.append(r["params"])
+            self.batches[batch_id] = {"requests": body["requests"], "polls": 0}
+        return self._batch_object(batch_id, "in_progress")
+
+    def _poll_batch(self, batch_id: str) -> dict[str, Any]:
+        batch = self.batches[batch_id]
+        batch["polls"] += 1
+        ended = batch["polls"] > self.polls_until_ended
+        return self._batch_object(batch_id, "ended" if ended else "in_progress")
+
+    def _batch_object(self, batch_id: str, status: str) -> dict[str, Any]:
+        n = len(self.batches[batch_id]["requests"])
+        return {"id": batch_id, "type": "message_batch", "processing_status": status,
+                "created_at": "2026-11-22T00:00:00Z", "expires_at": "2026-11-23T00:00:00Z",
+                "ended_at": "2026-11-22T00:01:00Z" if status == "ended" else None,
+                "request_counts": {"processing": 0 if status == "ended" else n, "succeeded": n if status == "ended" else 0,
+                                   "errored": 0, "canceled": 0, "expired": 0},
+                "results_url": f"{self.url}/v1/messages/batches/{batch_id}/results" if status == "ended" else None}
+
+    def _batch_results(self, batch_id: str) -> bytes:
+        lines = []
+        for i, r in enumerate(self.batches[batch_id]["requests"], start=1):
+            outcome = self.batch_outcomes.get(r["custom_id"])
+            if outcome == "errored":
+                result = {"type": "errored", "error": {"type": "error", "error": {"type": "api_error", "message": "boom"}}}
+            elif outcome == "expired":
+                result = {"type": "expired"}
+            else:
+                body = r["params"]
+                result = {"type": "succeeded",
+                          "message": message(body, json.dumps(self.responder(body, i), ensure_ascii=False))}
+            lines.append(json.dumps({"custom_id": r["custom_id"], "result": result}, ensure_ascii=False))
+        return ("\n".join(lines) + "\n").encode()
