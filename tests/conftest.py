@@ -14,3 +14,7 @@ def db_file(tmp_path: Path) -> Path:
 def store(db_file: Path):
     with Store(db_file) as s:
         yield s
+
+import sys
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests import fake_messages_api

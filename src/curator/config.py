@@ -3,12 +3,12 @@
 Defaults live here; a `curator.toml` (in the working folder, or `$CURATOR_CONFIG`) overrides them:
 
     [teacher]
-    model = "claude-sonnet-4-5"
+    model = "claude-sonnet-4-6"
     concurrency = 16
     budget_usd = 25.0
     [teacher.family_models]
-    school_math = "claude-opus-4-1"
-    [prices."claude-sonnet-4-5"]   # USD per million tokens
+    school_math = "claude-opus-4-6"
+    [prices."claude-sonnet-4-6"]   # USD per million tokens
     input = 3.0
     output = 15.0
 
@@ -67,8 +67,10 @@ class Price(BaseModel):
         return usd * (0.5 if batch else 1.0)
 
 
+# Check these against the provider's current price list; override them in curator.toml.
 DEFAULT_PRICES = {
-    "claude-opus-4-1": Price(input=15.0, output=75.0, cache_write=18.75, cache_read=1.5),
+    "claude-opus-4-6": Price(input=5.0, output=25.0, cache_write=6.25, cache_read=0.5),
+    "claude-sonnet-4-6": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.3),
     "claude-sonnet-4-5": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.3),
     "claude-haiku-4-5": Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.1),
 }
@@ -78,7 +80,7 @@ FALLBACK_PRICE = Price(input=15.0, output=75.0)
 
 class TeacherSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-4-6"
     family_models: dict[str, str] = Field(default_factory=dict)
     concurrency: int = Field(default=8, ge=1, le=256)
     timeout_s: float = Field(default=120.0, gt=0)

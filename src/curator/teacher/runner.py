@@ -243,9 +243,15 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
                 reply = await teacher.complete(body)
             except TeacherError as exc:
                 reserved -= estimate
-                _failed(store, job, str(exc), exc.raw, Usage(), 0.0, settings, report)
-                if exc.status is None or exc.retryable:
-                    queue.put_nowait(job_id) if store.job(job_id).state == "queued" else None
+                if exc.status is not None and not exc.retryable:  # 4xx: the request itself is wrong
+                    with store.transaction():
+                        _finish(store, job, "failed", str(exc), exc.raw, Usage(), 0.0)
+                    report.failed += 1
+                    report.errors.append(f"job {job_id}: {exc}")
+                else:
+                    _failed(store, job, str(exc), exc.raw, Usage(), 0.0, settings, report)
+                    if store.job(job_id).state == "queued":
+                        queue.put_nowait(job_id)
             else:
                 reserved -= estimate
                 before = report.cost_usd
