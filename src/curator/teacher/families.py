@@ -17,7 +17,8 @@ from typing import Any
 
 from curator.teacher.schemas import SCHEMAS
 
-PLACEHOLDERS = {"passage", "passage_id", "topic", "task_type", "difficulty", "fewshot", "n", "persona", "tools"}
+PLACEHOLDERS = {"passage", "passage_id", "topic", "task_type", "difficulty", "fewshot", "n", "persona", "tools",
+                "seed_words"}
 KNOWN_GATES = {"format", "language", "length", "math", "tools", "faithfulness", "dedup", "decontam", "judge"}
 PASSAGE_MODES = {"required", "optional", "none"}
 

@@ -22,6 +22,14 @@ from curator.teacher.schemas import json_schema
 from curator.text.normalize import match_key
 
 EVAL_GUARD_MIN_CHARS = 24
+# Everyday words handed to each job (three, chosen by its slot) to steer scenarios apart: without
+# sampling knobs, two identical prompts would get near-identical answers.
+SEED_WORDS = (
+    "باران کتابخانه دوچرخه نان مادربزرگ ایستگاه باغچه آسمان دفترچه مسابقه کوه دریا بازار ساعت چراغ "
+    "پنجره قطار گربه جشن نقاشی فوتبال آشپزخانه کلاس همسایه پارک زمستان بهار سفر نامه تلفن میوه "
+    "رودخانه روستا شهر موزه بیمارستان داروخانه نانوایی کوچه امتحان جریمه کاردستی تلسکوپ گلدان "
+    "پرنده ماهی کفش عینک چتر کیف هدیه تولد مهمانی عکس فیلم رادیو روزنامه جنگل بیابان"
+).split()
 
 
 def idem_key(kind: str, family: str, template_hash: str, passage_id: int | None, slot: int) -> str:
@@ -41,8 +49,15 @@ def _mixed_radix(index: int, family: Family) -> dict[str, str | None]:
     return out
 
 
-def fewshot_seeds(store: Store, family: str) -> list[Example]:
-    """Seeds that may be shown to the teacher: role `fewshot` of this family, never `eval`."""
+def _seed_words(family: str, passage_id: int | None, slot: int) -> list[str]:
+    digest = hashlib.sha256(f"{family}:{passage_id}:{slot}".encode()).digest()
+    return [SEED_WORDS[b % len(SEED_WORDS)] for b in digest[:3]]
+
+
+def fewshot_seeds(store: Store, family: str | None = None) -> list[Example]:
+    """Seeds that may be shown to the teacher: role `fewshot` (of one family, or all), never `eval`."""
+    if family is None:
+        return store.examples("kind = 'seed' AND role = 'fewshot'")
     return store.examples("kind = 'seed' AND role = 'fewshot' AND family = ?", [family])
 
 
@@ -86,6 +101,7 @@ def plan_generation(store: Store, family: Family, settings: Settings, *, limit: 
     for index, (passage_id, slot) in enumerate(slots[:limit]):
         params: dict[str, Any] = {k: v for k, v in _mixed_radix(index, family).items() if v is not None}
         params["n"] = family.items_per_request if kind == "generate" else 1
+        params["seed_words"] = _seed_words(family.name, passage_id, slot)
         params["fewshot_ids"] = _rotate(seed_ids, index, settings.teacher.fewshot_count)
         job = Job(idem_key=idem_key(kind, family.name, family.template_hash, passage_id, slot), kind=kind,
                   family=family.name, passage_id=passage_id, topic=params.get("topic"),
@@ -96,10 +112,10 @@ def plan_generation(store: Store, family: Family, settings: Settings, *, limit: 
     return plan
 
 
-def _fewshot_text(store: Store, ids: list[int]) -> str:
+def _fewshot_text(store: Store, ids: list[int], seeds: dict[int, Example] | None = None) -> str:
     examples = []
     for example_id in ids:
-        ex = store.example(example_id)
+        ex = seeds[example_id] if seeds and example_id in seeds else store.example(example_id)
         if ex.kind != "seed" or ex.role != "fewshot":  # belt and braces: only fewshot seeds leave the machine
             continue
         item: dict[str, Any] = {"task_type": ex.task_type, "difficulty": ex.difficulty, "topic": ex.topic,
@@ -112,13 +128,15 @@ def _fewshot_text(store: Store, ids: list[int]) -> str:
     return "\n".join(examples) if examples else "(none)"
 
 
-def prompt_values(store: Store, family: Family, job: Job, tools_text: str = "") -> dict[str, Any]:
+def prompt_values(store: Store, family: Family, job: Job, tools_text: str = "",
+                  seeds: dict[int, Example] | None = None) -> dict[str, Any]:
     params = job.params
     values: dict[str, Any] = {
         "task_type": params.get("task_type", ""), "difficulty": params.get("difficulty", ""),
         "topic": params.get("topic", ""), "persona": params.get("persona", "a student"),
-        "n": params.get("n", family.items_per_request), "fewshot": _fewshot_text(store, params.get("fewshot_ids", [])),
+        "n": params.get("n", family.items_per_request), "fewshot": _fewshot_text(store, params.get("fewshot_ids", []), seeds),
         "passage": "", "passage_id": "", "tools": tools_text,
+        "seed_words": "، ".join(params.get("seed_words", [])),
     }
     if job.passage_id is not None:
         passage = store.passage(job.passage_id)
@@ -129,13 +147,16 @@ def prompt_values(store: Store, family: Family, job: Job, tools_text: str = "") 
 
 
 def build_request(store: Store, family: Family, job: Job, settings: Settings, *, structured: bool | None,
-                  tools_text: str = "") -> dict[str, Any]:
-    """The Messages API body for a job (no sampling parameters: see the teacher module)."""
+                  tools_text: str = "", seeds: dict[int, Example] | None = None) -> dict[str, Any]:
+    """The Messages API body for a job (no sampling parameters: see the teacher module).
+
+    `seeds`: the fewshot seeds by id, when the caller has loaded them once for many jobs.
+    """
     body: dict[str, Any] = {
         "model": settings.teacher.model_for(family.name),
         "max_tokens": family.max_tokens or settings.teacher.max_tokens,
         "system": family.system,
-        "messages": [{"role": "user", "content": family.render(prompt_values(store, family, job, tools_text))}],
+        "messages": [{"role": "user", "content": family.render(prompt_values(store, family, job, tools_text, seeds))}],
     }
     if structured is not False:
         body["output_config"] = {"format": {"type": "json_schema", "schema": json_schema(family.schema)}}

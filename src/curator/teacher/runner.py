@@ -20,7 +20,7 @@ from curator.models import Example, Job, conversation_text, now_iso
 from curator.store import Store
 from curator.teacher.client import OutputError, Reply, Teacher, TeacherError, Usage, extract_json
 from curator.teacher.families import Family
-from curator.teacher.plan import EvalGuard, EvalLeak, body_input_tokens, build_request
+from curator.teacher.plan import EvalGuard, EvalLeak, body_input_tokens, build_request, fewshot_seeds
 from curator.teacher.procedural.tools import tools_prompt_text
 from curator.teacher.schemas import SCHEMAS, MathItem, PassageLabels, ToolItem
 from curator.text.normalize import key_hash
@@ -202,6 +202,7 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
     report = RunReport()
     recover_running(store)
     guard = EvalGuard.load(store)
+    seeds = {s.id: s for s in fewshot_seeds(store) if s.id is not None}
     budget = settings.teacher.budget_usd
     spent = spent_usd(store)
     reserved = 0.0
@@ -220,7 +221,7 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
             if fam is None:
                 report.errors.append(f"job {job_id}: family {job.family!r} is not loaded (see `curator families`)")
                 continue
-            body = build_request(store, fam, job, settings, structured=teacher.structured,
+            body = build_request(store, fam, job, settings, structured=teacher.structured, seeds=seeds,
                                  tools_text=tools_prompt_text(job.topic) if fam.schema == "ToolBatch" else "")
             estimate = settings.price(body["model"]).cost(body_input_tokens(body), body["max_tokens"])
             if budget is not None and spent + reserved + estimate > budget:

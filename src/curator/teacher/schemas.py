@@ -5,6 +5,7 @@ Every schema is a batch `{"items": [...]}` so one request yields several candida
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -78,6 +79,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def json_schema(name: str) -> dict[str, Any]:
-    """The JSON schema sent to servers that support structured outputs."""
+    """The JSON schema sent to servers that support structured outputs (built once; do not mutate)."""
     return SCHEMAS[name].model_json_schema()
