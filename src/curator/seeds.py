@@ -30,7 +30,7 @@ def _field_errors(exc: ValidationError) -> str:
     )
 
 
-def read_seeds(path: Path, problems: list[str]) -> list[Example]:
+def read_seeds(path: Path, problems: list[str], *, defaults: dict | None = None) -> list[Example]:
     """Parse and validate a seed file; each bad row is reported as `file:line: field: problem`."""
     seeds = []
     try:
@@ -49,8 +49,8 @@ def read_seeds(path: Path, problems: list[str]) -> list[Example]:
         if not isinstance(row, dict):
             problems.append(f"{path}:{number}: expected a JSON object")
             continue
-        row.setdefault("kind", "seed")
-        row.setdefault("source_type", "manual_seed")
+        for key, value in (defaults or {"kind": "seed", "source_type": "manual_seed"}).items():
+            row.setdefault(key, value)
         try:
             example = Example(**row)
         except ValidationError as exc:
@@ -61,10 +61,17 @@ def read_seeds(path: Path, problems: list[str]) -> list[Example]:
     return seeds
 
 
-def import_seeds(store: Store, path: Path) -> SeedReport:
-    """Store every valid seed of a file in one transaction."""
+EVAL_DEFAULTS = {"kind": "eval_item", "role": "eval", "source_type": "eval_import", "family": "eval"}
+
+
+def import_seeds(store: Store, path: Path, *, eval_items: bool = False) -> SeedReport:
+    """Store every valid seed of a file in one transaction (or private eval items, with `eval_items`)."""
     report = SeedReport()
-    seeds = read_seeds(path, report.problems)
+    seeds = read_seeds(path, report.problems, defaults=EVAL_DEFAULTS if eval_items else None)
+    if eval_items:
+        known = {r[0] for r in store.conn.execute("SELECT key_hash FROM examples WHERE kind = 'eval_item'")}
+        report.existing = sum(s.key_hash in known for s in seeds)
+        seeds = [s for s in seeds if s.key_hash not in known]
     with store.transaction():
         for seed in seeds:
             if store.add_example(seed, ignore_existing=True) is None:

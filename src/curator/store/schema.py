@@ -119,6 +119,20 @@ MIGRATIONS: list[str] = [
     CREATE INDEX examples_state ON examples(state, family);
     CREATE INDEX decisions_example ON decisions(example_id);
     """,
+    # 3: the curator's audit of gate verdicts (agreement, false-reject and false-accept estimates).
+    """
+    CREATE TABLE gate_audits (
+        id INTEGER PRIMARY KEY,
+        example_id INTEGER NOT NULL REFERENCES examples(id),
+        gate TEXT NOT NULL,
+        gate_verdict TEXT NOT NULL CHECK (gate_verdict IN ('pass', 'flag', 'fail')),
+        curator_verdict TEXT NOT NULL CHECK (curator_verdict IN ('pass', 'fail')),
+        note TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX gate_audits_example ON gate_audits(example_id, gate);
+    CREATE INDEX gate_verdicts_gate ON gate_verdicts(gate, verdict);
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -18,7 +18,7 @@ from typing import Any
 from curator.teacher.schemas import SCHEMAS
 
 PLACEHOLDERS = {"passage", "passage_id", "topic", "task_type", "difficulty", "fewshot", "n", "persona", "tools",
-                "seed_words"}
+                "seed_words", "example", "family"}
 KNOWN_GATES = {"format", "language", "length", "math", "tools", "faithfulness", "dedup", "decontam", "judge"}
 PASSAGE_MODES = {"required", "optional", "none"}
 
@@ -47,6 +47,7 @@ class Family:
     max_tokens: int | None = None
     min_persian_ratio: float = 0.6
     length: dict[str, int] = field(default_factory=dict)
+    dedup_threshold: float | None = None
 
     def render(self, values: dict[str, Any]) -> str:
         """The user prompt for one job. Values are inserted as text, never re-interpreted."""
@@ -125,6 +126,7 @@ def load_family(path: Path) -> Family:
         dimensions={k: tuple(v) for k, v in dimensions.items()}, personas=tuple(data.get("personas", [])),
         items_per_request=items, max_tokens=data.get("max_tokens"),
         min_persian_ratio=float(data.get("min_persian_ratio", 0.6)), length=dict(data.get("length", {})),
+        dedup_threshold=data.get("dedup_threshold"),
     )
 
 

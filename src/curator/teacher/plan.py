@@ -138,6 +138,15 @@ def prompt_values(store: Store, family: Family, job: Job, tools_text: str = "",
         "passage": "", "passage_id": "", "tools": tools_text,
         "seed_words": "، ".join(params.get("seed_words", [])),
     }
+    if job.kind == "judge":
+        ex = store.example(params["example_id"])
+        shown: dict[str, Any] = {"messages": [m.model_dump(exclude_none=True) for m in ex.messages]}
+        if ex.tools:
+            shown["tools"] = ex.tools
+        if ex.answer:
+            shown["answer"] = ex.answer
+        values.update(example=json.dumps(shown, ensure_ascii=False, indent=1), family=ex.family,
+                      task_type=ex.task_type or "")
     if job.passage_id is not None:
         passage = store.passage(job.passage_id)
         values["passage"], values["passage_id"] = passage.text, f"p{passage.id}"
@@ -153,7 +162,7 @@ def build_request(store: Store, family: Family, job: Job, settings: Settings, *,
     `seeds`: the fewshot seeds by id, when the caller has loaded them once for many jobs.
     """
     body: dict[str, Any] = {
-        "model": settings.teacher.model_for(family.name),
+        "model": settings.judge.model if job.kind == "judge" else settings.teacher.model_for(family.name),
         "max_tokens": family.max_tokens or settings.teacher.max_tokens,
         "system": family.system,
         "messages": [{"role": "user", "content": family.render(prompt_values(store, family, job, tools_text, seeds))}],

@@ -22,7 +22,7 @@ from curator.teacher.client import OutputError, Reply, Teacher, TeacherError, Us
 from curator.teacher.families import Family
 from curator.teacher.plan import EvalGuard, EvalLeak, body_input_tokens, build_request, fewshot_seeds
 from curator.teacher.procedural.tools import tools_prompt_text
-from curator.teacher.schemas import SCHEMAS, MathItem, PassageLabels, ToolItem
+from curator.teacher.schemas import SCHEMAS, JudgeVerdict, MathItem, PassageLabels, ToolItem
 from curator.text.normalize import key_hash
 
 
@@ -176,6 +176,10 @@ def handle_reply(store: Store, family: Family, job: Job, reply: Reply, settings:
         return
     if isinstance(output, PassageLabels):
         record_labels(store, job, output, reply.raw, reply.usage, cost)
+    elif isinstance(output, JudgeVerdict):
+        from curator.gates.judge import record_judgement  # gates build on teacher, not the reverse
+
+        record_judgement(store, family, job, output, model, reply.raw, reply.usage, cost)
     else:
         span = None
         if job.passage_id is not None:

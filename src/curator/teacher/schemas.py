@@ -71,11 +71,36 @@ class PassageLabels(BaseModel):
     reason: str = ""
 
 
+class JudgeScores(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    clarity: int = Field(ge=1, le=5)
+    correctness: int = Field(ge=1, le=5)
+    faithfulness: int = Field(ge=1, le=5)
+    naturalness: int = Field(ge=1, le=5)
+    format: int = Field(ge=1, le=5)
+    usefulness: int = Field(ge=1, le=5)
+
+
+class FixedExample(BaseModel):
+    messages: list[Message] = Field(min_length=2)
+
+
+class JudgeVerdict(BaseModel):
+    """The judge's scores against the frozen rubric, its decision, and an optional corrected example."""
+
+    model_config = ConfigDict(extra="ignore")
+    scores: JudgeScores
+    decision: Literal["accept", "edit", "reject"]
+    reason: str = Field(min_length=1)
+    fixed_example: FixedExample | None = None
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
     "ConversationBatch": ConversationBatch,
     "MathBatch": MathBatch,
     "ToolBatch": ToolBatch,
     "PassageLabels": PassageLabels,
+    "JudgeVerdict": JudgeVerdict,
 }
 
 

@@ -1,0 +1,165 @@
+"""Rule gates on one candidate: format, language, length and faithfulness to the source passage."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import ValidationError
+
+from curator.gates.base import GateContext, Verdict, approx_tokens, instruction_text, response_text, turns
+from curator.models import Example
+from curator.teacher.schemas import SCHEMAS
+from curator.text.normalize import match_key
+from curator.text.script import script_stats
+
+TEMPLATE_LEFTOVERS = re.compile(
+    r"<passage|</passage>|\{(?:passage|topic|task_type|difficulty|fewshot|n|persona|tools|seed_words)\}"
+    r"|here is the json|here are the examples|as an ai language model|```|^\s*sure[,!]|<instruction>|<answer>"
+    r"|<example>|lorem ipsum",
+    re.I | re.M,
+)
+
+
+class FormatGate:
+    """The example matches its family's schema, roles come in a valid order, no turn is empty,
+    and no template leftovers remain."""
+
+    name, version = "format", "1"
+
+    def check(self, example: Example, ctx: GateContext) -> Verdict:
+        roles = [m.role for m in example.messages]
+        if problem := role_order_problem(example):
+            return Verdict("fail", "bad_role_order", 0.0, {"roles": roles, "problem": problem})
+        for i, m in enumerate(example.messages):
+            if not m.content.strip() and not m.tool_calls:
+                return Verdict("fail", "empty_turn", 0.0, {"turn": i})
+            if hit := TEMPLATE_LEFTOVERS.search(m.content):
+                return Verdict("fail", "template_leftover", 0.0, {"turn": i, "text": hit.group()})
+        if ctx.family is not None and ctx.family.schema in SCHEMAS and ctx.family.schema != "PassageLabels":
+            item = {"task_type": example.task_type or "?", "messages": [m.model_dump() for m in example.messages],
+                    "answer": example.answer, "tools": example.tools}
+            try:
+                SCHEMAS[ctx.family.schema].model_validate({"items": [{k: v for k, v in item.items() if v is not None}]})
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                return Verdict("fail", "schema_invalid", 0.0,
+                               {"field": ".".join(map(str, first["loc"][2:])), "error": first["msg"]})
+        return Verdict.ok(1.0)
+
+
+def role_order_problem(example: Example) -> str | None:
+    """Why the turns are out of order (TRL's conversational rules), or None."""
+    msgs = example.messages
+    i = 1 if msgs and msgs[0].role == "system" else 0
+    if any(m.role == "system" for m in msgs[i:]):
+        return "a system turn after the first"
+    if i >= len(msgs) or msgs[i].role != "user":
+        return "the conversation must start with a user turn"
+    if msgs[-1].role != "assistant" or msgs[-1].tool_calls:
+        return "the conversation must end with an assistant answer"
+    prev = None
+    pending: list[str | None] = []
+    for m in msgs[i:]:
+        if m.role == "tool":
+            if prev not in ("assistant_call", "tool") or not pending:
+                return "a tool turn must answer an assistant tool call"
+            pending.pop(0)
+            prev = "tool"
+            continue
+        if pending:
+            return "a tool call was not answered by a tool turn"
+        if m.role == "assistant":
+            if prev == "assistant":
+                return "two assistant turns in a row"
+            if m.tool_calls:
+                pending = [c.id for c in m.tool_calls]
+                prev = "assistant_call"
+            else:
+                prev = "assistant"
+        elif m.role == "user":
+            if prev == "user":
+                return "two user turns in a row"
+            if prev == "assistant_call":
+                return "a user turn after an unanswered tool call"
+            prev = "user"
+    return None
+
+
+_LATIN_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+
+
+class LanguageGate:
+    """Persian script above the family's threshold, Persian rather than Arabic, and no English
+    leaking into the answers (Latin technical words in Persian text are fine)."""
+
+    name, version = "language", "1"
+    english_flag_share = 0.25
+
+    def check(self, example: Example, ctx: GateContext) -> Verdict:
+        text = "\n".join(m.content for m in example.messages if m.role in ("user", "assistant") and m.content)
+        stats = script_stats(text)
+        threshold = getattr(ctx.family, "min_persian_ratio", 0.6)
+        detail = {"ratio": round(stats.arabic_script_ratio, 3), "threshold": threshold, "verdict": stats.verdict}
+        if stats.verdict == "ar":
+            return Verdict("fail", "arabic_not_persian", stats.arabic_script_ratio, detail)
+        if stats.arabic_script_ratio < threshold or stats.verdict not in ("fa", "unknown"):
+            return Verdict("fail", "low_persian_ratio", stats.arabic_script_ratio, detail)
+        answer = response_text(example)
+        words = len(answer.split()) or 1
+        english = _LATIN_WORD.findall(answer)
+        if len(english) / words > self.english_flag_share:
+            return Verdict("flag", "english_leakage", stats.arabic_script_ratio,
+                           {**detail, "english_words": english[:10], "share": round(len(english) / words, 3)})
+        return Verdict.ok(stats.arabic_script_ratio, **detail)
+
+
+class LengthGate:
+    """Instruction and response within the family's bounds (approximate tokens)."""
+
+    name, version = "length", "1"
+    defaults = {"instruction_max_tokens": 400, "response_max_tokens": 500, "response_min_tokens": 3}
+
+    def check(self, example: Example, ctx: GateContext) -> Verdict:
+        bounds = {**self.defaults, **(getattr(ctx.family, "length", None) or {})}
+        instruction, response = approx_tokens(instruction_text(example)), approx_tokens(response_text(example))
+        detail = {"instruction_tokens": instruction, "response_tokens": response, **bounds}
+        if response > bounds["response_max_tokens"]:
+            return Verdict("fail", "response_too_long", None, detail)
+        if instruction > bounds["instruction_max_tokens"]:
+            return Verdict("fail", "instruction_too_long", None, detail)
+        if response < bounds["response_min_tokens"]:
+            return Verdict("fail", "response_too_short", None, detail)
+        return Verdict.ok(None, **detail)
+
+
+STOPWORDS = frozenset(
+    "و در به از که این را با است برای آن یک تا می هم شد شده بود های ها او ما شما من تو بر یا اما اگر چون "
+    "نیز باید کرد کند کنند دارد دارند هست هستند نیست چه چرا کجا کدام چند پس بنابراین همین همه خود".split()
+)
+_WORDS = re.compile(r"[^\W\d_]{3,}")
+
+
+class FaithfulnessGate:
+    """Passage-grounded answers: the share of the answer's content words found in the passage (or
+    the question). Low support is flagged for the judge and the curator, not failed."""
+
+    name, version = "faithfulness", "1"
+    flag_below = 0.55
+
+    def check(self, example: Example, ctx: GateContext) -> Verdict:
+        if not ctx.passage_text:
+            return Verdict.ok(None, skipped="no source passage")
+        if (example.task_type or "").startswith("unanswerable"):
+            return Verdict.ok(None, skipped="unanswerable question")
+        source = set(_WORDS.findall(match_key(ctx.passage_text + "\n" + instruction_text(example))))
+        words = [w for w in _WORDS.findall(match_key(response_text(example))) if w not in STOPWORDS]
+        if not words:
+            return Verdict.ok(1.0)
+        stems = {s[:4] for s in source if len(s) >= 4}  # a crude stem: Persian suffixes (ها، ی، تر) vary
+        supported = [w for w in words if w in source or (len(w) >= 4 and w[:4] in stems)]
+        score = len(supported) / len(words)
+        unsupported = sorted({w for w in words if w not in supported})[:12]
+        if score < self.flag_below:
+            return Verdict("flag", "unsupported_answer", round(score, 3), {"unsupported_words": unsupported})
+        return Verdict.ok(round(score, 3), unsupported_words=unsupported)
+
