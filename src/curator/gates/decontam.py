@@ -8,6 +8,8 @@ contaminated candidate fails here and can never be exported, whatever the curato
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,7 @@ from curator.gates.base import Verdict
 from curator.gates.sketch import Corpus
 
 NAME, VERSION = "decontam", "1"
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,9 @@ class Text:
 @dataclass
 class DecontamSettings:
     ngram: int = 8
-    fuzzy_threshold: float = 90.0
-    short_question_words: int = 12  # eval questions shorter than this also get the fuzzy test
+    fuzzy_threshold: float = 90.0  # character-level fuzz.ratio
+    word_threshold: float = 80.0  # word-level similarity: about one word changed in a five-word question
+    short_question_words: int = 12  # eval questions shorter than this also get the fuzzy tests
     chunk: int = 20000
 
 
@@ -84,18 +88,56 @@ def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSet
             })
 
 
+def _as_words(texts: list[str], vocab: dict[str, str]) -> list[str]:
+    """Each word as one private-use code point, so rapidfuzz measures edits in words."""
+    return ["".join(vocab.setdefault(w, chr(0xF0000 + len(vocab))) for w in _WORD.findall(t)) for t in texts]
+
+
+def _length_blocks(lengths: list[int], query_lengths: list[int], min_ratio: float,
+                   step: float = 1.15) -> list[tuple[list[int], list[int]]]:
+    """Blocks of (candidate indices, query indices) that can reach a similarity needing
+    shorter/longer >= min_ratio: candidates grouped by length, each with only the queries whose
+    lengths are compatible. All other pairs cannot match, so they are never compared."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    q_order = sorted(range(len(query_lengths)), key=query_lengths.__getitem__)
+    q_sorted = [query_lengths[i] for i in q_order]
+    blocks = []
+    i = 0
+    while i < len(order):
+        lo = lengths[order[i]]
+        j = i
+        while j < len(order) and lengths[order[j]] <= max(lo * step, lo + 1):
+            j += 1
+        hi = lengths[order[j - 1]]
+        first = bisect.bisect_left(q_sorted, lo * min_ratio)
+        last = bisect.bisect_right(q_sorted, hi / min_ratio)
+        if first < last:
+            blocks.append((order[i:j], q_order[first:last]))
+        i = j
+    return blocks
+
+
 def _fuzzy_hits(candidates: list[Text], evals: list[Text], settings: DecontamSettings,
                 hits: dict[int, list[dict]]) -> None:
     short = [e for e in evals if e.question and len(e.question.split()) < settings.short_question_words]
     if not short:
         return
-    queries = [e.question for e in short]
-    for start in range(0, len(candidates), settings.chunk):
-        part = candidates[start:start + settings.chunk]
-        scores = process.cdist([c.question for c in part], queries, scorer=fuzz.ratio,
-                               score_cutoff=settings.fuzzy_threshold, dtype=np.uint8, workers=-1)
-        for ci, ei in zip(*np.nonzero(scores)):
-            hits.setdefault(part[ci].id, []).append({
-                "eval_id": short[ei].id, "test": "fuzzy question", "score": round(float(scores[ci, ei]) / 100, 3),
-                "span": part[ci].question[:300],
-            })
+    vocab: dict[str, str] = {}
+    tests = (
+        ("fuzzy question", [c.question for c in candidates], [e.question for e in short], settings.fuzzy_threshold),
+        ("question, one word apart", _as_words([c.question for c in candidates], vocab),
+         _as_words([e.question for e in short], vocab), settings.word_threshold),
+    )
+    for name, texts, queries, cutoff in tests:
+        min_ratio = cutoff / (200 - cutoff)  # fuzz.ratio >= cutoff needs shorter/longer >= this
+        blocks = _length_blocks([len(t) for t in texts], [len(q) for q in queries], min_ratio)
+        for cand_idx, query_idx in blocks:
+            scores = process.cdist([texts[i] for i in cand_idx], [queries[i] for i in query_idx], scorer=fuzz.ratio,
+                                   score_cutoff=cutoff, dtype=np.uint8, workers=-1)
+            for ci, qi in zip(*np.nonzero(scores)):
+                c, e = candidates[cand_idx[ci]], short[query_idx[qi]]
+                found = hits.setdefault(c.id, [])
+                if any(h["eval_id"] == e.id and h["test"] != f"{settings.ngram}-gram" for h in found):
+                    continue
+                found.append({"eval_id": e.id, "test": name, "score": round(float(scores[ci, qi]) / 100, 3),
+                              "span": c.question[:300]})
