@@ -112,6 +112,7 @@ class Settings(BaseModel):
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     prompts_dir: Path = Path("prompts")
     bidi: str = Field(default="auto", pattern="^(app|terminal|auto)$")
+    keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "triage.accept" = "y"
 
     def price(self, model: str) -> Price:
         return self.prices.get(model, FALLBACK_PRICE)

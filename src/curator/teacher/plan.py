@@ -89,13 +89,17 @@ class Plan:
 
 
 def plan_generation(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1,
-                    kind: str = "generate", dry_run: bool = False) -> Plan:
-    """Plan up to `limit` jobs of a family (planned before or now); with dry_run nothing is written."""
+                    kind: str = "generate", dry_run: bool = False, passage_ids: list[int] | None = None) -> Plan:
+    """Plan up to `limit` jobs of a family (planned before or now); with dry_run nothing is written.
+
+    `passage_ids` restricts the plan to those passages (a curator's selection).
+    """
     seed_ids = [s.id for s in fewshot_seeds(store, family.name) if s.id is not None]
     slots: list[tuple[int | None, int]] = []
-    for passage_id in _passages_for(store, family):
+    chosen = passage_ids if passage_ids is not None else _passages_for(store, family)
+    for passage_id in chosen:
         slots.extend((passage_id, k) for k in range(per_passage))
-    if family.passage != "required":
+    if family.passage != "required" and passage_ids is None:
         slots.extend((None, k) for k in range(limit))
     plan = Plan(jobs=[])
     for index, (passage_id, slot) in enumerate(slots[:limit]):

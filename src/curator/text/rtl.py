@@ -1,0 +1,140 @@
+"""Right-to-left display lines for a terminal that does not reorder text itself.
+
+The pipeline, per paragraph (paragraphs are split here, one per line break):
+reshape (arabic-reshaper joins letters into their presentation forms) → wrap the *logical* text to
+the width in terminal cells → reorder each line (python-bidi) with the paragraph's direction →
+right-align RTL paragraphs. Reordering first and wrapping after would put lines in the wrong order.
+Brackets are mirrored in RTL runs and diacritics stay on their letters. In `terminal` mode the text
+is only wrapped: terminals such as VTE, Konsole and mlterm reorder by themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import arabic_reshaper
+from bidi import get_display as fast_display
+from bidi.algorithm import get_display as mirroring_display
+from rich.cells import cell_len
+
+from curator.text.display import visible
+
+ZWNJ, ZWJ = "\u200c", "\u200d"
+_RESHAPER = arabic_reshaper.ArabicReshaper(configuration={"delete_harakat": False, "delete_tatweel": False})
+_STRONG_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_STRONG = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefcA-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]")
+_MIRRORABLE = re.compile(r"[()\[\]{}<>«»‹›]")
+_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06ee-\u06ff\ufb50-\ufdff\ufe80-\ufefc]")
+
+
+@dataclass(frozen=True)
+class DisplayLine:
+    text: str  # visual order (or logical, in terminal mode), padded to the width when right-aligned
+    rtl: bool
+
+
+def paragraph_is_rtl(text: str) -> bool:
+    """The first strong character decides (Unicode rule P2); no strong character: RTL (Persian first)."""
+    m = _STRONG.search(text)
+    return m is None or bool(_STRONG_RTL.match(m.group()))
+
+
+def terminal_reorders() -> bool:
+    """Whether this terminal is known to apply bidi itself (VTE/GNOME Terminal, Konsole, mlterm)."""
+    return any(os.environ.get(v) for v in ("VTE_VERSION", "KONSOLE_VERSION", "MLTERM"))
+
+
+def resolve_mode(mode: str) -> str:
+    """`app` or `terminal` for a configured `app | terminal | auto`."""
+    if mode == "auto":
+        return "terminal" if terminal_reorders() else "app"
+    return mode
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap by terminal cells; a word longer than the width is cut by cells."""
+    width = max(1, width)
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if cell_len(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        while cell_len(word) > width:
+            cut, used = 0, 0
+            while cut < len(word) and used + cell_len(word[cut]) <= width:
+                used += cell_len(word[cut])
+                cut += 1
+            cut = max(cut, 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    lines.append(current)
+    return lines
+
+
+def _marks_after_letters(visual: str) -> str:
+    """In reversed RTL runs a combining mark lands before its letter; put it back after."""
+    if not any(unicodedata.combining(ch) for ch in visual):
+        return visual
+    out: list[str] = []
+    pending: list[str] = []
+    for ch in visual:
+        if unicodedata.combining(ch):
+            pending.append(ch)
+            continue
+        if pending and _ARABIC_LETTER.match(ch):
+            out.append(ch)
+            out.extend(pending)
+        else:
+            out.extend(pending)
+            out.append(ch)
+        pending = []
+    out.extend(pending)
+    return "".join(out)
+
+
+def reorder(line: str, rtl: bool) -> str:
+    """One logical line in visual order, brackets mirrored inside RTL runs."""
+    base = "R" if rtl else "L"
+    if _MIRRORABLE.search(line):
+        visual = mirroring_display(line, base_dir=base)  # the pure-Python algorithm applies rule L4
+    else:
+        visual = fast_display(line, base_dir=base)
+    return _marks_after_letters(visual)
+
+
+@functools.lru_cache(maxsize=4096)
+def display_lines(text: str, width: int, mode: str = "app") -> tuple[DisplayLine, ...]:
+    """The lines to draw for `text` in a box `width` cells wide. Untrusted text is made inert first."""
+    width = max(1, width)
+    out: list[DisplayLine] = []
+    for paragraph in visible(text.replace("\r\n", "\n")).split("\n"):
+        paragraph = paragraph.replace("\t", "    ")
+        rtl = paragraph_is_rtl(paragraph)
+        if mode == "terminal":
+            out.extend(DisplayLine(line, rtl) for line in wrap(paragraph, width))
+            continue
+        shaped = _RESHAPER.reshape(paragraph).replace(ZWNJ, "").replace(ZWJ, "") if rtl or _STRONG_RTL.search(
+            paragraph) else paragraph
+        for line in wrap(shaped, width):
+            visual = reorder(line, rtl)
+            if rtl:
+                visual = " " * max(0, width - cell_len(visual)) + visual
+            out.append(DisplayLine(visual, rtl))
+    return tuple(out)
+
+
+def ltr_lines(text: str, width: int) -> tuple[DisplayLine, ...]:
+    """Code, JSON and tool calls: left to right, wrapped by cells, inert."""
+    out = []
+    for paragraph in visible(text).split("\n"):
+        out.extend(DisplayLine(line, False) for line in wrap(paragraph, width))
+    return tuple(out)

@@ -1,0 +1,61 @@
+"""Editing a candidate: every turn editable with a live RTL preview; saving makes a revision."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from curator import review
+from curator.models import Example, Message
+from curator.tui.widgets.editor import TurnEditor
+
+
+class EditScreen(ModalScreen[int | None]):
+    """ctrl+s saves a revision (the original is kept) and runs the cheap gates; escape cancels."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save revision", id="edit.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="edit.cancel"),
+    ]
+    DEFAULT_CSS = """
+    EditScreen { background: $background 60%; }
+    EditScreen > VerticalScroll { margin: 1 2; border: round $accent; background: $surface; padding: 0 1; }
+    EditScreen #error { color: $error; height: auto; }
+    """
+
+    def __init__(self, example: Example) -> None:
+        super().__init__()
+        self.example = example
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(f"Editing #{self.example.id} ({self.example.family}); ctrl+s saves a revision, "
+                         "escape cancels", markup=False)
+            for turn in self.example.messages:
+                yield TurnEditor(turn.role, turn.content, mode=self.app.bidi_mode, editable=not turn.tool_calls,
+                                 turn=turn)
+            yield Static("", id="error", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query(TurnEditor).first().query_one("TextArea").focus()
+
+    def action_save(self) -> None:
+        editors = list(self.query(TurnEditor))
+        try:
+            messages = [Message(**editor.message()) for editor in editors]
+        except ValidationError as exc:
+            self.query_one("#error", Static).update(f"not saved: {exc.errors()[0]['msg']}")
+            return
+        if messages == self.example.messages:
+            self.dismiss(None)
+            return
+        revision_id = review.save_revision(self.app.store, self.example.id, messages, self.app.families)
+        self.dismiss(revision_id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

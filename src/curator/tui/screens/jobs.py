@@ -1,0 +1,173 @@
+"""Jobs: start, pause and resume generation and gate runs in background workers; live progress."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from curator.store import Store
+from curator.teacher.runner import RunReport, job_summary
+from curator.tui.screens.prompt import PromptScreen
+
+
+class JobProgress(Message):
+    def __init__(self, text: str, finished: bool = False) -> None:
+        super().__init__()
+        self.text = text
+        self.finished = finished
+
+
+class JobsScreen(Screen):
+    BINDINGS = [
+        Binding("g", "start", "Generate", id="jobs.generate"),
+        Binding("p", "pause", "Pause/resume", id="jobs.pause"),
+        Binding("G", "gate", "Run gates", id="jobs.gate"),
+        Binding("r", "refresh_tables", "Refresh", id="jobs.refresh"),
+        Binding("enter", "show_raw", "Raw response", id="jobs.raw", show=False),
+    ]
+    DEFAULT_CSS = """
+    JobsScreen #progress { height: 2; background: $boost; padding: 0 1; }
+    JobsScreen #summary { height: 1fr; }
+    JobsScreen #errors { height: 1fr; }
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.running: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self.last_request: tuple[str, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("idle · g starts generation, G runs the gates, p pauses or resumes", id="progress", markup=False)
+        with Vertical():
+            yield DataTable(id="summary", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="errors", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#summary", DataTable).add_columns("kind", "family", "state", "jobs", "attempts", "in", "out",
+                                                           "cost $")
+        self.query_one("#errors", DataTable).add_columns("job", "family", "state", "attempts", "last error")
+        self.action_refresh_tables()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh_tables()
+
+    def action_refresh_tables(self) -> None:
+        store = self.app.store
+        summary = self.query_one("#summary", DataTable)
+        summary.clear()
+        for r in job_summary(store):
+            summary.add_row(r["kind"], r["family"] or "-", r["state"], str(r["jobs"]), str(r["attempts"]),
+                            str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
+        errors = self.query_one("#errors", DataTable)
+        errors.clear()
+        for job in store.jobs("last_error IS NOT NULL")[::-1][:200]:
+            errors.add_row(str(job.id), job.family or "-", job.state, str(job.attempts),
+                           (job.last_error or "")[:120], key=str(job.id))
+
+    def action_start(self) -> None:
+        if self.running:
+            self.notify("a run is already going; p pauses it")
+            return
+
+        def done(text: str | None) -> None:
+            if not text:
+                return
+            parts = text.split()
+            family, limit = parts[0], int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 10
+            if family not in self.app.families:
+                self.notify(f"unknown family {family!r}", severity="error")
+                return
+            self.last_request = (family, limit)
+            self.generate(family, limit, "procedural" in parts)
+
+        self.app.push_screen(PromptScreen("Generate: family [limit] [procedural]", "passage_qa 10"), done)
+
+    def action_pause(self) -> None:
+        if self.running:
+            loop, stop = self.running
+            loop.call_soon_threadsafe(stop.set)
+            self.query_one("#progress", Static).update("pausing: requests in flight finish, nothing new is sent…")
+        elif self.last_request:
+            self.generate(*self.last_request, False)
+        else:
+            self.notify("nothing to pause or resume")
+
+    @work(thread=True, exclusive=True, group="jobs-run")
+    def generate(self, family: str, limit: int, procedural: bool) -> None:
+        settings = self.app.settings
+        fams = self.app.families
+        started = time.monotonic()
+        with Store(self.db_path) as store:  # a worker has its own connection
+            if procedural:
+                from curator.teacher.procedural.run import run_procedural
+
+                report = run_procedural(store, fams[family], settings, limit=limit)
+                self.post_message(JobProgress(report.summary(), finished=True))
+                return
+            from curator.teacher.client import Teacher, TeacherError
+            from curator.teacher.plan import plan_generation
+            from curator.teacher.runner import run_jobs
+
+            plan_generation(store, fams[family], settings, limit=limit)
+
+            def progress(report: RunReport) -> None:
+                rate = report.requests / max(0.001, time.monotonic() - started)
+                self.post_message(JobProgress(f"running {family}: {report.summary()} · {rate:.1f} req/s"))
+
+            async def main() -> RunReport:
+                stop = asyncio.Event()
+                self.running = (asyncio.get_running_loop(), stop)
+                teacher = Teacher(settings.teacher)
+                try:
+                    return await run_jobs(store, fams, teacher, settings, family=family, progress=progress, stop=stop)
+                finally:
+                    await teacher.close()
+
+            try:
+                report = asyncio.run(main())
+            except TeacherError as exc:
+                self.post_message(JobProgress(f"cannot start: {exc}", finished=True))
+                return
+            finally:
+                self.running = None
+            paused = store.count("jobs", "state = 'queued' AND family = ?", [family])
+            self.post_message(JobProgress(f"{'paused' if paused else 'finished'} {family}: {report.summary()}"
+                                          f"{f' · {paused} queued (p resumes)' if paused else ''}", finished=True))
+
+    @work(thread=True, exclusive=True, group="jobs-gates")
+    def action_gate(self) -> None:
+        from curator.gates.runner import run_gates
+
+        with Store(self.db_path) as store:
+            def progress(done: int, total: int) -> None:
+                self.post_message(JobProgress(f"gating: {done}/{total}"))
+
+            report = run_gates(store, self.app.families, progress=progress)
+        self.post_message(JobProgress(f"gates: {report.summary()}", finished=True))
+
+    def on_job_progress(self, message: JobProgress) -> None:
+        self.query_one("#progress", Static).update(message.text)
+        if message.finished:
+            self.action_refresh_tables()
+
+    def action_show_raw(self) -> None:
+        errors = self.query_one("#errors", DataTable)
+        if errors.row_count == 0 or not errors.has_focus:
+            return
+        job = self.app.store.job(int(errors.get_row_at(errors.cursor_row)[0]))
+        from curator.tui.screens.raw import RawScreen
+
+        self.app.push_screen(RawScreen(f"job {job.id}: {job.last_error}", job.raw_response or "(no raw response)"))

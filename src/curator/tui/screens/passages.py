@@ -1,0 +1,184 @@
+"""Passages: browse and search, change tags and quality, assign families, queue generation."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from curator.models import Passage
+from curator.store import Store
+from curator.text.display import visible
+from curator.tui.screens.prompt import PromptScreen
+from curator.tui.widgets.rtl import RtlText
+
+PAGE = 2000
+
+
+class PassagesLoaded(Message):
+    def __init__(self, rows: list[Passage], total: int) -> None:
+        super().__init__()
+        self.rows = rows
+        self.total = total
+
+
+class PassagesScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="passages.search"),
+        Binding("1", "quality('high')", "High", id="passages.high"),
+        Binding("2", "quality('medium')", "Medium", id="passages.medium"),
+        Binding("3", "quality('reject')", "Reject", id="passages.reject"),
+        Binding("T", "tags", "Tags", id="passages.tags"),
+        Binding("a", "families", "Families", id="passages.families"),
+        Binding("space", "mark", "Mark", id="passages.mark"),
+        Binding("g", "generate", "Queue generation", id="passages.generate"),
+    ]
+    DEFAULT_CSS = """
+    PassagesScreen #passage-table { width: 3fr; }
+    PassagesScreen #passage-side { width: 2fr; padding: 0 1; border-left: solid $primary-background; }
+    PassagesScreen #rules { color: $text-muted; height: auto; }
+    PassagesScreen #info { height: 1; background: $boost; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.search = ""
+        self.marked: set[int] = set()
+        self.rows: list[Passage] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="info", markup=False)
+        with Horizontal():
+            yield DataTable(id="passage-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="passage-side"):
+                with VerticalScroll():
+                    yield RtlText("", id="passage-text", mode=self.app.bidi_mode)
+                yield Static("", id="rules", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#passage-table", DataTable).add_columns("", "id", "quality", "tags", "families", "text")
+        self.load()
+
+    @work(thread=True, exclusive=True, group="passages")
+    def load(self) -> None:
+        with Store(self.app.db_path) as store:
+            where, params = ("text LIKE ?", [f"%{self.search}%"]) if self.search else (None, [])
+            rows = store.passages(where, params, limit=PAGE)
+            total = store.count("passages", where, params)
+        self.post_message(PassagesLoaded(rows, total))
+
+    def on_passages_loaded(self, message: PassagesLoaded) -> None:
+        self.rows = message.rows
+        table = self.query_one("#passage-table", DataTable)
+        table.clear()
+        for p in self.rows:
+            table.add_row(*self.cells(p), key=str(p.id))
+        shown = f"{len(self.rows)} of {message.total}" if message.total > len(self.rows) else str(message.total)
+        self.query_one("#info", Static).update(
+            f"{shown} passages{' matching ' + repr(self.search) if self.search else ''} · {len(self.marked)} marked")
+        self.show_selected()
+
+    def cells(self, p: Passage) -> tuple[str, ...]:
+        return ("●" if p.id in self.marked else " ", str(p.id), p.quality, ",".join(p.tags), ",".join(p.families),
+                visible(" ".join(p.text.split()))[:50])
+
+    def current(self) -> Passage | None:
+        table = self.query_one("#passage-table", DataTable)
+        if not self.rows or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self.show_selected()
+
+    def show_selected(self) -> None:
+        p = self.current()
+        self.query_one("#passage-text", RtlText).text = p.text if p else ""
+        self.query_one("#rules", Static).update("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
+                                                if p else "")
+
+    def _update(self, **fields) -> None:
+        p = self.current()
+        if p is None:
+            return
+        self.app.store.update_passage(p.id, **fields)
+        updated = self.app.store.passage(p.id)
+        index = self.query_one("#passage-table", DataTable).cursor_row
+        self.rows[index] = updated
+        table = self.query_one("#passage-table", DataTable)
+        for column, value in zip(table.columns, self.cells(updated)):
+            table.update_cell(str(p.id), column, value)
+        self.show_selected()
+
+    def action_search(self) -> None:
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.search = text
+                self.load()
+
+        self.app.push_screen(PromptScreen("Search passages", self.search), done)
+
+    def action_quality(self, quality: str) -> None:
+        p = self.current()
+        if p is not None:
+            self._update(quality=quality, rules=p.rules + [f"quality {quality}: set by the curator"])
+
+    def action_tags(self) -> None:
+        p = self.current()
+        if p is None:
+            return
+        self.app.push_screen(PromptScreen("Tags (comma-separated)", ",".join(p.tags)),
+                             lambda t: t is not None and self._update(tags=[x.strip() for x in t.split(",") if x.strip()]))
+
+    def action_families(self) -> None:
+        p = self.current()
+        if p is None:
+            return
+        known = ", ".join(sorted(self.app.families))
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            chosen = [x.strip() for x in text.split(",") if x.strip()]
+            unknown = [f for f in chosen if f not in self.app.families]
+            if unknown:
+                self.notify(f"unknown family {unknown[0]!r}", severity="error")
+                return
+            self._update(families=chosen)
+
+        self.app.push_screen(PromptScreen(f"Families ({known})", ",".join(p.families)), done)
+
+    def action_mark(self) -> None:
+        p = self.current()
+        if p is None:
+            return
+        self.marked ^= {p.id}
+        self.query_one("#passage-table", DataTable).update_cell(str(p.id), self.query_one(
+            "#passage-table", DataTable).ordered_columns[0].key, "●" if p.id in self.marked else " ")
+        self.query_one("#passage-table", DataTable).action_cursor_down()
+
+    def action_generate(self) -> None:
+        ids = sorted(self.marked) or ([self.current().id] if self.current() else [])
+        if not ids:
+            return
+
+        def done(family: str | None) -> None:
+            if not family:
+                return
+            fam = self.app.families.get(family.strip())
+            if fam is None:
+                self.notify(f"unknown family {family!r}", severity="error")
+                return
+            from curator.teacher.plan import plan_generation
+
+            plan = plan_generation(self.app.store, fam, self.app.settings, limit=len(ids), passage_ids=ids)
+            self.notify(f"queued {plan.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")
+            self.marked.clear()
+
+        self.app.push_screen(PromptScreen(f"Queue generation for {len(ids)} passages: family?"), done)

@@ -1,0 +1,286 @@
+"""Triage: one candidate at a time, single-key decisions, committed before the next is drawn."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from curator import review
+from curator.models import Message as Turn
+from curator.review import Card, Filters
+from curator.store import Store
+from curator.tui.widgets.rtl import RtlText
+from curator.tui.widgets.turns import TurnView
+
+VERDICT_FILTERS = (None, "pass", "flag", "fail")
+
+
+class QueueLoaded(Message):
+    def __init__(self, ids: list[int], keep_position: int | None = None) -> None:
+        super().__init__()
+        self.ids = ids
+        self.keep_position = keep_position
+
+
+class TriageScreen(Screen):
+    """Accept, reject, skip, undo, edit, flag and annotate candidates with single keys."""
+
+    BINDINGS = [
+        Binding("a", "decide('accept')", "Accept", id="triage.accept"),
+        Binding("x", "decide('reject')", "Reject", id="triage.reject"),
+        Binding("space", "decide('skip')", "Skip", id="triage.skip"),
+        Binding("backspace", "undo", "Undo", id="triage.undo"),
+        Binding("e", "edit", "Edit", id="triage.edit"),
+        Binding("f", "decide('flag')", "Flag", id="triage.flag"),
+        Binding("n", "note", "Note", id="triage.note"),
+        Binding("right,l", "move(1)", "Next", id="triage.next", show=False),
+        Binding("left,h", "move(-1)", "Back", id="triage.previous", show=False),
+        Binding("w", "cycle_queue", "Queue", id="triage.queue"),
+        Binding("slash", "search", "Search", id="triage.search"),
+        Binding("F", "cycle_family", "Family", id="triage.family", show=False),
+        Binding("v", "cycle_verdict", "Verdict", id="triage.verdict", show=False),
+        Binding("t", "cycle_tag", "Tag", id="triage.tag", show=False),
+        Binding("c", "clear_filters", "Clear filters", id="triage.clear", show=False),
+        Binding("y", "copy", "Copy", id="triage.copy", show=False),
+    ]
+    DEFAULT_CSS = """
+    TriageScreen #status { height: 1; background: $boost; padding: 0 1; }
+    TriageScreen #body { height: 1fr; }
+    TriageScreen #conversation { width: 3fr; padding: 0 1; }
+    TriageScreen #side { width: 2fr; border-left: solid $primary-background; padding: 0 1; }
+    TriageScreen #passage-box { height: 1fr; }
+    TriageScreen #verdicts { height: auto; max-height: 10; }
+    TriageScreen #recent { height: auto; max-height: 6; color: $text-muted; }
+    TriageScreen.narrow #body { layout: vertical; }
+    TriageScreen.narrow #side { width: 1fr; height: 1fr; border-left: none; border-top: solid $primary-background; }
+    TriageScreen.narrow #conversation { width: 1fr; height: 2fr; }
+    TriageScreen .title { text-style: bold; color: $accent; }
+    """
+
+    def __init__(self, db_path, families: dict | None = None) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.families = families or {}
+        self.queue = "pending"
+        self.filters = Filters()
+        self.ids: list[int] = []
+        self.position = 0
+        self.card: Card | None = None
+        self.shown_at = time.monotonic()
+
+    @property
+    def store(self) -> Store:
+        return self.app.store  # the UI thread's connection: decisions commit before the next card is drawn
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("loading…", id="status", markup=False)
+        with Horizontal(id="body"):
+            yield VerticalScroll(id="conversation")
+            with Vertical(id="side"):
+                yield Static("Source passage", classes="title")
+                with VerticalScroll(id="passage-box"):
+                    yield RtlText("", id="passage", mode=self.app.bidi_mode)
+                yield Static("Gates", classes="title")
+                yield Static("", id="verdicts", markup=False)
+                yield Static("", id="recent", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_queue()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 110, "narrow")
+
+    # -- data ------------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="triage-queue")
+    def load_queue(self, keep_position: int | None = None) -> None:
+        with Store(self.db_path) as store:
+            ids = review.queue_ids(store, self.queue, self.filters)
+        self.post_message(QueueLoaded(ids, keep_position))
+
+    def on_queue_loaded(self, message: QueueLoaded) -> None:
+        self.ids = message.ids
+        self.position = 0
+        if message.keep_position is not None and message.keep_position in self.ids:
+            self.position = self.ids.index(message.keep_position)
+        self.show_current()
+
+    def show_current(self) -> None:
+        self.card = review.load_card(self.store, self.ids[self.position]) if 0 <= self.position < len(self.ids) else None
+        self.shown_at = time.monotonic()
+        self.draw()
+
+    def draw(self) -> None:
+        conversation = self.query_one("#conversation", VerticalScroll)
+        conversation.remove_children()
+        card = self.card
+        self.query_one("#status", Static).update(self.status_line())
+        if card is None:
+            message = "End of this queue." if self.ids else "Nothing to review here."
+            conversation.mount(Static(f"{message} Change the queue (w) or the filters (c clears them); "
+                                      "backspace undoes the last decision.", markup=False))
+            self.query_one("#passage", RtlText).text = ""
+            self.query_one("#verdicts", Static).update("")
+            self.draw_recent()
+            return
+        conversation.mount_all([TurnView(turn, mode=self.app.bidi_mode) for turn in card.example.messages])
+        if card.example.tools:
+            conversation.mount(TurnView(Turn(role="system", content=json.dumps(card.example.tools, ensure_ascii=False,
+                                                                            indent=1)), ltr=True, title="tools"))
+        if card.example.answer:
+            conversation.mount(Static(f"verified answer: {card.example.answer}", markup=False))
+        conversation.scroll_home(animate=False)
+        self.query_one("#passage", RtlText).text = card.passage_text or "(no source passage)"
+        lines = review.verdict_lines(card.verdicts)
+        self.query_one("#verdicts", Static).update(
+            "\n".join(f"{gate:<12} {verdict:<5} {reason}" for gate, verdict, reason in lines) or "(not gated yet)")
+        self.draw_recent()
+
+    def draw_recent(self) -> None:
+        recent = review.recent_decisions(self.store, 4)
+        self.query_one("#recent", Static).update(
+            "last: " + "  ".join(f"#{d.example_id} {d.action}{' (undone)' if undone else ''}" for d, undone in recent)
+            if recent else "")
+
+    def status_line(self) -> str:
+        f = self.filters
+        filters = ", ".join(f"{k}={v}" for k, v in (("family", f.family), ("verdict", f.verdict), ("tag", f.tag),
+                                                      ("search", f.search)) if v)
+        head = f"{review.QUEUES[self.queue]} · {self.position + 1 if self.ids else 0}/{len(self.ids)}"
+        if filters:
+            head += f" · {filters}"
+        if self.card is not None:
+            e = self.card.example
+            head += (f" · #{e.id} {e.family} / {e.task_type or '-'} / {e.difficulty or '-'} · {e.state}"
+                     f"{' · revision of #' + str(e.parent_id) if e.parent_id else ''}")
+        return head
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def action_decide(self, action: str, note: str | None = None) -> None:
+        if self.card is None:
+            return
+        review.decide(self.store, self.card.example.id, action, seconds=round(time.monotonic() - self.shown_at, 2),
+                      note=note)
+        if action in ("accept", "reject"):
+            self.app.post_message(DecisionMade(self.card.example.id, action))
+        self.action_move(1)
+
+    def action_move(self, step: int) -> None:
+        if not self.ids:
+            return
+        self.position = max(0, min(len(self.ids), self.position + step))  # len(ids): past the end
+        self.show_current()
+
+    def action_undo(self) -> None:
+        undone = review.undo(self.store)
+        if undone is None:
+            self.notify("nothing to undo")
+            return
+        self.app.post_message(DecisionMade(undone.example_id, "undo"))
+        if undone.example_id in self.ids:
+            self.position = self.ids.index(undone.example_id)
+        else:
+            self.ids.insert(self.position, undone.example_id)
+        self.show_current()
+        self.notify(f"undid {undone.action} of #{undone.example_id}")
+
+    def action_edit(self) -> None:
+        if self.card is None:
+            return
+        from curator.tui.screens.edit import EditScreen
+
+        def saved(revision_id: int | None) -> None:
+            if revision_id is not None:
+                self.ids.insert(self.position + 1, revision_id)
+                self.position += 1
+                self.show_current()
+                self.notify(f"saved revision #{revision_id}; its cheap gates have run")
+
+        self.app.push_screen(EditScreen(self.card.example), saved)
+
+    def action_note(self) -> None:
+        if self.card is None:
+            return
+        from curator.tui.screens.prompt import PromptScreen
+
+        def done(text: str | None) -> None:
+            if text:
+                review.decide(self.store, self.card.example.id, "note", note=text)
+                self.draw_recent()
+                self.notify("note saved")
+
+        self.app.push_screen(PromptScreen("Note on this candidate"), done)
+
+    def action_search(self) -> None:
+        from curator.tui.screens.prompt import PromptScreen
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.filters = Filters(self.filters.family, self.filters.verdict, self.filters.tag, text or None)
+                self.load_queue()
+
+        self.app.push_screen(PromptScreen("Search the conversations", self.filters.search or ""), done)
+
+    def _cycle(self, values: list, current):
+        values = [None] + [v for v in values if v is not None]
+        return values[(values.index(current) + 1) % len(values)] if current in values else values[0]
+
+    def action_cycle_queue(self) -> None:
+        names = list(review.QUEUES)
+        self.queue = names[(names.index(self.queue) + 1) % len(names)]
+        self.load_queue()
+
+    def action_cycle_family(self) -> None:
+        families = sorted(r[0] for r in self.store.conn.execute(
+            "SELECT DISTINCT family FROM examples WHERE kind IN ('candidate', 'revision')"))
+        self.filters = Filters(self._cycle(families, self.filters.family), self.filters.verdict, self.filters.tag,
+                               self.filters.search)
+        self.load_queue()
+
+    def action_cycle_verdict(self) -> None:
+        self.filters = Filters(self.filters.family, self._cycle(list(VERDICT_FILTERS), self.filters.verdict),
+                               self.filters.tag, self.filters.search)
+        self.load_queue()
+
+    def action_cycle_tag(self) -> None:
+        tags = sorted(r[0] for r in self.store.conn.execute("SELECT DISTINCT t.value FROM passages, json_each(tags) t"))
+        self.filters = Filters(self.filters.family, self.filters.verdict, self._cycle(tags, self.filters.tag),
+                               self.filters.search)
+        self.load_queue()
+
+    def action_clear_filters(self) -> None:
+        self.filters = Filters()
+        self.load_queue()
+
+    def action_copy(self) -> None:
+        focused = self.focused
+        turn = focused.turn if isinstance(focused, TurnView) else None
+        if turn is None and self.card is not None:
+            turn = next((m for m in reversed(self.card.example.messages) if m.role == "assistant"), None)
+        if turn is not None:
+            self.app.copy_to_clipboard(turn.content)
+            self.notify("copied the logical text of the turn")
+
+    def set_bidi(self, mode: str) -> None:
+        for widget in self.query(RtlText):
+            widget.mode = mode
+
+
+class DecisionMade(Message):
+    """A decision changed what is accepted (for live coverage counts)."""
+
+    def __init__(self, example_id: int, action: str) -> None:
+        super().__init__()
+        self.example_id = example_id
+        self.action = action

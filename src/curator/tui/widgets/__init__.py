@@ -1,0 +1,1 @@
+"""Reusable widgets: right-to-left text, conversation turns, verdicts."""

@@ -1,0 +1,40 @@
+"""RtlText: the one widget that shows Persian (or any untrusted) text, through the RTL pipeline."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from curator.text.rtl import display_lines, ltr_lines
+
+
+class RtlText(Widget):
+    """Text laid out for the terminal: reshaped, wrapped, reordered and right-aligned (mode `app`),
+    or only wrapped (mode `terminal`, for terminals that reorder by themselves). `ltr=True` keeps
+    code, JSON and tool calls left to right. Text is never read as markup or control codes."""
+
+    DEFAULT_CSS = """
+    RtlText { height: auto; width: 1fr; }
+    """
+    text: reactive[str] = reactive("", layout=True)
+    mode: reactive[str] = reactive("app", layout=True)
+
+    def __init__(self, text: str = "", *, ltr: bool = False, style: str = "", mode: str = "app",
+                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.ltr = ltr
+        self.line_style = style
+        self.set_reactive(RtlText.text, text)
+        self.set_reactive(RtlText.mode, mode)
+
+    def lines(self, width: int) -> tuple:
+        return ltr_lines(self.text, width) if self.ltr else display_lines(self.text, width, self.mode)
+
+    def render(self) -> Text:
+        width = max(1, self.content_region.width or self.size.width or 80)
+        return Text("\n".join(line.text for line in self.lines(width)), style=self.line_style, no_wrap=True,
+                    overflow="crop", end="")
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(1, len(self.lines(max(1, width))))

@@ -1,0 +1,289 @@
+"""The terminal app driven for real: Pilot key flows against a real database file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from curator.config import Settings
+from curator.store import Store
+from curator.tui.app import CuratorApp
+from curator.tui.screens.triage import TriageScreen
+from curator.tui.widgets.rtl import RtlText
+from tui_fixtures import ROOT, build_db
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return build_db(tmp_path / "tui.db")
+
+
+def app_for(db: Path, start: str = "triage", **settings) -> CuratorApp:
+    return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app", **settings), start=start)
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def screen_text(app) -> str:
+    return "\n".join(str(w.render()) for w in app.screen.query("Static, RtlText"))
+
+
+async def test_accept_reject_skip_undo(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, TriageScreen) and screen.card is not None
+        first = screen.card.example.id
+        await pilot.press("a")
+        second = screen.card.example.id
+        await pilot.press("x")
+        third = screen.card.example.id
+        await pilot.press("space")
+        assert screen.card.example.id not in (first, second, third)
+        with Store(db) as store:  # another connection sees every decision already
+            assert store.example(first).state == "accepted"
+            assert store.example(second).state == "rejected"
+            actions = [d.action for d in store.decisions()]
+            assert actions == ["accept", "reject", "skip"]
+            assert all(d.seconds is not None for d in store.decisions())
+        await pilot.press("backspace")  # undoes the skip
+        await pilot.press("backspace")  # undoes the reject, and shows that candidate again
+        assert screen.card.example.id == second
+        with Store(db) as store:
+            assert store.example(second).state == "gated"
+            assert [d.action for d in store.decisions()][-2:] == ["undo", "undo"]
+        await pilot.press("a")
+        with Store(db) as store:
+            assert store.example(second).state == "accepted"
+        assert "#%d accept" % second in str(screen.query_one("#recent").render())
+
+
+async def test_edit_saves_a_revision_and_runs_cheap_gates(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        original = app.screen.card.example
+        await pilot.press("e")
+        await pilot.pause()
+        editors = list(app.screen.query("TurnEditor"))
+        area = editors[-1].query_one("TextArea")
+        area.focus()
+        await pilot.press("end", *" مثال تازه")
+        await pilot.pause()
+        preview = editors[-1].query_one(RtlText)
+        assert "مثال تازه" in preview.text, "the preview follows what is typed"
+        await pilot.press("a", "x")  # triage keys are inert while the editor has focus
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        revision = app.screen.card.example
+        assert revision.kind == "revision" and revision.parent_id == original.id
+        assert revision.messages[-1].content.endswith("مثال تازهax")
+        with Store(db) as store:
+            assert store.example(original.id).messages == original.messages
+            assert {v.gate for v in store.verdicts(revision.id)} >= {"format", "language", "length"}
+            assert store.decisions(original.id)[-1].action == "edit"
+            assert not [d for d in store.decisions() if d.action in ("accept", "reject")]
+
+
+async def test_filters_and_queues(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        total = len(screen.ids)
+        await pilot.press("F")
+        await settle(pilot)
+        family = screen.filters.family
+        assert family and all(app.store.example(i).family == family for i in screen.ids)
+        await pilot.press("c")
+        await settle(pilot)
+        assert len(screen.ids) == total
+        await pilot.press("v", "v", "v")  # verdict filter: pass → flag → fail
+        await settle(pilot)
+        assert screen.filters.verdict == "fail"
+        assert all(app.store.example(i).gate_status == "fail" for i in screen.ids)
+        await pilot.press("c", "slash")
+        await pilot.pause()
+        await pilot.press(*"آپادانا", "enter")
+        await settle(pilot)
+        assert screen.filters.search == "آپادانا" and len(screen.ids) == 1
+        await pilot.press("c", "w")
+        await settle(pilot)
+        assert screen.queue == "flagged"
+
+
+async def test_untrusted_text_is_inert(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        target = next(i for i in screen.ids if "[bold]" in app.store.example(i).messages[0].content)
+        screen.position = screen.ids.index(target)
+        screen.show_current()
+        await pilot.pause()
+        text = screen_text(app)
+        assert text.count("bold") >= 2, "markup tags are shown as text, not applied"
+        assert "\x1b" not in text and "\u241b" in text, "escape sequences become visible placeholders"
+        assert "\u2407" in text and "\x07" not in text
+
+
+async def test_note_and_flag(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        example_id = app.screen.card.example.id
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"خوب است", "enter")
+        await pilot.pause()
+        await pilot.press("f")
+        with Store(db) as store:
+            notes = store.decisions(example_id)
+            assert [(d.action, d.note) for d in notes] == [("note", "خوب است"), ("flag", None)]
+
+
+async def test_seeds_in_each_role(db: Path) -> None:
+    app = app_for(db, start="seeds")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        before = app.store.count("examples", "kind = 'seed'")
+        for role in ("fewshot", "eval", "polish"):
+            await pilot.press("n")
+            await pilot.pause()
+            screen = app.screen
+            screen.query_one("#role").value = role
+            editors = list(screen.query("TurnEditor"))
+            editors[1].query_one("TextArea").text = f"پرسش تازه برای نقش {role} دربارهٔ قید چیست؟"
+            editors[2].query_one("TextArea").text = f"قید چگونگی کار را می‌گوید؛ نمونه برای {role}."
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+        roles = dict(app.store.conn.execute(
+            "SELECT role, count(*) FROM examples WHERE kind = 'seed' AND messages LIKE '%پرسش تازه%' GROUP BY role"))
+        assert roles == {"fewshot": 1, "eval": 1, "polish": 1}
+        assert app.store.count("examples", "kind = 'seed'") == before + 3
+        assert "fewshot" in str(app.screen.query_one("#targets").render())
+
+
+async def test_seed_editor_reports_invalid_input(db: Path) -> None:
+    app = app_for(db, start="seeds")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query("TurnEditor")[2].query_one("TextArea").text = "   "
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "not saved" in str(app.screen.query_one("#error").render())
+
+
+async def test_passages_quality_and_queue_generation(db: Path) -> None:
+    app = app_for(db, start="passages")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        first = screen.current().id
+        await pilot.press("3")
+        assert app.store.passage(first).quality == "reject"
+        await pilot.press("space", "space")
+        assert len(screen.marked) == 2
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press(*"passage_qa", "enter")
+        await pilot.pause()
+        jobs = app.store.jobs("family = 'passage_qa'")
+        assert len(jobs) == 2 and {j.passage_id for j in jobs} == {first, first + 1}
+
+
+async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:
+    from fake_messages_api import FakeMessagesAPI
+
+    with FakeMessagesAPI(latency=0.3) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        app = app_for(db, start="jobs")
+        app.settings.teacher.concurrency = 2
+        async with app.run_test(size=(140, 45)) as pilot:
+            await pilot.pause()
+            await pilot.press("g")
+            await pilot.pause()
+            app.screen.query_one("Input").value = "safety 12"
+            await pilot.press("enter")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.store.count("jobs", "state = 'done' AND family = 'safety'") >= 2:
+                    break
+            await pilot.press("p")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            done = app.store.count("jobs", "state = 'done' AND family = 'safety'")
+            assert 2 <= done < 12 and app.store.count("jobs", "state = 'queued' AND family = 'safety'") == 12 - done
+            assert "paused" in str(app.screen.query_one("#progress").render())
+            await pilot.press("p")  # resume
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.store.count("jobs", "state = 'done' AND family = 'safety'") == 12
+            assert "safety" in str(app.screen.query_one("#summary").get_row_at(0))
+
+
+async def test_help_palette_and_bidi_toggle(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen.query("HelpPanel")
+        await pilot.press("question_mark")
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.bidi_mode == "terminal"
+        assert all(w.mode == "terminal" for w in app.screen.query(RtlText))
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Accept", "Reject", "Undo", "Edit", "Triage", "Seeds"} <= set(commands)
+
+
+async def test_keys_can_be_remapped(db: Path) -> None:
+    app = app_for(db, keys={"triage.accept": "y"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        first = app.screen.card.example.id
+        await pilot.press("y")
+        assert app.store.example(first).state == "accepted"
+
+
+def test_a_decision_survives_a_kill_right_after_the_keypress(db: Path, tmp_path: Path) -> None:
+    script = tmp_path / "kill.py"
+    script.write_text(textwrap.dedent(f"""
+        import asyncio, os, signal, sys
+        sys.path.insert(0, {str(ROOT / 'tests')!r})
+        from pathlib import Path
+        from curator.config import Settings
+        from curator.tui.app import CuratorApp
+
+        async def main():
+            app = CuratorApp(Path({str(db)!r}), Settings(prompts_dir=Path({str(ROOT / 'prompts')!r})), start="triage")
+            async with app.run_test(size=(100, 30)) as pilot:
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                print(app.screen.card.example.id, flush=True)
+                await pilot.press("a")
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        asyncio.run(main())
+    """), encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == -9
+    accepted = int(out.stdout.split()[0])
+    with Store(db) as store:
+        assert store.example(accepted).state == "accepted"
+        assert [d.action for d in store.decisions(accepted)] == ["accept"]

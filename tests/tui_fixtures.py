@@ -1,0 +1,42 @@
+"""A real database for the TUI tests: the sample project plus gated candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curator.config import Settings
+from curator.gates.runner import run_gates
+from curator.models import Example, Message
+from curator.sample import prepare_sample
+from curator.store import Store
+from curator.teacher.families import load_families
+from curator.teacher.procedural.run import run_procedural
+from curator.text.normalize import key_hash
+
+ROOT = Path(__file__).resolve().parents[1]
+FAMILIES = load_families(ROOT / "prompts").families
+
+CONVERSATIONS = [
+    ("grammar_tutor", "در جملهٔ «مریم به مدرسه رفت» متمم کدام است؟",
+     "در این جمله «مدرسه» متمم است، چون بعد از حرف اضافهٔ «به» آمده و معنی فعل «رفت» را کامل می‌کند."),
+    ("student_support", "فتوسنتز را با یک مثال ساده توضیح می‌دهی؟",
+     "فتوسنتز یعنی گیاه با نور خورشید غذا می‌سازد. مثلاً برگ درخت سیب در روز آفتابی قند می‌سازد (و اکسیژن می‌دهد)."),
+    ("passage_qa", "طبق متن، کاخ آپادانا چند ستون داشت؟", "تالار اصلی کاخ آپادانا ۷۲ ستون داشت."),
+    ("grammar_tutor", "فرق صفت و مسند با Python چیست؟ [bold]مهم[/bold] \x1b[31mقرمز\x1b[0m",
+     "صفت کنار اسم می‌آید ولی مسند با فعل اسنادی می‌آید؛ مثلاً «هوا سرد شد». \x1b]0;hacked\x07"),
+]
+
+
+def build_db(path: Path) -> Path:
+    with Store(path) as store:
+        prepare_sample(store)
+        passage_id = store.conn.execute("SELECT id FROM passages WHERE text LIKE '%آپادانا%'").fetchone()[0]
+        for family, question, answer in CONVERSATIONS:
+            e = Example(kind="candidate", family=family, task_type="explanation", difficulty="middle_school",
+                        model="gen-model", passage_id=passage_id if family == "passage_qa" else None,
+                        messages=[Message(role="user", content=question), Message(role="assistant", content=answer)])
+            e.key_hash = key_hash(question + "\n" + answer)
+            store.add_example(e)
+        run_procedural(store, FAMILIES["tool_calling"], Settings(), limit=2)
+        run_gates(store, FAMILIES)
+    return path
