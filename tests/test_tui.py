@@ -34,7 +34,7 @@ async def settle(pilot) -> None:
 
 
 def screen_text(app) -> str:
-    return "\n".join(str(w.render()) for w in app.screen.query("Static, RtlText"))
+    return "\n".join(str(w.render()) for w in app.screen.query("Static, RtlText, ConversationView"))
 
 
 async def test_accept_reject_skip_undo(db: Path) -> None:
@@ -246,7 +246,7 @@ async def test_help_palette_and_bidi_toggle(db: Path) -> None:
         await pilot.press("b")
         await pilot.pause()
         assert app.bidi_mode == "terminal"
-        assert all(w.mode == "terminal" for w in app.screen.query(RtlText))
+        assert all(w.mode == "terminal" for w in app.screen.query("RtlText, ConversationView"))
         commands = [c.title for c in app.get_system_commands(app.screen)]
         assert {"Accept", "Reject", "Undo", "Edit", "Triage", "Seeds"} <= set(commands)
 

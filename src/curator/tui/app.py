@@ -95,11 +95,13 @@ class CuratorApp(App):
     def action_toggle_bidi(self) -> None:
         self.bidi_mode = "terminal" if self.bidi_mode == "app" else "app"
         self.sub_title = f"{self.db_path.name} · bidi {self.bidi_mode}"
+        from curator.tui.widgets.conversation import ConversationView
         from curator.tui.widgets.rtl import RtlText
 
-        for screen in self.screen_stack:
-            for widget in screen.query(RtlText):
-                widget.mode = self.bidi_mode
+        for screen in list(self._screens.values()) + list(self.screen_stack):
+            for widget in screen.query("RtlText, ConversationView"):
+                if isinstance(widget, (RtlText, ConversationView)):
+                    widget.mode = self.bidi_mode
         self.notify(f"bidi: {self.bidi_mode} ({'the app reorders' if self.bidi_mode == 'app' else 'the terminal reorders'})")
 
     def action_toggle_help(self) -> None:

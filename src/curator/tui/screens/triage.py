@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from textual import on, work
@@ -14,11 +13,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from curator import review
-from curator.models import Message as Turn
 from curator.review import Card, Filters
 from curator.store import Store
+from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.rtl import RtlText
-from curator.tui.widgets.turns import TurnView
 
 VERDICT_FILTERS = (None, "pass", "flag", "fail")
 
@@ -50,6 +48,8 @@ class TriageScreen(Screen):
         Binding("t", "cycle_tag", "Tag", id="triage.tag", show=False),
         Binding("c", "clear_filters", "Clear filters", id="triage.clear", show=False),
         Binding("y", "copy", "Copy", id="triage.copy", show=False),
+        Binding("left_square_bracket", "select_turn(-1)", "Previous turn", id="triage.turn_previous", show=False),
+        Binding("right_square_bracket", "select_turn(1)", "Next turn", id="triage.turn_next", show=False),
     ]
     DEFAULT_CSS = """
     TriageScreen #status { height: 1; background: $boost; padding: 0 1; }
@@ -84,7 +84,8 @@ class TriageScreen(Screen):
         yield Header()
         yield Static("loading…", id="status", markup=False)
         with Horizontal(id="body"):
-            yield VerticalScroll(id="conversation")
+            with VerticalScroll(id="conversation"):
+                yield ConversationView(id="turns", mode=self.app.bidi_mode)
             with Vertical(id="side"):
                 yield Static("Source passage", classes="title")
                 with VerticalScroll(id="passage-box"):
@@ -121,25 +122,19 @@ class TriageScreen(Screen):
         self.draw()
 
     def draw(self) -> None:
-        conversation = self.query_one("#conversation", VerticalScroll)
-        conversation.remove_children()
         card = self.card
         self.query_one("#status", Static).update(self.status_line())
+        view = self.query_one("#turns", ConversationView)
         if card is None:
             message = "End of this queue." if self.ids else "Nothing to review here."
-            conversation.mount(Static(f"{message} Change the queue (w) or the filters (c clears them); "
-                                      "backspace undoes the last decision.", markup=False))
+            view.show(None, f"{message} Change the queue (w) or the filters (c clears them); "
+                            "backspace undoes the last decision.")
             self.query_one("#passage", RtlText).text = ""
             self.query_one("#verdicts", Static).update("")
             self.draw_recent()
             return
-        conversation.mount_all([TurnView(turn, mode=self.app.bidi_mode) for turn in card.example.messages])
-        if card.example.tools:
-            conversation.mount(TurnView(Turn(role="system", content=json.dumps(card.example.tools, ensure_ascii=False,
-                                                                            indent=1)), ltr=True, title="tools"))
-        if card.example.answer:
-            conversation.mount(Static(f"verified answer: {card.example.answer}", markup=False))
-        conversation.scroll_home(animate=False)
+        view.show(card.example)
+        self.query_one("#conversation", VerticalScroll).scroll_home(animate=False)
         self.query_one("#passage", RtlText).text = card.passage_text or "(no source passage)"
         lines = review.verdict_lines(card.verdicts)
         self.query_one("#verdicts", Static).update(
@@ -263,18 +258,15 @@ class TriageScreen(Screen):
         self.filters = Filters()
         self.load_queue()
 
+    def action_select_turn(self, step: int) -> None:
+        self.query_one("#turns", ConversationView).move_selection(step)
+
     def action_copy(self) -> None:
-        focused = self.focused
-        turn = focused.turn if isinstance(focused, TurnView) else None
-        if turn is None and self.card is not None:
-            turn = next((m for m in reversed(self.card.example.messages) if m.role == "assistant"), None)
+        turn = self.query_one("#turns", ConversationView).selected_message()
         if turn is not None:
             self.app.copy_to_clipboard(turn.content)
-            self.notify("copied the logical text of the turn")
+            self.notify("copied the logical text of the selected turn")
 
-    def set_bidi(self, mode: str) -> None:
-        for widget in self.query(RtlText):
-            widget.mode = mode
 
 
 class DecisionMade(Message):

@@ -1,0 +1,98 @@
+"""ConversationView: a whole conversation drawn as one widget (no widgets mounted per turn), so the
+next candidate appears with a single update. Prose turns go through the RTL pipeline; tool calls,
+tool results and tool schemas stay left to right. One turn is selected (for copying)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from curator.models import Example, Message
+from curator.text.rtl import display_lines, ltr_lines
+
+ROLE_STYLE = {"system": "bold magenta", "user": "bold cyan", "assistant": "bold green", "tool": "bold yellow"}
+
+
+def turn_blocks(example: Example) -> list[tuple[str, str, bool]]:
+    """(label, text, left-to-right) for each block to draw."""
+    blocks: list[tuple[str, str, bool]] = []
+    for m in example.messages:
+        label = m.role + (f" ({m.tool_call_id})" if m.tool_call_id else "")
+        if m.content:
+            blocks.append((label, m.content, m.role == "tool"))
+        for call in m.tool_calls or ():
+            args = call.function.get("arguments", "")
+            try:
+                args = json.dumps(json.loads(args), ensure_ascii=False, indent=1) if isinstance(args, str) else args
+            except json.JSONDecodeError:
+                pass
+            blocks.append((f"{m.role} → tool call", f"{call.function.get('name')}({args})", True))
+    if example.tools:
+        blocks.append(("tools", json.dumps(example.tools, ensure_ascii=False, indent=1), True))
+    if example.answer:
+        blocks.append(("verified answer", example.answer, True))
+    return blocks
+
+
+class ConversationView(Widget, can_focus=True):
+    DEFAULT_CSS = """
+    ConversationView { height: auto; width: 1fr; }
+    """
+    selected: reactive[int] = reactive(-1)
+    mode: reactive[str] = reactive("app", layout=True)
+
+    def __init__(self, *, mode: str = "app", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.example: Example | None = None
+        self.blocks: list[tuple[str, str, bool]] = []
+        self.empty_text = ""
+        self.set_reactive(ConversationView.mode, mode)
+
+    def show(self, example: Example | None, empty_text: str = "") -> None:
+        self.example = example
+        self.empty_text = empty_text
+        self.blocks = turn_blocks(example) if example else []
+        prose = [i for i, (label, _, ltr) in enumerate(self.blocks) if label == "assistant"]
+        self.selected = prose[-1] if prose else (0 if self.blocks else -1)
+        self.refresh(layout=True)
+
+    def selected_message(self) -> Message | None:
+        if self.example is None or not 0 <= self.selected < len(self.blocks):
+            return None
+        label, text, _ = self.blocks[self.selected]
+        return Message(role="tool" if label.startswith("tool") else "assistant" if "assistant" in label else
+                       "user" if label == "user" else "system", content=text)
+
+    def move_selection(self, step: int) -> None:
+        if self.blocks:
+            self.selected = (self.selected + step) % len(self.blocks)
+
+    def watch_selected(self) -> None:
+        self.refresh()
+
+    def _lines(self, width: int) -> list[tuple[str, str]]:
+        if not self.blocks:
+            return [(line.text, "") for line in ltr_lines(self.empty_text, width)]
+        out: list[tuple[str, str]] = []
+        for index, (label, text, ltr) in enumerate(self.blocks):
+            marker = "▸ " if index == self.selected else "  "
+            out.append((marker + label, ROLE_STYLE.get(label.split()[0], "bold")))
+            lines = ltr_lines(text, width) if ltr else display_lines(text, width, self.mode)
+            out.extend((line.text, "") for line in lines)
+            out.append(("", ""))
+        return out
+
+    def render(self) -> Text:
+        width = max(1, self.content_region.width or self.size.width or 80)
+        text = Text(no_wrap=True, overflow="crop", end="")
+        for i, (line, style) in enumerate(self._lines(width)):
+            if i:
+                text.append("\n")
+            text.append(line, style=style)
+        return text
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(1, len(self._lines(max(1, width))))
