@@ -32,8 +32,8 @@ SEED_WORDS = (
 ).split()
 
 
-def idem_key(kind: str, family: str, template_hash: str, passage_id: int | None, slot: int) -> str:
-    raw = json.dumps([kind, family, template_hash, passage_id, slot])
+def idem_key(kind: str, family: str, template_hash: str, passage_id: int | None, slot: int, variant: str = "") -> str:
+    raw = json.dumps([kind, family, template_hash, passage_id, slot] + ([variant] if variant else []))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -89,11 +89,14 @@ class Plan:
 
 
 def plan_generation(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1,
-                    kind: str = "generate", dry_run: bool = False, passage_ids: list[int] | None = None) -> Plan:
+                    kind: str = "generate", dry_run: bool = False, passage_ids: list[int] | None = None,
+                    overrides: dict[str, str] | None = None) -> Plan:
     """Plan up to `limit` jobs of a family (planned before or now); with dry_run nothing is written.
 
-    `passage_ids` restricts the plan to those passages (a curator's selection).
+    `passage_ids` restricts the plan to those passages (a curator's selection); `overrides` fixes
+    dimensions (say task_type) for targeted generation, as a separate set of jobs.
     """
+    variant = json.dumps(overrides, sort_keys=True, ensure_ascii=False) if overrides else ""
     seed_ids = [s.id for s in fewshot_seeds(store, family.name) if s.id is not None]
     slots: list[tuple[int | None, int]] = []
     chosen = passage_ids if passage_ids is not None else _passages_for(store, family)
@@ -104,10 +107,13 @@ def plan_generation(store: Store, family: Family, settings: Settings, *, limit: 
     plan = Plan(jobs=[])
     for index, (passage_id, slot) in enumerate(slots[:limit]):
         params: dict[str, Any] = {k: v for k, v in _mixed_radix(index, family).items() if v is not None}
+        if overrides:
+            params.update(overrides)
+            params["augment"] = dict(overrides)  # which thin cell this job was queued for
         params["n"] = family.items_per_request if kind == "generate" else 1
         params["seed_words"] = _seed_words(family.name, passage_id, slot)
         params["fewshot_ids"] = _rotate(seed_ids, index, settings.teacher.fewshot_count)
-        job = Job(idem_key=idem_key(kind, family.name, family.template_hash, passage_id, slot), kind=kind,
+        job = Job(idem_key=idem_key(kind, family.name, family.template_hash, passage_id, slot, variant), kind=kind,
                   family=family.name, passage_id=passage_id, topic=params.get("topic"),
                   template_hash=family.template_hash, params=params)
         if not dry_run and store.add_job(job) is not None:

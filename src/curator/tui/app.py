@@ -50,10 +50,27 @@ class CuratorApp(App):
     def on_mount(self) -> None:
         self.store = Store(self.db_path)
         self.families = load_families(self.settings)
+        self.coverage = self.load_coverage()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.sub_title = f"{self.db_path.name} · bidi {self.bidi_mode}"
         self.action_open(self.start)
+
+    def load_coverage(self):
+        from curator.cli import prompts_dir
+        from curator.coverage import CoverageError, CoverageMap, LiveCoverage
+
+        try:
+            return LiveCoverage(self.store, CoverageMap.load(prompts_dir(self.settings) / "coverage.toml", self.families))
+        except CoverageError:
+            return None
+
+    def on_decision_made(self, message) -> None:
+        """Keep coverage counts current without recounting: one example in or out of the counted set."""
+        if self.coverage is not None and self.coverage.sync(self.store, message.example_id):
+            dashboard = self._screens.get("dashboard")
+            if dashboard is not None and dashboard.is_mounted:
+                dashboard.show_coverage()
 
     def on_unmount(self) -> None:
         if self.store is not None:

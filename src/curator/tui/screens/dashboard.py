@@ -7,7 +7,7 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -45,13 +45,26 @@ def read_counts(path: Path) -> tuple[dict[str, dict[str, int]], float]:
     return sections, cost
 
 
+class ExportDone(Message):
+    def __init__(self, text: str, error: bool = False) -> None:
+        super().__init__()
+        self.text = text
+        self.error = error
+
+
 class DashboardScreen(Screen):
     """Pipeline counts at a glance."""
 
-    BINDINGS = [Binding("r", "refresh_counts", "Refresh", id="dashboard.refresh")]
+    BINDINGS = [
+        Binding("r", "refresh_counts", "Refresh", id="dashboard.refresh"),
+        Binding("E", "export", "Export", id="dashboard.export"),
+        Binding("A", "augment", "Augment thin cells", id="dashboard.augment"),
+    ]
     DEFAULT_CSS = """
     DashboardScreen #summary { height: auto; padding: 0 1; background: $boost; }
-    DashboardScreen #counts { width: 1fr; }
+    DashboardScreen #counts { width: 2fr; }
+    DashboardScreen #coverage-box { width: 3fr; border-left: solid $primary-background; padding: 0 1; }
+    DashboardScreen #coverage { height: auto; }
     """
 
     def __init__(self, db_path: Path) -> None:
@@ -63,6 +76,8 @@ class DashboardScreen(Screen):
         yield Static(f"database: {self.db_path}", id="summary", markup=False)
         with Horizontal():
             yield DataTable(id="counts", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="coverage-box"):
+                yield Static("coverage: loading…", id="coverage", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -79,12 +94,72 @@ class DashboardScreen(Screen):
     def load_counts(self) -> None:
         self.post_message(Counts(*read_counts(self.db_path)))
 
+    def show_coverage(self) -> None:
+        """Bars per cell: a filled part and a light remainder, so no colour is needed to read them."""
+        live = getattr(self.app, "coverage", None)
+        widget = self.query_one("#coverage", Static)
+        if live is None:
+            widget.update("coverage: no coverage map (prompts/coverage.toml)")
+            return
+        from curator.coverage import bar
+
+        cells = live.cells()
+        thin = [c for c in cells if c.target and c.share < live.cmap.thin_share]
+        lines = [f"coverage of accepted examples · {len(thin)} thin cells (below {live.cmap.thin_share:.0%}) · "
+                 "E exports, A augments thin cells", ""]
+        for c in cells:
+            if c.dimension == "family":
+                lines.append(f"{c.family:<16} {c.count:>6}/{c.target:<6} {bar(c.share, 24)} "
+                             f"{'THIN' if c.share < live.cmap.thin_share else 'full' if c.count >= c.target else 'ok'}")
+        lines.append("")
+        for c in thin[:40]:
+            if c.dimension != "family":
+                lines.append(f"  thin: {c.family}/{c.dimension}={c.value}  {c.count}/{c.target}")
+        widget.update("\n".join(lines))
+
+    def action_export(self) -> None:
+        self.notify("exporting…")
+        self.run_export()
+
+    @work(thread=True, exclusive=True, group="dashboard-export")
+    def run_export(self) -> None:
+        from curator.export.writer import LeakError, export
+
+        live = getattr(self.app, "coverage", None)
+        if live is None:
+            self.post_message(ExportDone("no coverage map: cannot build the mix", error=True))
+            return
+        with Store(self.db_path) as store:
+            try:
+                result = export(store, live.cmap)
+            except LeakError as exc:
+                self.post_message(ExportDone(str(exc), error=True))
+                return
+        verb = "already exported" if result.reused else "exported"
+        self.post_message(ExportDone(f"{verb} {result.version}: train {result.counts['train']}, "
+                                     f"polish {result.counts['polish']} → {result.path}"))
+
+    def on_export_done(self, message: "ExportDone") -> None:
+        self.notify(message.text, severity="error" if message.error else "information", timeout=10)
+        self.action_refresh_counts()
+
+    def action_augment(self) -> None:
+        from curator.augment import plan_augmentation
+
+        live = getattr(self.app, "coverage", None)
+        if live is None:
+            return
+        lines = plan_augmentation(self.app.store, self.app.families, self.app.settings, live.cmap, live.counts)
+        added = sum(line.added for line in lines)
+        self.notify(f"queued {added} targeted jobs for {len(lines)} thin cells; run them from Jobs (j)")
+
     def on_counts(self, message: Counts) -> None:
         table = self.query_one("#counts", DataTable)
         table.clear()
         for section, counts in message.sections.items():
             for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))):
                 table.add_row(section, str(name), str(n), key=f"{section}/{name}")
+        self.show_coverage()
         self.query_one("#summary", Static).update(
             f"database: {self.db_path} · cost so far ${message.cost:.4f} · keys: t triage, s seeds, p passages, "
             f"j jobs, ? help")

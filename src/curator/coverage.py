@@ -1,0 +1,179 @@
+"""Coverage: the target mix (prompts/coverage.toml) as cells, and live counts of accepted examples.
+
+A cell is a family as a whole, or one value of one of its dimensions (task type, difficulty, topic,
+source type, or a custom metadata key). Counts update per decision (`LiveCoverage.apply`) without
+recounting everything; `recount` does it from scratch with one grouped query.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curator.store import Store
+
+COUNTED = "((kind IN ('candidate', 'revision') AND state = 'accepted') OR (kind = 'seed' AND role IN ('fewshot', 'polish')))"
+CellKey = tuple[str, str, str]  # (family, dimension, value); the family total is (family, "family", family)
+
+
+class CoverageError(Exception):
+    """The coverage file is invalid; the message names the file and the setting."""
+
+
+@dataclass
+class Cell:
+    family: str
+    dimension: str
+    value: str
+    target: int
+    count: int = 0
+
+    @property
+    def key(self) -> CellKey:
+        return (self.family, self.dimension, self.value)
+
+    @property
+    def share(self) -> float:
+        return self.count / self.target if self.target else 1.0
+
+
+@dataclass
+class CoverageMap:
+    targets: dict[CellKey, int]
+    dimensions: list[str]
+    custom_keys: list[str] = field(default_factory=list)
+    thin_share: float = 0.5
+
+    @classmethod
+    def load(cls, path: Path, families: dict[str, Any] | None = None) -> "CoverageMap":
+        """Read the coverage file; dimension values default to those in the family prompt files."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise CoverageError(f"{path}: no coverage file") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise CoverageError(f"{path}: {exc}") from exc
+        fam_targets = data.get("families", {})
+        if not isinstance(fam_targets, dict) or not all(isinstance(v, int) and v >= 0 for v in fam_targets.values()):
+            raise CoverageError(f"{path}: [families] must map family names to whole-number targets")
+        dimensions = list(data.get("dimensions", ["task_type", "difficulty"]))
+        custom = list(data.get("custom_keys", []))
+        shares = data.get("shares", {})
+        targets: dict[CellKey, int] = {}
+        for family, total in fam_targets.items():
+            targets[(family, "family", family)] = total
+            fam = (families or {}).get(family)
+            for dim in dimensions + custom:
+                family_shares = (shares.get(family, {}) or {}).get(dim) or shares.get(dim) or {}
+                values = list(family_shares) if family_shares else list((getattr(fam, "dimensions", {}) or {}).get(dim, ()))
+                if not values:
+                    continue
+                for value in values:
+                    share = family_shares.get(value, 1 / len(values)) if family_shares else 1 / len(values)
+                    # a positive share never rounds down to a cap of zero
+                    targets[(family, dim, value)] = max(1, round(total * share)) if share > 0 and total else 0
+        return cls(targets=targets, dimensions=dimensions, custom_keys=custom,
+                   thin_share=float(data.get("thin_share", 0.5)))
+
+    def cells(self, counts: Counter) -> list[Cell]:
+        keys = list(self.targets) + sorted(k for k in counts if k not in self.targets)
+        return [Cell(*k, target=self.targets.get(k, 0), count=counts.get(k, 0)) for k in keys]
+
+    def thin(self, counts: Counter) -> list[Cell]:
+        return [c for c in self.cells(counts) if c.target and c.share < self.thin_share]
+
+    def keys_of(self, row: dict[str, Any]) -> list[CellKey]:
+        """The cells one counted example falls in."""
+        family = "polish" if row.get("kind") == "seed" and row.get("role") == "polish" else row["family"]
+        keys = [(family, "family", family)]
+        metadata = row.get("metadata") or {}
+        for dim in self.dimensions:
+            value = row.get(dim) if dim in ("task_type", "difficulty", "topic", "source_type") else metadata.get(dim)
+            if value is not None:
+                keys.append((family, dim, str(value)))
+        for key in self.custom_keys:
+            if metadata.get(key) is not None:
+                keys.append((family, key, str(metadata[key])))
+        return keys
+
+
+_ROW_SQL = f"SELECT id, kind, role, family, task_type, difficulty, topic, source_type, metadata FROM examples"
+_COLUMNS = ("id", "kind", "role", "family", "task_type", "difficulty", "topic", "source_type", "metadata")
+
+
+def _row(values: tuple) -> dict[str, Any]:
+    row = dict(zip(_COLUMNS, values))
+    row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
+    return row
+
+
+def recount(store: Store, cmap: CoverageMap) -> Counter:
+    """Counts of every cell from scratch (grouped in SQL, then spread over cells)."""
+    counts: Counter = Counter()
+    needs_metadata = any(d not in ("task_type", "difficulty", "topic", "source_type") for d in cmap.dimensions) \
+        or cmap.custom_keys
+    if needs_metadata:
+        for values in store.conn.execute(f"{_ROW_SQL} WHERE {COUNTED}"):
+            counts.update(cmap.keys_of(_row(values)))
+        return counts
+    sql = (f"SELECT kind, role, family, task_type, difficulty, topic, source_type, count(*) FROM examples "
+           f"WHERE {COUNTED} GROUP BY 1, 2, 3, 4, 5, 6, 7")
+    for kind, role, family, task, difficulty, topic, source, n in store.conn.execute(sql):
+        row = {"kind": kind, "role": role, "family": family, "task_type": task, "difficulty": difficulty,
+               "topic": topic, "source_type": source, "metadata": {}}
+        for key in cmap.keys_of(row):
+            counts[key] += n
+    return counts
+
+
+class LiveCoverage:
+    """Counts kept current decision by decision."""
+
+    def __init__(self, store: Store, cmap: CoverageMap) -> None:
+        self.cmap = cmap
+        self.counts = recount(store, cmap)
+        self.members = {r[0] for r in store.conn.execute(f"SELECT id FROM examples WHERE {COUNTED}")}
+
+    def sync(self, store: Store, example_id: int) -> int:
+        """After a decision on one example: +1 or -1 if it entered or left the counted set, else 0."""
+        counted = store.conn.execute(f"SELECT 1 FROM examples WHERE id = ? AND {COUNTED}", (example_id,)).fetchone()
+        if (counted is not None) == (example_id in self.members):
+            return 0
+        delta = 1 if counted is not None else -1
+        values = store.conn.execute(f"{_ROW_SQL} WHERE id = ?", (example_id,)).fetchone()
+        for key in self.cmap.keys_of(_row(values)):
+            self.counts[key] += delta
+        if delta > 0:
+            self.members.add(example_id)
+        else:
+            self.members.discard(example_id)
+        return delta
+
+    def cells(self) -> list[Cell]:
+        return self.cmap.cells(self.counts)
+
+    def thin(self) -> list[Cell]:
+        return self.cmap.thin(self.counts)
+
+
+def bar(share: float, width: int = 20) -> str:
+    """A text bar readable without colour: filled blocks, a light remainder, and an end mark at 100%."""
+    filled = min(width, round(width * min(share, 1.0)))
+    return "█" * filled + "░" * (width - filled) + ("▶" if share > 1 else "│")
+
+
+def table(cells: list[Cell], thin_share: float, *, only_thin: bool = False) -> list[str]:
+    lines = [f"{'family':<16} {'dimension':<11} {'value':<22} {'count':>6} {'target':>7}  {'':22} state"]
+    for c in cells:
+        if only_thin and not (c.target and c.share < thin_share):
+            continue
+        state = "full" if c.target and c.count >= c.target else "THIN" if c.target and c.share < thin_share else "ok"
+        if not c.target:
+            state = "no target"
+        lines.append(f"{c.family:<16} {c.dimension:<11} {c.value[:22]:<22} {c.count:>6} {c.target:>7}  "
+                     f"{bar(c.share if c.target else 0)} {state}")
+    return lines

@@ -1,0 +1,1 @@
+"""Export: the training mix, the formats trainers expect, and a versioned, atomic, leak-checked folder."""

@@ -1,0 +1,72 @@
+"""The formats trainers expect.
+
+TRL conversational rows: `messages` (role/content; assistant `tool_calls` whose function
+`arguments` are JSON strings; tool turns with `tool_call_id`) and `tools` as a JSON string, which
+avoids the Arrow schema-merging corruption trainers hit when rows carry different tool schemas.
+Optional prompt/completion (TRL conversational) and Alpaca (single-turn rows only).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from curator.export.mix import Row
+
+
+def _message(m: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": m["role"], "content": m.get("content") or ""}
+    if m.get("tool_calls"):
+        out["tool_calls"] = [
+            {"type": "function", "id": c.get("id") or f"call_{i}",
+             "function": {"name": c["function"]["name"],
+                          "arguments": c["function"].get("arguments") if isinstance(c["function"].get("arguments"), str)
+                          else json.dumps(c["function"].get("arguments") or {}, ensure_ascii=False, sort_keys=True)}}
+            for i, c in enumerate(m["tool_calls"])
+        ]
+    if m.get("role") == "tool" and m.get("tool_call_id"):
+        out["tool_call_id"] = m["tool_call_id"]
+    return out
+
+
+def verified(row: Row) -> bool:
+    """True when a computation or a schema proves the example: math or tool gates, or a procedural generator."""
+    if (row.verdicts.get("math") or {}).get("verdict") == "pass" or (row.verdicts.get("tools") or {}).get("verdict") == "pass":
+        return True
+    return bool(row.metadata.get("verified")) or row.hand_written
+
+
+def metadata(row: Row) -> dict[str, Any]:
+    return {"id": row.id, "family": row.family, "task_type": row.task_type, "difficulty": row.difficulty,
+            "source_type": row.source_type, "source_passage_id": row.passage_id, "verified": verified(row)}
+
+
+def trl(row: Row) -> dict[str, Any]:
+    return {"messages": [_message(m) for m in row.messages],
+            "tools": json.dumps(row.tools, ensure_ascii=False, sort_keys=True) if row.tools else None,
+            **metadata(row)}
+
+
+def prompt_completion(row: Row) -> dict[str, Any]:
+    messages = [_message(m) for m in row.messages]
+    last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+    return {"prompt": messages[:last], "completion": messages[last:],
+            "tools": json.dumps(row.tools, ensure_ascii=False, sort_keys=True) if row.tools else None, **metadata(row)}
+
+
+def alpaca(row: Row) -> dict[str, Any] | None:
+    """Single-turn rows only (no tools): None for the others."""
+    users = [m for m in row.messages if m["role"] == "user"]
+    assistants = [m for m in row.messages if m["role"] == "assistant"]
+    if row.tools or len(users) != 1 or len(assistants) != 1 or any(m["role"] == "tool" for m in row.messages):
+        return None
+    system = next((m["content"] for m in row.messages if m["role"] == "system"), "")
+    return {"instruction": users[0]["content"], "input": "", "output": assistants[0]["content"], "system": system,
+            **metadata(row)}
+
+
+FORMATS = {"prompt_completion": prompt_completion, "alpaca": alpaca}
+
+
+def jsonl(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)

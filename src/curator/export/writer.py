@@ -1,0 +1,244 @@
+"""Writing a versioned export: `exports/<date>-<content hash>/`, atomically.
+
+Everything is built in memory and checked first (the leak check refuses any train or polish row
+that matches a private eval item); then the files go into a hidden temporary folder that is renamed
+into place, so a failed or killed export leaves no partial version. The same state exported twice
+gives byte-identical files (nothing in them depends on the clock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import statistics
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from curator.coverage import CoverageMap, bar
+from curator.export.formats import FORMATS, jsonl, trl
+from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_reason, load_rows
+from curator.gates.base import approx_tokens
+from curator.gates.decontam import DecontamSettings, Text, decontaminate
+from curator.models import ExportRecord
+from curator.store import Store
+from curator.text.normalize import match_key
+
+EXPORT_VERSION = "1"
+
+
+class LeakError(Exception):
+    """Rows that would leak private eval items into training; nothing was written."""
+
+    def __init__(self, leaks: list[dict[str, Any]]) -> None:
+        self.leaks = leaks
+        listed = "; ".join(f"#{leak['id']} ({leak['file']}) matches eval {leak['eval_items']}" for leak in leaks[:20])
+        super().__init__(f"export refused: {len(leaks)} rows match private eval items: {listed}")
+
+
+@dataclass
+class ExportResult:
+    version: str
+    path: Path
+    counts: dict[str, int]
+    reused: bool = False
+    files: dict[str, str] = field(default_factory=dict)  # name -> sha256
+
+
+def _text(row: Row) -> Text:
+    instruction = "\n".join(m.get("content") or "" for m in row.messages if m["role"] == "user")
+    response = "\n".join(m.get("content") or "" for m in row.messages if m["role"] == "assistant" and m.get("content"))
+    return Text(row.id, match_key(instruction + "\n" + response), match_key(instruction))
+
+
+def leak_check(rows: dict[str, list[Row]], evals: list[Row], settings: DecontamSettings) -> list[dict[str, Any]]:
+    """Every train or polish row that matches an eval item under the decontamination rules."""
+    eval_texts = [_text(e) for e in evals]
+    leaks = []
+    for name, group in rows.items():
+        verdicts = decontaminate([_text(r) for r in group], eval_texts, settings)
+        for r in group:
+            v = verdicts[r.id]
+            if v.verdict == "fail":
+                leaks.append({"id": r.id, "file": name, "eval_items": v.detail["eval_items"]})
+    return leaks
+
+
+def _lengths(values: list[int]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {"min": ordered[0], "p50": ordered[len(ordered) // 2], "p90": ordered[int(len(ordered) * 0.9)],
+            "max": ordered[-1], "mean": round(statistics.fmean(ordered), 1)}
+
+
+def stats(rows: list[Row], cmap: CoverageMap) -> dict[str, Any]:
+    per_dim: dict[str, dict[str, int]] = {}
+    for r in rows:
+        for family, dim, value in cmap.keys_of(r.data):
+            key = "family" if dim == "family" else f"{family}.{dim}"
+            per_dim.setdefault(key, {}).setdefault(value, 0)
+            per_dim[key][value] += 1
+    responses = ["\n".join(m.get("content") or "" for m in r.messages if m["role"] == "assistant") for r in rows]
+    prompts = ["\n".join(m.get("content") or "" for m in r.messages if m["role"] in ("user", "system")) for r in rows]
+    return {
+        "rows": len(rows), "counts": per_dim,
+        "source_types": _count(r.source_type for r in rows),
+        "length": {"prompt_chars": _lengths([len(p) for p in prompts]),
+                   "prompt_tokens_approx": _lengths([approx_tokens(p) for p in prompts]),
+                   "response_chars": _lengths([len(t) for t in responses]),
+                   "response_tokens_approx": _lengths([approx_tokens(t) for t in responses]),
+                   "turns": _lengths([len(r.messages) for r in rows])},
+    }
+
+
+def _count(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[str(v)] = out.get(str(v), 0) + 1
+    return dict(sorted(out.items()))
+
+
+def coverage_report(rows: list[Row], cmap: CoverageMap, version: str) -> str:
+    counts: dict[tuple, int] = {}
+    for r in rows:
+        for key in cmap.keys_of(r.data):
+            counts[key] = counts.get(key, 0) + 1
+    lines = [f"# Coverage report: {version}", "", f"Thin means below {cmap.thin_share:.0%} of the target.", "",
+             "| family | dimension | value | in the mix | target | share | |", "|---|---|---|---:|---:|---:|---|"]
+    thin = []
+    for key, target in cmap.targets.items():
+        n = counts.get(key, 0)
+        share = n / target if target else 1.0
+        state = "full" if n >= target else "THIN" if share < cmap.thin_share else "ok"
+        if state == "THIN":
+            thin.append(key)
+        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {n} | {target} | {share:.0%} | `{bar(share, 12)}` {state} |")
+    lines += ["", f"{len(thin)} thin cells."] + [f"- {f} / {d} = {v}" for f, d, v in thin]
+    return "\n".join(lines) + "\n"
+
+
+def curation_log(store: Store, considered: list[Row], mix: Mix) -> str:
+    """One line per candidate considered: verdicts, dedup cluster, decontamination hits, decisions, outcome."""
+    undone = {r[0] for r in store.conn.execute("SELECT undoes FROM decisions WHERE action = 'undo'")}
+    decisions: dict[int, list[dict[str, Any]]] = {}
+    for d_id, ex_id, action, note, seconds, undoes, created in store.conn.execute(
+            "SELECT id, example_id, action, note, seconds, undoes, created_at FROM decisions ORDER BY id"):
+        decisions.setdefault(ex_id, []).append({"id": d_id, "action": action, "note": note, "seconds": seconds,
+                                               "undoes": undoes, "undone": d_id in undone, "at": created})
+    lines = []
+    for r in considered:
+        dedup = (r.verdicts.get("dedup") or {}).get("detail") or {}
+        decontam = (r.verdicts.get("decontam") or {}).get("detail") or {}
+        lines.append({
+            "id": r.id, "kind": r.kind, "family": r.family, "task_type": r.task_type, "state": r.state,
+            "source_type": r.source_type, "parent_id": r.parent_id, "model": r.model, "job_id": r.job_id,
+            "gates": {g: {"verdict": v["verdict"], "reason": v["reason"], "score": v["score"]}
+                      for g, v in sorted(r.verdicts.items())},
+            "dedup_cluster": {"keeper": dedup.get("keeper"), "size": dedup.get("cluster_size")},
+            "decontamination_hits": decontam.get("hits", []),
+            "decisions": decisions.get(r.id, []),
+            "exported": mix.reasons.get(r.id) == "exported",
+            "why": mix.reasons.get(r.id) or exclusion_reason(r) or f"not accepted (state {r.state})",
+        })
+    return jsonl(lines)
+
+
+def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: list[Row], settings: dict[str, Any]) -> str:
+    passage_ids = sorted({r.passage_id for r in rows if r.passage_id is not None})
+    sources = []
+    if passage_ids:
+        marks = ",".join("?" * len(passage_ids))
+        sources = [{"path": p, "sha256": h} for p, h in store.conn.execute(
+            f"SELECT DISTINCT s.path, s.sha256 FROM sources s JOIN passages p ON p.source_id = s.id "
+            f"WHERE p.id IN ({marks}) ORDER BY s.path", passage_ids)]
+    body = {
+        "export_format_version": EXPORT_VERSION, "counts": counts, "files": files,
+        "template_hashes": _count(r.template_hash for r in rows if r.template_hash),
+        "models": _count(r.model for r in rows if r.model),
+        "settings": settings,
+        "lineage": {"passages": passage_ids, "source_files": sources,
+                    "jobs": sorted({r.job_id for r in rows if r.job_id is not None})},
+    }
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _clean_stale(out_dir: Path) -> None:
+    for stale in out_dir.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _write_atomically(out_dir: Path, version: str, contents: dict[str, str]) -> Path:
+    final = out_dir / version
+    tmp = out_dir / f".tmp-{version}-{os.getpid()}"
+    tmp.mkdir(parents=True)
+    try:
+        for name, text in contents.items():
+            with open(tmp / name, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.rename(tmp, final)  # atomic: the version appears whole or not at all
+        fd = os.open(out_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def export(store: Store, cmap: CoverageMap, *, out_dir: Path = Path("exports"), seed: int = 0,
+           formats: tuple[str, ...] = (), today: date | None = None,
+           decontam: DecontamSettings = DecontamSettings()) -> ExportResult:
+    """Build the mix, check it for leaks, and write a new version folder (or find the identical one)."""
+    considered = load_rows(store, "kind IN ('candidate', 'revision')")
+    seeds = load_rows(store, "kind = 'seed'")
+    evals = [s for s in seeds if s.role == "eval"] + load_rows(store, "kind = 'eval_item'")
+    attach_verdicts(store, considered + seeds)
+    pool = [r for r in considered if r.state == "accepted"] + [s for s in seeds if s.role == "fewshot"]
+    mix = build_mix(pool, cmap, seed=seed)
+    polish = [s for s in seeds if s.role == "polish"]
+    leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam)
+    if leaks:
+        raise LeakError(leaks)
+    contents = {"train.jsonl": jsonl([trl(r) for r in mix.selected]), "polish.jsonl": jsonl([trl(r) for r in polish]),
+                "eval_private.jsonl": jsonl([trl(r) for r in evals])}
+    for name in formats:
+        if name not in FORMATS:
+            raise ValueError(f"unknown format {name!r} (known: {', '.join(FORMATS)})")
+        converted = [FORMATS[name](r) for r in mix.selected]
+        contents[f"train.{name}.jsonl"] = jsonl([c for c in converted if c is not None])
+    counts = {"train": len(mix.selected), "polish": len(polish), "eval_private": len(evals),
+              "considered": len(considered), "accepted": sum(r.state == "accepted" for r in considered)}
+    digest = _sha("".join(contents[k] for k in sorted(contents)))[:12]
+    version = f"{(today or date.today()).isoformat()}-{digest}"
+    settings = {"seed": seed, "formats": sorted(formats), "thin_share": cmap.thin_share,
+                "decontamination": {"ngram": decontam.ngram, "fuzzy_threshold": decontam.fuzzy_threshold,
+                                    "word_threshold": decontam.word_threshold}}
+    contents["stats.json"] = json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+    contents["coverage_report.md"] = coverage_report(mix.selected, cmap, version)
+    contents["curation_log.jsonl"] = curation_log(store, considered + seeds, mix)
+    files = {name: _sha(text) for name, text in sorted(contents.items())}
+    contents["manifest.json"] = manifest(store, files, counts, mix.selected + polish, settings)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _clean_stale(out_dir)
+    final = out_dir / version
+    if final.exists():
+        return ExportResult(version, final, counts, reused=True, files=files)
+    path = _write_atomically(out_dir, version, contents)
+    record = ExportRecord(version=version, path=str(path), counts=counts, manifest_sha256=_sha(contents["manifest.json"]))
+    with store.transaction():
+        store.conn.execute("INSERT OR IGNORE INTO exports (version, path, counts, manifest_sha256, created_at) "
+                           "VALUES (?,?,?,?,?)", (record.version, record.path, json.dumps(counts), record.manifest_sha256,
+                                                  record.created_at))
+    return ExportResult(version, path, counts, files=files)
