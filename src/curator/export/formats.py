@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from curator.export.mix import Row
 
 
@@ -68,5 +70,6 @@ def alpaca(row: Row) -> dict[str, Any] | None:
 FORMATS = {"prompt_completion": prompt_completion, "alpaca": alpaca}
 
 
-def jsonl(rows: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+def jsonl(rows: list[dict[str, Any]]) -> bytes:
+    """One JSON object a line, keys sorted, UTF-8 (orjson: exports are JSON-bound)."""
+    return b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE) for r in rows)

@@ -7,9 +7,10 @@ never includes a contaminated candidate, a duplicate, or a private eval item.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from curator.coverage import CoverageMap
 from curator.store import Store
@@ -47,9 +48,9 @@ def load_rows(store: Store, where: str, params: tuple = ()) -> list[Row]:
     rows = []
     for values in store.conn.execute(f"SELECT {', '.join(_COLS)} FROM examples WHERE {where} ORDER BY id", params):
         data = dict(zip(_COLS, values))
-        data["messages"] = json.loads(data["messages"])
-        data["tools"] = json.loads(data["tools"]) if data["tools"] else None
-        data["metadata"] = json.loads(data["metadata"]) if data["metadata"] else {}
+        data["messages"] = orjson.loads(data["messages"])
+        data["tools"] = orjson.loads(data["tools"]) if data["tools"] else None
+        data["metadata"] = orjson.loads(data["metadata"]) if data["metadata"] else {}
         rows.append(Row(data))
     return rows
 
@@ -62,7 +63,7 @@ def attach_verdicts(store: Store, rows: list[Row]) -> None:
     for example_id, gate, verdict, score, reason, detail in store.conn.execute(sql):
         row = by_id.get(example_id)
         if row is not None:
-            row.verdicts[gate] = {"verdict": verdict, "score": score, "reason": reason, "detail": json.loads(detail)}
+            row.verdicts[gate] = {"verdict": verdict, "score": score, "reason": reason, "detail": orjson.loads(detail)}
 
 
 def _tiebreak(seed: int, example_id: int) -> str:

@@ -8,6 +8,7 @@ gives byte-identical files (nothing in them depends on the clock).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -16,13 +17,14 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from curator.coverage import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
 from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_reason, load_rows
 from curator.gates.base import approx_tokens
-from curator.gates.decontam import DecontamSettings, Text, decontaminate
+from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint
 from curator.models import ExportRecord
 from curator.store import Store
 from curator.text.normalize import match_key
@@ -55,12 +57,20 @@ def _text(row: Row) -> Text:
 
 
 def leak_check(rows: dict[str, list[Row]], evals: list[Row], settings: DecontamSettings) -> list[dict[str, Any]]:
-    """Every train or polish row that matches an eval item under the decontamination rules."""
+    """Every train or polish row that matches an eval item under the decontamination rules.
+
+    A row whose latest decontamination verdict passed against this very eval set (same items, same
+    settings: the fingerprint) is already verified; every other row is checked here and now.
+    """
     eval_texts = [_text(e) for e in evals]
+    current = fingerprint(eval_texts, settings)
     leaks = []
     for name, group in rows.items():
-        verdicts = decontaminate([_text(r) for r in group], eval_texts, settings)
-        for r in group:
+        unverified = [r for r in group if not (
+            (r.verdicts.get("decontam") or {}).get("verdict") == "pass"
+            and ((r.verdicts.get("decontam") or {}).get("detail") or {}).get("eval_set") == current)]
+        verdicts = decontaminate([_text(r) for r in unverified], eval_texts, settings)
+        for r in unverified:
             v = verdicts[r.id]
             if v.verdict == "fail":
                 leaks.append({"id": r.id, "file": name, "eval_items": v.detail["eval_items"]})
@@ -121,30 +131,31 @@ def coverage_report(rows: list[Row], cmap: CoverageMap, version: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def curation_log(store: Store, considered: list[Row], mix: Mix) -> str:
-    """One line per candidate considered: verdicts, dedup cluster, decontamination hits, decisions, outcome."""
+def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict[str, Any]]:
+    """One entry per candidate considered: verdicts, dedup cluster, decontamination hits, decisions, outcome."""
     undone = {r[0] for r in store.conn.execute("SELECT undoes FROM decisions WHERE action = 'undo'")}
     decisions: dict[int, list[dict[str, Any]]] = {}
     for d_id, ex_id, action, note, seconds, undoes, created in store.conn.execute(
             "SELECT id, example_id, action, note, seconds, undoes, created_at FROM decisions ORDER BY id"):
         decisions.setdefault(ex_id, []).append({"id": d_id, "action": action, "note": note, "seconds": seconds,
                                                "undoes": undoes, "undone": d_id in undone, "at": created})
-    lines = []
+    reasons = mix.reasons
     for r in considered:
-        dedup = (r.verdicts.get("dedup") or {}).get("detail") or {}
-        decontam = (r.verdicts.get("decontam") or {}).get("detail") or {}
-        lines.append({
-            "id": r.id, "kind": r.kind, "family": r.family, "task_type": r.task_type, "state": r.state,
-            "source_type": r.source_type, "parent_id": r.parent_id, "model": r.model, "job_id": r.job_id,
+        d, verdicts = r.data, r.verdicts
+        dedup = (verdicts.get("dedup") or {}).get("detail") or {}
+        decontam = (verdicts.get("decontam") or {}).get("detail") or {}
+        why = reasons.get(d["id"]) or exclusion_reason(r) or f"not accepted (state {d['state']})"
+        yield {
+            "id": d["id"], "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": d["state"],
+            "source_type": d["source_type"], "parent_id": d["parent_id"], "model": d["model"], "job_id": d["job_id"],
             "gates": {g: {"verdict": v["verdict"], "reason": v["reason"], "score": v["score"]}
-                      for g, v in sorted(r.verdicts.items())},
+                      for g, v in verdicts.items()},
             "dedup_cluster": {"keeper": dedup.get("keeper"), "size": dedup.get("cluster_size")},
             "decontamination_hits": decontam.get("hits", []),
-            "decisions": decisions.get(r.id, []),
-            "exported": mix.reasons.get(r.id) == "exported",
-            "why": mix.reasons.get(r.id) or exclusion_reason(r) or f"not accepted (state {r.state})",
-        })
-    return jsonl(lines)
+            "decisions": decisions.get(d["id"], []),
+            "exported": why == "exported",
+            "why": why,
+        }
 
 
 def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: list[Row], settings: dict[str, Any]) -> str:
@@ -166,8 +177,8 @@ def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: 
     return json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _clean_stale(out_dir: Path) -> None:
@@ -175,32 +186,70 @@ def _clean_stale(out_dir: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_atomically(out_dir: Path, version: str, contents: dict[str, str]) -> Path:
-    final = out_dir / version
-    tmp = out_dir / f".tmp-{version}-{os.getpid()}"
-    tmp.mkdir(parents=True)
-    try:
-        for name, text in contents.items():
-            with open(tmp / name, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.rename(tmp, final)  # atomic: the version appears whole or not at all
-        fd = os.open(out_dir, os.O_RDONLY)
+class _Staging:
+    """A hidden folder beside the final one; `commit()` renames it into place (atomic), anything else
+    removes it. Files are fsynced before the rename, and the folder after it."""
+
+    def __init__(self, out_dir: Path, version: str) -> None:
+        self.out_dir, self.final = out_dir, out_dir / version
+        self.tmp = out_dir / f".tmp-{version}-{os.getpid()}"
+        self.hashes: dict[str, str] = {}
+
+    def __enter__(self) -> "_Staging":
+        self.tmp.mkdir(parents=True)
+        return self
+
+    def write(self, name: str, chunks: Iterable[bytes]) -> None:
+        digest = hashlib.sha256()
+        with open(self.tmp / name, "wb") as fh:
+            for chunk in chunks:
+                digest.update(chunk)
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.hashes[name] = digest.hexdigest()
+
+    def commit(self) -> Path:
+        os.rename(self.tmp, self.final)  # the version appears whole or not at all
+        fd = os.open(self.out_dir, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+        return self.final
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _chunked(rows: Iterable[dict[str, Any]], size: int = 5000) -> Iterator[bytes]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield jsonl(batch)
+            batch = []
+    if batch:
+        yield jsonl(batch)
 
 
 def export(store: Store, cmap: CoverageMap, *, out_dir: Path = Path("exports"), seed: int = 0,
            formats: tuple[str, ...] = (), today: date | None = None,
            decontam: DecontamSettings = DecontamSettings()) -> ExportResult:
     """Build the mix, check it for leaks, and write a new version folder (or find the identical one)."""
+    # Millions of short-lived rows: the cyclic collector would rescan them over and over (they hold no cycles).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _export(store, cmap, out_dir=out_dir, seed=seed, formats=formats, today=today, decontam=decontam)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, formats: tuple[str, ...],
+            today: date | None, decontam: DecontamSettings) -> ExportResult:
     considered = load_rows(store, "kind IN ('candidate', 'revision')")
     seeds = load_rows(store, "kind = 'seed'")
     evals = [s for s in seeds if s.role == "eval"] + load_rows(store, "kind = 'eval_item'")
@@ -220,23 +269,28 @@ def export(store: Store, cmap: CoverageMap, *, out_dir: Path = Path("exports"), 
         contents[f"train.{name}.jsonl"] = jsonl([c for c in converted if c is not None])
     counts = {"train": len(mix.selected), "polish": len(polish), "eval_private": len(evals),
               "considered": len(considered), "accepted": sum(r.state == "accepted" for r in considered)}
-    digest = _sha("".join(contents[k] for k in sorted(contents)))[:12]
+    digest = _sha(b"".join(contents[k] for k in sorted(contents)))[:12]
     version = f"{(today or date.today()).isoformat()}-{digest}"
     settings = {"seed": seed, "formats": sorted(formats), "thin_share": cmap.thin_share,
                 "decontamination": {"ngram": decontam.ngram, "fuzzy_threshold": decontam.fuzzy_threshold,
                                     "word_threshold": decontam.word_threshold}}
-    contents["stats.json"] = json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
-    contents["coverage_report.md"] = coverage_report(mix.selected, cmap, version)
-    contents["curation_log.jsonl"] = curation_log(store, considered + seeds, mix)
-    files = {name: _sha(text) for name, text in sorted(contents.items())}
-    contents["manifest.json"] = manifest(store, files, counts, mix.selected + polish, settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clean_stale(out_dir)
-    final = out_dir / version
-    if final.exists():
-        return ExportResult(version, final, counts, reused=True, files=files)
-    path = _write_atomically(out_dir, version, contents)
-    record = ExportRecord(version=version, path=str(path), counts=counts, manifest_sha256=_sha(contents["manifest.json"]))
+    if (out_dir / version).exists():
+        files = {name: _sha(data) for name, data in contents.items()}
+        return ExportResult(version, out_dir / version, counts, reused=True, files=files)
+    contents["stats.json"] = (json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True, indent=1)
+                              + "\n").encode()
+    contents["coverage_report.md"] = coverage_report(mix.selected, cmap, version).encode()
+    with _Staging(out_dir, version) as staging:
+        for name, data in contents.items():
+            staging.write(name, [data])
+        staging.write("curation_log.jsonl", _chunked(curation_log(store, considered + seeds, mix)))
+        files = dict(sorted(staging.hashes.items()))
+        staging.write("manifest.json", [manifest(store, files, counts, mix.selected + polish, settings).encode()])
+        path = staging.commit()
+    record = ExportRecord(version=version, path=str(path), counts=counts,
+                          manifest_sha256=staging.hashes["manifest.json"])
     with store.transaction():
         store.conn.execute("INSERT OR IGNORE INTO exports (version, path, counts, manifest_sha256, created_at) "
                            "VALUES (?,?,?,?,?)", (record.version, record.path, json.dumps(counts), record.manifest_sha256,

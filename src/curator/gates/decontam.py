@@ -9,6 +9,7 @@ contaminated candidate fails here and can never be exported, whatever the curato
 from __future__ import annotations
 
 import bisect
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -38,9 +39,19 @@ class DecontamSettings:
     chunk: int = 20000
 
 
+def fingerprint(evals: list[Text], settings: DecontamSettings = DecontamSettings()) -> str:
+    """What a verdict was checked against: the eval items' match keys and the rules' settings."""
+    digest = hashlib.sha256(repr((settings.ngram, settings.fuzzy_threshold, settings.word_threshold,
+                                  settings.short_question_words, VERSION)).encode())
+    for e in sorted(evals, key=lambda e: e.id):
+        digest.update(f"{e.id}\x00{e.key}\x00{e.question}\x01".encode())
+    return digest.hexdigest()[:16]
+
+
 def decontaminate(candidates: list[Text], evals: list[Text],
                   settings: DecontamSettings = DecontamSettings()) -> dict[int, Verdict]:
-    """A verdict per candidate: fail with every hit listed, or pass."""
+    """A verdict per candidate: fail with every hit listed, or pass. Each records the eval-set fingerprint."""
+    eval_set = fingerprint(evals, settings)
     hits: dict[int, list[dict]] = {}
     if evals and candidates:
         _ngram_hits(candidates, evals, settings, hits)
@@ -51,17 +62,17 @@ def decontaminate(candidates: list[Text], evals: list[Text],
         if found:
             found.sort(key=lambda h: -h["score"])
             verdicts[c.id] = Verdict("fail", "contaminated", found[0]["score"],
-                                     {"hits": found[:10], "eval_items": sorted({h["eval_id"] for h in found})})
+                                     {"hits": found[:10], "eval_items": sorted({h["eval_id"] for h in found}),
+                                      "eval_set": eval_set})
         else:
-            verdicts[c.id] = Verdict.ok(0.0)
+            verdicts[c.id] = Verdict("pass", "ok", 0.0, {"eval_set": eval_set})
     return verdicts
 
 
 def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSettings,
                 hits: dict[int, list[dict]]) -> None:
     n = settings.ngram
-    vocab: dict[str, int] = {}
-    eval_corpus = Corpus.build([e.key for e in evals], vocab)
+    eval_corpus = Corpus.build([e.key for e in evals])
     eval_hashes, eval_owner, _ = eval_corpus.ngrams(n)
     if len(eval_hashes) == 0:
         return
@@ -69,7 +80,7 @@ def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSet
     sorted_eval = np.unique(eval_hashes)
     for start in range(0, len(candidates), settings.chunk):
         part = candidates[start:start + settings.chunk]
-        corpus = Corpus.build([c.key for c in part], vocab)
+        corpus = Corpus.build([c.key for c in part])
         hashes, owner, word_starts = corpus.ngrams(n)
         positions = np.flatnonzero(np.isin(hashes, sorted_eval))
         if len(positions) == 0:
@@ -88,9 +99,15 @@ def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSet
             })
 
 
-def _as_words(texts: list[str], vocab: dict[str, str]) -> list[str]:
-    """Each word as one private-use code point, so rapidfuzz measures edits in words."""
-    return ["".join(vocab.setdefault(w, chr(0xF0000 + len(vocab))) for w in _WORD.findall(t)) for t in texts]
+_OTHER_WORD = "\U0010fffd"  # every word that no eval question has: it can never match one
+
+
+def _as_words(texts: list[str], vocab: dict[str, str], *, grow: bool) -> list[str]:
+    """Each word as one private-use code point, so rapidfuzz measures edits in words. Only the eval
+    questions' words (grow=True) get codes of their own; any other word is `_OTHER_WORD`."""
+    if grow:
+        return ["".join(vocab.setdefault(w, chr(0xF0000 + len(vocab))) for w in _WORD.findall(t)) for t in texts]
+    return ["".join(vocab.get(w, _OTHER_WORD) for w in _WORD.findall(t)) for t in texts]
 
 
 def _length_blocks(lengths: list[int], query_lengths: list[int], min_ratio: float,
@@ -125,10 +142,12 @@ def _fuzzy_hits(candidates: list[Text], evals: list[Text], settings: DecontamSet
     vocab: dict[str, str] = {}
     tests = (
         ("fuzzy question", [c.question for c in candidates], [e.question for e in short], settings.fuzzy_threshold),
-        ("question, one word apart", _as_words([c.question for c in candidates], vocab),
-         _as_words([e.question for e in short], vocab), settings.word_threshold),
+        ("question, one word apart", None, _as_words([e.question for e in short], vocab, grow=True),
+         settings.word_threshold),
     )
     for name, texts, queries, cutoff in tests:
+        if texts is None:
+            texts = _as_words([c.question for c in candidates], vocab, grow=False)
         min_ratio = cutoff / (200 - cutoff)  # fuzz.ratio >= cutoff needs shorter/longer >= this
         blocks = _length_blocks([len(t) for t in texts], [len(q) for q in queries], min_ratio)
         for cand_idx, query_idx in blocks:

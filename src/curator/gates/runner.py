@@ -163,7 +163,8 @@ def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | N
             for ex_id, v in verdicts.items():
                 old = current.get(ex_id, {}).get(gate)
                 if old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
-                        old["detail"].get("keeper") != v.detail.get("keeper"):
+                        old["detail"].get("keeper") != v.detail.get("keeper") or \
+                        old["detail"].get("eval_set") != v.detail.get("eval_set"):
                     _insert(store, ex_id, gate, version, v)
                 report.count(gate, v.verdict)
                 if v.verdict == "fail":

@@ -30,16 +30,14 @@ class Corpus:
     offsets: np.ndarray
 
     @classmethod
-    def build(cls, keys: list[str], vocab: dict[str, int] | None = None) -> "Corpus":
-        vocab = {} if vocab is None else vocab
-        lookup = vocab.setdefault
-        flat: list[int] = []
-        offsets = [0]
-        for key in keys:
-            words = key.split()
-            flat.extend([lookup(w, len(vocab)) for w in words])
-            offsets.append(len(flat))
-        return cls(np.asarray(flat, dtype=np.uint64), np.asarray(offsets, dtype=np.int64))
+    def build(cls, keys: list[str]) -> "Corpus":
+        """Word ids are Python string hashes: consistent within one process, which is all a run needs."""
+        lengths = [key.count(" ") + 1 if key else 0 for key in keys]
+        words = " ".join(k for k in keys if k).split(" ") if any(keys) else []
+        ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
+        offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls(ids, offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
