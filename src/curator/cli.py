@@ -89,11 +89,16 @@ def seeds() -> None:
 @db_option
 def seeds_import(path: Path, db: Path | None) -> None:
     """Import seeds from a JSONL file (one example a line, with family and role)."""
+    _import_examples(path, db, eval_items=False)
+
+
+def _import_examples(path: Path, db: Path | None, *, eval_items: bool) -> None:
     with open_store(db) as store:
-        report = import_seeds(store, path)
+        report = import_seeds(store, path, eval_items=eval_items)
     for problem in report.problems:
         click.echo(f"skipped: {problem}", err=True)
-    click.echo(f"{report.added} seeds added ({report.existing} already present"
+    what = "eval items" if eval_items else "seeds"
+    click.echo(f"{report.added} {what} added ({report.existing} already present"
                f"{f', {len(report.problems)} skipped' if report.problems else ''})")
 
 
@@ -310,11 +315,7 @@ def eval_group() -> None:
 @db_option
 def eval_import(path: Path, db: Path | None) -> None:
     """Import private eval items from JSONL (messages, optional family) for decontamination."""
-    with open_store(db) as store:
-        report = import_seeds(store, path, eval_items=True)
-    for problem in report.problems:
-        click.echo(f"skipped: {problem}", err=True)
-    click.echo(f"{report.added} eval items added ({report.existing} already present)")
+    _import_examples(path, db, eval_items=True)
 
 
 @cli.group(invoke_without_command=True)

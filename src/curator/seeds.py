@@ -6,12 +6,12 @@ A seed row: {"family", "role" (fewshot | eval | polish), "messages", and optiona
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from curator.jsonl import objects
 from curator.models import Example, conversation_text
 from curator.store import Store
 from curator.text.normalize import key_hash
@@ -34,21 +34,11 @@ def read_seeds(path: Path, problems: list[str], *, defaults: dict | None = None)
     """Parse and validate a seed file; each bad row is reported as `file:line: field: problem`."""
     seeds = []
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{path}: cannot read ({exc})")
+        rows = list(objects(path, problems))
+    except OSError as exc:
+        problems.append(f"{path}: cannot read ({exc.strerror or exc})")
         return seeds
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(row, dict):
-            problems.append(f"{path}:{number}: expected a JSON object")
-            continue
+    for number, row in rows:
         for key, value in (defaults or {"kind": "seed", "source_type": "manual_seed"}).items():
             row.setdefault(key, value)
         try:

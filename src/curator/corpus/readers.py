@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from curator.jsonl import objects
 
 CHUNK_BYTES = 1 << 20
 SUPPORTED = (".txt", ".md", ".jsonl")
@@ -76,35 +77,17 @@ class JsonlRecord:
 def jsonl_records(path: Path, field: str, hashing: ByteCount, problems: list[str]) -> Iterator[JsonlRecord]:
     """Yield the `field` text of each JSONL line; bad lines are added to `problems` and skipped."""
     with path.open("rb") as fh:
-        head = fh.read(8192)
-        _check_start(path, head)
-        fh.seek(0)
-        for number, raw in enumerate(fh, start=1):
-            hashing.feed(raw)
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                problems.append(f"{path}:{number}: invalid UTF-8 at byte {exc.start} of the line")
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(obj, dict):
-                problems.append(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
-                continue
-            if field not in obj:
-                problems.append(f"{path}:{number}: no field {field!r} (fields: {', '.join(sorted(obj)[:6])})")
-                continue
-            value = obj[field]
-            if not isinstance(value, str):
-                problems.append(f"{path}:{number}: field {field!r} is {type(value).__name__}, not text")
-                continue
-            if value.strip():
-                yield JsonlRecord(number, value)
+        _check_start(path, fh.read(8192))
+    for number, obj in objects(path, problems, on_bytes=hashing.feed):
+        if field not in obj:
+            problems.append(f"{path}:{number}: no field {field!r} (fields: {', '.join(sorted(obj)[:6])})")
+            continue
+        value = obj[field]
+        if not isinstance(value, str):
+            problems.append(f"{path}:{number}: field {field!r} is {type(value).__name__}, not text")
+            continue
+        if value.strip():
+            yield JsonlRecord(number, value)
 
 
 def corpus_files(paths: list[Path], problems: list[str]) -> list[Path]:
