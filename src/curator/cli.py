@@ -507,9 +507,24 @@ def demo(db: Path, no_app: bool) -> None:
     """Build the bundled sample project (Persian corpus and seeds) and open the app on it."""
     with Store(db) as store:
         summary = prepare_sample(store)
+        if not store.count("examples", "kind = 'candidate'"):
+            summary += "; " + _demo_candidates(store)
     click.echo(f"sample project in {db}: {summary}")
     if not no_app:
         _open_app(db)
+
+
+def _demo_candidates(store: Store) -> str:
+    """Candidates to triage without an API key: the procedural generators, then the gates."""
+    from curator.gates.runner import run_gates
+    from curator.teacher.procedural.run import run_procedural
+
+    settings = _settings()
+    fams = _families(settings).families
+    made = sum(run_procedural(store, fams[name], settings, limit=8).candidates
+               for name in ("school_math", "tool_calling") if name in fams)
+    run_gates(store, fams)
+    return f"{made} procedural candidates generated and gated"
 
 
 def main() -> None:
