@@ -101,7 +101,7 @@ class CoverageMap:
         return keys
 
 
-_ROW_SQL = f"SELECT id, kind, role, family, task_type, difficulty, topic, source_type, metadata FROM examples"
+_ROW_SQL = "SELECT id, kind, role, family, task_type, difficulty, topic, source_type, metadata FROM examples"
 _COLUMNS = ("id", "kind", "role", "family", "task_type", "difficulty", "topic", "source_type", "metadata")
 
 

@@ -10,7 +10,7 @@ from statistics import mean
 
 from curator.config import Settings
 from curator.gates.base import Verdict, worst
-from curator.models import Example, Job, conversation_text, now_iso
+from curator.models import Job, conversation_text, now_iso
 from curator.store import Store
 from curator.teacher.client import Usage
 from curator.teacher.families import Family

@@ -6,7 +6,7 @@ import re
 
 from pydantic import ValidationError
 
-from curator.gates.base import GateContext, Verdict, approx_tokens, instruction_text, response_text, turns
+from curator.gates.base import GateContext, Verdict, approx_tokens, instruction_text, response_text
 from curator.models import Example
 from curator.teacher.schemas import SCHEMAS
 from curator.text.normalize import match_key

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from curator.config import Settings
 from curator.models import now_iso
 from curator.store import Store
-from curator.teacher.client import Reply, Teacher, text_of, usage_of
+from curator.teacher.client import Reply, Teacher, Usage, text_of, usage_of
 from curator.teacher.families import Family
 from curator.teacher.plan import EvalGuard, EvalLeak, body_input_tokens, build_request
 from curator.teacher.procedural.tools import tools_prompt_text
 from curator.teacher.runner import RunReport, _failed, handle_reply, queued_jobs, spent_usd
-from curator.teacher.client import Usage
 
 
 @dataclass

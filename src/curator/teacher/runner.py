@@ -291,7 +291,3 @@ def job_summary(store: Store) -> list[dict[str, Any]]:
         "FROM jobs GROUP BY kind, family, state ORDER BY kind, family, state").fetchall()
     keys = ("kind", "family", "state", "jobs", "attempts", "input_tokens", "output_tokens", "cost_usd")
     return [dict(zip(keys, r)) for r in rows]
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True)
