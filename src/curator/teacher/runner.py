@@ -8,7 +8,6 @@ state, and candidates are unique on (job, item), so a restart never loses or dup
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
