@@ -179,3 +179,24 @@ def test_gate_cli_runs_and_reports(store: Store, db_file: Path) -> None:
     rep = subprocess.run([sys.executable, "-m", "curator", "gate", "report"], env=env, capture_output=True, text=True,
                          cwd=ROOT)
     assert "false-reject" in rep.stdout and "format" in rep.stdout
+
+
+def test_a_gate_run_pauses_between_batches_and_resumes(store: Store, monkeypatch) -> None:
+    import threading
+
+    from curator.gates import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "BATCH", 5)
+    run_procedural(store, FAMS["school_math"], Settings(), limit=12)
+    stop = threading.Event()
+    calls = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        stop.set()  # pause after the first batch
+
+    first = run_gates(store, FAMS, progress=progress, stop=stop)
+    assert first.paused and first.checked == 5 and store.count("examples", "state = 'new' AND kind = 'candidate'") == 7
+    second = run_gates(store, FAMS)
+    assert not second.paused and second.checked == 7
+    assert store.count("examples", "state = 'new' AND kind = 'candidate'") == 0

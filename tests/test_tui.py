@@ -286,3 +286,37 @@ def test_a_decision_survives_a_kill_right_after_the_keypress(db: Path, tmp_path:
     with Store(db) as store:
         assert store.example(accepted).state == "accepted"
         assert [d.action for d in store.decisions(accepted)] == ["accept"]
+
+
+async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> None:
+    from curator.gates import runner as runner_module
+    from curator.teacher.procedural.run import run_procedural
+    from tui_fixtures import FAMILIES
+
+    with Store(db) as store:
+        run_procedural(store, FAMILIES["school_math"], Settings(), limit=30)
+    monkeypatch.setattr(runner_module, "BATCH", 3)
+    real = runner_module.check_example
+
+    def slow_check(*args, **kwargs):
+        import time as _time
+
+        _time.sleep(0.02)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "check_example", slow_check)
+    app = app_for(db, start="jobs")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        await pilot.press("G")
+        await pilot.pause(0.15)
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "paused" in str(app.screen.query_one("#progress").render())
+        left = app.store.count("examples", "state = 'new' AND kind = 'candidate'")
+        assert 0 < left < 30
+        await pilot.press("G")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.store.count("examples", "state = 'new' AND kind = 'candidate'") == 0

@@ -37,6 +37,7 @@ class GateReport:
     verdicts: dict[str, dict[str, int]] = field(default_factory=dict)
     duplicates: int = 0
     contaminated: int = 0
+    paused: bool = False
 
     def count(self, gate: str, verdict: str) -> None:
         self.verdicts.setdefault(gate, {}).setdefault(verdict, 0)
@@ -44,7 +45,8 @@ class GateReport:
 
     def summary(self) -> str:
         parts = [f"{g}: " + ", ".join(f"{v} {n}" for v, n in sorted(c.items())) for g, c in sorted(self.verdicts.items())]
-        return f"{self.checked} candidates checked; " + ("; ".join(parts) if parts else "nothing to do")
+        text = f"{self.checked} candidates checked; " + ("; ".join(parts) if parts else "nothing to do")
+        return text + ("; paused (run again to continue)" if self.paused else "")
 
 
 def gates_for(family: Any) -> tuple[str, ...]:
@@ -98,16 +100,20 @@ def check_example(example: Example, family: Any, passage_text: str | None,
 
 
 def run_per_example(store: Store, families: dict[str, Any], report: GateReport,
-                    progress: Callable[[int, int], None] | None = None) -> None:
-    """Run the rule gates on every active candidate that has not been gated yet, in batches."""
+                    progress: Callable[[int, int], None] | None = None, stop: Any = None) -> bool:
+    """Run the rule gates on every active candidate that has not been gated yet, in batches.
+
+    `stop` (anything with `is_set()`) is checked between batches; returns False when stopped early."""
     total = store.count("examples", f"{ACTIVE} AND state = 'new'")
     done = 0
     passages: dict[int, str] = {}
     while True:
+        if stop is not None and stop.is_set():
+            return False
         batch = store.examples(f"{ACTIVE} AND state = 'new' AND id NOT IN "
                                "(SELECT example_id FROM gate_verdicts WHERE gate = 'format')", limit=BATCH)
         if not batch:
-            return
+            return True
         with store.transaction():
             for ex in batch:
                 if ex.passage_id is not None and ex.passage_id not in passages:
@@ -196,10 +202,14 @@ def update_status(store: Store) -> int:
 
 def run_gates(store: Store, families: dict[str, Any], *, progress: Callable[[int, int], None] | None = None,
               dedup_settings: DedupSettings = DedupSettings(),
-              decontam_settings: DecontamSettings = DecontamSettings()) -> GateReport:
-    """Everything `curator gate` does, in order."""
+              decontam_settings: DecontamSettings = DecontamSettings(), stop: Any = None) -> GateReport:
+    """Everything `curator gate` does, in order. With `stop` set, it pauses between batches (what
+    was gated is kept; the next run continues) and skips the set-level gates until a full run."""
     report = GateReport()
-    run_per_example(store, families, report, progress)
+    if not run_per_example(store, families, report, progress, stop):
+        report.paused = True
+        update_status(store)
+        return report
     run_set_level(store, report, families, dedup_settings=dedup_settings, decontam_settings=decontam_settings)
     update_status(store)
     return report

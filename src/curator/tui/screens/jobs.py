@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class JobsScreen(Screen):
         super().__init__()
         self.db_path = db_path
         self.running: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self.gating: threading.Event | None = None
         self.last_request: tuple[str, int] | None = None
 
     def compose(self) -> ComposeResult:
@@ -95,6 +97,10 @@ class JobsScreen(Screen):
         self.app.push_screen(PromptScreen("Generate: family [limit] [procedural]", "passage_qa 10"), done)
 
     def action_pause(self) -> None:
+        if self.gating is not None:
+            self.gating.set()
+            self.query_one("#progress", Static).update("pausing the gates after the current batch…")
+            return
         if self.running:
             loop, stop = self.running
             loop.call_soon_threadsafe(stop.set)
@@ -146,15 +152,23 @@ class JobsScreen(Screen):
             self.post_message(JobProgress(f"{'paused' if paused else 'finished'} {family}: {report.summary()}"
                                           f"{f' · {paused} queued (p resumes)' if paused else ''}", finished=True))
 
-    @work(thread=True, exclusive=True, group="jobs-gates")
     def action_gate(self) -> None:
+        if self.gating is None:
+            self.gating = threading.Event()
+            self.gate_run(self.gating)
+
+    @work(thread=True, exclusive=True, group="jobs-gates")
+    def gate_run(self, stop: threading.Event) -> None:
         from curator.gates.runner import run_gates
 
-        with Store(self.db_path) as store:
-            def progress(done: int, total: int) -> None:
-                self.post_message(JobProgress(f"gating: {done}/{total}"))
+        try:
+            with Store(self.db_path) as store:
+                def progress(done: int, total: int) -> None:
+                    self.post_message(JobProgress(f"gating: {done}/{total} (p pauses)"))
 
-            report = run_gates(store, self.app.families, progress=progress)
+                report = run_gates(store, self.app.families, progress=progress, stop=stop)
+        finally:
+            self.gating = None
         self.post_message(JobProgress(f"gates: {report.summary()}", finished=True))
 
     def on_job_progress(self, message: JobProgress) -> None:
