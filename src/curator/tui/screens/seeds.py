@@ -127,7 +127,7 @@ class SeedEditScreen(ModalScreen[bool]):
         self.json_mode = False
 
     def compose(self) -> ComposeResult:
-        families = sorted(set(self.app.families) | ({self.seed.family} if self.seed else set()))
+        families = sorted(set(self.app.families) | ({self.seed.family} if self.seed else set())) or ["general"]
         with VerticalScroll():
             yield Static("New seed" if self.seed is None else f"Seed #{self.seed.id}", markup=False)
             with Horizontal():
