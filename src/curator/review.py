@@ -184,7 +184,7 @@ def save_revision(store: Store, example_id: int, messages: list[Message], famili
         store.add_decision(Decision(example_id=example_id, action="edit", note=f"revision #{revision_id}"))
         for name, verdict in check_example(revision, family, passage_text).items():
             _insert(store, revision_id, name, PER_EXAMPLE[name].version, verdict)
-    update_status(store)
+    update_status(store, [revision_id])
     return revision_id
 
 

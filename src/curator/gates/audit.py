@@ -73,7 +73,7 @@ def record(store: Store, example_id: int, gate: str, curator_verdict: str, note:
             "VALUES (?,?,?,?,?,?)", (example_id, gate, row[0], curator_verdict, note, now_iso()))
     from curator.gates.runner import update_status
 
-    update_status(store)
+    update_status(store, [example_id])
     return row[0]
 
 

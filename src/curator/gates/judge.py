@@ -9,7 +9,7 @@ from __future__ import annotations
 from statistics import mean
 
 from curator.config import Settings
-from curator.gates.base import Verdict, worst
+from curator.gates.base import Verdict
 from curator.models import Job, conversation_text, now_iso
 from curator.store import Store
 from curator.teacher.client import Usage
@@ -60,7 +60,7 @@ def to_verdict(judged: JudgeVerdict, rubric_hash: str, model: str) -> Verdict:
 def record_judgement(store: Store, rubric: Family, job: Job, judged: JudgeVerdict, model: str, raw: str,
                      usage: Usage, cost: float) -> None:
     """Store the verdict (and a revision for a proposed fix) with the job's done state, in one transaction."""
-    from curator.gates.runner import _insert, latest_verdicts
+    from curator.gates.runner import _insert, update_status
 
     example_id = job.params["example_id"]
     verdict = to_verdict(judged, rubric.template_hash, model)
@@ -77,7 +77,5 @@ def record_judgement(store: Store, rubric: Family, job: Job, judged: JudgeVerdic
             revision_id = store.add_example(revision)
             verdict.detail["revision_id"] = revision_id
         _insert(store, example_id, "judge", rubric.template_hash, verdict)
-        current = latest_verdicts(store, [example_id], with_audits=True).get(example_id, {})
-        statuses = [g["verdict"] for g in current.values()]
-        store.conn.execute("UPDATE examples SET gate_status = ? WHERE id = ?", (worst(statuses), example_id))
+        update_status(store, [example_id])
         _finish(store, job, "done", None, raw, usage, cost)

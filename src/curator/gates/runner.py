@@ -180,11 +180,17 @@ def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | N
                         report.contaminated += 1
 
 
-def update_status(store: Store) -> int:
-    """Set each active candidate's gate_status to the worst latest verdict (after audits); new → gated."""
-    latest = latest_verdicts(store, with_audits=True)
-    rows = store.conn.execute(
-        f"SELECT id, kind, state, gate_status FROM examples WHERE {ACTIVE} OR kind = 'seed'").fetchall()
+def update_status(store: Store, example_ids: list[int] | None = None) -> int:
+    """Set gate_status to the worst latest verdict (after audits), and new → gated, for the given
+    examples (default: all active ones and seeds). Returns how many changed."""
+    latest = latest_verdicts(store, example_ids, with_audits=True)
+    if example_ids is None:
+        rows = store.conn.execute(
+            f"SELECT id, kind, state, gate_status FROM examples WHERE {ACTIVE} OR kind = 'seed'").fetchall()
+    else:
+        rows = store.conn.execute(
+            f"SELECT id, kind, state, gate_status FROM examples WHERE id IN ({','.join('?' * len(example_ids))})",
+            list(example_ids)).fetchall()
     changed = 0
     with store.transaction():
         for ex_id, kind, state, status in rows:
