@@ -24,10 +24,9 @@ from curator.coverage import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
 from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_reason, load_rows
 from curator.gates.base import approx_tokens
-from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint
+from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate, fingerprint
 from curator.models import ExportRecord
 from curator.store import Store
-from curator.text.normalize import match_key
 
 EXPORT_VERSION = "1"
 
@@ -51,9 +50,7 @@ class ExportResult:
 
 
 def _text(row: Row) -> Text:
-    instruction = "\n".join(m.get("content") or "" for m in row.messages if m["role"] == "user")
-    response = "\n".join(m.get("content") or "" for m in row.messages if m["role"] == "assistant" and m.get("content"))
-    return Text(row.id, match_key(instruction + "\n" + response), match_key(instruction))
+    return Text(row.id, *conversation_keys(row.messages))
 
 
 def leak_check(rows: dict[str, list[Row]], evals: list[Row], settings: DecontamSettings) -> list[dict[str, Any]]:

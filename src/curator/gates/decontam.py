@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 
 from curator.gates.base import Verdict
 from curator.gates.sketch import Corpus
+from curator.text.normalize import match_key
 
 NAME, VERSION = "decontam", "1"
 _WORD = re.compile(r"\w+")
@@ -28,6 +29,14 @@ class Text:
     id: int
     key: str  # match key of the whole text
     question: str  # match key of the user turns
+
+
+def conversation_keys(messages: list[dict]) -> tuple[str, str]:
+    """Match keys of (instruction + response) and of the instruction, from message dicts: what
+    dedup, decontamination and the export's leak check compare."""
+    instruction = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "user")
+    response = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "assistant" and m.get("content"))
+    return match_key(instruction + "\n" + response), match_key(instruction)
 
 
 @dataclass

@@ -15,14 +15,13 @@ from typing import Any
 
 from curator.gates.base import Gate, GateContext, Verdict, worst
 from curator.gates.dedup import DedupItem, DedupSettings, dedup
-from curator.gates.decontam import DecontamSettings, Text, decontaminate
+from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
 from curator.gates.dedup import NAME as DEDUP, VERSION as DEDUP_VERSION
 from curator.gates.decontam import NAME as DECONTAM, VERSION as DECONTAM_VERSION
 from curator.gates.math_tools import MathGate, ToolsGate
 from curator.gates.rules import FaithfulnessGate, FormatGate, LanguageGate, LengthGate
 from curator.models import Example, now_iso
 from curator.store import Store
-from curator.text.normalize import match_key
 
 PER_EXAMPLE: dict[str, Gate] = {g.name: g for g in (FormatGate(), LanguageGate(), LengthGate(), MathGate(),
                                                      ToolsGate(), FaithfulnessGate())}
@@ -132,37 +131,32 @@ def run_per_example(store: Store, families: dict[str, Any], report: GateReport,
 
 def _light_rows(store: Store, where: str) -> list[tuple]:
     return store.conn.execute(
-        f"SELECT id, kind, role, state, gate_status, messages FROM examples WHERE {where} ORDER BY id").fetchall()
+        f"SELECT id, kind, role, state, gate_status, messages, family FROM examples WHERE {where} ORDER BY id"
+    ).fetchall()
 
 
 def _key_of(messages_json: str) -> tuple[str, str]:
-    """Match keys of (instruction + response) and of the instruction, from a stored messages column."""
-    messages = json.loads(messages_json)
-    instruction = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "user")
-    response = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "assistant" and m.get("content"))
-    return match_key(instruction + "\n" + response), match_key(instruction)
+    return conversation_keys(json.loads(messages_json))
 
 
 def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | None = None, *, dedup_settings: DedupSettings = DedupSettings(),
                   decontam_settings: DecontamSettings = DecontamSettings()) -> None:
     """Dedup over seeds and active candidates; decontamination of active candidates against eval items."""
     pool = _light_rows(store, f"({ACTIVE}) OR (kind = 'seed' AND role != 'eval')")
-    family_of = dict(store.conn.execute("SELECT id, family FROM examples").fetchall())
-    threshold = {name: getattr(f, "dedup_threshold", None) for name, f in (families or {}).items()}
     keys = {row[0]: _key_of(row[5]) for row in pool}
-    judge = {ex_id: (g.get("judge") or {}).get("score") or 0.0 for ex_id, g in latest_verdicts(store).items()}
-    failed_elsewhere = {r[0] for r in store.conn.execute(
-        "SELECT DISTINCT v.example_id FROM gate_verdicts v JOIN (SELECT max(id) AS id FROM gate_verdicts "
-        "GROUP BY example_id, gate) m ON v.id = m.id WHERE v.verdict = 'fail' AND v.gate NOT IN ('dedup', 'decontam')")}
+    threshold = {name: getattr(f, "dedup_threshold", None) for name, f in (families or {}).items()}
+    current = latest_verdicts(store)  # read once: judge scores, other gates' failures, verdicts to compare
+    judge = {ex_id: (g.get("judge") or {}).get("score") or 0.0 for ex_id, g in current.items()}
+    failed_elsewhere = {ex_id for ex_id, g in current.items()
+                        if any(v["verdict"] == "fail" for name, v in g.items() if name not in (DEDUP, DECONTAM))}
     items = [DedupItem(id=r[0], key=keys[r[0]][0], seed=r[1] == "seed", accepted=r[3] == "accepted",
                        failed_elsewhere=r[0] in failed_elsewhere, judge_score=judge.get(r[0], 0.0),
-                       threshold=threshold.get(family_of[r[0]])) for r in pool]
+                       threshold=threshold.get(r[6])) for r in pool]
     dedup_verdicts = {k: v for k, v in dedup(items, dedup_settings).items()}
     evals = _light_rows(store, "(kind = 'seed' AND role = 'eval') OR kind = 'eval_item'")
     eval_texts = [Text(r[0], *_key_of(r[5])) for r in evals]
     candidates = [Text(r[0], *keys[r[0]]) for r in pool if r[1] != "seed"]
     decontam_verdicts = decontaminate(candidates, eval_texts, decontam_settings)
-    current = latest_verdicts(store)
     with store.transaction():
         for gate, version, verdicts in ((DEDUP, DEDUP_VERSION, dedup_verdicts),
                                         (DECONTAM, DECONTAM_VERSION, decontam_verdicts)):
