@@ -132,19 +132,11 @@ def _settings() -> Settings:
 def _families(settings: Settings, *, show_errors: bool = True):  # -> dict[str, Family]
     from curator.teacher.families import load_families
 
-    loaded = load_families(prompts_dir(settings))
+    loaded = load_families(settings.prompts_path())
     if show_errors:
         for error in loaded.errors:
             click.echo(f"family disabled: {error}", err=True)
     return loaded
-
-
-def prompts_dir(settings: Settings) -> Path:
-    """The prompts folder: the configured one, else the one beside the source tree."""
-    if settings.prompts_dir.exists():
-        return settings.prompts_dir
-    bundled = Path(__file__).resolve().parents[2] / "prompts"
-    return bundled if bundled.exists() else settings.prompts_dir
 
 
 @cli.command()
@@ -294,7 +286,7 @@ def classify_cmd(llm: bool, limit: int, db: Path | None) -> None:
     from curator.models import Job
 
     settings = _settings()
-    fam = load_family(prompts_dir(settings) / "classify.toml")
+    fam = load_family(settings.prompts_path() / "classify.toml")
     with open_store(db) as store:
         ids = [r[0] for r in store.conn.execute("SELECT id FROM passages ORDER BY id LIMIT ?", (limit,))]
         added = sum(store.add_job(Job(idem_key=idem_key("classify", fam.name, fam.template_hash, pid, 0),
@@ -355,7 +347,7 @@ def gate_judge(limit: int, db: Path | None) -> None:
     from curator.teacher.runner import run_blocking
 
     settings = _settings()
-    rubric = load_family(prompts_dir(settings) / "judge.toml")
+    rubric = load_family(settings.prompts_path() / "judge.toml")
     with open_store(db) as store:
         try:
             plan = plan_judging(store, rubric, settings, limit=limit)
@@ -435,7 +427,7 @@ def _coverage_map(settings: Settings):
     from curator.coverage import CoverageError, CoverageMap
 
     try:
-        return CoverageMap.load(prompts_dir(settings) / "coverage.toml", _families(settings, show_errors=False).families)
+        return CoverageMap.load(settings.prompts_path() / "coverage.toml", _families(settings, show_errors=False).families)
     except CoverageError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -114,6 +114,13 @@ class Settings(BaseModel):
     bidi: str = Field(default="auto", pattern="^(app|terminal|auto)$")
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "triage.accept" = "y"
 
+    def prompts_path(self) -> Path:
+        """The prompts folder: the configured one, else the one beside the source tree."""
+        if self.prompts_dir.exists():
+            return self.prompts_dir
+        bundled = Path(__file__).resolve().parents[2] / "prompts"
+        return bundled if bundled.exists() else self.prompts_dir
+
     def price(self, model: str) -> Price:
         return self.prices.get(model, FALLBACK_PRICE)
 

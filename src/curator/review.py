@@ -67,18 +67,18 @@ def queue_ids(store: Store, queue: str = "pending", filters: Filters = Filters()
     sql = f"SELECT id FROM examples WHERE {DECIDABLE} AND ({where})" + (f" AND {extra}" if extra else "")
     order = " ORDER BY CASE state WHEN 'gated' THEN 0 ELSE 1 END, id" if queue == "pending" else " ORDER BY id"
     ids = [r[0] for r in store.conn.execute(sql + order, params)]
-    if queue == "judge":
-        ids = [i for i in ids if _judge_disagrees(store, i)]
+    if queue == "judge" and ids:
+        from curator.gates.runner import latest_verdicts
+
+        verdicts = latest_verdicts(store, ids)  # one query for the whole queue
+        ids = [i for i in ids if _judge_disagrees(verdicts.get(i, {}))]
     if queue == "audit":
         rng = random.Random(seed)
         ids = sorted(rng.sample(ids, min(len(ids), 50)))
     return ids
 
 
-def _judge_disagrees(store: Store, example_id: int) -> bool:
-    from curator.gates.runner import latest_verdicts
-
-    gates = latest_verdicts(store, [example_id]).get(example_id, {})
+def _judge_disagrees(gates: dict[str, dict]) -> bool:
     judge = gates.get("judge", {}).get("verdict")
     rules = [g["verdict"] for name, g in gates.items() if name != "judge"]
     rules_ok = all(v == "pass" for v in rules)

@@ -16,10 +16,9 @@ from curator.tui.screens.dashboard import DashboardScreen
 
 
 def load_families(settings: Settings) -> dict:
-    from curator.cli import prompts_dir
     from curator.teacher.families import load_families as load
 
-    return load(prompts_dir(settings)).families
+    return load(settings.prompts_path()).families
 
 
 class CuratorApp(App):
@@ -57,11 +56,11 @@ class CuratorApp(App):
         self.action_open(self.start)
 
     def load_coverage(self):
-        from curator.cli import prompts_dir
         from curator.coverage import CoverageError, CoverageMap, LiveCoverage
 
         try:
-            return LiveCoverage(self.store, CoverageMap.load(prompts_dir(self.settings) / "coverage.toml", self.families))
+            return LiveCoverage(self.store, CoverageMap.load(self.settings.prompts_path() / "coverage.toml",
+                                                             self.families))
         except CoverageError:
             return None
 
