@@ -168,7 +168,7 @@ def recent_decisions(store: Store, limit: int = 8) -> list[tuple[Decision, bool]
 
 def save_revision(store: Store, example_id: int, messages: list[Message], families: dict[str, Any] | None = None) -> int:
     """Store an edited conversation as a revision linked to the original, and run the cheap gates on it."""
-    from curator.gates.runner import PER_EXAMPLE, _insert, check_example, update_status
+    from curator.gates.runner import PER_EXAMPLE, insert_verdict, check_example, update_status
 
     original = store.example(example_id)
     revision = original.model_copy(update={
@@ -183,7 +183,7 @@ def save_revision(store: Store, example_id: int, messages: list[Message], famili
         revision_id = store.add_example(revision)
         store.add_decision(Decision(example_id=example_id, action="edit", note=f"revision #{revision_id}"))
         for name, verdict in check_example(revision, family, passage_text).items():
-            _insert(store, revision_id, name, PER_EXAMPLE[name].version, verdict)
+            insert_verdict(store, revision_id, name, PER_EXAMPLE[name].version, verdict)
     update_status(store, [revision_id])
     return revision_id
 

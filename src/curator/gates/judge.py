@@ -15,7 +15,7 @@ from curator.store import Store
 from curator.teacher.client import Usage
 from curator.teacher.families import Family
 from curator.teacher.plan import Plan, idem_key
-from curator.teacher.runner import _finish
+from curator.teacher.runner import finish_job
 from curator.teacher.schemas import JudgeVerdict
 from curator.text.normalize import key_hash
 
@@ -60,7 +60,7 @@ def to_verdict(judged: JudgeVerdict, rubric_hash: str, model: str) -> Verdict:
 def record_judgement(store: Store, rubric: Family, job: Job, judged: JudgeVerdict, model: str, raw: str,
                      usage: Usage, cost: float) -> None:
     """Store the verdict (and a revision for a proposed fix) with the job's done state, in one transaction."""
-    from curator.gates.runner import _insert, update_status
+    from curator.gates.runner import insert_verdict, update_status
 
     example_id = job.params["example_id"]
     verdict = to_verdict(judged, rubric.template_hash, model)
@@ -76,6 +76,6 @@ def record_judgement(store: Store, rubric: Family, job: Job, judged: JudgeVerdic
             revision.key_hash = key_hash(conversation_text(revision.messages))
             revision_id = store.add_example(revision)
             verdict.detail["revision_id"] = revision_id
-        _insert(store, example_id, "judge", rubric.template_hash, verdict)
+        insert_verdict(store, example_id, "judge", rubric.template_hash, verdict)
         update_status(store, [example_id])
-        _finish(store, job, "done", None, raw, usage, cost)
+        finish_job(store, job, "done", None, raw, usage, cost)

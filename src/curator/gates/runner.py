@@ -82,7 +82,7 @@ def latest_verdicts(store: Store, example_ids: list[int] | None = None,
     return out
 
 
-def _insert(store: Store, example_id: int, gate: str, version: str, v: Verdict) -> None:
+def insert_verdict(store: Store, example_id: int, gate: str, version: str, v: Verdict) -> None:
     store.conn.execute(
         "INSERT INTO gate_verdicts (example_id, gate, gate_version, verdict, score, reason, detail, created_at) "
         "VALUES (?,?,?,?,?,?,?,?)",
@@ -121,7 +121,7 @@ def run_per_example(store: Store, families: dict[str, Any], report: GateReport,
                 verdicts = check_example(ex, fam, passages.get(ex.passage_id) if ex.passage_id else None)
                 verdicts.setdefault("format", FormatGate().check(ex, GateContext(family=fam)))
                 for name, v in verdicts.items():
-                    _insert(store, ex.id, name, PER_EXAMPLE[name].version, v)
+                    insert_verdict(store, ex.id, name, PER_EXAMPLE[name].version, v)
                     report.count(name, v.verdict)
         done += len(batch)
         report.checked += len(batch)
@@ -165,7 +165,7 @@ def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | N
                 if old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
                         old["detail"].get("keeper") != v.detail.get("keeper") or \
                         old["detail"].get("eval_set") != v.detail.get("eval_set"):
-                    _insert(store, ex_id, gate, version, v)
+                    insert_verdict(store, ex_id, gate, version, v)
                 report.count(gate, v.verdict)
                 if v.verdict == "fail":
                     if gate == DEDUP:

@@ -17,7 +17,7 @@ from curator.teacher.client import Reply, Teacher, Usage, text_of, usage_of
 from curator.teacher.families import Family
 from curator.teacher.plan import EvalGuard, EvalLeak, body_input_tokens, build_request
 from curator.teacher.procedural.tools import tools_prompt_text
-from curator.teacher.runner import RunReport, _failed, handle_reply, queued_jobs, spent_usd
+from curator.teacher.runner import RunReport, record_failed_attempt, handle_reply, queued_jobs, spent_usd
 
 
 @dataclass
@@ -103,7 +103,7 @@ async def collect(store: Store, families: dict[str, Family], teacher: Teacher, s
                 handle_reply(store, fam, job, reply, settings, report, batch=True)
             else:
                 detail = result.model_dump_json() if result.type == "errored" else result.type
-                _failed(store, job, f"batch entry {result.type}: {detail[:500]}", detail, Usage(), 0.0, settings, report)
+                record_failed_attempt(store, job, f"batch entry {result.type}: {detail[:500]}", detail, Usage(), 0.0, settings, report)
             with store.transaction():  # a job back in the queue may go into a later batch or run directly
                 store.conn.execute("UPDATE jobs SET batch_id = NULL WHERE id = ? AND state = 'queued'", (job_id,))
         status.collected.append(batch_id)

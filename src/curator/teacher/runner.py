@@ -106,7 +106,7 @@ def record_success(store: Store, job: Job, examples: list[Example], reply_raw: s
         for index, example in enumerate(examples):
             if store.add_example(example, job_item=index, ignore_existing=True) is not None:
                 added += 1
-        _finish(store, job, "done", None, reply_raw, usage, cost)
+        finish_job(store, job, "done", None, reply_raw, usage, cost)
     return added
 
 
@@ -117,7 +117,7 @@ def record_labels(store: Store, job: Job, labels: PassageLabels, reply_raw: str,
     with store.transaction():
         store.update_passage(passage.id, tags=labels.tags, quality=labels.quality,  # type: ignore[arg-type]
                              families=labels.families, rules=rules)
-        _finish(store, job, "done", None, reply_raw, usage, cost)
+        finish_job(store, job, "done", None, reply_raw, usage, cost)
 
 
 def record_failure(store: Store, job: Job, error: str, raw: str | None, usage: Usage, cost: float,
@@ -126,11 +126,11 @@ def record_failure(store: Store, job: Job, error: str, raw: str | None, usage: U
     attempts = store.job(job.id).attempts  # type: ignore[arg-type]
     state = "queued" if attempts < max_attempts else "failed"
     with store.transaction():
-        _finish(store, job, state, error, raw, usage, cost)
+        finish_job(store, job, state, error, raw, usage, cost)
     return state == "queued"
 
 
-def _finish(store: Store, job: Job, state: str, error: str | None, raw: str | None, usage: Usage, cost: float) -> None:
+def finish_job(store: Store, job: Job, state: str, error: str | None, raw: str | None, usage: Usage, cost: float) -> None:
     store.conn.execute(
         "UPDATE jobs SET state = ?, last_error = coalesce(?, last_error), raw_response = coalesce(?, raw_response),"
         " input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,"
@@ -171,7 +171,7 @@ def handle_reply(store: Store, family: Family, job: Job, reply: Reply, settings:
     try:
         output = parse_reply(family, reply)
     except OutputError as exc:
-        _failed(store, job, str(exc), reply.raw, reply.usage, cost, settings, report)
+        record_failed_attempt(store, job, str(exc), reply.raw, reply.usage, cost, settings, report)
         return
     if isinstance(output, PassageLabels):
         record_labels(store, job, output, reply.raw, reply.usage, cost)
@@ -189,7 +189,7 @@ def handle_reply(store: Store, family: Family, job: Job, reply: Reply, settings:
     report.done += 1
 
 
-def _failed(store: Store, job: Job, error: str, raw: str | None, usage: Usage, cost: float, settings: Settings,
+def record_failed_attempt(store: Store, job: Job, error: str, raw: str | None, usage: Usage, cost: float, settings: Settings,
             report: RunReport) -> None:
     if record_failure(store, job, error, raw, usage, cost, settings.teacher.max_job_attempts):
         report.retried += 1
@@ -237,7 +237,7 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
                 guard.check(body)
             except EvalLeak as exc:
                 with store.transaction():
-                    _finish(store, job, "failed", str(exc), None, Usage(), 0.0)
+                    finish_job(store, job, "failed", str(exc), None, Usage(), 0.0)
                 report.failed += 1
                 report.errors.append(f"job {job_id}: {exc}")
                 continue
@@ -249,11 +249,11 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
                 reserved -= estimate
                 if exc.status is not None and not exc.retryable:  # 4xx: the request itself is wrong
                     with store.transaction():
-                        _finish(store, job, "failed", str(exc), exc.raw, Usage(), 0.0)
+                        finish_job(store, job, "failed", str(exc), exc.raw, Usage(), 0.0)
                     report.failed += 1
                     report.errors.append(f"job {job_id}: {exc}")
                 else:
-                    _failed(store, job, str(exc), exc.raw, Usage(), 0.0, settings, report)
+                    record_failed_attempt(store, job, str(exc), exc.raw, Usage(), 0.0, settings, report)
                     if store.job(job_id).state == "queued":
                         queue.put_nowait(job_id)
             else:
