@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.corpus import import_paths
+from curator.corpus.importer import import_paths
 from curator.corpus import importer as importer_module
 from curator.store import Store
 

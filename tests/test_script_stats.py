@@ -57,3 +57,19 @@ def test_stats_are_computed_on_raw_text_not_folded() -> None:
     # ي and ك are Arabic evidence; folding first would have turned them into Persian letters.
     stats = script_stats("ي ك ي ك")
     assert stats.arabic_evidence > stats.persian_evidence
+
+
+@pytest.mark.parametrize("text", [
+    "فتوسنتز فرایندی است که گیاه با آن غذای خود را می‌سازد.",
+    "Python و API در این درس؛ café ‌ نیم‌فاصلهٔ سرگردان \u200c و کلمه‌ها",
+    "ذهب الطالب إلى المدرسة في الصباح",
+    "Ωμέγα и кириллица با فارسی",
+    "",
+])
+def test_precomputed_words_give_the_same_stats(text: str) -> None:
+    from collections import Counter
+
+    from curator.text.script import latin_runs, words
+
+    found = words(text)
+    assert script_stats(text, found, word_counts=Counter(found), latin=latin_runs(text)) == script_stats(text)

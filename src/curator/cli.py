@@ -12,7 +12,8 @@ import click
 
 from curator import __version__
 from curator.config import SAMPLE_DB, ConfigError, Settings, Window, db_path
-from curator.corpus import CorpusError, import_paths
+from curator.corpus import CorpusError
+from curator.corpus.importer import import_paths
 from curator.sample import prepare_sample
 from curator.seeds import import_seeds
 from curator.store import Store, StoreError

@@ -7,10 +7,12 @@ The rules are deliberately simple and transparent; the teacher can refine them l
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from curator.config import Window
-from curator.text.script import script_stats, words
+from curator.text.script import latin_runs, script_stats, words
 
 GRAMMAR_TERMS = (
     "فاعل", "مفعول", "متمم", "مسند", "نهاد", "گزاره", "قید", "صفت", "موصوف", "مضاف", "مضاف‌الیه", "فعل لازم",
@@ -30,27 +32,41 @@ BOILERPLATE_TERMS = (
 FACT_TERMS = ("در سال", "قرن", "سده", "میلادی", "خورشیدی", "هجری", "کیلومتر", "درصد", "جمعیت", "پایتخت",
               "استان", "قرار دارد", "به دنیا آمد")
 _DIGIT_RUN = re.compile("[0-9۰-۹]+")
+# Runs of Latin letters and digits together: one scan of the text finds both (they are rare in Persian).
+_LATIN_OR_DIGIT = re.compile("[A-Za-z\u00C0-\u024F0-9۰-۹]+")
 DEFINITION_TERMS = ("می‌گویند", "می‌گوییم", "نامیده می‌شود", "نام دارد", "گفته می‌شود", "عبارت‌اند از",
                     "به شمار می‌آید", "یعنی", "به همین دلیل", "فرایند")
 
 
 _TERM_LISTS = {
-    "grammar": GRAMMAR_TERMS, "education": EDUCATION_TERMS + DEFINITION_TERMS, "math": MATH_TERMS,
-    "tool": TOOL_TERMS, "boilerplate": BOILERPLATE_TERMS, "facts": FACT_TERMS,
+    "grammar": GRAMMAR_TERMS, "education": tuple(dict.fromkeys(EDUCATION_TERMS + DEFINITION_TERMS)),
+    "math": MATH_TERMS, "tool": TOOL_TERMS, "boilerplate": BOILERPLATE_TERMS, "facts": FACT_TERMS,
 }
 # One lookup for all lists: one-word terms against the set of words, phrases (and terms with
 # punctuation) as substrings.
 _SINGLE_WORDS = frozenset(t for terms in _TERM_LISTS.values() for t in terms if " " not in t and ":" not in t)
-# A phrase can only occur if its first word does: a set lookup spares most substring searches.
-_PHRASES = tuple(sorted({(t.split()[0].rstrip(":"), t) for terms in _TERM_LISTS.values() for t in terms
-                         if t not in _SINGLE_WORDS}))
+# A phrase can only occur if all its words do (as `words` cuts them: «جملهٔ» is «جمله»), so set
+# lookups spare most substring searches.
+_PHRASES = tuple(sorted({(frozenset(words(t)), t) for terms in _TERM_LISTS.values() for t in terms
+                         if t not in _SINGLE_WORDS}, key=lambda item: item[1]))
+_PHRASE_WORDS = frozenset().union(*(needed for needed, _ in _PHRASES))
+_TERM_WORDS = _SINGLE_WORDS | _PHRASE_WORDS
 
 
-def term_hits(text: str, wordset: set[str]) -> dict[str, list[str]]:
+# Each list as a set, and where each of its terms stands in it.
+_LIST_SETS = {name: (frozenset(terms), {t: i for i, t in enumerate(terms)}.__getitem__)
+              for name, terms in _TERM_LISTS.items()}
+
+
+def term_hits(text: str, wordset: Collection[str]) -> dict[str, list[str]]:
     """For each term list, the terms found in `text` (whose words are `wordset`), in list order."""
-    found = set(_SINGLE_WORDS.intersection(wordset))
-    found.update(p for first, p in _PHRASES if first in wordset and p in text)
-    return {name: [t for t in terms if t in found] for name, terms in _TERM_LISTS.items()}
+    term_words = _TERM_WORDS.intersection(wordset)
+    found = term_words & _SINGLE_WORDS
+    present = term_words & _PHRASE_WORDS
+    phrases = [p for needed, p in _PHRASES if needed <= present and p in text] if present else []
+    if phrases:
+        found = found.union(phrases)
+    return {name: sorted(found.intersection(terms), key=place) for name, (terms, place) in _LIST_SETS.items()}
 
 
 _LATIN_WORD = re.compile(r"[a-z]+")
@@ -99,9 +115,15 @@ def classify(text: str, window: Window = Window()) -> Classification:
     n_lines = len(lines)
 
     arabic_words = words(text)
-    wordset = set(arabic_words)
-    if _LATIN_WORD.search(lower):
-        wordset.update(_LATIN_WORD.findall(lower))
+    counts = Counter(arabic_words)
+    wordset: Collection[str] = counts
+    latin: list[str] = []
+    digit_runs: list[str] = []
+    if mixed := _LATIN_OR_DIGIT.findall(text):
+        runs = " ".join(mixed)
+        latin, digit_runs = latin_runs(runs), _DIGIT_RUN.findall(runs)
+        if latin:
+            wordset = counts.keys() | _LATIN_WORD.findall(" ".join(latin).lower())
     hits = term_hits(lower, wordset)
     if len(grammar := hits["grammar"]) >= 2:
         c.tag("grammar", "grammar terms " + "، ".join(grammar[:4]))
@@ -119,7 +141,7 @@ def classify(text: str, window: Window = Window()) -> Classification:
         speakers = len(_DIALOGUE_LINE.findall(text))
         if speakers >= 3 and speakers * 2 >= n_lines:
             c.tag("dialogue", "speaker lines")
-    years = sum(1 for run in _DIGIT_RUN.findall(text) if 3 <= len(run) <= 4)
+    years = sum(1 for run in digit_runs if 3 <= len(run) <= 4)
     facts = len(hits["facts"]) + years
     if facts >= 2:
         c.tag("factual", f"{facts} dates, quantities or places")
@@ -136,7 +158,7 @@ def classify(text: str, window: Window = Window()) -> Classification:
     if len(text) > window.max_chars:
         c.tag("too-long", f"{len(text)} > {window.max_chars} characters")
 
-    stats = script_stats(text, arabic_words)
+    stats = script_stats(text, arabic_words, word_counts=counts, latin=latin)
     sentences = _count_all(text, (". ", "؟", "!", "?")) + text.endswith(".")
     useful = [t for t in c.tags if t in FAMILIES_BY_TAG]
     if stats.verdict != "fa":

@@ -6,8 +6,6 @@ Re-importing the same content adds nothing (passages are unique on the hash of t
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -17,19 +15,16 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from curator.config import Window
-from curator.corpus.classify import classify
+from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256, jsonl_records, text_chunks
 from curator.corpus.split import Span, passages, split_text
 from curator.models import Source, now_iso
 from curator.store import Store
-from curator.text.normalize import key_hash
 
 BATCH = 2000
-# Files at least this big are classified in worker processes (start-up costs ~0.3 s a worker).
+# Files at least this big are classified in worker processes (start-up costs ~0.1 s a worker).
 PARALLEL_MIN_BYTES = 16 << 20
 Progress = Callable[[int], None]
-# key hash, tags JSON, quality, rules JSON, families JSON: ready for the passages table.
-Analysis = tuple[str, str, str, str, str]
 
 
 @dataclass
@@ -57,24 +52,6 @@ def _spans(path: Path, field_name: str, window: Window, hashing: ByteCount,
     else:
         for span in passages(text_chunks(path, hashing), window):
             yield span, None
-
-
-@functools.lru_cache(maxsize=4096)
-def _json_list(items: tuple[str, ...]) -> str:
-    return json.dumps(list(items), ensure_ascii=False)
-
-
-def analyse(texts: list[str], window: Window) -> list[Analysis]:
-    """Match-key hash and classification of each text, encoded for the store.
-
-    Runs in worker processes for big files, so it returns plain strings (cheap to send back).
-    """
-    out = []
-    for text in texts:
-        c = classify(text, window)
-        out.append((key_hash(text), _json_list(tuple(c.tags)), c.quality,
-                    json.dumps(c.rules, ensure_ascii=False), _json_list(tuple(c.families))))
-    return out
 
 
 def _analysed(batches: Iterable[list[tuple[Span, int | None]]], window: Window,

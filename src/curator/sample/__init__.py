@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from curator.corpus import import_paths
+from curator.corpus.importer import import_paths
 from curator.seeds import import_seeds
 from curator.store import Store
 

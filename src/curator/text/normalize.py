@@ -59,6 +59,8 @@ _SPACE_BEFORE_PUNCT = re.compile(r" (?=[,;:?!.)\]}])")
 _SPACE_AFTER_OPEN = re.compile(r"(?<=[(\[{]) ")
 _QUOTE_SPACES = re.compile(r" ?([\"']) ?")
 _DIACRITIC_FORMS_UTF8 = b"\xef\xb9"  # the UTF-8 prefix of U+FE40-FE7F
+# White space that NFKC leaves as it is (it maps NBSP, thin spaces and the like to a plain space).
+_OTHER_SPACE = re.compile("[\t-\r\x1c-\x1f\x85\u1680\u2028\u2029]")
 
 
 def _fold_run(m: re.Match[str]) -> str:
@@ -67,11 +69,13 @@ def _fold_run(m: re.Match[str]) -> str:
 
 def match_key(text: str) -> str:
     """Fold `text` so that orthographic variants of the same Persian text compare equal."""
-    if _DIACRITIC_FORMS_UTF8 in text.encode("utf-8", "surrogatepass"):
-        text = text.translate(_PRE_DROP)  # before NFKC: it would turn these into "space + mark"
-    text = unicodedata.normalize("NFKC", text)
+    if not unicodedata.is_normalized("NFKC", text):  # a fast check; most text is NFKC already
+        if _DIACRITIC_FORMS_UTF8 in text.encode("utf-8", "surrogatepass"):
+            text = text.translate(_PRE_DROP)  # before NFKC: it would turn these into "space + mark"
+        text = unicodedata.normalize("NFKC", text)
     text = _FOLD_CHARS.sub(_fold_run, text)
-    text = " ".join(text.split())  # white space runs, NBSP (after NFKC), line breaks
+    if "  " in text or text[:1] == " " or text[-1:] == " " or _OTHER_SPACE.search(text):
+        text = " ".join(text.split())  # white space runs, NBSP (after NFKC), line breaks
     if "\u200c" in text:  # drop ZWNJ with the (single, after the join) spaces around it
         text = text.replace(" \u200c", "\u200c").replace("\u200c ", "\u200c").replace("\u200c", "")
     text = text.casefold()

@@ -6,6 +6,8 @@ Computed on the raw text, because folding (see `match_key`) erases the evidence.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Letters Persian uses and Arabic does not, and the reverse. ی and ک are Persian code points;
@@ -14,6 +16,9 @@ PERSIAN_LETTERS = frozenset("پچژگیک")
 STRONG_PERSIAN = frozenset("پچژگ")
 ARABIC_LETTERS = frozenset("ةأإيكى")
 STRONG_ARABIC = frozenset("ة")
+# The same as strings of distinct letters, each counted once by `str.count`.
+_STRONG_FA, _WEAK_FA = "".join(sorted(STRONG_PERSIAN)), "".join(sorted(PERSIAN_LETTERS - STRONG_PERSIAN))
+_STRONG_AR, _WEAK_AR = "".join(sorted(STRONG_ARABIC)), "".join(sorted(ARABIC_LETTERS - STRONG_ARABIC))
 
 # Very frequent function words that are specific to one of the two languages.
 _PERSIAN_WORDS = frozenset("است را که این آن می‌شود هست نیست برای با از شد بود هم یک".split())
@@ -61,8 +66,8 @@ class ScriptStats:
         return "unknown"
 
 
-def _count(chars: frozenset[str], text: str) -> int:
-    return sum(text.count(c) for c in chars)
+def _count(chars: str, text: str) -> int:
+    return sum(map(text.count, chars))
 
 
 def _run_length(pattern: re.Pattern[str], text: str) -> int:
@@ -74,24 +79,35 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def script_stats(text: str, arabic_words: list[str] | None = None) -> ScriptStats:
+def latin_runs(text: str) -> list[str]:
+    """The runs of Latin letters (ASCII and Latin-1/Extended-A/B) of a text, in order."""
+    return _LATIN_LETTER_RUN.findall(text)
+
+
+def script_stats(text: str, arabic_words: list[str] | None = None, *, word_counts: Mapping[str, int] | None = None,
+                 latin: list[str] | None = None) -> ScriptStats:
     """Count letters by script and weigh Persian against Arabic evidence (letters and function words).
 
-    `arabic_words` is `words(text)` when the caller has it already.
+    A caller that has them already passes `arabic_words` (`words(text)`), `word_counts`
+    (`Counter(arabic_words)`) and `latin` (`latin_runs(text)`).
     """
-    strong_fa = _count(STRONG_PERSIAN, text)
-    weak_fa = _count(PERSIAN_LETTERS, text) - strong_fa
-    strong_ar = _count(STRONG_ARABIC, text)
-    weak_ar = _count(ARABIC_LETTERS, text) - strong_ar
-    words = _WORD.findall(text) if arabic_words is None else arabic_words
-    joined = "".join(words)
+    strong_fa, weak_fa = _count(_STRONG_FA, text), _count(_WEAK_FA, text)
+    strong_ar, weak_ar = _count(_STRONG_AR, text), _count(_WEAK_AR, text)
+    if arabic_words is None:
+        arabic_words = _WORD.findall(text)
+    counts = Counter(arabic_words) if word_counts is None else word_counts
+    joined = "".join(arabic_words)
     arabic = len(joined) - joined.count(ZWNJ)
-    latin = _run_length(_LATIN_LETTER_RUN, text)
-    letters = arabic + latin if _OTHER_CHAR.search(text) is None else _run_length(_LETTER_RUN, text)
+    latin_letters = sum(map(len, _LATIN_LETTER_RUN.findall(text) if latin is None else latin))
+    letters = arabic + latin_letters if _OTHER_CHAR.search(text) is None else _run_length(_LETTER_RUN, text)
     return ScriptStats(
         letters=letters,
         arabic_script=arabic,
-        latin=latin,
-        persian_evidence=3 * strong_fa + weak_fa + 3 * sum(map(_PERSIAN_WORDS.__contains__, words)),
-        arabic_evidence=2 * strong_ar + weak_ar + 3 * sum(map(_ARABIC_WORDS.__contains__, words)),
+        latin=latin_letters,
+        persian_evidence=3 * strong_fa + weak_fa + 3 * _occurrences(_PERSIAN_WORDS, counts),
+        arabic_evidence=2 * strong_ar + weak_ar + 3 * _occurrences(_ARABIC_WORDS, counts),
     )
+
+
+def _occurrences(vocabulary: frozenset[str], counts: Mapping[str, int]) -> int:
+    return sum(counts.get(w, 0) for w in vocabulary)
