@@ -104,3 +104,9 @@ def test_every_tag_has_a_rule_and_quality_has_one_too(text: str) -> None:
     for tag in c.tags:
         assert rules_for(c, tag)
     assert sum(r.startswith("quality ") for r in c.rules) == 1
+
+
+def test_a_page_of_links_is_boilerplate_whatever_their_case() -> None:
+    links = "پیوندها: HTTPS://example.com/a و www.example.com/b و Http://example.org/c را ببینید. " * 3
+    c = classify(links)
+    assert "boilerplate" in c.tags and any("many links" in r for r in c.rules)

@@ -16,6 +16,19 @@ def test_new_database_is_wal_with_foreign_keys_and_latest_schema(store: Store) -
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     assert store.version == LATEST_VERSION
     assert set(store.table_counts()) >= {"passages", "examples", "gate_verdicts", "decisions", "jobs", "exports"}
+    assert store.conn.execute("PRAGMA page_size").fetchone()[0] == 8192
+
+
+def test_an_existing_database_keeps_its_page_size(db_file: Path) -> None:
+    conn = sqlite3.connect(db_file)
+    conn.execute("PRAGMA user_version = 1")
+    for statement in MIGRATIONS[0].split(";"):
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    with Store(db_file) as store:
+        assert store.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert store.version == LATEST_VERSION
 
 
 def test_rows_round_trip_through_the_models(store: Store) -> None:

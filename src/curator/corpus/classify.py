@@ -74,7 +74,8 @@ _MATH_EXPR = re.compile(r"[0-9۰-۹٠-٩]+\s*[+\-×÷*/=]\s*[0-9۰-۹٠-٩]+")
 _LIST_LINE = re.compile(r"^\s*(?:[-*•▪●]|[0-9۰-۹]+[.)\-]|[a-zA-Z][.)])\s+", re.M)
 _TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$", re.M)
 _DIALOGUE_LINE = re.compile(r"^\s*(?:[-—–]\s*|[^\s:：]{1,20}\s*[:：]\s+)\S", re.M)
-_URL = re.compile(r"https?://|www\.")
+_URL = re.compile(r"https?://|www\.", re.IGNORECASE)
+_OPERATOR = re.compile("[-+×÷*/=]")
 
 # Which families can use a passage with a given tag.
 FAMILIES_BY_TAG = {
@@ -102,14 +103,9 @@ class Classification:
         self.rules.append(f"{tag}: {rule}")
 
 
-def _count_all(text: str, terms: tuple[str, ...]) -> int:
-    return sum(text.count(t) for t in terms)
-
-
 def classify(text: str, window: Window = Window()) -> Classification:
     """Classify one passage by transparent rules (see `rules` in the result)."""
     c = Classification()
-    lower = text.lower()
     multiline = text.count("\n") >= 2
     lines = [ln for ln in text.splitlines() if ln.strip()] if multiline else [text]
     n_lines = len(lines)
@@ -124,13 +120,13 @@ def classify(text: str, window: Window = Window()) -> Classification:
         latin, digit_runs = latin_runs(runs), _DIGIT_RUN.findall(runs)
         if latin:
             wordset = counts.keys() | _LATIN_WORD.findall(" ".join(latin).lower())
-    hits = term_hits(lower, wordset)
+    hits = term_hits(text, wordset)  # the phrases are Persian: no case to fold
     if len(grammar := hits["grammar"]) >= 2:
         c.tag("grammar", "grammar terms " + "، ".join(grammar[:4]))
     edu = hits["education"]
     if len(edu) >= 2:
         c.tag("education", "teaching or defining words " + "، ".join(edu[:4]))
-    has_expr = any(op in text for op in "+-×÷*/=") and _MATH_EXPR.search(text) is not None
+    has_expr = _OPERATOR.search(text) is not None and _MATH_EXPR.search(text) is not None
     if has_expr:
         c.tag("math", "arithmetic expression")
     elif len(math_words := hits["math"]) >= 3:
@@ -151,7 +147,7 @@ def classify(text: str, window: Window = Window()) -> Classification:
             c.tag("list/table", f"{list_lines} of {n_lines} lines are list items or table rows")
     if boiler := hits["boilerplate"]:
         c.tag("boilerplate", "site furniture " + "، ".join(boiler[:3]))
-    elif ("http" in lower or "www." in lower) and len(_URL.findall(lower)) >= 3:
+    elif ("://" in text or "ww." in text or "WW." in text) and len(_URL.findall(text)) >= 3:
         c.tag("boilerplate", "many links")
     if len(text) < window.min_chars:
         c.tag("too-short", f"{len(text)} < {window.min_chars} characters")
@@ -159,7 +155,7 @@ def classify(text: str, window: Window = Window()) -> Classification:
         c.tag("too-long", f"{len(text)} > {window.max_chars} characters")
 
     stats = script_stats(text, arabic_words, word_counts=counts, latin=latin)
-    sentences = _count_all(text, (". ", "؟", "!", "?")) + text.endswith(".")
+    sentences = text.count(". ") + text.count("؟") + text.count("!") + text.count("?") + text.endswith(".")
     useful = [t for t in c.tags if t in FAMILIES_BY_TAG]
     if stats.verdict != "fa":
         c.quality = "reject"

@@ -21,7 +21,7 @@ from curator.corpus.split import Span, passages, split_text
 from curator.models import Source, now_iso
 from curator.store import Store
 
-BATCH = 2000
+BATCH = 1000
 # Files at least this big are classified in worker processes (start-up costs ~0.1 s a worker).
 PARALLEL_MIN_BYTES = 16 << 20
 Progress = Callable[[int], None]
@@ -62,7 +62,7 @@ def _analysed(batches: Iterable[list[tuple[Span, int | None]]], window: Window,
             yield [(s, line, a) for (s, line), a in zip(batch, analyse([s.text for s, _ in batch], window))]
         return
     in_flight: deque[tuple[list[tuple[Span, int | None]], Future[list[Analysis]]]] = deque()
-    limit = 2 * (getattr(pool, "_max_workers", 2) or 2)
+    limit = 4 * (getattr(pool, "_max_workers", 2) or 2)
     for batch in batches:
         in_flight.append((batch, pool.submit(analyse, [s.text for s, _ in batch], window)))
         if len(in_flight) >= limit:
@@ -111,12 +111,15 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     return added, seen, problems
 
 
-def _pool_for(files: list[Path], workers: int | None) -> Executor | None:
+def _pool_for(files: list[Path], workers: int | None, window: Window) -> Executor | None:
     workers = workers if workers is not None else (os.cpu_count() or 1)
     big = any(f.stat().st_size >= PARALLEL_MIN_BYTES for f in files if f.exists())
     if workers < 2 or not big:
         return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    for _ in range(workers):  # start the workers now: they load while this process hashes the file
+        pool.submit(analyse, [], window)
+    return pool
 
 
 def import_paths(store: Store, paths: list[Path], *, field_name: str = "text", window: Window = Window(),
@@ -127,7 +130,7 @@ def import_paths(store: Store, paths: list[Path], *, field_name: str = "text", w
     """
     report = ImportReport()
     files = corpus_files([Path(p) for p in paths], report.problems)
-    pool = _pool_for(files, workers)
+    pool = _pool_for(files, workers, window)
     try:
         _import_each(store, files, report, field_name, window, progress, pool)
     finally:

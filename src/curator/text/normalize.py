@@ -56,7 +56,7 @@ for _i in range(10):
 _FOLD_CHARS = re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_FOLD) + sorted(_PRE_DROP)) + "]+")
 _FOLD_ALL = {**{cp: None for cp in _PRE_DROP}, **_FOLD}
 _SPACE_BEFORE_PUNCT = re.compile(r" (?=[,;:?!.)\]}])")
-_SPACE_AFTER_OPEN = re.compile(r"(?<=[(\[{]) ")
+_SPACE_AFTER_OPEN = re.compile(r"([(\[{]) ")  # no look-behind: it is tried at every position
 _QUOTE_SPACES = re.compile(r" ?([\"']) ?")
 _DIACRITIC_FORMS_UTF8 = b"\xef\xb9"  # the UTF-8 prefix of U+FE40-FE7F
 # White space that NFKC leaves as it is (it maps NBSP, thin spaces and the like to a plain space).
@@ -83,7 +83,7 @@ def match_key(text: str) -> str:
         text = _QUOTE_SPACES.sub(r"\1", text)
     text = _SPACE_BEFORE_PUNCT.sub("", text)
     if "(" in text or "[" in text or "{" in text:
-        text = _SPACE_AFTER_OPEN.sub("", text)
+        text = _SPACE_AFTER_OPEN.sub(r"\1", text)
     return text
 
 

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import repeat
 
 # Letters Persian uses and Arabic does not, and the reverse. ی and ک are Persian code points;
 # ي and ك are the Arabic ones (Persian text typed on an Arabic layout has them too, so they weigh less).
@@ -110,4 +111,4 @@ def script_stats(text: str, arabic_words: list[str] | None = None, *, word_count
 
 
 def _occurrences(vocabulary: frozenset[str], counts: Mapping[str, int]) -> int:
-    return sum(counts.get(w, 0) for w in vocabulary)
+    return sum(map(counts.get, vocabulary, repeat(0)))
