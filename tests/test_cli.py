@@ -74,3 +74,15 @@ def test_demo_builds_the_sample_project(tmp_path: Path) -> None:
     stats = run("stats", "--db", str(db)).stdout
     for role in ("fewshot", "eval", "polish"):
         assert role in stats
+
+
+def test_the_prompts_shipped_with_curator_are_found_from_any_folder(tmp_path: Path) -> None:
+    from curator.config import BUNDLED_PROMPTS
+
+    # The package carries the prompts (src/curator/prompts links to prompts/), so a wheel has them.
+    assert (BUNDLED_PROMPTS / "judge.toml").is_file()
+    out = run("families", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    families = {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
+    assert families == {p.stem for p in (BUNDLED_PROMPTS / "families").glob("*.toml")}
+    assert len(families) == 8

@@ -27,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 DEFAULT_DB = Path("db") / "curator.db"
 SAMPLE_DB = Path("db") / "sample.db"
 CONFIG_FILE = Path("curator.toml")
+# The prompt files shipped with curator (src/curator/prompts links to the top-level prompts/ folder).
+BUNDLED_PROMPTS = Path(__file__).resolve().parent / "prompts"
 
 
 def db_path(explicit: str | Path | None = None) -> Path:
@@ -115,11 +117,8 @@ class Settings(BaseModel):
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. "triage.accept" = "y"
 
     def prompts_path(self) -> Path:
-        """The prompts folder: the configured one, else the one beside the source tree."""
-        if self.prompts_dir.exists():
-            return self.prompts_dir
-        bundled = Path(__file__).resolve().parents[2] / "prompts"
-        return bundled if bundled.exists() else self.prompts_dir
+        """The prompts folder: the configured one if it exists, else the one installed with curator."""
+        return self.prompts_dir if self.prompts_dir.exists() else BUNDLED_PROMPTS
 
     def price(self, model: str) -> Price:
         return self.prices.get(model, FALLBACK_PRICE)
