@@ -10,13 +10,15 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from curator.models import Decision, Example, GateVerdict, Job, Passage, Source, now_iso
 from curator.store.schema import LATEST_VERSION, MIGRATIONS
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _JSON_FIELDS = {
@@ -82,9 +84,19 @@ class Store:
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: bulk imports spill less
-        self.db = sqlite_utils.Database(self.conn)
         if migrate:
             self.migrate()
+
+    @cached_property
+    def db(self) -> "sqlite_utils.Database":
+        """The sqlite-utils view of the connection, for row-level reads and writes.
+
+        Imported on first use: sqlite-utils imports pandas when it is installed (~0.15 s and ~80 MB),
+        which a bulk import, that writes through the connection, does not need.
+        """
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
