@@ -146,3 +146,55 @@ def test_progress_reports_every_byte(store: Store, tmp_path: Path, monkeypatch) 
     import_paths(store, [path], progress=seen.append)
     assert sum(seen) == path.stat().st_size
     assert len(seen) > 2
+
+
+def _rows(store: Store) -> list[tuple]:
+    return store.conn.execute(
+        'SELECT source_path, source_line, start, "end", text, key_hash, tags, quality, rules, families '
+        "FROM passages ORDER BY id").fetchall()
+
+
+def _mixed_corpus(folder: Path) -> Path:
+    folder.mkdir()
+    write(folder / "a.txt", "\n\n".join(f"بند {i}: فاعل و مفعول در جملهٔ ساده. " + PARA * (i % 7 + 1) for i in range(400)))
+    write(folder / "b.md", "# درس\n\n" + "\n\n".join(f"در سال ۱۳{i:02d} این شهر {i} هزار نفر جمعیت داشت. " + PARA
+                                                   for i in range(300)))
+    write(folder / "c.jsonl", "\n".join(json.dumps({"text": f"مثال {i}. " + PARA * 4}, ensure_ascii=False)
+                                        for i in range(200)) + "\n")
+    return folder
+
+
+def test_worker_processes_store_exactly_what_one_process_stores(tmp_path: Path, monkeypatch) -> None:
+    corpus = _mixed_corpus(tmp_path / "corpus")
+    monkeypatch.setattr(importer_module, "BATCH", 50)  # many batches in flight, returned in any order
+    with Store(tmp_path / "one.db") as one:
+        single = import_paths(one, [corpus], workers=1)
+        expected = _rows(one)
+    monkeypatch.setattr(importer_module, "PARALLEL_MIN_BYTES", 0)
+    pools = []
+    real_pool_for = importer_module._pool_for
+    monkeypatch.setattr(importer_module, "_pool_for", lambda *a: pools.append(real_pool_for(*a)) or pools[-1])
+    with Store(tmp_path / "two.db") as two:
+        parallel = import_paths(two, [corpus], workers=2)
+        assert _rows(two) == expected
+    assert isinstance(pools[0], importer_module.ProcessPoolExecutor)
+    assert parallel.summary() == single.summary()
+    assert single.passages_added > 500
+
+
+def test_a_bad_file_among_big_ones_is_skipped_whole_by_the_workers(tmp_path: Path, monkeypatch) -> None:
+    corpus = _mixed_corpus(tmp_path / "corpus")
+    good = (corpus / "a.txt").read_bytes()
+    cut = len(good) * 2 // 3
+    while good[cut] & 0xC0 == 0x80:  # not inside a character: the bad bytes are the first error
+        cut += 1
+    (corpus / "bad.txt").write_bytes(good[:cut] + b"\xff\xfe" + good[cut:])
+    monkeypatch.setattr(importer_module, "BATCH", 50)
+    monkeypatch.setattr(importer_module, "PARALLEL_MIN_BYTES", 0)
+    with Store(tmp_path / "c.db") as store:
+        report = import_paths(store, [corpus], workers=2)
+        assert report.problems == [f"{corpus / 'bad.txt'}: invalid UTF-8 at byte {cut}"]
+        assert report.files == 3
+        paths = {row[0] for row in store.conn.execute("SELECT DISTINCT source_path FROM passages")}
+        assert paths == {str(corpus / n) for n in ("a.txt", "b.md", "c.jsonl")}
+        assert store.conn.execute("SELECT count(*) FROM sources WHERE path LIKE '%bad.txt'").fetchone()[0] == 0
