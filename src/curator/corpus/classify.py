@@ -31,9 +31,6 @@ BOILERPLATE_TERMS = (
 )
 FACT_TERMS = ("در سال", "قرن", "سده", "میلادی", "خورشیدی", "هجری", "کیلومتر", "درصد", "جمعیت", "پایتخت",
               "استان", "قرار دارد", "به دنیا آمد")
-_DIGIT_RUN = re.compile("[0-9۰-۹]+")
-# Runs of Latin letters and digits together: one scan of the text finds both (they are rare in Persian).
-_LATIN_OR_DIGIT = re.compile("[A-Za-z\u00C0-\u024F0-9۰-۹]+")
 DEFINITION_TERMS = ("می‌گویند", "می‌گوییم", "نامیده می‌شود", "نام دارد", "گفته می‌شود", "عبارت‌اند از",
                     "به شمار می‌آید", "یعنی", "به همین دلیل", "فرایند")
 
@@ -70,6 +67,9 @@ def term_hits(text: str, wordset: Collection[str]) -> dict[str, list[str]]:
 
 
 _LATIN_WORD = re.compile(r"[a-z]+")
+_DIGIT_RUN = re.compile("[0-9۰-۹]+")
+# Runs of Latin letters and digits together: one scan of the text finds both (they are rare in Persian).
+_LATIN_OR_DIGIT = re.compile("[A-Za-z\u00C0-\u024F0-9۰-۹]+")
 _MATH_EXPR = re.compile(r"[0-9۰-۹٠-٩]+\s*[+\-×÷*/=]\s*[0-9۰-۹٠-٩]+")
 _LIST_LINE = re.compile(r"^\s*(?:[-*•▪●]|[0-9۰-۹]+[.)\-]|[a-zA-Z][.)])\s+", re.M)
 _TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$", re.M)

@@ -43,14 +43,14 @@ class ImportReport:
                 f" ({dup} already present){skipped}")
 
 
-def _spans(path: Path, field_name: str, window: Window, hashing: ByteCount,
+def _spans(path: Path, field_name: str, window: Window, counter: ByteCount,
            problems: list[str]) -> Iterator[tuple[Span, int | None]]:
     if path.suffix.lower() == ".jsonl":
-        for record in jsonl_records(path, field_name, hashing, problems):
+        for record in jsonl_records(path, field_name, counter, problems):
             for span in split_text(record.text, window):
                 yield span, record.line
     else:
-        for span in passages(text_chunks(path, hashing), window):
+        for span in passages(text_chunks(path, counter), window):
             yield span, None
 
 

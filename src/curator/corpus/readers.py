@@ -45,7 +45,7 @@ def _check_start(path: Path, head: bytes) -> None:
         raise CorpusError(f"{path}: binary file (NUL byte at byte {nul})")
 
 
-def text_chunks(path: Path, hashing: ByteCount) -> Iterator[str]:
+def text_chunks(path: Path, counter: ByteCount) -> Iterator[str]:
     """Decode a text file as UTF-8 (a BOM is dropped), chunk by chunk; CorpusError on bad bytes."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
     with path.open("rb") as fh:
@@ -56,8 +56,8 @@ def text_chunks(path: Path, hashing: ByteCount) -> Iterator[str]:
                 _check_start(path, data)
                 first = False
             final = not data
-            offset = hashing.bytes_read - len(decoder.getstate()[0])
-            hashing.feed(data)
+            offset = counter.bytes_read - len(decoder.getstate()[0])
+            counter.feed(data)
             try:
                 text = decoder.decode(data, final=final)
             except UnicodeDecodeError as exc:
@@ -74,11 +74,11 @@ class JsonlRecord:
     text: str
 
 
-def jsonl_records(path: Path, field: str, hashing: ByteCount, problems: list[str]) -> Iterator[JsonlRecord]:
+def jsonl_records(path: Path, field: str, counter: ByteCount, problems: list[str]) -> Iterator[JsonlRecord]:
     """Yield the `field` text of each JSONL line; bad lines are added to `problems` and skipped."""
     with path.open("rb") as fh:
         _check_start(path, fh.read(8192))
-    for number, obj in objects(path, problems, on_bytes=hashing.feed):
+    for number, obj in objects(path, problems, on_bytes=counter.feed):
         if field not in obj:
             problems.append(f"{path}:{number}: no field {field!r} (fields: {', '.join(sorted(obj)[:6])})")
             continue

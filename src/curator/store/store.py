@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+PAGE_SIZE = 8192  # for new files (see Store.__init__)
 _JSON_FIELDS = {
     "passages": ("tags", "rules", "families"),
     "examples": ("messages", "tools", "metadata"),
@@ -48,9 +49,6 @@ def _decode(table: str, row: dict[str, Any]) -> dict[str, Any]:
         if out.get(field) is not None:
             out[field] = json.loads(out[field])
     return out
-
-
-PAGE_SIZE = 8192
 
 
 class Store:
