@@ -56,8 +56,6 @@ for _i in range(10):
 _FOLD_CHARS = re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_FOLD) + sorted(_PRE_DROP)) + "]+")
 _FOLD_ALL = {**{cp: None for cp in _PRE_DROP}, **_FOLD}
 _SPACE_BEFORE_PUNCT = re.compile(r" (?=[,;:?!.)\]}])")
-_SPACE_AFTER_OPEN = re.compile(r"([(\[{]) ")  # no look-behind: it is tried at every position
-_QUOTE_SPACES = re.compile(r" ?([\"']) ?")
 _DIACRITIC_FORMS_UTF8 = b"\xef\xb9"  # the UTF-8 prefix of U+FE40-FE7F
 # White space that NFKC leaves as it is (it maps NBSP, thin spaces and the like to a plain space).
 _OTHER_SPACE = re.compile("[\t-\r\x1c-\x1f\x85\u1680\u2028\u2029]")
@@ -79,11 +77,15 @@ def match_key(text: str) -> str:
     if "\u200c" in text:  # drop ZWNJ with the (single, after the join) spaces around it
         text = text.replace(" \u200c", "\u200c").replace("\u200c ", "\u200c").replace("\u200c", "")
     text = text.casefold()
-    if '"' in text or "'" in text:
-        text = _QUOTE_SPACES.sub(r"\1", text)
+    # The spaces around quotes and after opening brackets go. After the join a space stands alone,
+    # so plain replaces do it (a regex with a group in its template calls back into Python per match).
+    for quote in '"\'':
+        if quote in text:
+            text = text.replace(" " + quote, quote).replace(quote + " ", quote)
     text = _SPACE_BEFORE_PUNCT.sub("", text)
-    if "(" in text or "[" in text or "{" in text:
-        text = _SPACE_AFTER_OPEN.sub(r"\1", text)
+    for bracket in "([{":
+        if bracket in text:
+            text = text.replace(bracket + " ", bracket)
     return text
 
 
