@@ -87,6 +87,6 @@ def test_llm_classification_refines_passage_tags(env) -> None:
     out = curator(environ, "classify", "--llm", "--limit", "3")
     assert out.returncode == 0, out.stderr
     with Store(environ["CURATOR_DB"]) as store:
-        refined = store.passages("id <= 3")
+        refined = store.passages(limit=3)
         assert all(p.rules[-1].startswith("llm") for p in refined)
         assert all(p.tags == ["education"] and p.quality == "high" for p in refined)

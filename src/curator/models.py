@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Quality = Literal["high", "medium", "reject"]
 SeedRole = Literal["fewshot", "eval", "polish"]
 ExampleKind = Literal["candidate", "seed", "revision", "eval_item"]
-SourceType = Literal["generated", "procedural", "manual_seed", "revision", "eval_import"]
+SourceType = Literal["generated", "procedural", "manual_seed", "revision", "eval_import", "imported"]
 ExampleState = Literal["new", "gated", "accepted", "rejected"]
 GateStatus = Literal["pass", "flag", "fail"]
 Role = Literal["system", "user", "assistant", "tool"]
 JobState = Literal["queued", "running", "done", "failed", "paused"]
-Action = Literal["accept", "reject", "skip", "undo", "flag", "note", "edit"]
+Action = Literal["accept", "reject", "skip", "undo", "flag", "note", "edit", "role"]
 
 
 def now_iso() -> str:
@@ -36,6 +36,9 @@ class Source(_Row):
     size: int
     passages_added: int = 0
     imported_at: str = Field(default_factory=now_iso)
+    complete: bool = True
+    lease_owner: str | None = None
+    lease_expires: str | None = None
 
 
 class Passage(_Row):
@@ -117,6 +120,10 @@ class Example(_Row):
     gate_status: GateStatus | None = None
     key_hash: str = ""
     created_at: str = Field(default_factory=now_iso)
+    uid: str | None = None  # stable across copies of the database; given by the store on insert
+    lineage: str | None = None  # uid of the first example of its line (original, then revisions/versions)
+    version: int = 1  # seed versions: an edit makes a new row with version + 1
+    superseded_by: int | None = None  # the revision or newer seed version that replaced this one
 
     @field_validator("messages")
     @classmethod
@@ -156,6 +163,7 @@ class Decision(_Row):
     seconds: float | None = None
     undoes: int | None = None
     created_at: str = Field(default_factory=now_iso)
+    reason: str | None = None  # a reject reason code
 
 
 class Job(_Row):
@@ -181,6 +189,8 @@ class Job(_Row):
     batch_id: str | None = None
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
+    lease_owner: str | None = None
+    lease_expires: str | None = None
 
 
 class ExportRecord(_Row):

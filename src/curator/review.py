@@ -172,7 +172,7 @@ def save_revision(store: Store, example_id: int, messages: list[Message], famili
 
     original = store.example(example_id)
     revision = original.model_copy(update={
-        "id": None, "kind": "revision", "source_type": "revision", "parent_id": example_id, "messages": messages,
+        "id": None, "uid": None, "lineage": original.lineage, "superseded_by": None, "kind": "revision", "source_type": "revision", "parent_id": example_id, "messages": messages,
         "state": "new", "gate_status": None, "created_at": now_iso(),
         "metadata": {**original.metadata, "revised_by": "curator"},
     })

@@ -1,6 +1,6 @@
-"""Corpus import: files → passages in the store, one transaction per file.
+"""Corpus import: files → passages in the store, in short batches, a file visible only once whole.
 
-An interrupted import leaves no half file: the file's passages and its source row commit together.
+An interrupted import leaves no half file: a source is marked complete only at its end.
 Re-importing the same content adds nothing (passages are unique on the hash of their match key).
 """
 
@@ -19,7 +19,7 @@ from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256, jsonl_records, text_chunks
 from curator.corpus.split import Span, passages, split_text
 from curator.models import Source, now_iso
-from curator.store import Store
+from curator.store import SourceBusy, Store
 
 BATCH = 1000
 # Files at least this big are classified in worker processes (start-up costs ~0.1 s a worker).
@@ -86,26 +86,35 @@ def _batched(items: Iterator[tuple[Span, int | None]], size: int) -> Iterator[li
 
 def import_file(store: Store, path: Path, *, field_name: str = "text", window: Window = Window(),
                 progress: Progress | None = None, pool: Executor | None = None) -> tuple[int, int, list[str]]:
-    """Import one file in one transaction; returns (added, seen, problems). CorpusError skips the file."""
+    """Import one file; returns (added, seen, problems). CorpusError skips the file.
+
+    Passages commit in short batches (no write transaction holds the database for long); the file's
+    source row is marked complete only at its end, so until then none of its passages is visible,
+    and an interrupted import is cleaned up by the next writer (see `Store.clean_incomplete_sources`).
+    """
     problems: list[str] = []
     counter = ByteCount()
     added = seen = reported = 0
     stamp = now_iso()
-    with store.transaction():
-        source_id = store.add_source(Source(path=str(path), sha256=file_sha256(path), size=path.stat().st_size))
+    source_id = store.begin_source(Source(path=str(path), sha256=file_sha256(path), size=path.stat().st_size))
+    try:
         spans = _spans(path, field_name, window, counter, problems)
         for batch in _analysed(_batched(spans, BATCH), window, pool):
-            added += store.insert_passage_rows(
-                (source_id, str(path), line, span.start, span.end, span.text, *analysis, stamp)
-                for span, line, analysis in batch
-            )
+            with store.transaction():
+                n = store.insert_passage_rows(
+                    (source_id, str(path), line, span.start, span.end, span.text, *analysis, stamp)
+                    for span, line, analysis in batch
+                )
+                store.renew_source(source_id, n)
+            added += n
             seen += len(batch)
             if progress:
                 progress(counter.bytes_read - reported)
                 reported = counter.bytes_read
-        store.conn.execute(
-            "UPDATE sources SET passages_added = passages_added + ? WHERE id = ?", (added, source_id),
-        )
+    except BaseException:
+        store.abandon_source(source_id)
+        raise
+    store.complete_source(source_id)
     if progress:
         progress(counter.bytes_read - reported)
     return added, seen, problems
@@ -145,7 +154,7 @@ def _import_each(store: Store, files: list[Path], report: ImportReport, field_na
         try:
             added, seen, problems = import_file(store, path, field_name=field_name, window=window,
                                                 progress=progress, pool=pool)
-        except CorpusError as exc:
+        except (CorpusError, SourceBusy) as exc:
             report.problems.append(str(exc))
             continue
         except OSError as exc:

@@ -68,7 +68,7 @@ def record_judgement(store: Store, rubric: Family, job: Job, judged: JudgeVerdic
         if judged.fixed_example is not None:
             original = store.example(example_id)
             revision = original.model_copy(update={
-                "id": None, "kind": "revision", "source_type": "revision", "parent_id": example_id,
+                "id": None, "uid": None, "lineage": original.lineage, "superseded_by": None, "kind": "revision", "source_type": "revision", "parent_id": example_id,
                 "messages": judged.fixed_example.messages, "state": "new", "gate_status": None,
                 "model": model, "job_id": job.id, "created_at": now_iso(),
                 "metadata": {**original.metadata, "revised_by": "judge", "judge_reason": judged.reason},

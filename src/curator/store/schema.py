@@ -133,6 +133,81 @@ MIGRATIONS: list[str] = [
     CREATE INDEX gate_audits_example ON gate_audits(example_id, gate);
     CREATE INDEX gate_verdicts_gate ON gate_verdicts(gate, verdict);
     """,
+    # 4: one owner for the data. Stable uids and lineage; revisions and seed versions supersede what
+    # they replace; current verdicts kept by trigger in the verdict's own transaction; job leases and
+    # an attempts table; sources marked complete only at their end; indexes for the decision log.
+    """
+    ALTER TABLE examples ADD COLUMN uid TEXT;
+    UPDATE examples SET uid = lower(hex(randomblob(16)));
+    CREATE UNIQUE INDEX examples_uid ON examples(uid);
+    ALTER TABLE examples ADD COLUMN lineage TEXT;
+    ALTER TABLE examples ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE examples ADD COLUMN superseded_by INTEGER REFERENCES examples(id);
+    WITH RECURSIVE chain(id, root) AS (
+        SELECT id, id FROM examples WHERE parent_id IS NULL
+        UNION ALL SELECT e.id, chain.root FROM examples e JOIN chain ON e.parent_id = chain.id)
+    UPDATE examples SET lineage = (SELECT r.uid FROM examples r WHERE r.id =
+        (SELECT root FROM chain WHERE chain.id = examples.id));
+    UPDATE examples SET lineage = uid WHERE lineage IS NULL;
+    UPDATE examples SET superseded_by = (SELECT max(r.id) FROM examples r WHERE r.parent_id = examples.id
+        AND r.kind = 'revision' AND json_extract(r.metadata, '$.revised_by') = 'curator')
+        WHERE kind IN ('candidate', 'revision');
+    CREATE INDEX examples_lineage ON examples(lineage);
+    DROP INDEX examples_seed_key;
+    CREATE UNIQUE INDEX examples_seed_key ON examples(key_hash) WHERE kind = 'seed' AND superseded_by IS NULL;
+    CREATE INDEX examples_parent ON examples(parent_id) WHERE parent_id IS NOT NULL;
+    CREATE TABLE current_verdicts (
+        example_id INTEGER NOT NULL REFERENCES examples(id),
+        gate TEXT NOT NULL,
+        verdict_id INTEGER NOT NULL REFERENCES gate_verdicts(id),
+        verdict TEXT NOT NULL,
+        audit TEXT CHECK (audit IN ('pass', 'fail')),
+        PRIMARY KEY (example_id, gate)
+    ) WITHOUT ROWID;
+    INSERT INTO current_verdicts (example_id, gate, verdict_id, verdict)
+        SELECT v.example_id, v.gate, v.id, v.verdict FROM gate_verdicts v
+        JOIN (SELECT max(id) AS id FROM gate_verdicts GROUP BY example_id, gate) m ON v.id = m.id;
+    UPDATE current_verdicts SET audit = (SELECT a.curator_verdict FROM gate_audits a
+        WHERE a.example_id = current_verdicts.example_id AND a.gate = current_verdicts.gate ORDER BY a.id DESC LIMIT 1);
+    CREATE TRIGGER gate_verdicts_current AFTER INSERT ON gate_verdicts BEGIN
+        INSERT INTO current_verdicts (example_id, gate, verdict_id, verdict)
+        VALUES (NEW.example_id, NEW.gate, NEW.id, NEW.verdict)
+        ON CONFLICT (example_id, gate) DO UPDATE SET verdict_id = excluded.verdict_id, verdict = excluded.verdict;
+    END;
+    CREATE TRIGGER gate_audits_current AFTER INSERT ON gate_audits BEGIN
+        UPDATE current_verdicts SET audit = NEW.curator_verdict WHERE example_id = NEW.example_id AND gate = NEW.gate;
+    END;
+    CREATE INDEX current_verdicts_gate ON current_verdicts(gate, verdict);
+    ALTER TABLE decisions ADD COLUMN reason TEXT;
+    CREATE INDEX decisions_undoes ON decisions(undoes) WHERE undoes IS NOT NULL;
+    CREATE INDEX decisions_recent ON decisions(action, id);
+    ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_expires TEXT;
+    CREATE INDEX jobs_state ON jobs(state, kind, family);
+    CREATE TABLE job_attempts (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        attempt INTEGER NOT NULL,
+        owner TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT,
+        error TEXT,
+        raw_response TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (job_id, attempt)
+    );
+    INSERT INTO job_attempts (job_id, attempt, started_at, finished_at, outcome, error, raw_response,
+                              input_tokens, output_tokens, cost_usd)
+        SELECT id, attempts, updated_at, updated_at, state, last_error, raw_response, input_tokens, output_tokens,
+               cost_usd FROM jobs WHERE attempts > 0;
+    ALTER TABLE sources ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE sources ADD COLUMN lease_owner TEXT;
+    ALTER TABLE sources ADD COLUMN lease_expires TEXT;
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

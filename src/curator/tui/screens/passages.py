@@ -68,9 +68,8 @@ class PassagesScreen(Screen):
     @work(thread=True, exclusive=True, group="passages")
     def load(self) -> None:
         with Store(self.app.db_path) as store:
-            where, params = ("text LIKE ?", [f"%{self.search}%"]) if self.search else (None, [])
-            rows = store.passages(where, params, limit=PAGE)
-            total = store.count("passages", where, params)
+            rows = store.passages(search=self.search or None, limit=PAGE)
+            total = store.count_passages(search=self.search or None)
         self.post_message(PassagesLoaded(rows, total))
 
     def on_passages_loaded(self, message: PassagesLoaded) -> None:

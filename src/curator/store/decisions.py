@@ -1,0 +1,66 @@
+"""The curator's decisions: an append-only log (undo is a decision that names the one it undoes).
+Every query here uses an index: nothing scans the whole history per keypress."""
+
+from __future__ import annotations
+
+from curator.models import Decision
+
+_COLS = ("id", "example_id", "action", "note", "seconds", "undoes", "created_at", "reason")
+STATE_OF = {"accept": "accepted", "reject": "rejected"}
+
+
+class DecisionQueries:
+    def add_decision(self, decision: Decision) -> int:
+        with self.transaction():
+            return self.conn.execute(
+                "INSERT INTO decisions (example_id, action, note, seconds, undoes, created_at, reason) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (decision.example_id, decision.action, decision.note, decision.seconds, decision.undoes,
+                 decision.created_at, decision.reason)).lastrowid
+
+    def _decisions(self, sql: str, params: tuple) -> list[tuple[Decision, bool]]:
+        rows = self.conn.execute(
+            f"SELECT {', '.join('d.' + c for c in _COLS)}, EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id) "
+            f"FROM decisions d {sql}", params).fetchall()
+        return [(Decision(**dict(zip(_COLS, r[:-1]))), bool(r[-1])) for r in rows]
+
+    def decisions(self, example_id: int | None = None) -> list[Decision]:
+        """One example's decisions (or all), oldest first."""
+        if example_id is None:
+            return [d for d, _ in self._decisions("ORDER BY d.id", ())]
+        return [d for d, _ in self._decisions("WHERE d.example_id = ? ORDER BY d.id", (example_id,))]
+
+    def decisions_with_undone(self, example_id: int) -> list[tuple[Decision, bool]]:
+        return self._decisions("WHERE d.example_id = ? ORDER BY d.id", (example_id,))
+
+    def decision(self, decision_id: int) -> tuple[Decision, bool] | None:
+        rows = self._decisions("WHERE d.id = ?", (decision_id,))
+        return rows[0] if rows else None
+
+    def recent_decisions(self, limit: int = 8) -> list[tuple[Decision, bool]]:
+        """The latest decisions that are not undos, newest first, each with whether it was undone."""
+        return self._decisions("WHERE d.action != 'undo' ORDER BY d.id DESC LIMIT ?", (limit,))
+
+    def last_undoable(self) -> Decision | None:
+        """The latest decision that is neither an undo nor undone."""
+        rows = self._decisions("WHERE d.action NOT IN ('undo') AND NOT EXISTS "
+                               "(SELECT 1 FROM decisions u WHERE u.undoes = d.id) ORDER BY d.id DESC LIMIT 1", ())
+        return rows[0][0] if rows else None
+
+    def effective_state(self, example_id: int) -> str:
+        """The state an example's log implies: its last effective accept or reject, else gated/new."""
+        row = self.conn.execute(
+            "SELECT d.action FROM decisions d WHERE d.example_id = ? AND d.action IN ('accept', 'reject') "
+            "AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id) ORDER BY d.id DESC LIMIT 1",
+            (example_id,)).fetchone()
+        if row is not None:
+            return STATE_OF[row[0]]
+        return "gated" if self.has_verdicts(example_id) else "new"
+
+    def all_decisions(self):
+        """Every decision with whether it was undone, in log order (for the curation log)."""
+        cur = self.conn.execute(
+            f"SELECT {', '.join('d.' + c for c in _COLS)}, EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id) "
+            "FROM decisions d ORDER BY d.id")
+        for r in cur:
+            yield dict(zip(_COLS, r[:-1])), bool(r[-1])

@@ -1,0 +1,126 @@
+"""Examples: candidates, revisions, seeds (with versions) and private eval items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from curator.models import Example
+from curator.store.base import decode, encode, new_uid
+from curator.store.predicates import CURRENT_SEED, DECIDABLE, EVAL, FEWSHOT
+
+_NOT_MODEL = ("job_item",)
+
+
+class BadRow(Exception):
+    """A stored row that no longer validates (say, written by an older version)."""
+
+    def __init__(self, example_id: int, problem: str, row: dict[str, Any]) -> None:
+        super().__init__(f"example #{example_id}: {problem}")
+        self.example_id = example_id
+        self.problem = problem
+        self.row = row
+
+
+def _problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(map(str, first['loc'])) or '(row)'}: {first['msg']}"
+
+
+class ExampleQueries:
+    def add_example(self, example: Example, *, job_item: int | None = None, ignore_existing: bool = False) -> int | None:
+        """Insert an example (a uid and lineage are given if it has none); with `ignore_existing`, a
+        row that breaks a uniqueness rule (the same seed, the same job item) is skipped: returns None."""
+        row = encode("examples", example.model_dump(mode="json", exclude={"id"}, exclude_none=False))
+        row["uid"] = row.get("uid") or new_uid()
+        row["lineage"] = row.get("lineage") or row["uid"]
+        row["job_item"] = job_item
+        columns = ", ".join(f'"{c}"' for c in row)
+        verb = "INSERT OR IGNORE" if ignore_existing else "INSERT"
+        with self.transaction():
+            cur = self.conn.execute(
+                f"{verb} INTO examples ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+            return cur.lastrowid if cur.rowcount else None
+
+    def _example_rows(self, where: str, params: Iterable[Any] = (), limit: int | None = None) -> Iterator[dict]:
+        cur = self.conn.execute(f"SELECT * FROM examples WHERE {where} ORDER BY id LIMIT ?",
+                                [*params, -1 if limit is None else limit])
+        cols = [c[0] for c in cur.description]
+        for values in cur:
+            yield dict(zip(cols, values))
+
+    @staticmethod
+    def _to_example(row: dict[str, Any]) -> Example:
+        data = {k: v for k, v in row.items() if k not in _NOT_MODEL}
+        try:
+            return Example(**decode("examples", data))
+        except (ValidationError, ValueError) as exc:
+            problem = _problem(exc) if isinstance(exc, ValidationError) else str(exc)
+            raise BadRow(row["id"], problem, row) from exc
+
+    def example(self, example_id: int) -> Example:
+        rows = list(self._example_rows("id = ?", [example_id]))
+        if not rows:
+            raise KeyError(example_id)
+        return self._to_example(rows[0])
+
+    def example_by_uid(self, uid: str) -> Example:
+        rows = list(self._example_rows("uid = ?", [uid]))
+        if not rows:
+            raise KeyError(uid)
+        return self._to_example(rows[0])
+
+    def examples_by_id(self, ids: list[int]) -> list[Example]:
+        out = []
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            out.extend(self._to_example(r) for r in self._example_rows(f"id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def iter_examples(self, where: str, params: Iterable[Any] = (), *, limit: int | None = None,
+                      bad: list[BadRow] | None = None) -> Iterator[Example]:
+        """Examples matching a store predicate (see `predicates`); rows that fail validation are
+        collected in `bad` (or raise BadRow when no list is given)."""
+        for row in self._example_rows(where, params, limit):
+            try:
+                yield self._to_example(row)
+            except BadRow as exc:
+                if bad is None:
+                    raise
+                bad.append(exc)
+
+    def seeds(self, *, role: str | None = None, family: str | None = None) -> list[Example]:
+        """Current seed versions (of one role or family)."""
+        where, params = CURRENT_SEED, []
+        if role is not None:
+            where += " AND role = ?"
+            params.append(role)
+        if family is not None:
+            where += " AND family = ?"
+            params.append(family)
+        return list(self.iter_examples(where, params))
+
+    def fewshot_seeds(self, family: str | None = None) -> list[Example]:
+        """Seeds that may be shown to the teacher: role fewshot, current version, never eval."""
+        if family is None:
+            return list(self.iter_examples(FEWSHOT))
+        return list(self.iter_examples(f"{FEWSHOT} AND family = ?", [family]))
+
+    def eval_examples(self) -> list[Example]:
+        """Every private eval item (imported items and eval seeds, every version)."""
+        return list(self.iter_examples(EVAL))
+
+    def eval_key_hashes(self) -> set[str]:
+        return {r[0] for r in self.conn.execute(f"SELECT key_hash FROM examples WHERE {EVAL}")}
+
+    def decidable_families(self) -> list[str]:
+        return sorted(r[0] for r in self.conn.execute(f"SELECT DISTINCT family FROM examples WHERE {DECIDABLE}"))
+
+    def set_example_state(self, example_id: int, state: str) -> None:
+        self.conn.execute("UPDATE examples SET state = ? WHERE id = ?", (state, example_id))
+
+    def supersede(self, old_id: int, new_id: int) -> None:
+        """`new_id` replaces `old_id` (a revision, a new seed version): the old one leaves queues and rotations."""
+        self.conn.execute("UPDATE examples SET superseded_by = ? WHERE id = ?", (new_id, old_id))
