@@ -21,7 +21,7 @@ async def test_dashboard_shows_the_store_counts(db_file: Path) -> None:
         table = app.screen.query_one("#counts", DataTable)
         rows = {table.get_row_at(i)[0] + "/" + table.get_row_at(i)[1]: table.get_row_at(i)[2]
                 for i in range(table.row_count)}
-        assert rows["store/passages"] == str(passages)
-        assert rows["seeds by role/fewshot"] == "9" and rows["seeds by role/eval"] == "5"
+        assert rows["tables/passages"] == str(passages)
+        assert rows["seed roles/fewshot"] == "9" and rows["seed roles/eval"] == "5"
         await pilot.press("q")
     assert app.return_code == 0

@@ -11,15 +11,18 @@ from typing import Any
 
 from curator.models import Example, Job
 from curator.store.base import BUSY_TIMEOUT_S, StoreBase
+from curator.store.candidates import CandidateQueries
 from curator.store.corpus import CorpusQueries
 from curator.store.decisions import DecisionQueries
 from curator.store.examples import ExampleQueries
 from curator.store.jobs import JobQueries
+from curator.store.seeds import SeedQueries
 from curator.store.stats import StatsQueries
 from curator.store.verdicts import VerdictQueries
 
 
-class Store(CorpusQueries, ExampleQueries, VerdictQueries, DecisionQueries, JobQueries, StatsQueries, StoreBase):
+class Store(CorpusQueries, ExampleQueries, SeedQueries, CandidateQueries, VerdictQueries, DecisionQueries, JobQueries,
+            StatsQueries, StoreBase):
     """A curator database file."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,

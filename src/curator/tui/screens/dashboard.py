@@ -26,23 +26,11 @@ class Counts(Message):
 
 def read_counts(path: Path) -> tuple[dict[str, dict[str, int]], float]:
     """Pipeline counts for the dashboard (its own connection: called from a worker thread)."""
-    with Store(path) as store:
-        accepted = dict(store.conn.execute(
-            "SELECT family, count(*) FROM examples WHERE state = 'accepted' GROUP BY family").fetchall())
-        sections = {
-            "store": store.table_counts(),
-            "passage quality": store.group_counts("passages", "quality"),
-            "candidates by state": dict(store.conn.execute(
-                "SELECT state, count(*) FROM examples WHERE kind IN ('candidate', 'revision') GROUP BY state")),
-            "gate status": dict(store.conn.execute(
-                "SELECT coalesce(gate_status, 'not gated'), count(*) FROM examples "
-                "WHERE kind IN ('candidate', 'revision') GROUP BY 1")),
-            "accepted by family": accepted,
-            "seeds by role": dict(store.conn.execute(
-                "SELECT role, count(*) FROM examples WHERE kind = 'seed' GROUP BY role")),
-        }
-        cost = store.conn.execute("SELECT coalesce(sum(cost_usd), 0) FROM jobs").fetchone()[0]
-    return sections, cost
+    from curator.services.stats import stats
+
+    with Store(path, readonly=True) as store:
+        report = stats(store)
+    return report.sections, report.cost_usd
 
 
 class ExportDone(Message):

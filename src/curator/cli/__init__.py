@@ -1,0 +1,41 @@
+"""The `curator` command line: one module per command group, each a thin shell over the services.
+No arguments opens the app. Every command takes `--db PATH` before or after its name."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from curator.cli import corpus, export, gate, generate, judge, seeds  # noqa: F401 - they register their commands
+from curator.cli.base import cli
+from curator.config import ConfigError
+from curator.corpus import CorpusError
+from curator.store import StoreError
+
+__all__ = ["cli", "main"]
+
+
+def main() -> None:
+    """Entry point: errors become one clear line and a non-zero exit, not a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (StoreError, CorpusError, ConfigError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a CLI
+        if os.environ.get("CURATOR_DEBUG"):
+            raise
+        click.echo(f"error: {type(exc).__name__}: {exc} (set CURATOR_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)
+

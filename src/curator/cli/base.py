@@ -1,0 +1,92 @@
+"""Shared pieces of the command line: the root group, `--db` (before or after the command name),
+opening the store, settings and families, one-line output of untrusted text."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from curator import __version__
+from curator.config import ConfigError, Settings, db_path
+from curator.store import Store
+
+
+def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--db PATH` for a command (default: the root's --db, else $CURATOR_DB, else db/curator.db)."""
+    return click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Database file (default: $CURATOR_DB or db/curator.db).")(func)
+
+
+def resolve_db(db: Path | None) -> Path:
+    """The database a command uses: its own --db, else the nearest --db given before its name."""
+    if db is not None:
+        return db_path(db)
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        given = ctx.params.get("db")
+        if given is not None:
+            return db_path(given)
+        ctx = ctx.parent
+    return db_path(None)
+
+
+def open_store(db: Path | None, *, readonly: bool = False) -> Store:
+    """The store for a command; read-only commands open the file read-only (and never create it)."""
+    return Store(resolve_db(db), readonly=readonly)
+
+
+def settings() -> Settings:
+    try:
+        return Settings.load()
+    except ConfigError:
+        raise
+
+
+def families(config: Settings, *, show_errors: bool = True):  # -> LoadedFamilies
+    from curator.teacher.families import load_families
+
+    loaded = load_families(config.prompts_path())
+    if show_errors:
+        for error in loaded.errors:
+            click.echo(f"family disabled: {error}", err=True)
+    return loaded
+
+
+def safe_line(text: str, width: int) -> str:
+    """One line of untrusted text for a terminal: control characters shown as visible escapes."""
+    from curator.text.display import visible
+
+    line = visible(" ".join(text.split()))
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def open_app(path: Path) -> None:
+    from curator.tui.app import CuratorApp  # imported here: the core never imports Textual
+
+    with Store(path):  # open (and migrate) before the screen takes over, so errors print plainly
+        pass
+    CuratorApp(path).run()
+
+
+def progress_bar(total: int, label: str):
+    """A click progress bar on a terminal, else None."""
+    if sys.stderr.isatty() and total:
+        return click.progressbar(length=total, label=label, file=sys.stderr)
+    return None
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@db_option
+@click.version_option(__version__, prog_name="curator")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None) -> None:
+    """Turn a pile of Persian documents into a small, clean, leak-free SFT dataset.
+
+    With no command, opens the terminal app on the database.
+    """
+    if ctx.invoked_subcommand is None:
+        open_app(resolve_db(db))

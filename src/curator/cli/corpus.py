@@ -1,0 +1,89 @@
+"""Corpus commands: import, stats, and the bundled demo project."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from curator.cli.base import cli, db_option, families as _families_loader, open_store, settings as _settings_loader
+from curator.store import Store
+from curator.cli.base import open_app
+from curator.config import SAMPLE_DB, Window
+from curator.corpus.importer import import_paths
+from curator.sample import prepare_sample
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--field", "field_name", default="text", show_default=True, help="Text field of .jsonl rows.")
+@click.option("--min-chars", default=Window.min_chars, show_default=True, help="Smallest passage wanted.")
+@click.option("--max-chars", default=Window.max_chars, show_default=True, help="Largest passage allowed.")
+@db_option
+def import_cmd(paths: tuple[Path, ...], field_name: str, min_chars: int, max_chars: int, db: Path | None) -> None:
+    """Import .txt, .md and .jsonl files (folders recursively) as passages."""
+    try:
+        window = Window(min_chars, max_chars)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    with open_store(db) as store:
+        total = sum(p.stat().st_size for p in _files_for_progress(paths))
+        if sys.stderr.isatty() and total:
+            with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+                report = import_paths(store, list(paths), field_name=field_name, window=window, progress=bar.update)
+        else:
+            report = import_paths(store, list(paths), field_name=field_name, window=window)
+    for problem in report.problems:
+        click.echo(f"skipped: {problem}", err=True)
+    click.echo(report.summary())
+
+
+def _files_for_progress(paths: tuple[Path, ...]) -> list[Path]:
+    from curator.corpus.readers import corpus_files
+
+    return corpus_files(list(paths), [])
+
+@cli.command()
+@db_option
+def stats(db: Path | None) -> None:
+    """Counts per table, per passage tag and quality, and per example kind and state."""
+    from curator.services.stats import stats as read_stats
+
+    with open_store(db, readonly=True) as store:
+        report = read_stats(store)
+    sections = report.sections
+    for title, counts in sections.items():
+        click.echo(f"{title}:")
+        if not counts:
+            click.echo("  (none)")
+        for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            click.echo(f"  {name:<24} {n:>8}")
+    click.echo(f"teacher cost so far: ${report.cost_usd:.4f}")
+
+@cli.command()
+@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=SAMPLE_DB,
+              show_default=True, help="Where to build the sample database.")
+@click.option("--no-app", is_flag=True, help="Only build the sample database.")
+def demo(db: Path, no_app: bool) -> None:
+    """Build the bundled sample project (Persian corpus and seeds) and open the app on it."""
+    with Store(db) as store:
+        summary = prepare_sample(store)
+        if not store.count("examples", "kind = 'candidate'"):
+            summary += "; " + _demo_candidates(store)
+    click.echo(f"sample project in {db}: {summary}")
+    if not no_app:
+        open_app(db)
+
+
+def _demo_candidates(store: Store) -> str:
+    """Candidates to triage without an API key: the procedural generators, then the gates."""
+    from curator.gates.runner import run_gates
+    from curator.teacher.procedural.run import run_procedural
+
+    settings = _settings_loader()
+    fams = _families_loader(settings).families
+    made = sum(run_procedural(store, fams[name], settings, limit=8).candidates
+               for name in ("school_math", "tool_calling") if name in fams)
+    run_gates(store, fams)
+    return f"{made} procedural candidates generated and gated"

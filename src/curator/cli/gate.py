@@ -1,0 +1,92 @@
+"""Gate commands: run the gates, judge, audit, override, report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from curator.cli.base import cli, db_option, families as _families_loader, open_store, safe_line, settings as _settings_loader
+
+
+@cli.group(invoke_without_command=True)
+@db_option
+@click.pass_context
+def gate(ctx: click.Context, db: Path | None) -> None:
+    """Run the gates on pending candidates: rules, math, tools, faithfulness, dedup, decontamination."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = db
+        return
+    from curator.gates.runner import run_gates
+
+    fams = _families_loader(_settings_loader()).families
+    with open_store(db) as store:
+        if sys.stderr.isatty():
+            with click.progressbar(length=max(1, store.count("examples", "state = 'new'")), label="gating",
+                                   file=sys.stderr) as bar:
+                last = [0]
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(done - last[0])
+                    last[0] = done
+
+                report = run_gates(store, fams, progress=progress)
+        else:
+            report = run_gates(store, fams)
+    click.echo(report.summary())
+
+
+@gate.command("audit")
+@click.argument("gate_name")
+@click.option("--sample", "n", default=10, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@db_option
+def gate_audit(gate_name: str, n: int, seed: int, db: Path | None) -> None:
+    """A sample of passed and failed candidates of one gate, to confirm with `gate override`."""
+    from curator.gates.audit import sample
+
+    with open_store(db) as store:
+        rows = sample(store, gate_name, n, seed=seed)
+        if not rows:
+            click.echo(f"nothing left to audit for {gate_name!r}")
+        for example_id, verdict, reason in rows:
+            ex = store.example(example_id)
+            first = next((m.content for m in ex.messages if m.role == "user"), "")
+            click.echo(f"#{example_id} {verdict:<5} {reason:<22} {ex.family:<15} {safe_line(first, 70)}")
+
+@gate.command("override")
+@click.argument("example_id", type=int)
+@click.argument("gate_name")
+@click.argument("verdict", type=click.Choice(["pass", "fail"]))
+@click.option("--note", default=None)
+@db_option
+def gate_override(example_id: int, gate_name: str, verdict: str, note: str | None, db: Path | None) -> None:
+    """Record the curator's verdict on one gate decision (counts toward the gate report)."""
+    from curator.gates.audit import record
+
+    with open_store(db) as store:
+        try:
+            was = record(store, example_id, gate_name, verdict, note)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    extra = " (recorded; a contaminated candidate is never exported)" if gate_name == "decontam" else ""
+    click.echo(f"#{example_id} {gate_name}: gate said {was}, curator says {verdict}{extra}")
+
+
+@gate.command("report")
+@db_option
+def gate_report(db: Path | None) -> None:
+    """Per gate: verdicts, audits, agreement with the curator, estimated false-reject and false-accept rates."""
+    from curator.gates.audit import report
+
+    def pct(x: float | None) -> str:
+        return "   -" if x is None else f"{x:4.0%}"
+
+    with open_store(db) as store:
+        rows = report(store)
+    click.echo(f"{'gate':<13} {'pass':>7} {'flag':>6} {'fail':>6} {'audited':>8} {'agree':>6} "
+               f"{'false-reject':>13} {'false-accept':>13}")
+    for r in rows:
+        click.echo(f"{r.gate:<13} {r.passed:>7} {r.flagged:>6} {r.failed:>6} {r.audited:>8} {pct(r.agreement):>6} "
+                   f"{pct(r.false_reject):>13} {pct(r.false_accept):>13}")

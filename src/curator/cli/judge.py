@@ -1,0 +1,32 @@
+"""`curator gate judge`: the LLM judge through the job engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from curator.cli.base import db_option, open_store, settings as _settings_loader
+from curator.cli.gate import gate
+
+
+@gate.command("judge")
+@click.option("--limit", default=100, show_default=True, help="Candidates to judge.")
+@db_option
+def gate_judge(limit: int, db: Path | None) -> None:
+    """Judge gated candidates with the frozen rubric (prompts/judge.toml) and the judge model."""
+    from curator.gates.judge import JudgeModelError, plan_judging
+    from curator.teacher.families import load_family
+    from curator.teacher.runner import run_blocking
+
+    settings = _settings_loader()
+    rubric = load_family(settings.prompts_path() / "judge.toml")
+    with open_store(db) as store:
+        try:
+            plan = plan_judging(store, rubric, settings, limit=limit)
+        except JudgeModelError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"planned {len(plan.jobs)} judge jobs ({plan.added} new) with {settings.judge.model}, "
+                   f"rubric {rubric.template_hash}")
+        report = run_blocking(store, {rubric.name: rubric}, settings, kind="judge")
+    click.echo(report.summary())
