@@ -1,0 +1,107 @@
+"""The file is checked before anything writes to it; --db means one thing wherever it is written;
+read-only commands never create or change a file."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from curator.sample import prepare_sample
+from curator.store import Store, StoreError
+
+PAGE = 8192
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def curator(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True, timeout=120,
+                          cwd=cwd)
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Path:
+    """A curator database in rollback-journal mode whose passages b-tree is damaged (valid header)."""
+    path = tmp_path / "damaged.db"
+    with Store(path) as store:
+        prepare_sample(store)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'passages'").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    offset = (root - 1) * PAGE
+    data[offset + 3:offset + 5] = (500).to_bytes(2, "big")  # more cells than the page holds
+    path.write_bytes(bytes(data))
+    return path
+
+
+COMMANDS = [["stats"], ["gate"], ["export"], ["coverage"], ["jobs"], ["import", "{corpus}"],
+            ["seeds", "import", "{seeds}"], ["generate", "--family", "school_math", "--procedural", "--limit", "1"], []]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "(the app)")
+def test_a_damaged_file_is_reported_and_left_byte_identical(damaged: Path, tmp_path: Path, command: list[str]) -> None:
+    corpus = tmp_path / "a.txt"
+    corpus.write_text("متنی کوتاه برای آزمون. " * 30, encoding="utf-8")
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("", encoding="utf-8")
+    before = sha(damaged)
+    args = [a.format(corpus=corpus, seeds=seeds) for a in command]
+    out = curator("--db", str(damaged), *args, cwd=tmp_path)
+    assert out.returncode != 0
+    assert "damaged" in out.stderr and "left untouched" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert sha(damaged) == before
+    assert not Path(str(damaged) + "-wal").exists()
+
+
+def test_a_file_that_is_not_sqlite_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        Store(path)
+    assert path.read_bytes() == b"these are my notes, not a database" * 100
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("command", [["stats"], ["gate"], ["export"], ["coverage"], ["jobs"]],
+                         ids=lambda c: c[0])
+def test_db_means_the_same_before_or_after_the_command(tmp_path: Path, where: str, command: list[str]) -> None:
+    """Seen by a user: `curator --db X stats` ignored X and made db/curator.db in the current folder."""
+    db = tmp_path / "mine.db"
+    with Store(db) as store:
+        prepare_sample(store)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    args = ["--db", str(db), *command] if where == "before" else [*command, "--db", str(db)]
+    out = curator(*args, cwd=work)
+    assert out.returncode == 0, out.stderr
+    assert not (work / "db").exists()
+    if command == ["stats"]:
+        assert "passages" in out.stdout and " 0\n" not in out.stdout.split("passages", 1)[1].split("\n", 1)[0]
+
+
+def test_read_only_commands_do_not_create_a_database(tmp_path: Path) -> None:
+    for command in (["stats"],):
+        out = curator(*command, "--db", str(tmp_path / "none.db"), cwd=tmp_path)
+        assert out.returncode != 0
+        assert "no database here" in out.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_read_only_store_cannot_write(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    with Store(db) as store:
+        prepare_sample(store)
+    with Store(db, readonly=True) as store:
+        assert store.count_passages() > 0
+        with pytest.raises((StoreError, sqlite3.OperationalError)):
+            store.update_passage(1, quality="reject")
