@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
+from textual.worker import WorkerFailed
 
 from curator.config import Settings
 from curator.store import Store
@@ -19,6 +20,9 @@ def load_families(settings: Settings) -> dict:
     from curator.teacher.families import load_families as load
 
     return load(settings.prompts_path()).families
+
+
+UI_BUSY_TIMEOUT_S = 2.0
 
 
 class CuratorApp(App):
@@ -45,9 +49,12 @@ class CuratorApp(App):
         self.store: Store | None = None
         self.families: dict = {}
         self._screens: dict[str, Screen] = {}
+        self.errors: list[str] = []  # every error shown to the curator, oldest first
 
     def on_mount(self) -> None:
-        self.store = Store(self.db_path)
+        # The UI thread's connection, for triage decisions: a short busy timeout, so a lock held
+        # elsewhere (writes are kept under ~0.2 s) never freezes the screen for long.
+        self.store = Store(self.db_path, busy_timeout=UI_BUSY_TIMEOUT_S)
         self.families = load_families(self.settings)
         self.coverage = self.load_coverage()
         if self.settings.keys:
@@ -63,6 +70,20 @@ class CuratorApp(App):
                                                              self.families))
         except CoverageError:
             return None
+
+    def show_error(self, text: str) -> None:
+        """Tell the curator what went wrong (the app goes on)."""
+        self.errors.append(text)
+        self.notify(text, title="error", severity="error", timeout=15, markup=False)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A worker's error is shown and the app goes on (a worker runs apart from the screens, so
+        nothing else stops). An error in a message handler stops that screen's message loop, so
+        handlers catch what they expect themselves (`guarded`); anything else is a bug and ends the app."""
+        if isinstance(error, WorkerFailed):
+            self.show_error(f"{type(error.error).__name__}: {error.error}")
+            return
+        super()._handle_exception(error)
 
     def on_decision_made(self, message) -> None:
         """Keep coverage counts current without recounting: one example in or out of the counted set."""

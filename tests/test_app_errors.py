@@ -1,0 +1,58 @@
+"""Errors in the app are shown and the app goes on: a worker's error, a full or unwritable export
+folder, a database locked by another process while the curator decides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curator.config import Settings
+from curator.tui.app import CuratorApp
+from tui_fixtures import ROOT, build_db
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return build_db(tmp_path / "tui.db")
+
+
+def app_for(db: Path, start: str) -> CuratorApp:
+    return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start=start)
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_a_worker_error_is_shown_and_the_app_goes_on(db: Path) -> None:
+    app = app_for(db, "dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+
+        def broken() -> None:
+            raise RuntimeError("the disk went away")
+
+        app.run_worker(broken, thread=True)
+        await settle(pilot)
+        assert app.is_running
+        assert any("the disk went away" in e for e in app.errors)
+        await pilot.press("t")
+        await settle(pilot)
+        assert app.screen.card is not None
+
+
+async def test_an_export_that_cannot_write_is_shown_not_fatal(db: Path, tmp_path: Path, monkeypatch) -> None:
+    """Seen by a user: an OSError during export (here: `exports` is a file) exited the app."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exports").write_text("not a folder", encoding="utf-8")
+    (db.parent / "exports").write_text("not a folder", encoding="utf-8")
+    app = app_for(db, "dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        assert app.is_running
+        assert app.errors and any("exports" in e or "File" in e for e in app.errors)
