@@ -1,8 +1,11 @@
+import sys
 from pathlib import Path
 
 import pytest
 
 from curator.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests import fake_messages_api and friends
 
 
 @pytest.fixture
@@ -15,6 +18,3 @@ def store(db_file: Path):
     with Store(db_file) as s:
         yield s
 
-import sys
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests import fake_messages_api
