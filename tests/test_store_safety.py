@@ -26,14 +26,10 @@ def curator(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd)
 
 
-@pytest.fixture
-def damaged(tmp_path: Path) -> Path:
-    """A curator database in rollback-journal mode whose passages b-tree is damaged (valid header)."""
-    path = tmp_path / "damaged.db"
-    with Store(path) as store:
-        prepare_sample(store)
+def damage(path: Path, *, journal: str = "DELETE") -> Path:
+    """Damage the passages b-tree of a curator database (its header stays valid)."""
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute(f"PRAGMA journal_mode = {journal}")
     root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'passages'").fetchone()[0]
     conn.close()
     data = bytearray(path.read_bytes())
@@ -41,6 +37,15 @@ def damaged(tmp_path: Path) -> Path:
     data[offset + 3:offset + 5] = (500).to_bytes(2, "big")  # more cells than the page holds
     path.write_bytes(bytes(data))
     return path
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Path:
+    """A curator database in rollback-journal mode whose passages b-tree is damaged."""
+    path = tmp_path / "damaged.db"
+    with Store(path) as store:
+        prepare_sample(store)
+    return damage(path)
 
 
 COMMANDS = [["stats"], ["gate"], ["export"], ["coverage"], ["jobs"], ["import", "{corpus}"],
@@ -105,3 +110,26 @@ def test_a_read_only_store_cannot_write(tmp_path: Path) -> None:
         assert store.count_passages() > 0
         with pytest.raises((StoreError, sqlite3.OperationalError)):
             store.update_passage(1, quality="reject")
+
+
+async def test_the_app_on_a_damaged_file_says_so_and_never_writes(tmp_path: Path) -> None:
+    """The app opens a WAL file at once and checks it in the background; a damaged one is reported,
+    and a decision is refused, leaving the file byte-identical."""
+    from tui_fixtures import ROOT, build_db
+
+    from curator.config import Settings
+    from curator.tui.app import CuratorApp
+
+    db = damage(build_db(tmp_path / "tui.db"), journal="WAL")
+    before = sha(db)
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="triage")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("damaged" in e for e in app.errors)
+        await pilot.press("a")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running
+    assert sha(db) == before

@@ -47,7 +47,7 @@ JSON_FIELDS = {
 
 _open_lock = threading.Lock()
 _open_count: dict[str, int] = {}  # real path -> connections this process holds on it
-_checked: set[str] = set()  # files already checked by this process (header and quick_check)
+_checks: dict[str, "_Check"] = {}  # real path -> this process's quick_check of it (one per process)
 
 
 class StoreError(Exception):
@@ -139,7 +139,10 @@ class StoreBase:
     """A curator database file and one connection to it (one `Store` per thread)."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,
-                 busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+                 busy_timeout: float = BUSY_TIMEOUT_S, check_in_background: bool = False) -> None:
+        """`check_in_background`: the app's fast start. The file's quick_check runs in a thread, and
+        every write of this store waits for it (so nothing writes to a damaged file); used only when
+        opening needs no write of its own (the file is already in WAL mode at the current schema)."""
         self.path = Path(path)
         self.readonly = readonly
         self.busy_timeout = busy_timeout
@@ -149,20 +152,34 @@ class StoreBase:
             raise StoreError(f"{self.path}: no database here (import a corpus or run `curator demo` first)")
         self._key = os.path.realpath(self.path)
         self.conn: sqlite3.Connection | None = None
+        self._check: _Check | None = None
         with _open_lock:
-            first = _open_count.get(self._key, 0) == 0
-            if first:
+            if _open_count.get(self._key, 0) == 0:
                 _check_header(self.path)  # plain file I/O is safe only while no connection is open here
-            if self._key not in _checked and self.path.exists() and self.path.stat().st_size > 0:
-                _quick_check(self.path)
-                _checked.add(self._key)
+            if self.path.exists() and self.path.stat().st_size > 0:
+                self._check = _checks.get(self._key) or _Check.start(self.path, self._key)
             self.conn = self._connect()
             _open_count[self._key] = _open_count.get(self._key, 0) + 1
         try:
+            if self._check is not None and not (check_in_background and self._opens_without_writing()):
+                self._check.result()
             self._prepare(migrate)
         except BaseException:
             self.close()
             raise
+
+    def _opens_without_writing(self) -> bool:
+        try:
+            mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError:
+            return False
+        return mode == "wal" and version == LATEST_VERSION
+
+    def wait_checked(self) -> None:
+        """Wait for the file's quick_check; raises StoreError if the file is damaged."""
+        if self._check is not None:
+            self._check.result()
 
     def _connect(self) -> sqlite3.Connection:
         if not self.readonly:
@@ -265,6 +282,8 @@ class StoreBase:
         if self.conn.in_transaction:
             yield self.conn
             return
+        if self._check is not None:
+            self._check.result()  # nothing writes to a file before its check has passed
         self._retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         try:
             yield self.conn
@@ -286,6 +305,35 @@ def _check_header(path: Path) -> None:
             head = fh.read(len(SQLITE_MAGIC))
         if head != SQLITE_MAGIC:
             raise StoreError(f"{path}: not a SQLite database (corrupt or another kind of file); it was left untouched")
+
+
+class _Check:
+    """One quick_check of a file per process, run at once or in a thread; `result()` waits for it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.done = threading.Event()
+        self.error: StoreError | None = None
+
+    @classmethod
+    def start(cls, path: Path, key: str) -> "_Check":
+        check = cls(path)
+        _checks[key] = check
+        threading.Thread(target=check.run, name=f"quick_check {path.name}", daemon=True).start()
+        return check
+
+    def run(self) -> None:
+        try:
+            _quick_check(self.path)
+        except StoreError as exc:
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def result(self) -> None:
+        self.done.wait()
+        if self.error is not None:
+            raise StoreError(str(self.error))
 
 
 def _quick_check(path: Path) -> None:

@@ -26,9 +26,10 @@ class Store(CorpusQueries, ExampleQueries, SeedQueries, CandidateQueries, Verdic
     """A curator database file."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,
-                 busy_timeout: float = BUSY_TIMEOUT_S) -> None:
-        super().__init__(path, migrate=migrate, readonly=readonly, busy_timeout=busy_timeout)
-        if not readonly and migrate:
+                 busy_timeout: float = BUSY_TIMEOUT_S, check_in_background: bool = False) -> None:
+        super().__init__(path, migrate=migrate, readonly=readonly, busy_timeout=busy_timeout,
+                         check_in_background=check_in_background)
+        if not readonly and migrate and not check_in_background:
             self.clean_incomplete_sources()
 
     # Kept for tests and scripts that select with a predicate of their own.

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
 
 from curator.config import Settings
-from curator.store import Store
+from curator.store import Store, StoreError
 from curator.text.rtl import resolve_mode
 from curator.tui.screens.dashboard import DashboardScreen
 
@@ -54,7 +54,13 @@ class CuratorApp(App):
     def on_mount(self) -> None:
         # The UI thread's connection, for triage decisions: a short busy timeout, so a lock held
         # elsewhere (writes are kept under ~0.2 s) never freezes the screen for long.
-        self.store = Store(self.db_path, busy_timeout=UI_BUSY_TIMEOUT_S)
+        # The file's quick_check runs in the background; this store's first write waits for it.
+        try:
+            self.store = Store(self.db_path, busy_timeout=UI_BUSY_TIMEOUT_S, check_in_background=True)
+        except StoreError as exc:
+            self.exit(return_code=1, message=str(exc))
+            return
+        self.run_worker(self.store_checked, thread=True, group="store-check")
         self.families = load_families(self.settings)
         self.coverage = self.load_coverage()
         if self.settings.keys:
@@ -70,6 +76,13 @@ class CuratorApp(App):
                                                              self.families))
         except CoverageError:
             return None
+
+    def store_checked(self) -> None:
+        """Wait for the file's check: a damaged database is reported at once (and never written)."""
+        try:
+            self.store.wait_checked()
+        except StoreError as exc:
+            self.call_from_thread(self.show_error, f"{exc} (nothing can be saved)")
 
     def show_error(self, text: str) -> None:
         """Tell the curator what went wrong (the app goes on)."""
