@@ -289,6 +289,11 @@ def test_a_decision_survives_a_kill_right_after_the_keypress(db: Path, tmp_path:
 
 
 async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> None:
+    """Synchronised on events, not time: the gate run is held inside its second batch until the
+    test has pressed `p`, so the pause always lands mid-run (it raced a 0.6 s run before)."""
+    import asyncio
+    import threading
+
     from curator.gates import runner as runner_module
     from curator.teacher.procedural.run import run_procedural
     from tui_fixtures import FAMILIES
@@ -297,20 +302,25 @@ async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> N
         run_procedural(store, FAMILIES["school_math"], Settings(), limit=30)
     monkeypatch.setattr(runner_module, "BATCH", 3)
     real = runner_module.check_example
+    calls = 0
+    in_second_batch, paused = threading.Event(), threading.Event()
 
-    def slow_check(*args, **kwargs):
-        import time as _time
-
-        _time.sleep(0.02)
+    def held_check(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 4:  # the first candidate of the second batch
+            in_second_batch.set()
+            assert paused.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runner_module, "check_example", slow_check)
+    monkeypatch.setattr(runner_module, "check_example", held_check)
     app = app_for(db, start="jobs")
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.pause()
         await pilot.press("G")
-        await pilot.pause(0.15)
+        assert await asyncio.get_running_loop().run_in_executor(None, in_second_batch.wait, 30)
         await pilot.press("p")
+        paused.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "paused" in str(app.screen.query_one("#progress").render())

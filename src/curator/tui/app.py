@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -13,6 +14,7 @@ from textual.worker import WorkerFailed
 from curator.config import Settings
 from curator.store import Store, StoreError
 from curator.text.rtl import resolve_mode
+from curator.tui.messages import CoverageLoaded
 from curator.tui.screens.dashboard import DashboardScreen
 
 
@@ -62,20 +64,40 @@ class CuratorApp(App):
             return
         self.run_worker(self.store_checked, thread=True, group="store-check")
         self.families = load_families(self.settings)
-        self.coverage = self.load_coverage()
+        self.coverage = None  # live coverage counts, once the worker has them
+        self.coverage_error: str | None = None
+        self._decided_before_coverage: list[int] = []
+        self.load_coverage()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.sub_title = f"{self.db_path.name} · bidi {self.bidi_mode}"
         self.action_open(self.start)
 
-    def load_coverage(self):
+    @work(thread=True, exclusive=True, group="coverage")
+    def load_coverage(self) -> None:
+        """Count coverage from scratch in a worker (a second on 200k candidates), off the UI thread."""
         from curator.coverage import CoverageError, CoverageMap, LiveCoverage
 
         try:
-            return LiveCoverage(self.store, CoverageMap.load(self.settings.prompts_path() / "coverage.toml",
-                                                             self.families))
-        except CoverageError:
-            return None
+            cmap = CoverageMap.load(self.settings.prompts_path() / "coverage.toml", self.families)
+        except CoverageError as exc:
+            self.post_message(CoverageLoaded(None, str(exc)))
+            return
+        with Store(self.db_path, readonly=True) as store:
+            self.post_message(CoverageLoaded(LiveCoverage(store, cmap)))
+
+    def on_coverage_loaded(self, message: CoverageLoaded) -> None:
+        self.coverage, self.coverage_error = message.live, message.error
+        if self.coverage is not None:
+            for example_id in self._decided_before_coverage:  # decided while the worker counted
+                self.coverage.sync(self.store, example_id)
+        self._decided_before_coverage.clear()
+        self.refresh_dashboard_coverage()
+
+    def refresh_dashboard_coverage(self) -> None:
+        dashboard = self._screens.get("dashboard")
+        if dashboard is not None and dashboard.is_mounted:
+            dashboard.show_coverage()
 
     def store_checked(self) -> None:
         """Wait for the file's check: a damaged database is reported at once (and never written)."""
@@ -100,10 +122,10 @@ class CuratorApp(App):
 
     def on_decision_made(self, message) -> None:
         """Keep coverage counts current without recounting: one example in or out of the counted set."""
-        if self.coverage is not None and self.coverage.sync(self.store, message.example_id):
-            dashboard = self._screens.get("dashboard")
-            if dashboard is not None and dashboard.is_mounted:
-                dashboard.show_coverage()
+        if self.coverage is None:
+            self._decided_before_coverage.append(message.example_id)
+        elif self.coverage.sync(self.store, message.example_id):
+            self.refresh_dashboard_coverage()
 
     def on_unmount(self) -> None:
         if self.store is not None:

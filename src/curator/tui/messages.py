@@ -1,0 +1,16 @@
+"""Messages the app's workers and screens send each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class CoverageLoaded(Message):
+    """Live coverage counts, computed in a worker (or why there are none)."""
+
+    def __init__(self, live: Any | None, error: str | None = None) -> None:
+        super().__init__()
+        self.live = live
+        self.error = error
