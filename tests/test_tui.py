@@ -290,7 +290,7 @@ def test_a_decision_survives_a_kill_right_after_the_keypress(db: Path, tmp_path:
 
 async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> None:
     from curator.gates import runner as runner_module
-    from curator.teacher.procedural.run import run_procedural
+    from curator.jobs.procedural import run_procedural
     from tui_fixtures import FAMILIES
 
     with Store(db) as store:
