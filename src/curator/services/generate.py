@@ -128,7 +128,8 @@ class BatchReport:
     report: RunReport = field(default_factory=RunReport)
 
     def summary(self) -> str:
-        lines = [f"batches submitted: {', '.join(self.submitted) or 'none'}; collected: {len(self.collected)}; "
+        lines = [self.plan.summary(),
+                 f"batches submitted: {', '.join(self.submitted) or 'none'}; collected: {len(self.collected)}; "
                  f"pending: {len(self.pending)}"]
         if not self.submitted and not self.pending and not self.collected:
             lines.append("  nothing to send: every planned job is done, failed or running elsewhere")
