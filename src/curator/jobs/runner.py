@@ -92,10 +92,12 @@ def record_failed_attempt(store: Store, job: Job, error: str, raw: str | None, s
     used = attempt if attempt is not None else store.job(job.id).attempts  # type: ignore[arg-type]
     state = "queued" if retry and used < settings.teacher.max_job_attempts else "failed"
     u = usage or Usage()
-    store.finish_attempt(job.id, state=state, attempt=attempt, error=error, raw=raw,  # type: ignore[arg-type]
-                         input_tokens=u.input_tokens, output_tokens=u.output_tokens,
-                         cache_write_tokens=u.cache_write_tokens, cache_read_tokens=u.cache_read_tokens, cost=cost,
-                         owner=owner, batch_id=batch_id, detail=detail)
+    if not store.finish_attempt(job.id, state=state, attempt=attempt, error=error, raw=raw,  # type: ignore[arg-type]
+                                input_tokens=u.input_tokens, output_tokens=u.output_tokens,
+                                cache_write_tokens=u.cache_write_tokens, cache_read_tokens=u.cache_read_tokens,
+                                cost=cost, owner=owner, batch_id=batch_id, detail=detail):
+        report.errors.append(f"job {job.id}: {error} (another runner has taken the job over; kept as a late attempt)")
+        return False
     if state == "queued":
         report.retried += 1
     else:
