@@ -43,3 +43,27 @@ async def test_a_generation_error_is_shown_and_the_next_run_works(db: Path, monk
             await _start(app, pilot, "safety 3")
             assert "finished safety: 3 jobs done" in str(app.screen.query_one("#progress").render())
             assert app.store.count_jobs(state="done", family="safety") == 3 and len(api.requests) == 3
+
+
+async def test_enter_on_a_job_with_errors_shows_every_attempt(db: Path, monkeypatch) -> None:
+    from fake_messages_api import Fault
+
+    from curator.tui.screens.raw import RawScreen
+
+    with FakeMessagesAPI() as api:
+        api.faults.append(Fault.text("the first reply, broken"))
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
+        app.settings.teacher.concurrency = 1
+        async with app.run_test(size=(140, 45)) as pilot:
+            await pilot.pause()
+            await _start(app, pilot, "safety 1")
+            errors = app.screen.query_one("#errors")
+            assert errors.row_count == 1
+            errors.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, RawScreen)
+            assert "attempt 1 (retry)" in app.screen.raw and "the first reply, broken" in app.screen.raw
+            assert "attempt 2 (done)" in app.screen.raw

@@ -168,11 +168,18 @@ class JobsScreen(Screen):
         if message.finished:
             self.action_refresh_tables()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "errors":  # the table takes enter before the screen's binding
+            self.action_show_raw()
+
     def action_show_raw(self) -> None:
         errors = self.query_one("#errors", DataTable)
         if errors.row_count == 0 or not errors.has_focus:
             return
-        job = self.app.store.job(int(errors.get_row_at(errors.cursor_row)[0]))
+        from curator.services.generate import job_detail
         from curator.tui.screens.raw import RawScreen
 
-        self.app.push_screen(RawScreen(f"job {job.id}: {job.last_error}", job.raw_response or "(no raw response)"))
+        detail = job_detail(self.app.store, int(errors.get_row_at(errors.cursor_row)[0]))
+        raw = "\n\n".join(f"attempt {a['attempt']} ({a['outcome'] or 'running'}): {a['error'] or 'ok'}\n"
+                           f"{a['raw_response'] or '(no raw response)'}" for a in detail.attempts)
+        self.app.push_screen(RawScreen(f"job {detail.job.id}: {detail.job.last_error}", raw or "(no attempts)"))
