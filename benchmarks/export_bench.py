@@ -59,7 +59,7 @@ def main() -> None:
     from curator.gates.runner import GateReport, run_set_level
     from curator.sample import prepare_sample
     from curator.store import Store
-    from curator.teacher.families import load_families
+    from curator.families import load_families
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accepted", type=int, default=100_000)

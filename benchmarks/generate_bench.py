@@ -48,9 +48,9 @@ def run_once(requests: int, concurrency: int, latency: float, fail_share: float)
     from curator.config import Settings, TeacherSettings
     from curator.store import Store
     from curator.teacher.client import Teacher
-    from curator.teacher.families import load_families
-    from curator.teacher.plan import plan_generation
-    from curator.teacher.runner import run_jobs
+    from curator.families import load_families
+    from curator.jobs.plan import plan_generation
+    from curator.jobs.runner import run_jobs
 
     port_queue: mp.Queue = mp.Queue()
     stop = mp.Event()

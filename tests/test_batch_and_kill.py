@@ -13,10 +13,10 @@ from pathlib import Path
 from curator.config import Settings, TeacherSettings
 from curator.sample import prepare_sample
 from curator.store import Store
-from curator.teacher import batch
+from curator.jobs import batch
 from curator.teacher.client import Teacher
-from curator.teacher.families import load_families
-from curator.teacher.plan import plan_generation
+from curator.families import load_families
+from curator.jobs.plan import plan_generation
 from fake_messages_api import FakeMessagesAPI
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ import sys
 
 CORE = ["curator", "curator.cli", "curator.config", "curator.models", "curator.store", "curator.text",
         "curator.text.rtl", "curator.corpus", "curator.seeds", "curator.sample", "curator.jsonl",
-        "curator.teacher.runner", "curator.teacher.batch", "curator.teacher.procedural.run", "curator.gates.runner",
+        "curator.jobs.runner", "curator.jobs.batch", "curator.jobs.procedural", "curator.gates.runner",
         "curator.gates.judge", "curator.gates.audit", "curator.review", "curator.coverage", "curator.augment",
         "curator.export.writer"]
 

@@ -23,8 +23,8 @@ from curator.export.writer import LeakError, export
 from curator.gates.runner import run_gates
 from curator.models import Example, Message
 from curator.store import Store
-from curator.teacher.families import load_families
-from curator.teacher.procedural.run import run_procedural
+from curator.families import load_families
+from curator.jobs.procedural import run_procedural
 from curator.text.normalize import key_hash
 from tui_fixtures import build_db
 
@@ -247,7 +247,7 @@ def test_a_killed_export_leaves_nothing_partial(store: Store, tmp_path: Path) ->
         from curator.coverage import CoverageMap
         from curator.export import writer
         from curator.store import Store
-        from curator.teacher.families import load_families
+        from curator.families import load_families
 
         real_fsync = os.fsync
         count = [0]

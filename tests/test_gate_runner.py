@@ -20,9 +20,9 @@ from curator.sample import prepare_sample
 from curator.seeds import import_seeds
 from curator.store import Store
 from curator.teacher.client import Teacher
-from curator.teacher.families import load_families, load_family
-from curator.teacher.procedural.run import run_procedural
-from curator.teacher.runner import run_jobs
+from curator.families import load_families, load_family
+from curator.jobs.procedural import run_procedural
+from curator.jobs.runner import run_jobs
 from curator.text.normalize import key_hash
 from fake_messages_api import FakeMessagesAPI
 

@@ -13,8 +13,8 @@ from curator.gates.dedup import DedupItem, dedup
 from curator.gates.math_tools import MathGate, ToolsGate, evaluate
 from curator.gates.rules import FaithfulnessGate, FormatGate, LanguageGate, LengthGate
 from curator.models import Example, Message
-from curator.teacher.families import load_families
-from curator.teacher.procedural.tools import TOOLS
+from curator.families import load_families
+from curator.generators.tools import TOOLS
 from curator.text import match_key
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,9 @@ from curator.config import Settings, TeacherSettings
 from curator.sample import prepare_sample
 from curator.store import Store
 from curator.teacher.client import Teacher
-from curator.teacher.families import load_families
-from curator.teacher.plan import plan_generation
-from curator.teacher.runner import run_jobs
+from curator.families import load_families
+from curator.jobs.plan import plan_generation
+from curator.jobs.runner import run_jobs
 from fake_messages_api import FakeMessagesAPI, Fault
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,7 +254,7 @@ def test_a_malformed_family_file_disables_only_that_family(tmp_path: Path) -> No
 
 def test_templates_insert_passage_text_verbatim(sample_store, families, settings) -> None:
     from curator.models import Job
-    from curator.teacher.plan import build_request
+    from curator.jobs.plan import build_request
 
     fam = families["passage_qa"]
     tricky = "متن با {topic} و {{braces}} و [bold]markup[/bold] و \x1b[31m"
@@ -263,5 +263,5 @@ def test_templates_insert_passage_text_verbatim(sample_store, families, settings
     sample_store.insert_passages([Passage(source_path="t.txt", start=0, end=len(tricky), text=tricky, key_hash="t")])
     pid = sample_store.conn.execute("SELECT id FROM passages WHERE key_hash = 't'").fetchone()[0]
     body = build_request(sample_store, fam, Job(idem_key="x", family=fam.name, passage_id=pid, params={}), settings,
-                         structured=False)
+                         structured=False).body
     assert tricky in body["messages"][0]["content"]

@@ -12,11 +12,11 @@ import pytest
 
 from curator.config import Settings
 from curator.store import Store
-from curator.teacher.families import load_families
-from curator.teacher.procedural import math as math_gen
-from curator.teacher.procedural import tools as tools_gen
-from curator.teacher.procedural.run import run_procedural
-from curator.teacher.schemas import MathBatch, ToolBatch
+from curator.families import load_families
+from curator.generators import math as math_gen
+from curator.generators import tools as tools_gen
+from curator.jobs.procedural import run_procedural
+from curator.families.schemas import MathBatch, ToolBatch
 from curator.text import find_numbers, parse_number, script_stats
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -295,7 +295,7 @@ async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> N
     import threading
 
     from curator.gates import runner as runner_module
-    from curator.teacher.procedural.run import run_procedural
+    from curator.jobs.procedural import run_procedural
     from tui_fixtures import FAMILIES
 
     with Store(db) as store:

@@ -9,8 +9,8 @@ from curator.gates.runner import run_gates
 from curator.models import Example, Message
 from curator.sample import prepare_sample
 from curator.store import Store
-from curator.teacher.families import load_families
-from curator.teacher.procedural.run import run_procedural
+from curator.families import load_families
+from curator.jobs.procedural import run_procedural
 from curator.text.normalize import key_hash
 
 ROOT = Path(__file__).resolve().parents[1]

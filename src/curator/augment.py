@@ -13,7 +13,7 @@ from typing import Any
 from curator.config import Settings
 from curator.coverage import Cell, CoverageMap
 from curator.store import Store
-from curator.teacher.plan import plan_generation
+from curator.jobs.plan import plan_generation
 
 TARGETABLE = ("task_type", "difficulty", "topic")
 

@@ -47,7 +47,7 @@ def settings() -> Settings:
 
 
 def families(config: Settings, *, show_errors: bool = True):  # -> LoadedFamilies
-    from curator.teacher.families import load_families
+    from curator.families import load_families
 
     loaded = load_families(config.prompts_path())
     if show_errors:

@@ -79,7 +79,7 @@ def demo(db: Path, no_app: bool) -> None:
 def _demo_candidates(store: Store) -> str:
     """Candidates to triage without an API key: the procedural generators, then the gates."""
     from curator.gates.runner import run_gates
-    from curator.teacher.procedural.run import run_procedural
+    from curator.jobs.procedural import run_procedural
 
     settings = _settings_loader()
     fams = _families_loader(settings).families

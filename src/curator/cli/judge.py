@@ -15,18 +15,15 @@ from curator.cli.gate import gate
 @db_option
 def gate_judge(limit: int, db: Path | None) -> None:
     """Judge gated candidates with the frozen rubric (prompts/judge.toml) and the judge model."""
-    from curator.gates.judge import JudgeModelError, plan_judging
-    from curator.teacher.families import load_family
-    from curator.teacher.runner import run_blocking
+    from curator.families import load_family
+    from curator.gates.judge import JudgeModelError
+    from curator.services.judge import judge
 
     settings = _settings_loader()
     rubric = load_family(settings.prompts_path() / "judge.toml")
     with open_store(db) as store:
         try:
-            plan = plan_judging(store, rubric, settings, limit=limit)
+            result = judge(store, rubric, settings, limit=limit)
         except JudgeModelError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"planned {len(plan.jobs)} judge jobs ({plan.added} new) with {settings.judge.model}, "
-                   f"rubric {rubric.template_hash}")
-        report = run_blocking(store, {rubric.name: rubric}, settings, kind="judge")
-    click.echo(report.summary())
+    click.echo(result.summary())

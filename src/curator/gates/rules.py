@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from curator.gates.base import GateContext, Verdict, approx_tokens, instruction_text, response_text
 from curator.models import Example
-from curator.teacher.schemas import SCHEMAS
+from curator.families.schemas import SCHEMAS
 from curator.text.normalize import match_key
 from curator.text.script import script_stats
 

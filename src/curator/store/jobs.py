@@ -9,6 +9,7 @@ from typing import Any
 
 from curator.models import Job, now_iso
 from curator.store.base import decode, encode, lease_until, owner_is_dead
+from curator.store.predicates import DECIDABLE
 
 LEASE_S = 300.0  # a runner renews its leases every LEASE_S / 3 while it runs
 
@@ -76,13 +77,15 @@ class JobQueries:
 
     # -- leases and attempts ------------------------------------------------------------------
 
-    def claim_job(self, job_id: int, owner: str, *, max_attempts: int, lease_s: float = LEASE_S) -> int | None:
-        """Take a queued job for one attempt: state running, a lease for `owner`, an attempt row.
-        Returns the attempt number, or None if another runner has it (or it has no attempts left)."""
+    def claim_job(self, job_id: int, owner: str, *, max_attempts: int, lease_s: float = LEASE_S,
+                  detail: dict[str, Any] | None = None) -> int | None:
+        """Take a queued job for one attempt: state running, a lease for `owner`, an attempt row
+        (with `detail`, say the few-shot seed ids the request shows). Returns the attempt number, or
+        None if another runner has it (or it has no attempts left: then it is failed)."""
         with self.transaction():
             cur = self.conn.execute(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires = ?, "
-                "updated_at = ? WHERE id = ? AND state = 'queued' AND attempts < ?",
+                "updated_at = ? WHERE id = ? AND state = 'queued' AND batch_id IS NULL AND attempts < ?",
                 (owner, lease_until(lease_s), now_iso(), job_id, max_attempts))
             if cur.rowcount != 1:
                 self.conn.execute("UPDATE jobs SET state = 'failed', updated_at = ?, last_error = coalesce(last_error, "
@@ -90,89 +93,113 @@ class JobQueries:
                                   (now_iso(), job_id, max_attempts))
                 return None
             attempt = self.conn.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
-            self.conn.execute("INSERT INTO job_attempts (job_id, attempt, owner, started_at) VALUES (?,?,?,?)",
-                              (job_id, attempt, owner, now_iso()))
+            self.conn.execute("INSERT INTO job_attempts (job_id, attempt, owner, started_at, detail) VALUES (?,?,?,?,?)",
+                              (job_id, attempt, owner, now_iso(), _json(detail)))
             return attempt
 
     def renew_leases(self, owner: str, lease_s: float = LEASE_S) -> int:
+        """Push back the expiry of every job `owner` runs; returns how many."""
         with self.transaction():
             return self.conn.execute("UPDATE jobs SET lease_expires = ? WHERE lease_owner = ? AND state = 'running'",
                                      (lease_until(lease_s), owner)).rowcount
 
-    def finish_attempt(self, job_id: int, *, state: str, error: str | None = None, raw: str | None = None,
-                       input_tokens: int = 0, output_tokens: int = 0, cache_write_tokens: int = 0,
-                       cache_read_tokens: int = 0, cost: float = 0.0, owner: str | None = None,
+    def finish_attempt(self, job_id: int, *, state: str, attempt: int | None = None, error: str | None = None,
+                       raw: str | None = None, input_tokens: int = 0, output_tokens: int = 0,
+                       cache_write_tokens: int = 0, cache_read_tokens: int = 0, cost: float = 0.0,
+                       owner: str | None = None, batch_id: str | None = None,
                        detail: dict[str, Any] | None = None) -> bool:
-        """Close the job's latest attempt and set the job's state (queued to retry, done or failed),
-        adding the attempt's usage and cost. Call inside the transaction that stores the attempt's
-        results. With `owner`, only a job this owner still leases is changed (returns False if not)."""
+        """Close an attempt (`attempt`, else the job's latest) with its raw response, usage and
+        outcome, and move the running job to `state` (queued to retry, done or failed), adding the
+        usage and cost. Call inside the transaction that stores the attempt's results.
+
+        With `owner` (or `batch_id`), only a job still leased by that owner (or still waiting in
+        that batch) is changed; if it is not, the attempt is kept as `late` and False is returned,
+        so the caller rolls its results back."""
         with self.transaction():
-            guard, params = ("AND lease_owner = ?", [owner]) if owner is not None else ("", [])
+            guard, params = "", []
+            if owner is not None:
+                guard, params = guard + " AND lease_owner = ?", params + [owner]
+            if batch_id is not None:
+                guard, params = guard + " AND batch_id = ?", params + [batch_id]
             cur = self.conn.execute(
                 "UPDATE jobs SET state = ?, last_error = coalesce(?, last_error), raw_response = coalesce(?, raw_response),"
                 " input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,"
                 " cache_write_tokens = cache_write_tokens + ?, cache_read_tokens = cache_read_tokens + ?,"
-                " cost_usd = cost_usd + ?, lease_owner = NULL, lease_expires = NULL, updated_at = ? "
-                f"WHERE id = ? {guard}",
+                " cost_usd = cost_usd + ?, lease_owner = NULL, lease_expires = NULL, updated_at = ?,"
+                " batch_id = CASE WHEN ? = 'queued' THEN NULL ELSE batch_id END "
+                f"WHERE id = ? AND state = 'running'{guard}",
                 [state, error, raw, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost, now_iso(),
-                 job_id, *params])
+                 state, job_id, *params])
+            finished = cur.rowcount == 1
+            outcome = ("retry" if state == "queued" else state) if finished else "late"
+            which = "attempt = ?" if attempt is not None else "id = (SELECT max(id) FROM job_attempts WHERE job_id = ?)"
             self.conn.execute(
                 "UPDATE job_attempts SET finished_at = ?, outcome = ?, error = ?, raw_response = ?, input_tokens = ?, "
-                "output_tokens = ?, cost_usd = ?, detail = ? WHERE id = (SELECT max(id) FROM job_attempts WHERE job_id = ?)",
-                (now_iso(), state if state != "queued" else "retry", error, raw, input_tokens, output_tokens, cost,
-                 json.dumps(detail or {}, ensure_ascii=False, sort_keys=True), job_id))
-            return cur.rowcount == 1
+                f"output_tokens = ?, cost_usd = ?, detail = json_patch(detail, ?) WHERE job_id = ? AND {which}",
+                [now_iso(), outcome, error, raw, input_tokens, output_tokens, cost, _json(detail), job_id,
+                 *([attempt] if attempt is not None else [job_id])])
+            return finished
 
     def recover_jobs(self, *, max_attempts: int) -> int:
         """Jobs whose runner is gone (lease expired, or its process on this host died) go back to the
-        queue, or fail if they have used every attempt. Batch jobs are left to batch collection."""
-        rows = self.conn.execute("SELECT id, attempts, lease_owner, lease_expires FROM jobs "
-                                 "WHERE state = 'running' AND batch_id IS NULL").fetchall()
+        queue, or fail if they have used every attempt; their open attempt is closed as `lost`. A job
+        another runner still leases is never touched. Batch jobs are left to batch collection."""
         stamp = now_iso()
-        lost = [(job_id, attempts) for job_id, attempts, owner, expires in rows
-                if (expires or "") < stamp or owner_is_dead(owner)]
-        if not lost:
-            return 0
         with self.transaction():
-            for job_id, attempts in lost:
+            rows = self.conn.execute("SELECT id, attempts, lease_owner, lease_expires FROM jobs "
+                                     "WHERE state = 'running' AND batch_id IS NULL").fetchall()
+            lost = [(job_id, attempts, owner) for job_id, attempts, owner, expires in rows
+                    if (expires or "") < stamp or owner_is_dead(owner)]
+            for job_id, attempts, owner in lost:
                 state = "queued" if attempts < max_attempts else "failed"
                 self.conn.execute(
                     "UPDATE jobs SET state = ?, lease_owner = NULL, lease_expires = NULL, updated_at = ?, "
                     "last_error = CASE WHEN ? = 'failed' THEN 'the runner stopped during the last attempt' "
-                    "ELSE last_error END WHERE id = ? AND state = 'running'", (state, stamp, state, job_id))
+                    "ELSE last_error END WHERE id = ? AND state = 'running' AND lease_owner IS ?",
+                    (state, stamp, state, job_id, owner))
                 self.conn.execute("UPDATE job_attempts SET finished_at = ?, outcome = 'lost', "
                                   "error = 'the runner stopped before the attempt finished' "
                                   "WHERE job_id = ? AND finished_at IS NULL", (stamp, job_id))
         return len(lost)
 
     def attempts_of(self, job_id: int) -> list[dict[str, Any]]:
+        """Every attempt of a job, oldest first, each with its raw response, usage and outcome."""
         cur = self.conn.execute("SELECT * FROM job_attempts WHERE job_id = ? ORDER BY attempt", (job_id,))
         cols = [c[0] for c in cur.description]
         return [decode("job_attempts", dict(zip(cols, r))) for r in cur]
 
     # -- batches ------------------------------------------------------------------------------
 
-    def mark_batch_submitted(self, job_ids: list[int], batch_id: str, owner: str) -> None:
+    def attach_batch(self, job_ids: list[int], batch_id: str, owner: str) -> None:
+        """Claimed jobs now wait in a submitted batch: batch collection (not a lease) finishes them."""
         with self.transaction():
             for job_id in job_ids:
-                self.conn.execute("UPDATE jobs SET state = 'running', batch_id = ?, attempts = attempts + 1, "
-                                  "updated_at = ? WHERE id = ?", (batch_id, now_iso(), job_id))
-                attempt = self.conn.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
-                self.conn.execute("INSERT OR IGNORE INTO job_attempts (job_id, attempt, owner, started_at, detail) "
-                                  "VALUES (?,?,?,?,?)", (job_id, attempt, owner, now_iso(),
-                                                         json.dumps({"batch_id": batch_id})))
+                self.conn.execute("UPDATE jobs SET batch_id = ?, lease_owner = NULL, lease_expires = NULL, "
+                                  "updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
+                                  (batch_id, now_iso(), job_id, owner))
+                self.conn.execute("UPDATE job_attempts SET detail = json_patch(detail, ?) WHERE id = "
+                                  "(SELECT max(id) FROM job_attempts WHERE job_id = ?)",
+                                  (_json({"batch_id": batch_id}), job_id))
 
     def open_batch_ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute(
             "SELECT DISTINCT batch_id FROM jobs WHERE state = 'running' AND batch_id IS NOT NULL ORDER BY batch_id")]
 
-    def release_from_batch(self, job_id: int) -> None:
-        """A job sent back to the queue from a batch may go into a later batch or run directly."""
+    def fail_job(self, job_id: int, error: str) -> bool:
+        """A queued job that must never be sent (say, it would carry private eval text)."""
         with self.transaction():
-            self.conn.execute("UPDATE jobs SET batch_id = NULL WHERE id = ? AND state = 'queued'", (job_id,))
+            return self.conn.execute("UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ? "
+                                     "WHERE id = ? AND state = 'queued'", (error, now_iso(), job_id)).rowcount == 1
 
-    def fail_job(self, job_id: int, error: str) -> None:
-        """A job that must never be sent (say, it would carry private eval text)."""
-        with self.transaction():
-            self.conn.execute("UPDATE jobs SET state = 'failed', last_error = ?, lease_owner = NULL, "
-                              "lease_expires = NULL, updated_at = ? WHERE id = ?", (error, now_iso(), job_id))
+    # -- what planning reads ------------------------------------------------------------------
+
+    def unjudged_candidate_ids(self, rubric_hash: str, *, limit: int) -> list[int]:
+        """Gated candidates and revisions (not failed) with no judge verdict under this rubric."""
+        return [r[0] for r in self.conn.execute(
+            f"SELECT id FROM examples WHERE {DECIDABLE} AND state = 'gated' AND coalesce(gate_status, 'pass') != 'fail' "
+            "AND id NOT IN (SELECT example_id FROM gate_verdicts WHERE gate = 'judge' AND gate_version = ?) "
+            "ORDER BY id LIMIT ?", (rubric_hash, limit))]
+
+
+def _json(value: dict[str, Any] | None) -> str:
+    return json.dumps(value or {}, ensure_ascii=False, sort_keys=True)

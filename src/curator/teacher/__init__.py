@@ -1,1 +1,1 @@
-"""Generation: task families (prompts/), the teacher client, durable jobs, batches, procedural generators."""
+"""The teacher: the Anthropic Messages API client (retries, timeouts, concurrency, reply parsing)."""

@@ -19,7 +19,7 @@ from curator.tui.screens.dashboard import DashboardScreen
 
 
 def load_families(settings: Settings) -> dict:
-    from curator.teacher.families import load_families as load
+    from curator.families import load_families as load
 
     return load(settings.prompts_path()).families
 

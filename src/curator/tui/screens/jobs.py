@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from pathlib import Path
@@ -15,16 +14,17 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from curator.services.generate import jobs_overview
 from curator.store import Store
-from curator.teacher.runner import RunReport, job_summary
 from curator.tui.screens.prompt import PromptScreen
 
 
 class JobProgress(Message):
-    def __init__(self, text: str, finished: bool = False) -> None:
+    def __init__(self, text: str, finished: bool = False, error: bool = False) -> None:
         super().__init__()
         self.text = text
         self.finished = finished
+        self.error = error
 
 
 class JobsScreen(Screen):
@@ -44,7 +44,7 @@ class JobsScreen(Screen):
     def __init__(self, db_path: Path) -> None:
         super().__init__()
         self.db_path = db_path
-        self.running: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self.running: threading.Event | None = None  # set it to pause the generation run
         self.gating: threading.Event | None = None
         self.last_request: tuple[str, int] | None = None
 
@@ -66,15 +66,15 @@ class JobsScreen(Screen):
         self.action_refresh_tables()
 
     def action_refresh_tables(self) -> None:
-        store = self.app.store
+        overview = jobs_overview(self.app.store)
         summary = self.query_one("#summary", DataTable)
         summary.clear()
-        for r in job_summary(store):
+        for r in overview.rows:
             summary.add_row(r["kind"], r["family"] or "-", r["state"], str(r["jobs"]), str(r["attempts"]),
                             str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
         errors = self.query_one("#errors", DataTable)
         errors.clear()
-        for job in store.jobs("last_error IS NOT NULL")[::-1][:200]:
+        for job in overview.errors:
             errors.add_row(str(job.id), job.family or "-", job.state, str(job.attempts),
                            (job.last_error or "")[:120], key=str(job.id))
 
@@ -102,55 +102,45 @@ class JobsScreen(Screen):
             self.query_one("#progress", Static).update("pausing the gates after the current batch…")
             return
         if self.running:
-            loop, stop = self.running
-            loop.call_soon_threadsafe(stop.set)
+            self.running.set()
             self.query_one("#progress", Static).update("pausing: requests in flight finish, nothing new is sent…")
         elif self.last_request:
             self.generate(*self.last_request, False)
         else:
             self.notify("nothing to pause or resume")
 
-    @work(thread=True, exclusive=True, group="jobs-run")
+    @work(thread=True, exclusive=True, group="jobs-run", exit_on_error=False)
     def generate(self, family: str, limit: int, procedural: bool) -> None:
+        """Generation through the same services as `curator generate`; an error is shown, never fatal."""
+        from curator.services import generate as service
+
         settings = self.app.settings
         fams = self.app.families
         started = time.monotonic()
-        with Store(self.db_path) as store:  # a worker has its own connection
-            if procedural:
-                from curator.teacher.procedural.run import run_procedural
+        cancel = self.running = threading.Event()
 
-                report = run_procedural(store, fams[family], settings, limit=limit)
-                self.post_message(JobProgress(report.summary(), finished=True))
-                return
-            from curator.teacher.client import Teacher, TeacherError
-            from curator.teacher.plan import plan_generation
-            from curator.teacher.runner import run_jobs
+        def progress(done: int, total: int) -> None:
+            rate = done / max(0.001, time.monotonic() - started)
+            self.post_message(JobProgress(f"running {family}: {done}/{total} jobs · {rate:.1f} jobs/s (p pauses)"))
 
-            plan_generation(store, fams[family], settings, limit=limit)
-
-            def progress(report: RunReport) -> None:
-                rate = report.requests / max(0.001, time.monotonic() - started)
-                self.post_message(JobProgress(f"running {family}: {report.summary()} · {rate:.1f} req/s"))
-
-            async def main() -> RunReport:
-                stop = asyncio.Event()
-                self.running = (asyncio.get_running_loop(), stop)
-                teacher = Teacher(settings.teacher)
-                try:
-                    return await run_jobs(store, fams, teacher, settings, family=family, progress=progress, stop=stop)
-                finally:
-                    await teacher.close()
-
-            try:
-                report = asyncio.run(main())
-            except TeacherError as exc:
-                self.post_message(JobProgress(f"cannot start: {exc}", finished=True))
-                return
-            finally:
-                self.running = None
-            paused = store.count("jobs", "state = 'queued' AND family = ?", [family])
-            self.post_message(JobProgress(f"{'paused' if paused else 'finished'} {family}: {report.summary()}"
-                                          f"{f' · {paused} queued (p resumes)' if paused else ''}", finished=True))
+        try:
+            with Store(self.db_path) as store:  # a worker has its own connection
+                if procedural:
+                    report = service.procedural(store, fams[family], settings, limit=limit, progress=progress,
+                                                cancel=cancel)
+                    self.post_message(JobProgress(report.summary(), finished=True))
+                    return
+                result = service.run(store, fams, family, settings, limit=limit, progress=progress, cancel=cancel)
+                paused = store.count_jobs(state="queued", family=family)
+        except Exception as exc:  # noqa: BLE001 - shown to the curator; the app goes on
+            self.post_message(JobProgress(f"generation stopped: {exc}", finished=True, error=True))
+            return
+        finally:
+            self.running = None
+        collided = "".join(f" · {c.describe()}" for c in result.plan.collisions)
+        self.post_message(JobProgress(f"{'paused' if paused else 'finished'} {family}: {result.summary()}"
+                                      f"{f' · {paused} queued (p resumes)' if paused else ''}{collided}",
+                                      finished=True))
 
     def action_gate(self) -> None:
         if self.gating is None:
@@ -173,14 +163,23 @@ class JobsScreen(Screen):
 
     def on_job_progress(self, message: JobProgress) -> None:
         self.query_one("#progress", Static).update(message.text)
+        if message.error:
+            self.notify(message.text, severity="error")
         if message.finished:
             self.action_refresh_tables()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "errors":  # the table takes enter before the screen's binding
+            self.action_show_raw()
 
     def action_show_raw(self) -> None:
         errors = self.query_one("#errors", DataTable)
         if errors.row_count == 0 or not errors.has_focus:
             return
-        job = self.app.store.job(int(errors.get_row_at(errors.cursor_row)[0]))
+        from curator.services.generate import job_detail
         from curator.tui.screens.raw import RawScreen
 
-        self.app.push_screen(RawScreen(f"job {job.id}: {job.last_error}", job.raw_response or "(no raw response)"))
+        detail = job_detail(self.app.store, int(errors.get_row_at(errors.cursor_row)[0]))
+        raw = "\n\n".join(f"attempt {a['attempt']} ({a['outcome'] or 'running'}): {a['error'] or 'ok'}\n"
+                           f"{a['raw_response'] or '(no raw response)'}" for a in detail.attempts)
+        self.app.push_screen(RawScreen(f"job {detail.job.id}: {detail.job.last_error}", raw or "(no attempts)"))

@@ -174,7 +174,7 @@ class PassagesScreen(Screen):
             if fam is None:
                 self.notify(f"unknown family {family!r}", severity="error")
                 return
-            from curator.teacher.plan import plan_generation
+            from curator.jobs.plan import plan_generation
 
             plan = plan_generation(self.app.store, fam, self.app.settings, limit=len(ids), passage_ids=ids)
             self.notify(f"queued {plan.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")

@@ -10,14 +10,17 @@ import hashlib
 from typing import Any
 
 from curator.config import Settings
+from curator.families import Family
+from curator.families.schemas import SCHEMAS
+from curator.generators import math as math_gen
+from curator.generators import tools as tools_gen
+from curator.jobs.plan import plan_generation
+from curator.jobs.results import Finished, LeaseLost, candidates_from, store_candidates
+from curator.jobs.runner import Progress, RunReport
+from curator.services.common import NEVER, Cancel
 from curator.store import Store
+from curator.store.base import lease_owner
 from curator.teacher.client import Usage
-from curator.teacher.families import Family
-from curator.teacher.plan import plan_generation
-from curator.teacher.procedural import math as math_gen
-from curator.teacher.procedural import tools as tools_gen
-from curator.teacher.runner import RunReport, candidates_from, claim, queued_jobs, record_success, recover_running
-from curator.teacher.schemas import SCHEMAS
 
 SUPPORTED = {"MathBatch": math_gen.VERSION, "ToolBatch": tools_gen.VERSION}
 
@@ -43,16 +46,23 @@ def _items(family: Family, params: dict[str, Any], idem: str) -> list[dict[str, 
     return items
 
 
-def run_procedural(store: Store, family: Family, settings: Settings, *, limit: int) -> RunReport:
-    """Plan and run up to `limit` procedural jobs of a math or tool family."""
+def run_procedural(store: Store, family: Family, settings: Settings, *, limit: int, progress: Progress | None = None,
+                   cancel: Cancel = NEVER) -> RunReport:
+    """Plan and run up to `limit` procedural jobs of a math or tool family (leased like any job)."""
     if family.schema not in SUPPORTED:
         raise ValueError(f"family {family.name!r} has no procedural generator (only {', '.join(SUPPORTED)} schemas)")
     report = RunReport()
-    recover_running(store)
+    owner = lease_owner()
+    max_attempts = settings.teacher.max_job_attempts
+    report.recovered = store.recover_jobs(max_attempts=max_attempts)
     plan_generation(store, family, settings, limit=limit, kind="procedural")
     model = f"procedural:{SUPPORTED[family.schema]}"
-    for job_id in queued_jobs(store, kind="procedural", family=family.name):
-        if not claim(store, job_id):
+    todo = store.queued_job_ids(kind="procedural", family=family.name)
+    for done, job_id in enumerate(todo, start=1):
+        if cancel.is_set():
+            break
+        attempt = store.claim_job(job_id, owner, max_attempts=max_attempts)
+        if attempt is None:
             continue
         job = store.job(job_id)
         items = _items(family, job.params, job.idem_key)
@@ -61,6 +71,12 @@ def run_procedural(store: Store, family: Family, settings: Settings, *, limit: i
         for example, item in zip(examples, items):
             example.metadata["params"] = item.get("params", {})
             example.metadata["verified"] = True
-        report.candidates += record_success(store, job, examples, "", Usage(), 0.0)
+        try:
+            report.candidates += store_candidates(store, job, examples, Finished(model, "", Usage(), 0.0, owner, attempt))
+        except LeaseLost as exc:
+            report.errors.append(str(exc))
+            continue
         report.done += 1
+        if progress:
+            progress(done, len(todo))
     return report

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from curator.teacher.procedural.math import fa
+from curator.generators.math import fa
 
 VERSION = "tools@1"
 

@@ -1,6 +1,6 @@
 """Task families: TOML files in `prompts/families/` that a curator edits.
 
-A family file names its description, the output schema (a model in `teacher.schemas`), which passage
+A family file names its description, the output schema (a model in `families.schemas`), which passage
 tags it accepts (or `passage = "none"` for families that need no passage), the gates it runs, its
 coverage dimensions, and the prompt: a system prompt and a user template whose placeholders are
 filled per job. A malformed file is reported with file and line; only that family is disabled.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curator.teacher.schemas import SCHEMAS
+from curator.families.schemas import SCHEMAS
 
 PLACEHOLDERS = {"passage", "passage_id", "topic", "task_type", "difficulty", "fewshot", "n", "persona", "tools",
                 "seed_words", "example", "family"}

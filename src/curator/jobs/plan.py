@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import ceil
 from typing import Any
 
 from curator.config import Settings
+from curator.evalguard import Collision, EvalGuard, fewshot_collisions
+from curator.families import Family
+from curator.families.schemas import json_schema
+from curator.generators.tools import tools_prompt_text
 from curator.models import Example, Job
 from curator.store import Store
-from curator.teacher.families import Family
-from curator.teacher.schemas import json_schema
-from curator.text.normalize import match_key
-
-EVAL_GUARD_MIN_CHARS = 24
 # Everyday words handed to each job (three, chosen by its slot) to steer scenarios apart: without
 # sampling knobs, two identical prompts would get near-identical answers.
 SEED_WORDS = (
@@ -54,11 +53,45 @@ def _seed_words(family: str, passage_id: int | None, slot: int) -> list[str]:
     return [SEED_WORDS[b % len(SEED_WORDS)] for b in digest[:3]]
 
 
-def fewshot_seeds(store: Store, family: str | None = None) -> list[Example]:
-    """Seeds that may be shown to the teacher: role `fewshot` (of one family, or all), never `eval`."""
-    if family is None:
-        return store.examples("kind = 'seed' AND role = 'fewshot'")
-    return store.examples("kind = 'seed' AND role = 'fewshot' AND family = ?", [family])
+@dataclass
+class FewShot:
+    """The few-shot seeds requests may show: current versions of role `fewshot`, less those that
+    collide with a private eval item (reported, left out of the rotation; the family still runs)."""
+
+    seeds: dict[int, Example]
+    collisions: list[Collision]
+    _by_lineage: dict[str, Example] = field(default_factory=dict)
+    _lineage_of: dict[int, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Store, guard: EvalGuard | None = None) -> "FewShot":
+        collisions = fewshot_collisions(store, guard)
+        out = {c.seed_id for c in collisions}
+        seeds = {s.id: s for s in store.fewshot_seeds() if s.id is not None and s.id not in out}
+        return cls(seeds, collisions, {s.lineage: s for s in seeds.values() if s.lineage})
+
+    def rotation(self, family: str) -> list[int]:
+        return [i for i, s in self.seeds.items() if s.family == family]
+
+    def collisions_of(self, family: str) -> list[Collision]:
+        return [c for c in self.collisions if c.family == family]
+
+    def shown(self, store: Store, ids: list[int]) -> list[Example]:
+        """The seeds a job planned with `ids` shows now: each id, or the current version of its line
+        of versions (an edited seed is a new row), unless it left the rotation."""
+        out = []
+        for seed_id in ids:
+            seed = self.seeds.get(seed_id)
+            if seed is None:
+                if seed_id not in self._lineage_of:
+                    try:
+                        self._lineage_of[seed_id] = store.example(seed_id).lineage
+                    except KeyError:
+                        self._lineage_of[seed_id] = None
+                seed = self._by_lineage.get(self._lineage_of[seed_id] or "")
+            if seed is not None and all(seed.id != o.id for o in out):
+                out.append(seed)
+        return out
 
 
 def _rotate(ids: list[int], index: int, count: int) -> list[int]:
@@ -68,20 +101,11 @@ def _rotate(ids: list[int], index: int, count: int) -> list[int]:
     return [ids[(start + i) % len(ids)] for i in range(min(count, len(ids)))]
 
 
-def _passages_for(store: Store, family: Family) -> list[int]:
-    if family.passage == "none":
-        return []
-    rows = store.conn.execute(
-        "SELECT id FROM passages WHERE quality != 'reject' AND EXISTS "
-        "(SELECT 1 FROM json_each(passages.families) WHERE value = ?) ORDER BY id", (family.name,),
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 @dataclass
 class Plan:
     jobs: list[Job]
     added: int = 0
+    collisions: list[Collision] = field(default_factory=list)
 
     @property
     def existing(self) -> int:
@@ -90,21 +114,23 @@ class Plan:
 
 def plan_generation(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1,
                     kind: str = "generate", dry_run: bool = False, passage_ids: list[int] | None = None,
-                    overrides: dict[str, str] | None = None) -> Plan:
+                    overrides: dict[str, str] | None = None, fewshot: FewShot | None = None) -> Plan:
     """Plan up to `limit` jobs of a family (planned before or now); with dry_run nothing is written.
 
     `passage_ids` restricts the plan to those passages (a curator's selection); `overrides` fixes
-    dimensions (say task_type) for targeted generation, as a separate set of jobs.
+    dimensions (say task_type) for targeted generation, as a separate set of jobs. Few-shot seeds
+    that collide with a private eval item are left out of the rotation and listed in the plan.
     """
     variant = json.dumps(overrides, sort_keys=True, ensure_ascii=False) if overrides else ""
-    seed_ids = [s.id for s in fewshot_seeds(store, family.name) if s.id is not None]
+    fewshot = fewshot or FewShot.load(store)
+    seed_ids = fewshot.rotation(family.name)
     slots: list[tuple[int | None, int]] = []
-    chosen = passage_ids if passage_ids is not None else _passages_for(store, family)
+    chosen = passage_ids if passage_ids is not None else ([] if family.passage == "none" else store.passage_ids(family=family.name))
     for passage_id in chosen:
         slots.extend((passage_id, k) for k in range(per_passage))
     if family.passage != "required" and passage_ids is None:
         slots.extend((None, k) for k in range(limit))
-    plan = Plan(jobs=[])
+    plan = Plan(jobs=[], collisions=fewshot.collisions_of(family.name))
     for index, (passage_id, slot) in enumerate(slots[:limit]):
         params: dict[str, Any] = {k: v for k, v in _mixed_radix(index, family).items() if v is not None}
         if overrides:
@@ -122,12 +148,9 @@ def plan_generation(store: Store, family: Family, settings: Settings, *, limit: 
     return plan
 
 
-def _fewshot_text(store: Store, ids: list[int], seeds: dict[int, Example] | None = None) -> str:
+def _fewshot_text(seeds: list[Example]) -> str:
     examples = []
-    for example_id in ids:
-        ex = seeds[example_id] if seeds and example_id in seeds else store.example(example_id)
-        if ex.kind != "seed" or ex.role != "fewshot":  # belt and braces: only fewshot seeds leave the machine
-            continue
+    for ex in seeds:
         item: dict[str, Any] = {"task_type": ex.task_type, "difficulty": ex.difficulty, "topic": ex.topic,
                                 "messages": [m.model_dump(exclude_none=True) for m in ex.messages]}
         if ex.tools:
@@ -138,14 +161,14 @@ def _fewshot_text(store: Store, ids: list[int], seeds: dict[int, Example] | None
     return "\n".join(examples) if examples else "(none)"
 
 
-def prompt_values(store: Store, family: Family, job: Job, tools_text: str = "",
-                  seeds: dict[int, Example] | None = None) -> dict[str, Any]:
+def prompt_values(store: Store, family: Family, job: Job, shown: list[Example]) -> dict[str, Any]:
     params = job.params
     values: dict[str, Any] = {
         "task_type": params.get("task_type", ""), "difficulty": params.get("difficulty", ""),
         "topic": params.get("topic", ""), "persona": params.get("persona", "a student"),
-        "n": params.get("n", family.items_per_request), "fewshot": _fewshot_text(store, params.get("fewshot_ids", []), seeds),
-        "passage": "", "passage_id": "", "tools": tools_text,
+        "n": params.get("n", family.items_per_request), "fewshot": _fewshot_text(shown),
+        "passage": "", "passage_id": "",
+        "tools": tools_prompt_text(job.topic) if family.schema == "ToolBatch" else "",
         "seed_words": "، ".join(params.get("seed_words", [])),
     }
     if job.kind == "judge":
@@ -165,51 +188,29 @@ def prompt_values(store: Store, family: Family, job: Job, tools_text: str = "",
     return values
 
 
-def build_request(store: Store, family: Family, job: Job, settings: Settings, *, structured: bool | None,
-                  tools_text: str = "", seeds: dict[int, Example] | None = None) -> dict[str, Any]:
-    """The Messages API body for a job (no sampling parameters: see the teacher module).
+@dataclass
+class Request:
+    """A job's Messages API body and the few-shot seed ids (versions) it shows the teacher."""
 
-    `seeds`: the fewshot seeds by id, when the caller has loaded them once for many jobs.
-    """
+    body: dict[str, Any]
+    fewshot_ids: list[int]
+
+
+def build_request(store: Store, family: Family, job: Job, settings: Settings, *, structured: bool | None,
+                  fewshot: FewShot | None = None) -> Request:
+    """The request for a job (no sampling parameters: see the teacher module). `fewshot`: the
+    rotation loaded once for many jobs (else loaded here); only its seeds are ever shown."""
+    fewshot = fewshot or FewShot.load(store)
+    shown = fewshot.shown(store, job.params.get("fewshot_ids", []))
     body: dict[str, Any] = {
         "model": settings.judge.model if job.kind == "judge" else settings.teacher.model_for(family.name),
         "max_tokens": family.max_tokens or settings.teacher.max_tokens,
         "system": family.system,
-        "messages": [{"role": "user", "content": family.render(prompt_values(store, family, job, tools_text, seeds))}],
+        "messages": [{"role": "user", "content": family.render(prompt_values(store, family, job, shown))}],
     }
     if structured is not False:
         body["output_config"] = {"format": {"type": "json_schema", "schema": json_schema(family.schema)}}
-    return body
-
-
-class EvalLeak(Exception):
-    """A request would carry a private eval item's text to the teacher."""
-
-
-@dataclass
-class EvalGuard:
-    """Match keys of every private eval item: no request may contain one."""
-
-    keys: list[tuple[int, str]]
-
-    @classmethod
-    def load(cls, store: Store) -> "EvalGuard":
-        keys = []
-        rows = store.conn.execute(
-            "SELECT id, messages FROM examples WHERE (kind = 'seed' AND role = 'eval') OR kind = 'eval_item'"
-        ).fetchall()
-        for example_id, messages in rows:
-            for m in json.loads(messages):
-                key = match_key(m.get("content") or "")
-                if m.get("role") != "system" and len(key) >= EVAL_GUARD_MIN_CHARS:
-                    keys.append((example_id, key))
-        return cls(keys)
-
-    def check(self, body: dict[str, Any]) -> None:
-        text = match_key("\n".join([body.get("system", "")] + [m["content"] for m in body["messages"]]))
-        for example_id, key in self.keys:
-            if key in text:
-                raise EvalLeak(f"the request contains the text of private eval item #{example_id}")
+    return Request(body, [s.id for s in shown if s.id is not None])
 
 
 def estimate_tokens(text: str) -> int:

@@ -1,0 +1,189 @@
+"""Running queued jobs of any kind: claim with a lease, request, validate, hand the output to the
+kind's registered handler, which commits its results with the job's `done` state in one transaction.
+
+Crash and concurrency safety: a runner claims each job with a lease (`host:pid:token`) that it
+renews every LEASE_S / 3 while it runs. Only jobs whose lease expired, or whose owner process on
+this host is gone, are recovered — so two runs at once (two CLI processes, or the CLI and the app)
+never take each other's jobs in flight. Every attempt is a row in `job_attempts` with its raw
+response; a job never gets more than `max_job_attempts` attempts, kills included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from curator.config import Settings
+from curator.evalguard import Collision, EvalGuard, EvalLeak
+from curator.families import Family
+from curator.jobs.plan import FewShot, body_input_tokens, build_request
+from curator.jobs.results import HANDLERS, Finished, LeaseLost, parse_reply
+from curator.models import Job
+from curator.services.common import NEVER, Cancel
+from curator.store import Store
+from curator.store.base import lease_owner
+from curator.store.jobs import LEASE_S
+from curator.teacher.client import OutputError, Reply, Teacher, TeacherError, Usage
+
+
+@dataclass
+class RunReport:
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    candidates: int = 0
+    requests: int = 0
+    recovered: int = 0
+    cost_usd: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+    budget_reached: bool = False
+    errors: list[str] = field(default_factory=list)
+    collisions: list[Collision] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (f"{self.done} jobs done, {self.failed} failed, {self.retried} to retry; {self.candidates} candidates; "
+                f"{self.requests} requests, {self.usage.input_tokens} input + {self.usage.output_tokens} output tokens, "
+                f"${self.cost_usd:.4f}")
+        if self.recovered:
+            text += f"; {self.recovered} jobs of a stopped runner recovered"
+        return text + ("; stopped: budget reached" if self.budget_reached else "")
+
+
+Progress = Callable[[int, int], None]  # (jobs finished, jobs to run)
+
+
+def settle(store: Store, family: Family, job: Job, reply: Reply, settings: Settings, report: RunReport, *,
+           attempt: int | None, owner: str | None = None, batch_id: str | None = None,
+           detail: dict | None = None) -> None:
+    """Validate a reply and hand it to the job kind's handler (or record the failed attempt)."""
+    model = reply.model or settings.teacher.model_for(family.name)
+    u = reply.usage
+    cost = settings.price(model).cost(u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens,
+                                      batch=batch_id is not None)
+    report.usage.add(u)
+    report.cost_usd += cost
+    handler = HANDLERS.get(job.kind)
+    try:
+        if handler is None:
+            raise OutputError("no handler", f"no result handler is registered for {job.kind!r} jobs")
+        output = parse_reply(family, reply)
+    except OutputError as exc:
+        record_failed_attempt(store, job, str(exc), reply.raw, settings, report, attempt=attempt, usage=u, cost=cost,
+                              owner=owner, batch_id=batch_id, detail=detail)
+        return
+    finished = Finished(model, reply.raw, u, cost, owner, attempt, batch_id, detail or {})
+    try:
+        report.candidates += handler(store, family, job, output, finished)
+    except LeaseLost as exc:
+        store.finish_attempt(job.id, state="done", attempt=attempt, raw=reply.raw, input_tokens=u.input_tokens,  # type: ignore[arg-type]
+                             output_tokens=u.output_tokens, cost=cost, owner=owner, batch_id=batch_id, detail=detail)
+        report.errors.append(str(exc))
+        return
+    report.done += 1
+
+
+def record_failed_attempt(store: Store, job: Job, error: str, raw: str | None, settings: Settings,
+                          report: RunReport, *, attempt: int | None, usage: Usage | None = None, cost: float = 0.0,
+                          owner: str | None = None, batch_id: str | None = None, retry: bool = True,
+                          detail: dict | None = None) -> bool:
+    """A failed attempt, kept with its raw response; the job goes back to the queue until it has
+    used max_job_attempts (or fails at once without `retry`). True if requeued."""
+    used = attempt if attempt is not None else store.job(job.id).attempts  # type: ignore[arg-type]
+    state = "queued" if retry and used < settings.teacher.max_job_attempts else "failed"
+    u = usage or Usage()
+    if not store.finish_attempt(job.id, state=state, attempt=attempt, error=error, raw=raw,  # type: ignore[arg-type]
+                                input_tokens=u.input_tokens, output_tokens=u.output_tokens,
+                                cache_write_tokens=u.cache_write_tokens, cache_read_tokens=u.cache_read_tokens,
+                                cost=cost, owner=owner, batch_id=batch_id, detail=detail):
+        report.errors.append(f"job {job.id}: {error} (another runner has taken the job over; kept as a late attempt)")
+        return False
+    if state == "queued":
+        report.retried += 1
+    else:
+        report.failed += 1
+    report.errors.append(f"job {job.id}: {error}")
+    return state == "queued"
+
+
+async def _renew(store: Store, owner: str, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        store.renew_leases(owner)
+
+
+async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, settings: Settings, *,
+                   kind: str = "generate", family: str | None = None, limit: int | None = None,
+                   progress: Progress | None = None, cancel: Cancel = NEVER, owner: str | None = None) -> RunReport:
+    """Run queued jobs with the teacher's concurrency until done, cancelled, or the budget is reached."""
+    report = RunReport()
+    owner = owner or lease_owner()
+    max_attempts = settings.teacher.max_job_attempts
+    report.recovered = store.recover_jobs(max_attempts=max_attempts)
+    guard = EvalGuard.load(store)
+    fewshot = FewShot.load(store, guard)
+    report.collisions = fewshot.collisions_of(family) if family else fewshot.collisions
+    budget = settings.teacher.budget_usd
+    spent = store.spent_usd()
+    reserved = 0.0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for job_id in store.queued_job_ids(kind=kind, family=family, limit=limit):
+        queue.put_nowait(job_id)
+    total = queue.qsize()
+
+    async def worker() -> None:
+        nonlocal spent, reserved
+        while not queue.empty():
+            if cancel.is_set() or report.budget_reached:
+                return
+            job_id = queue.get_nowait()
+            job = store.job(job_id)
+            if job.state != "queued":
+                continue  # another runner has it
+            fam = families.get(job.family or "")
+            if fam is None:
+                report.errors.append(f"job {job_id}: family {job.family!r} is not loaded (see `curator families`)")
+                continue
+            request = build_request(store, fam, job, settings, structured=teacher.structured, fewshot=fewshot)
+            body = request.body
+            estimate = settings.price(body["model"]).cost(body_input_tokens(body), body["max_tokens"])
+            if budget is not None and spent + reserved + estimate > budget:
+                report.budget_reached = True
+                return
+            try:
+                guard.check(body)
+            except EvalLeak as exc:
+                if store.fail_job(job_id, str(exc)):
+                    report.failed += 1
+                    report.errors.append(f"job {job_id}: {exc}")
+                continue
+            detail = {"fewshot_ids": request.fewshot_ids}
+            attempt = store.claim_job(job_id, owner, max_attempts=max_attempts, detail=detail)
+            if attempt is None:
+                continue
+            reserved += estimate
+            report.requests += 1
+            try:
+                reply = await teacher.complete(body)
+            except TeacherError as exc:
+                reserved -= estimate
+                retry = exc.status is None or exc.retryable  # a 4xx: the request itself is wrong
+                if record_failed_attempt(store, job, str(exc), exc.raw, settings, report, attempt=attempt,
+                                         owner=owner, retry=retry):
+                    queue.put_nowait(job_id)
+            else:
+                reserved -= estimate
+                before = report.cost_usd
+                settle(store, fam, job, reply, settings, report, attempt=attempt, owner=owner)
+                spent += report.cost_usd - before
+                if store.job(job_id).state == "queued":
+                    queue.put_nowait(job_id)
+            if progress:
+                progress(report.done + report.failed, total)
+
+    renewer = asyncio.create_task(_renew(store, owner, LEASE_S / 3))
+    try:
+        await asyncio.gather(*(worker() for _ in range(settings.teacher.concurrency)))
+    finally:
+        renewer.cancel()
+    return report

@@ -1,0 +1,210 @@
+"""Generation: plan, estimate (a dry run at worst-case cost), run, run as batches, run procedurally.
+
+The CLI (`curator generate`, `curator jobs`) and the jobs screen call these same functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from curator.config import Settings
+from curator.evalguard import Collision
+from curator.families import Family
+from curator.jobs import batch as batches
+from curator.jobs.plan import FewShot, body_input_tokens, build_request, plan_generation
+from curator.jobs.procedural import run_procedural
+from curator.jobs.runner import RunReport, run_jobs
+from curator.models import Job
+from curator.services.common import NEVER, Cancel, Progress
+from curator.store import Store
+from curator.teacher.client import Teacher
+
+
+def _collision_lines(collisions: list[Collision]) -> list[str]:
+    return [f"  {c.describe()}" for c in collisions]
+
+
+@dataclass
+class PlanReport:
+    family: str
+    planned: int
+    added: int
+    collisions: list[Collision] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return "\n".join([f"planned {self.planned} jobs ({self.added} new, {self.planned - self.added} planned before)",
+                          *_collision_lines(self.collisions)])
+
+
+def plan(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1) -> PlanReport:
+    """Queue up to `limit` jobs of a family (idempotent: planning again adds nothing)."""
+    planned = plan_generation(store, family, settings, limit=limit, per_passage=per_passage)
+    return PlanReport(family.name, len(planned.jobs), planned.added, planned.collisions)
+
+
+@dataclass
+class Estimate:
+    family: str
+    model: str
+    requests: int
+    done_before: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float  # every request once, each answered with max_tokens
+    worst_cost_usd: float  # every request on every attempt it may get
+    max_attempts: int
+    batch: bool
+    collisions: list[Collision] = field(default_factory=list)
+
+    def summary(self) -> str:
+        price = " (batch price)" if self.batch else ""
+        return "\n".join([
+            f"dry run, {self.family} with {self.model}: {self.requests} requests to send ({self.done_before} done before)",
+            f"  input ≈ {self.input_tokens} tokens, output ≤ {self.output_tokens} tokens (max_tokens)",
+            f"  cost ≤ ${self.cost_usd:.4f}{price}; ≤ ${self.worst_cost_usd:.4f} if every job used all "
+            f"{self.max_attempts} attempts; nothing was sent or stored",
+            *_collision_lines(self.collisions)])
+
+
+def estimate(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1,
+             batch: bool = False) -> Estimate:
+    """What `run` would send, in tokens and worst-case dollars; writes nothing."""
+    fewshot = FewShot.load(store)
+    planned = plan_generation(store, family, settings, limit=limit, per_passage=per_passage, dry_run=True,
+                              fewshot=fewshot)
+    done = store.done_job_keys()
+    todo = [j for j in planned.jobs if j.idem_key not in done]
+    tokens_in = tokens_out = 0
+    cost = 0.0
+    structured = settings.teacher.structured_outputs != "off"
+    for job in todo:
+        body = build_request(store, family, job, settings, structured=structured, fewshot=fewshot).body
+        tin, tout = body_input_tokens(body), body["max_tokens"]
+        tokens_in, tokens_out = tokens_in + tin, tokens_out + tout
+        cost += settings.price(body["model"]).cost(tin, tout, batch=batch)
+    attempts = settings.teacher.max_job_attempts
+    return Estimate(family.name, settings.teacher.model_for(family.name), len(todo), len(planned.jobs) - len(todo),
+                    tokens_in, tokens_out, cost, cost * attempts, attempts, batch, planned.collisions)
+
+
+@dataclass
+class GenerateReport:
+    plan: PlanReport
+    run: RunReport
+
+    def summary(self) -> str:
+        return self.run.summary()
+
+
+def _teacher(settings: Settings, api_key: str | None, base_url: str | None) -> Teacher:
+    return Teacher(settings.teacher, api_key=api_key, base_url=base_url)
+
+
+def run(store: Store, families: dict[str, Family], family: str, settings: Settings, *, limit: int,
+        per_passage: int = 1, progress: Progress | None = None, cancel: Cancel = NEVER,
+        api_key: str | None = None, base_url: str | None = None) -> GenerateReport:
+    """Plan, then run the family's queued jobs through the teacher until done or cancelled
+    (requests in flight finish; nothing new is sent). TeacherError if no teacher can be built."""
+    planned = plan(store, families[family], settings, limit=limit, per_passage=per_passage)
+
+    async def main() -> RunReport:
+        teacher = _teacher(settings, api_key, base_url)
+        try:
+            return await run_jobs(store, families, teacher, settings, family=family, progress=progress, cancel=cancel)
+        finally:
+            await teacher.close()
+
+    return GenerateReport(planned, asyncio.run(main()))
+
+
+@dataclass
+class BatchReport:
+    plan: PlanReport
+    submitted: list[str] = field(default_factory=list)
+    collected: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    report: RunReport = field(default_factory=RunReport)
+
+    def summary(self) -> str:
+        lines = [self.plan.summary(),
+                 f"batches submitted: {', '.join(self.submitted) or 'none'}; collected: {len(self.collected)}; "
+                 f"pending: {len(self.pending)}"]
+        if not self.submitted and not self.pending and not self.collected:
+            lines.append("  nothing to send: every planned job is done, failed or running elsewhere")
+        if self.collected:
+            lines.append(self.report.summary())
+        if self.pending:
+            lines.append(f"still processing: {', '.join(self.pending)} (run again to collect)")
+        return "\n".join(lines)
+
+
+def run_batch(store: Store, families: dict[str, Family], family: str, settings: Settings, *, limit: int,
+              per_passage: int = 1, wait: bool = False, poll_s: float | None = None, cancel: Cancel = NEVER,
+              api_key: str | None = None, base_url: str | None = None) -> BatchReport:
+    """Collect ended batches, plan, submit the family's queued jobs as one batch (half price), and
+    with `wait` poll until every batch has ended (or `cancel` is set)."""
+    out = BatchReport(plan(store, families[family], settings, limit=limit, per_passage=per_passage))
+    poll = poll_s if poll_s is not None else min(30.0, max(0.05, settings.teacher.backoff_base_s))
+
+    def absorb(status: batches.BatchStatus) -> None:
+        out.collected += status.collected
+        out.pending = status.pending
+        r, s = out.report, status.report
+        for name in ("done", "failed", "retried", "candidates", "requests"):
+            setattr(r, name, getattr(r, name) + getattr(s, name))
+        r.cost_usd += s.cost_usd
+        r.usage.add(s.usage)
+        r.budget_reached |= s.budget_reached
+        r.errors += s.errors
+
+    async def main() -> None:
+        teacher = _teacher(settings, api_key, base_url)
+        try:
+            absorb(await batches.collect(store, families, teacher, settings))
+            submitted = await batches.submit(store, families, teacher, settings, family=family)
+            out.submitted = submitted.submitted
+            absorb(submitted)
+            out.pending = store.open_batch_ids()
+            while out.pending and wait and not cancel.is_set():
+                await asyncio.sleep(poll)
+                absorb(await batches.collect(store, families, teacher, settings))
+        finally:
+            await teacher.close()
+
+    asyncio.run(main())
+    return out
+
+
+def procedural(store: Store, family: Family, settings: Settings, *, limit: int, progress: Progress | None = None,
+               cancel: Cancel = NEVER) -> RunReport:
+    """Plan and run jobs of a math or tool family with the built-in generators (no API key).
+    ValueError for a family without a generator."""
+    return run_procedural(store, family, settings, limit=limit, progress=progress, cancel=cancel)
+
+
+@dataclass
+class JobDetail:
+    job: Job
+    attempts: list[dict[str, Any]]
+
+
+def job_detail(store: Store, job_id: int) -> JobDetail:
+    """One job with every attempt (raw response, usage, outcome, few-shot seeds shown). KeyError if none."""
+    return JobDetail(store.job(job_id), store.attempts_of(job_id))
+
+
+@dataclass
+class JobsOverview:
+    rows: list[dict[str, Any]]
+    errors: list[Job]
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(r["cost_usd"] or 0.0 for r in self.rows)
+
+
+def jobs_overview(store: Store, *, errors: int = 200) -> JobsOverview:
+    """Per kind, family and state: jobs, attempts, tokens and cost; and the latest jobs with errors."""
+    return JobsOverview(store.job_summary(), store.jobs_with_errors(errors) if errors else [])

@@ -1,0 +1,69 @@
+"""The jobs screen's generation worker: the same services as the CLI; an error is shown, never fatal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curator.config import Settings
+from curator.tui.app import CuratorApp
+from fake_messages_api import FakeMessagesAPI
+from tui_fixtures import ROOT, build_db
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return build_db(tmp_path / "tui.db")
+
+
+async def _start(app: CuratorApp, pilot, request: str) -> None:
+    await pilot.press("g")
+    await pilot.pause()
+    app.screen.query_one("Input").value = request
+    await pilot.press("enter")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_a_generation_error_is_shown_and_the_next_run_works(db: Path, monkeypatch) -> None:
+    with FakeMessagesAPI() as api:
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
+        async with app.run_test(size=(140, 45)) as pilot:
+            await pilot.pause()
+            await _start(app, pilot, "safety 3")
+            progress = str(app.screen.query_one("#progress").render())
+            assert "generation stopped" in progress and "ANTHROPIC_API_KEY is not set" in progress
+            assert any("ANTHROPIC_API_KEY" in n.message for n in app._notifications)
+            assert app.is_running and api.requests == []
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+            await _start(app, pilot, "safety 3")
+            assert "finished safety: 3 jobs done" in str(app.screen.query_one("#progress").render())
+            assert app.store.count_jobs(state="done", family="safety") == 3 and len(api.requests) == 3
+
+
+async def test_enter_on_a_job_with_errors_shows_every_attempt(db: Path, monkeypatch) -> None:
+    from fake_messages_api import Fault
+
+    from curator.tui.screens.raw import RawScreen
+
+    with FakeMessagesAPI() as api:
+        api.faults.append(Fault.text("the first reply, broken"))
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
+        app.settings.teacher.concurrency = 1
+        async with app.run_test(size=(140, 45)) as pilot:
+            await pilot.pause()
+            await _start(app, pilot, "safety 1")
+            errors = app.screen.query_one("#errors")
+            assert errors.row_count == 1
+            errors.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, RawScreen)
+            assert "attempt 1 (retry)" in app.screen.raw and "the first reply, broken" in app.screen.raw
+            assert "attempt 2 (done)" in app.screen.raw
