@@ -6,7 +6,7 @@ import sys
 CORE = ["curator", "curator.cli", "curator.config", "curator.models", "curator.store", "curator.text",
         "curator.text.rtl", "curator.corpus", "curator.seeds", "curator.sample", "curator.jsonl",
         "curator.teacher.runner", "curator.teacher.batch", "curator.teacher.procedural.run", "curator.gates.runner",
-        "curator.gates.judge", "curator.services.audit", "curator.services.gate", "curator.review", "curator.coverage", "curator.augment",
+        "curator.gates.judge", "curator.services.audit", "curator.services.gate", "curator.services.triage", "curator.coverage", "curator.augment",
         "curator.export.writer"]
 
 
