@@ -108,10 +108,15 @@ def _require_decidable(store: Store, example_id: int) -> None:
     raise TriageError(f"#{example_id} cannot be decided: it is not a candidate, or a revision replaced it")
 
 
+def unknown_ids(store: Store, example_ids: list[int]) -> list[int]:
+    """The ids with no example behind them."""
+    known = store.existing_ids(example_ids)
+    return [i for i in example_ids if i not in known]
+
+
 def check_decidable(store: Store, example_ids: list[int]) -> None:
     """Raise `TriageError` naming every id that is unknown or not decidable."""
-    known = store.existing_ids(example_ids)
-    unknown = [i for i in example_ids if i not in known]
+    unknown = unknown_ids(store, example_ids)
     if unknown:
         raise TriageError("no candidate " + ", ".join(f"#{i}" for i in unknown))
     for example_id in example_ids:
