@@ -115,3 +115,26 @@ async def test_reject_with_a_reason_code(db: Path) -> None:
     with Store(db) as store:
         (decision,) = store.decisions(target)
         assert (decision.action, decision.reason) == ("reject", "off_topic")
+
+
+async def test_a_row_that_no_longer_validates_is_named_not_fatal(db: Path) -> None:
+    import json
+
+    from curator.models import now_iso
+
+    with Store(db) as store, store.transaction():
+        bad = store.conn.execute(
+            "INSERT INTO examples (kind, family, source_type, messages, state, gate_status, key_hash, created_at, uid, "
+            "lineage) VALUES ('candidate', 'grammar_tutor', 'generated', ?, 'gated', 'fail', 'k', ?, 'u-bad', 'u-bad')",
+            (json.dumps([{"role": "user", "content": ""}]), now_iso())).lastrowid
+    app = app_for(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.position = screen.ids.index(bad)
+        screen.show_current()
+        await pilot.pause()
+        assert screen.card is None and f"#{bad} cannot be shown" in screen.problem
+        await pilot.press("a")  # nothing to decide on; the app stays up
+        await pilot.press("right")
+        assert app.is_running and screen.position == screen.ids.index(bad) + 1
