@@ -94,3 +94,23 @@ def test_cancel_between_set_level_writes_keeps_what_was_written(store: Store, mo
     assert not second.paused
     verdicts = store.current_verdicts()
     assert all({"dedup", "decontam"} <= set(verdicts[i]) for i in verdicts)
+
+
+def test_gate_audit_and_report_open_the_store_read_only(store: Store, db_file: Path) -> None:
+    ids = [add(store, i) for i in range(3)]
+    run_gates(store, FAMS)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "curator", "--db", str(db_file), "gate", *args],
+                              capture_output=True, text=True, cwd=ROOT, env={**os.environ, "CURATOR_DEBUG": ""})
+
+    with store.transaction():  # a writer holds the lock: read-only commands still answer
+        store.conn.execute("UPDATE examples SET topic = 'x' WHERE id = ?", (ids[0],))
+        audit = cli("audit", "format", "--sample", "2")
+        report = cli("report")
+    assert audit.returncode == 0 and audit.stdout.count("\n") == 2, audit.stderr
+    assert report.returncode == 0 and "format" in report.stdout
+    override = cli("override", str(ids[0]), "format", "fail")
+    assert override.returncode == 0 and store.example(ids[0]).gate_status == "fail"
+    missing = cli("override", "4242", "format", "fail")
+    assert missing.returncode != 0 and "no 'format' verdict" in missing.stderr
