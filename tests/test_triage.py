@@ -98,6 +98,8 @@ def test_an_unknown_id_is_a_clear_error(gated) -> None:
     store, ids = gated
     with pytest.raises(TriageError, match="no candidate #999"):
         triage.decide(store, 999, "accept")
+    with pytest.raises(TriageError, match="no candidate #999"):
+        triage.save_revision(store, 999, store.example(ids[0]).messages, FAMS)
     with pytest.raises(TriageError, match="unknown action"):
         triage.decide(store, ids[0], "approve")
     assert store.decisions() == []

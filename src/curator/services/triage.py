@@ -165,6 +165,7 @@ def recent_decisions(store: Store, limit: int = 8) -> list[tuple[Decision, bool]
 def save_revision(store: Store, example_id: int, messages: list[Message], families: dict[str, Any] | None = None) -> int:
     """Store an edited conversation as a revision that supersedes the original (same lineage, a new
     uid), with its cheap gates' verdicts and status, in one transaction; returns the revision's id."""
+    _require_decidable(store, example_id)
     original = store.example(example_id)
     revision = original.model_copy(update={
         "id": None, "uid": None, "lineage": original.lineage, "version": original.version + 1, "superseded_by": None,
@@ -175,7 +176,7 @@ def save_revision(store: Store, example_id: int, messages: list[Message], famili
     passage_text = store.passage(original.passage_id).text if original.passage_id is not None else None
     verdicts = check_example(revision, (families or {}).get(original.family), passage_text)
     with store.transaction():
-        _require_decidable(store, example_id)
+        _require_decidable(store, example_id)  # again: another writer may have edited it meanwhile
         revision_id = store.add_example(revision)
         store.supersede(example_id, revision_id)
         store.add_decision(Decision(example_id=example_id, action="edit", note=f"revision #{revision_id}"))
