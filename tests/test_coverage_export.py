@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from curator import review
 from curator.augment import plan_augmentation
 from curator.config import Settings
 from curator.coverage import CoverageError, CoverageMap, LiveCoverage, recount
 from curator.export.mix import attach_verdicts, build_mix, load_rows
 from curator.export.writer import LeakError, export
 from curator.gates.runner import run_gates
+from curator.services import triage as review
 from curator.models import Example, Message
 from curator.store import Store
 from curator.families import load_families
@@ -90,7 +90,7 @@ def test_live_counts_stay_correct_through_accept_undo_and_edit(store: Store) -> 
             edited = [Message(**{**m.model_dump(), "content": m.content + " (ویرایش)"}) if m.role == "assistant" else m
                       for m in ex.messages]
             new_id = review.save_revision(store, target, edited, FAMS)
-            ids.append(new_id)
+            ids[ids.index(target)] = new_id  # the original left the queues: only its revision is decidable
             review.decide(store, new_id, "accept")
             live.sync(store, new_id)
         live.sync(store, target)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from curator.config import JudgeSettings, Settings, TeacherSettings
-from curator.gates import audit
 from curator.gates.judge import JudgeModelError, plan_judging
-from curator.gates.runner import latest_verdicts, run_gates
 from curator.models import Example, Message
 from curator.sample import prepare_sample
+from curator.services import audit
+from curator.services.gate import run_gates
 from curator.seeds import import_seeds
 from curator.store import Store
 from curator.teacher.client import Teacher
@@ -54,7 +54,7 @@ def test_gate_run_stores_every_verdict_and_sets_status(store: Store) -> None:
     leak = candidate(store, eval_seed.messages[0].content, eval_seed.messages[1].content, family="passage_qa")
     report = run_gates(store, FAMS)
     assert report.checked == 16 and report.duplicates >= 1 and report.contaminated == 1
-    latest = latest_verdicts(store)
+    latest = store.current_verdicts()
     assert {"format", "language", "length", "dedup", "decontam"} <= set(latest[good])
     assert latest[good]["dedup"]["verdict"] == "pass"
     assert (latest[dup]["dedup"]["reason"], latest[dup]["dedup"]["detail"]["keeper"]) == ("duplicate_of", good)
@@ -83,7 +83,7 @@ def test_eval_import_feeds_decontamination(store: Store, tmp_path: Path) -> None
     copy = candidate(store, "درباره‌ی تهران بگو", "پايتخت ايران تهران است و جمعيت آن بيش از ۸ ميليون نفر است که در دامنه‌ي البرز زندگي مي‌کنند.",
                      family="passage_qa")
     run_gates(store, FAMS)
-    assert latest_verdicts(store)[copy]["decontam"]["verdict"] == "fail"
+    assert store.current_verdicts()[copy]["decontam"]["verdict"] == "fail"
 
 
 def judge_settings(**kw) -> Settings:
@@ -125,7 +125,7 @@ def test_judge_verdicts_carry_the_rubric_hash_and_fixes_become_revisions(store: 
         assert all(body["model"] == "judge-model" for body in api.requests)
         assert all("temperature" not in body for body in api.requests)
     assert report.done == 2
-    latest = latest_verdicts(store)
+    latest = store.current_verdicts()
     assert latest[a]["judge"]["verdict"] == "pass" and latest[a]["judge"]["version"] == rubric.template_hash
     assert latest[a]["judge"]["detail"]["rubric_hash"] == rubric.template_hash
     assert latest[b]["judge"]["verdict"] == "flag"
@@ -151,14 +151,14 @@ def test_audit_samples_both_sides_and_overrides_feed_status_and_report(store: St
     english = candidate(store, "What is a noun?", "A noun is a word that names a person, a place, a thing or an idea.")
     run_gates(store, FAMS)
     sample = audit.sample(store, "language", 4, seed=1)
-    assert {v for _, v, _ in sample} == {"pass", "fail"}
+    assert {item.verdict for item in sample} == {"pass", "fail"}
     audit.record(store, english, "language", "pass", "fine for a bilingual lesson")
     audit.record(store, ids[0], "language", "pass")
     audit.record(store, ids[1], "language", "fail")
     assert store.example(english).gate_status == "pass", "the curator's override feeds the status"
     row = {r.gate: r for r in audit.report(store)}["language"]
     assert row.audited == 3 and row.false_reject == 1.0 and row.false_accept == 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(audit.AuditError):
         audit.record(store, ids[0], "judge", "pass")
 
 
@@ -195,7 +195,7 @@ def test_a_gate_run_pauses_between_batches_and_resumes(store: Store, monkeypatch
         calls.append(done)
         stop.set()  # pause after the first batch
 
-    first = run_gates(store, FAMS, progress=progress, stop=stop)
+    first = run_gates(store, FAMS, progress=progress, cancel=stop)
     assert first.paused and first.checked == 5 and store.count("examples", "state = 'new' AND kind = 'candidate'") == 7
     second = run_gates(store, FAMS)
     assert not second.paused and second.checked == 7

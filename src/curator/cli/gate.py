@@ -1,13 +1,13 @@
-"""Gate commands: run the gates, judge, audit, override, report."""
+"""Gate commands: run the gates, audit a sample, override a verdict, report agreement."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, open_store, safe_line, settings as _settings_loader
+from curator.cli.base import cli, db_option, families as _families_loader, open_store, progress_bar, safe_line
+from curator.cli.base import settings as _settings_loader
 
 
 @cli.group(invoke_without_command=True)
@@ -18,13 +18,15 @@ def gate(ctx: click.Context, db: Path | None) -> None:
     if ctx.invoked_subcommand is not None:
         ctx.obj = db
         return
-    from curator.gates.runner import run_gates
+    from curator.services.gate import pending_count, run_gates
 
     fams = _families_loader(_settings_loader()).families
     with open_store(db) as store:
-        if sys.stderr.isatty():
-            with click.progressbar(length=max(1, store.count("examples", "state = 'new'")), label="gating",
-                                   file=sys.stderr) as bar:
+        bar = progress_bar(pending_count(store), "gating")
+        if bar is None:
+            report = run_gates(store, fams)
+        else:
+            with bar:
                 last = [0]
 
                 def progress(done: int, total: int) -> None:
@@ -32,8 +34,6 @@ def gate(ctx: click.Context, db: Path | None) -> None:
                     last[0] = done
 
                 report = run_gates(store, fams, progress=progress)
-        else:
-            report = run_gates(store, fams)
     click.echo(report.summary())
 
 
@@ -44,16 +44,21 @@ def gate(ctx: click.Context, db: Path | None) -> None:
 @db_option
 def gate_audit(gate_name: str, n: int, seed: int, db: Path | None) -> None:
     """A sample of passed and failed candidates of one gate, to confirm with `gate override`."""
-    from curator.gates.audit import sample
+    from curator.services.audit import sample
+    from curator.store import BadRow
 
-    with open_store(db) as store:
-        rows = sample(store, gate_name, n, seed=seed)
-        if not rows:
+    with open_store(db, readonly=True) as store:
+        items = sample(store, gate_name, n, seed=seed)
+        if not items:
             click.echo(f"nothing left to audit for {gate_name!r}")
-        for example_id, verdict, reason in rows:
-            ex = store.example(example_id)
-            first = next((m.content for m in ex.messages if m.role == "user"), "")
-            click.echo(f"#{example_id} {verdict:<5} {reason:<22} {ex.family:<15} {safe_line(first, 70)}")
+        for item in items:
+            try:
+                ex = store.example(item.example_id)
+                family, first = ex.family, next((m.content for m in ex.messages if m.role == "user"), "")
+            except BadRow as exc:
+                family, first = "?", f"(invalid row: {exc.problem})"
+            click.echo(f"#{item.example_id} {item.verdict:<5} {item.reason:<22} {family:<15} {safe_line(first, 70)}")
+
 
 @gate.command("override")
 @click.argument("example_id", type=int)
@@ -63,12 +68,12 @@ def gate_audit(gate_name: str, n: int, seed: int, db: Path | None) -> None:
 @db_option
 def gate_override(example_id: int, gate_name: str, verdict: str, note: str | None, db: Path | None) -> None:
     """Record the curator's verdict on one gate decision (counts toward the gate report)."""
-    from curator.gates.audit import record
+    from curator.services.audit import AuditError, record
 
     with open_store(db) as store:
         try:
             was = record(store, example_id, gate_name, verdict, note)
-        except ValueError as exc:
+        except AuditError as exc:
             raise click.ClickException(str(exc)) from exc
     extra = " (recorded; a contaminated candidate is never exported)" if gate_name == "decontam" else ""
     click.echo(f"#{example_id} {gate_name}: gate said {was}, curator says {verdict}{extra}")
@@ -78,12 +83,12 @@ def gate_override(example_id: int, gate_name: str, verdict: str, note: str | Non
 @db_option
 def gate_report(db: Path | None) -> None:
     """Per gate: verdicts, audits, agreement with the curator, estimated false-reject and false-accept rates."""
-    from curator.gates.audit import report
+    from curator.services.audit import report
 
     def pct(x: float | None) -> str:
         return "   -" if x is None else f"{x:4.0%}"
 
-    with open_store(db) as store:
+    with open_store(db, readonly=True) as store:
         rows = report(store)
     click.echo(f"{'gate':<13} {'pass':>7} {'flag':>6} {'fail':>6} {'audited':>8} {'agree':>6} "
                f"{'false-reject':>13} {'false-accept':>13}")

@@ -34,7 +34,7 @@ def worst(statuses: list[str]) -> str | None:
 class GateContext:
     """What a gate may need besides the example: its family's settings and its source passage."""
 
-    family: Any = None  # teacher.families.Family, when the family file is loaded
+    family: Any = None  # families.Family, when the family file is loaded
     passage_text: str | None = None
 
 

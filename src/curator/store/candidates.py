@@ -2,6 +2,46 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from curator.models import Example, Passage
+
+_LISTED = ("id", "uid", "kind", "family", "state", "gate_status", "superseded_by", "metadata")
+
 
 class CandidateQueries:
-    pass
+    def candidate_rows(self, *, state: str | None = None, family: str | None = None) -> Iterator[dict[str, Any]]:
+        """Candidates and revisions (superseded ones too, which say so), in id order, without their
+        conversations: id, uid, kind, family, state, gate_status, superseded_by, metadata."""
+        sql = f"SELECT {', '.join(_LISTED)} FROM examples WHERE kind IN ('candidate', 'revision')"
+        params: list[Any] = []
+        if state is not None:
+            sql += " AND state = ?"
+            params.append(state)
+        if family is not None:
+            sql += " AND family = ?"
+            params.append(family)
+        for row in self.conn.execute(sql + " ORDER BY id", params):
+            out = dict(zip(_LISTED, row))
+            out["metadata"] = json.loads(out["metadata"])
+            yield out
+
+    def passage_exists(self, passage_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM passages WHERE id = ?", (passage_id,)).fetchone() is not None
+
+    def add_imported(self, items: list[tuple[Passage | None, Example]]) -> int:
+        """Candidates from elsewhere, each with the passage it came with (stored once per match key and
+        linked), in one transaction (keep batches ≤ 500). A candidate whose uid is stored already is
+        skipped; returns how many were added."""
+        added = 0
+        with self.transaction():
+            for passage, example in items:
+                if passage is not None:
+                    self.insert_passages([passage])
+                    passage_id = self.conn.execute("SELECT id FROM passages WHERE key_hash = ?",
+                                                   (passage.key_hash,)).fetchone()[0]
+                    example = example.model_copy(update={"passage_id": passage_id})
+                added += self.add_example(example, ignore_existing=True) is not None
+        return added

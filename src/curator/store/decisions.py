@@ -41,11 +41,26 @@ class DecisionQueries:
         """The latest decisions that are not undos, newest first, each with whether it was undone."""
         return self._decisions("WHERE d.action != 'undo' ORDER BY d.id DESC LIMIT ?", (limit,))
 
-    def last_undoable(self) -> Decision | None:
-        """The latest decision that is neither an undo nor undone."""
-        rows = self._decisions("WHERE d.action NOT IN ('undo') AND NOT EXISTS "
-                               "(SELECT 1 FROM decisions u WHERE u.undoes = d.id) ORDER BY d.id DESC LIMIT 1", ())
+    def last_undoable(self, example_id: int | None = None) -> Decision | None:
+        """The latest decision (of one example, or of all) that can be undone: not an undo, not an edit
+        (a revision is a row of its own: reject it instead), not undone already."""
+        where = "WHERE d.action NOT IN ('undo', 'edit') AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)"
+        params: tuple = ()
+        if example_id is not None:
+            where += " AND d.example_id = ?"
+            params = (example_id,)
+        rows = self._decisions(where + " ORDER BY d.id DESC LIMIT 1", params)
         return rows[0][0] if rows else None
+
+    def decisions_of(self, example_ids: list[int]) -> dict[int, list[tuple[Decision, bool]]]:
+        """example id -> its decisions, oldest first, each with whether it was undone."""
+        out: dict[int, list[tuple[Decision, bool]]] = {}
+        for start in range(0, len(example_ids), 900):
+            part = example_ids[start:start + 900]
+            for d, undone in self._decisions(f"WHERE d.example_id IN ({','.join('?' * len(part))}) ORDER BY d.id",
+                                             tuple(part)):
+                out.setdefault(d.example_id, []).append((d, undone))
+        return out
 
     def effective_state(self, example_id: int) -> str:
         """The state an example's log implies: its last effective accept or reject, else gated/new."""

@@ -9,9 +9,22 @@ from pydantic import ValidationError
 
 from curator.models import Example
 from curator.store.base import decode, encode, new_uid
-from curator.store.predicates import CURRENT_SEED, DECIDABLE, EVAL, FEWSHOT
+from curator.store.predicates import ACTIVE, CURRENT_SEED, DECIDABLE, EVAL, FEWSHOT
 
 _NOT_MODEL = ("job_item",)
+# Active candidates the per-example gates have not seen (every gated row has a format verdict).
+_UNGATED = (f"{ACTIVE} AND state = 'new' AND NOT EXISTS "
+            "(SELECT 1 FROM current_verdicts c WHERE c.example_id = examples.id AND c.gate = 'format')")
+# What the triage queues hold (over DECIDABLE rows).
+_QUEUES = {
+    "pending": "state IN ('new', 'gated')",
+    "flagged": "state IN ('new', 'gated') AND gate_status = 'flag'",
+    "failed": "state IN ('new', 'gated') AND gate_status = 'fail'",
+    "accepted": "state = 'accepted'",
+    "audit": "(state = 'rejected' OR gate_status = 'fail')",
+    "judge": "state IN ('new', 'gated') AND EXISTS "
+             "(SELECT 1 FROM current_verdicts c WHERE c.example_id = examples.id AND c.gate = 'judge')",
+}
 
 
 class BadRow(Exception):
@@ -124,3 +137,76 @@ class ExampleQueries:
     def supersede(self, old_id: int, new_id: int) -> None:
         """`new_id` replaces `old_id` (a revision, a new seed version): the old one leaves queues and rotations."""
         self.conn.execute("UPDATE examples SET superseded_by = ? WHERE id = ?", (new_id, old_id))
+
+    def is_decidable(self, example_id: int) -> bool:
+        """A candidate or revision not superseded: a curator may decide on it."""
+        return self.conn.execute(f"SELECT 1 FROM examples WHERE id = ? AND {DECIDABLE}", (example_id,)).fetchone() is not None
+
+    def existing_ids(self, example_ids: list[int]) -> set[int]:
+        out: set[int] = set()
+        for start in range(0, len(example_ids), 900):
+            part = example_ids[start:start + 900]
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM examples WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    # -- the gates' reads and writes --------------------------------------------------------------
+
+    def ungated_examples(self, limit: int, bad: list[BadRow]) -> list[Example]:
+        """Up to `limit` active candidates the per-example gates have not seen; rows that no longer
+        validate go to `bad` (they count toward `limit`)."""
+        return list(self.iter_examples(_UNGATED, limit=limit, bad=bad))
+
+    def count_ungated(self) -> int:
+        return self.conn.execute(f"SELECT count(*) FROM examples WHERE {_UNGATED}").fetchone()[0]
+
+    def dedup_pool(self) -> list[tuple[int, str, str, str, str]]:
+        """(id, kind, state, family, messages JSON) of active candidates and current non-eval seeds:
+        what dedup compares (and, less the seeds, what decontamination checks)."""
+        return self.conn.execute(
+            f"SELECT id, kind, state, family, messages FROM examples WHERE ({ACTIVE}) "
+            f"OR ({CURRENT_SEED} AND role != 'eval') ORDER BY id").fetchall()
+
+    def eval_messages(self) -> list[tuple[int, str]]:
+        """(id, messages JSON) of every private eval item."""
+        return self.conn.execute(f"SELECT id, messages FROM examples WHERE {EVAL} ORDER BY id").fetchall()
+
+    def status_rows(self, example_ids: list[int] | None = None) -> list[tuple[int, str, str, str | None]]:
+        """(id, kind, state, gate_status) of the given examples (default: active ones and current seeds)."""
+        if example_ids is None:
+            return self.conn.execute(f"SELECT id, kind, state, gate_status FROM examples "
+                                     f"WHERE ({ACTIVE}) OR ({CURRENT_SEED}) ORDER BY id").fetchall()
+        out = []
+        for start in range(0, len(example_ids), 900):
+            part = example_ids[start:start + 900]
+            out.extend(self.conn.execute(f"SELECT id, kind, state, gate_status FROM examples "
+                                         f"WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def set_gate_status(self, changes: list[tuple[str | None, str, int]]) -> None:
+        """(gate_status, state, id) for each example, in one transaction (keep batches ≤ 500)."""
+        with self.transaction():
+            self.conn.executemany("UPDATE examples SET gate_status = ?, state = ? WHERE id = ?", changes)
+
+    # -- triage ------------------------------------------------------------------------------------
+
+    def triage_queue_ids(self, queue: str, *, family: str | None = None, gate_status: str | None = None,
+                         tag: str | None = None, search: str | None = None) -> list[int]:
+        """Decidable ids of a triage queue (see `_QUEUES`) with optional filters, in review order
+        (pending: gated before new, then by id)."""
+        sql = f"SELECT id FROM examples WHERE {DECIDABLE} AND {_QUEUES[queue]}"
+        params: list[Any] = []
+        if family:
+            sql += " AND family = ?"
+            params.append(family)
+        if gate_status:
+            sql += " AND gate_status = ?"
+            params.append(gate_status)
+        if tag:
+            sql += " AND passage_id IN (SELECT p.id FROM passages p, json_each(p.tags) t WHERE t.value = ?)"
+            params.append(tag)
+        if search:
+            sql += " AND messages LIKE ?"
+            params.append(f"%{search}%")
+        sql += " ORDER BY CASE state WHEN 'gated' THEN 0 ELSE 1 END, id" if queue == "pending" else " ORDER BY id"
+        return [r[0] for r in self.conn.execute(sql, params)]

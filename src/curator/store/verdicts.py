@@ -21,6 +21,18 @@ class VerdictQueries:
                 (example_id, gate, version, verdict, score, reason,
                  json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str), now_iso())).lastrowid
 
+    def insert_verdicts(self, rows: list[tuple[int, str, str, str, str, float | None, dict[str, Any]]]) -> None:
+        """Append many verdicts, (example id, gate, version, verdict, reason, score, detail) each, in one
+        transaction (keep batches ≤ 500 rows)."""
+        stamp = now_iso()
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO gate_verdicts (example_id, gate, gate_version, verdict, score, reason, detail, created_at) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                [(ex_id, gate, version, verdict, score, reason,
+                  json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str), stamp)
+                 for ex_id, gate, version, verdict, reason, score, detail in rows])
+
     def add_verdict(self, verdict: GateVerdict) -> int:
         return self.insert_verdict(verdict.example_id, verdict.gate, verdict.gate_version, verdict.verdict,
                                    verdict.reason, verdict.score, verdict.detail)
@@ -62,6 +74,22 @@ class VerdictQueries:
                     entry = {**entry, "verdict": audit, "audited": True, "gate_verdict": verdict}
                 out.setdefault(ex_id, {})[gate] = entry
         return out
+
+    def effective_verdicts(self, example_ids: list[int]) -> dict[int, list[str]]:
+        """example id -> the verdicts its status comes from: each gate's current one, or the curator's
+        audit of it (never for decontamination). A light read: no details."""
+        out: dict[int, list[str]] = {}
+        for start in range(0, len(example_ids), 900):
+            part = example_ids[start:start + 900]
+            for ex_id, verdict in self.conn.execute(
+                    "SELECT example_id, CASE WHEN audit IS NOT NULL AND gate != 'decontam' THEN audit ELSE verdict END "
+                    f"FROM current_verdicts WHERE example_id IN ({','.join('?' * len(part))})", part):
+                out.setdefault(ex_id, []).append(verdict)
+        return out
+
+    def current_verdict_rows(self) -> list[tuple[int, str, str]]:
+        """(example id, gate, verdict) of every current verdict, gate's own (no audits): a light read."""
+        return self.conn.execute("SELECT example_id, gate, verdict FROM current_verdicts").fetchall()
 
     def has_verdicts(self, example_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM current_verdicts WHERE example_id = ? LIMIT 1",

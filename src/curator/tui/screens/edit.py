@@ -9,13 +9,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from curator import review
+from curator.services.triage import TriageError, save_revision
 from curator.models import Example, Message
+from curator.store import StoreError
 from curator.tui.widgets.editor import TurnEditor
 
 
 class EditScreen(ModalScreen[int | None]):
-    """ctrl+s saves a revision (the original is kept) and runs the cheap gates; escape cancels."""
+    """ctrl+s saves a revision that supersedes the original (kept, but out of the queues) and runs the
+    cheap gates; escape cancels."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save revision", id="edit.save", priority=True),
@@ -54,7 +56,12 @@ class EditScreen(ModalScreen[int | None]):
         if messages == self.example.messages:
             self.dismiss(None)
             return
-        revision_id = review.save_revision(self.app.store, self.example.id, messages, self.app.families)
+        try:
+            revision_id = save_revision(self.app.store, self.example.id, messages, self.app.families)
+        except (StoreError, TriageError) as exc:  # busy, or no longer editable: nothing was written
+            self.query_one("#error", Static).update(f"not saved: {exc}")
+            self.notify(f"revision not saved: {exc}", severity="error", timeout=10)
+            return
         self.dismiss(revision_id)
 
     def action_cancel(self) -> None:

@@ -12,9 +12,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from curator import review
-from curator.review import Card, Filters
-from curator.store import Store
+from curator.services import triage
+from curator.services.triage import Card, Filters, TriageError
+from curator.store import BadRow, Store, StoreError
 from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.rtl import RtlText
 
@@ -22,10 +22,18 @@ VERDICT_FILTERS = (None, "pass", "flag", "fail")
 
 
 class QueueLoaded(Message):
-    def __init__(self, ids: list[int], keep_position: int | None = None) -> None:
+    def __init__(self, ids: list[int], families: list[str], tags: list[str], keep_position: int | None = None) -> None:
         super().__init__()
         self.ids = ids
+        self.families = families
+        self.tags = tags
         self.keep_position = keep_position
+
+
+class QueueFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
 
 
 class TriageScreen(Screen):
@@ -34,6 +42,7 @@ class TriageScreen(Screen):
     BINDINGS = [
         Binding("a", "decide('accept')", "Accept", id="triage.accept"),
         Binding("x", "decide('reject')", "Reject", id="triage.reject"),
+        Binding("X", "reject_with_reason", "Reject with a reason", id="triage.reject_reason", show=False),
         Binding("space", "decide('skip')", "Skip", id="triage.skip"),
         Binding("backspace", "undo", "Undo", id="triage.undo"),
         Binding("e", "edit", "Edit", id="triage.edit"),
@@ -74,6 +83,9 @@ class TriageScreen(Screen):
         self.ids: list[int] = []
         self.position = 0
         self.card: Card | None = None
+        self.problem: str | None = None  # why the current row cannot be shown
+        self.families_list: list[str] = []
+        self.tags_list: list[str] = []
         self.shown_at = time.monotonic()
 
     @property
@@ -103,30 +115,55 @@ class TriageScreen(Screen):
 
     # -- data ------------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="triage-queue")
+    @work(thread=True, exclusive=True, group="triage-queue", exit_on_error=False)
     def load_queue(self, keep_position: int | None = None) -> None:
-        with Store(self.db_path) as store:
-            ids = review.queue_ids(store, self.queue, self.filters)
-        self.post_message(QueueLoaded(ids, keep_position))
+        try:
+            with Store(self.db_path) as store:
+                ids = triage.queue_ids(store, self.queue, self.filters)
+                families, tags = triage.filter_families(store), triage.filter_tags(store)
+        except StoreError as exc:
+            self.post_message(QueueFailed(str(exc)))
+            return
+        self.post_message(QueueLoaded(ids, families, tags, keep_position))
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         self.ids = message.ids
+        self.families_list, self.tags_list = message.families, message.tags
         self.position = 0
         if message.keep_position is not None and message.keep_position in self.ids:
             self.position = self.ids.index(message.keep_position)
         self.show_current()
 
+    def on_queue_failed(self, message: QueueFailed) -> None:
+        self.notify(f"could not load the queue: {message.error}", severity="error", timeout=10)
+
     def show_current(self) -> None:
-        self.card = review.load_card(self.store, self.ids[self.position]) if 0 <= self.position < len(self.ids) else None
+        self.card, self.problem = None, None
+        if 0 <= self.position < len(self.ids):
+            try:
+                self.card = triage.load_card(self.store, self.ids[self.position])
+            except BadRow as exc:
+                self.problem = f"#{exc.example_id} cannot be shown: {exc.problem} (its format gate fails it)"
+            except (KeyError, StoreError) as exc:
+                self.problem = f"#{self.ids[self.position]} cannot be shown: {exc}"
         self.shown_at = time.monotonic()
         self.draw()
+
+    def _attempt(self, what: str, fn):
+        """Run a write on the UI thread's store; a failure is shown and changes nothing on screen.
+        Returns (result, ok)."""
+        try:
+            return fn(), True
+        except (StoreError, TriageError) as exc:
+            self.notify(f"{what} not saved: {exc}", severity="error", timeout=10)
+            return None, False
 
     def draw(self) -> None:
         card = self.card
         self.query_one("#status", Static).update(self.status_line())
         view = self.query_one("#turns", ConversationView)
         if card is None:
-            message = "End of this queue." if self.ids else "Nothing to review here."
+            message = self.problem or ("End of this queue." if self.ids else "Nothing to review here.")
             view.show(None, f"{message} Change the queue (w) or the filters (c clears them); "
                             "backspace undoes the last decision.")
             self.query_one("#passage", RtlText).text = ""
@@ -136,13 +173,16 @@ class TriageScreen(Screen):
         view.show(card.example)
         self.query_one("#conversation", VerticalScroll).scroll_home(animate=False)
         self.query_one("#passage", RtlText).text = card.passage_text or "(no source passage)"
-        lines = review.verdict_lines(card.verdicts)
+        lines = triage.verdict_lines(card.verdicts)
         self.query_one("#verdicts", Static).update(
             "\n".join(f"{gate:<12} {verdict:<5} {reason}" for gate, verdict, reason in lines) or "(not gated yet)")
         self.draw_recent()
 
     def draw_recent(self) -> None:
-        recent = review.recent_decisions(self.store, 4)
+        try:
+            recent = triage.recent_decisions(self.store, 4)
+        except StoreError:
+            recent = []
         self.query_one("#recent", Static).update(
             "last: " + "  ".join(f"#{d.example_id} {d.action}{' (undone)' if undone else ''}" for d, undone in recent)
             if recent else "")
@@ -151,7 +191,7 @@ class TriageScreen(Screen):
         f = self.filters
         filters = ", ".join(f"{k}={v}" for k, v in (("family", f.family), ("verdict", f.verdict), ("tag", f.tag),
                                                       ("search", f.search)) if v)
-        head = f"{review.QUEUES[self.queue]} · {self.position + 1 if self.ids else 0}/{len(self.ids)}"
+        head = f"{triage.QUEUES[self.queue]} · {self.position + 1 if self.ids else 0}/{len(self.ids)}"
         if filters:
             head += f" · {filters}"
         if self.card is not None:
@@ -162,14 +202,30 @@ class TriageScreen(Screen):
 
     # -- actions -----------------------------------------------------------------------------------
 
-    def action_decide(self, action: str, note: str | None = None) -> None:
+    def action_decide(self, action: str, note: str | None = None, reason: str | None = None) -> None:
+        card = self.card
+        if card is None:
+            return
+        example_id = card.example.id
+        seconds = round(time.monotonic() - self.shown_at, 2)
+        _, ok = self._attempt(action, lambda: triage.decide(self.store, example_id, action, seconds=seconds, note=note,
+                                                            reason=reason))
+        if not ok:
+            return  # the same card stays
+        if action in ("accept", "reject"):
+            self.app.post_message(DecisionMade(example_id, action))
+        self.action_move(1)
+
+    def action_reject_with_reason(self) -> None:
         if self.card is None:
             return
-        review.decide(self.store, self.card.example.id, action, seconds=round(time.monotonic() - self.shown_at, 2),
-                      note=note)
-        if action in ("accept", "reject"):
-            self.app.post_message(DecisionMade(self.card.example.id, action))
-        self.action_move(1)
+        from curator.tui.screens.prompt import PromptScreen
+
+        def done(text: str | None) -> None:
+            if text:
+                self.action_decide("reject", reason=text.strip())
+
+        self.app.push_screen(PromptScreen("Reject: a short reason code (say off_topic, wrong_answer)"), done)
 
     def action_move(self, step: int) -> None:
         if not self.ids:
@@ -178,7 +234,9 @@ class TriageScreen(Screen):
         self.show_current()
 
     def action_undo(self) -> None:
-        undone = review.undo(self.store)
+        undone, ok = self._attempt("undo", lambda: triage.undo(self.store))
+        if not ok:
+            return
         if undone is None:
             self.notify("nothing to undo")
             return
@@ -196,9 +254,8 @@ class TriageScreen(Screen):
         from curator.tui.screens.edit import EditScreen
 
         def saved(revision_id: int | None) -> None:
-            if revision_id is not None:
-                self.ids.insert(self.position + 1, revision_id)
-                self.position += 1
+            if revision_id is not None:  # the revision takes the original's place: the original left the queues
+                self.ids[self.position] = revision_id
                 self.show_current()
                 self.notify(f"saved revision #{revision_id}; its cheap gates have run")
 
@@ -209,11 +266,14 @@ class TriageScreen(Screen):
             return
         from curator.tui.screens.prompt import PromptScreen
 
+        example_id = self.card.example.id
+
         def done(text: str | None) -> None:
             if text:
-                review.decide(self.store, self.card.example.id, "note", note=text)
-                self.draw_recent()
-                self.notify("note saved")
+                _, ok = self._attempt("note", lambda: triage.decide(self.store, example_id, "note", note=text))
+                if ok:
+                    self.draw_recent()
+                    self.notify("note saved")
 
         self.app.push_screen(PromptScreen("Note on this candidate"), done)
 
@@ -222,7 +282,7 @@ class TriageScreen(Screen):
 
         def done(text: str | None) -> None:
             if text is not None:
-                self.filters = Filters(self.filters.family, self.filters.verdict, self.filters.tag, text or None)
+                self.filters = self.filters.replace(search=text or None)
                 self.load_queue()
 
         self.app.push_screen(PromptScreen("Search the conversations", self.filters.search or ""), done)
@@ -232,26 +292,20 @@ class TriageScreen(Screen):
         return values[(values.index(current) + 1) % len(values)] if current in values else values[0]
 
     def action_cycle_queue(self) -> None:
-        names = list(review.QUEUES)
+        names = list(triage.QUEUES)
         self.queue = names[(names.index(self.queue) + 1) % len(names)]
         self.load_queue()
 
     def action_cycle_family(self) -> None:
-        families = sorted(r[0] for r in self.store.conn.execute(
-            "SELECT DISTINCT family FROM examples WHERE kind IN ('candidate', 'revision')"))
-        self.filters = Filters(self._cycle(families, self.filters.family), self.filters.verdict, self.filters.tag,
-                               self.filters.search)
+        self.filters = self.filters.replace(family=self._cycle(self.families_list, self.filters.family))
         self.load_queue()
 
     def action_cycle_verdict(self) -> None:
-        self.filters = Filters(self.filters.family, self._cycle(list(VERDICT_FILTERS), self.filters.verdict),
-                               self.filters.tag, self.filters.search)
+        self.filters = self.filters.replace(verdict=self._cycle(list(VERDICT_FILTERS), self.filters.verdict))
         self.load_queue()
 
     def action_cycle_tag(self) -> None:
-        tags = sorted(r[0] for r in self.store.conn.execute("SELECT DISTINCT t.value FROM passages, json_each(tags) t"))
-        self.filters = Filters(self.filters.family, self.filters.verdict, self._cycle(tags, self.filters.tag),
-                               self.filters.search)
+        self.filters = self.filters.replace(tag=self._cycle(self.tags_list, self.filters.tag))
         self.load_queue()
 
     def action_clear_filters(self) -> None:

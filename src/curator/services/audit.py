@@ -1,8 +1,9 @@
 """Auditing the gates: the curator confirms or overturns samples of passed and failed candidates.
 
 A filter that silently throws away the wrong cases is a classic failure; the audit measures it.
-Overrides are recorded in `gate_audits` and feed each candidate's status (not for decontamination,
-which no one can override). `report()` estimates each gate's false-reject and false-accept rates.
+Overrides are recorded in `gate_audits` (the current verdict's audit is kept by trigger) and feed
+each candidate's status (not for decontamination, which no one can override). `report()`
+estimates each gate's false-reject and false-accept rates.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from curator.models import now_iso
+from curator.gates.runner import update_status
 from curator.store import Store
+
+
+class AuditError(ValueError):
+    """The audit asked for cannot be recorded (no such verdict, a verdict that is not pass/fail)."""
 
 
 @dataclass
@@ -42,51 +47,43 @@ class GateAgreement:
         return self.curator_fail_of_pass / self.audited_pass if self.audited_pass else None
 
 
-def sample(store: Store, gate: str, n: int, *, seed: int = 0) -> list[tuple[int, str, str]]:
-    """Up to n not-yet-audited candidates for a gate, half passed and half failed/flagged:
-    (example id, verdict, reason)."""
-    rows = store.conn.execute(
-        "SELECT v.example_id, v.verdict, v.reason FROM gate_verdicts v JOIN (SELECT max(id) AS id "
-        "FROM gate_verdicts WHERE gate = ? GROUP BY example_id) m ON v.id = m.id "
-        "WHERE v.example_id NOT IN (SELECT example_id FROM gate_audits WHERE gate = ?) ORDER BY v.example_id",
-        (gate, gate)).fetchall()
+@dataclass(frozen=True)
+class AuditItem:
+    example_id: int
+    verdict: str
+    reason: str
+
+
+def sample(store: Store, gate: str, n: int, *, seed: int = 0) -> list[AuditItem]:
+    """Up to n not-yet-audited candidates of a gate, half passed and half failed/flagged, by id."""
+    rows = [AuditItem(*r) for r in store.unaudited_verdicts(gate)]
     rng = random.Random(seed)
-    passed = [r for r in rows if r[1] == "pass"]
-    other = [r for r in rows if r[1] != "pass"]
+    passed = [r for r in rows if r.verdict == "pass"]
+    other = [r for r in rows if r.verdict != "pass"]
     take_other = min(len(other), max(n - n // 2, n - len(passed)))
     chosen = rng.sample(other, take_other) + rng.sample(passed, min(len(passed), n - take_other))
-    return sorted(chosen)
+    return sorted(chosen, key=lambda r: r.example_id)
 
 
 def record(store: Store, example_id: int, gate: str, curator_verdict: str, note: str | None = None) -> str:
-    """Record the curator's verdict on a gate's decision; returns the gate's verdict it was compared with."""
+    """Record the curator's verdict on a gate's current verdict, and the status it implies, in one
+    transaction; returns the gate's verdict it was compared with."""
     if curator_verdict not in ("pass", "fail"):
-        raise ValueError("the curator's verdict is pass or fail")
-    row = store.conn.execute(
-        "SELECT verdict FROM gate_verdicts WHERE example_id = ? AND gate = ? ORDER BY id DESC LIMIT 1",
-        (example_id, gate)).fetchone()
-    if row is None:
-        raise ValueError(f"candidate #{example_id} has no {gate!r} verdict to audit")
+        raise AuditError("the curator's verdict is pass or fail")
     with store.transaction():
-        store.conn.execute(
-            "INSERT INTO gate_audits (example_id, gate, gate_verdict, curator_verdict, note, created_at) "
-            "VALUES (?,?,?,?,?,?)", (example_id, gate, row[0], curator_verdict, note, now_iso()))
-    from curator.gates.runner import update_status
-
-    update_status(store, [example_id])
-    return row[0]
+        gate_verdict = store.current_verdict_of(example_id, gate)
+        if gate_verdict is None:
+            raise AuditError(f"candidate #{example_id} has no {gate!r} verdict to audit")
+        store.add_audit(example_id, gate, gate_verdict, curator_verdict, note)
+        update_status(store, [example_id])
+    return gate_verdict
 
 
 def report(store: Store) -> list[GateAgreement]:
-    counts: dict[str, dict[str, int]] = {}
-    for gate, verdict, n in store.conn.execute(
-            "SELECT v.gate, v.verdict, count(*) FROM gate_verdicts v JOIN (SELECT max(id) AS id FROM gate_verdicts "
-            "GROUP BY example_id, gate) m ON v.id = m.id GROUP BY v.gate, v.verdict"):
-        counts.setdefault(gate, {})[verdict] = n
+    """Per gate: current verdict counts and how the curator's latest audits agree with them."""
+    counts = store.verdict_counts()
     audits: dict[str, list[tuple[str, str]]] = {}
-    for gate, gate_verdict, curator in store.conn.execute(
-            "SELECT a.gate, a.gate_verdict, a.curator_verdict FROM gate_audits a JOIN (SELECT max(id) AS id "
-            "FROM gate_audits GROUP BY example_id, gate) m ON a.id = m.id"):
+    for gate, gate_verdict, curator in store.latest_audits():
         audits.setdefault(gate, []).append((gate_verdict, curator))
     out = []
     for gate in sorted(set(counts) | set(audits)):

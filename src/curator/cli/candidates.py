@@ -1,0 +1,57 @@
+"""Candidates from elsewhere, and a listing of candidates for scripts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from curator.cli.base import cli, db_option, families as _families_loader, open_store
+from curator.cli.base import settings as _settings_loader
+
+
+@cli.group()
+@db_option
+def candidates(db: Path | None) -> None:
+    """Import candidates made elsewhere, or list candidates with their verdicts and decisions."""
+
+
+@candidates.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+def candidates_import(path: Path, db: Path | None) -> None:
+    """Add each line of a JSONL file as a candidate: `family` and `messages` (TRL shape), optional
+    `tools`, `answer`, `task_type`, `difficulty`, `topic`, `passage` or `passage_id`, `metadata`.
+    Bad lines are reported and skipped (the exit status is then 1); importing again adds nothing."""
+    from curator.services.candidates import import_candidates
+
+    fams = _families_loader(_settings_loader()).families
+    with open_store(db) as store:
+        report = import_candidates(store, path, families=set(fams))
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    click.echo(report.summary())
+    if report.problems:
+        raise SystemExit(1)
+
+
+@candidates.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the default prints one short line each).")
+@click.option("--state", type=click.Choice(["new", "gated", "accepted", "rejected"]), default=None)
+@click.option("--family", default=None)
+@db_option
+def candidates_list(as_json: bool, state: str | None, family: str | None, db: Path | None) -> None:
+    """Candidates and revisions: id, uid, family, state, gate status, current verdicts, decisions, metadata."""
+    from curator.services.candidates import list_candidates
+
+    with open_store(db, readonly=True) as store:
+        for row in list_candidates(store, state=state, family=family):
+            if as_json:
+                click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+                continue
+            failing = ",".join(f"{g}:{v['reason']}" for g, v in row["verdicts"].items() if v["verdict"] != "pass")
+            last = next((d["action"] for d in reversed(row["decisions"]) if not d["undone"]
+                         and d["action"] != "undo"), "-")
+            click.echo(f"#{row['id']} {row['kind']:<9} {row['family']:<16} {row['state']:<8} "
+                       f"{row['gate_status'] or '-':<4} last:{last:<6} {failing}")

@@ -1,0 +1,197 @@
+"""Triage: queues, filters, the card for one candidate, decisions, undo and edits.
+
+Decisions are an append-only log; undo is a decision that names the one it undoes. A candidate's
+state follows from its effective (not undone) accept/reject decisions. Every decision commits in
+one transaction before the caller shows the next candidate, and every read on that path uses an
+index (nothing scans the decision history). An edit saves a revision that supersedes its original:
+the original leaves every queue and can no longer be decided; the revision keeps its lineage.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from curator.gates.runner import PER_EXAMPLE, check_example, update_status
+from curator.models import Decision, Example, Message, conversation_text, now_iso
+from curator.store import Store
+from curator.store.decisions import STATE_OF
+from curator.text.normalize import key_hash
+
+QUEUES = {
+    "pending": "Pending review",
+    "flagged": "Flagged by a gate",
+    "failed": "Failed by a gate",
+    "judge": "Judge disagrees with the rule gates",
+    "audit": "Audit: a sample of rejected candidates",
+    "accepted": "Accepted",
+}
+ACTIONS = ("accept", "reject", "skip", "flag", "note")
+AUDIT_SAMPLE = 50
+
+
+class TriageError(ValueError):
+    """A decision that cannot be made: an unknown id, or a row that is not (or no longer) decidable."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    family: str | None = None
+    verdict: str | None = None  # gate status: pass | flag | fail
+    tag: str | None = None  # a tag of the source passage
+    search: str | None = None  # text in the conversation
+
+    def replace(self, **changes: Any) -> "Filters":
+        return Filters(**{**self.__dict__, **changes})
+
+
+def queue_ids(store: Store, queue: str = "pending", filters: Filters = Filters(), *, seed: int = 0) -> list[int]:
+    """The ids of a queue, in review order."""
+    if queue not in QUEUES:
+        raise TriageError(f"unknown queue {queue!r} (one of {', '.join(QUEUES)})")
+    ids = store.triage_queue_ids(queue, family=filters.family, gate_status=filters.verdict, tag=filters.tag,
+                                 search=filters.search)
+    if queue == "judge" and ids:
+        verdicts = store.current_verdicts(ids)
+        ids = [i for i in ids if _judge_disagrees(verdicts.get(i, {}))]
+    if queue == "audit":
+        ids = sorted(random.Random(seed).sample(ids, min(len(ids), AUDIT_SAMPLE)))
+    return ids
+
+
+def _judge_disagrees(gates: dict[str, dict]) -> bool:
+    judge = gates.get("judge", {}).get("verdict")
+    rules_ok = all(g["verdict"] == "pass" for name, g in gates.items() if name != "judge")
+    return (judge == "pass") != rules_ok
+
+
+def filter_families(store: Store) -> list[str]:
+    """The families a triage filter can pick."""
+    return store.decidable_families()
+
+
+def filter_tags(store: Store) -> list[str]:
+    """The passage tags a triage filter can pick."""
+    return store.passage_tags()
+
+
+@dataclass
+class Card:
+    """Everything the triage screen shows for one candidate."""
+
+    example: Example
+    verdicts: dict[str, dict]
+    passage_text: str | None
+    passage_tags: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+
+
+def load_card(store: Store, example_id: int) -> Card:
+    """One candidate with its current verdicts (after audits), passage and decisions. A stored row
+    that no longer validates raises `BadRow`."""
+    example = store.example(example_id)
+    passage_text, tags = None, []
+    if example.passage_id is not None:
+        passage = store.passage(example.passage_id)
+        passage_text, tags = passage.text, passage.tags
+    return Card(example=example, verdicts=store.current_verdicts([example_id], with_audits=True).get(example_id, {}),
+                passage_text=passage_text, passage_tags=tags, decisions=store.decisions(example_id))
+
+
+def _require_decidable(store: Store, example_id: int) -> None:
+    if store.is_decidable(example_id):
+        return
+    if not store.existing_ids([example_id]):
+        raise TriageError(f"no candidate #{example_id}")
+    raise TriageError(f"#{example_id} cannot be decided: it is not a candidate, or a revision replaced it")
+
+
+def unknown_ids(store: Store, example_ids: list[int]) -> list[int]:
+    """The ids with no example behind them."""
+    known = store.existing_ids(example_ids)
+    return [i for i in example_ids if i not in known]
+
+
+def check_decidable(store: Store, example_ids: list[int]) -> None:
+    """Raise `TriageError` naming every id that is unknown or not decidable."""
+    unknown = unknown_ids(store, example_ids)
+    if unknown:
+        raise TriageError("no candidate " + ", ".join(f"#{i}" for i in unknown))
+    for example_id in example_ids:
+        _require_decidable(store, example_id)
+
+
+def decide(store: Store, example_id: int, action: str, *, seconds: float | None = None, note: str | None = None,
+           reason: str | None = None) -> int:
+    """Record a decision (accept, reject, skip, flag, note), with an optional reason code, and the
+    state it implies, in one transaction; returns the decision's id."""
+    if action not in ACTIONS:
+        raise TriageError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    with store.transaction():
+        _require_decidable(store, example_id)
+        decision_id = store.add_decision(Decision(example_id=example_id, action=action, seconds=seconds, note=note,
+                                                  reason=reason))
+        if action in STATE_OF:
+            store.set_example_state(example_id, STATE_OF[action])
+    return decision_id
+
+
+def undo(store: Store, decision_id: int | None = None, *, example_id: int | None = None) -> Decision | None:
+    """Undo a decision by appending an undo; the example's state follows. Which one: `decision_id`,
+    else the latest effective decision of `example_id`, else the latest of all. Returns the decision
+    undone, or None when there is nothing to undo."""
+    with store.transaction():
+        if decision_id is not None:
+            found = store.decision(decision_id)
+            if found is None or found[1] or found[0].action in ("undo", "edit"):
+                return None
+            target = found[0]
+        else:
+            target = store.last_undoable(example_id)
+            if target is None:
+                return None
+        store.add_decision(Decision(example_id=target.example_id, action="undo", undoes=target.id))
+        store.set_example_state(target.example_id, store.effective_state(target.example_id))
+    return target
+
+
+def recent_decisions(store: Store, limit: int = 8) -> list[tuple[Decision, bool]]:
+    """The latest decisions, newest first, each with whether it has been undone."""
+    return store.recent_decisions(limit)
+
+
+def save_revision(store: Store, example_id: int, messages: list[Message], families: dict[str, Any] | None = None) -> int:
+    """Store an edited conversation as a revision that supersedes the original (same lineage, a new
+    uid), with its cheap gates' verdicts and status, in one transaction; returns the revision's id."""
+    _require_decidable(store, example_id)
+    original = store.example(example_id)
+    revision = original.model_copy(update={
+        "id": None, "uid": None, "lineage": original.lineage, "version": original.version + 1, "superseded_by": None,
+        "kind": "revision", "source_type": "revision", "parent_id": example_id, "messages": messages,
+        "state": "new", "gate_status": None, "created_at": now_iso(), "key_hash": key_hash(conversation_text(messages)),
+        "metadata": {**original.metadata, "revised_by": "curator"},
+    })
+    passage_text = store.passage(original.passage_id).text if original.passage_id is not None else None
+    verdicts = check_example(revision, (families or {}).get(original.family), passage_text)
+    with store.transaction():
+        _require_decidable(store, example_id)  # again: another writer may have edited it meanwhile
+        revision_id = store.add_example(revision)
+        store.supersede(example_id, revision_id)
+        store.add_decision(Decision(example_id=example_id, action="edit", note=f"revision #{revision_id}"))
+        store.insert_verdicts([(revision_id, name, PER_EXAMPLE[name].version, v.verdict, v.reason, v.score, v.detail)
+                               for name, v in verdicts.items()])
+        update_status(store, [revision_id])
+    return revision_id
+
+
+def verdict_lines(verdicts: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(gate, verdict, reason and key evidence) for display, failures first."""
+    order = {"fail": 0, "flag": 1, "pass": 2}
+    lines = []
+    for gate, v in sorted(verdicts.items(), key=lambda kv: (order.get(kv[1]["verdict"], 3), kv[0])):
+        detail = {k: val for k, val in v["detail"].items() if k not in ("scores",)}
+        evidence = json.dumps(detail, ensure_ascii=False)[:160] if v["verdict"] != "pass" else ""
+        lines.append((gate, v["verdict"] + (" (audited)" if v.get("audited") else ""), f"{v['reason']} {evidence}".strip()))
+    return lines
