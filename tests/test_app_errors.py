@@ -3,6 +3,9 @@ folder, a database locked by another process while the curator decides."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,40 @@ async def test_an_export_that_cannot_write_is_shown_not_fatal(db: Path, tmp_path
         await settle(pilot)
         assert app.is_running
         assert app.errors and any("exports" in e or "File" in e for e in app.errors)
+
+
+LOCKER = textwrap.dedent("""
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    print("LOCKED", flush=True)
+    sys.stdin.readline()
+    conn.execute("ROLLBACK")
+""")
+
+
+async def test_a_decision_while_another_process_holds_the_lock_is_refused_then_made(db: Path) -> None:
+    """Seen by a user: a decision made while `curator import` wrote failed after 10 s and the exception
+    exited the app. Now the write waits briefly, the curator is told, the card stays; the next try works."""
+    app = app_for(db, "triage")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first = app.screen.card.example.id
+        locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert locker.stdout.readline().strip() == "LOCKED"
+            await pilot.press("a")
+            await settle(pilot)
+            assert app.is_running
+            assert app.errors and "busy" in app.errors[-1]
+            assert app.screen.card.example.id == first
+            assert app.store.decisions(first) == []
+        finally:
+            locker.stdin.write("\n")
+            locker.stdin.flush()
+            locker.wait(timeout=30)
+        await pilot.press("a")
+        await settle(pilot)
+        assert [d.action for d in app.store.decisions(first)] == ["accept"]
+        assert app.screen.card.example.id != first

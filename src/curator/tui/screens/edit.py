@@ -60,7 +60,7 @@ class EditScreen(ModalScreen[int | None]):
             revision_id = save_revision(self.app.store, self.example.id, messages, self.app.families)
         except (StoreError, TriageError) as exc:  # busy, or no longer editable: nothing was written
             self.query_one("#error", Static).update(f"not saved: {exc}")
-            self.notify(f"revision not saved: {exc}", severity="error", timeout=10)
+            self.app.show_error(f"revision not saved: {exc}")
             return
         self.dismiss(revision_id)
 

@@ -135,7 +135,7 @@ class TriageScreen(Screen):
         self.show_current()
 
     def on_queue_failed(self, message: QueueFailed) -> None:
-        self.notify(f"could not load the queue: {message.error}", severity="error", timeout=10)
+        self.app.show_error(f"could not load the queue: {message.error}")
 
     def show_current(self) -> None:
         self.card, self.problem = None, None
@@ -155,7 +155,7 @@ class TriageScreen(Screen):
         try:
             return fn(), True
         except (StoreError, TriageError) as exc:
-            self.notify(f"{what} not saved: {exc}", severity="error", timeout=10)
+            self.app.show_error(f"{what} not saved: {exc}")
             return None, False
 
     def draw(self) -> None:
