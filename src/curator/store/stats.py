@@ -16,6 +16,12 @@ class StatsQueries:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return self.conn.execute(sql, list(params)).fetchone()[0]
 
+    def count_examples(self, *, kind: str | None = None) -> int:
+        """Examples of every kind, or of one (candidate, revision, seed, eval_item)."""
+        if kind is None:
+            return self.count("examples")
+        return self.count("examples", "kind = ?", [kind])
+
     def table_counts(self) -> dict[str, int]:
         return {name: self.count(name) for name in TABLES}
 
