@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 CORE = ["curator", "curator.cli", "curator.config", "curator.models", "curator.store", "curator.text",
-        "curator.text.rtl", "curator.corpus", "curator.seeds", "curator.sample", "curator.jsonl",
+        "curator.text.rtl", "curator.corpus", "curator.services.seeds", "curator.sample", "curator.jsonl",
         "curator.teacher.runner", "curator.teacher.batch", "curator.teacher.procedural.run", "curator.gates.runner",
         "curator.gates.judge", "curator.gates.audit", "curator.review", "curator.coverage", "curator.augment",
         "curator.export.writer"]

@@ -17,7 +17,7 @@ from curator.gates.judge import JudgeModelError, plan_judging
 from curator.gates.runner import latest_verdicts, run_gates
 from curator.models import Example, Message
 from curator.sample import prepare_sample
-from curator.seeds import import_seeds
+from curator.services.seeds import import_seeds
 from curator.store import Store
 from curator.teacher.client import Teacher
 from curator.teacher.families import load_families, load_family
