@@ -38,6 +38,7 @@ def test_an_edit_is_a_new_version_in_one_lineage(store: Store) -> None:
     third = edit_seed(store, second, seed(task_type="error_correction"))  # the same text: still a new version
     assert store.example(third).version == 3 and [s.id for s in store.seeds()] == [third]
     assert [s.id for s in list_seeds(store).seeds] == [third]
+    assert edit_seed(store, third, seed(task_type="error_correction")) == third, "saved unchanged: no version"
 
 
 def test_an_edit_that_cannot_be_saved_writes_nothing(store: Store) -> None:
@@ -111,7 +112,8 @@ async def test_the_seeds_screen_changes_roles_through_the_service_and_shows_coll
     db = tmp_path / "s.db"
     with Store(db) as store:
         first = create_seed(store, seed())
-        leaky = create_seed(store, seed(question="دربارهٔ دماوند بگو.", answer="بله: " + EVAL_TEXT))
+        leaky = create_seed(store, seed(question="دربارهٔ دماوند بگو.", answer="بله: " + EVAL_TEXT,
+                                        difficulty="middle_school", topic="قید"))
         items = tmp_path / "eval.jsonl"
         items.write_text(json.dumps({"messages": [{"role": "user", "content": "دماوند کجاست؟"},
                                                   {"role": "assistant", "content": EVAL_TEXT}]}, ensure_ascii=False)
@@ -136,6 +138,7 @@ async def test_the_seeds_screen_changes_roles_through_the_service_and_shows_coll
         await pilot.press("ctrl+s")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.store.example(leaky).superseded_by is not None
+        newest = app.store.example(app.store.example(leaky).superseded_by)
+        assert (newest.version, newest.difficulty, newest.topic) == (2, "middle_school", "قید"), "kept from v1"
         assert str(app.screen.query_one("#collisions").render()).strip() == ""
         await pilot.press("q")

@@ -15,6 +15,13 @@ class SeedError(Exception):
     """A seed write that cannot be done as asked (the same text exists, the version was replaced)."""
 
 
+_CONTENT = ("family", "role", "task_type", "difficulty", "topic", "messages", "tools", "answer", "metadata")
+
+
+def _content(seed: Example) -> dict:
+    return seed.model_dump(mode="json", include=set(_CONTENT))
+
+
 class SeedQueries:
     def add_seeds(self, seeds: Iterable[Example]) -> tuple[int, int]:
         """Store seeds or eval items in short transactions; one already stored (the same current seed,
@@ -55,9 +62,12 @@ class SeedQueries:
 
     def add_seed_version(self, old_id: int, seed: Example) -> int:
         """Store `seed` as the next version of seed `old_id`, in one transaction: the new row has
-        version + 1, the same lineage and `parent_id` = the old one, which gets `superseded_by`."""
+        version + 1, the same lineage and `parent_id` = the old one, which gets `superseded_by`.
+        A seed saved unchanged makes no version (the old id is returned)."""
         with self.transaction():
             old = self.current_seed(old_id)
+            if _content(old) == _content(seed):
+                return old.id  # saved without a change: no new version
             new = seed.model_copy(update={
                 "id": None, "uid": None, "lineage": old.lineage, "version": old.version + 1, "parent_id": old.id,
                 "kind": "seed", "superseded_by": None, "created_at": now_iso()})

@@ -180,10 +180,12 @@ class SeedEditScreen(ModalScreen[bool]):
         scroll.mount(TurnEditor("assistant", "", mode=self.app.bidi_mode), before=error)
 
     def _example_from_form(self) -> dict:
+        """The form's fields over the edited seed's others (a new version keeps what the form does not show)."""
         messages = [e.message() for e in self.query(TurnEditor) if not (e.role == "system" and not e.text.strip())]
-        return {"family": self.query_one("#family", Select).value, "role": self.query_one("#role", Select).value,
-                "task_type": self.query_one("#task", Input).value or None, "messages": messages,
-                "tools": self.seed.tools if self.seed else None, "answer": self.seed.answer if self.seed else None}
+        kept = {k: getattr(self.seed, k) for k in ("difficulty", "topic", "tools", "answer", "metadata")} \
+            if self.seed else {}
+        return {**kept, "family": self.query_one("#family", Select).value, "role": self.query_one("#role", Select).value,
+                "task_type": self.query_one("#task", Input).value or None, "messages": messages}
 
     def action_json(self) -> None:
         if self.json_mode:
