@@ -60,8 +60,11 @@ def kill_when_rows_are_in(proc: subprocess.Popen, db: Path, already: int = 0) ->
     rows), then SIGKILL it."""
     seen = already
     while seen <= already:
-        if proc.poll() is not None:
+        try:  # wait on the process a little between looks (it must not end first)
+            proc.wait(timeout=0.005)
             pytest.fail(f"the import ended before it could be interrupted: {proc.stderr.read()}")
+        except subprocess.TimeoutExpired:
+            pass
         try:
             seen = raw_counts(db)[0]
         except sqlite3.OperationalError:  # the file or its tables do not exist yet
