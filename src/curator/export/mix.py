@@ -48,9 +48,9 @@ def load_rows(store: Store, part: str) -> list[Row]:
 
 
 def attach_verdicts(store: Store, rows: list[Row]) -> None:
-    """The current verdict of every gate for each row (kept by the store, one query)."""
-    by_id = {r.id: r for r in rows}
-    for example_id, gates in store.current_verdicts().items():
+    """The current verdict of every gate for each row (kept by the store, read in one query)."""
+    by_id = {r.data["id"]: r for r in rows}
+    for example_id, gates in store.export_verdicts().items():
         row = by_id.get(example_id)
         if row is not None:
             row.verdicts.update(gates)
@@ -62,15 +62,16 @@ def trainable(considered: list[Row], seeds: list[Row]) -> tuple[list[Row], dict[
     reasons: dict[int, str] = {}
     newest: dict[str, Row] = {}
     for row in considered:  # in id order: a later row of a lineage is newer
-        if row.state != "accepted":
+        d = row.data
+        if d["state"] != "accepted":
             continue
-        if row.superseded_by is not None:
-            reasons[row.id] = f"not exported: replaced by revision #{row.superseded_by}"
+        if d["superseded_by"] is not None:
+            reasons[d["id"]] = f"not exported: replaced by revision #{d['superseded_by']}"
             continue
-        lineage = row.lineage or f"#{row.id}"
+        lineage = d["lineage"] or f"#{d['id']}"
         older = newest.get(lineage)
         if older is not None:
-            reasons[older.id] = f"not exported: #{row.id}, a newer accepted version of it, is used"
+            reasons[older.data["id"]] = f"not exported: #{d['id']}, a newer accepted version of it, is used"
         newest[lineage] = row
     pool = list(newest.values())
     for seed in seeds:

@@ -113,6 +113,17 @@ class StatsQueries:
             out.append(data)
         return out
 
+    def export_verdicts(self) -> dict[int, dict[str, dict[str, Any]]]:
+        """example id -> gate -> its current verdict (verdict, score, reason, detail), for every
+        example in one query: the export reads them all (the curator's audits are not applied)."""
+        out: dict[int, dict[str, dict[str, Any]]] = {}
+        for example_id, gate, verdict, score, reason, detail in self.conn.execute(
+                "SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, v.detail "
+                "FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id"):
+            out.setdefault(example_id, {})[gate] = {"verdict": verdict, "score": score, "reason": reason,
+                                                    "detail": orjson.loads(detail)}
+        return out
+
     def record_export(self, version: str, path: str, counts_json: str, manifest_sha256: str, created_at: str) -> None:
         with self.transaction():
             self.conn.execute("INSERT OR IGNORE INTO exports (version, path, counts, manifest_sha256, created_at) "
