@@ -54,7 +54,7 @@ def build(path: Path, total: int, accepted: int) -> None:
 
 def main() -> None:
     from curator.coverage import CoverageMap, recount
-    from curator.export.writer import export
+    from curator.services.export import export_dataset as export
     from curator.gates.decontam import DecontamSettings
     from curator.gates.runner import GateReport, run_set_level
     from curator.sample import prepare_sample

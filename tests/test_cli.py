@@ -61,7 +61,7 @@ def test_skipped_files_are_named_in_the_summary(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "a.jsonl").write_text(json.dumps({"text": PARA * 3}, ensure_ascii=False) + "\n{bad\n", encoding="utf-8")
     out = run("import", str(tmp_path), "--db", str(tmp_path / "c.db"))
-    assert out.returncode == 0
+    assert out.returncode == 3, "partly skipped"
     assert f"skipped: {tmp_path / 'a.jsonl'}:2: not valid JSON" in out.stderr
     assert f"skipped: {tmp_path / 'empty.txt'}: empty file" in out.stderr
     assert "2 skipped" in out.stdout

@@ -17,8 +17,8 @@ import pytest
 from curator.augment import plan_augmentation
 from curator.config import Settings
 from curator.coverage import CoverageError, CoverageMap, LiveCoverage, recount
-from curator.export.mix import attach_verdicts, build_mix, load_rows
-from curator.export.writer import LeakError, export
+from curator.export.mix import attach_verdicts, build_mix, load_rows, trainable
+from curator.services.export import LeakError, export_dataset as export
 from curator.gates.runner import run_gates
 from curator.services import triage as review
 from curator.models import Example, Message
@@ -118,7 +118,7 @@ def test_mix_prefers_hand_written_respects_caps_and_excludes_failures(store: Sto
     small = tmp_path / "coverage.toml"
     small.write_text("dimensions = ['task_type']\n[families]\nschool_math = 5\ngrammar_tutor = 2\n", encoding="utf-8")
     cmap = CoverageMap.load(small, FAMS)
-    rows = load_rows(store, "(kind IN ('candidate', 'revision') AND state = 'accepted') OR (kind = 'seed' AND role = 'fewshot')")
+    rows, _ = trainable(load_rows(store, "considered"), load_rows(store, "seeds"))
     attach_verdicts(store, rows)
     mix = build_mix(rows, cmap, seed=1)
     by_family = {}
@@ -246,6 +246,7 @@ def test_a_killed_export_leaves_nothing_partial(store: Store, tmp_path: Path) ->
         from pathlib import Path
         from curator.coverage import CoverageMap
         from curator.export import writer
+        from curator.services.export import export_dataset
         from curator.store import Store
         from curator.families import load_families
 
@@ -260,7 +261,7 @@ def test_a_killed_export_leaves_nothing_partial(store: Store, tmp_path: Path) ->
         fams = load_families(Path({str(ROOT / 'prompts')!r})).families
         cmap = CoverageMap.load(Path({str(ROOT / 'prompts' / 'coverage.toml')!r}), fams)
         with Store(Path({str(store.path)!r})) as store:
-            writer.export(store, cmap, out_dir=Path({str(out)!r}), today=date(2026, 11, 22))
+            export_dataset(store, cmap, out_dir=Path({str(out)!r}), today=date(2026, 11, 22))
     """), encoding="utf-8")
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr

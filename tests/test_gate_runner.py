@@ -17,7 +17,7 @@ from curator.models import Example, Message
 from curator.sample import prepare_sample
 from curator.services import audit
 from curator.services.gate import run_gates
-from curator.seeds import import_seeds
+from curator.services.seeds import import_seeds
 from curator.store import Store
 from curator.teacher.client import Teacher
 from curator.families import load_families, load_family

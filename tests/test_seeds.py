@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from curator.seeds import import_seeds
+from curator.services.seeds import import_seeds
 from curator.store import Store
 
 GOOD = {"family": "grammar_tutor", "role": "fewshot",

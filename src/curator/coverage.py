@@ -1,13 +1,14 @@
 """Coverage: the target mix (prompts/coverage.toml) as cells, and live counts of accepted examples.
 
 A cell is a family as a whole, or one value of one of its dimensions (task type, difficulty, topic,
-source type, or a custom metadata key). Counts update per decision (`LiveCoverage.apply`) without
-recounting everything; `recount` does it from scratch with one grouped query.
+source type, or a custom metadata key). Coverage counts accepted candidates and revisions and the
+trainable seeds, current versions only (a superseded row never counts). Counts update per decision
+(`LiveCoverage.sync`) without recounting everything; `recount` does it from scratch with one
+grouped query.
 """
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -101,30 +102,17 @@ class CoverageMap:
         return keys
 
 
-_ROW_SQL = "SELECT id, kind, role, family, task_type, difficulty, topic, source_type, metadata FROM examples"
-_COLUMNS = ("id", "kind", "role", "family", "task_type", "difficulty", "topic", "source_type", "metadata")
-
-
-def _row(values: tuple) -> dict[str, Any]:
-    row = dict(zip(_COLUMNS, values))
-    row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
-    return row
-
-
 def recount(store: Store, cmap: CoverageMap) -> Counter:
-    """Counts of every cell from scratch (grouped in SQL, then spread over cells)."""
+    """Counts of every cell from scratch (grouped in SQL, then spread over cells; row by row only
+    when a dimension lives in the metadata)."""
     counts: Counter = Counter()
     needs_metadata = any(d not in ("task_type", "difficulty", "topic", "source_type") for d in cmap.dimensions) \
         or cmap.custom_keys
     if needs_metadata:
-        for values in store.conn.execute(f"{_ROW_SQL} WHERE {COUNTED}"):
-            counts.update(cmap.keys_of(_row(values)))
+        for row in store.counted_rows():
+            counts.update(cmap.keys_of(row))
         return counts
-    sql = (f"SELECT kind, role, family, task_type, difficulty, topic, source_type, count(*) FROM examples "
-           f"WHERE {COUNTED} GROUP BY 1, 2, 3, 4, 5, 6, 7")
-    for kind, role, family, task, difficulty, topic, source, n in store.conn.execute(sql):
-        row = {"kind": kind, "role": role, "family": family, "task_type": task, "difficulty": difficulty,
-               "topic": topic, "source_type": source, "metadata": {}}
+    for row, n in store.counted_groups():
         for key in cmap.keys_of(row):
             counts[key] += n
     return counts
@@ -136,21 +124,22 @@ class LiveCoverage:
     def __init__(self, store: Store, cmap: CoverageMap) -> None:
         self.cmap = cmap
         self.counts = recount(store, cmap)
-        self.members = {r[0] for r in store.conn.execute(f"SELECT id FROM examples WHERE {COUNTED}")}
+        self.members = store.counted_ids()
 
     def sync(self, store: Store, example_id: int) -> int:
         """After a decision on one example: +1 or -1 if it entered or left the counted set, else 0."""
-        counted = store.conn.execute(f"SELECT 1 FROM examples WHERE id = ? AND {COUNTED}", (example_id,)).fetchone()
-        if (counted is not None) == (example_id in self.members):
+        row = store.counted_row(example_id)
+        if (row is not None) == (example_id in self.members):
             return 0
-        delta = 1 if counted is not None else -1
-        values = store.conn.execute(f"{_ROW_SQL} WHERE id = ?", (example_id,)).fetchone()
-        for key in self.cmap.keys_of(_row(values)):
-            self.counts[key] += delta
-        if delta > 0:
+        if row is not None:
+            delta = 1
             self.members.add(example_id)
         else:
+            delta = -1
             self.members.discard(example_id)
+            row = store.coverage_fields(example_id)
+        for key in self.cmap.keys_of(row):
+            self.counts[key] += delta
         return delta
 
     def cells(self) -> list[Cell]:

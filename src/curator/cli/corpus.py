@@ -7,12 +7,17 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, open_store, settings as _settings_loader
-from curator.store import Store
-from curator.cli.base import open_app
+from curator.cli.base import (cli, db_option, families as _families_loader, open_app, open_store, progress_bar,
+                              safe_line, settings as _settings_loader)
 from curator.config import SAMPLE_DB, Window
-from curator.corpus.importer import import_paths
 from curator.sample import prepare_sample
+from curator.store import Store
+
+
+# `curator import` exit codes (1 is any error that stopped it, as for every command).
+EXIT_PARTIAL = 3  # some file or line was skipped (named on stderr); the rest was imported
+EXIT_NOTHING = 4  # no file was read (no such path, no corpus files, every file skipped)
+EXIT_CODES = {"ok": 0, "partial": EXIT_PARTIAL, "nothing": EXIT_NOTHING}
 
 
 @cli.command("import")
@@ -22,27 +27,31 @@ from curator.sample import prepare_sample
 @click.option("--max-chars", default=Window.max_chars, show_default=True, help="Largest passage allowed.")
 @db_option
 def import_cmd(paths: tuple[Path, ...], field_name: str, min_chars: int, max_chars: int, db: Path | None) -> None:
-    """Import .txt, .md and .jsonl files (folders recursively) as passages."""
+    """Import .txt, .md and .jsonl files (folders recursively) as passages.
+
+    Exits 0 when everything was read (even if nothing was new), 3 when a file or line was skipped,
+    4 when no file was read, 1 on an error.
+    """
+    from curator.services.corpus_import import import_corpus, import_size
+
     try:
         window = Window(min_chars, max_chars)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     with open_store(db) as store:
-        total = sum(p.stat().st_size for p in _files_for_progress(paths))
-        if sys.stderr.isatty() and total:
-            with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
-                report = import_paths(store, list(paths), field_name=field_name, window=window, progress=bar.update)
+        bar = progress_bar(import_size(list(paths)), "importing")
+        if bar is None:
+            report = import_corpus(store, list(paths), field_name=field_name, window=window)
         else:
-            report = import_paths(store, list(paths), field_name=field_name, window=window)
+            with bar:
+                report = import_corpus(store, list(paths), field_name=field_name, window=window,
+                                       progress=lambda done, _total: bar.update(done - bar.pos))
     for problem in report.problems:
-        click.echo(f"skipped: {problem}", err=True)
+        click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
     click.echo(report.summary())
+    if EXIT_CODES[report.outcome]:
+        sys.exit(EXIT_CODES[report.outcome])
 
-
-def _files_for_progress(paths: tuple[Path, ...]) -> list[Path]:
-    from curator.corpus.readers import corpus_files
-
-    return corpus_files(list(paths), [])
 
 @cli.command()
 @db_option
@@ -69,7 +78,7 @@ def demo(db: Path, no_app: bool) -> None:
     """Build the bundled sample project (Persian corpus and seeds) and open the app on it."""
     with Store(db) as store:
         summary = prepare_sample(store)
-        if not store.count("examples", "kind = 'candidate'"):
+        if not store.count_examples(kind="candidate"):
             summary += "; " + _demo_candidates(store)
     click.echo(f"sample project in {db}: {summary}")
     if not no_app:

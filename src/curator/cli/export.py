@@ -10,11 +10,11 @@ from curator.cli.base import cli, db_option, families as _families_loader, open_
 from curator.config import Settings
 
 
-def _coverage_map(settings: Settings):
-    from curator.coverage import CoverageError, CoverageMap
+def _coverage_map(settings: Settings, *, show_errors: bool = False):
+    from curator.services.coverage import CoverageError, coverage_map
 
     try:
-        return CoverageMap.load(settings.prompts_path() / "coverage.toml", _families_loader(settings, show_errors=False).families)
+        return coverage_map(settings, _families_loader(settings, show_errors=show_errors).families)
     except CoverageError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -24,14 +24,14 @@ def _coverage_map(settings: Settings):
 @db_option
 def coverage(only_thin: bool, db: Path | None) -> None:
     """Accepted examples per cell of the coverage map (prompts/coverage.toml) against their targets."""
-    from curator.coverage import recount, table
+    from curator.services.coverage import coverage as read_coverage
 
     cmap = _coverage_map(_settings_loader())
-    with open_store(db) as store:
-        counts = recount(store, cmap)
-    for line in table(cmap.cells(counts), cmap.thin_share, only_thin=only_thin):
+    with open_store(db, readonly=True) as store:
+        report = read_coverage(store, cmap)
+    for line in report.lines(only_thin=only_thin):
         click.echo(line)
-    click.echo(f"{len(cmap.thin(counts))} thin cells (below {cmap.thin_share:.0%} of their target)")
+    click.echo(report.summary())
 
 
 @cli.command()
@@ -40,19 +40,18 @@ def coverage(only_thin: bool, db: Path | None) -> None:
 @db_option
 def augment(max_jobs: int, dry_run: bool, db: Path | None) -> None:
     """Queue targeted generation for every thin cell (then `curator generate` runs it, gates and triage follow)."""
-    from curator.augment import plan_augmentation
-    from curator.coverage import recount
+    from curator.services.augment import augment as run_augment
 
     settings = _settings_loader()
+    families = _families_loader(settings).families
     cmap = _coverage_map(settings)
     with open_store(db) as store:
-        lines = plan_augmentation(store, _families_loader(settings).families, settings, cmap, recount(store, cmap),
-                                  max_jobs_per_cell=max_jobs, dry_run=dry_run)
-    for line in lines:
+        report = run_augment(store, cmap, families, settings, max_jobs_per_cell=max_jobs, dry_run=dry_run)
+    for line in report.lines:
         c = line.cell
         what = line.note or f"{line.jobs} jobs ({line.added} new)"
         click.echo(f"{c.family:<16} {c.dimension:<11} {c.value:<22} {c.count:>5}/{c.target:<5} {what}")
-    click.echo(f"{sum(l.added for l in lines)} jobs {'would be ' if dry_run else ''}queued for {len(lines)} thin cells")
+    click.echo(report.summary())
 
 
 @cli.command("export")
@@ -64,15 +63,16 @@ def augment(max_jobs: int, dry_run: bool, db: Path | None) -> None:
 @db_option
 def export_cmd(out_dir: Path, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
     """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log."""
-    from curator.export.writer import LeakError, export
+    from curator.services.export import LeakError, export_dataset
 
     cmap = _coverage_map(_settings_loader())
     with open_store(db) as store:
         try:
-            result = export(store, cmap, out_dir=out_dir, seed=seed, formats=formats)
+            result = export_dataset(store, cmap, out_dir=out_dir, seed=seed, formats=formats)
         except LeakError as exc:
             for leak in exc.leaks:
                 click.echo(f"leak: #{leak['id']} in {leak['file']} matches eval items {leak['eval_items']}", err=True)
             raise click.ClickException(f"export refused: {len(exc.leaks)} rows match private eval items") from exc
-    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-    click.echo(f"{'already exported' if result.reused else 'exported'} {result.version} to {result.path} ({counts})")
+        except OSError as exc:
+            raise click.ClickException(f"{out_dir}: cannot write the export ({exc.strerror or exc})") from exc
+    click.echo(result.summary())

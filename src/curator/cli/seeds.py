@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, open_store
-from curator.seeds import import_seeds
+from curator.cli.base import cli, db_option, open_store, safe_line
+from curator.services.seeds import ROLES, import_seeds, list_seeds
+
+EXIT_COLLISIONS = 3  # `seeds check`: a few-shot seed matches a private eval item
 
 
 @cli.group()
@@ -23,14 +26,44 @@ def seeds_import(path: Path, db: Path | None) -> None:
     _import_examples(path, db, eval_items=False)
 
 
+@seeds.command("list")
+@click.option("--role", type=click.Choice(ROLES), default=None, help="Only seeds of this role.")
+@click.option("--family", default=None, help="Only seeds of this family.")
+@db_option
+def seeds_list(role: str | None, family: str | None, db: Path | None) -> None:
+    """Current seed versions (id, version, role, family, task type, first turn), then collisions."""
+    with open_store(db, readonly=True) as store:
+        listing = list_seeds(store, role=role, family=family)
+    for seed in listing.seeds:
+        first = next((m.content for m in seed.messages if m.role == "user"), "")
+        click.echo(f"#{seed.id:<6} v{seed.version:<3} {seed.role:<8} {seed.family:<16} {seed.task_type or '-':<22} "
+                   f"{safe_line(first, 60)}")
+    totals = ", ".join(f"{r} {n}" for r, n in listing.role_totals().items())
+    click.echo(f"{len(listing.seeds)} seeds listed (all current seeds: {totals})")
+    for collision in listing.collisions:
+        click.echo(f"collision: {collision.describe()}", err=True)
+
+
+@seeds.command("check")
+@db_option
+def seeds_check(db: Path | None) -> None:
+    """Few-shot seeds that match a private eval item; exits 3 when there is any."""
+    with open_store(db, readonly=True) as store:
+        collisions = list_seeds(store).collisions
+    for collision in collisions:
+        click.echo(f"collision: {collision.describe()}")
+    click.echo(f"{len(collisions)} few-shot seeds match private eval items")
+    if collisions:
+        sys.exit(EXIT_COLLISIONS)
+
+
 def _import_examples(path: Path, db: Path | None, *, eval_items: bool) -> None:
     with open_store(db) as store:
         report = import_seeds(store, path, eval_items=eval_items)
     for problem in report.problems:
-        click.echo(f"skipped: {problem}", err=True)
-    what = "eval items" if eval_items else "seeds"
-    click.echo(f"{report.added} {what} added ({report.existing} already present"
-               f"{f', {len(report.problems)} skipped' if report.problems else ''})")
+        click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
+    click.echo(report.summary("eval items" if eval_items else "seeds"))
+
 
 @cli.group("eval")
 def eval_group() -> None:

@@ -19,12 +19,17 @@ from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256, jsonl_records, text_chunks
 from curator.corpus.split import Span, passages, split_text
 from curator.models import Source, now_iso
+from curator.services.common import NEVER, Cancel
 from curator.store import SourceBusy, Store
 
 BATCH = 1000
 # Files at least this big are classified in worker processes (start-up costs ~0.1 s a worker).
 PARALLEL_MIN_BYTES = 16 << 20
 Progress = Callable[[int], None]
+
+
+class ImportCancelled(Exception):
+    """The caller asked the import to stop; the file in progress was dropped whole."""
 
 
 @dataclass
@@ -35,12 +40,21 @@ class ImportReport:
     passages_added: int = 0
     passages_seen: int = 0
     problems: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """`ok` (everything was read), `partial` (a file or line was skipped, or the import was
+        cancelled after some files) or `nothing` (no file was read)."""
+        if self.files == 0:
+            return "nothing"
+        return "partial" if self.problems or self.cancelled else "ok"
 
     def summary(self) -> str:
         skipped = f", {len(self.problems)} skipped" if self.problems else ""
         dup = self.passages_seen - self.passages_added
         return (f"{self.files} files, {self.passages_added} passages added"
-                f" ({dup} already present){skipped}")
+                f" ({dup} already present){skipped}{', cancelled' if self.cancelled else ''}")
 
 
 def _spans(path: Path, field_name: str, window: Window, counter: ByteCount,
@@ -85,8 +99,10 @@ def _batched(items: Iterator[tuple[Span, int | None]], size: int) -> Iterator[li
 
 
 def import_file(store: Store, path: Path, *, field_name: str = "text", window: Window = Window(),
-                progress: Progress | None = None, pool: Executor | None = None) -> tuple[int, int, list[str]]:
-    """Import one file; returns (added, seen, problems). CorpusError skips the file.
+                progress: Progress | None = None, pool: Executor | None = None,
+                cancel: Cancel = NEVER) -> tuple[int, int, list[str]]:
+    """Import one file; returns (added, seen, problems). CorpusError skips the file; a set `cancel`
+    raises ImportCancelled between batches (the file is dropped whole).
 
     Passages commit in short batches (no write transaction holds the database for long); the file's
     source row is marked complete only at its end, so until then none of its passages is visible,
@@ -100,6 +116,8 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     try:
         spans = _spans(path, field_name, window, counter, problems)
         for batch in _analysed(_batched(spans, BATCH), window, pool):
+            if cancel.is_set():
+                raise ImportCancelled(str(path))
             with store.transaction():
                 n = store.insert_passage_rows(
                     (source_id, str(path), line, span.start, span.end, span.text, *analysis, stamp)
@@ -132,16 +150,18 @@ def _pool_for(files: list[Path], workers: int | None, window: Window) -> Executo
 
 
 def import_paths(store: Store, paths: list[Path], *, field_name: str = "text", window: Window = Window(),
-                 progress: Progress | None = None, workers: int | None = None) -> ImportReport:
+                 progress: Progress | None = None, workers: int | None = None,
+                 cancel: Cancel = NEVER) -> ImportReport:
     """Import files and folders (recursively); bad files and lines are reported and skipped.
 
     Big files are classified in `workers` processes (default: one per core); 1 keeps it in-process.
+    A set `cancel` stops between batches: the files before are kept, the one in progress dropped.
     """
     report = ImportReport()
     files = corpus_files([Path(p) for p in paths], report.problems)
     pool = _pool_for(files, workers, window)
     try:
-        _import_each(store, files, report, field_name, window, progress, pool)
+        _import_each(store, files, report, field_name, window, progress, pool, cancel)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -149,11 +169,14 @@ def import_paths(store: Store, paths: list[Path], *, field_name: str = "text", w
 
 
 def _import_each(store: Store, files: list[Path], report: ImportReport, field_name: str, window: Window,
-                 progress: Progress | None, pool: Executor | None) -> None:
+                 progress: Progress | None, pool: Executor | None, cancel: Cancel) -> None:
     for path in files:
         try:
             added, seen, problems = import_file(store, path, field_name=field_name, window=window,
-                                                progress=progress, pool=pool)
+                                                progress=progress, pool=pool, cancel=cancel)
+        except ImportCancelled:
+            report.cancelled = True
+            return
         except (CorpusError, SourceBusy) as exc:
             report.problems.append(str(exc))
             continue

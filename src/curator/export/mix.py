@@ -1,7 +1,9 @@
 """Choosing the training mix from accepted examples, deterministically for a given seed.
 
-Prefers hand-written examples, then higher judge scores; respects each cell's target as a cap;
-never includes a contaminated candidate, a duplicate, or a private eval item.
+At most one example per lineage (an original and its revision never both: the newest accepted
+wins, and a row replaced by a revision or a newer seed version never goes). Prefers hand-written
+examples, then higher judge scores; respects each cell's target as a cap; never includes a
+contaminated candidate, a duplicate, or a private eval item.
 """
 
 from __future__ import annotations
@@ -10,13 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from curator.coverage import CoverageMap
 from curator.store import Store
-
-_COLS = ("id", "kind", "role", "family", "task_type", "difficulty", "topic", "source_type", "passage_id", "messages",
-         "tools", "answer", "metadata", "model", "template_hash", "job_id", "parent_id", "state", "gate_status")
 
 
 @dataclass
@@ -44,26 +41,45 @@ class Row:
         return (self.verdicts.get(gate) or {}).get("verdict") == "fail"
 
 
-def load_rows(store: Store, where: str, params: tuple = ()) -> list[Row]:
-    rows = []
-    for values in store.conn.execute(f"SELECT {', '.join(_COLS)} FROM examples WHERE {where} ORDER BY id", params):
-        data = dict(zip(_COLS, values))
-        data["messages"] = orjson.loads(data["messages"])
-        data["tools"] = orjson.loads(data["tools"]) if data["tools"] else None
-        data["metadata"] = orjson.loads(data["metadata"]) if data["metadata"] else {}
-        rows.append(Row(data))
-    return rows
+def load_rows(store: Store, part: str) -> list[Row]:
+    """One part of what an export reads: `considered` (candidates and revisions), `seeds` (every
+    version) or `eval` (the private eval set, every version)."""
+    return [Row(data) for data in store.export_rows(part)]
 
 
 def attach_verdicts(store: Store, rows: list[Row]) -> None:
-    """The latest verdict of every gate for each row, in one query."""
-    by_id = {r.id: r for r in rows}
-    sql = ("SELECT v.example_id, v.gate, v.verdict, v.score, v.reason, v.detail FROM gate_verdicts v JOIN "
-           "(SELECT max(id) AS id FROM gate_verdicts GROUP BY example_id, gate) m ON v.id = m.id")
-    for example_id, gate, verdict, score, reason, detail in store.conn.execute(sql):
+    """The current verdict of every gate for each row (kept by the store, read in one query)."""
+    by_id = {r.data["id"]: r for r in rows}
+    for example_id, gates in store.export_verdicts().items():
         row = by_id.get(example_id)
         if row is not None:
-            row.verdicts[gate] = {"verdict": verdict, "score": score, "reason": reason, "detail": orjson.loads(detail)}
+            row.verdicts.update(gates)
+
+
+def trainable(considered: list[Row], seeds: list[Row]) -> tuple[list[Row], dict[int, str]]:
+    """What the mix may choose from: the newest accepted row of each lineage of candidates and
+    revisions, and the current few-shot seeds; with why each other accepted row or seed is left out."""
+    reasons: dict[int, str] = {}
+    newest: dict[str, Row] = {}
+    for row in considered:  # in id order: a later row of a lineage is newer
+        d = row.data
+        if d["state"] != "accepted":
+            continue
+        if d["superseded_by"] is not None:
+            reasons[d["id"]] = f"not exported: replaced by revision #{d['superseded_by']}"
+            continue
+        lineage = d["lineage"] or f"#{d['id']}"
+        older = newest.get(lineage)
+        if older is not None:
+            reasons[older.data["id"]] = f"not exported: #{d['id']}, a newer accepted version of it, is used"
+        newest[lineage] = row
+    pool = list(newest.values())
+    for seed in seeds:
+        if seed.superseded_by is not None:
+            reasons[seed.id] = f"not exported: replaced by version #{seed.superseded_by}"
+        elif seed.role == "fewshot":
+            pool.append(seed)
+    return pool, reasons
 
 
 def _tiebreak(seed: int, example_id: int) -> str:
@@ -87,9 +103,9 @@ def exclusion_reason(row: Row) -> str | None:
     return None
 
 
-def build_mix(pool: list[Row], cmap: CoverageMap, *, seed: int = 0) -> Mix:
-    """Fill every cell up to its target, best rows first; explain every choice."""
-    reasons: dict[int, str] = {}
+def build_mix(pool: list[Row], cmap: CoverageMap, *, seed: int = 0, reasons: dict[int, str] | None = None) -> Mix:
+    """Fill every cell up to its target, best rows first; explain every choice (adding to `reasons`)."""
+    reasons = dict(reasons or {})
     eligible = []
     for row in pool:
         if reason := exclusion_reason(row):

@@ -8,7 +8,6 @@ gives byte-identical files (nothing in them depends on the clock).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -22,7 +21,7 @@ from typing import Any
 
 from curator.coverage import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
-from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_reason, load_rows
+from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_reason, load_rows, trainable
 from curator.gates.base import approx_tokens
 from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate, fingerprint
 from curator.models import ExportRecord
@@ -47,6 +46,10 @@ class ExportResult:
     counts: dict[str, int]
     reused: bool = False
     files: dict[str, str] = field(default_factory=dict)  # name -> sha256
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
+        return f"{'already exported' if self.reused else 'exported'} {self.version} to {self.path} ({counts})"
 
 
 def _text(row: Row) -> Text:
@@ -129,13 +132,13 @@ def coverage_report(rows: list[Row], cmap: CoverageMap, version: str) -> str:
 
 
 def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict[str, Any]]:
-    """One entry per candidate considered: verdicts, dedup cluster, decontamination hits, decisions, outcome."""
-    undone = {r[0] for r in store.conn.execute("SELECT undoes FROM decisions WHERE action = 'undo'")}
+    """One entry per candidate and seed considered: verdicts, dedup cluster, decontamination hits,
+    decisions, outcome."""
     decisions: dict[int, list[dict[str, Any]]] = {}
-    for d_id, ex_id, action, note, seconds, undoes, created in store.conn.execute(
-            "SELECT id, example_id, action, note, seconds, undoes, created_at FROM decisions ORDER BY id"):
-        decisions.setdefault(ex_id, []).append({"id": d_id, "action": action, "note": note, "seconds": seconds,
-                                               "undoes": undoes, "undone": d_id in undone, "at": created})
+    for d, undone in store.all_decisions():
+        decisions.setdefault(d["example_id"], []).append(
+            {"id": d["id"], "action": d["action"], "note": d["note"], "seconds": d["seconds"],
+             "undoes": d["undoes"], "undone": undone, "at": d["created_at"]})
     reasons = mix.reasons
     for r in considered:
         d, verdicts = r.data, r.verdicts
@@ -145,24 +148,20 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
         yield {
             "id": d["id"], "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": d["state"],
             "source_type": d["source_type"], "parent_id": d["parent_id"], "model": d["model"], "job_id": d["job_id"],
+            "lineage": d["lineage"], "version": d["version"], "superseded_by": d["superseded_by"],
             "gates": {g: {"verdict": v["verdict"], "reason": v["reason"], "score": v["score"]}
                       for g, v in verdicts.items()},
             "dedup_cluster": {"keeper": dedup.get("keeper"), "size": dedup.get("cluster_size")},
             "decontamination_hits": decontam.get("hits", []),
             "decisions": decisions.get(d["id"], []),
-            "exported": why == "exported",
+            "exported": why.startswith("exported"),
             "why": why,
         }
 
 
 def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: list[Row], settings: dict[str, Any]) -> str:
     passage_ids = sorted({r.passage_id for r in rows if r.passage_id is not None})
-    sources = []
-    if passage_ids:
-        marks = ",".join("?" * len(passage_ids))
-        sources = [{"path": p, "sha256": h} for p, h in store.conn.execute(
-            f"SELECT DISTINCT s.path, s.sha256 FROM sources s JOIN passages p ON p.source_id = s.id "
-            f"WHERE p.id IN ({marks}) ORDER BY s.path", passage_ids)]
+    sources = store.source_paths(passage_ids)
     body = {
         "export_format_version": EXPORT_VERSION, "counts": counts, "files": files,
         "template_hashes": _count(r.template_hash for r in rows if r.template_hash),
@@ -231,40 +230,30 @@ def _chunked(rows: Iterable[dict[str, Any]], size: int = 5000) -> Iterator[bytes
         yield jsonl(batch)
 
 
-def export(store: Store, cmap: CoverageMap, *, out_dir: Path = Path("exports"), seed: int = 0,
-           formats: tuple[str, ...] = (), today: date | None = None,
-           decontam: DecontamSettings = DecontamSettings()) -> ExportResult:
+def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, formats: tuple[str, ...],
+                 today: date | None, decontam: DecontamSettings) -> ExportResult:
     """Build the mix, check it for leaks, and write a new version folder (or find the identical one)."""
-    # Millions of short-lived rows: the cyclic collector would rescan them over and over (they hold no cycles).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _export(store, cmap, out_dir=out_dir, seed=seed, formats=formats, today=today, decontam=decontam)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, formats: tuple[str, ...],
-            today: date | None, decontam: DecontamSettings) -> ExportResult:
-    considered = load_rows(store, "kind IN ('candidate', 'revision')")
-    seeds = load_rows(store, "kind = 'seed'")
-    evals = [s for s in seeds if s.role == "eval"] + load_rows(store, "kind = 'eval_item'")
+    considered = load_rows(store, "considered")
+    seeds = load_rows(store, "seeds")
+    evals = load_rows(store, "eval")  # every version: the leak check's reference
     attach_verdicts(store, considered + seeds)
-    pool = [r for r in considered if r.state == "accepted"] + [s for s in seeds if s.role == "fewshot"]
-    mix = build_mix(pool, cmap, seed=seed)
-    polish = [s for s in seeds if s.role == "polish"]
+    pool, reasons = trainable(considered, seeds)
+    mix = build_mix(pool, cmap, seed=seed, reasons=reasons)
+    polish = [s for s in seeds if s.role == "polish" and s.superseded_by is None]
+    for row in polish:
+        mix.reasons[row.id] = "exported: polish.jsonl"
     leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam)
     if leaks:
         raise LeakError(leaks)
+    private = [r for r in evals if r.superseded_by is None]
     contents = {"train.jsonl": jsonl([trl(r) for r in mix.selected]), "polish.jsonl": jsonl([trl(r) for r in polish]),
-                "eval_private.jsonl": jsonl([trl(r) for r in evals])}
+                "eval_private.jsonl": jsonl([trl(r) for r in private])}
     for name in formats:
         if name not in FORMATS:
             raise ValueError(f"unknown format {name!r} (known: {', '.join(FORMATS)})")
         converted = [FORMATS[name](r) for r in mix.selected]
         contents[f"train.{name}.jsonl"] = jsonl([c for c in converted if c is not None])
-    counts = {"train": len(mix.selected), "polish": len(polish), "eval_private": len(evals),
+    counts = {"train": len(mix.selected), "polish": len(polish), "eval_private": len(private),
               "considered": len(considered), "accepted": sum(r.state == "accepted" for r in considered)}
     digest = _sha(b"".join(contents[k] for k in sorted(contents)))[:12]
     version = f"{(today or date.today()).isoformat()}-{digest}"
@@ -288,8 +277,5 @@ def _export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, format
         path = staging.commit()
     record = ExportRecord(version=version, path=str(path), counts=counts,
                           manifest_sha256=staging.hashes["manifest.json"])
-    with store.transaction():
-        store.conn.execute("INSERT OR IGNORE INTO exports (version, path, counts, manifest_sha256, created_at) "
-                           "VALUES (?,?,?,?,?)", (record.version, record.path, json.dumps(counts), record.manifest_sha256,
-                                                  record.created_at))
+    store.record_export(record.version, record.path, json.dumps(counts), record.manifest_sha256, record.created_at)
     return ExportResult(version, path, counts, files=files)

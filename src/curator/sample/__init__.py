@@ -5,8 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from curator.corpus.importer import import_paths
-from curator.seeds import import_seeds
+from curator.services.corpus_import import import_corpus
+from curator.services.seeds import import_seeds
 from curator.store import Store
 
 
@@ -17,7 +17,7 @@ def sample_dir() -> Path:
 
 def prepare_sample(store: Store) -> str:
     """Import the sample corpus and seeds into `store` (idempotent); returns a one-line summary."""
-    corpus = import_paths(store, [sample_dir() / "corpus"])
+    corpus = import_corpus(store, [sample_dir() / "corpus"])
     seeds = import_seeds(store, sample_dir() / "seeds.jsonl")
     problems = corpus.problems + seeds.problems
     if problems:

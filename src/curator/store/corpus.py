@@ -20,36 +20,41 @@ class SourceBusy(Exception):
     """Another live process is importing this very file."""
 
 
+def _lapsed(owner: str | None, expires: str | None) -> bool:
+    """An import lease nobody holds any more: its owner is dead or it expired."""
+    return owner_is_dead(owner) or (expires or "") < now_iso()
+
+
 class CorpusQueries:
     # -- sources ------------------------------------------------------------------------------
 
     def begin_source(self, source: Source) -> int:
         """Register a file being imported (incomplete, leased by this store); returns its id.
 
-        A file imported before is taken again (its passages are deduplicated); one left incomplete
-        by a dead importer is cleaned first; one another live process is importing raises SourceBusy.
+        A file imported before is taken again (its passages are deduplicated, it stays visible); one
+        left incomplete by a dead importer is taken over and its passages dropped first; one another
+        live process is importing raises SourceBusy. The check and the claim are one transaction.
         """
         owner = getattr(self, "_owner", None) or lease_owner()
         self._owner = owner
         with self.transaction():
             row = self.conn.execute("SELECT id, complete, lease_owner, lease_expires FROM sources "
                                     "WHERE path = ? AND sha256 = ?", (source.path, source.sha256)).fetchone()
-            if row is not None and not row[1]:
-                if not (owner_is_dead(row[2]) or (row[3] or "") < now_iso()):
-                    raise SourceBusy(f"{source.path}: being imported by another process ({row[2]})")
-        if row is not None and not row[1]:
-            self._drop_source_passages(row[0])
-        with self.transaction():
             if row is None:
                 return self.conn.execute(
                     "INSERT INTO sources (path, sha256, size, passages_added, imported_at, complete, lease_owner, "
                     "lease_expires) VALUES (?,?,?,?,?,0,?,?)",
                     (source.path, source.sha256, source.size, 0, source.imported_at, owner,
                      lease_until(SOURCE_LEASE_S))).lastrowid
+            source_id, complete, holder, expires = row
+            if not complete and not _lapsed(holder, expires):
+                raise SourceBusy(f"{source.path}: being imported by another process ({holder})")
             self.conn.execute("UPDATE sources SET imported_at = ?, lease_owner = ?, lease_expires = ?, "
                               "passages_added = CASE complete WHEN 0 THEN 0 ELSE passages_added END WHERE id = ?",
-                              (source.imported_at, owner, lease_until(SOURCE_LEASE_S), row[0]))
-            return row[0]
+                              (source.imported_at, owner, lease_until(SOURCE_LEASE_S), source_id))
+        if not complete:
+            self._drop_source_passages(source_id, keep_source=True)
+        return source_id
 
     def renew_source(self, source_id: int, added: int) -> None:
         """Count passages added so far and extend the lease (call once per committed batch)."""
@@ -63,7 +68,14 @@ class CorpusQueries:
                               "WHERE id = ?", (source_id,))
 
     def abandon_source(self, source_id: int) -> None:
-        """An import that failed part-way: its passages go, the file can be imported again."""
+        """An import that failed part-way. A new file's passages go (it can be imported again); a file
+        imported whole before keeps its passages (a re-import adds nothing a reader could miss)."""
+        with self.transaction():
+            row = self.conn.execute("SELECT complete FROM sources WHERE id = ?", (source_id,)).fetchone()
+            if row is not None and row[0]:
+                self.conn.execute("UPDATE sources SET lease_owner = NULL, lease_expires = NULL WHERE id = ?",
+                                  (source_id,))
+                return
         self._drop_source_passages(source_id)
 
     def clean_incomplete_sources(self) -> int:
@@ -71,22 +83,24 @@ class CorpusQueries:
         rows = self.conn.execute("SELECT id, lease_owner, lease_expires FROM sources WHERE complete = 0").fetchall()
         cleaned = 0
         for source_id, owner, expires in rows:
-            if owner_is_dead(owner) or (expires or "") < now_iso():
+            if _lapsed(owner, expires):
                 self._drop_source_passages(source_id)
                 cleaned += 1
         return cleaned
 
-    def _drop_source_passages(self, source_id: int, batch: int = 5000) -> None:
+    def _drop_source_passages(self, source_id: int, batch: int = 5000, *, keep_source: bool = False) -> None:
+        """Delete an incomplete source's passages in short transactions, then (unless kept) its row."""
         while True:  # short transactions, so the app never waits long on a cleanup
             with self.transaction():
                 n = self.conn.execute(
-                    "DELETE FROM passages WHERE id IN (SELECT id FROM passages WHERE source_id = ? LIMIT ?) "
+                    "DELETE FROM passages WHERE id IN (SELECT id FROM passages WHERE source_id = ? "
                     "AND id NOT IN (SELECT passage_id FROM examples WHERE passage_id IS NOT NULL) "
-                    "AND id NOT IN (SELECT passage_id FROM jobs WHERE passage_id IS NOT NULL)",
+                    "AND id NOT IN (SELECT passage_id FROM jobs WHERE passage_id IS NOT NULL) LIMIT ?)",
                     (source_id, batch)).rowcount
                 if n == 0:
-                    self.conn.execute("DELETE FROM sources WHERE id = ? AND complete = 0 AND NOT EXISTS "
-                                      "(SELECT 1 FROM passages WHERE source_id = ?)", (source_id, source_id))
+                    if not keep_source:
+                        self.conn.execute("DELETE FROM sources WHERE id = ? AND complete = 0 AND NOT EXISTS "
+                                          "(SELECT 1 FROM passages WHERE source_id = ?)", (source_id, source_id))
                     return
 
     def source_paths(self, passage_ids: list[int]) -> list[dict[str, str]]:

@@ -1,11 +1,25 @@
-"""Counts for `curator stats` and the dashboard (one function feeds both: services.stats)."""
+"""Counts for `curator stats` and the dashboard (one function feeds both: services.stats), the rows
+coverage counts, and the rows an export reads."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from curator.store.base import JSON_FIELDS
-from curator.store.predicates import CURRENT_SEED, DECIDABLE, VISIBLE_PASSAGE
+from curator.store.predicates import ACCEPTED, CURRENT_SEED, DECIDABLE, EVAL, TRAINABLE_SEED, VISIBLE_PASSAGE
+
+# What coverage counts: accepted candidates and revisions and the trainable seeds, current versions only.
+COUNTED = f"(({ACCEPTED}) OR ({TRAINABLE_SEED}))"
+COVERAGE_COLUMNS = ("id", "kind", "role", "family", "task_type", "difficulty", "topic", "source_type", "metadata")
+EXPORT_COLUMNS = ("id", "uid", "lineage", "version", "superseded_by", "kind", "role", "family", "task_type",
+                  "difficulty", "topic", "source_type", "passage_id", "messages", "tools", "answer", "metadata",
+                  "model", "template_hash", "job_id", "parent_id", "state", "gate_status")
+# The rows an export reads, by part: every candidate and revision (each is logged), every seed version,
+# and the private eval set (imported items and eval seeds, every version: the leak check's reference).
+EXPORT_PARTS = {"considered": "kind IN ('candidate', 'revision')", "seeds": "kind = 'seed'", "eval": EVAL}
 
 TABLES = ("sources", "passages", "examples", "gate_verdicts", "decisions", "jobs", "exports")
 
@@ -15,6 +29,12 @@ class StatsQueries:
         """Rows of a table (a predicate from `predicates`, or a test's own)."""
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return self.conn.execute(sql, list(params)).fetchone()[0]
+
+    def count_examples(self, *, kind: str | None = None) -> int:
+        """Examples of every kind, or of one (candidate, revision, seed, eval_item)."""
+        if kind is None:
+            return self.count("examples")
+        return self.count("examples", "kind = ?", [kind])
 
     def table_counts(self) -> dict[str, int]:
         return {name: self.count(name) for name in TABLES}
@@ -39,8 +59,70 @@ class StatsQueries:
             "seed roles": self.group_counts("examples", "role", CURRENT_SEED),
             "candidates by state": self.group_counts("examples", "state", DECIDABLE),
             "gate status": self.group_counts("examples", "gate_status", DECIDABLE),
-            "accepted by family": self.group_counts("examples", "family", f"{DECIDABLE} AND state = 'accepted'"),
+            "accepted by family": self.group_counts("examples", "family", ACCEPTED),
         }
+
+    # -- coverage ---------------------------------------------------------------------------------
+
+    def counted_ids(self) -> set[int]:
+        """Ids of every example coverage counts."""
+        return {r[0] for r in self.conn.execute(f"SELECT id FROM examples WHERE {COUNTED}")}
+
+    def counted_row(self, example_id: int) -> dict[str, Any] | None:
+        """One example's coverage fields (metadata decoded), or None when coverage does not count it."""
+        rows = list(self._coverage_rows(f"id = ? AND {COUNTED}", (example_id,)))
+        return rows[0] if rows else None
+
+    def coverage_fields(self, example_id: int) -> dict[str, Any]:
+        """One example's coverage fields, counted or not (KeyError if there is no such example)."""
+        rows = list(self._coverage_rows("id = ?", (example_id,)))
+        if not rows:
+            raise KeyError(example_id)
+        return rows[0]
+
+    def counted_rows(self) -> Iterator[dict[str, Any]]:
+        """The coverage fields of every counted example (metadata decoded)."""
+        return self._coverage_rows(COUNTED, ())
+
+    def counted_groups(self) -> list[tuple[dict[str, Any], int]]:
+        """Counted examples grouped by kind, role, family, task type, difficulty, topic and source type
+        (metadata left out): one grouped query for a full recount."""
+        names = COVERAGE_COLUMNS[1:-1]
+        sql = (f"SELECT {', '.join(names)}, count(*) FROM examples WHERE {COUNTED} "
+               f"GROUP BY {', '.join(str(i + 1) for i in range(len(names)))}")
+        return [({**dict(zip(names, r[:-1])), "metadata": {}}, r[-1]) for r in self.conn.execute(sql)]
+
+    def _coverage_rows(self, where: str, params: tuple) -> Iterator[dict[str, Any]]:
+        for values in self.conn.execute(f"SELECT {', '.join(COVERAGE_COLUMNS)} FROM examples WHERE {where}", params):
+            row = dict(zip(COVERAGE_COLUMNS, values))
+            row["metadata"] = orjson.loads(row["metadata"]) if row["metadata"] else {}
+            yield row
+
+    # -- export -----------------------------------------------------------------------------------
+
+    def export_rows(self, part: str) -> list[dict[str, Any]]:
+        """Rows of one part of an export (`considered`, `seeds` or `eval`, see EXPORT_PARTS) in id
+        order, as plain dicts with JSON decoded (no per-row validation: exports read 100k+ rows)."""
+        out = []
+        sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM examples WHERE {EXPORT_PARTS[part]} ORDER BY id"
+        for values in self.conn.execute(sql):
+            data = dict(zip(EXPORT_COLUMNS, values))
+            data["messages"] = orjson.loads(data["messages"])
+            data["tools"] = orjson.loads(data["tools"]) if data["tools"] else None
+            data["metadata"] = orjson.loads(data["metadata"]) if data["metadata"] else {}
+            out.append(data)
+        return out
+
+    def export_verdicts(self) -> dict[int, dict[str, dict[str, Any]]]:
+        """example id -> gate -> its current verdict (verdict, score, reason, detail), for every
+        example in one query: the export reads them all (the curator's audits are not applied)."""
+        out: dict[int, dict[str, dict[str, Any]]] = {}
+        for example_id, gate, verdict, score, reason, detail in self.conn.execute(
+                "SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, v.detail "
+                "FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id"):
+            out.setdefault(example_id, {})[gate] = {"verdict": verdict, "score": score, "reason": reason,
+                                                    "detail": orjson.loads(detail)}
+        return out
 
     def record_export(self, version: str, path: str, counts_json: str, manifest_sha256: str, created_at: str) -> None:
         with self.transaction():

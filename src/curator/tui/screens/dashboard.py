@@ -12,7 +12,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from curator.store import Store
+from curator.store import Store, StoreError
+from curator.tui.screens.worker_errors import ShowsWorkerErrors
 
 
 class Counts(Message):
@@ -33,14 +34,16 @@ def read_counts(path: Path) -> tuple[dict[str, dict[str, int]], float]:
     return report.sections, report.cost_usd
 
 
-class ExportDone(Message):
+class Done(Message):
+    """A background export or augmentation ended (or failed: `error`)."""
+
     def __init__(self, text: str, error: bool = False) -> None:
         super().__init__()
         self.text = text
         self.error = error
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(ShowsWorkerErrors, Screen):
     """Pipeline counts at a glance."""
 
     BINDINGS = [
@@ -78,7 +81,7 @@ class DashboardScreen(Screen):
     def action_refresh_counts(self) -> None:
         self.load_counts()
 
-    @work(thread=True, exclusive=True, group="dashboard-counts")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-counts", name="reading counts")
     def load_counts(self) -> None:
         self.post_message(Counts(*read_counts(self.db_path)))
 
@@ -106,40 +109,54 @@ class DashboardScreen(Screen):
         widget.update("\n".join(lines))
 
     def action_export(self) -> None:
-        self.notify("exporting…")
-        self.run_export()
-
-    @work(thread=True, exclusive=True, group="dashboard-export")
-    def run_export(self) -> None:
-        from curator.export.writer import LeakError, export
-
         live = getattr(self.app, "coverage", None)
         if live is None:
-            self.post_message(ExportDone("no coverage map: cannot build the mix", error=True))
+            self.notify("no coverage map (prompts/coverage.toml): cannot build the mix", severity="error")
             return
-        with Store(self.db_path) as store:
-            try:
-                result = export(store, live.cmap)
-            except LeakError as exc:
-                self.post_message(ExportDone(str(exc), error=True))
-                return
-        verb = "already exported" if result.reused else "exported"
-        self.post_message(ExportDone(f"{verb} {result.version}: train {result.counts['train']}, "
-                                     f"polish {result.counts['polish']} → {result.path}"))
+        self.notify("exporting…")
+        self.run_export(live.cmap)
 
-    def on_export_done(self, message: "ExportDone") -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-export", name="export")
+    def run_export(self, cmap) -> None:
+        """The export service on its own connection; a leak or a folder that cannot be written is
+        reported (any other error too, by ShowsWorkerErrors), never fatal."""
+        from curator.services.export import LeakError, export_dataset
+
+        try:
+            with Store(self.db_path) as store:
+                result = export_dataset(store, cmap)
+        except LeakError as exc:
+            self.post_message(Done(str(exc), error=True))
+            return
+        except (OSError, StoreError) as exc:
+            self.post_message(Done(f"export failed: {exc}", error=True))
+            return
+        self.post_message(Done(f"{'already exported' if result.reused else 'exported'} {result.version}: "
+                               f"train {result.counts['train']}, polish {result.counts['polish']} → {result.path}"))
+
+    def on_done(self, message: "Done") -> None:
         self.notify(message.text, severity="error" if message.error else "information", timeout=10)
         self.action_refresh_counts()
 
     def action_augment(self) -> None:
-        from curator.augment import plan_augmentation
-
         live = getattr(self.app, "coverage", None)
         if live is None:
+            self.notify("no coverage map (prompts/coverage.toml): nothing to augment", severity="error")
             return
-        lines = plan_augmentation(self.app.store, self.app.families, self.app.settings, live.cmap, live.counts)
-        added = sum(line.added for line in lines)
-        self.notify(f"queued {added} targeted jobs for {len(lines)} thin cells; run them from Jobs (j)")
+        self.run_augment(live.cmap)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-augment", name="augment")
+    def run_augment(self, cmap) -> None:
+        from curator.services.augment import augment
+
+        try:
+            with Store(self.db_path) as store:
+                report = augment(store, cmap, self.app.families, self.app.settings)
+        except StoreError as exc:
+            self.post_message(Done(f"augment failed: {exc}", error=True))
+            return
+        self.post_message(Done(f"queued {report.queued} targeted jobs for {len(report.lines)} thin cells; "
+                               "run them from Jobs (j)"))
 
     def on_counts(self, message: Counts) -> None:
         table = self.query_one("#counts", DataTable)

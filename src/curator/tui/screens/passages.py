@@ -1,4 +1,5 @@
-"""Passages: browse and search, change tags and quality, assign families, queue generation."""
+"""Passages: browse and search, change tags and quality, assign families, queue generation.
+Pages load in a worker on a read-only connection; a change is one quick write through the store."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from curator.models import Passage
 from curator.store import Store
 from curator.text.display import visible
 from curator.tui.screens.prompt import PromptScreen
+from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.rtl import RtlText
 
 PAGE = 2000
@@ -26,7 +28,7 @@ class PassagesLoaded(Message):
         self.total = total
 
 
-class PassagesScreen(Screen):
+class PassagesScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
         Binding("slash", "search", "Search", id="passages.search"),
         Binding("1", "quality('high')", "High", id="passages.high"),
@@ -65,9 +67,9 @@ class PassagesScreen(Screen):
         self.query_one("#passage-table", DataTable).add_columns("", "id", "quality", "tags", "families", "text")
         self.load()
 
-    @work(thread=True, exclusive=True, group="passages")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="passages", name="loading passages")
     def load(self) -> None:
-        with Store(self.app.db_path) as store:
+        with Store(self.app.db_path, readonly=True) as store:
             rows = store.passages(search=self.search or None, limit=PAGE)
             total = store.count_passages(search=self.search or None)
         self.post_message(PassagesLoaded(rows, total))

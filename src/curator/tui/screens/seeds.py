@@ -1,27 +1,36 @@
-"""Seeds: hand-written examples in their roles, with counts against the seed targets."""
+"""Seeds: hand-written examples in their roles, with counts against the seed targets and the few-shot
+seeds that collide with a private eval item. Reads run in a worker; writes go through the seeds service."""
 
 from __future__ import annotations
 
 import json
 
-from pydantic import ValidationError
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message as TextualMessage
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TextArea
 
-from curator.models import Example, Message, conversation_text
+from curator.models import Example, Message
+from curator.services.seeds import ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds
+from curator.store import Store, StoreError
 from curator.text.display import visible
-from curator.text.normalize import key_hash
+from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
 
 # From the seeds' plan: 200-300 private eval, 300-800 hand-written seeds, 500-2,000 final polish.
 TARGETS = {"eval": (200, 300), "fewshot": (300, 800), "polish": (500, 2000)}
-ROLES = ("fewshot", "eval", "polish")
 
 
-class SeedsScreen(Screen):
+class SeedsLoaded(TextualMessage):
+    def __init__(self, listing: SeedListing) -> None:
+        super().__init__()
+        self.listing = listing
+
+
+class SeedsScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
         Binding("n", "new", "New seed", id="seeds.new"),
         Binding("e,enter", "edit", "Edit", id="seeds.edit"),
@@ -31,7 +40,12 @@ class SeedsScreen(Screen):
     SeedsScreen #seed-table { width: 3fr; }
     SeedsScreen #seed-side { width: 2fr; padding: 0 1; }
     SeedsScreen #targets { height: auto; }
+    SeedsScreen #collisions { height: auto; color: $error; }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_id: dict[int, Example] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -39,11 +53,12 @@ class SeedsScreen(Screen):
             yield DataTable(id="seed-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="seed-side"):
                 yield Static("", id="targets", markup=False)
+                yield Static("", id="collisions", markup=False)
                 yield DataTable(id="by-family", cursor_type="none")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#seed-table", DataTable).add_columns("id", "role", "family", "task type", "first turn")
+        self.query_one("#seed-table", DataTable).add_columns("id", "v", "role", "family", "task type", "first turn")
         self.query_one("#by-family", DataTable).add_columns("family", *ROLES)
         self.refresh_seeds()
 
@@ -51,37 +66,46 @@ class SeedsScreen(Screen):
         self.refresh_seeds()
 
     def refresh_seeds(self) -> None:
-        store = self.app.store
+        self.load_seeds()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="seeds", name="loading seeds")
+    def load_seeds(self) -> None:
+        with Store(self.app.db_path, readonly=True) as store:
+            self.post_message(SeedsLoaded(list_seeds(store)))
+
+    def on_seeds_loaded(self, message: SeedsLoaded) -> None:
+        listing = message.listing
+        colliding = {c.seed_id for c in listing.collisions}
         table = self.query_one("#seed-table", DataTable)
+        row = table.cursor_row
         table.clear()
-        for seed in store.examples("kind = 'seed'"):
+        self.by_id = {seed.id: seed for seed in listing.seeds}
+        for seed in listing.seeds:
             first = next((m.content for m in seed.messages if m.role == "user"), "")
-            table.add_row(str(seed.id), seed.role or "", seed.family, seed.task_type or "",
+            role = f"{seed.role} ⚠" if seed.id in colliding else seed.role or ""
+            table.add_row(str(seed.id), str(seed.version), role, seed.family, seed.task_type or "",
                           visible(" ".join(first.split()))[:60], key=str(seed.id))
-        counts = dict(store.conn.execute("SELECT role, count(*) FROM examples WHERE kind = 'seed' GROUP BY role"))
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
         lines = ["Seeds against their targets:"]
-        for role in ROLES:
+        for role, n in listing.role_totals().items():
             low, high = TARGETS[role]
-            n = counts.get(role, 0)
+            filled = min(20, round(20 * n / high))
             state = "thin" if n < low else "full" if n >= high else "ok"
-            bar = "█" * min(20, round(20 * n / high)) + "·" * (20 - min(20, round(20 * n / high)))
-            lines.append(f"{role:<8} {n:>5} / {low}-{high}  {bar} {state}")
+            lines.append(f"{role:<8} {n:>5} / {low}-{high}  {'█' * filled}{'·' * (20 - filled)} {state}")
         self.query_one("#targets", Static).update("\n".join(lines))
+        self.query_one("#collisions", Static).update(
+            "\n".join(["⚠ " + c.describe() for c in listing.collisions]))
         by_family = self.query_one("#by-family", DataTable)
         by_family.clear()
-        rows: dict[str, dict[str, int]] = {}
-        for family, role, n in store.conn.execute(
-                "SELECT family, role, count(*) FROM examples WHERE kind = 'seed' GROUP BY family, role"):
-            rows.setdefault(family, {})[role] = n
-        for family in sorted(set(rows) | set(self.app.families)):
-            by_family.add_row(family, *(str(rows.get(family, {}).get(r, 0)) for r in ROLES))
+        for family in sorted(set(listing.counts) | set(self.app.families)):
+            by_family.add_row(family, *(str(listing.counts.get(family, {}).get(r, 0)) for r in ROLES))
 
     def selected(self) -> Example | None:
         table = self.query_one("#seed-table", DataTable)
         if table.row_count == 0:
             return None
-        row = table.get_row_at(table.cursor_row)
-        return self.app.store.example(int(row[0]))
+        return self.by_id.get(int(table.get_row_at(table.cursor_row)[0]))
 
     def action_new(self) -> None:
         self.app.push_screen(SeedEditScreen(None), lambda saved: saved and self.refresh_seeds())
@@ -96,10 +120,13 @@ class SeedsScreen(Screen):
         if seed is None:
             return
         role = ROLES[(ROLES.index(seed.role) + 1) % len(ROLES)] if seed.role in ROLES else ROLES[0]
-        with self.app.store.transaction():
-            self.app.store.conn.execute("UPDATE examples SET role = ? WHERE id = ?", (role, seed.id))
+        try:
+            change_role(self.app.store, seed.id, role)
+        except (SeedError, StoreError, KeyError) as exc:
+            self.notify(f"role not changed: {exc}", severity="error")
+        else:
+            self.notify(f"seed #{seed.id} is now {role}")
         self.refresh_seeds()
-        self.notify(f"seed #{seed.id} is now {role}")
 
 
 class SeedEditScreen(ModalScreen[bool]):
@@ -129,7 +156,7 @@ class SeedEditScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         families = sorted(set(self.app.families) | ({self.seed.family} if self.seed else set())) or ["general"]
         with VerticalScroll():
-            yield Static("New seed" if self.seed is None else f"Seed #{self.seed.id}", markup=False)
+            yield Static("New seed" if self.seed is None else f"Seed #{self.seed.id} (version {self.seed.version}; saving makes a new version)", markup=False)
             with Horizontal():
                 yield Select([(f, f) for f in families], value=self.seed.family if self.seed else families[0],
                              id="family", allow_blank=False)
@@ -153,10 +180,12 @@ class SeedEditScreen(ModalScreen[bool]):
         scroll.mount(TurnEditor("assistant", "", mode=self.app.bidi_mode), before=error)
 
     def _example_from_form(self) -> dict:
+        """The form's fields over the edited seed's others (a new version keeps what the form does not show)."""
         messages = [e.message() for e in self.query(TurnEditor) if not (e.role == "system" and not e.text.strip())]
-        return {"family": self.query_one("#family", Select).value, "role": self.query_one("#role", Select).value,
-                "task_type": self.query_one("#task", Input).value or None, "messages": messages,
-                "tools": self.seed.tools if self.seed else None, "answer": self.seed.answer if self.seed else None}
+        kept = {k: getattr(self.seed, k) for k in ("difficulty", "topic", "tools", "answer", "metadata")} \
+            if self.seed else {}
+        return {**kept, "family": self.query_one("#family", Select).value, "role": self.query_one("#role", Select).value,
+                "task_type": self.query_one("#task", Input).value or None, "messages": messages}
 
     def action_json(self) -> None:
         if self.json_mode:
@@ -170,32 +199,16 @@ class SeedEditScreen(ModalScreen[bool]):
                      before=self.query_one("#error"))
 
     def action_save(self) -> None:
+        """A new seed, or a new version of the edited one (the old version is kept, superseded)."""
         try:
             data = json.loads(self.query_one("#json", TextArea).text) if self.json_mode else self._example_from_form()
-            data.update(kind="seed", source_type="manual_seed")
-            example = Example(**{k: v for k, v in data.items() if v is not None})
-        except (ValidationError, json.JSONDecodeError, TypeError) as exc:
-            message = exc.errors()[0] if isinstance(exc, ValidationError) else str(exc)
-            if isinstance(message, dict):
-                message = f"{'.'.join(map(str, message['loc']))}: {message['msg']}"
-            self.query_one("#error", Static).update(f"not saved: {message}")
-            return
-        example.key_hash = key_hash(conversation_text(example.messages))
-        store = self.app.store
-        row = {"family": example.family, "role": example.role, "task_type": example.task_type,
-               "messages": json.dumps([m.model_dump(mode="json") for m in example.messages], ensure_ascii=False,
-                                      sort_keys=True),
-               "tools": json.dumps(example.tools, ensure_ascii=False, sort_keys=True) if example.tools else None,
-               "answer": example.answer, "key_hash": example.key_hash}
-        try:
-            with store.transaction():
-                if self.seed is None:
-                    store.add_example(example)
-                else:
-                    store.conn.execute(
-                        f"UPDATE examples SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
-                        [*row.values(), self.seed.id])
-        except Exception as exc:  # noqa: BLE001 - e.g. the same seed already exists
+            if not isinstance(data, dict):
+                raise SeedError("the JSON must be one object")
+            if self.seed is None:
+                create_seed(self.app.store, data)
+            else:
+                edit_seed(self.app.store, self.seed.id, data)
+        except (SeedError, StoreError, json.JSONDecodeError) as exc:
             self.query_one("#error", Static).update(f"not saved: {exc}")
             return
         self.dismiss(True)

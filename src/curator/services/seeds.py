@@ -1,0 +1,134 @@
+"""Hand-written seeds and private eval items: import, create, edit (a new version), change role
+(logged), and the listing with the few-shot seeds that collide with a private eval item.
+
+A seed row: {"family", "role" (fewshot | eval | polish), "messages", and optionally "task_type",
+"difficulty", "topic", "tools", "answer", "metadata"}. Re-importing the same seed adds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from curator.evalguard import Collision, fewshot_collisions
+from curator.jsonl import objects
+from curator.models import Example, conversation_text
+from curator.store import Store
+from curator.store.seeds import SeedError
+from curator.text.normalize import key_hash
+
+__all__ = ["SeedError", "SeedReport", "SeedListing", "ROLES", "read_seeds", "import_seeds", "seed_from",
+           "create_seed", "edit_seed", "change_role", "list_seeds"]
+
+ROLES = ("fewshot", "eval", "polish")
+SEED_DEFAULTS = {"kind": "seed", "source_type": "manual_seed"}
+EVAL_DEFAULTS = {"kind": "eval_item", "role": "eval", "source_type": "eval_import", "family": "eval"}
+
+
+@dataclass
+class SeedReport:
+    added: int = 0
+    existing: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self, what: str = "seeds") -> str:
+        skipped = f", {len(self.problems)} skipped" if self.problems else ""
+        return f"{self.added} {what} added ({self.existing} already present{skipped})"
+
+
+def _field_errors(exc: ValidationError, limit: int = 3) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(row)'}: {e['msg']}" for e in exc.errors()[:limit]
+    )
+
+
+def read_seeds(path: Path, problems: list[str], *, defaults: dict | None = None) -> list[Example]:
+    """Parse and validate a seed file; each bad row is reported as `file:line: field: problem`."""
+    seeds = []
+    try:
+        rows = list(objects(path, problems))
+    except OSError as exc:
+        problems.append(f"{path}: cannot read ({exc.strerror or exc})")
+        return seeds
+    for number, row in rows:
+        for key, value in (defaults or SEED_DEFAULTS).items():
+            row.setdefault(key, value)
+        try:
+            example = Example(**row)
+        except ValidationError as exc:
+            problems.append(f"{path}:{number}: {_field_errors(exc)}")
+            continue
+        example.key_hash = key_hash(conversation_text(example.messages))
+        seeds.append(example)
+    return seeds
+
+
+def import_seeds(store: Store, path: Path, *, eval_items: bool = False) -> SeedReport:
+    """Store every valid seed of a file (or private eval items, with `eval_items`); bad rows are reported."""
+    report = SeedReport()
+    seeds = read_seeds(path, report.problems, defaults=EVAL_DEFAULTS if eval_items else None)
+    if eval_items:
+        known = store.eval_item_keys()
+        report.existing = sum(s.key_hash in known for s in seeds)
+        seeds = [s for s in seeds if s.key_hash not in known]
+    added, existing = store.add_seeds(seeds)
+    report.added, report.existing = added, report.existing + existing
+    return report
+
+
+def seed_from(data: dict[str, Any]) -> Example:
+    """A seed from a form or a JSON object (SeedError names the first bad field)."""
+    try:
+        example = Example(**{**{k: v for k, v in data.items() if v is not None}, **SEED_DEFAULTS})
+    except ValidationError as exc:
+        raise SeedError(_field_errors(exc, 1)) from exc
+    except TypeError as exc:
+        raise SeedError(str(exc)) from exc
+    example.key_hash = key_hash(conversation_text(example.messages))
+    return example
+
+
+def create_seed(store: Store, data: dict[str, Any]) -> int:
+    """Store a new seed; SeedError if it is invalid or another current seed has the same text."""
+    seed_id = store.add_example(seed_from(data), ignore_existing=True)
+    if seed_id is None:
+        raise SeedError("another seed already has this text")
+    return seed_id
+
+
+def edit_seed(store: Store, seed_id: int, data: dict[str, Any]) -> int:
+    """Save an edit as a new version of the seed (the old one is kept, superseded); returns its id.
+    A changed role is logged as with `change_role`."""
+    return store.add_seed_version(seed_id, seed_from(data))
+
+
+def change_role(store: Store, seed_id: int, role: str) -> str | None:
+    """Give a current seed another role, logged as a decision `role` ("fewshot → eval").
+    Returns the old role, or None when it already had this one."""
+    if role not in ROLES:
+        raise SeedError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+    return store.set_seed_role(seed_id, role)
+
+
+@dataclass
+class SeedListing:
+    """Current seeds, how many per family and role, and the few-shot seeds a private eval item holds."""
+
+    seeds: list[Example]
+    counts: dict[str, dict[str, int]]  # family -> role -> n
+    collisions: list[Collision]
+
+    def role_totals(self) -> dict[str, int]:
+        out = dict.fromkeys(ROLES, 0)
+        for roles in self.counts.values():
+            for role, n in roles.items():
+                out[role] = out.get(role, 0) + n
+        return out
+
+
+def list_seeds(store: Store, *, role: str | None = None, family: str | None = None) -> SeedListing:
+    """Current seed versions (of one role or family), the counts of all, and every collision."""
+    return SeedListing(store.seeds(role=role, family=family), store.seed_counts(), fewshot_collisions(store))
