@@ -47,20 +47,6 @@ async def test_a_worker_error_is_shown_and_the_app_goes_on(db: Path) -> None:
         assert app.screen.card is not None
 
 
-async def test_an_export_that_cannot_write_is_shown_not_fatal(db: Path, tmp_path: Path, monkeypatch) -> None:
-    """Seen by a user: an OSError during export (here: `exports` is a file) exited the app."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "exports").write_text("not a folder", encoding="utf-8")
-    (db.parent / "exports").write_text("not a folder", encoding="utf-8")
-    app = app_for(db, "dashboard")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("E")
-        await settle(pilot)
-        assert app.is_running
-        assert app.errors and any("exports" in e or "File" in e for e in app.errors)
-
-
 LOCKER = textwrap.dedent("""
     import sqlite3, sys
     conn = sqlite3.connect(sys.argv[1], isolation_level=None)

@@ -111,7 +111,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     def action_export(self) -> None:
         live = getattr(self.app, "coverage", None)
         if live is None:
-            self.notify("no coverage map (prompts/coverage.toml): cannot build the mix", severity="error")
+            self.notify(f"cannot build the mix: {self.app.coverage_error}" if self.app.coverage_error
+                        else "coverage is still being counted: try again in a moment", severity="warning")
             return
         self.notify("exporting…")
         self.run_export(live.cmap)

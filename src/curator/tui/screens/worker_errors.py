@@ -11,5 +11,4 @@ class ShowsWorkerErrors:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.notify(f"{event.worker.name or 'background task'} failed: {type(error).__name__}: {error}",
-                        severity="error", timeout=10)
+            self.app.show_error(f"{event.worker.name or 'background task'} failed: {type(error).__name__}: {error}")
