@@ -19,7 +19,7 @@ from curator.config import Settings
 from curator.coverage import CoverageError, CoverageMap, LiveCoverage, recount
 from curator.export.mix import attach_verdicts, build_mix, load_rows, trainable
 from curator.services.export import LeakError, export_dataset as export
-from curator.gates.runner import run_gates
+from curator.services.gate import run_gates
 from curator.services import triage as review
 from curator.models import Example, Message
 from curator.store import Store

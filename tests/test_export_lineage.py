@@ -13,7 +13,7 @@ import pytest
 from curator.services import triage as review
 from curator.config import Settings
 from curator.coverage import CoverageMap, LiveCoverage, recount
-from curator.gates.runner import run_gates
+from curator.services.gate import run_gates
 from curator.models import Message
 from curator.services.coverage import coverage
 from curator.services.export import export_dataset

@@ -8,7 +8,7 @@ import pytest
 from rich.cells import cell_len
 
 from curator.text import match_key
-from curator.text.rtl import display_lines, paragraph_is_rtl, resolve_mode
+from curator.display.rtl import display_lines, paragraph_is_rtl, resolve_mode
 
 MIXED = ("در سال ۱۴۰۲ دانش‌آموزان کلاس هفتم با زبان Python و کتابخانهٔ Textual یک برنامهٔ کوچک نوشتند "
          "که ۳ جمله را تحلیل می‌کرد (فاعل، مفعول و متمم) و نتیجه را در 2 ثانیه نشان می‌داد.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from curator.config import Settings
-from curator.gates.runner import run_gates
+from curator.services.gate import run_gates
 from curator.models import Example, Message
 from curator.sample import prepare_sample
 from curator.store import Store

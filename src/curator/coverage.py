@@ -17,7 +17,6 @@ from typing import Any
 
 from curator.store import Store
 
-COUNTED = "((kind IN ('candidate', 'revision') AND state = 'accepted') OR (kind = 'seed' AND role IN ('fewshot', 'polish')))"
 CellKey = tuple[str, str, str]  # (family, dimension, value); the family total is (family, "family", family)
 
 

@@ -58,7 +58,7 @@ def families(config: Settings, *, show_errors: bool = True):  # -> LoadedFamilie
 
 def safe_line(text: str, width: int) -> str:
     """One line of untrusted text for a terminal: control characters shown as visible escapes."""
-    from curator.text.display import visible
+    from curator.display.inert import visible
 
     line = visible(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"

@@ -10,7 +10,6 @@ import click
 from curator.cli.base import (cli, db_option, families as _families_loader, open_app, open_store, progress_bar,
                               safe_line, settings as _settings_loader)
 from curator.config import SAMPLE_DB, Window
-from curator.sample import prepare_sample
 from curator.store import Store
 
 
@@ -71,28 +70,18 @@ def stats(db: Path | None) -> None:
     click.echo(f"teacher cost so far: ${report.cost_usd:.4f}")
 
 @cli.command()
-@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=SAMPLE_DB,
-              show_default=True, help="Where to build the sample database.")
+@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Where to build the sample database (default: {SAMPLE_DB}).")
 @click.option("--no-app", is_flag=True, help="Only build the sample database.")
-def demo(db: Path, no_app: bool) -> None:
+def demo(db: Path | None, no_app: bool) -> None:
     """Build the bundled sample project (Persian corpus and seeds) and open the app on it."""
-    with Store(db) as store:
-        summary = prepare_sample(store)
-        if not store.count_examples(kind="candidate"):
-            summary += "; " + _demo_candidates(store)
-    click.echo(f"sample project in {db}: {summary}")
-    if not no_app:
-        open_app(db)
+    from curator.services.demo import build_demo
 
-
-def _demo_candidates(store: Store) -> str:
-    """Candidates to triage without an API key: the procedural generators, then the gates."""
-    from curator.gates.runner import run_gates
-    from curator.jobs.procedural import run_procedural
-
+    given = db or click.get_current_context().find_root().params.get("db")
+    path = Path(given) if given else SAMPLE_DB
     settings = _settings_loader()
-    fams = _families_loader(settings).families
-    made = sum(run_procedural(store, fams[name], settings, limit=8).candidates
-               for name in ("school_math", "tool_calling") if name in fams)
-    run_gates(store, fams)
-    return f"{made} procedural candidates generated and gated"
+    with Store(path) as store:
+        report = build_demo(store, settings, _families_loader(settings).families)
+    click.echo(f"sample project in {path}: {report.summary()}")
+    if not no_app:
+        open_app(path)

@@ -19,7 +19,7 @@ from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256, jsonl_records, text_chunks
 from curator.corpus.split import Span, passages, split_text
 from curator.models import Source, now_iso
-from curator.services.common import NEVER, Cancel
+from curator.progress import NEVER, Cancel
 from curator.store import SourceBusy, Store
 
 BATCH = 1000

@@ -22,7 +22,7 @@ from curator.gates.dedup import DedupItem, DedupSettings, dedup
 from curator.gates.math_tools import MathGate, ToolsGate
 from curator.gates.rules import FaithfulnessGate, FormatGate, LanguageGate, LengthGate
 from curator.models import Example
-from curator.services.common import NEVER, Cancel, Progress
+from curator.progress import NEVER, Cancel, Progress
 from curator.store import BadRow, Store
 
 PER_EXAMPLE: dict[str, Gate] = {g.name: g for g in (FormatGate(), LanguageGate(), LengthGate(), MathGate(),
@@ -174,9 +174,3 @@ def update_status(store: Store, example_ids: list[int] | None = None) -> int:
             changed += len(changes)
     return changed
 
-
-def run_gates(store: Store, families: dict[str, Any], *, stop: Cancel | None = None, **options: Any) -> GateReport:
-    """The old name of `curator.services.gate.run_gates` (`stop` is its `cancel`), for callers not moved yet."""
-    from curator.services.gate import run_gates as run
-
-    return run(store, families, cancel=stop or NEVER, **options)

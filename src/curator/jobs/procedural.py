@@ -17,7 +17,7 @@ from curator.generators import tools as tools_gen
 from curator.jobs.plan import plan_generation
 from curator.jobs.results import Finished, LeaseLost, candidates_from, store_candidates
 from curator.jobs.runner import Progress, RunReport
-from curator.services.common import NEVER, Cancel
+from curator.progress import NEVER, Cancel
 from curator.store import Store
 from curator.store.base import lease_owner
 from curator.teacher.client import Usage

@@ -20,7 +20,7 @@ from curator.families import Family
 from curator.jobs.plan import FewShot, body_input_tokens, build_request
 from curator.jobs.results import HANDLERS, Finished, LeaseLost, parse_reply
 from curator.models import Job
-from curator.services.common import NEVER, Cancel
+from curator.progress import NEVER, Cancel
 from curator.store import Store
 from curator.store.base import lease_owner
 from curator.store.jobs import LEASE_S

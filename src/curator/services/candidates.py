@@ -23,7 +23,7 @@ from curator.config import Window
 from curator.corpus.analysis import analyse
 from curator.jsonl import objects
 from curator.models import Example, Message, Passage, conversation_text
-from curator.services.common import NEVER, Cancel, Progress
+from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 from curator.text.normalize import key_hash
 

@@ -10,7 +10,7 @@ from curator.families import Family
 from curator.jobs.plan import idem_key
 from curator.jobs.runner import RunReport, run_jobs
 from curator.models import Job
-from curator.services.common import NEVER, Cancel, Progress
+from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 from curator.teacher.client import Teacher
 

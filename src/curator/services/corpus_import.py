@@ -7,7 +7,7 @@ from pathlib import Path
 from curator.config import Window
 from curator.corpus.importer import ImportReport, import_paths
 from curator.corpus.readers import corpus_files
-from curator.services.common import NEVER, Cancel, Progress
+from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 
 __all__ = ["ImportReport", "import_corpus", "import_size"]

@@ -8,7 +8,7 @@ from typing import Any
 from curator.gates.decontam import DecontamSettings
 from curator.gates.dedup import DedupSettings
 from curator.gates.runner import GateReport, run_per_example, run_set_level, update_status
-from curator.services.common import NEVER, Cancel, Progress
+from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 
 __all__ = ["GateReport", "pending_count", "run_gates"]

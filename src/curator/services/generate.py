@@ -17,7 +17,7 @@ from curator.jobs.plan import FewShot, body_input_tokens, build_request, plan_ge
 from curator.jobs.procedural import run_procedural
 from curator.jobs.runner import RunReport, run_jobs
 from curator.models import Job
-from curator.services.common import NEVER, Cancel, Progress
+from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 from curator.teacher.client import Teacher
 

@@ -9,7 +9,7 @@ from curator.config import Settings
 from curator.families import Family
 from curator.gates.judge import plan_judging
 from curator.jobs.runner import RunReport, run_jobs
-from curator.services.common import NEVER, Cancel, Progress
+from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 from curator.teacher.client import Teacher
 

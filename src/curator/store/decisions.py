@@ -42,9 +42,10 @@ class DecisionQueries:
         return self._decisions("WHERE d.action != 'undo' ORDER BY d.id DESC LIMIT ?", (limit,))
 
     def last_undoable(self, example_id: int | None = None) -> Decision | None:
-        """The latest decision (of one example, or of all) that can be undone: not an undo, not an edit
-        (a revision is a row of its own: reject it instead), not undone already."""
-        where = "WHERE d.action NOT IN ('undo', 'edit') AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)"
+        """The latest triage decision (of one example, or of all) not undone already. Not an undo, an
+        edit (a revision is a row of its own: reject it instead) or a seed's role change."""
+        where = ("WHERE d.action IN ('accept', 'reject', 'skip', 'flag', 'note') "
+                 "AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)")
         params: tuple = ()
         if example_id is not None:
             where += " AND d.example_id = ?"

@@ -1,4 +1,4 @@
-"""Persian text core: match keys, script statistics, numbers and right-to-left display lines."""
+"""Persian text core: match keys, script statistics and numbers (pure functions; display is curator.display)."""
 
 from curator.text.normalize import key_hash, match_key
 from curator.text.numbers import find_numbers, parse_number

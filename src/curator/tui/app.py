@@ -13,7 +13,7 @@ from textual.worker import WorkerFailed
 
 from curator.config import Settings
 from curator.store import Store, StoreError
-from curator.text.rtl import resolve_mode
+from curator.display.rtl import resolve_mode
 from curator.tui.messages import CoverageLoaded
 from curator.tui.screens.dashboard import DashboardScreen
 

@@ -149,14 +149,14 @@ class JobsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="jobs-gates")
     def gate_run(self, stop: threading.Event) -> None:
-        from curator.gates.runner import run_gates
+        from curator.services.gate import run_gates
 
         try:
             with Store(self.db_path) as store:
                 def progress(done: int, total: int) -> None:
                     self.post_message(JobProgress(f"gating: {done}/{total} (p pauses)"))
 
-                report = run_gates(store, self.app.families, progress=progress, stop=stop)
+                report = run_gates(store, self.app.families, progress=progress, cancel=stop)
         finally:
             self.gating = None
         self.post_message(JobProgress(f"gates: {report.summary()}", finished=True))

@@ -12,8 +12,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from curator.models import Passage
+from curator.services.passages import list_passages, queue_generation, update_passage
 from curator.store import Store
-from curator.text.display import visible
+from curator.display.inert import visible
+from curator.tui.errors import guarded
 from curator.tui.screens.prompt import PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.rtl import RtlText
@@ -70,8 +72,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="passages", name="loading passages")
     def load(self) -> None:
         with Store(self.app.db_path, readonly=True) as store:
-            rows = store.passages(search=self.search or None, limit=PAGE)
-            total = store.count_passages(search=self.search or None)
+            page = list_passages(store, search=self.search, limit=PAGE)
+            rows, total = page.rows, page.total
         self.post_message(PassagesLoaded(rows, total))
 
     def on_passages_loaded(self, message: PassagesLoaded) -> None:
@@ -104,12 +106,12 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.query_one("#rules", Static).update("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
                                                 if p else "")
 
+    @guarded
     def _update(self, **fields) -> None:
         p = self.current()
         if p is None:
             return
-        self.app.store.update_passage(p.id, **fields)
-        updated = self.app.store.passage(p.id)
+        updated = update_passage(self.app.store, p.id, known_families=self.app.families, **fields)
         index = self.query_one("#passage-table", DataTable).cursor_row
         self.rows[index] = updated
         table = self.query_one("#passage-table", DataTable)
@@ -126,9 +128,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.app.push_screen(PromptScreen("Search passages", self.search), done)
 
     def action_quality(self, quality: str) -> None:
-        p = self.current()
-        if p is not None:
-            self._update(quality=quality, rules=p.rules + [f"quality {quality}: set by the curator"])
+        self._update(quality=quality)
 
     def action_tags(self) -> None:
         p = self.current()
@@ -144,14 +144,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         known = ", ".join(sorted(self.app.families))
 
         def done(text: str | None) -> None:
-            if text is None:
-                return
-            chosen = [x.strip() for x in text.split(",") if x.strip()]
-            unknown = [f for f in chosen if f not in self.app.families]
-            if unknown:
-                self.notify(f"unknown family {unknown[0]!r}", severity="error")
-                return
-            self._update(families=chosen)
+            if text is not None:
+                self._update(families=text.split(","))  # an unknown family is shown, nothing written
 
         self.app.push_screen(PromptScreen(f"Families ({known})", ",".join(p.families)), done)
 
@@ -176,10 +170,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             if fam is None:
                 self.notify(f"unknown family {family!r}", severity="error")
                 return
-            from curator.jobs.plan import plan_generation
-
-            plan = plan_generation(self.app.store, fam, self.app.settings, limit=len(ids), passage_ids=ids)
-            self.notify(f"queued {plan.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")
+            report = queue_generation(self.app.store, fam, self.app.settings, ids)
+            self.notify(f"queued {report.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")
             self.marked.clear()
 
         self.app.push_screen(PromptScreen(f"Queue generation for {len(ids)} passages: family?"), done)

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static, Te
 from curator.models import Example, Message
 from curator.services.seeds import ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds
 from curator.store import Store, StoreError
-from curator.text.display import visible
+from curator.display.inert import visible
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
 

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from curator.models import Example, Message
-from curator.text.rtl import display_lines, ltr_lines
+from curator.display.rtl import display_lines, ltr_lines
 
 ROLE_STYLE = {"system": "bold magenta", "user": "bold cyan", "assistant": "bold green", "tool": "bold yellow"}
 

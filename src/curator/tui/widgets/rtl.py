@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from curator.text.rtl import display_lines, ltr_lines
+from curator.display.rtl import display_lines, ltr_lines
 
 
 class RtlText(Widget):

@@ -21,7 +21,7 @@ from bidi import get_display as fast_display
 from bidi.algorithm import get_display as mirroring_display
 from rich.cells import cell_len
 
-from curator.text.display import visible
+from curator.display.inert import visible
 
 ZWNJ, ZWJ = "\u200c", "\u200d"
 _RESHAPER = arabic_reshaper.ArabicReshaper(configuration={"delete_harakat": False, "delete_tatweel": False})

@@ -1,4 +1,4 @@
-"""What every service shares: the progress callback and the cancel token."""
+"""The progress callback and the cancel token every long task takes (services, the job engine, gates, import)."""
 
 from __future__ import annotations
 

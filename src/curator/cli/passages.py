@@ -1,0 +1,77 @@
+"""Passage commands: list and search, set quality/tags/families, queue generation for chosen passages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from curator.cli.base import cli, db_option, families as _families_loader, open_store, safe_line
+from curator.cli.base import settings as _settings_loader
+
+
+@cli.group()
+def passages() -> None:
+    """Passages of the imported corpus."""
+
+
+@passages.command("list")
+@click.option("--search", default=None, help="Only passages containing this text.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@db_option
+def passages_list(search: str | None, limit: int, as_json: bool, db: Path | None) -> None:
+    """Passages in id order: id, quality, tags, families and the start of the text."""
+    from curator.services.passages import list_passages
+
+    with open_store(db, readonly=True) as store:
+        page = list_passages(store, search=search, limit=limit)
+    for p in page.rows:
+        if as_json:
+            click.echo(json.dumps(p.model_dump(), ensure_ascii=False))
+        else:
+            click.echo(f"#{p.id:<6} {p.quality:<7} {','.join(p.tags):<24} {','.join(p.families):<24} "
+                       f"{safe_line(p.text, 60)}")
+    if not as_json:
+        click.echo(f"{len(page.rows)} of {page.total} passages")
+
+
+@passages.command("set")
+@click.argument("passage_ids", nargs=-1, type=int, required=True)
+@click.option("--quality", type=click.Choice(["high", "medium", "reject"]), default=None)
+@click.option("--tags", default=None, help="Comma-separated tags (replaces them).")
+@click.option("--families", "family_names", default=None, help="Comma-separated task families (replaces them).")
+@db_option
+def passages_set(passage_ids: tuple[int, ...], quality: str | None, tags: str | None, family_names: str | None,
+                 db: Path | None) -> None:
+    """Set the quality, tags or families of passages (as the Passages screen does)."""
+    from curator.services.passages import PassageError, update_passage
+
+    known = _families_loader(_settings_loader(), show_errors=False).families
+    with open_store(db) as store:
+        for passage_id in passage_ids:
+            try:
+                p = update_passage(store, passage_id, quality=quality,
+                                   tags=tags.split(",") if tags is not None else None,
+                                   families=family_names.split(",") if family_names is not None else None,
+                                   known_families=known)
+            except PassageError as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"#{p.id}: {p.quality}; tags {','.join(p.tags) or '-'}; families {','.join(p.families) or '-'}")
+
+
+@passages.command("queue")
+@click.argument("passage_ids", nargs=-1, type=int, required=True)
+@click.option("--family", "family_name", required=True)
+@db_option
+def passages_queue(passage_ids: tuple[int, ...], family_name: str, db: Path | None) -> None:
+    """Queue one generation job of a family for each passage (then `curator generate` runs them)."""
+    from curator.services.passages import queue_generation
+
+    settings = _settings_loader()
+    fams = _families_loader(settings).families
+    if family_name not in fams:
+        raise click.UsageError(f"unknown family {family_name!r} (known: {', '.join(sorted(fams))})")
+    with open_store(db) as store:
+        click.echo(queue_generation(store, fams[family_name], settings, list(passage_ids)).summary())

@@ -1,0 +1,72 @@
+"""Passages: list and search, set quality, tags and families (each change noted in the passage's
+rules), and queue generation for chosen passages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from curator.config import Settings
+from curator.jobs.plan import plan_generation
+from curator.models import Passage
+from curator.store import Store
+
+QUALITIES = ("high", "medium", "reject")
+
+
+class PassageError(ValueError):
+    """A change that cannot be made (unknown passage, quality or family); nothing was written."""
+
+
+@dataclass
+class PassagePage:
+    rows: list[Passage]
+    total: int
+
+
+def list_passages(store: Store, *, search: str | None = None, limit: int = 2000, offset: int = 0) -> PassagePage:
+    """Visible passages in id order (those containing `search`), a page at a time, with the total."""
+    return PassagePage(store.passages(search=search or None, limit=limit, offset=offset),
+                       store.count_passages(search=search or None))
+
+
+def update_passage(store: Store, passage_id: int, *, quality: str | None = None, tags: list[str] | None = None,
+                   families: list[str] | None = None, known_families: dict[str, Any] | None = None) -> Passage:
+    """Change a passage's quality, tags or families; returns it as stored. A quality set by the
+    curator is noted in its rules, next to the heuristic's."""
+    try:
+        passage = store.passage(passage_id)
+    except KeyError:
+        raise PassageError(f"no passage #{passage_id}") from None
+    fields: dict[str, Any] = {}
+    if quality is not None:
+        if quality not in QUALITIES:
+            raise PassageError(f"quality must be one of {', '.join(QUALITIES)}, not {quality!r}")
+        fields.update(quality=quality, rules=passage.rules + [f"quality {quality}: set by the curator"])
+    if tags is not None:
+        fields["tags"] = [t.strip() for t in tags if t.strip()]
+    if families is not None:
+        chosen = [f.strip() for f in families if f.strip()]
+        unknown = [f for f in chosen if known_families is not None and f not in known_families]
+        if unknown:
+            raise PassageError(f"unknown family {unknown[0]!r} (known: {', '.join(sorted(known_families or {}))})")
+        fields["families"] = chosen
+    if fields:
+        store.update_passage(passage_id, **fields)
+    return store.passage(passage_id)
+
+
+@dataclass
+class QueueReport:
+    family: str
+    passages: int
+    added: int
+
+    def summary(self) -> str:
+        return f"queued {self.added} {self.family} jobs for {self.passages} passages (run them with `curator generate`)"
+
+
+def queue_generation(store: Store, family: Any, settings: Settings, passage_ids: list[int]) -> QueueReport:
+    """Plan one generation job of `family` per chosen passage (idempotent)."""
+    plan = plan_generation(store, family, settings, limit=len(passage_ids), passage_ids=passage_ids)
+    return QueueReport(family.name, len(passage_ids), plan.added)
