@@ -52,6 +52,7 @@ class CuratorApp(App):
         self.families: dict = {}
         self._screens: dict[str, Screen] = {}
         self.errors: list[str] = []  # every error shown to the curator, oldest first
+        self.last_result: str | None = None  # the summary of the last palette command
 
     def on_mount(self) -> None:
         # The UI thread's connection, for triage decisions: a short busy timeout, so a lock held
@@ -183,7 +184,8 @@ class CuratorApp(App):
             self.action_show_help_panel()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette reaches every action: the app's and the current screen's bindings."""
+        """The command palette reaches every action: the app's and the current screen's bindings,
+        and the use cases with no key of their own (imports, estimates, batches, judge, audits)."""
         yield from super().get_system_commands(screen)
         seen = set()
         for binding in list(screen.BINDINGS) + list(self.BINDINGS):
@@ -193,3 +195,37 @@ class CuratorApp(App):
             target = screen if binding in screen.BINDINGS else self
             yield SystemCommand(binding.description or binding.action, f"key: {binding.key}",
                                 lambda t=target, a=binding.action: self.call_later(t.run_action, a))
+        from curator.tui.commands import COMMANDS
+
+        for command in COMMANDS:
+            yield SystemCommand(command.title, command.help, lambda c=command: self.ask_service_command(c))
+
+    def ask_service_command(self, command) -> None:
+        """Ask for a palette command's arguments (if it has any), then run it."""
+        if not command.prompt:
+            self.run_service_command(command, [])
+            return
+        from curator.tui.screens.prompt import PromptScreen
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.run_service_command(command, text.split())
+
+        self.push_screen(PromptScreen(command.prompt, command.default), done)
+
+    @work(thread=True, group="service-command")
+    def run_service_command(self, command, words: list[str]) -> None:
+        """Run a palette command's service on this worker's own connection and show its summary."""
+        self.call_from_thread(self.notify, f"{command.title}…", markup=False)
+        with Store(self.db_path) as store:
+            summary = command.run(self, store, words)
+        self.call_from_thread(self.show_result, command.title, summary)
+
+    def show_result(self, title: str, text: str) -> None:
+        self.last_result = text
+        if "\n" in text:
+            from curator.tui.screens.raw import RawScreen
+
+            self.push_screen(RawScreen(title, text))
+        else:
+            self.notify(text, title=title, timeout=12, markup=False)

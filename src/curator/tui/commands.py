@@ -1,0 +1,140 @@
+"""Use cases the app reaches from the command palette (ctrl+p), through the same service functions
+as the CLI: imports, cost estimates, batches, LLM classification, the judge, gate audits.
+
+Each asks for its arguments in one line, runs its service in a worker on its own connection, and
+shows the service's summary; an error is shown, never fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curator.store import Store
+
+
+@dataclass(frozen=True)
+class ServiceCommand:
+    title: str
+    help: str
+    prompt: str  # what to type, shown in the one-line prompt
+    default: str
+    run: Callable[[Any, Store, list[str]], str]  # (app, its own store, the words typed) -> a summary
+
+
+def _family(app: Any, words: list[str]) -> Any:
+    if not words or words[0] not in app.families:
+        raise ValueError(f"a family is needed (known: {', '.join(sorted(app.families))})")
+    return app.families[words[0]]
+
+
+def _number(words: list[str], index: int, default: int) -> int:
+    if len(words) > index:
+        if not words[index].isdigit():
+            raise ValueError(f"{words[index]!r} is not a number")
+        return int(words[index])
+    return default
+
+
+def _path(words: list[str]) -> Path:
+    if not words:
+        raise ValueError("a path is needed")
+    return Path(" ".join(words)).expanduser()
+
+
+def _import_corpus(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.corpus_import import import_corpus
+
+    report = import_corpus(store, [_path(words)])
+    return report.summary() + "".join(f"\nskipped: {p}" for p in report.problems[:5])
+
+
+def _import_seeds(eval_items: bool) -> Callable[[Any, Store, list[str]], str]:
+    def run(app: Any, store: Store, words: list[str]) -> str:
+        from curator.services.seeds import import_seeds
+
+        report = import_seeds(store, _path(words), eval_items=eval_items)
+        return report.summary("eval items" if eval_items else "seeds") + "".join(
+            f"\nskipped: {p}" for p in report.problems[:5])
+
+    return run
+
+
+def _import_candidates(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.candidates import import_candidates
+
+    return import_candidates(store, _path(words), families=app.families).summary()
+
+
+def _estimate(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.generate import estimate
+
+    return estimate(store, _family(app, words), app.settings, limit=_number(words, 1, 10)).summary()
+
+
+def _batch(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.generate import run_batch
+
+    return run_batch(store, app.families, _family(app, words).name, app.settings, limit=_number(words, 1, 10)).summary()
+
+
+def _classify(app: Any, store: Store, words: list[str]) -> str:
+    from curator.families import load_family
+    from curator.services.classify import classify
+
+    family = load_family(app.settings.prompts_path() / "classify.toml")
+    return classify(store, family, app.settings, limit=_number(words, 0, 50)).summary()
+
+
+def _judge(app: Any, store: Store, words: list[str]) -> str:
+    from curator.families import load_family
+    from curator.services.judge import judge
+
+    rubric = load_family(app.settings.prompts_path() / "judge.toml")
+    return judge(store, rubric, app.settings, limit=_number(words, 0, 100)).summary()
+
+
+def _gate_report(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.audit import report
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.0%}"
+
+    rows = report(store)
+    return "\n".join([f"{'gate':<12} {'pass':>7} {'flag':>5} {'fail':>6} audited agree f-rej f-acc"] + [
+        f"{r.gate:<12} {r.passed:>7} {r.flagged:>5} {r.failed:>6} {r.audited:>7} {pct(r.agreement):>5} "
+        f"{pct(r.false_reject):>5} {pct(r.false_accept):>5}" for r in rows]) or "no verdicts yet"
+
+
+def _override(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.audit import record
+
+    if len(words) < 3 or not words[0].isdigit() or words[2] not in ("pass", "fail"):
+        raise ValueError("type: candidate-id gate pass|fail")
+    was = record(store, int(words[0]), words[1], words[2], " ".join(words[3:]) or None)
+    return f"#{words[0]} {words[1]}: the gate said {was}, you say {words[2]}"
+
+
+COMMANDS = (
+    ServiceCommand("Import a corpus", "txt, md, jsonl files or a folder (curator import)", "Import: path", "",
+                   _import_corpus),
+    ServiceCommand("Import seeds", "hand-written examples with a role (curator seeds import)", "Seeds file (JSONL)",
+                   "", _import_seeds(False)),
+    ServiceCommand("Import private eval items", "never trained on, never sent (curator eval import)",
+                   "Eval items file (JSONL)", "", _import_seeds(True)),
+    ServiceCommand("Import candidates", "candidates made elsewhere (curator candidates import)",
+                   "Candidates file (JSONL)", "", _import_candidates),
+    ServiceCommand("Estimate generation cost", "requests, tokens and worst-case cost; sends nothing "
+                   "(curator generate --dry-run)", "Estimate: family [jobs]", "passage_qa 10", _estimate),
+    ServiceCommand("Submit a batch", "the Message Batches API, half price (curator generate --batch)",
+                   "Batch: family [jobs]", "passage_qa 10", _batch),
+    ServiceCommand("Classify passages with the teacher", "curator classify --llm", "Classify: [passages]", "50",
+                   _classify),
+    ServiceCommand("Run the judge", "frozen rubric, another model (curator gate judge)", "Judge: [candidates]", "100",
+                   _judge),
+    ServiceCommand("Gate report", "verdicts, audits, agreement, false-reject and false-accept (curator gate report)",
+                   "", "", _gate_report),
+    ServiceCommand("Override a gate verdict", "the curator's verdict, counted in the report (curator gate override)",
+                   "Override: candidate-id gate pass|fail [note]", "", _override),
+)

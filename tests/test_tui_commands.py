@@ -1,0 +1,66 @@
+"""The use cases with no key of their own are in the command palette, through the same services as
+the CLI: typed in the real palette, answered in the prompt, run in a worker, the summary shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curator.config import Settings
+from curator.store import Store
+from curator.tui.app import CuratorApp
+from tui_fixtures import ROOT, build_db
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return build_db(tmp_path / "tui.db")
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def palette(pilot, title: str, answer: str | None) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*title)
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    if answer is not None:
+        input_ = pilot.app.screen.query_one("#answer")
+        input_.value = answer
+        await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_import_a_corpus_and_estimate_from_the_palette(db: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "new.txt"
+    corpus.write_text("گیاهان با نور خورشید غذا می‌سازند و اکسیژن آزاد می‌کنند. " * 20, encoding="utf-8")
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        with Store(db, readonly=True) as store:
+            before = store.count_passages()
+        await palette(pilot, "Import a corpus", str(corpus))
+        assert app.last_result and "1 files" in app.last_result
+        with Store(db, readonly=True) as store:
+            assert store.count_passages() > before
+        await palette(pilot, "Estimate generation cost", "passage_qa 3")
+        assert "dry run" in app.last_result and "nothing was sent" in app.last_result
+        await palette(pilot, "Gate report", None)
+        assert "format" in app.last_result and app.screen.__class__.__name__ == "RawScreen"
+
+
+async def test_a_bad_answer_is_shown_and_the_app_goes_on(db: Path) -> None:
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await palette(pilot, "Estimate generation cost", "no_such_family 3")
+        assert app.is_running and "a family is needed" in app.errors[-1]
+        await palette(pilot, "Import seeds", "/no/such/file.jsonl")
+        assert app.is_running
