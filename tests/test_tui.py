@@ -204,9 +204,27 @@ async def test_passages_quality_and_queue_generation(db: Path) -> None:
 
 
 async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:
+    """Synchronised on the fake server, not on time: requests 3 and 4 are held there (two workers:
+    each sends its next request only after committing the last, so jobs 1 and 2 are done) until the
+    test has pressed `p`; then no new request is sent, and `p` again resumes."""
+    import asyncio
+    import threading
+
     from fake_messages_api import FakeMessagesAPI
 
-    with FakeMessagesAPI(latency=0.3) as api:
+    both_held, release = threading.Event(), threading.Event()
+    held = []
+
+    def hold(n: int, body: dict):
+        if n in (3, 4):
+            held.append(n)
+            if len(held) == 2:
+                both_held.set()
+            assert release.wait(60)
+        return None
+
+    with FakeMessagesAPI() as api:
+        api.fault_for = hold
         monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
         app = app_for(db, start="jobs")
@@ -217,15 +235,13 @@ async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:
             await pilot.pause()
             app.screen.query_one("Input").value = "safety 12"
             await pilot.press("enter")
-            for _ in range(100):
-                await pilot.pause(0.05)
-                if app.store.count("jobs", "state = 'done' AND family = 'safety'") >= 2:
-                    break
+            assert await asyncio.get_running_loop().run_in_executor(None, both_held.wait, 60)
             await pilot.press("p")
+            release.set()
             await app.workers.wait_for_complete()
             await pilot.pause()
             done = app.store.count("jobs", "state = 'done' AND family = 'safety'")
-            assert 2 <= done < 12 and app.store.count("jobs", "state = 'queued' AND family = 'safety'") == 12 - done
+            assert done == 4 and app.store.count("jobs", "state = 'queued' AND family = 'safety'") == 12 - done
             assert "paused" in str(app.screen.query_one("#progress").render())
             await pilot.press("p")  # resume
             await app.workers.wait_for_complete()

@@ -187,3 +187,20 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
     finally:
         renewer.cancel()
     return report
+
+
+def run_with_teacher(store: Store, families: dict[str, Family], settings: Settings, *, kind: str = "generate",
+                     family: str | None = None, progress: Progress | None = None, cancel: Cancel = NEVER,
+                     api_key: str | None = None, base_url: str | None = None) -> RunReport:
+    """`run_jobs` from synchronous code (services), with a teacher built for the run and closed after it.
+    TeacherError if no teacher can be built (no API key, say)."""
+
+    async def main() -> RunReport:
+        teacher = Teacher(settings.teacher, api_key=api_key, base_url=base_url)
+        try:
+            return await run_jobs(store, families, teacher, settings, kind=kind, family=family, progress=progress,
+                                  cancel=cancel)
+        finally:
+            await teacher.close()
+
+    return asyncio.run(main())

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from curator.config import Settings
 from curator.families import Family
 from curator.jobs.plan import idem_key
-from curator.jobs.runner import RunReport, run_jobs
+from curator.jobs.runner import RunReport, run_with_teacher
 from curator.models import Job
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
-from curator.teacher.client import Teacher
 
 
 @dataclass
@@ -33,13 +31,6 @@ def classify(store: Store, family: Family, settings: Settings, *, limit: int, pr
     added = sum(store.add_job(Job(idem_key=idem_key("classify", family.name, family.template_hash, pid, 0),
                                   kind="classify", family=family.name, passage_id=pid,
                                   template_hash=family.template_hash, params={"n": 1})) is not None for pid in ids)
-
-    async def main() -> RunReport:
-        teacher = Teacher(settings.teacher, api_key=api_key, base_url=base_url)
-        try:
-            return await run_jobs(store, {family.name: family}, teacher, settings, kind="classify", progress=progress,
-                                  cancel=cancel)
-        finally:
-            await teacher.close()
-
-    return ClassifyReport(len(ids), added, asyncio.run(main()))
+    report = run_with_teacher(store, {family.name: family}, settings, kind="classify", progress=progress,
+                              cancel=cancel, api_key=api_key, base_url=base_url)
+    return ClassifyReport(len(ids), added, report)

@@ -15,7 +15,7 @@ from curator.families import Family
 from curator.jobs import batch as batches
 from curator.jobs.plan import FewShot, body_input_tokens, build_request, plan_generation
 from curator.jobs.procedural import run_procedural
-from curator.jobs.runner import RunReport, run_jobs
+from curator.jobs.runner import RunReport, run_with_teacher
 from curator.models import Job
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
@@ -108,15 +108,8 @@ def run(store: Store, families: dict[str, Family], family: str, settings: Settin
     """Plan, then run the family's queued jobs through the teacher until done or cancelled
     (requests in flight finish; nothing new is sent). TeacherError if no teacher can be built."""
     planned = plan(store, families[family], settings, limit=limit, per_passage=per_passage)
-
-    async def main() -> RunReport:
-        teacher = _teacher(settings, api_key, base_url)
-        try:
-            return await run_jobs(store, families, teacher, settings, family=family, progress=progress, cancel=cancel)
-        finally:
-            await teacher.close()
-
-    return GenerateReport(planned, asyncio.run(main()))
+    return GenerateReport(planned, run_with_teacher(store, families, settings, family=family, progress=progress,
+                                                    cancel=cancel, api_key=api_key, base_url=base_url))
 
 
 @dataclass

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from curator.config import Settings
 from curator.families import Family
 from curator.gates.judge import plan_judging
-from curator.jobs.runner import RunReport, run_jobs
+from curator.jobs.runner import RunReport, run_with_teacher
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
-from curator.teacher.client import Teacher
 
 
 @dataclass
@@ -32,14 +30,6 @@ def judge(store: Store, rubric: Family, settings: Settings, *, limit: int, progr
     """Judge up to `limit` gated candidates with the frozen rubric and the judge model.
     JudgeModelError if the judge would grade its own work; TeacherError if no teacher can be built."""
     planned = plan_judging(store, rubric, settings, limit=limit)
-
-    async def main() -> RunReport:
-        teacher = Teacher(settings.teacher, api_key=api_key, base_url=base_url)
-        try:
-            return await run_jobs(store, {rubric.name: rubric}, teacher, settings, kind="judge", progress=progress,
-                                  cancel=cancel)
-        finally:
-            await teacher.close()
-
-    return JudgeReport(len(planned.jobs), planned.added, settings.judge.model, rubric.template_hash,
-                       asyncio.run(main()))
+    report = run_with_teacher(store, {rubric.name: rubric}, settings, kind="judge", progress=progress,
+                              cancel=cancel, api_key=api_key, base_url=base_url)
+    return JudgeReport(len(planned.jobs), planned.added, settings.judge.model, rubric.template_hash, report)
