@@ -59,10 +59,14 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#seed-table", DataTable).add_columns("id", "v", "role", "family", "task type", "first turn")
-        self.query_one("#by-family", DataTable).add_columns("family", *ROLES)
-        self.refresh_seeds()
+        by_family = self.query_one("#by-family", DataTable)
+        # A fixed width for the names: a DataTable may paint its header before the rows arrive and
+        # keep that width (seen under load), so the header would not line up with the rows.
+        by_family.add_column("family", width=max([len("family"), *map(len, self.app.families)]) + 1)
+        by_family.add_columns(*ROLES)
 
     def on_screen_resume(self) -> None:
+        """Load on every showing, the first one included (one load, not two racing workers)."""
         self.refresh_seeds()
 
     def refresh_seeds(self) -> None:

@@ -87,6 +87,7 @@ class TriageScreen(Screen):
         self.families_list: list[str] = []
         self.tags_list: list[str] = []
         self.shown_at = time.monotonic()
+        self._shown: dict[str, str] = {}  # what each Static shows now (see _set)
 
     @property
     def store(self) -> Store:
@@ -158,24 +159,33 @@ class TriageScreen(Screen):
             self.app.show_error(f"{what} not saved: {exc}")
             return None, False
 
+    def _set(self, selector: str, text: str) -> None:
+        """Update a Static only if its text changed, with a layout pass only if its height did: a
+        keypress then re-lays out just what moved (the status line has a fixed height of one)."""
+        widget = self.query_one(selector, Static)
+        before = self._shown.get(selector)
+        if text != before:
+            self._shown[selector] = text
+            widget.update(text, layout=before is None or text.count("\n") != before.count("\n"))
+
     def draw(self) -> None:
         card = self.card
-        self.query_one("#status", Static).update(self.status_line())
+        self._set("#status", self.status_line())
         view = self.query_one("#turns", ConversationView)
         if card is None:
             message = self.problem or ("End of this queue." if self.ids else "Nothing to review here.")
             view.show(None, f"{message} Change the queue (w) or the filters (c clears them); "
                             "backspace undoes the last decision.")
             self.query_one("#passage", RtlText).text = ""
-            self.query_one("#verdicts", Static).update("")
+            self._set("#verdicts", "")
             self.draw_recent()
             return
         view.show(card.example)
         self.query_one("#conversation", VerticalScroll).scroll_home(animate=False)
         self.query_one("#passage", RtlText).text = card.passage_text or "(no source passage)"
         lines = triage.verdict_lines(card.verdicts)
-        self.query_one("#verdicts", Static).update(
-            "\n".join(f"{gate:<12} {verdict:<5} {reason}" for gate, verdict, reason in lines) or "(not gated yet)")
+        self._set("#verdicts",
+                  "\n".join(f"{gate:<12} {verdict:<5} {reason}" for gate, verdict, reason in lines) or "(not gated yet)")
         self.draw_recent()
 
     def draw_recent(self) -> None:
@@ -183,9 +193,8 @@ class TriageScreen(Screen):
             recent = triage.recent_decisions(self.store, 4)
         except StoreError:
             recent = []
-        self.query_one("#recent", Static).update(
-            "last: " + "  ".join(f"#{d.example_id} {d.action}{' (undone)' if undone else ''}" for d, undone in recent)
-            if recent else "")
+        self._set("#recent", "last: " + "  ".join(f"#{d.example_id} {d.action}{' (undone)' if undone else ''}"
+                                                  for d, undone in recent) if recent else "")
 
     def status_line(self) -> str:
         f = self.filters
