@@ -49,12 +49,15 @@ class ConversationView(Widget, can_focus=True):
         self.example: Example | None = None
         self.blocks: list[tuple[str, str, bool]] = []
         self.empty_text = ""
+        self.shown = 0  # how many conversations have been shown: part of the lines' cache key
+        self._cached: tuple[tuple, list[tuple[str, str]]] | None = None
         self.set_reactive(ConversationView.mode, mode)
 
     def show(self, example: Example | None, empty_text: str = "") -> None:
         self.example = example
         self.empty_text = empty_text
         self.blocks = turn_blocks(example) if example else []
+        self.shown += 1
         prose = [i for i, (label, _, ltr) in enumerate(self.blocks) if label == "assistant"]
         self.selected = prose[-1] if prose else (0 if self.blocks else -1)
         self.refresh(layout=True)
@@ -74,6 +77,14 @@ class ConversationView(Widget, can_focus=True):
         self.refresh()
 
     def _lines(self, width: int) -> list[tuple[str, str]]:
+        """The display lines at a width; layout (the height) and render ask for the same ones, so the
+        right-to-left pipeline runs once per conversation and width, not twice."""
+        key = (width, self.selected, self.mode, self.shown)
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, self._compute_lines(width))
+        return self._cached[1]
+
+    def _compute_lines(self, width: int) -> list[tuple[str, str]]:
         if not self.blocks:
             return [(line.text, "") for line in ltr_lines(self.empty_text, width)]
         out: list[tuple[str, str]] = []
