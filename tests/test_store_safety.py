@@ -94,12 +94,22 @@ def test_db_means_the_same_before_or_after_the_command(tmp_path: Path, where: st
         assert "passages" in out.stdout and " 0\n" not in out.stdout.split("passages", 1)[1].split("\n", 1)[0]
 
 
-def test_read_only_commands_do_not_create_a_database(tmp_path: Path) -> None:
-    for command in (["stats"],):
-        out = curator(*command, "--db", str(tmp_path / "none.db"), cwd=tmp_path)
-        assert out.returncode != 0
-        assert "no database here" in out.stderr
+READ_ONLY = [["stats"], ["coverage"], ["jobs"], ["gate", "report"], ["gate", "audit", "format"],
+             ["candidates", "list"], ["seeds", "list"], ["passages", "list"]]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_read_only_commands_neither_create_nor_change_a_database(tmp_path: Path, command: list[str]) -> None:
+    out = curator(*command, "--db", str(tmp_path / "none.db"), cwd=tmp_path)
+    assert out.returncode != 0 and "no database here" in out.stderr
     assert not (tmp_path / "none.db").exists()
+    db = tmp_path / "c.db"
+    with Store(db) as store:
+        prepare_sample(store)
+    before = sha(db)
+    out = curator(*command, "--db", str(db), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert sha(db) == before
 
 
 def test_a_read_only_store_cannot_write(tmp_path: Path) -> None:
