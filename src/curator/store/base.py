@@ -23,15 +23,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from curator.store.schema import LATEST_VERSION, MIGRATIONS
-
-if TYPE_CHECKING:
-    import sqlite_utils
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PAGE_SIZE = 8192  # for new files (see Store.__init__)
@@ -231,17 +227,6 @@ class StoreBase:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreBusy(f"{self.path}: the database is busy (another writer); try again") from exc
             raise
-
-    @cached_property
-    def db(self) -> "sqlite_utils.Database":
-        """The sqlite-utils view of the connection, for row-level reads.
-
-        Imported on first use: sqlite-utils imports pandas when it is installed (~0.15 s and ~80 MB),
-        which a bulk import, that writes through the connection, does not need.
-        """
-        import sqlite_utils
-
-        return sqlite_utils.Database(self.conn)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
