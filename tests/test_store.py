@@ -76,7 +76,7 @@ def test_migrates_an_older_schema_keeping_its_rows(db_file: Path) -> None:
         assert store.version == LATEST_VERSION
         (passage,) = store.passages()
         assert passage.text == "متن" and passage.source_id is not None
-        assert store.db["sources"].get(passage.source_id)["path"] == "old.txt"
+        assert [s["path"] for s in store.source_paths([passage.id])] == ["old.txt"]
 
 
 def test_refuses_a_newer_schema(db_file: Path) -> None:
