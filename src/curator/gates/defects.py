@@ -26,8 +26,9 @@ from curator.text.normalize import match_key
 
 # Zero-width and bidi control characters, the BOM, soft hyphen and no-break spaces: a turn made only
 # of these (and whitespace) shows nothing.
-INVISIBLE = re.compile("[\u00a0\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202f"
-                       "\u205f-\u2064\u2066-\u206f\u3000\u3164\ufeff\\s]+")
+_MARKS = "\u00a0\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202f\u205f-\u2064\u2066-\u206f\u3000\u3164\ufeff"
+MARKS = re.compile(f"[{_MARKS}]+")
+INVISIBLE = re.compile(f"[{_MARKS}\\s]+")
 
 # Generic leftover shapes: a `{placeholder}`, role or prompt-section tags, chat-template tokens,
 # and phrases a model says about the prompt rather than to the user.
@@ -150,15 +151,15 @@ def phrases_for(family: Any) -> Phrases:
 
 def truncation(text: str, min_words: int = 6) -> dict[str, str] | None:
     """Why an answer looks cut off (a trailing connective, or no sentence end in a longer answer)."""
-    body = INVISIBLE.sub(" ", text).strip()
+    body = MARKS.sub("", text).strip()
     last_line = body.rsplit("\n", 1)[-1]
     if (m := _LAST_WORD.search(body)) and m.group(1).lower() in CONNECTIVES:
-        return {"problem": "ends on a connective", "word": m.group(1), "tail": body[-60:]}
+        return {"problem": "ends on a connective", "word": m.group(1), "tail": text.strip()[-60:]}
     if body.endswith(("...", "…")) or (
         not body.endswith(tuple(_SENTENCE_END)) and not _LIST_ITEM.match(last_line)
         and len(_WORD.findall(body)) >= min_words
     ):
-        return {"problem": "no sentence end", "tail": body[-60:]}
+        return {"problem": "no sentence end", "tail": text.strip()[-60:]}
     return None
 
 
