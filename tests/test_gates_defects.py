@@ -9,7 +9,7 @@ import pytest
 
 from curator.families import load_families
 from curator.gates.base import GateContext
-from curator.gates.defects import ContentGate, load_phrases, phrases_for
+from curator.gates.defects import ContentGate, phrases_for
 from curator.gates.math_tools import MathGate, final_answer
 from curator.gates.rules import FormatGate
 from curator.gates.runner import PER_EXAMPLE, check_example
@@ -236,7 +236,6 @@ def test_the_phrase_list_is_editable_in_the_prompts_folder(tmp_path: Path) -> No
         (tmp_path / "families" / f"{name}.toml").write_bytes((ROOT / "prompts/families" / f"{name}.toml").read_bytes())
     (tmp_path / "phrases.toml").write_text('exempt_families = []\nrefusal = ["حرفی ندارم"]\n', encoding="utf-8")
     families = load_families(tmp_path).families
-    load_phrases.cache_clear()
     assert phrases_for(families["grammar_tutor"]).lists["refusal"][0][1] == "حرفی ندارم"
     v = ContentGate().check(qa("حرفی ندارم."), GateContext(family=families["grammar_tutor"]))
     assert (v.verdict, v.reason) == ("fail", "refusal")

@@ -109,7 +109,7 @@ CONNECTIVES = frozenset(
 )
 _LAST_WORD = re.compile(r"([^\W\d_]+)[\s،,:؛;…\.]*\Z")
 _LIST_ITEM = re.compile(r"^\s*(?:[-•*]|[0-9۰-۹]+[.)-])\s")
-_SENTENCES = re.compile(r"(?<=[.!?؟…])\s+|\n+")
+_SENTENCES = re.compile(r"(?<=[.!?…])(?![\d.!?…])")  # in a match key, which drops spaces after punctuation
 _WORD = re.compile(r"\w+")
 
 
@@ -120,8 +120,9 @@ class Phrases:
     exempt_families: frozenset[str]
     lists: dict[str, tuple[tuple[str, str], ...]]  # reason -> (folded key, phrase as written)
 
-    def find(self, text: str) -> tuple[str, str] | None:
-        key = fold(text)
+    def find(self, key: str) -> tuple[str, str] | None:
+        """The (reason, phrase) found in a text's match key, or None."""
+        key = _PUNCT.sub("", key)
         for reason, phrases in self.lists.items():
             for folded, phrase in phrases:
                 if folded and folded in key:
@@ -129,9 +130,12 @@ class Phrases:
         return None
 
 
+_PUNCT = re.compile(r"[\W_]+")
+
+
 def fold(text: str) -> str:
     """The match key without spaces or punctuation: «به‌عنوان» and «به عنوان» compare equal."""
-    return re.sub(r"[\W_]+", "", match_key(text))
+    return _PUNCT.sub("", match_key(text))
 
 
 @lru_cache(maxsize=8)
@@ -144,9 +148,13 @@ def load_phrases(path: Path) -> Phrases:
 def phrases_for(family: Any) -> Phrases:
     """The phrase file of the prompts folder the family came from (else the bundled one)."""
     path = getattr(family, "path", None)
-    folder = Path(path).parent.parent if path else BUNDLED_PROMPTS
-    return load_phrases(folder / "phrases.toml" if (folder / "phrases.toml").exists() else
-                        BUNDLED_PROMPTS / "phrases.toml")
+    return _phrases_in(Path(path).parent.parent if path else BUNDLED_PROMPTS)
+
+
+@lru_cache(maxsize=8)
+def _phrases_in(folder: Path) -> Phrases:
+    own = folder / "phrases.toml"
+    return load_phrases(own if own.exists() else BUNDLED_PROMPTS / "phrases.toml")
 
 
 def truncation(text: str, min_words: int = 6) -> dict[str, str] | None:
@@ -163,14 +171,15 @@ def truncation(text: str, min_words: int = 6) -> dict[str, str] | None:
     return None
 
 
-def repetition(text: str, *, n: int = 4, max_share: float = 0.4, min_words: int = 24,
+def repetition(key: str, *, n: int = 4, max_share: float = 0.4, min_words: int = 24,
                max_sentence_repeats: int = 3, max_run: int = 6) -> dict[str, Any] | None:
     """Degenerate repetition: one sentence said `max_sentence_repeats` times, one word `max_run` times
-    in a row, or repeated word `n`-grams covering more than `max_share` of a longer answer."""
-    sentences = Counter(k for s in _SENTENCES.split(text) if len((k := match_key(s).strip(" .!?؟…")).split()) >= 2)
+    in a row, or repeated word `n`-grams covering more than `max_share` of a longer answer. Reads the
+    text's match key (folded, whitespace squeezed)."""
+    sentences = Counter(k for s in _SENTENCES.split(key) if len((k := s.strip(" .!?…")).split()) >= 2)
     if sentences and (top := sentences.most_common(1)[0])[1] >= max_sentence_repeats:
         return {"kind": "sentence", "text": top[0][:120], "count": top[1]}
-    words = _WORD.findall(match_key(text))
+    words = _WORD.findall(key)
     run = 1
     for i in range(1, len(words)):
         run = run + 1 if words[i] == words[i - 1] else 1
@@ -203,9 +212,10 @@ class ContentGate:
         for i, m in enumerate(example.messages):
             if m.role != "assistant" or not m.content.strip():
                 continue
-            if not exempt and (found := phrases.find(m.content)):
+            key = match_key(m.content)
+            if not exempt and (found := phrases.find(key)):
                 return Verdict("fail", found[0], 0.0, {"turn": i, "phrase": found[1]})
-            if problem := repetition(m.content):
+            if problem := repetition(key):
                 return Verdict("fail", "repetition", problem.get("share"), {"turn": i, **problem})
             if not m.tool_calls and (problem := truncation(m.content)):
                 return Verdict("fail", "truncated", 0.0, {"turn": i, **problem})
