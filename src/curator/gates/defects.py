@@ -118,12 +118,15 @@ class Phrases:
     """The editable phrase lists (prompts/phrases.toml), compiled to folded keys."""
 
     exempt_families: frozenset[str]
+    refusal_task_types: frozenset[str]
     lists: dict[str, tuple[tuple[str, str], ...]]  # reason -> (folded key, phrase as written)
 
-    def find(self, key: str) -> tuple[str, str] | None:
+    def find(self, key: str, task_type: str | None) -> tuple[str, str] | None:
         """The (reason, phrase) found in a text's match key, or None."""
         key = _PUNCT.sub("", key)
         for reason, phrases in self.lists.items():
+            if reason == "refusal" and task_type in self.refusal_task_types:
+                continue
             for folded, phrase in phrases:
                 if folded and folded in key:
                     return reason, phrase
@@ -142,11 +145,12 @@ def fold(text: str) -> str:
 def load_phrases(path: Path) -> Phrases:
     data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     lists = {reason: tuple((fold(p), p) for p in data.get(reason, ())) for reason in ("refusal", "ai_disclaimer")}
-    return Phrases(frozenset(data.get("exempt_families", ("safety",))), lists)
+    return Phrases(frozenset(data.get("exempt_families", ("safety",))),
+                   frozenset(data.get("refusal_task_types", ())), lists)
 
 
 def phrases_for(family: Any) -> Phrases:
-    """The phrase file of the prompts folder the family came from (else the bundled one)."""
+    """The phrase file of the prompts folder the family came from (else the bundled one), read once."""
     path = getattr(family, "path", None)
     return _phrases_in(Path(path).parent.parent if path else BUNDLED_PROMPTS)
 
@@ -171,12 +175,13 @@ def truncation(text: str, min_words: int = 6) -> dict[str, str] | None:
     return None
 
 
-def repetition(key: str, *, n: int = 4, max_share: float = 0.4, min_words: int = 24,
+def repetition(key: str, *, n: int = 4, max_share: float = 0.4, min_words: int = 24, sentence_words: int = 3,
                max_sentence_repeats: int = 3, max_run: int = 6) -> dict[str, Any] | None:
-    """Degenerate repetition: one sentence said `max_sentence_repeats` times, one word `max_run` times
+    """Degenerate repetition: one sentence (of `sentence_words` or more) said `max_sentence_repeats` times, one word `max_run` times
     in a row, or repeated word `n`-grams covering more than `max_share` of a longer answer. Reads the
     text's match key (folded, whitespace squeezed)."""
-    sentences = Counter(k for s in _SENTENCES.split(key) if len((k := s.strip(" .!?…")).split()) >= 2)
+    sentences = Counter(k for s in _SENTENCES.split(key)
+                        if len(_WORD.findall(k := s.strip(" .!?…"))) >= sentence_words)
     if sentences and (top := sentences.most_common(1)[0])[1] >= max_sentence_repeats:
         return {"kind": "sentence", "text": top[0][:120], "count": top[1]}
     words = _WORD.findall(key)
@@ -213,7 +218,7 @@ class ContentGate:
             if m.role != "assistant" or not m.content.strip():
                 continue
             key = match_key(m.content)
-            if not exempt and (found := phrases.find(key)):
+            if not exempt and (found := phrases.find(key, example.task_type)):
                 return Verdict("fail", found[0], 0.0, {"turn": i, "phrase": found[1]})
             if problem := repetition(key):
                 return Verdict("fail", "repetition", problem.get("share"), {"turn": i, **problem})
