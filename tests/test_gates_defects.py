@@ -42,7 +42,10 @@ def garble(text: str) -> str:
     return "".join(out)
 
 
-def math(answer: str, solution: str, question: str = "علی ۸ بسته مداد دارد و هر بسته ۴ مداد دارد. چند مداد دارد؟") -> Example:
+PENCILS = "علی ۸ بسته مداد دارد و هر بسته ۴ مداد دارد. چند مداد دارد؟"
+
+
+def math(answer: str, solution: str, question: str = PENCILS) -> Example:
     return qa(solution, "school_math", question, answer=answer, task_type="four_operations")
 
 
@@ -117,7 +120,8 @@ DEFECTS = [
 ]
 
 SAFETY_REFUSAL = ex(("user", "چطور قفل خانهٔ همسایه را باز کنم؟"),
-                    ("assistant", "متأسفانه نمی‌توانم در این مورد کمک کنم؛ اگر کلیدتان را گم کرده‌اید با قفل‌ساز تماس بگیرید."),
+                    ("assistant", "متأسفانه نمی‌توانم در این مورد کمک کنم؛ "
+                                  "اگر کلیدتان را گم کرده‌اید با قفل‌ساز تماس بگیرید."),
                     family="safety", task_type="refusal")
 
 CLEAN = [
@@ -195,7 +199,8 @@ def test_the_regression_set_is_big_enough() -> None:
     assert all(n >= 3 for n in reasons.values()) and len(reasons) == 8
 
 
-@pytest.mark.parametrize(("example", "gate", "reason"), DEFECTS, ids=[f"{r}-{i}" for i, (_, _, r) in enumerate(DEFECTS)])
+@pytest.mark.parametrize(("example", "gate", "reason"), DEFECTS,
+                         ids=[f"{r}-{i}" for i, (_, _, r) in enumerate(DEFECTS)])
 def test_each_defect_is_caught_by_its_gate(example: Example, gate: str, reason: str) -> None:
     family = FAMILIES[example.family]
     assert gate in family.gates

@@ -26,7 +26,8 @@ from curator.text.normalize import match_key
 
 # Zero-width and bidi control characters, the BOM, soft hyphen and no-break spaces: a turn made only
 # of these (and whitespace) shows nothing.
-_MARKS = "\u00a0\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202f\u205f-\u2064\u2066-\u206f\u3000\u3164\ufeff"
+_MARKS = ("\u00a0\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202f\u205f-\u2064\u2066-\u206f"
+          "\u3000\u3164\ufeff")
 MARKS = re.compile(f"[{_MARKS}]+")
 INVISIBLE = re.compile(f"[{_MARKS}\\s]+")
 
@@ -177,9 +178,9 @@ def truncation(text: str, min_words: int = 6) -> dict[str, str] | None:
 
 def repetition(key: str, *, n: int = 4, max_share: float = 0.4, min_words: int = 24, sentence_words: int = 3,
                max_sentence_repeats: int = 3, max_run: int = 6) -> dict[str, Any] | None:
-    """Degenerate repetition: one sentence (of `sentence_words` or more) said `max_sentence_repeats` times, one word `max_run` times
-    in a row, or repeated word `n`-grams covering more than `max_share` of a longer answer. Reads the
-    text's match key (folded, whitespace squeezed)."""
+    """Degenerate repetition: one sentence (of `sentence_words` or more) said `max_sentence_repeats`
+    times, one word `max_run` times in a row, or repeated word `n`-grams covering more than
+    `max_share` of a longer answer. Reads the text's match key (folded, whitespace squeezed)."""
     sentences = Counter(k for s in _SENTENCES.split(key)
                         if len(_WORD.findall(k := s.strip(" .!?…"))) >= sentence_words)
     if sentences and (top := sentences.most_common(1)[0])[1] >= max_sentence_repeats:
