@@ -80,7 +80,7 @@ def _template_fields(*templates: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def mojibake(text: str) -> dict[str, str] | None:
+def mojibake(text: str) -> dict[str, Any] | None:
     """The first mojibake run and what it was meant to say, or None."""
     if not (hit := _MOJIBAKE.search(text)):
         return None
@@ -90,7 +90,7 @@ def mojibake(text: str) -> dict[str, str] | None:
             raw += ch.encode("cp1252")
         except UnicodeEncodeError:
             raw += ch.encode("latin-1", "replace")
-    return {"text": hit.group(), "start": str(hit.start()), "repaired": raw.decode("utf-8", "replace")}
+    return {"text": hit.group(), "start": hit.start(), "repaired": raw.decode("utf-8", "replace")}
 
 
 def only_invisible(text: str) -> list[str] | None:
