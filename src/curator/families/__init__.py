@@ -19,7 +19,7 @@ from curator.families.schemas import SCHEMAS
 
 PLACEHOLDERS = {"passage", "passage_id", "topic", "task_type", "difficulty", "fewshot", "n", "persona", "tools",
                 "seed_words", "example", "family"}
-KNOWN_GATES = {"format", "language", "length", "math", "tools", "faithfulness", "dedup", "decontam", "judge"}
+KNOWN_GATES = {"format", "content", "language", "length", "math", "tools", "faithfulness", "dedup", "decontam", "judge"}
 PASSAGE_MODES = {"required", "optional", "none"}
 
 

@@ -14,7 +14,7 @@ import jsonschema
 
 from curator.gates.base import GateContext, Verdict, response_text, turns
 from curator.models import Example
-from curator.text.numbers import find_numbers, parse_number
+from curator.text.numbers import find_number_words, find_numbers, parse_number
 
 _D = "0-9۰-۹٠-٩"
 _NUMBER = rf"[{_D}]+(?:[,٬][{_D}]{{3}})*(?:[.٫/][{_D}]+)?"
@@ -68,19 +68,21 @@ def evaluate(expression: str) -> Fraction:
 
 
 def final_answer(text: str) -> Fraction | None:
-    """The last number of the last sentence that has one (how solutions state their result)."""
+    """The last number of the last sentence that has one (how solutions state their result), in
+    digits or in words («شصت هزار»); words inside a digit-written number («۱۲۰ هزار») count once."""
     sentences = [s for s in re.split(r"(?<=[.!؟?])\s+|\n", text.strip()) if s.strip()]
     for sentence in reversed(sentences):
         numbers = find_numbers(sentence)
+        numbers += [w for w in find_number_words(sentence) if not any(s <= w[1] < e for _, s, e in numbers)]
         if numbers:
-            return numbers[-1][0]
+            return max(numbers, key=lambda n: n[1])[0]
     return None
 
 
 class MathGate:
     """Every stated computation holds, and the final answer equals the verified answer."""
 
-    name, version = "math", "1"
+    name, version = "math", "2"
 
     def check(self, example: Example, ctx: GateContext) -> Verdict:
         solution = response_text(example)

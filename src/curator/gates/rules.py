@@ -6,35 +6,35 @@ import re
 
 from pydantic import ValidationError
 
+from curator.gates.defects import family_placeholders, leftover, mojibake, only_invisible
 from curator.gates.base import GateContext, Verdict, approx_tokens, instruction_text, response_text
 from curator.models import Example
 from curator.families.schemas import SCHEMAS
 from curator.text.normalize import match_key
 from curator.text.script import script_stats
 
-TEMPLATE_LEFTOVERS = re.compile(
-    r"<passage|</passage>|\{(?:passage|topic|task_type|difficulty|fewshot|n|persona|tools|seed_words)\}"
-    r"|here is the json|here are the examples|as an ai language model|```|^\s*sure[,!]|<instruction>|<answer>"
-    r"|<example>|lorem ipsum",
-    re.I | re.M,
-)
-
 
 class FormatGate:
-    """The example matches its family's schema, roles come in a valid order, no turn is empty,
-    and no template leftovers remain."""
+    """The example matches its family's schema, roles come in a valid order, no turn is empty or only
+    invisible characters, no template leftovers remain (the family's own placeholders and generic
+    shapes) and no text is mojibake."""
 
-    name, version = "format", "1"
+    name, version = "format", "2"
 
     def check(self, example: Example, ctx: GateContext) -> Verdict:
         roles = [m.role for m in example.messages]
         if problem := role_order_problem(example):
             return Verdict("fail", "bad_role_order", 0.0, {"roles": roles, "problem": problem})
+        placeholders = family_placeholders(ctx.family)
         for i, m in enumerate(example.messages):
             if not m.content.strip() and not m.tool_calls:
                 return Verdict("fail", "empty_turn", 0.0, {"turn": i})
-            if hit := TEMPLATE_LEFTOVERS.search(m.content):
-                return Verdict("fail", "template_leftover", 0.0, {"turn": i, "text": hit.group()})
+            if (marks := only_invisible(m.content)) and not m.tool_calls:
+                return Verdict("fail", "invisible", 0.0, {"turn": i, "characters": marks})
+            if hit := leftover(m.content, placeholders, answer=m.role == "assistant"):
+                return Verdict("fail", "template_leftover", 0.0, {"turn": i, "text": hit})
+            if broken := mojibake(m.content):
+                return Verdict("fail", "mojibake", 0.0, {"turn": i, **broken})
         if ctx.family is not None and ctx.family.schema in SCHEMAS and ctx.family.schema != "PassageLabels":
             item = {"task_type": example.task_type or "?", "messages": [m.model_dump() for m in example.messages],
                     "answer": example.answer, "tools": example.tools}

@@ -19,15 +19,16 @@ from curator.gates.decontam import NAME as DECONTAM, VERSION as DECONTAM_VERSION
 from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
 from curator.gates.dedup import NAME as DEDUP, VERSION as DEDUP_VERSION
 from curator.gates.dedup import DedupItem, DedupSettings, dedup
+from curator.gates.defects import ContentGate
 from curator.gates.math_tools import MathGate, ToolsGate
 from curator.gates.rules import FaithfulnessGate, FormatGate, LanguageGate, LengthGate
 from curator.models import Example
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import BadRow, Store
 
-PER_EXAMPLE: dict[str, Gate] = {g.name: g for g in (FormatGate(), LanguageGate(), LengthGate(), MathGate(),
-                                                     ToolsGate(), FaithfulnessGate())}
-DEFAULT_GATES = ("format", "language", "length", "dedup", "decontam")
+PER_EXAMPLE: dict[str, Gate] = {g.name: g for g in (FormatGate(), ContentGate(), LanguageGate(), LengthGate(),
+                                                     MathGate(), ToolsGate(), FaithfulnessGate())}
+DEFAULT_GATES = ("format", "content", "language", "length", "dedup", "decontam")
 BATCH = 500  # examples per write transaction
 
 

@@ -112,3 +112,25 @@ def find_numbers(text: str) -> list[tuple[Fraction, int, int]]:
         except ValueError:
             continue
     return found
+
+
+_NUMBER_WORD = "|".join(sorted([*_UNITS, *SCALES, "نیم"], key=len, reverse=True))
+WORDS_PATTERN = re.compile(
+    rf"(?<![\w\u200c])(?:منفی\s+)?(?:{_NUMBER_WORD})(?:\s+(?:و\s+)?(?:{_NUMBER_WORD}))*(?![\w\u200c])"
+)
+# Words that are numbers only in context: «یک کتاب» (a book), «نه» (no).
+_AMBIGUOUS = frozenset({"یک", "یه", "نه"})
+
+
+def find_number_words(text: str) -> list[tuple[Fraction, int, int]]:
+    """Every number written in words («شصت هزار», «سی و دو»), as (value, start, end). A lone «یک»,
+    «یه» or «نه», and a multiplier before «برابر» («دو برابر»), are not taken for numbers."""
+    found = []
+    for m in WORDS_PATTERN.finditer(text):
+        if m.group() in _AMBIGUOUS or text[m.end():].lstrip().startswith("برابر"):
+            continue
+        try:
+            found.append((parse_number(m.group()), m.start(), m.end()))
+        except ValueError:
+            continue
+    return found
