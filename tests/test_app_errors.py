@@ -82,3 +82,33 @@ async def test_a_decision_while_another_process_holds_the_lock_is_refused_then_m
         await settle(pilot)
         assert [d.action for d in app.store.decisions(first)] == ["accept"]
         assert app.screen.card.example.id != first
+
+
+async def test_a_decision_before_the_file_check_ends_is_refused_not_frozen(db: Path, monkeypatch) -> None:
+    """The app opens a sound WAL file at once and checks it in the background (a 250 MB file takes
+    6 s on a cold cache here); a decision made before the check ends is refused with a message
+    instead of freezing the screen, and the same key works once the check has passed."""
+    import threading
+
+    from curator.store import base
+
+    real, release = base._quick_check, threading.Event()
+
+    def held_check(path):
+        assert release.wait(30)
+        real(path)
+
+    monkeypatch.setattr(base, "_quick_check", held_check)
+    app = app_for(db, "triage")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        while app.screen.card is None:  # the queue loads on a read-only connection: no need to wait
+            await pilot.pause()
+        first = app.screen.card.example.id
+        await pilot.press("a")
+        assert "still being checked" in app.errors[-1]
+        assert app.screen.card.example.id == first and app.store.decisions(first) == []
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.press("a")
+        assert [d.action for d in app.store.decisions(first)] == ["accept"]

@@ -149,15 +149,20 @@ class StoreBase:
         self._key = os.path.realpath(self.path)
         self.conn: sqlite3.Connection | None = None
         self._check: _Check | None = None
+        checked_elsewhere = False
         with _open_lock:
             if _open_count.get(self._key, 0) == 0:
                 _check_header(self.path)  # plain file I/O is safe only while no connection is open here
             if self.path.exists() and self.path.stat().st_size > 0:
+                checked_elsewhere = self._key in _checks
                 self._check = _checks.get(self._key) or _Check.start(self.path, self._key)
             self.conn = self._connect()
             _open_count[self._key] = _open_count.get(self._key, 0) + 1
         try:
-            if self._check is not None and not (check_in_background and self._opens_without_writing()):
+            # A reader in a process that already checks the file (the app's workers) does not wait:
+            # it never writes. Everything else waits here, or (the app's own store) at its first write.
+            background = (check_in_background and self._opens_without_writing()) or (readonly and checked_elsewhere)
+            if self._check is not None and not background:
                 self._check.result()
             self._prepare(migrate)
         except BaseException:
@@ -268,7 +273,7 @@ class StoreBase:
             yield self.conn
             return
         if self._check is not None:
-            self._check.result()  # nothing writes to a file before its check has passed
+            self._check.result(self.busy_timeout)  # nothing writes to a file before its check has passed
         self._retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         try:
             yield self.conn
@@ -315,8 +320,11 @@ class _Check:
         finally:
             self.done.set()
 
-    def result(self) -> None:
-        self.done.wait()
+    def result(self, timeout: float | None = None) -> None:
+        """Wait for the check (at most `timeout` seconds: then StoreBusy); StoreError if it failed."""
+        if not self.done.wait(timeout):
+            raise StoreBusy(f"{self.path}: the file is still being checked (PRAGMA quick_check: the whole file "
+                            "is read once); nothing was written, try again in a moment")
         if self.error is not None:
             raise StoreError(str(self.error))
 

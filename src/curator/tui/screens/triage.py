@@ -119,7 +119,7 @@ class TriageScreen(Screen):
     @work(thread=True, exclusive=True, group="triage-queue", exit_on_error=False)
     def load_queue(self, keep_position: int | None = None) -> None:
         try:
-            with Store(self.db_path) as store:
+            with Store(self.db_path, readonly=True) as store:  # a reader: it never waits for the file check
                 ids = triage.queue_ids(store, self.queue, self.filters)
                 families, tags = triage.filter_families(store), triage.filter_tags(store)
         except StoreError as exc:
