@@ -208,6 +208,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sources ADD COLUMN lease_owner TEXT;
     ALTER TABLE sources ADD COLUMN lease_expires TEXT;
     """,
+    # 5: cleaning up an interrupted import deletes its passages a batch at a time: find them by index.
+    """
+    CREATE INDEX passages_source ON passages(source_id);
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
