@@ -144,3 +144,18 @@ def test_import_seeds_coverage_augment_and_export_speak_no_sql() -> None:
     offending = [f"{f.relative_to(src)}:{n}: {line.strip()}" for f in files
                  for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1) if SQL.search(line)]
     assert offending == []
+
+
+def test_an_export_lands_beside_the_database_whatever_the_working_folder(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = build_db(tmp_path / "project" / "curator.db")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = subprocess.run([sys.executable, "-m", "curator", "export", "--db", str(db)], cwd=elsewhere,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    versions = list((db.parent / "exports").iterdir())
+    assert len(versions) == 1 and str(versions[0]) in out.stdout
+    assert not (elsewhere / "exports").exists()

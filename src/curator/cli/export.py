@@ -55,13 +55,13 @@ def augment(max_jobs: int, dry_run: bool, db: Path | None) -> None:
 
 
 @cli.command("export")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("exports"),
-              show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the versions (default: exports/ beside the database).")
 @click.option("--seed", default=0, show_default=True, help="Tie-break seed of the mix builder.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["prompt_completion", "alpaca"]),
               help="Extra formats beside TRL messages.")
 @db_option
-def export_cmd(out_dir: Path, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
+def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
     """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log."""
     from curator.services.export import LeakError, export_dataset
 
@@ -74,5 +74,6 @@ def export_cmd(out_dir: Path, seed: int, formats: tuple[str, ...], db: Path | No
                 click.echo(f"leak: #{leak['id']} in {leak['file']} matches eval items {leak['eval_items']}", err=True)
             raise click.ClickException(f"export refused: {len(exc.leaks)} rows match private eval items") from exc
         except OSError as exc:
-            raise click.ClickException(f"{out_dir}: cannot write the export ({exc.strerror or exc})") from exc
+            where = out_dir or store.path.parent / "exports"
+            raise click.ClickException(f"{where}: cannot write the export ({exc.strerror or exc})") from exc
     click.echo(result.summary())
