@@ -115,8 +115,11 @@ def find_numbers(text: str) -> list[tuple[Fraction, int, int]]:
 
 
 _NUMBER_WORD = "|".join(sorted([*_UNITS, *SCALES, "نیم"], key=len, reverse=True))
+_SCALE_WORD = "|".join(sorted(SCALES, key=len, reverse=True))
+# Parts are joined by «و»; only a scale word follows without it («پنج هزار»; «یک چهل» is two numbers).
 WORDS_PATTERN = re.compile(
-    rf"(?<![\w\u200c])(?:منفی\s+)?(?:{_NUMBER_WORD})(?:\s+(?:و\s+)?(?:{_NUMBER_WORD}))*(?![\w\u200c])"
+    rf"(?<![\w\u200c])(?:منفی\s+)?(?:{_NUMBER_WORD})(?:\s+و\s+(?:{_NUMBER_WORD})|\s+(?:{_SCALE_WORD}))*"
+    rf"(?![\w\u200c])"
 )
 # Words that are numbers only in context: «یک کتاب» (a book), «نه» (no).
 _AMBIGUOUS = frozenset({"یک", "یه", "نه"})
