@@ -37,6 +37,15 @@ TODAY = date(2026, 11, 22)
 @pytest.fixture
 def store(tmp_path: Path):
     with Store(build_db(tmp_path / "x.db")) as s:
+        # The fixture's passage question is the few-shot seed's, reworded (the meaning dedup drops it): one of its own.
+        (passage_id,) = [p.id for p in s.passages() if "آپادانا" in p.text]
+        other = Example(kind="candidate", family="passage_qa", task_type="factual_question", model="m",
+                        passage_id=passage_id,
+                        messages=[Message(role="user", content="بر دیوارهٔ پلکان آپادانا چه نقشی دیده می‌شود؟"),
+                                  Message(role="assistant", content="به گفتهٔ متن، بر دیوارهٔ پلکان آپادانا نقش "
+                                          "نمایندگان ملت‌های گوناگون دیده می‌شود که با هدایایی برای پادشاه می‌آیند.")])
+        other.key_hash = key_hash("apadana-stairs")
+        s.add_example(other)
         run_procedural(s, FAMS["school_math"], Settings(), limit=12)
         run_procedural(s, FAMS["tool_calling"], Settings(), limit=8)
         run_gates(s, FAMS)

@@ -105,13 +105,14 @@ def run_judge(store: Store, api: FakeMessagesAPI, settings: Settings):
 
 
 def test_judge_verdicts_carry_the_rubric_hash_and_fixes_become_revisions(store: Store) -> None:
-    a = candidate(store, "قید چیست؟", "قید کلمه‌ای است که چگونگی انجام کار را نشان می‌دهد، مثل «آهسته».")
+    # Not «قید چیست؟»: the sample's few-shot seed asks that, and the meaning dedup keeps the seed.
+    a = candidate(store, "حرف ربط چیست؟", "حرف ربط کلمه‌ای است که دو جمله یا دو کلمه را به هم وصل می‌کند، مثل «و» و «اما».")
     b = candidate(store, "صفت چیست؟", "صفت کلمه‌ای است که اسم را توصیف می‌کند، مثل «بزرگ» در «خانهٔ بزرگ».")
     run_gates(store, FAMS)
     decisions = {a: "accept", b: "edit"}
 
     def responder(body, n):
-        example_id = a if "قید چیست" in body["messages"][0]["content"] else b
+        example_id = a if "حرف ربط چیست" in body["messages"][0]["content"] else b
         verdict = {"scores": {"clarity": 5, "correctness": 5, "faithfulness": 5, "naturalness": 4, "format": 5,
                               "usefulness": 4}, "decision": decisions[example_id], "reason": "روشن و درست."}
         if decisions[example_id] == "edit":
@@ -137,7 +138,8 @@ def test_judge_verdicts_carry_the_rubric_hash_and_fixes_become_revisions(store: 
 
 
 def test_the_judge_may_not_grade_its_own_model(store: Store) -> None:
-    candidate(store, "قید چیست؟", "قید چگونگی انجام کار را نشان می‌دهد، مثل «آهسته».", model="judge-model")
+    candidate(store, "ضمیر چیست؟", "ضمیر کلمه‌ای است که به جای اسم می‌نشیند تا اسم تکرار نشود، مثل «او» و «ما».",
+              model="judge-model")
     run_gates(store, FAMS)
     rubric = load_family(ROOT / "prompts" / "judge.toml")
     with pytest.raises(JudgeModelError, match="also generated candidate"):

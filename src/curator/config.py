@@ -105,12 +105,27 @@ class JudgeSettings(BaseModel):
     allow_same_model: bool = False
 
 
+class MeaningSettings(BaseModel):
+    """The meaning gates: embeddings and the cosine thresholds chosen on the labelled set
+    (`curator gate report` prints precision and recall for these values)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    threads: int = Field(default=0, ge=0)  # 0: as many as the machine has, at most 4
+    batch: int = Field(default=32, ge=1, le=1024)  # examples per embedding call and per transaction
+    decontam_ask: float = Field(default=0.93, gt=0, le=1)  # a candidate's ask against an eval item's ask
+    decontam_whole: float = Field(default=0.90, gt=0, le=1)  # ask + response against ask + response
+    dedup: float = Field(default=0.92, gt=0, le=1)  # ask + response, within a family
+    numbers_must_agree: bool = True  # a match also needs the same numbers in both asks
+
+
 class Settings(BaseModel):
     """Everything configurable. `Settings.load()` reads curator.toml over these defaults."""
 
     model_config = ConfigDict(extra="forbid")
     teacher: TeacherSettings = Field(default_factory=TeacherSettings)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    meaning: MeaningSettings = Field(default_factory=MeaningSettings)
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     prompts_dir: Path = Path("prompts")
     bidi: str = Field(default="auto", pattern="^(app|terminal|auto)$")

@@ -65,13 +65,16 @@ def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Pa
     """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log."""
     from curator.services.export import LeakError, export_dataset
 
-    cmap = _coverage_map(_settings_loader())
+    config = _settings_loader()
+    cmap = _coverage_map(config)
     with open_store(db) as store:
         try:
-            result = export_dataset(store, cmap, out_dir=out_dir, seed=seed, formats=formats)
+            result = export_dataset(store, cmap, out_dir=out_dir, seed=seed, formats=formats,
+                                    meaning_settings=config.meaning)
         except LeakError as exc:
             for leak in exc.leaks:
-                click.echo(f"leak: #{leak['id']} in {leak['file']} matches eval items {leak['eval_items']}", err=True)
+                how = f" by meaning (cosine {leak['score']})" if leak.get("how") == "meaning" else ""
+                click.echo(f"leak: #{leak['id']} in {leak['file']} matches eval items {leak['eval_items']}{how}", err=True)
             raise click.ClickException(f"export refused: {len(exc.leaks)} rows match private eval items") from exc
         except OSError as exc:
             where = out_dir or store.path.parent / "exports"

@@ -10,31 +10,65 @@ from curator.cli.base import cli, db_option, families as _families_loader, open_
 from curator.cli.base import settings as _settings_loader
 
 
+def _bar_progress(bar):
+    last = [0]
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - last[0])
+        last[0] = done
+    return progress
+
+
 @cli.group(invoke_without_command=True)
+@click.option("--no-embed", is_flag=True, help="Do not embed new examples; the meaning gates check what is embedded.")
 @db_option
 @click.pass_context
-def gate(ctx: click.Context, db: Path | None) -> None:
-    """Run the gates on pending candidates: rules, math, tools, faithfulness, dedup, decontamination."""
+def gate(ctx: click.Context, no_embed: bool, db: Path | None) -> None:
+    """Run the gates on pending candidates: rules, math, tools, faithfulness, dedup, decontamination,
+    and the meaning gates (semantic decontamination and dedup), embedding new examples first."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = db
         return
     from curator.services.gate import pending_count, run_gates
 
-    fams = _families_loader(_settings_loader()).families
+    config = _settings_loader()
+    fams = _families_loader(config).families
     with open_store(db) as store:
         bar = progress_bar(pending_count(store), "gating")
-        if bar is None:
-            report = run_gates(store, fams)
-        else:
-            with bar:
-                last = [0]
-
-                def progress(done: int, total: int) -> None:
-                    bar.update(done - last[0])
-                    last[0] = done
-
-                report = run_gates(store, fams, progress=progress)
+        try:
+            if bar is None:
+                report = run_gates(store, fams, meaning=config.meaning, embed=not no_embed)
+            else:
+                with bar:
+                    report = run_gates(store, fams, progress=_bar_progress(bar), meaning=config.meaning,
+                                       embed=not no_embed)
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted: what was gated and embedded is kept; run again to go on")
     click.echo(report.summary())
+
+
+@cli.command("embed")
+@click.option("--limit", type=int, default=None, help="Embed at most this many examples.")
+@db_option
+def embed(limit: int | None, db: Path | None) -> None:
+    """Embed every candidate, seed and eval item that has no vector yet (resumable: stop it any time)."""
+    from curator.services.embed import embed_missing, pending
+
+    config = _settings_loader()
+    with open_store(db) as store:
+        todo = pending(store)
+        bar = progress_bar(min(todo, limit) if limit is not None else todo, "embedding")
+        try:
+            if bar is None:
+                report = embed_missing(store, config.meaning, limit=limit)
+            else:
+                with bar:
+                    report = embed_missing(store, config.meaning, limit=limit, progress=_bar_progress(bar))
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted: the examples embedded so far are kept; run again to go on")
+    click.echo(report.summary())
+    if report.unavailable:
+        raise SystemExit(1)
 
 
 @gate.command("audit")
@@ -83,15 +117,20 @@ def gate_override(example_id: int, gate_name: str, verdict: str, note: str | Non
 @db_option
 def gate_report(db: Path | None) -> None:
     """Per gate: verdicts, audits, agreement with the curator, estimated false-reject and false-accept rates."""
-    from curator.services.audit import report
+    from curator.services.audit import calibration, report
 
     def pct(x: float | None) -> str:
         return "   -" if x is None else f"{x:4.0%}"
 
     with open_store(db, readonly=True) as store:
         rows = report(store)
-    click.echo(f"{'gate':<13} {'pass':>7} {'flag':>6} {'fail':>6} {'audited':>8} {'agree':>6} "
+    click.echo(f"{'gate':<17} {'pass':>7} {'flag':>6} {'fail':>6} {'audited':>8} {'agree':>6} "
                f"{'false-reject':>13} {'false-accept':>13}")
     for r in rows:
-        click.echo(f"{r.gate:<13} {r.passed:>7} {r.flagged:>6} {r.failed:>6} {r.audited:>8} {pct(r.agreement):>6} "
+        click.echo(f"{r.gate:<17} {r.passed:>7} {r.flagged:>6} {r.failed:>6} {r.audited:>8} {pct(r.agreement):>6} "
                    f"{pct(r.false_reject):>13} {pct(r.false_accept):>13}")
+    scores, matches, non_pairs = calibration(_settings_loader().meaning)
+    click.echo(f"\ncalibration on the labelled Persian set ({matches} paraphrase pairs that must match, {non_pairs} "
+               "hard non-pairs that must not):")
+    for s in scores:
+        click.echo(f"{s.gate:<17} precision {s.precision:.2f}  recall {s.recall:.2f}  ({s.rule})")

@@ -98,8 +98,14 @@ def exclusion_reason(row: Row) -> str | None:
         return "excluded: private eval item"
     if row.failed("decontam"):
         return f"excluded: contaminated (eval items {(row.verdicts['decontam']['detail'] or {}).get('eval_items', [])})"
+    if row.failed("decontam_meaning"):
+        detail = row.verdicts["decontam_meaning"]["detail"] or {}
+        return (f"excluded: contaminated (paraphrase of eval item #{detail.get('eval_item')}, "
+                f"{detail.get('matched')} cosine {detail.get('score')})")
     if row.failed("dedup"):
         return f"excluded: duplicate of #{(row.verdicts['dedup']['detail'] or {}).get('keeper')}"
+    if row.failed("dedup_meaning"):
+        return f"excluded: paraphrase of #{(row.verdicts['dedup_meaning']['detail'] or {}).get('keeper')}"
     return None
 
 

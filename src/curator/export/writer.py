@@ -16,7 +16,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from curator.coverage import CoverageMap, bar
@@ -144,6 +144,7 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
         d, verdicts = r.data, r.verdicts
         dedup = (verdicts.get("dedup") or {}).get("detail") or {}
         decontam = (verdicts.get("decontam") or {}).get("detail") or {}
+        paraphrase = (verdicts.get("decontam_meaning") or {}).get("detail") or {}
         why = reasons.get(d["id"]) or exclusion_reason(r) or f"not accepted (state {d['state']})"
         yield {
             "id": d["id"], "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": d["state"],
@@ -152,7 +153,9 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
             "gates": {g: {"verdict": v["verdict"], "reason": v["reason"], "score": v["score"]}
                       for g, v in verdicts.items()},
             "dedup_cluster": {"keeper": dedup.get("keeper"), "size": dedup.get("cluster_size")},
-            "decontamination_hits": decontam.get("hits", []),
+            "decontamination_hits": decontam.get("hits", []) + (
+                [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
+                  "matched": paraphrase.get("matched")}] if paraphrase.get("eval_item") is not None else []),
             "decisions": decisions.get(d["id"], []),
             "exported": why.startswith("exported"),
             "why": why,
@@ -230,8 +233,12 @@ def _chunked(rows: Iterable[dict[str, Any]], size: int = 5000) -> Iterator[bytes
         yield jsonl(batch)
 
 
+MeaningCheck = Callable[[list[Row]], tuple[list[dict[str, Any]], str]]
+
+
 def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, formats: tuple[str, ...],
-                 today: date | None, decontam: DecontamSettings) -> ExportResult:
+                 today: date | None, decontam: DecontamSettings,
+                 meaning_check: MeaningCheck | None = None) -> ExportResult:
     """Build the mix, check it for leaks, and write a new version folder (or find the identical one)."""
     considered = load_rows(store, "considered")
     seeds = load_rows(store, "seeds")
@@ -243,6 +250,12 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
     for row in polish:
         mix.reasons[row.id] = "exported: polish.jsonl"
     leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam)
+    meaning_note = "not checked"
+    if meaning_check is not None:
+        found, meaning_note = meaning_check(mix.selected + polish)
+        train_ids, by_words = {r.id for r in mix.selected}, {leak["id"] for leak in leaks}
+        leaks += [{**leak, "file": "train" if leak["id"] in train_ids else "polish"} for leak in found
+                  if leak["id"] not in by_words]
     if leaks:
         raise LeakError(leaks)
     private = [r for r in evals if r.superseded_by is None]
@@ -259,7 +272,7 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
     version = f"{(today or date.today()).isoformat()}-{digest}"
     settings = {"seed": seed, "formats": sorted(formats), "thin_share": cmap.thin_share,
                 "decontamination": {"ngram": decontam.ngram, "fuzzy_threshold": decontam.fuzzy_threshold,
-                                    "word_threshold": decontam.word_threshold}}
+                                    "word_threshold": decontam.word_threshold, "meaning": meaning_note}}
     out_dir.mkdir(parents=True, exist_ok=True)
     _clean_stale(out_dir)
     if (out_dir / version).exists():

@@ -40,7 +40,7 @@ class DedupSettings:
     ngram: int = 2
 
 
-class _UnionFind:
+class UnionFind:
     def __init__(self) -> None:
         self.parent: dict[int, int] = {}
 
@@ -79,19 +79,29 @@ def near_pairs(keys: list[str], settings: DedupSettings = DedupSettings(),
 
 def dedup(items: list[DedupItem], settings: DedupSettings = DedupSettings()) -> dict[int, Verdict]:
     """A verdict for every item: pass for keepers and unique items, fail for the others."""
-    uf = _UnionFind()
+    uf = UnionFind()
     evidence: dict[int, tuple[int, float, str]] = {}
     by_key: dict[str, int] = {}
     for i, item in enumerate(items):
         if item.key in by_key:
             uf.union(by_key[item.key], i)
-            evidence[i] = (by_key[item.key], 100.0, "exact")
+            evidence[i] = (by_key[item.key], 1.0, "exact")
         else:
             by_key[item.key] = i
     for (a, b), score in near_pairs([it.key for it in items], settings, [it.threshold for it in items]).items():
         uf.union(a, b)
-        evidence.setdefault(b, (a, score, "near"))
-        evidence.setdefault(a, (b, score, "near"))
+        evidence.setdefault(b, (a, score / 100, "near"))
+        evidence.setdefault(a, (b, score / 100, "near"))
+    return cluster_verdicts(items, uf, evidence)
+
+
+REASONS = {"exact": "duplicate_of", "near": "near_duplicate_of", "meaning": "paraphrase_of"}
+
+
+def cluster_verdicts(items: list[DedupItem], uf: "UnionFind", evidence: dict[int, tuple[int, float, str]]
+                     ) -> dict[int, Verdict]:
+    """One keeper per cluster of `uf` (by priority), the others failed naming it; `evidence[i]` is
+    (matched item index, score 0-1, how: exact, near or meaning)."""
     clusters: dict[int, list[int]] = {}
     for i in range(len(items)):
         clusters.setdefault(uf.find(i), []).append(i)
@@ -111,11 +121,10 @@ def dedup(items: list[DedupItem], settings: DedupSettings = DedupSettings()) -> 
                                                note="a seed is never removed as a duplicate")
             else:
                 if item.key == items[keeper].key:
-                    other, score, kind = keeper, 100.0, "exact"
+                    other, score, kind = keeper, 1.0, "exact"
                 else:
                     other, score, kind = evidence.get(i, (keeper, 0.0, "near"))
-                exact = kind == "exact"
                 verdicts[item.id] = Verdict(
-                    "fail", "duplicate_of" if exact else "near_duplicate_of", score / 100,
+                    "fail", REASONS[kind], score,
                     {"keeper": keeper_id, "cluster_size": len(members), "matched": items[other].id, "how": kind})
     return verdicts

@@ -20,8 +20,10 @@ from curator.gates.decontam import DecontamSettings, Text, conversation_keys, de
 from curator.gates.dedup import NAME as DEDUP, VERSION as DEDUP_VERSION
 from curator.gates.dedup import DedupItem, DedupSettings, dedup
 from curator.gates.defects import ContentGate
+from curator.gates import meaning
 from curator.gates.math_tools import MathGate, ToolsGate
 from curator.gates.rules import FaithfulnessGate, FormatGate, LanguageGate, LengthGate
+from curator.config import MeaningSettings
 from curator.models import Example
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import BadRow, Store
@@ -40,6 +42,10 @@ class GateReport:
     contaminated: int = 0
     invalid: int = 0  # stored rows that no longer validate (each got a format fail)
     paused: bool = False
+    paraphrases: int = 0  # failed by semantic dedup
+    paraphrased_evals: int = 0  # failed by semantic decontamination
+    meaning: str = ""  # what the meaning gates did, or why they did not run
+
 
     def count(self, gate: str, verdict: str) -> None:
         self.verdicts.setdefault(gate, {}).setdefault(verdict, 0)
@@ -50,6 +56,8 @@ class GateReport:
         text = f"{self.checked} candidates checked; " + ("; ".join(parts) if parts else "nothing to do")
         if self.invalid:
             text += f"; {self.invalid} stored rows no longer valid (format fail: invalid_row)"
+        if self.meaning:
+            text += f"\nmeaning: {self.meaning}"
         return text + ("; paused (run again to continue)" if self.paused else "")
 
 
@@ -120,8 +128,7 @@ def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | N
     keys = {row[0]: _key_of(row[4]) for row in pool}
     threshold = {name: getattr(f, "dedup_threshold", None) for name, f in (families or {}).items()}
     judge = {ex_id: g["judge"]["score"] or 0.0 for ex_id, g in store.current_verdicts(gates=("judge",)).items()}
-    failed_elsewhere = {ex_id for ex_id, gate, verdict in store.current_verdict_rows()
-                        if verdict == "fail" and gate not in (DEDUP, DECONTAM)}
+    failed_elsewhere = _failed_elsewhere(store)
     items = [DedupItem(id=r[0], key=keys[r[0]][0], seed=r[1] == "seed", accepted=r[2] == "accepted",
                        failed_elsewhere=r[0] in failed_elsewhere, judge_score=judge.get(r[0], 0.0),
                        threshold=threshold.get(r[3])) for r in pool]
@@ -145,6 +152,81 @@ def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | N
                     report.duplicates += 1
                 else:
                     report.contaminated += 1
+    for start in range(0, len(changed), BATCH):
+        if cancel.is_set():
+            return False
+        store.insert_verdicts(changed[start:start + BATCH])
+    return True
+
+
+SET_LEVEL = (DEDUP, DECONTAM, meaning.DEDUP, meaning.DECONTAM)
+
+
+def _failed_elsewhere(store: Store) -> set[int]:
+    """Examples failed by a gate that is not set-level: they give way to others in a cluster."""
+    return {ex_id for ex_id, gate, verdict in store.current_verdict_rows() if verdict == "fail" and gate not in SET_LEVEL}
+
+
+def _changed(old: dict | None, v: Verdict, *keys: str) -> bool:
+    return old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
+        any((old["detail"] or {}).get(k) != v.detail.get(k) for k in keys)
+
+
+def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningSettings = MeaningSettings(), *,
+                cancel: Cancel = NEVER) -> bool:
+    """Semantic decontamination and dedup over what is embedded by `model`, doing only new work:
+    decontamination checks the candidates not yet checked against this eval set (and thresholds);
+    dedup compares the new vectors with their family and re-clusters only the clusters they touch
+    (all of it when the thresholds changed). Returns False when stopped early."""
+    pool = store.meaning_pool(model)
+    evals = meaning.Embedded.from_rows(store.eval_embeddings(model))
+    missing, total = store.count_unembedded(model)
+    notes = [f"{len(pool)} candidates and seeds embedded ({model})"]
+    if missing:
+        notes.append(f"{missing} of {total} not embedded, not checked for meaning (run `curator embed`)")
+    if not pool:
+        report.meaning = "; ".join(notes)
+        return True
+    emb = meaning.Embedded.from_rows([(r[0], r[4], r[5], r[6]) for r in pool])
+    current = store.current_verdicts([r[0] for r in pool], gates=(meaning.DECONTAM, meaning.DEDUP))
+    verdicts: list[tuple[str, dict[int, Verdict], tuple[str, ...]]] = []
+
+    fingerprint = meaning.eval_set(evals, settings, model)
+    todo = [i for i, r in enumerate(pool) if r[1] != "seed" and
+            ((current.get(r[0], {}).get(meaning.DECONTAM) or {}).get("detail") or {}).get("eval_set") != fingerprint]
+    if evals.ids:
+        verdicts.append((meaning.DECONTAM, meaning.decontaminate(emb.take(todo), evals, settings, fingerprint),
+                         ("eval_item", "eval_set")))
+        notes.append(f"{len(todo)} checked against {len(evals.ids)} eval items by meaning")
+    else:
+        notes.append("no eval item embedded: semantic decontamination did not run")
+
+    settings_key = meaning.dedup_settings(settings, model)
+    judge = {ex_id: g["judge"]["score"] or 0.0 for ex_id, g in store.current_verdicts(gates=("judge",)).items()}
+    failed = _failed_elsewhere(store)
+    items = [DedupItem(id=r[0], key=f"#{r[0]}", seed=r[1] == "seed", accepted=r[2] == "accepted",
+                       failed_elsewhere=r[0] in failed, judge_score=judge.get(r[0], 0.0)) for r in pool]
+    families = [r[3] for r in pool]
+    old = {r[0]: (current[r[0]][meaning.DEDUP]["detail"] or {}) for r in pool
+           if meaning.DEDUP in current.get(r[0], {}) and
+           (current[r[0]][meaning.DEDUP]["detail"] or {}).get("settings") == settings_key}
+    rows = meaning.rows_to_recluster(emb, families, old, settings)
+    if rows is None:
+        rows = list(range(len(pool)))
+    dedup_verdicts = meaning.dedup([items[i] for i in rows], [families[i] for i in rows], emb.take(rows), settings)
+    verdicts.append((meaning.DEDUP, {k: meaning.with_settings(v, settings_key) for k, v in dedup_verdicts.items()},
+                     ("keeper", "settings")))
+    notes.append(f"{len(rows)} re-clustered by meaning")
+
+    changed: list[tuple] = []
+    for gate, found, keys in verdicts:
+        for ex_id, v in found.items():
+            if _changed(current.get(ex_id, {}).get(gate), v, *keys):
+                changed.append((ex_id, gate, meaning.VERSION, v.verdict, v.reason, v.score, v.detail))
+            report.count(gate, v.verdict)
+    report.paraphrased_evals = sum(v[3] == "fail" for v in changed if v[1] == meaning.DECONTAM)
+    report.paraphrases = sum(v[3] == "fail" for v in changed if v[1] == meaning.DEDUP)
+    report.meaning = "; ".join(notes)
     for start in range(0, len(changed), BATCH):
         if cancel.is_set():
             return False

@@ -5,10 +5,16 @@ from __future__ import annotations
 import gc
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from curator.config import MeaningSettings
 from curator.coverage import CoverageMap
-from curator.export.writer import ExportResult, LeakError, write_export
+from curator.export.mix import Row
+from curator.export.writer import ExportResult, LeakError, MeaningCheck, write_export
+from curator.gates import meaning
 from curator.gates.decontam import DecontamSettings
+from curator.meaning.embedder import Embedder, EmbedderUnavailable, default_embedder
+from curator.services.embed import embed_ids
 from curator.store import Store
 
 __all__ = ["ExportResult", "LeakError", "export_dataset"]
@@ -16,17 +22,49 @@ __all__ = ["ExportResult", "LeakError", "export_dataset"]
 
 def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = None, seed: int = 0,
                    formats: tuple[str, ...] = (), today: date | None = None,
-                   decontam: DecontamSettings = DecontamSettings()) -> ExportResult:
+                   decontam: DecontamSettings = DecontamSettings(),
+                   meaning_settings: MeaningSettings = MeaningSettings(),
+                   embedder: Embedder | None = None) -> ExportResult:
     """Build the mix (one example per lineage, cells capped at their targets), refuse it if a row
-    matches a private eval item (LeakError, nothing written), and write a new version folder
-    atomically (or find the identical one) under `out_dir`, by default `exports/` beside the database.
-    OSError when the folder cannot be written."""
+    matches a private eval item by words or by meaning (LeakError, nothing written), and write a new
+    version folder atomically (or find the identical one) under `out_dir`, by default `exports/`
+    beside the database. OSError when the folder cannot be written."""
     out_dir = out_dir if out_dir is not None else store.path.parent / "exports"
+    check = meaning_leak_check(store, meaning_settings, embedder) if meaning_settings.enabled else None
     # Millions of short-lived rows: the cyclic collector would rescan them over and over (they hold no cycles).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return write_export(store, cmap, out_dir=out_dir, seed=seed, formats=formats, today=today, decontam=decontam)
+        return write_export(store, cmap, out_dir=out_dir, seed=seed, formats=formats, today=today, decontam=decontam,
+                            meaning_check=check)
     finally:
         if enabled:
             gc.enable()
+
+
+def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedder | None = None) -> MeaningCheck:
+    """The export's leak check by meaning: rows whose semantic decontamination did not pass against
+    the current eval set are embedded if need be and checked now."""
+
+    def check(rows: list[Row]) -> tuple[list[dict[str, Any]], str]:
+        try:
+            model = embedder or default_embedder(settings.threads)
+        except EmbedderUnavailable as exc:
+            return [], f"not checked: {exc}"
+        embed_ids(store, model, store.eval_ids(), settings)
+        evals = meaning.Embedded.from_rows(store.eval_embeddings(model.model_id))
+        fingerprint = meaning.eval_set(evals, settings, model.model_id)
+        unverified = [r.id for r in rows if not (
+            (r.verdicts.get(meaning.DECONTAM) or {}).get("verdict") == "pass"
+            and ((r.verdicts.get(meaning.DECONTAM) or {}).get("detail") or {}).get("eval_set") == fingerprint)]
+        if not unverified or not evals.ids:
+            return [], f"checked ({len(rows) - len(unverified)} rows verified by the gate, {model.model_id})"
+        embed_ids(store, model, unverified, settings)
+        found = store.embeddings_of(model.model_id, unverified)
+        embedded = meaning.Embedded.from_rows([(i, *found[i]) for i in unverified if i in found])
+        verdicts = meaning.decontaminate(embedded, evals, settings, fingerprint)
+        leaks = [{"id": i, "eval_items": [v.detail["eval_item"]], "how": "meaning", "score": v.detail["score"]}
+                 for i, v in verdicts.items() if v.verdict == "fail"]
+        return leaks, (f"checked ({len(rows) - len(unverified)} rows verified by the gate, {len(unverified)} "
+                       f"checked at export, {model.model_id})")
+    return check

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from curator.config import MeaningSettings
 from curator.gates.decontam import DecontamSettings
 from curator.gates.dedup import DedupSettings
-from curator.gates.runner import GateReport, run_per_example, run_set_level, update_status
+from curator.gates.runner import GateReport, run_meaning, run_per_example, run_set_level, update_status
+from curator.meaning.embedder import Embedder
+from curator.services.embed import embed_missing
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 
@@ -21,15 +24,32 @@ def pending_count(store: Store) -> int:
 
 def run_gates(store: Store, families: dict[str, Any], *, progress: Progress | None = None, cancel: Cancel = NEVER,
               dedup_settings: DedupSettings = DedupSettings(),
-              decontam_settings: DecontamSettings = DecontamSettings()) -> GateReport:
-    """Everything `curator gate` does, in order, in short transactions. With `cancel` set it pauses
-    between batches (what was gated is kept; the next run continues); the set-level gates run only
-    once every pending candidate has its rule verdicts."""
+              decontam_settings: DecontamSettings = DecontamSettings(),
+              meaning: MeaningSettings = MeaningSettings(), embed: bool = True,
+              embedder: Embedder | None = None, embed_progress: Progress | None = None) -> GateReport:
+    """Everything `curator gate` does, in order, in short transactions: the rule gates on pending
+    candidates; embeddings for what has none (unless `embed` is off); the lexical set-level gates;
+    the meaning gates on what is embedded. With `cancel` set it pauses between batches (what was
+    done is kept; the next run continues); the set-level gates run only once every pending candidate
+    has its rule verdicts."""
     report = GateReport()
     if not run_per_example(store, families, report, progress, cancel):
         report.paused = True
     elif not run_set_level(store, report, families, dedup_settings=dedup_settings,
                            decontam_settings=decontam_settings, cancel=cancel):
         report.paused = True
+    elif meaning.enabled:
+        embedded = embed_missing(store, meaning, embedder=embedder, limit=None if embed else 0,
+                                 progress=embed_progress, cancel=cancel)
+        if embedded.unavailable:
+            report.meaning = f"did not run: {embedded.unavailable}"
+        elif cancel.is_set():
+            report.paused = True
+        elif not run_meaning(store, report, embedded.model, meaning, cancel=cancel):
+            report.paused = True
+        if embedded.embedded:
+            report.meaning = f"{embedded.summary()}; {report.meaning}"
+    else:
+        report.meaning = "off (meaning.enabled = false in curator.toml): no semantic decontamination or dedup"
     update_status(store)
     return report

@@ -14,6 +14,7 @@ from curator.store.base import BUSY_TIMEOUT_S, StoreBase
 from curator.store.candidates import CandidateQueries
 from curator.store.corpus import CorpusQueries
 from curator.store.decisions import DecisionQueries
+from curator.store.embeddings import EmbeddingQueries
 from curator.store.examples import ExampleQueries
 from curator.store.jobs import JobQueries
 from curator.store.seeds import SeedQueries
@@ -22,7 +23,7 @@ from curator.store.verdicts import VerdictQueries
 
 
 class Store(CorpusQueries, ExampleQueries, SeedQueries, CandidateQueries, VerdictQueries, DecisionQueries, JobQueries,
-            StatsQueries, StoreBase):
+            StatsQueries, EmbeddingQueries, StoreBase):
     """A curator database file."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,

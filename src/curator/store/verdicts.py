@@ -9,6 +9,9 @@ from typing import Any
 from curator.models import GateVerdict, now_iso
 from curator.store.base import decode
 
+# A contaminated candidate stays contaminated whatever anyone decides.
+NEVER_AUDITED = ("decontam", "decontam_meaning")
+
 
 class VerdictQueries:
     def insert_verdict(self, example_id: int, gate: str, version: str, verdict: str, reason: str,
@@ -70,7 +73,7 @@ class VerdictQueries:
             for ex_id, gate, version, verdict, score, reason, detail, vid, audit in self.conn.execute(query, chunk_params):
                 entry = {"version": version, "verdict": verdict, "score": score, "reason": reason,
                          "detail": json.loads(detail), "id": vid}
-                if with_audits and audit is not None and gate != "decontam":
+                if with_audits and audit is not None and gate not in NEVER_AUDITED:
                     entry = {**entry, "verdict": audit, "audited": True, "gate_verdict": verdict}
                 out.setdefault(ex_id, {})[gate] = entry
         return out
@@ -82,7 +85,8 @@ class VerdictQueries:
         for start in range(0, len(example_ids), 900):
             part = example_ids[start:start + 900]
             for ex_id, verdict in self.conn.execute(
-                    "SELECT example_id, CASE WHEN audit IS NOT NULL AND gate != 'decontam' THEN audit ELSE verdict END "
+                    "SELECT example_id, CASE WHEN audit IS NOT NULL AND gate NOT IN ('decontam', 'decontam_meaning') "
+                    "THEN audit ELSE verdict END "
                     f"FROM current_verdicts WHERE example_id IN ({','.join('?' * len(part))})", part):
                 out.setdefault(ex_id, []).append(verdict)
         return out

@@ -125,7 +125,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
         try:
             with Store(self.db_path) as store:
-                result = export_dataset(store, cmap)
+                result = export_dataset(store, cmap, meaning_settings=self.app.settings.meaning)
         except LeakError as exc:
             self.post_message(Done(str(exc), error=True))
             return

@@ -156,7 +156,11 @@ class JobsScreen(Screen):
                 def progress(done: int, total: int) -> None:
                     self.post_message(JobProgress(f"gating: {done}/{total} (p pauses)"))
 
-                report = run_gates(store, self.app.families, progress=progress, cancel=stop)
+                def embedding(done: int, total: int) -> None:
+                    self.post_message(JobProgress(f"embedding for the meaning gates: {done}/{total} (p pauses)"))
+
+                report = run_gates(store, self.app.families, progress=progress, cancel=stop,
+                                   meaning=self.app.settings.meaning, embed_progress=embedding)
         finally:
             self.gating = None
         self.post_message(JobProgress(f"gates: {report.summary()}", finished=True))

@@ -1,0 +1,1 @@
+"""Meaning: sentence embeddings of examples and what the gates compare with them."""

