@@ -35,13 +35,14 @@ from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 from curator.config import BUNDLED_PROMPTS
 from curator.gates.base import GateContext, Verdict
 from curator.models import Example
-from curator.text.script import script_stats
+from curator.text.script import script_stats, words as arabic_words
 
 LANGUAGES = (Language.PERSIAN, Language.ARABIC, Language.URDU, Language.ENGLISH, Language.FRENCH,
              Language.GERMAN, Language.SPANISH, Language.TURKISH, Language.AZERBAIJANI)
 ARABIC_WHEN_FOLDED = 0.6  # Arabic confidence, on the text with ی/ک folded, that makes a "Persian" turn Arabic
 FINGLISH_SHARE = 0.3  # share of a Latin text's words on the Finglish list that makes it romanized Persian
 MIN_WORDS = 3  # a turn with fewer words (of its dominant script) is too short to judge
+OTHER_MIN_LETTERS = 12  # letters of another script (Cyrillic, Han...) that make a turn not Persian
 SPAN_MIN_WORDS = 4  # an English run in a Persian answer must be this long to be a sentence, not a term
 SPAN_MIN_CONFIDENCE = 0.5
 
@@ -65,7 +66,6 @@ def confidences(text: str) -> dict[Language, float]:
 _MASK = re.compile(r"```.*?```|`[^`\n]*`|https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.S)
 _FOLD = str.maketrans({"ی": "ي", "ک": "ك"})
 _URDU_LETTERS = re.compile("[ٹڈڑںھہۃےۓ]")
-_ARABIC_WORD = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]+")
 # A Latin word: letters, with inner apostrophes or hyphens (don't, fifth-grade).
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’-][A-Za-z\u00c0-\u024f]+)*")
 _CODES = {Language.PERSIAN: "fa", Language.ARABIC: "ar", Language.URDU: "ur", Language.ENGLISH: "en"}
@@ -91,21 +91,19 @@ class Identity:
 
 
 def identify(text: str, finglish: frozenset[str] | None = None) -> Identity:
-    """The language of one text (a turn's content); `finglish` is the word list (the bundled one by default)."""
+    """The language of one text (a turn's content); `finglish` is the word list (the bundled one by default).
+
+    A text with `MIN_WORDS` Arabic-script words is judged on those (its Latin words are terms,
+    quotes or spans, see `english_spans`); else one with `MIN_WORDS` Latin words on those."""
     masked = mask(text)
+    if len(arabic_words(masked)) >= MIN_WORDS:
+        return _arabic_script(_LATIN_WORD.sub(" ", masked))
+    if len(latin := _LATIN_WORD.findall(masked)) >= MIN_WORDS:
+        return _latin_script(" ".join(latin), latin, bundled_finglish() if finglish is None else finglish)
     stats = script_stats(masked)
-    if stats.letters == 0:
-        return Identity("unknown", 0.0, {})
-    if stats.arabic_script * 2 >= stats.letters:
-        if len(_ARABIC_WORD.findall(masked)) < MIN_WORDS and stats.verdict != "ar":
-            return Identity("unknown", 0.0, {})
-        return _arabic_script(masked)
-    if stats.latin * 2 >= stats.letters:
-        words = _LATIN_WORD.findall(masked)
-        if len(words) < MIN_WORDS:
-            return Identity("unknown", 0.0, {})
-        return _latin_script(" ".join(words), words, bundled_finglish() if finglish is None else finglish)
-    return Identity("other", 1.0 - stats.arabic_script_ratio, {})
+    if stats.letters >= OTHER_MIN_LETTERS and stats.arabic_script + stats.latin < stats.letters / 2:
+        return Identity("other", round(1 - (stats.arabic_script + stats.latin) / stats.letters, 3), {})
+    return Identity("unknown", 0.0, {})
 
 
 def _arabic_script(text: str) -> Identity:
@@ -154,7 +152,7 @@ def english_spans(text: str, finglish: frozenset[str] | None = None) -> list[dic
 def _latin_word_runs(text: str) -> list[tuple[int, int, list[str]]]:
     runs: list[tuple[int, int, list[str]]] = []
     for m in _LATIN_WORD.finditer(text):
-        if runs and not _ARABIC_WORD.search(text, runs[-1][1], m.start()):
+        if runs and not arabic_words(text[runs[-1][1]:m.start()]):
             start, _, words = runs[-1]
             runs[-1] = (start, m.end(), words + [m.group()])
         else:
@@ -211,6 +209,6 @@ class LanguageGate:
             return Verdict("fail", "low_persian_ratio", ratio, detail)
         for i, m in checked:
             if m.role == "assistant" and (spans := english_spans(m.content, finglish)):
-                return Verdict("flag", "english_span", ratio,
-                               {"turn": i, "role": m.role, **spans[0], "more_spans": spans[1:], **detail})
+                more = {"more_spans": spans[1:]} if len(spans) > 1 else {}
+                return Verdict("flag", "english_span", ratio, {"turn": i, "role": m.role, **spans[0], **more})
         return Verdict.ok(ratio, **detail)
