@@ -120,7 +120,7 @@ def test_an_english_sentence_in_an_answer_is_flagged_with_its_span() -> None:
     assert (v.verdict, v.reason, v.detail["turn"], v.detail["role"]) == ("flag", "english_span", 1, "assistant")
     start, end = v.detail["span"]
     assert answer[start:end] == v.detail["text"] == "Plants use sunlight to make sugar"
-    assert v.detail["confidence"] >= language.SPAN_MIN_CONFIDENCE and "more_spans" not in v.detail
+    assert v.detail["confidence"] > 0.5 and "more_spans" not in v.detail
 
 
 def test_every_english_span_is_listed_with_offsets_into_its_turn() -> None:

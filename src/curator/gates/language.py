@@ -8,7 +8,8 @@ script statistics of `curator.text.script`:
   calls Persian is asked again with those two folded to ي and ك: Arabic at `ARABIC_WHEN_FOLDED` or
   more there makes it Arabic (`arabic_not_persian`).
 - Latin-script turns: romanized Persian (Finglish) when many of its words are on the editable list
-  in `prompts/language.toml` (`romanized_persian`); otherwise the language lingua names (`not_persian`).
+  in `prompts/language.toml` (`romanized_persian`; lingua's English confidence does not separate the
+  two); otherwise not Persian (`not_persian`, language `en`). Other scripts: `not_persian`, `other`.
 - Code (fenced or inline), URLs and e-mail addresses are masked first; turns too short to tell are
   left alone; tool turns and tool-call arguments are not prose and are skipped.
 
@@ -37,14 +38,16 @@ from curator.gates.base import GateContext, Verdict
 from curator.models import Example
 from curator.text.script import script_stats, words as arabic_words
 
-LANGUAGES = (Language.PERSIAN, Language.ARABIC, Language.URDU, Language.ENGLISH, Language.FRENCH,
-             Language.GERMAN, Language.SPANISH, Language.TURKISH, Language.AZERBAIJANI)
+# Measured (benchmarks/language_bench.py): the Arabic-script models cost ~110 MB once loaded; each
+# further Latin-script language ~28 MB more (French, German, Spanish, Turkish, Azerbaijani: +142 MB)
+# and changed no verdict on the labelled set (any Latin turn fails, Finglish is told by its word list).
+# Low-accuracy mode saves memory but calls clean Persian Arabic, so high accuracy it is.
+LANGUAGES = (Language.PERSIAN, Language.ARABIC, Language.URDU, Language.ENGLISH)
 ARABIC_WHEN_FOLDED = 0.6  # Arabic confidence, on the text with ی/ک folded, that makes a "Persian" turn Arabic
 FINGLISH_SHARE = 0.3  # share of a Latin text's words on the Finglish list that makes it romanized Persian
 MIN_WORDS = 3  # a turn with fewer words (of its dominant script) is too short to judge
 OTHER_MIN_LETTERS = 12  # letters of another script (Cyrillic, Han...) that make a turn not Persian
 SPAN_MIN_WORDS = 4  # an English run in a Persian answer must be this long to be a sentence, not a term
-SPAN_MIN_CONFIDENCE = 0.5
 
 _lock = threading.Lock()
 _detector: LanguageDetector | None = None
@@ -68,7 +71,7 @@ _FOLD = str.maketrans({"ی": "ي", "ک": "ك"})
 _URDU_LETTERS = re.compile("[ٹڈڑںھہۃےۓ]")
 # A Latin word: letters, with inner apostrophes or hyphens (don't, fifth-grade).
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’-][A-Za-z\u00c0-\u024f]+)*")
-_CODES = {Language.PERSIAN: "fa", Language.ARABIC: "ar", Language.URDU: "ur", Language.ENGLISH: "en"}
+CODES = {Language.PERSIAN: "fa", Language.ARABIC: "ar", Language.URDU: "ur", Language.ENGLISH: "en"}
 
 
 def mask(text: str) -> str:
@@ -76,14 +79,10 @@ def mask(text: str) -> str:
     return _MASK.sub(lambda m: " " * len(m.group()), text)
 
 
-def code(language: Language) -> str:
-    return _CODES.get(language) or language.iso_code_639_1.name.lower()
-
-
 @dataclass(frozen=True)
 class Identity:
-    """What language a text is in: `fa`, `ar`, `ur`, `en`, `finglish`, another ISO code, `other`
-    (a script lingua is not asked about) or `unknown` (too short); `confidence` in that answer."""
+    """What language a text is in: `fa`, `ar`, `ur`, `en` (any Latin-script language but Finglish),
+    `finglish`, `other` (another script) or `unknown` (too short); `confidence` in that answer."""
 
     language: str
     confidence: float
@@ -115,8 +114,6 @@ def _arabic_script(text: str) -> Identity:
         return Identity("ur", scores[top], evidence)
     if top == Language.ARABIC:
         return Identity("ar", scores[top], evidence)
-    if top not in (Language.PERSIAN, Language.URDU):
-        return Identity(code(top), scores[top], evidence)
     folded = text.translate(_FOLD)
     arabic = confidences(folded)[Language.ARABIC] if folded != text else scores[Language.ARABIC]
     evidence["ar_folded"] = round(arabic, 3)
@@ -132,7 +129,7 @@ def _latin_script(text: str, words: list[str], finglish: frozenset[str]) -> Iden
         return Identity("finglish", share, {"finglish_words": hits[:8], "share": round(share, 3)})
     scores = confidences(text)
     top = max(scores, key=scores.__getitem__)
-    return Identity(code(top), scores[top], {code(top): round(scores[top], 3), "finglish_share": round(share, 3)})
+    return Identity(CODES[top], scores[top], {CODES[top]: round(scores[top], 3), "finglish_share": round(share, 3)})
 
 
 def english_spans(text: str, finglish: frozenset[str] | None = None) -> list[dict[str, Any]]:
@@ -144,7 +141,7 @@ def english_spans(text: str, finglish: frozenset[str] | None = None) -> list[dic
         if len(words) < SPAN_MIN_WORDS:
             continue
         found = _latin_script(" ".join(words), words, bundled_finglish() if finglish is None else finglish)
-        if found.language == "en" and found.confidence >= SPAN_MIN_CONFIDENCE:
+        if found.language == "en":
             spans.append({"span": [start, end], "text": text[start:end], "confidence": round(found.confidence, 3)})
     return spans
 
