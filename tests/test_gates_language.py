@@ -68,6 +68,14 @@ def test_every_labelled_sentence_passes_or_fails_in_either_turn(item: dict, role
         assert (v.detail["turn"], v.detail["role"]) == ((0, "user") if role == "user" else (1, "assistant"))
 
 
+@pytest.mark.parametrize("answer", ["فاعل «علی» است", "«علی» فاعل است.", "آیا «علی» فاعل است؟",
+                                    "«کتب» جمع مکسر عربی «کتاب» است."])
+def test_short_persian_turns_full_of_arabic_loanwords_stay_persian(answer: str) -> None:
+    """The folded pass alone calls «فاعل «علی» است» Arabic (0.646); Persian's own words outweigh it."""
+    assert identify(answer).language == "fa"
+    assert check(ex(("user", "فاعل جمله را کوتاه بگو."), ("assistant", answer)), FAMILIES["grammar_tutor"]).verdict == "pass"
+
+
 def test_the_evidence_names_the_turn_and_rounds_confidences() -> None:
     v = check(ex(("user", QUESTION), ("assistant", "ما هی عاصمه الیابان؟")))
     assert (v.reason, v.detail["turn"], v.detail["role"], v.detail["language"]) == (
@@ -199,14 +207,19 @@ def test_other_language_roles_are_read_and_checked_in_the_family_file(tmp_path: 
     assert all(f.other_language_roles == () for f in FAMILIES.values())
 
 
-def test_one_detector_per_process_even_from_threads() -> None:
-    seen: list[object] = []
-    threads = [threading.Thread(target=lambda: seen.append(language.detector())) for _ in range(8)]
+def test_one_detector_per_process_used_from_worker_threads() -> None:
+    seen: list[tuple[object, str]] = []
+
+    def work() -> None:
+        seen.append((language.detector(), identify("ما هی عاصمه الیابان؟").language))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len({id(d) for d in seen}) == 1 and seen[0] is language.detector()
+    assert len({id(d) for d, _ in seen}) == 1 and seen[0][0] is language.detector()
+    assert [found for _, found in seen] == ["ar"] * 8
 
 
 def test_the_sample_and_demo_data_all_pass(tmp_path: Path) -> None:

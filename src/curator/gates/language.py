@@ -6,7 +6,9 @@ script statistics of `curator.text.script`:
 - Arabic-script turns: lingua picks Persian, Arabic or Urdu (Urdu only with Urdu's own letters).
   Arabic written with the Persian letter forms ی and ک fools the n-gram models, so a turn lingua
   calls Persian is asked again with those two folded to ي and ك: Arabic at `ARABIC_WHEN_FOLDED` or
-  more there makes it Arabic (`arabic_not_persian`).
+  more there makes it Arabic (`arabic_not_persian`). Short Persian turns full of Arabic loanwords
+  («فاعل «علی» است») fool that second pass, so a turn with more strong Persian evidence (the letters
+  پ چ ژ گ, words like است را که) than Arabic evidence (ة, في الذي...) is Persian whatever lingua says.
 - Latin-script turns: romanized Persian (Finglish) when many of its words are on the editable list
   in `prompts/language.toml` (`romanized_persian`; lingua's English confidence does not separate the
   two); otherwise not Persian (`not_persian`, language `en`). Other scripts: `not_persian`, `other`.
@@ -112,6 +114,11 @@ def _arabic_script(text: str) -> Identity:
                 "ur": round(scores[Language.URDU], 3)}
     if top == Language.URDU and _URDU_LETTERS.search(text):
         return Identity("ur", scores[top], evidence)
+    stats = script_stats(text)
+    strong_persian = stats.persian_evidence - text.count("ی") - text.count("ک")  # letters پچژگ, words است را که...
+    if strong_persian > stats.arabic_evidence:
+        return Identity("fa", scores[Language.PERSIAN] if top == Language.PERSIAN else 1.0 - scores[top],
+                        {**evidence, "persian_evidence": strong_persian})
     if top == Language.ARABIC:
         return Identity("ar", scores[top], evidence)
     folded = text.translate(_FOLD)
