@@ -58,7 +58,7 @@ def test_gate_run_stores_every_verdict_and_sets_status(store: Store) -> None:
     assert {"format", "language", "length", "dedup", "decontam"} <= set(latest[good])
     assert latest[good]["dedup"]["verdict"] == "pass"
     assert (latest[dup]["dedup"]["reason"], latest[dup]["dedup"]["detail"]["keeper"]) == ("duplicate_of", good)
-    assert latest[english]["language"]["reason"] == "low_persian_ratio"
+    assert latest[english]["language"]["reason"] == "not_persian"
     assert latest[leak]["decontam"]["detail"]["eval_items"] == [eval_seed.id]
     assert all(v["version"] for g in latest.values() for v in g.values())
     states = {e.id: (e.state, e.gate_status) for e in store.examples("kind = 'candidate'")}

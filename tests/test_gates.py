@@ -11,7 +11,8 @@ from curator.gates.base import GateContext
 from curator.gates.decontam import Text, decontaminate
 from curator.gates.dedup import DedupItem, dedup
 from curator.gates.math_tools import MathGate, ToolsGate, evaluate
-from curator.gates.rules import FaithfulnessGate, FormatGate, LanguageGate, LengthGate
+from curator.gates.language import LanguageGate
+from curator.gates.rules import FaithfulnessGate, FormatGate, LengthGate
 from curator.models import Example, Message
 from curator.families import load_families
 from curator.generators.tools import TOOLS
@@ -82,10 +83,11 @@ def test_language_fails_arabic() -> None:
 
 def test_language_fails_english_and_flags_english_leakage() -> None:
     english = ex(("user", "What is a subject?"), ("assistant", "The subject is who does the action."))
-    assert LanguageGate().check(english, GateContext()).reason == "low_persian_ratio"
+    v = LanguageGate().check(english, GateContext())
+    assert (v.reason, v.detail["language"]) == ("not_persian", "en")
     leaky = ex(("user", "فاعل چیست؟"), ("assistant", "فاعل یعنی the doer of the action، مثل علی در جملهٔ «علی آمد»."))
     v = LanguageGate().check(leaky, GateContext())
-    assert (v.verdict, v.reason) == ("flag", "english_leakage")
+    assert (v.verdict, v.reason, v.detail["text"]) == ("flag", "english_span", "the doer of the action")
 
 # -- length -----------------------------------------------------------------------------------
 

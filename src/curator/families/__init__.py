@@ -48,6 +48,7 @@ class Family:
     min_persian_ratio: float = 0.6
     length: dict[str, int] = field(default_factory=dict)
     dedup_threshold: float | None = None
+    other_language_roles: tuple[str, ...] = ()  # roles whose turns may be in another language (a translation's source)
 
     def render(self, values: dict[str, Any]) -> str:
         """The user prompt for one job. Values are inserted as text, never re-interpreted."""
@@ -118,6 +119,9 @@ def load_family(path: Path) -> Family:
     items = data.get("items_per_request", 3)
     if not isinstance(items, int) or not 1 <= items <= 20:
         raise fail("items_per_request", "must be a whole number from 1 to 20")
+    other_roles = data.get("other_language_roles", [])
+    if not isinstance(other_roles, list) or any(r not in ("user", "assistant") for r in other_roles):
+        raise fail("other_language_roles", 'must be a list of "user" and/or "assistant"')
     return Family(
         name=name, path=path, description=str(data.get("description", "")).strip(), schema=schema,
         system=prompt["system"].strip(), user=prompt["user"].strip(),
@@ -126,7 +130,7 @@ def load_family(path: Path) -> Family:
         dimensions={k: tuple(v) for k, v in dimensions.items()}, personas=tuple(data.get("personas", [])),
         items_per_request=items, max_tokens=data.get("max_tokens"),
         min_persian_ratio=float(data.get("min_persian_ratio", 0.6)), length=dict(data.get("length", {})),
-        dedup_threshold=data.get("dedup_threshold"),
+        dedup_threshold=data.get("dedup_threshold"), other_language_roles=tuple(other_roles),
     )
 
 

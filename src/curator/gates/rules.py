@@ -1,4 +1,5 @@
-"""Rule gates on one candidate: format, language, length and faithfulness to the source passage."""
+"""Rule gates on one candidate: format, length and faithfulness to the source passage (the language
+gate is in `curator.gates.language`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from curator.gates.base import GateContext, Verdict, approx_tokens, instruction_
 from curator.models import Example
 from curator.families.schemas import SCHEMAS
 from curator.text.normalize import match_key
-from curator.text.script import script_stats
 
 
 class FormatGate:
@@ -83,34 +83,6 @@ def role_order_problem(example: Example) -> str | None:
                 return "a user turn after an unanswered tool call"
             prev = "user"
     return None
-
-
-_LATIN_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
-
-
-class LanguageGate:
-    """Persian script above the family's threshold, Persian rather than Arabic, and no English
-    leaking into the answers (Latin technical words in Persian text are fine)."""
-
-    name, version = "language", "1"
-    english_flag_share = 0.25
-
-    def check(self, example: Example, ctx: GateContext) -> Verdict:
-        text = "\n".join(m.content for m in example.messages if m.role in ("user", "assistant") and m.content)
-        stats = script_stats(text)
-        threshold = getattr(ctx.family, "min_persian_ratio", 0.6)
-        detail = {"ratio": round(stats.arabic_script_ratio, 3), "threshold": threshold, "verdict": stats.verdict}
-        if stats.verdict == "ar":
-            return Verdict("fail", "arabic_not_persian", stats.arabic_script_ratio, detail)
-        if stats.arabic_script_ratio < threshold or stats.verdict not in ("fa", "unknown"):
-            return Verdict("fail", "low_persian_ratio", stats.arabic_script_ratio, detail)
-        answer = response_text(example)
-        words = len(answer.split()) or 1
-        english = _LATIN_WORD.findall(answer)
-        if len(english) / words > self.english_flag_share:
-            return Verdict("flag", "english_leakage", stats.arabic_script_ratio,
-                           {**detail, "english_words": english[:10], "share": round(len(english) / words, 3)})
-        return Verdict.ok(stats.arabic_script_ratio, **detail)
 
 
 class LengthGate:

@@ -22,8 +22,9 @@ from curator.gates.dedup import DedupItem, DedupSettings, dedup
 from curator.gates.defects import ContentGate
 from curator.gates import meaning
 from curator.gates.math_tools import MathGate, ToolsGate
-from curator.gates.rules import FaithfulnessGate, FormatGate, LanguageGate, LengthGate
 from curator.config import MeaningSettings
+from curator.gates.language import LanguageGate
+from curator.gates.rules import FaithfulnessGate, FormatGate, LengthGate
 from curator.models import Example
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import BadRow, Store
