@@ -72,10 +72,12 @@ def hostile_db(tmp_path: Path) -> Path:
     db.parent.mkdir()
     corpus = tmp_path / f"corpus \x1b]0;{TITLE}\x07"
     corpus.mkdir()
-    (corpus / "passage.txt").write_text(f"{PERSIAN} {HOSTILE.replace(NUL, '')} {PERSIAN}\n", encoding="utf-8")  # a file with NUL is binary
+    text = f"{PERSIAN} {HOSTILE.replace(NUL, '')} {PERSIAN}\n"  # the importer takes a file with NUL for binary
+    (corpus / "passage.txt").write_text(text, encoding="utf-8")
     seeds, evals = tmp_path / "seeds.jsonl", tmp_path / "eval.jsonl"
     seed = {"family": "grammar_tutor", "role": "fewshot", "task_type": f"type {HOSTILE}",
-            "messages": [{"role": "user", "content": f"سوال {HOSTILE}"}, {"role": "assistant", "content": f"پاسخ {HOSTILE}"}]}
+            "messages": [{"role": "user", "content": f"سوال {HOSTILE}"},
+                         {"role": "assistant", "content": f"پاسخ {HOSTILE}"}]}
     seeds.write_text(json.dumps(seed, ensure_ascii=False) + "\n", encoding="utf-8")
     item = {"family": "grammar_tutor", "messages": [{"role": "user", "content": f"ارزیابی {HOSTILE}"},
                                                     {"role": "assistant", "content": f"جواب {HOSTILE}"}]}
@@ -268,6 +270,12 @@ async def test_the_editor_moves_one_cell_per_picture_and_undo_cut_paste_keep_the
         field = app.query_one(InertInput)
         assert field.value == HOSTILE and str(field._value) == visible(HOSTILE)
         assert field._position_to_cell(3) == 3
+        field.focus()
+        field.action_select_all()
+        field.action_cut()
+        assert field.value == "" and app.clipboard == copyable(HOSTILE)
+        field.action_paste()
+        assert field.value == HOSTILE, "a cut and paste inside the app keeps the true text"
 
 
 @pytest.mark.xfail(strict=True, reason="app.py (the lead's) shows errors, palette summaries and the database "

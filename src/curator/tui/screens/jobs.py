@@ -71,8 +71,8 @@ class JobsScreen(Screen):
         summary = self.query_one("#summary", DataTable)
         summary.clear()
         for r in overview.rows:
-            summary.add_row(plain(r["kind"]), plain(r["family"] or "-"), plain(r["state"]), str(r["jobs"]), str(r["attempts"]),
-                            str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
+            summary.add_row(plain(r["kind"]), plain(r["family"] or "-"), plain(r["state"]), str(r["jobs"]),
+                            str(r["attempts"]), str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
         errors = self.query_one("#errors", DataTable)
         errors.clear()
         for job in overview.errors:

@@ -83,8 +83,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         for p in self.rows:
             table.add_row(*self.cells(p), key=str(p.id))
         shown = f"{len(self.rows)} of {message.total}" if message.total > len(self.rows) else str(message.total)
-        self.query_one("#info", Static).update(
-            plain(f"{shown} passages{' matching ' + repr(self.search) if self.search else ''} · {len(self.marked)} marked"))
+        matching = f" matching {self.search!r}" if self.search else ""
+        self.query_one("#info", Static).update(plain(f"{shown} passages{matching} · {len(self.marked)} marked"))
         self.show_selected()
 
     def cells(self, p: Passage) -> tuple:

@@ -42,6 +42,11 @@ def _true(text: str) -> str:
     return text.true if isinstance(text, Carried) else text
 
 
+def _copy(app, text: str) -> None:
+    """Escapes to the terminal's clipboard; the true text kept for a paste inside the app."""
+    app.copy_to_clipboard(Carried(copyable(_true(text)), _true(text)))
+
+
 class InertDocument(Document):
     """A document whose `text` is the true text and whose `lines` (what a TextArea lays out and draws)
     are its inert form. Lines are split at line feeds only, so every other character, a carriage
@@ -103,14 +108,11 @@ class InertTextArea(TextArea):
         self.move_cursor((0, 0))
         self._rewrap_and_refresh_virtual_size()
 
-    def _copy(self, text: str) -> None:
-        self.app.copy_to_clipboard(Carried(copyable(_true(text)), _true(text)))
-
     def action_copy(self) -> None:
         selected = self.selected_text
         if not selected:
             raise SkipAction()
-        self._copy(selected)
+        _copy(self.app, selected)
 
     def action_cut(self) -> None:
         if self.read_only:
@@ -118,12 +120,12 @@ class InertTextArea(TextArea):
         start, end = self.selection
         result = self._delete_cursor_line() if start == end else self._delete_via_keyboard(start, end)
         if result is not None:
-            self._copy(result.replaced_text)
+            _copy(self.app, result.replaced_text)
 
 
 class InertInput(Input):
     """An Input over untrusted text: `value` is the true text, drawn as control pictures (one cell
-    each); a copy or a cut puts escapes on the clipboard."""
+    each); a copy or a cut puts escapes on the clipboard (the true text for a paste in the app)."""
 
     @property
     def _value(self) -> Text:
@@ -144,11 +146,15 @@ class InertInput(Input):
 
     def action_copy(self) -> None:
         if self.selected_text:
-            self.app.copy_to_clipboard(copyable(self.selected_text))
+            _copy(self.app, self.selected_text)
 
     def action_cut(self) -> None:
-        self.app.copy_to_clipboard(copyable(self.selected_text))
+        _copy(self.app, self.selected_text)
         self.delete_selection()
+
+    def action_paste(self) -> None:
+        start, end = self.selection
+        self.replace(_true(self.app.clipboard), start, end)
 
 
 def tell(node, text: str, **kwargs) -> None:
