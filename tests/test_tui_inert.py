@@ -107,6 +107,15 @@ def hostile_db(tmp_path: Path) -> Path:
     return db
 
 
+def test_visible_keeps_every_position_and_copyable_writes_escapes() -> None:
+    text = HOSTILE + "\r\n\x0b\x0c\x1c\x85\u2029\u200c\u200f\t"
+    shown = visible(text)
+    assert len(shown) == len(text) and shown.split("\n") == [visible(line) for line in text.split("\n")]
+    assert len(shown.splitlines()) == 2, "no line break is left but the line feed"
+    assert "\u200c" in shown and "\u200f" in shown and "\t" in shown  # ZWNJ and the marks Persian needs stay
+    assert copyable("a\x1b\u202e\U000e0001b\u200c") == "a\\x1b\\u202e\\U000e0001b\u200c"
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return hostile_db(tmp_path)
