@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from curator.display.inert import visible
 from curator.store import StoreError
 
 EXPECTED_ERRORS = (StoreError, OSError, ValueError)
@@ -20,7 +21,7 @@ def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(self, *args, **kwargs)
         except EXPECTED_ERRORS as exc:
-            self.app.show_error(str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}")
+            self.app.show_error(visible(str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"))
             return None
 
     return wrapper

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from curator.store import Store, StoreError
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
+from curator.tui.widgets.inert import plain, tell
 
 
 class Counts(Message):
@@ -64,7 +65,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"database: {self.db_path}", id="summary", markup=False)
+        yield Static(plain(f"database: {self.db_path}"), id="summary")
         with Horizontal():
             yield DataTable(id="counts", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="coverage-box"):
@@ -106,13 +107,13 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         for c in thin[:40]:
             if c.dimension != "family":
                 lines.append(f"  thin: {c.family}/{c.dimension}={c.value}  {c.count}/{c.target}")
-        widget.update("\n".join(lines))
+        widget.update(plain("\n".join(lines)))
 
     def action_export(self) -> None:
         live = getattr(self.app, "coverage", None)
         if live is None:
-            self.notify(f"cannot build the mix: {self.app.coverage_error}" if self.app.coverage_error
-                        else "coverage is still being counted: try again in a moment", severity="warning")
+            tell(self, f"cannot build the mix: {self.app.coverage_error}" if self.app.coverage_error
+                 else "coverage is still being counted: try again in a moment", severity="warning")
             return
         self.notify("exporting…")
         self.run_export(live.cmap)
@@ -136,7 +137,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
                                f"train {result.counts['train']}, polish {result.counts['polish']} → {result.path}"))
 
     def on_done(self, message: "Done") -> None:
-        self.notify(message.text, severity="error" if message.error else "information", timeout=10)
+        tell(self, message.text, severity="error" if message.error else "information", timeout=10)
         self.action_refresh_counts()
 
     def action_augment(self) -> None:
@@ -164,8 +165,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         table.clear()
         for section, counts in message.sections.items():
             for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-                table.add_row(section, str(name), str(n), key=f"{section}/{name}")
+                table.add_row(plain(section), plain(name), str(n), key=f"{section}/{name}")
         self.show_coverage()
-        self.query_one("#summary", Static).update(
+        self.query_one("#summary", Static).update(plain(
             f"database: {self.db_path} · cost so far ${message.cost:.4f} · keys: t triage, s seeds, p passages, "
-            f"j jobs, ? help")
+            f"j jobs, ? help"))

@@ -12,7 +12,9 @@ from textual.widgets import Footer, Static
 from curator.services.triage import TriageError, save_revision
 from curator.models import Example, Message
 from curator.store import StoreError
+from curator.display.inert import visible
 from curator.tui.widgets.editor import TurnEditor
+from curator.tui.widgets.inert import plain
 
 
 class EditScreen(ModalScreen[int | None]):
@@ -35,8 +37,8 @@ class EditScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(f"Editing #{self.example.id} ({self.example.family}); ctrl+s saves a revision, "
-                         "escape cancels", markup=False)
+            yield Static(plain(f"Editing #{self.example.id} ({self.example.family}); ctrl+s saves a revision, "
+                               "escape cancels"))
             for turn in self.example.messages:
                 yield TurnEditor(turn.role, turn.content, mode=self.app.bidi_mode, editable=not turn.tool_calls,
                                  turn=turn)
@@ -51,7 +53,7 @@ class EditScreen(ModalScreen[int | None]):
         try:
             messages = [Message(**editor.message()) for editor in editors]
         except ValidationError as exc:
-            self.query_one("#error", Static).update(f"not saved: {exc.errors()[0]['msg']}")
+            self.query_one("#error", Static).update(plain(f"not saved: {exc.errors()[0]['msg']}"))
             return
         if messages == self.example.messages:
             self.dismiss(None)
@@ -59,8 +61,8 @@ class EditScreen(ModalScreen[int | None]):
         try:
             revision_id = save_revision(self.app.store, self.example.id, messages, self.app.families)
         except (StoreError, TriageError) as exc:  # busy, or no longer editable: nothing was written
-            self.query_one("#error", Static).update(f"not saved: {exc}")
-            self.app.show_error(f"revision not saved: {exc}")
+            self.query_one("#error", Static).update(plain(f"not saved: {exc}"))
+            self.app.show_error(visible(f"revision not saved: {exc}"))
             return
         self.dismiss(revision_id)
 

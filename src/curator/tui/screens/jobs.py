@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from curator.services.generate import jobs_overview
 from curator.store import Store
 from curator.tui.screens.prompt import PromptScreen
+from curator.tui.widgets.inert import plain, tell
 
 
 class JobProgress(Message):
@@ -70,13 +71,13 @@ class JobsScreen(Screen):
         summary = self.query_one("#summary", DataTable)
         summary.clear()
         for r in overview.rows:
-            summary.add_row(r["kind"], r["family"] or "-", r["state"], str(r["jobs"]), str(r["attempts"]),
-                            str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
+            summary.add_row(plain(r["kind"]), plain(r["family"] or "-"), plain(r["state"]), str(r["jobs"]),
+                            str(r["attempts"]), str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
         errors = self.query_one("#errors", DataTable)
         errors.clear()
         for job in overview.errors:
-            errors.add_row(str(job.id), job.family or "-", job.state, str(job.attempts),
-                           (job.last_error or "")[:120], key=str(job.id))
+            errors.add_row(str(job.id), plain(job.family or "-"), plain(job.state), str(job.attempts),
+                           plain((job.last_error or "")[:120]), key=str(job.id))
 
     def action_start(self) -> None:
         if self.running:
@@ -89,7 +90,7 @@ class JobsScreen(Screen):
             parts = text.split()
             family, limit = parts[0], int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 10
             if family not in self.app.families:
-                self.notify(f"unknown family {family!r}", severity="error")
+                tell(self, f"unknown family {family!r}", severity="error")
                 return
             self.last_request = (family, limit)
             self.generate(family, limit, "procedural" in parts)
@@ -166,9 +167,9 @@ class JobsScreen(Screen):
         self.post_message(JobProgress(f"gates: {report.summary()}", finished=True))
 
     def on_job_progress(self, message: JobProgress) -> None:
-        self.query_one("#progress", Static).update(message.text)
+        self.query_one("#progress", Static).update(plain(message.text))
         if message.error:
-            self.notify(message.text, severity="error")
+            tell(self, message.text, severity="error")
         if message.finished:
             self.action_refresh_tables()
 

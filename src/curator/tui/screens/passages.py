@@ -14,10 +14,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 from curator.models import Passage
 from curator.services.passages import list_passages, queue_generation, update_passage
 from curator.store import Store
-from curator.display.inert import visible
 from curator.tui.errors import guarded
 from curator.tui.screens.prompt import PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
+from curator.tui.widgets.inert import plain, tell
 from curator.tui.widgets.rtl import RtlText
 
 PAGE = 2000
@@ -83,13 +83,13 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         for p in self.rows:
             table.add_row(*self.cells(p), key=str(p.id))
         shown = f"{len(self.rows)} of {message.total}" if message.total > len(self.rows) else str(message.total)
-        self.query_one("#info", Static).update(
-            f"{shown} passages{' matching ' + repr(self.search) if self.search else ''} · {len(self.marked)} marked")
+        matching = f" matching {self.search!r}" if self.search else ""
+        self.query_one("#info", Static).update(plain(f"{shown} passages{matching} · {len(self.marked)} marked"))
         self.show_selected()
 
-    def cells(self, p: Passage) -> tuple[str, ...]:
-        return ("●" if p.id in self.marked else " ", str(p.id), p.quality, ",".join(p.tags), ",".join(p.families),
-                visible(" ".join(p.text.split()))[:50])
+    def cells(self, p: Passage) -> tuple:
+        return ("●" if p.id in self.marked else " ", str(p.id), plain(p.quality), plain(",".join(p.tags)),
+                plain(",".join(p.families)), plain(" ".join(p.text.split())[:50]))
 
     def current(self) -> Passage | None:
         table = self.query_one("#passage-table", DataTable)
@@ -103,8 +103,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def show_selected(self) -> None:
         p = self.current()
         self.query_one("#passage-text", RtlText).text = p.text if p else ""
-        self.query_one("#rules", Static).update("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
-                                                if p else "")
+        self.query_one("#rules", Static).update(plain("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
+                                                      if p else ""))
 
     @guarded
     def _update(self, **fields) -> None:
@@ -168,7 +168,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
                 return
             fam = self.app.families.get(family.strip())
             if fam is None:
-                self.notify(f"unknown family {family!r}", severity="error")
+                tell(self, f"unknown family {family!r}", severity="error")
                 return
             report = queue_generation(self.app.store, fam, self.app.settings, ids)
             self.notify(f"queued {report.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")

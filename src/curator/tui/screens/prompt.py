@@ -1,4 +1,5 @@
-"""A one-line question as a modal: returns the text, or None when cancelled."""
+"""A one-line question as a modal: returns the text, or None when cancelled. The question and the
+value (a tag list, a search) may hold untrusted text: both are drawn inert."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from curator.tui.widgets.inert import InertInput, plain
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -23,8 +26,8 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, markup=False)
-            yield Input(value=self.value, id="answer")
+            yield Static(plain(self.question))
+            yield InertInput(value=self.value, id="answer")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from curator.tui.widgets.inert import plain
 from curator.tui.widgets.rtl import RtlText
 
 
@@ -24,5 +25,5 @@ class RawScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(self.title_text, markup=False)
+            yield Static(plain(self.title_text))
             yield RtlText(self.raw, ltr=True)

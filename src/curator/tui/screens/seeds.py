@@ -11,14 +11,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message as TextualMessage
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TextArea
+from textual.widgets import DataTable, Footer, Header, Select, Static, TextArea
 
 from curator.models import Example, Message
 from curator.services.seeds import ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds
 from curator.store import Store, StoreError
-from curator.display.inert import visible
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
+from curator.tui.widgets.inert import InertInput, InertTextArea, plain, tell
 
 # From the seeds' plan: 200-300 private eval, 300-800 hand-written seeds, 500-2,000 final polish.
 TARGETS = {"eval": (200, 300), "fewshot": (300, 800), "polish": (500, 2000)}
@@ -87,8 +87,8 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
         for seed in listing.seeds:
             first = next((m.content for m in seed.messages if m.role == "user"), "")
             role = f"{seed.role} ⚠" if seed.id in colliding else seed.role or ""
-            table.add_row(str(seed.id), str(seed.version), role, seed.family, seed.task_type or "",
-                          visible(" ".join(first.split()))[:60], key=str(seed.id))
+            table.add_row(str(seed.id), str(seed.version), plain(role), plain(seed.family), plain(seed.task_type or ""),
+                          plain(" ".join(first.split())[:60]), key=str(seed.id))
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         lines = ["Seeds against their targets:"]
@@ -99,11 +99,11 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
             lines.append(f"{role:<8} {n:>5} / {low}-{high}  {'█' * filled}{'·' * (20 - filled)} {state}")
         self.query_one("#targets", Static).update("\n".join(lines))
         self.query_one("#collisions", Static).update(
-            "\n".join(["⚠ " + c.describe() for c in listing.collisions]))
+            plain("\n".join(["⚠ " + c.describe() for c in listing.collisions])))
         by_family = self.query_one("#by-family", DataTable)
         by_family.clear()
         for family in sorted(set(listing.counts) | set(self.app.families)):
-            by_family.add_row(family, *(str(listing.counts.get(family, {}).get(r, 0)) for r in ROLES))
+            by_family.add_row(plain(family), *(str(listing.counts.get(family, {}).get(r, 0)) for r in ROLES))
 
     def selected(self) -> Example | None:
         table = self.query_one("#seed-table", DataTable)
@@ -127,7 +127,7 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
         try:
             change_role(self.app.store, seed.id, role)
         except (SeedError, StoreError, KeyError) as exc:
-            self.notify(f"role not changed: {exc}", severity="error")
+            tell(self, f"role not changed: {exc}", severity="error")
         else:
             self.notify(f"seed #{seed.id} is now {role}")
         self.refresh_seeds()
@@ -160,13 +160,14 @@ class SeedEditScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         families = sorted(set(self.app.families) | ({self.seed.family} if self.seed else set())) or ["general"]
         with VerticalScroll():
-            yield Static("New seed" if self.seed is None else f"Seed #{self.seed.id} (version {self.seed.version}; saving makes a new version)", markup=False)
+            yield Static("New seed" if self.seed is None else f"Seed #{self.seed.id} (version {self.seed.version}; "
+                         "saving makes a new version)", markup=False)
             with Horizontal():
-                yield Select([(f, f) for f in families], value=self.seed.family if self.seed else families[0],
+                yield Select([(plain(f), f) for f in families], value=self.seed.family if self.seed else families[0],
                              id="family", allow_blank=False)
                 yield Select([(r, r) for r in ROLES], value=(self.seed.role if self.seed else "fewshot"), id="role",
                              allow_blank=False)
-            yield Input(value=(self.seed.task_type or "") if self.seed else "", placeholder="task type", id="task")
+            yield InertInput(value=(self.seed.task_type or "") if self.seed else "", placeholder="task type", id="task")
             turns = self.seed.messages if self.seed else [Message(role="user", content="سوال"),
                                                           Message(role="assistant", content="پاسخ")]
             if not any(t.role == "system" for t in turns):
@@ -189,7 +190,7 @@ class SeedEditScreen(ModalScreen[bool]):
         kept = {k: getattr(self.seed, k) for k in ("difficulty", "topic", "tools", "answer", "metadata")} \
             if self.seed else {}
         return {**kept, "family": self.query_one("#family", Select).value, "role": self.query_one("#role", Select).value,
-                "task_type": self.query_one("#task", Input).value or None, "messages": messages}
+                "task_type": self.query_one("#task", InertInput).value or None, "messages": messages}
 
     def action_json(self) -> None:
         if self.json_mode:
@@ -199,7 +200,7 @@ class SeedEditScreen(ModalScreen[bool]):
         scroll = self.query_one(VerticalScroll)
         for editor in self.query(TurnEditor):
             editor.remove()
-        scroll.mount(TextArea(json.dumps(data, ensure_ascii=False, indent=1), id="json", language="json"),
+        scroll.mount(InertTextArea(json.dumps(data, ensure_ascii=False, indent=1), id="json"),
                      before=self.query_one("#error"))
 
     def action_save(self) -> None:
@@ -213,7 +214,7 @@ class SeedEditScreen(ModalScreen[bool]):
             else:
                 edit_seed(self.app.store, self.seed.id, data)
         except (SeedError, StoreError, json.JSONDecodeError) as exc:
-            self.query_one("#error", Static).update(f"not saved: {exc}")
+            self.query_one("#error", Static).update(plain(f"not saved: {exc}"))
             return
         self.dismiss(True)
 

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Static
 from curator.services import triage
 from curator.services.triage import Card, Filters, TriageError
 from curator.store import BadRow, Store, StoreError
+from curator.display.inert import copyable, visible
 from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.rtl import RtlText
 
@@ -136,7 +137,7 @@ class TriageScreen(Screen):
         self.show_current()
 
     def on_queue_failed(self, message: QueueFailed) -> None:
-        self.app.show_error(f"could not load the queue: {message.error}")
+        self.app.show_error(visible(f"could not load the queue: {message.error}"))
 
     def show_current(self) -> None:
         self.card, self.problem = None, None
@@ -156,17 +157,18 @@ class TriageScreen(Screen):
         try:
             return fn(), True
         except (StoreError, TriageError) as exc:
-            self.app.show_error(f"{what} not saved: {exc}")
+            self.app.show_error(visible(f"{what} not saved: {exc}"))
             return None, False
 
     def _set(self, selector: str, text: str) -> None:
         """Update a Static only if its text changed, with a layout pass only if its height did: a
-        keypress then re-lays out just what moved (the status line has a fixed height of one)."""
+        keypress then re-lays out just what moved (the status line has a fixed height of one). The text
+        (a task type, a search, a gate's reason) is drawn inert."""
         widget = self.query_one(selector, Static)
         before = self._shown.get(selector)
         if text != before:
             self._shown[selector] = text
-            widget.update(text, layout=before is None or text.count("\n") != before.count("\n"))
+            widget.update(visible(text), layout=before is None or text.count("\n") != before.count("\n"))
 
     def draw(self) -> None:
         card = self.card
@@ -327,8 +329,8 @@ class TriageScreen(Screen):
     def action_copy(self) -> None:
         turn = self.query_one("#turns", ConversationView).selected_message()
         if turn is not None:
-            self.app.copy_to_clipboard(turn.content)
-            self.notify("copied the logical text of the selected turn")
+            self.app.copy_to_clipboard(copyable(turn.content))
+            self.notify("copied the logical text of the selected turn (control characters as escapes)")
 
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
+from curator.display.inert import visible
+
 
 class ShowsWorkerErrors:
     """Mix into a Screen: notifies the error of any of its workers that failed."""
@@ -11,4 +13,5 @@ class ShowsWorkerErrors:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.app.show_error(f"{event.worker.name or 'background task'} failed: {type(error).__name__}: {error}")
+            self.app.show_error(visible(f"{event.worker.name or 'background task'} failed: {type(error).__name__}: "
+                                        f"{error}"))

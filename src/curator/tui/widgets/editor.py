@@ -1,7 +1,8 @@
-"""TurnEditor: a TextArea for one turn with a live right-to-left preview of what is typed.
+"""TurnEditor: an inert TextArea for one turn with a live right-to-left preview of what is typed.
 
 A TextArea shows logical order, which is unreadable for Persian; the preview below it runs the same
-RTL pipeline as everywhere else, updated on every change.
+RTL pipeline as everywhere else, updated on every change. Control characters are drawn as pictures
+and saved as they were (see widgets.inert).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
+
+from curator.tui.widgets.inert import InertTextArea, plain
 
 from curator.tui.widgets.rtl import RtlText
 
@@ -30,8 +33,8 @@ class TurnEditor(Vertical):
         self.editable = editable
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{self.role} (preview below)", classes="role", markup=False)
-        yield TextArea(self.initial, read_only=not self.editable, soft_wrap=True, show_line_numbers=False)
+        yield Static(plain(f"{self.role} (preview below)"), classes="role")
+        yield InertTextArea(self.initial, read_only=not self.editable, soft_wrap=True, show_line_numbers=False)
         yield RtlText(self.initial, mode=self.mode, classes="preview")
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
