@@ -287,8 +287,6 @@ async def test_the_editor_moves_one_cell_per_picture_and_undo_cut_paste_keep_the
         assert field.value == HOSTILE, "a cut and paste inside the app keeps the true text"
 
 
-@pytest.mark.xfail(strict=True, reason="app.py (the lead's) shows errors, palette summaries and the database "
-                   "name as they are: show_error/show_result need visible() and sub_title visible(db_path.name)")
 async def test_errors_summaries_and_the_header_are_inert(tmp_path: Path) -> None:
     db = hostile_db(tmp_path)
     named = db.with_name(f"hostile \x1b]0;{TITLE}\x07.db")

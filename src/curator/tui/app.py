@@ -13,6 +13,7 @@ from textual.worker import WorkerFailed
 
 from curator.config import Settings
 from curator.store import Store, StoreError
+from curator.display.inert import visible
 from curator.display.rtl import resolve_mode
 from curator.tui.messages import CoverageLoaded
 from curator.tui.screens.dashboard import DashboardScreen
@@ -71,7 +72,7 @@ class CuratorApp(App):
         self.load_coverage()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
-        self.sub_title = f"{self.db_path.name} · bidi {self.bidi_mode}"
+        self.sub_title = f"{visible(self.db_path.name)} · bidi {self.bidi_mode}"
         self.action_open(self.start)
 
     @work(thread=True, exclusive=True, group="coverage")
@@ -109,6 +110,7 @@ class CuratorApp(App):
 
     def show_error(self, text: str) -> None:
         """Tell the curator what went wrong (the app goes on)."""
+        text = visible(text)
         self.errors.append(text)
         self.notify(text, title="error", severity="error", timeout=15, markup=False)
 
@@ -167,7 +169,7 @@ class CuratorApp(App):
 
     def action_toggle_bidi(self) -> None:
         self.bidi_mode = "terminal" if self.bidi_mode == "app" else "app"
-        self.sub_title = f"{self.db_path.name} · bidi {self.bidi_mode}"
+        self.sub_title = f"{visible(self.db_path.name)} · bidi {self.bidi_mode}"
         from curator.tui.widgets.conversation import ConversationView
         from curator.tui.widgets.rtl import RtlText
 
@@ -228,4 +230,4 @@ class CuratorApp(App):
 
             self.push_screen(RawScreen(title, text))
         else:
-            self.notify(text, title=title, timeout=12, markup=False)
+            self.notify(visible(text), title=title, timeout=12, markup=False)
