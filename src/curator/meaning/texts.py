@@ -24,7 +24,7 @@ _ORDINALS = {"اول": 1, "نخست": 1, "دوم": 2, "سوم": 3, "چهارم":
 _ORDINAL = re.compile(r"(?<![\w\u200c])(" + "|".join(_ORDINALS) + r")(?:ین)?(?![\w\u200c])")
 _FRACTIONS = {"هزارم": 1000, "صدم": 100, "دهم": 10}
 _SPACES = re.compile(r"\s+")
-WHOLE_CHARS = 600
+WHOLE_CHARS = 320
 
 
 def ask_text(messages: Iterable[dict], passage_text: str | None = None) -> str:
