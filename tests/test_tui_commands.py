@@ -64,3 +64,26 @@ async def test_a_bad_answer_is_shown_and_the_app_goes_on(db: Path) -> None:
         assert app.is_running and "a family is needed" in app.errors[-1]
         await palette(pilot, "Import seeds", "/no/such/file.jsonl")
         assert app.is_running
+
+
+async def test_embed_from_the_palette_and_the_report_shows_the_calibration(db: Path) -> None:
+    from curator.models import Example, Message
+    from curator.services.embed import pending
+    from curator.text.normalize import key_hash
+
+    with Store(db) as store:
+        e = Example(kind="candidate", family="grammar_tutor", task_type="explanation",
+                    messages=[Message(role="user", content="نهاد در جملهٔ «باران بارید» کدام است؟"),
+                              Message(role="assistant", content="«باران» نهاد است.")])
+        e.key_hash = key_hash("new for embedding")
+        store.add_example(e)
+        assert pending(store) == 1
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await palette(pilot, "Embed for the meaning gates", "")
+        assert app.last_result.startswith("embedded 1 examples")
+        with Store(db, readonly=True) as store:
+            assert pending(store) == 0
+        await palette(pilot, "Gate report", None)
+        assert "decontam_meaning" in app.last_result and "recall 1.00" in app.last_result

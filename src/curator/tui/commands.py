@@ -101,10 +101,22 @@ def _gate_report(app: Any, store: Store, words: list[str]) -> str:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.0%}"
 
+    from curator.services.audit import calibration
+
     rows = report(store)
-    return "\n".join([f"{'gate':<12} {'pass':>7} {'flag':>5} {'fail':>6} audited agree f-rej f-acc"] + [
-        f"{r.gate:<12} {r.passed:>7} {r.flagged:>5} {r.failed:>6} {r.audited:>7} {pct(r.agreement):>5} "
-        f"{pct(r.false_reject):>5} {pct(r.false_accept):>5}" for r in rows]) or "no verdicts yet"
+    lines = [f"{'gate':<16} {'pass':>7} {'flag':>5} {'fail':>6} audited agree f-rej f-acc"] + [
+        f"{r.gate:<16} {r.passed:>7} {r.flagged:>5} {r.failed:>6} {r.audited:>7} {pct(r.agreement):>5} "
+        f"{pct(r.false_reject):>5} {pct(r.false_accept):>5}" for r in rows] if rows else ["no verdicts yet"]
+    scores, matches, non_pairs = calibration(app.settings.meaning)
+    lines += ["", f"on the labelled Persian set ({matches} paraphrase pairs, {non_pairs} hard non-pairs):"]
+    lines += [f"{s.gate:<16} precision {s.precision:.2f} recall {s.recall:.2f} ({s.rule})" for s in scores]
+    return "\n".join(lines)
+
+
+def _embed(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.embed import embed_missing
+
+    return embed_missing(store, app.settings.meaning, limit=_number(words, 0, 0) or None).summary()
 
 
 def _override(app: Any, store: Store, words: list[str]) -> str:
@@ -133,6 +145,8 @@ COMMANDS = (
                    _classify),
     ServiceCommand("Run the judge", "frozen rubric, another model (curator gate judge)", "Judge: [candidates]", "100",
                    _judge),
+    ServiceCommand("Embed for the meaning gates", "vectors for what has none; resumable (curator embed)",
+                   "Embed: [at most N examples]", "", _embed),
     ServiceCommand("Gate report", "verdicts, audits, agreement, false-reject and false-accept (curator gate report)",
                    "", "", _gate_report),
     ServiceCommand("Override a gate verdict", "the curator's verdict, counted in the report (curator gate override)",
