@@ -4,6 +4,7 @@ and the export's leak check by meaning. Everything runs the real bundled model (
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -266,3 +267,24 @@ def test_curator_embed_and_the_gate_report_from_the_command_line(store: Store, d
     lines = [line for line in report.stdout.splitlines() if line.startswith(("decontam_meaning", "dedup_meaning"))]
     assert len(lines) == 2 and all("precision" in line and "recall" in line for line in lines), report.stdout
     assert "45 paraphrase pairs" in report.stdout
+
+
+def test_the_curation_log_names_the_paraphrased_eval_item_and_the_keeper(store: Store, tmp_path: Path) -> None:
+    from curator.coverage import CoverageMap
+    from curator.services.export import export_dataset
+
+    leak, dup = pair("synonyms", 2, match=True), pair("synonyms", 3, match=True)
+    eval_id = add(store, leak["a"]["instruction"], leak["a"]["response"], kind="eval_item", family="eval", role="eval")
+    leaked = add(store, leak["b"]["instruction"], leak["b"]["response"])
+    keeper, copy = (add(store, dup[s]["instruction"], dup[s]["response"]) for s in "ab")
+    run_gates(store, FAMS)
+    for i in (leaked, keeper, copy):
+        decide(store, i, "accept")
+    result = export_dataset(store, CoverageMap.load(ROOT / "prompts" / "coverage.toml", FAMS), out_dir=tmp_path)
+    log = {r["id"]: r for r in map(json.loads, (result.path / "curation_log.jsonl").read_text().splitlines())}
+    assert log[leaked]["why"].startswith(f"excluded: contaminated (paraphrase of eval item #{eval_id}")
+    assert log[leaked]["decontamination_hits"][0]["how"] == "meaning"
+    dropped = copy if log[copy]["why"].startswith("excluded") else keeper
+    assert log[dropped]["why"].startswith("excluded: paraphrase of #")
+    assert log[dropped]["paraphrase_cluster"]["size"] == 2
+    assert "meaning" in json.loads((result.path / "manifest.json").read_text())["settings"]["decontamination"]

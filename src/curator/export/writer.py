@@ -145,6 +145,7 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
         dedup = (verdicts.get("dedup") or {}).get("detail") or {}
         decontam = (verdicts.get("decontam") or {}).get("detail") or {}
         paraphrase = (verdicts.get("decontam_meaning") or {}).get("detail") or {}
+        meaning_dedup = (verdicts.get("dedup_meaning") or {}).get("detail") or {}
         why = reasons.get(d["id"]) or exclusion_reason(r) or f"not accepted (state {d['state']})"
         yield {
             "id": d["id"], "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": d["state"],
@@ -153,6 +154,7 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
             "gates": {g: {"verdict": v["verdict"], "reason": v["reason"], "score": v["score"]}
                       for g, v in verdicts.items()},
             "dedup_cluster": {"keeper": dedup.get("keeper"), "size": dedup.get("cluster_size")},
+            "paraphrase_cluster": {"keeper": meaning_dedup.get("keeper"), "size": meaning_dedup.get("cluster_size")},
             "decontamination_hits": decontam.get("hits", []) + (
                 [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
                   "matched": paraphrase.get("matched")}] if paraphrase.get("eval_item") is not None else []),
