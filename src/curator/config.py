@@ -113,8 +113,8 @@ class MeaningSettings(BaseModel):
     enabled: bool = True
     threads: int = Field(default=0, ge=0)  # 0: as many as the machine has, at most 4
     batch: int = Field(default=32, ge=1, le=1024)  # examples per embedding call and per transaction
-    decontam_ask: float = Field(default=0.93, gt=0, le=1)  # a candidate's ask against an eval item's ask
-    decontam_whole: float = Field(default=0.90, gt=0, le=1)  # ask + response against ask + response
+    decontam_ask: float = Field(default=0.90, gt=0, le=1)  # a candidate (ask + response) against an eval item's ask
+    decontam_whole: float = Field(default=0.90, gt=0, le=1)  # ... against the eval item's ask + response
     dedup: float = Field(default=0.92, gt=0, le=1)  # ask + response, within a family
     numbers_must_agree: bool = True  # a match also needs the same numbers in both asks
 

@@ -1,11 +1,11 @@
 """The meaning gates: semantic decontamination and semantic near-dedup, on stored embeddings.
 
-`decontam_meaning`: a candidate whose ask reaches `decontam_ask` cosine with an eval item's ask, or
-whose ask + response reaches `decontam_whole` with the eval item's, and whose numbers agree with it,
-is a paraphrase of a private eval item: it fails (never exported), naming the item, the score and
-which text matched. `dedup_meaning`: within a family, ask + response at `dedup` or above (numbers
-agreeing) joins a cluster; one keeper per cluster as in the lexical dedup. Candidates without an
-embedding get no verdict here, and the report says how many.
+`decontam_meaning`: a candidate (its ask + response) that reaches `decontam_ask` cosine with an eval
+item's ask, or `decontam_whole` with the eval item's ask + response, and whose numbers agree with
+it, is a paraphrase of a private eval item: it fails (never exported), naming the item, the score
+and which of the item's texts matched. `dedup_meaning`: within a family, ask + response at `dedup`
+or above (numbers agreeing) joins a cluster; one keeper per cluster as in the lexical dedup.
+Candidates without an embedding get no verdict here, and the report says how many.
 """
 
 from __future__ import annotations
@@ -26,21 +26,28 @@ DECONTAM, DEDUP, VERSION = "decontam_meaning", "dedup_meaning", "1"
 
 @dataclass
 class Embedded:
-    """Examples with their vectors, row i of each array being `ids[i]`."""
+    """Examples with their vectors, row i of each array being `ids[i]` (`ask` for eval items only)."""
 
     ids: list[int]
     numbers: list[str]
-    ask: np.ndarray
     whole: np.ndarray
+    ask: np.ndarray | None = None
 
     @classmethod
-    def from_rows(cls, rows: list[tuple[int, str, bytes, bytes]]) -> "Embedded":
-        """From (id, numbers, ask blob, whole blob) rows."""
-        return cls([r[0] for r in rows], [r[1] for r in rows], unpack([r[2] for r in rows]),
-                   unpack([r[3] for r in rows]))
+    def from_rows(cls, rows: list[tuple[int, str, bytes]]) -> "Embedded":
+        """From (id, numbers, whole blob) rows."""
+        return cls([r[0] for r in rows], [r[1] for r in rows], unpack([r[2] for r in rows]))
+
+    @classmethod
+    def evals_from_rows(cls, rows: list[tuple[int, str, bytes | None, bytes]]) -> "Embedded":
+        """From (id, numbers, ask blob, whole blob) rows of eval items."""
+        rows = [r for r in rows if r[2] is not None]
+        return cls([r[0] for r in rows], [r[1] for r in rows], unpack([r[3] for r in rows]),
+                   unpack([r[2] for r in rows]))
 
     def take(self, rows: list[int]) -> "Embedded":
-        return Embedded([self.ids[i] for i in rows], [self.numbers[i] for i in rows], self.ask[rows], self.whole[rows])
+        return Embedded([self.ids[i] for i in rows], [self.numbers[i] for i in rows], self.whole[rows],
+                        None if self.ask is None else self.ask[rows])
 
 
 def eval_set(evals: Embedded, settings: MeaningSettings, model: str) -> str:
@@ -55,7 +62,7 @@ def decontaminate(cands: Embedded, evals: Embedded, settings: MeaningSettings, f
     """A verdict for every candidate: fail with the closest eval item it paraphrases, else pass."""
     best: dict[int, tuple[float, int, str]] = {}  # candidate row -> (margin over threshold, eval row, part)
     for part, threshold in (("ask", settings.decontam_ask), ("whole", settings.decontam_whole)):
-        for i, j, score in hits(getattr(cands, part), getattr(evals, part), threshold):
+        for i, j, score in hits(cands.whole, getattr(evals, part), threshold):
             if settings.numbers_must_agree and cands.numbers[i] != evals.numbers[j]:
                 continue
             if i not in best or score - threshold > best[i][0]:

@@ -180,7 +180,7 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
     dedup compares the new vectors with their family and re-clusters only the clusters they touch
     (all of it when the thresholds changed). Returns False when stopped early."""
     pool = store.meaning_pool(model)
-    evals = meaning.Embedded.from_rows(store.eval_embeddings(model))
+    evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model))
     missing, total = store.count_unembedded(model)
     notes = [f"{len(pool)} candidates and seeds embedded ({model})"]
     if missing:
@@ -188,8 +188,9 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
     if not pool:
         report.meaning = "; ".join(notes)
         return True
-    emb = meaning.Embedded.from_rows([(r[0], r[4], r[5], r[6]) for r in pool])
-    current = store.current_verdicts([r[0] for r in pool], gates=(meaning.DECONTAM, meaning.DEDUP))
+    emb = meaning.Embedded.from_rows([(r[0], r[4], r[5]) for r in pool])
+    current = store.current_verdict_keys((meaning.DECONTAM, meaning.DEDUP),
+                                         ("eval_set", "eval_item", "keeper", "settings"))
     verdicts: list[tuple[str, dict[int, Verdict], tuple[str, ...]]] = []
 
     fingerprint = meaning.eval_set(evals, settings, model)

@@ -83,7 +83,8 @@ def calibrate(settings: MeaningSettings = MeaningSettings(), rows: list[dict] | 
     agree = np.array([a == b for a, b in zip(_texts(rows, "a")[2], _texts(rows, "b")[2])])
     if not settings.numbers_must_agree:
         agree[:] = True
-    ask = np.einsum("ij,ij->i", v["a_ask"], v["b_ask"])
+    # b plays the candidate (one vector: ask + response), a the eval item (its ask, and ask + response).
+    ask = np.einsum("ij,ij->i", v["b_whole"], v["a_ask"])
     whole = np.einsum("ij,ij->i", v["a_whole"], v["b_whole"])
     decontam = ((ask >= settings.decontam_ask) | (whole >= settings.decontam_whole)) & agree
     dedup = (whole >= settings.dedup) & agree
@@ -94,7 +95,8 @@ def calibrate(settings: MeaningSettings = MeaningSettings(), rows: list[dict] | 
         lexical_decontam.append(verdict.verdict == "fail")
         lexical_dedup.append(a[0] == b[0] or bool(near_pairs([a[0], b[0]])))
     return [
-        _score("decontam_meaning", f"ask ≥ {settings.decontam_ask} or whole ≥ {settings.decontam_whole}"
+        _score("decontam_meaning", f"to the eval ask ≥ {settings.decontam_ask} or to its whole ≥ "
+               f"{settings.decontam_whole}"
                + (", numbers agree" if settings.numbers_must_agree else ""), decontam, truth),
         _score("dedup_meaning", f"whole ≥ {settings.dedup}" + (", numbers agree" if settings.numbers_must_agree else ""),
                dedup, truth),

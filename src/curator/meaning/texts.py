@@ -1,11 +1,10 @@
 """What is embedded for each example, and the numbers that must agree for two texts to match.
 
-Two texts per example:
-- `ask`: the instruction (user turns) without the source passage pasted into it, so that two
-  different questions about the same passage do not look alike, and a question hidden after a long
-  passage is still seen;
-- `whole`: the ask and the response together, cut at `WHOLE_CHARS` (what identifies an answer is
-  at its start; the cut bounds the embedding cost of long answers).
+One text per example, `whole`: the ask and the response together, cut at `WHOLE_CHARS` (what
+identifies an answer is at its start; the cut bounds the embedding cost). The `ask` is the
+instruction (user turns) without the source passage pasted into it, so that two different questions
+about the same passage do not look alike; it is embedded alone for private eval items only, so that
+a candidate asking an eval question with another answer is still caught.
 
 Cosine similarity alone cannot tell «۲۴ ÷ ۶» from «۲۴ ÷ ۸» (nor "the fifth" from "the third"): a match
 also needs the same numbers in both asks, whether written in digits, in words or as ordinals.
@@ -24,7 +23,7 @@ _ORDINALS = {"اول": 1, "نخست": 1, "دوم": 2, "سوم": 3, "چهارم":
 _ORDINAL = re.compile(r"(?<![\w\u200c])(" + "|".join(_ORDINALS) + r")(?:ین)?(?![\w\u200c])")
 _FRACTIONS = {"هزارم": 1000, "صدم": 100, "دهم": 10}
 _SPACES = re.compile(r"\s+")
-WHOLE_CHARS = 320
+WHOLE_CHARS = 256
 
 
 def ask_text(messages: Iterable[dict], passage_text: str | None = None) -> str:

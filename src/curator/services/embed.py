@@ -77,10 +77,11 @@ def embed_ids(store: Store, embedder: Embedder, ids: list[int], settings: Meanin
     return len(rows)
 
 
-def _embed_rows(store: Store, embedder: Embedder, rows: list[tuple[int, str, int | None]],
+def _embed_rows(store: Store, embedder: Embedder, rows: list[tuple[int, str, int | None, int]],
                 passages: dict[int, str]) -> None:
+    """One vector per example (ask + response); eval items also get their ask's."""
     asks, wholes = [], []
-    for _, messages_json, passage_id in rows:
+    for _, messages_json, passage_id, _ in rows:
         if passage_id is not None and passage_id not in passages:
             try:
                 passages[passage_id] = store.passage(passage_id).text
@@ -96,7 +97,8 @@ def _embed_rows(store: Store, embedder: Embedder, rows: list[tuple[int, str, int
         text = passages.get(passage_id) if passage_id is not None else None
         asks.append(ask_text(messages, text))
         wholes.append(whole_text(messages, text))
-    vectors = embedder.embed(asks + wholes)
-    n = len(rows)
+    evals = [i for i, row in enumerate(rows) if row[3]]
+    vectors = embedder.embed(wholes + [asks[i] for i in evals])
+    ask_of = {i: pack(vectors[len(rows) + k]) for k, i in enumerate(evals)}
     store.put_embeddings(embedder.model_id, [
-        (row[0], pack(vectors[i]), pack(vectors[n + i]), number_signature(asks[i])) for i, row in enumerate(rows)])
+        (row[0], ask_of.get(i), pack(vectors[i]), number_signature(asks[i])) for i, row in enumerate(rows)])

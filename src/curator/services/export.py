@@ -52,7 +52,7 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
         except EmbedderUnavailable as exc:
             return [], f"not checked: {exc}"
         embed_ids(store, model, store.eval_ids(), settings)
-        evals = meaning.Embedded.from_rows(store.eval_embeddings(model.model_id))
+        evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model.model_id))
         fingerprint = meaning.eval_set(evals, settings, model.model_id)
         unverified = [r.id for r in rows if not (
             (r.verdicts.get(meaning.DECONTAM) or {}).get("verdict") == "pass"

@@ -1,6 +1,6 @@
-"""Sentence embeddings of examples: two float16 vectors each (the ask, and ask + response), with the
-model that made them and the numbers of the ask. Computed once; a vector from another model counts as
-missing."""
+"""Sentence embeddings of examples: a float16 vector of the ask + response (and, for private eval
+items, of the ask alone), with the model that made them and the numbers of the ask. Computed once; a
+vector from another model counts as missing."""
 
 from __future__ import annotations
 
@@ -13,20 +13,20 @@ _MISSING = "NOT EXISTS (SELECT 1 FROM embeddings v WHERE v.example_id = examples
 
 
 class EmbeddingQueries:
-    def unembedded(self, model: str, limit: int) -> list[tuple[int, str, int | None]]:
-        """(id, messages JSON, passage id) of up to `limit` examples with no vector from `model`:
-        eval items first (decontamination needs them all), then the oldest."""
+    def unembedded(self, model: str, limit: int) -> list[tuple[int, str, int | None, int]]:
+        """(id, messages JSON, passage id, is an eval item) of up to `limit` examples with no vector
+        from `model`: eval items first (decontamination needs them all), then the oldest."""
         return self.conn.execute(
-            f"SELECT id, messages, passage_id FROM examples WHERE {_EMBEDDABLE} AND {_MISSING} "
+            f"SELECT id, messages, passage_id, ({EVAL}) FROM examples WHERE {_EMBEDDABLE} AND {_MISSING} "
             f"ORDER BY ({EVAL}) DESC, id LIMIT ?", (model, limit)).fetchall()
 
-    def unembedded_of(self, model: str, ids: list[int]) -> list[tuple[int, str, int | None]]:
-        """(id, messages JSON, passage id) of those of `ids` with no vector from `model`."""
+    def unembedded_of(self, model: str, ids: list[int]) -> list[tuple[int, str, int | None, int]]:
+        """(id, messages JSON, passage id, is an eval item) of those of `ids` with no vector from `model`."""
         out = []
         for start in range(0, len(ids), 900):
             part = ids[start:start + 900]
             out += self.conn.execute(
-                f"SELECT id, messages, passage_id FROM examples WHERE id IN ({','.join('?' * len(part))}) "
+                f"SELECT id, messages, passage_id, ({EVAL}) FROM examples WHERE id IN ({','.join('?' * len(part))}) "
                 f"AND {_MISSING} ORDER BY id", (*part, model)).fetchall()
         return out
 
@@ -40,36 +40,36 @@ class EmbeddingQueries:
             f"SELECT SUM({_MISSING}), COUNT(*) FROM examples WHERE {_EMBEDDABLE}", (model,)).fetchone()
         return missing or 0, total
 
-    def put_embeddings(self, model: str, rows: list[tuple[int, bytes, bytes, str]]) -> None:
-        """Store (example id, ask vector, whole vector, numbers) rows in one transaction."""
+    def put_embeddings(self, model: str, rows: list[tuple[int, bytes | None, bytes, str]]) -> None:
+        """Store (example id, ask vector or None, whole vector, numbers) rows in one transaction."""
         stamp = now_iso()
         with self.transaction():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO embeddings (example_id, model, ask, whole, numbers, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)", [(i, model, a, w, n, stamp) for i, a, w, n in rows])
 
-    def meaning_pool(self, model: str) -> list[tuple[int, str, str, str, str, bytes, bytes]]:
-        """(id, kind, state, family, numbers, ask, whole) of embedded active candidates and current
-        non-eval seeds: what semantic dedup compares and (less the seeds) decontamination checks."""
+    def meaning_pool(self, model: str) -> list[tuple[int, str, str, str, str, bytes]]:
+        """(id, kind, state, family, numbers, whole) of embedded active candidates and current non-eval
+        seeds: what semantic dedup compares and (less the seeds) decontamination checks."""
         return self.conn.execute(
-            "SELECT e.id, e.kind, e.state, e.family, v.numbers, v.ask, v.whole FROM examples e "
+            "SELECT e.id, e.kind, e.state, e.family, v.numbers, v.whole FROM examples e "
             "JOIN embeddings v ON v.example_id = e.id AND v.model = ? "
             f"WHERE (({ACTIVE}) OR ({CURRENT_SEED} AND role != 'eval')) ORDER BY e.id", (model,)).fetchall()
 
-    def eval_embeddings(self, model: str) -> list[tuple[int, str, bytes, bytes]]:
+    def eval_embeddings(self, model: str) -> list[tuple[int, str, bytes, bytes]]:  # (id, numbers, ask, whole)
         """(id, numbers, ask, whole) of every embedded private eval item."""
         return self.conn.execute(
             "SELECT e.id, v.numbers, v.ask, v.whole FROM examples e "
             f"JOIN embeddings v ON v.example_id = e.id AND v.model = ? WHERE {EVAL} ORDER BY e.id",
             (model,)).fetchall()
 
-    def embeddings_of(self, model: str, ids: list[int]) -> dict[int, tuple[str, bytes, bytes]]:
-        """{id: (numbers, ask, whole)} for those of `ids` embedded by `model`."""
-        out: dict[int, tuple[str, bytes, bytes]] = {}
+    def embeddings_of(self, model: str, ids: list[int]) -> dict[int, tuple[str, bytes]]:
+        """{id: (numbers, whole)} for those of `ids` embedded by `model`."""
+        out: dict[int, tuple[str, bytes]] = {}
         for start in range(0, len(ids), 900):
             part = ids[start:start + 900]
             for row in self.conn.execute(
-                    f"SELECT example_id, numbers, ask, whole FROM embeddings WHERE model = ? "
+                    f"SELECT example_id, numbers, whole FROM embeddings WHERE model = ? "
                     f"AND example_id IN ({','.join('?' * len(part))})", (model, *part)):
                 out[row[0]] = row[1:]
         return out

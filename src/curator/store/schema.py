@@ -212,12 +212,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX passages_source ON passages(source_id);
     """,
-    # 6: sentence embeddings, once per example (examples never change: a revision is a new row).
+    # 6: sentence embeddings, once per example (examples never change: a revision is a new row);
+    # the ask alone is embedded for private eval items only.
     """
     CREATE TABLE embeddings (
         example_id INTEGER PRIMARY KEY REFERENCES examples(id),
         model TEXT NOT NULL,
-        ask BLOB NOT NULL,
+        ask BLOB,
         whole BLOB NOT NULL,
         numbers TEXT NOT NULL,
         created_at TEXT NOT NULL

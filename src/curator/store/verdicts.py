@@ -91,6 +91,17 @@ class VerdictQueries:
                 out.setdefault(ex_id, []).append(verdict)
         return out
 
+    def current_verdict_keys(self, gates: tuple[str, ...], keys: tuple[str, ...]) -> dict[int, dict[str, dict]]:
+        """example id -> gate -> {verdict, reason, detail: only `keys` of it} for the current verdicts
+        of `gates`: a light read of a few evidence fields (extracted by SQLite, not parsed here)."""
+        fields = ", ".join(f"json_extract(v.detail, '$.{k}')" for k in keys)
+        out: dict[int, dict[str, dict]] = {}
+        for ex_id, gate, verdict, reason, *values in self.conn.execute(
+                f"SELECT c.example_id, c.gate, v.verdict, v.reason, {fields} FROM current_verdicts c "
+                f"JOIN gate_verdicts v ON v.id = c.verdict_id WHERE c.gate IN ({','.join('?' * len(gates))})", gates):
+            out.setdefault(ex_id, {})[gate] = {"verdict": verdict, "reason": reason, "detail": dict(zip(keys, values))}
+        return out
+
     def current_verdict_rows(self) -> list[tuple[int, str, str]]:
         """(example id, gate, verdict) of every current verdict, gate's own (no audits): a light read."""
         return self.conn.execute("SELECT example_id, gate, verdict FROM current_verdicts").fetchall()
