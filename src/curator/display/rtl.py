@@ -58,16 +58,17 @@ def resolve_mode(mode: str) -> str:
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """Greedy word wrap by terminal cells; a word longer than the width is cut by cells."""
+    """Greedy word wrap by terminal cells; a word longer than the width is cut by cells. Spaces are
+    kept, but for the one at each break."""
     width = max(1, width)
     lines: list[str] = []
-    current = ""
+    current: str | None = None  # None: nothing yet; spaces are kept (indented JSON keeps its indent)
     for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
+        candidate = word if current is None else f"{current} {word}"
         if cell_len(candidate) <= width:
             current = candidate
             continue
-        if current:
+        if current and current.strip():
             lines.append(current)
         while cell_len(word) > width:
             cut, used = 0, 0
@@ -78,7 +79,7 @@ def wrap(text: str, width: int) -> list[str]:
             lines.append(word[:cut])
             word = word[cut:]
         current = word
-    lines.append(current)
+    lines.append(current or "")
     return lines
 
 
@@ -129,6 +130,18 @@ def _mirrored_display(line: str, base: str) -> str:
     return "".join(ch["ch"] for ch in storage["chars"])
 
 
+def has_rtl(text: str) -> bool:
+    return _STRONG_RTL.search(text) is not None
+
+
+def shape(text: str) -> str:
+    """Letters joined into their presentation forms (arabic-reshaper); ZWNJ and ZWJ, their work done,
+    are dropped so they cannot take a terminal cell. Text with no right-to-left letter is unchanged."""
+    if not has_rtl(text):
+        return text
+    return _RESHAPER.reshape(text).replace(ZWNJ, "").replace(ZWJ, "")
+
+
 def reorder(line: str, rtl: bool) -> str:
     """One logical line in visual order (UAX #9 with paired brackets), brackets mirrored in RTL runs."""
     base = "R" if rtl else "L"
@@ -147,9 +160,7 @@ def display_lines(text: str, width: int, mode: str = "app") -> tuple[DisplayLine
         if mode == "terminal":
             out.extend(DisplayLine(line, rtl) for line in wrap(paragraph, width))
             continue
-        shaped = _RESHAPER.reshape(paragraph).replace(ZWNJ, "").replace(ZWJ, "") if rtl or _STRONG_RTL.search(
-            paragraph) else paragraph
-        for line in wrap(shaped, width):
+        for line in wrap(shape(paragraph), width):
             visual = reorder(line, rtl)
             if rtl:
                 visual = " " * max(0, width - cell_len(visual)) + visual
@@ -157,9 +168,14 @@ def display_lines(text: str, width: int, mode: str = "app") -> tuple[DisplayLine
     return tuple(out)
 
 
-def ltr_lines(text: str, width: int) -> tuple[DisplayLine, ...]:
-    """Code, JSON and tool calls: left to right, wrapped by cells, inert."""
+@functools.lru_cache(maxsize=1024)
+def ltr_lines(text: str, width: int, mode: str = "app") -> tuple[DisplayLine, ...]:
+    """Code, JSON and tool calls: left-to-right paragraphs, wrapped by cells, inert. In mode `app` the
+    right-to-left runs inside them (Persian strings in JSON) are shaped and reordered too."""
     out = []
     for paragraph in visible(text).split("\n"):
-        out.extend(DisplayLine(line, False) for line in wrap(paragraph, width))
+        if mode == "terminal" or not has_rtl(paragraph):
+            out.extend(DisplayLine(line, False) for line in wrap(paragraph, width))
+        else:
+            out.extend(DisplayLine(reorder(line, False), False) for line in wrap(shape(paragraph), width))
     return tuple(out)

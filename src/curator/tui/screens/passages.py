@@ -14,8 +14,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 from curator.models import Passage
 from curator.services.passages import list_passages, queue_generation, update_passage
 from curator.store import Store
-from curator.display.inert import visible
+from curator.display.cell import cell, fit
 from curator.tui.errors import guarded
+from curator.tui.messages import BidiChanged
 from curator.tui.screens.prompt import PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.rtl import RtlText
@@ -62,7 +63,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             with Vertical(id="passage-side"):
                 with VerticalScroll():
                     yield RtlText("", id="passage-text", mode=self.app.bidi_mode)
-                yield Static("", id="rules", markup=False)
+                yield RtlText("", id="rules", mode=self.app.bidi_mode)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,12 +85,21 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             table.add_row(*self.cells(p), key=str(p.id))
         shown = f"{len(self.rows)} of {message.total}" if message.total > len(self.rows) else str(message.total)
         self.query_one("#info", Static).update(
-            f"{shown} passages{' matching ' + repr(self.search) if self.search else ''} · {len(self.marked)} marked")
+            f"{shown} passages{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
+            f" · {len(self.marked)} marked")
         self.show_selected()
 
-    def cells(self, p: Passage) -> tuple[str, ...]:
-        return ("●" if p.id in self.marked else " ", str(p.id), p.quality, ",".join(p.tags), ",".join(p.families),
-                visible(" ".join(p.text.split()))[:50])
+    def cells(self, p: Passage) -> tuple:
+        mode = self.app.bidi_mode
+        return ("●" if p.id in self.marked else " ", str(p.id), p.quality, cell(",".join(p.tags), 30, mode),
+                cell(",".join(p.families), 30, mode), cell(p.text, 50, mode))
+
+    def on_bidi_changed(self, _message: BidiChanged) -> None:
+        """Redraw the rows' text cells in place (the cursor stays where it is)."""
+        table = self.query_one("#passage-table", DataTable)
+        for p in self.rows:
+            for column, value in zip(table.columns, self.cells(p)):
+                table.update_cell(str(p.id), column, value)
 
     def current(self) -> Passage | None:
         table = self.query_one("#passage-table", DataTable)
@@ -103,8 +113,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def show_selected(self) -> None:
         p = self.current()
         self.query_one("#passage-text", RtlText).text = p.text if p else ""
-        self.query_one("#rules", Static).update("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
-                                                if p else "")
+        self.query_one("#rules", RtlText).text = ("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
+                                                  if p else "")
 
     @guarded
     def _update(self, **fields) -> None:

@@ -91,7 +91,7 @@ class ConversationView(Widget, can_focus=True):
         for index, (label, text, ltr) in enumerate(self.blocks):
             marker = "▸ " if index == self.selected else "  "
             out.append((marker + label, ROLE_STYLE.get(label.split()[0], "bold")))
-            lines = ltr_lines(text, width) if ltr else display_lines(text, width, self.mode)
+            lines = ltr_lines(text, width, self.mode) if ltr else display_lines(text, width, self.mode)
             out.extend((line.text, "") for line in lines)
             out.append(("", ""))
         return out
