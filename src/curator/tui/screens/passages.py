@@ -20,6 +20,7 @@ from curator.tui.messages import BidiChanged
 from curator.tui.screens.prompt import PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.rtl import RtlText
+from curator.tui.widgets.table_room import last_column_room
 
 PAGE = 2000
 
@@ -54,6 +55,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.search = ""
         self.marked: set[int] = set()
         self.rows: list[Passage] = []
+        self.text_room = 50  # cells for the text column (see last_column_room)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,6 +83,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.rows = message.rows
         table = self.query_one("#passage-table", DataTable)
         table.clear()
+        self.text_room = last_column_room(table, [self.cells(p)[:-1] for p in self.rows], most=50)
         for p in self.rows:
             table.add_row(*self.cells(p), key=str(p.id))
         shown = f"{len(self.rows)} of {message.total}" if message.total > len(self.rows) else str(message.total)
@@ -92,7 +95,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def cells(self, p: Passage) -> tuple:
         mode = self.app.bidi_mode
         return ("●" if p.id in self.marked else " ", str(p.id), p.quality, cell(",".join(p.tags), 30, mode),
-                cell(",".join(p.families), 30, mode), cell(p.text, 50, mode))
+                cell(",".join(p.families), 30, mode), cell(p.text, self.text_room, mode))
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
         """Redraw the rows' text cells in place (the cursor stays where it is)."""

@@ -20,6 +20,7 @@ from curator.display.cell import cell
 from curator.tui.messages import BidiChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
+from curator.tui.widgets.table_room import last_column_room
 
 # From the seeds' plan: 200-300 private eval, 300-800 hand-written seeds, 500-2,000 final polish.
 TARGETS = {"eval": (200, 300), "fewshot": (300, 800), "polish": (500, 2000)}
@@ -86,11 +87,12 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
         table.clear()
         self.by_id = {seed.id: seed for seed in listing.seeds}
         mode = self.app.bidi_mode
-        for seed in listing.seeds:
+        rows = [(str(seed.id), str(seed.version), f"{seed.role} ⚠" if seed.id in colliding else seed.role or "",
+                 cell(seed.family, 24, mode), cell(seed.task_type or "", 24, mode)) for seed in listing.seeds]
+        room = last_column_room(table, rows)
+        for seed, values in zip(listing.seeds, rows):
             first = next((m.content for m in seed.messages if m.role == "user"), "")
-            role = f"{seed.role} ⚠" if seed.id in colliding else seed.role or ""
-            table.add_row(str(seed.id), str(seed.version), role, cell(seed.family, 24, mode),
-                          cell(seed.task_type or "", 24, mode), cell(first, 60, mode), key=str(seed.id))
+            table.add_row(*values, cell(first, room, mode), key=str(seed.id))
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         lines = ["Seeds against their targets:"]
