@@ -11,6 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from curator.models import Example, Message
+from curator.display.cell import fit
 from curator.display.rtl import display_lines, ltr_lines
 
 ROLE_STYLE = {"system": "bold magenta", "user": "bold cyan", "assistant": "bold green", "tool": "bold yellow"}
@@ -90,7 +91,7 @@ class ConversationView(Widget, can_focus=True):
         out: list[tuple[str, str]] = []
         for index, (label, text, ltr) in enumerate(self.blocks):
             marker = "▸ " if index == self.selected else "  "
-            out.append((marker + label, ROLE_STYLE.get(label.split()[0], "bold")))
+            out.append((marker + fit(label, max(1, width - 2), self.mode), ROLE_STYLE.get(label.split()[0], "bold")))
             lines = ltr_lines(text, width, self.mode) if ltr else display_lines(text, width, self.mode)
             out.extend((line.text, "") for line in lines)
             out.append(("", ""))
