@@ -19,7 +19,7 @@ async def test_dashboard_shows_the_store_counts(db_file: Path) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         table = app.screen.query_one("#counts", DataTable)
-        rows = {table.get_row_at(i)[0] + "/" + table.get_row_at(i)[1]: table.get_row_at(i)[2]
+        rows = {f"{table.get_row_at(i)[0]}/{table.get_row_at(i)[1]}": table.get_row_at(i)[2]
                 for i in range(table.row_count)}
         assert rows["tables/passages"] == str(passages)
         assert rows["seed roles/fewshot"] == "9" and rows["seed roles/eval"] == "5"
