@@ -256,4 +256,5 @@ async def test_the_triage_card_shows_the_language_evidence(tmp_path: Path) -> No
         screen.show_current()
         await pilot.pause()
         shown = str(screen.query_one("#verdicts").render())
-        assert "language" in shown and "english_span" in shown and "The subject does the action" in shown
+        # One line per gate, cut to the panel (the full evidence is one key away: #12 point 3).
+        assert "language" in shown and "english_span" in shown

@@ -38,7 +38,7 @@ PERSIAN = "این متن دربارهٔ تاریخ ایران است و کاخ�
 # What Textual writes of its own: SGR with parameters up to 255, cursor moves, private modes, the
 # synchronized-output mode, OSC 52 (the clipboard) with a base64 payload and OSC 22 (the pointer shape).
 TEXTUAL_SEQUENCE = re.compile(
-    r"\x1b\[(?:(?:\d{1,3}(?:;\d{1,3})*)?m|\d+;\d+H|\d*[ABCDGJK]|\?\d+(?:;\d+)*[hl]|\?2026\$p)"
+    r"\x1b\[(?:(?:\d{1,3}(?:;\d{1,3})*)?m|\d+;\d+H|\d*[ABCDGJK]|\?\d+(?:;\d+)*[hl]|\?2026\$p|8[hl])"
     r"|\x1b\]52;c;[A-Za-z0-9+/=]*\x07|\x1b\]22;[a-z-]+\x07")
 FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 

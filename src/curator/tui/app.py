@@ -15,7 +15,7 @@ from curator.config import Settings
 from curator.store import Store, StoreError
 from curator.display.inert import visible
 from curator.display.rtl import resolve_mode
-from curator.tui.messages import CoverageLoaded
+from curator.tui.messages import BidiChanged, CoverageLoaded
 from curator.tui.screens.dashboard import DashboardScreen
 
 
@@ -26,6 +26,8 @@ def load_families(settings: Settings) -> dict:
 
 
 UI_BUSY_TIMEOUT_S = 2.0
+# BDSM (ECMA-48 mode 8): explicit, the application has reordered its text; implicit, the terminal's default.
+BDSM_EXPLICIT, BDSM_IMPLICIT = "\x1b[8l", "\x1b[8h"
 
 
 class CuratorApp(App):
@@ -54,8 +56,19 @@ class CuratorApp(App):
         self._screens: dict[str, Screen] = {}
         self.errors: list[str] = []  # every error shown to the curator, oldest first
         self.last_result: str | None = None  # the summary of the last palette command
+        self.bdsm_explicit = False  # whether the terminal was told that the app reorders
+
+    def send_bdsm(self, explicit: bool) -> None:
+        """Tell the terminal who reorders: explicit while the app does, so a terminal that applies
+        bidi by itself (VTE, Konsole, mlterm) does not reorder a second time; implicit otherwise."""
+        if self._driver is not None:
+            self._driver.write(BDSM_EXPLICIT if explicit else BDSM_IMPLICIT)
+            self._driver.flush()
+            self.bdsm_explicit = explicit
 
     def on_mount(self) -> None:
+        if self.bidi_mode == "app":
+            self.send_bdsm(True)
         # The UI thread's connection, for triage decisions: a short busy timeout, so a lock held
         # elsewhere (writes are kept under ~0.2 s) never freezes the screen for long.
         # The file's quick_check runs in the background; this store's first write waits for it.
@@ -131,8 +144,13 @@ class CuratorApp(App):
             self.refresh_dashboard_coverage()
 
     def on_unmount(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        """Runs on every exit, a crash's too (Textual's shutdown), while the driver can still write."""
+        try:
+            if self.bdsm_explicit:
+                self.send_bdsm(False)
+        finally:
+            if self.store is not None:
+                self.store.close()
 
     def make_screen(self, name: str) -> Screen:
         if name == "triage":
@@ -169,14 +187,16 @@ class CuratorApp(App):
 
     def action_toggle_bidi(self) -> None:
         self.bidi_mode = "terminal" if self.bidi_mode == "app" else "app"
+        self.send_bdsm(self.bidi_mode == "app")
         self.sub_title = f"{visible(self.db_path.name)} · bidi {self.bidi_mode}"
         from curator.tui.widgets.conversation import ConversationView
         from curator.tui.widgets.rtl import RtlText
 
-        for screen in list(self._screens.values()) + list(self.screen_stack):
+        for screen in dict.fromkeys(list(self._screens.values()) + list(self.screen_stack)):
             for widget in screen.query("RtlText, ConversationView"):
                 if isinstance(widget, (RtlText, ConversationView)):
                     widget.mode = self.bidi_mode
+            screen.post_message(BidiChanged(self.bidi_mode))  # screens redraw their table cells
         self.notify(f"bidi: {self.bidi_mode} ({'the app reorders' if self.bidi_mode == 'app' else 'the terminal reorders'})")
 
     def action_toggle_help(self) -> None:

@@ -14,3 +14,11 @@ class CoverageLoaded(Message):
         super().__init__()
         self.live = live
         self.error = error
+
+
+class BidiChanged(Message):
+    """The `b` toggle: who reorders right-to-left text now (`app` or `terminal`)."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode

@@ -12,9 +12,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from curator.display.cell import cell, fit
 from curator.store import Store, StoreError
+from curator.tui.messages import BidiChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
-from curator.tui.widgets.inert import plain, tell
+from curator.tui.widgets.inert import tell
+from curator.tui.widgets.rtl import RtlText
 
 
 class Counts(Message):
@@ -65,11 +68,11 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(plain(f"database: {self.db_path}"), id="summary")
+        yield Static(f"database: {fit(str(self.db_path), 200, self.app.bidi_mode)}", id="summary", markup=False)
         with Horizontal():
             yield DataTable(id="counts", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="coverage-box"):
-                yield Static("coverage: loading…", id="coverage", markup=False)
+                yield RtlText("coverage: loading…", id="coverage", mode=self.app.bidi_mode)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -89,9 +92,9 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     def show_coverage(self) -> None:
         """Bars per cell: a filled part and a light remainder, so no colour is needed to read them."""
         live = getattr(self.app, "coverage", None)
-        widget = self.query_one("#coverage", Static)
+        widget = self.query_one("#coverage", RtlText)  # cell values may be Persian
         if live is None:
-            widget.update("coverage: no coverage map (prompts/coverage.toml)")
+            widget.text = "coverage: no coverage map (prompts/coverage.toml)"
             return
         from curator.coverage import bar
 
@@ -107,7 +110,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         for c in thin[:40]:
             if c.dimension != "family":
                 lines.append(f"  thin: {c.family}/{c.dimension}={c.value}  {c.count}/{c.target}")
-        widget.update(plain("\n".join(lines)))
+        widget.text = "\n".join(lines)
 
     def action_export(self) -> None:
         live = getattr(self.app, "coverage", None)
@@ -160,13 +163,16 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         self.post_message(Done(f"queued {report.queued} targeted jobs for {len(report.lines)} thin cells; "
                                "run them from Jobs (j)"))
 
+    def on_bidi_changed(self, _message: BidiChanged) -> None:
+        self.action_refresh_counts()
+
     def on_counts(self, message: Counts) -> None:
         table = self.query_one("#counts", DataTable)
         table.clear()
         for section, counts in message.sections.items():
             for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-                table.add_row(plain(section), plain(name), str(n), key=f"{section}/{name}")
+                table.add_row(section, cell(str(name), 28, self.app.bidi_mode), str(n), key=f"{section}/{name}")
         self.show_coverage()
-        self.query_one("#summary", Static).update(plain(
-            f"database: {self.db_path} · cost so far ${message.cost:.4f} · keys: t triage, s seeds, p passages, "
-            f"j jobs, ? help"))
+        self.query_one("#summary", Static).update(
+            f"database: {fit(str(self.db_path), 200, self.app.bidi_mode)} · cost so far ${message.cost:.4f} · "
+            "keys: t triage, s seeds, p passages, j jobs, ? help")

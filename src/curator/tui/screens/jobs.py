@@ -14,8 +14,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from curator.display.cell import cell
 from curator.services.generate import jobs_overview
 from curator.store import Store
+from curator.tui.messages import BidiChanged
 from curator.tui.screens.prompt import PromptScreen
 from curator.tui.widgets.inert import plain, tell
 
@@ -68,16 +70,20 @@ class JobsScreen(Screen):
 
     def action_refresh_tables(self) -> None:
         overview = jobs_overview(self.app.store)
+        mode = self.app.bidi_mode
         summary = self.query_one("#summary", DataTable)
         summary.clear()
         for r in overview.rows:
-            summary.add_row(plain(r["kind"]), plain(r["family"] or "-"), plain(r["state"]), str(r["jobs"]),
-                            str(r["attempts"]), str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
+            summary.add_row(r["kind"], cell(r["family"] or "-", 24, mode), r["state"], str(r["jobs"]), str(r["attempts"]),
+                            str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
         errors = self.query_one("#errors", DataTable)
         errors.clear()
         for job in overview.errors:
-            errors.add_row(str(job.id), plain(job.family or "-"), plain(job.state), str(job.attempts),
-                           plain((job.last_error or "")[:120]), key=str(job.id))
+            errors.add_row(str(job.id), cell(job.family or "-", 24, mode), job.state, str(job.attempts),
+                           cell(job.last_error or "", 120, mode), key=str(job.id))
+
+    def on_bidi_changed(self, _message: BidiChanged) -> None:
+        self.action_refresh_tables()
 
     def action_start(self) -> None:
         if self.running:

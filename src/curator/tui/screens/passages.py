@@ -14,11 +14,14 @@ from textual.widgets import DataTable, Footer, Header, Static
 from curator.models import Passage
 from curator.services.passages import list_passages, queue_generation, update_passage
 from curator.store import Store
+from curator.display.cell import cell, fit
 from curator.tui.errors import guarded
+from curator.tui.messages import BidiChanged
 from curator.tui.screens.prompt import PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
-from curator.tui.widgets.inert import plain, tell
+from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
+from curator.tui.widgets.table_room import last_column_room
 
 PAGE = 2000
 
@@ -53,6 +56,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.search = ""
         self.marked: set[int] = set()
         self.rows: list[Passage] = []
+        self.text_room = 50  # cells for the text column (see last_column_room)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,7 +66,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             with Vertical(id="passage-side"):
                 with VerticalScroll():
                     yield RtlText("", id="passage-text", mode=self.app.bidi_mode)
-                yield Static("", id="rules", markup=False)
+                yield RtlText("", id="rules", mode=self.app.bidi_mode)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -80,16 +84,26 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.rows = message.rows
         table = self.query_one("#passage-table", DataTable)
         table.clear()
+        self.text_room = last_column_room(table, [self.cells(p)[:-1] for p in self.rows], most=50)
         for p in self.rows:
             table.add_row(*self.cells(p), key=str(p.id))
         shown = f"{len(self.rows)} of {message.total}" if message.total > len(self.rows) else str(message.total)
-        matching = f" matching {self.search!r}" if self.search else ""
-        self.query_one("#info", Static).update(plain(f"{shown} passages{matching} · {len(self.marked)} marked"))
+        self.query_one("#info", Static).update(
+            f"{shown} passages{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
+            f" · {len(self.marked)} marked")
         self.show_selected()
 
     def cells(self, p: Passage) -> tuple:
-        return ("●" if p.id in self.marked else " ", str(p.id), plain(p.quality), plain(",".join(p.tags)),
-                plain(",".join(p.families)), plain(" ".join(p.text.split())[:50]))
+        mode = self.app.bidi_mode
+        return ("●" if p.id in self.marked else " ", str(p.id), p.quality, cell(",".join(p.tags), 30, mode),
+                cell(",".join(p.families), 30, mode), cell(p.text, self.text_room, mode))
+
+    def on_bidi_changed(self, _message: BidiChanged) -> None:
+        """Redraw the rows' text cells in place (the cursor stays where it is)."""
+        table = self.query_one("#passage-table", DataTable)
+        for p in self.rows:
+            for column, value in zip(table.columns, self.cells(p)):
+                table.update_cell(str(p.id), column, value)
 
     def current(self) -> Passage | None:
         table = self.query_one("#passage-table", DataTable)
@@ -103,8 +117,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def show_selected(self) -> None:
         p = self.current()
         self.query_one("#passage-text", RtlText).text = p.text if p else ""
-        self.query_one("#rules", Static).update(plain("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
-                                                      if p else ""))
+        self.query_one("#rules", RtlText).text = ("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
+                                                  if p else "")
 
     @guarded
     def _update(self, **fields) -> None:

@@ -1,4 +1,4 @@
-"""A failed job's raw response, shown inert and left to right."""
+"""A failed job's raw response, shown inert and left to right (its Persian through the RTL pipeline)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
-from curator.tui.widgets.inert import plain
 from curator.tui.widgets.rtl import RtlText
 
 
@@ -25,5 +23,5 @@ class RawScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(plain(self.title_text))
-            yield RtlText(self.raw, ltr=True)
+            yield RtlText(self.title_text, mode=self.app.bidi_mode)
+            yield RtlText(self.raw, ltr=True, mode=self.app.bidi_mode)

@@ -16,9 +16,12 @@ from textual.widgets import DataTable, Footer, Header, Select, Static, TextArea
 from curator.models import Example, Message
 from curator.services.seeds import ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds
 from curator.store import Store, StoreError
+from curator.display.cell import cell
+from curator.tui.messages import BidiChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
 from curator.tui.widgets.inert import InertInput, InertTextArea, plain, tell
+from curator.tui.widgets.table_room import last_column_room
 
 # From the seeds' plan: 200-300 private eval, 300-800 hand-written seeds, 500-2,000 final polish.
 TARGETS = {"eval": (200, 300), "fewshot": (300, 800), "polish": (500, 2000)}
@@ -84,11 +87,13 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
         row = table.cursor_row
         table.clear()
         self.by_id = {seed.id: seed for seed in listing.seeds}
-        for seed in listing.seeds:
+        mode = self.app.bidi_mode
+        rows = [(str(seed.id), str(seed.version), f"{seed.role} ⚠" if seed.id in colliding else seed.role or "",
+                 cell(seed.family, 24, mode), cell(seed.task_type or "", 24, mode)) for seed in listing.seeds]
+        room = last_column_room(table, rows)
+        for seed, values in zip(listing.seeds, rows):
             first = next((m.content for m in seed.messages if m.role == "user"), "")
-            role = f"{seed.role} ⚠" if seed.id in colliding else seed.role or ""
-            table.add_row(str(seed.id), str(seed.version), plain(role), plain(seed.family), plain(seed.task_type or ""),
-                          plain(" ".join(first.split())[:60]), key=str(seed.id))
+            table.add_row(*values, cell(first, room, mode), key=str(seed.id))
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         lines = ["Seeds against their targets:"]
@@ -103,7 +108,10 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
         by_family = self.query_one("#by-family", DataTable)
         by_family.clear()
         for family in sorted(set(listing.counts) | set(self.app.families)):
-            by_family.add_row(plain(family), *(str(listing.counts.get(family, {}).get(r, 0)) for r in ROLES))
+            by_family.add_row(cell(family, 24, mode), *(str(listing.counts.get(family, {}).get(r, 0)) for r in ROLES))
+
+    def on_bidi_changed(self, _message: BidiChanged) -> None:
+        self.refresh_seeds()
 
     def selected(self) -> Example | None:
         table = self.query_one("#seed-table", DataTable)

@@ -12,10 +12,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from curator.display.cell import fit
 from curator.services import triage
 from curator.services.triage import Card, Filters, TriageError
 from curator.store import BadRow, Store, StoreError
 from curator.display.inert import copyable, visible
+from curator.tui.messages import BidiChanged
 from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.rtl import RtlText
 
@@ -151,6 +153,9 @@ class TriageScreen(Screen):
         self.shown_at = time.monotonic()
         self.draw()
 
+    def on_bidi_changed(self, _message: BidiChanged) -> None:
+        self.draw()
+
     def _attempt(self, what: str, fn):
         """Run a write on the UI thread's store; a failure is shown and changes nothing on screen.
         Returns (result, ok)."""
@@ -186,8 +191,10 @@ class TriageScreen(Screen):
         self.query_one("#conversation", VerticalScroll).scroll_home(animate=False)
         self.query_one("#passage", RtlText).text = card.passage_text or "(no source passage)"
         lines = triage.verdict_lines(card.verdicts)
-        self._set("#verdicts",
-                  "\n".join(f"{gate:<12} {verdict:<5} {reason}" for gate, verdict, reason in lines) or "(not gated yet)")
+        room = max(10, (self.query_one("#verdicts").content_region.width or 60) - 19)  # one line per gate
+        mode = self.app.bidi_mode
+        self._set("#verdicts", "\n".join(f"{gate:<12} {verdict:<5} {fit(reason, room, mode)}"
+                                         for gate, verdict, reason in lines) or "(not gated yet)")
         self.draw_recent()
 
     def draw_recent(self) -> None:
@@ -200,14 +207,16 @@ class TriageScreen(Screen):
 
     def status_line(self) -> str:
         f = self.filters
-        filters = ", ".join(f"{k}={v}" for k, v in (("family", f.family), ("verdict", f.verdict), ("tag", f.tag),
-                                                      ("search", f.search)) if v)
+        mode = self.app.bidi_mode
+        filters = ", ".join(f"{k}={fit(v, 30, mode)}" for k, v in (("family", f.family), ("verdict", f.verdict),
+                                                                  ("tag", f.tag), ("search", f.search)) if v)
         head = f"{triage.QUEUES[self.queue]} · {self.position + 1 if self.ids else 0}/{len(self.ids)}"
         if filters:
             head += f" · {filters}"
         if self.card is not None:
             e = self.card.example
-            head += (f" · #{e.id} {e.family} / {e.task_type or '-'} / {e.difficulty or '-'} · {e.state}"
+            head += (f" · #{e.id} {fit(e.family, 24, mode)} / {fit(e.task_type or '-', 24, mode)}"
+                     f" / {fit(e.difficulty or '-', 24, mode)} · {e.state}"
                      f"{' · revision of #' + str(e.parent_id) if e.parent_id else ''}")
         return head
 

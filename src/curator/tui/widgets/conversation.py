@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from curator.models import Example, Message
-from curator.display.inert import visible
+from curator.display.cell import fit
 from curator.display.rtl import display_lines, ltr_lines
 
 ROLE_STYLE = {"system": "bold magenta", "user": "bold cyan", "assistant": "bold green", "tool": "bold yellow"}
@@ -91,8 +91,8 @@ class ConversationView(Widget, can_focus=True):
         out: list[tuple[str, str]] = []
         for index, (label, text, ltr) in enumerate(self.blocks):
             marker = "▸ " if index == self.selected else "  "
-            out.append((marker + visible(label), ROLE_STYLE.get(label.split()[0], "bold")))
-            lines = ltr_lines(text, width) if ltr else display_lines(text, width, self.mode)
+            out.append((marker + fit(label, max(1, width - 2), self.mode), ROLE_STYLE.get(label.split()[0], "bold")))
+            lines = ltr_lines(text, width, self.mode) if ltr else display_lines(text, width, self.mode)
             out.extend((line.text, "") for line in lines)
             out.append(("", ""))
         return out

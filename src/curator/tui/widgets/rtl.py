@@ -12,7 +12,7 @@ from curator.display.rtl import display_lines, ltr_lines
 class RtlText(Widget):
     """Text laid out for the terminal: reshaped, wrapped, reordered and right-aligned (mode `app`),
     or only wrapped (mode `terminal`, for terminals that reorder by themselves). `ltr=True` keeps
-    code, JSON and tool calls left to right. Text is never read as markup or control codes."""
+    code, JSON and tool calls left to right (the Persian inside them is still reordered in mode `app`). Text is never read as markup or control codes."""
 
     DEFAULT_CSS = """
     RtlText { height: auto; width: 1fr; }
@@ -29,7 +29,7 @@ class RtlText(Widget):
         self.set_reactive(RtlText.mode, mode)
 
     def lines(self, width: int) -> tuple:
-        return ltr_lines(self.text, width) if self.ltr else display_lines(self.text, width, self.mode)
+        return ltr_lines(self.text, width, self.mode) if self.ltr else display_lines(self.text, width, self.mode)
 
     def render(self) -> Text:
         width = max(1, self.content_region.width or self.size.width or 80)
