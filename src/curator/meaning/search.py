@@ -1,7 +1,7 @@
 """Finding pairs of unit vectors whose cosine reaches a threshold.
 
-Against a small set (the eval items; new candidates against the rest) every pair is scored by matrix
-products in blocks. Within a large set, all pairs do not scale: an inverted-file index (faiss IVF,
+Against a small set (the eval items; new candidates against the rest) every pair is scored (faiss's
+flat index); within up to `EXACT_UP_TO` vectors, every pair too, by matrix products in blocks. Within a large set, all pairs do not scale: an inverted-file index (faiss IVF,
 the nearest `nprobe` of about 4·√n clusters) proposes neighbours and only those are scored; its recall
 against brute force is measured by `benchmarks/gates_bench.py`.
 """
@@ -22,15 +22,19 @@ def _f32(x: np.ndarray) -> np.ndarray:
 
 
 def hits(queries: np.ndarray, keys: np.ndarray, threshold: float) -> Iterator[tuple[int, int, float]]:
-    """(query row, key row, cosine) for every pair at or above `threshold`."""
+    """(query row, key row, cosine) for every pair at or above `threshold`: every pair is scored (faiss's
+    flat index: blocked matrix products on all cores, only the pairs above the threshold kept)."""
     if not len(queries) or not len(keys):
         return
-    k = _f32(keys)
-    for start in range(0, len(queries), BLOCK):
-        scores = _f32(queries[start:start + BLOCK]) @ k.T
-        rows, cols = np.nonzero(scores >= threshold)
-        for r, c in zip(rows.tolist(), cols.tolist()):
-            yield start + r, c, float(scores[r, c])
+    import faiss
+
+    index = faiss.IndexFlatIP(keys.shape[1])
+    index.add(_f32(keys))
+    for start in range(0, len(queries), BLOCK * 4):
+        lims, scores, ids = index.range_search(_f32(queries[start:start + BLOCK * 4]), threshold - 1e-6)
+        for r in range(len(lims) - 1):
+            for c, s in zip(ids[lims[r]:lims[r + 1]].tolist(), scores[lims[r]:lims[r + 1]].tolist()):
+                yield start + r, c, float(s)
 
 
 def pairs(vectors: np.ndarray, threshold: float, *, exact_up_to: int = EXACT_UP_TO) -> Iterator[tuple[int, int, float]]:
