@@ -182,11 +182,10 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
     pool = store.meaning_pool(model)
     evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model))
     missing, total = store.count_unembedded(model)
-    notes = [f"{len(pool)} candidates and seeds embedded ({model})"]
-    if missing:
-        notes.append(f"{missing} of {total} not embedded, not checked for meaning (run `curator embed`)")
+    notes: list[str] = []
+    tail = [f"{missing} of {total} not embedded, not checked for meaning (run `curator embed`)"] if missing else []
     if not pool:
-        report.meaning = "; ".join(notes)
+        report.meaning = "; ".join(["nothing embedded yet", *tail])
         return True
     emb = meaning.Embedded.from_rows([(r[0], r[4], r[5]) for r in pool])
     current = store.current_verdict_keys((meaning.DECONTAM, meaning.DEDUP),
@@ -228,7 +227,8 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
             report.count(gate, v.verdict)
     report.paraphrased_evals = sum(v[3] == "fail" for v in changed if v[1] == meaning.DECONTAM)
     report.paraphrases = sum(v[3] == "fail" for v in changed if v[1] == meaning.DEDUP)
-    report.meaning = "; ".join(notes)
+    found = f"{report.paraphrased_evals} new paraphrases of eval items, {report.paraphrases} new paraphrased duplicates"
+    report.meaning = "; ".join([found, *notes, *tail])
     for start in range(0, len(changed), BATCH):
         if cancel.is_set():
             return False
