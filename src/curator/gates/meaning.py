@@ -61,12 +61,18 @@ def eval_set(evals: Embedded, settings: MeaningSettings, model: str) -> str:
 def decontaminate(cands: Embedded, evals: Embedded, settings: MeaningSettings, fingerprint: str) -> dict[int, Verdict]:
     """A verdict for every candidate: fail with the closest eval item it paraphrases, else pass."""
     best: dict[int, tuple[float, int, str]] = {}  # candidate row -> (margin over threshold, eval row, part)
-    for part, threshold in (("ask", settings.decontam_ask), ("whole", settings.decontam_whole)):
-        for i, j, score in hits(cands.whole, getattr(evals, part), threshold):
-            if settings.numbers_must_agree and cands.numbers[i] != evals.numbers[j]:
-                continue
-            if i not in best or score - threshold > best[i][0]:
-                best[i] = (score - threshold, j, part)
+    # One pass over the candidates against the items' asks and wholes stacked (the same vector is compared).
+    n = len(evals.ids)
+    keys = evals.whole if evals.ask is None else np.concatenate([evals.ask, evals.whole])
+    parts = ("whole",) if evals.ask is None else ("ask", "whole")
+    limits = {"ask": settings.decontam_ask, "whole": settings.decontam_whole}
+    for i, k, score in hits(cands.whole, keys, min(limits[p] for p in parts)):
+        part, j = parts[k // n], k % n
+        threshold = limits[part]
+        if score < threshold or (settings.numbers_must_agree and cands.numbers[i] != evals.numbers[j]):
+            continue
+        if i not in best or score - threshold > best[i][0]:
+            best[i] = (score - threshold, j, part)
     verdicts = {}
     for i, ex_id in enumerate(cands.ids):
         if i in best:
