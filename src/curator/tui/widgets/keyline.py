@@ -78,11 +78,21 @@ class KeyLine(Widget):
     }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._laid_out: dict[int, list[Text]] = {}  # by width, until the bindings change
+
     def on_mount(self) -> None:
-        self.screen.bindings_updated_signal.subscribe(self, lambda _screen: self.refresh(layout=True))
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self.app.theme_changed_signal.subscribe(self, self.bindings_changed)  # the keys' colour
+
+    def bindings_changed(self, _changed: object) -> None:
+        self._laid_out.clear()
+        self.refresh(layout=True)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
+        self.app.theme_changed_signal.unsubscribe(self)
 
     def shown(self) -> list[Key]:
         """The keys this line offers, in priority order (the help key apart)."""
@@ -94,7 +104,10 @@ class KeyLine(Widget):
         return next((k for k in keys_of(self.screen).app if k.action == HELP_ACTION), None)
 
     def lines(self, width: int) -> list[Text]:
-        return lay_out(self.shown(), self.help_key(), width, key_style=f"bold {self.app.current_theme.accent}")
+        if width not in self._laid_out:
+            style = f"bold {self.app.current_theme.accent}"
+            self._laid_out[width] = lay_out(self.shown(), self.help_key(), width, key_style=style)
+        return self._laid_out[width]
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return max(1, len(self.lines(width)))
