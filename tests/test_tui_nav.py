@@ -134,6 +134,30 @@ async def test_help_lists_this_screens_keys_first_and_scrolls(db: Path) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen) and app.current_mode == "triage"
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-keys").render())
+        assert text.startswith("Dashboard keys\nr  Refresh\nE  Export") and "Accept" not in text
+        assert text.index("A  Augment thin cells") < text.index("Everywhere") < text.index("t  Triage")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "dashboard" and not isinstance(app.screen, HelpScreen)
+
+
+async def test_keys_in_the_palette_opens_this_screens_help(db: Path) -> None:
+    app = app_for(db, start="seeds")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Keys")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen) and not app.screen.query("HelpPanel")
+        assert str(app.screen.query_one("#help-keys").render()).startswith("Seeds keys\nn  New seed")
 
 
 def palette_titles(app) -> dict[str, str]:
