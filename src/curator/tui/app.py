@@ -222,7 +222,7 @@ class CuratorApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette reaches every action with its key as bound now: this screen's, the app's,
-        every other main screen's (shown there first), and the use cases with no key of their own
+        every other main screen's (run there, once it is shown), the use cases with no key of their own
         (imports, estimates, batches, judge, audits); then Textual's own, those not already listed."""
         here = keys_of(screen)
         active = screen.active_bindings
