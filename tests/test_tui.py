@@ -256,7 +256,7 @@ async def test_help_palette_and_bidi_toggle(db: Path) -> None:
         await settle(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
-        assert app.screen.query("HelpPanel")
+        assert app.screen.query("#help-keys")
         await pilot.press("question_mark")
         await pilot.press("b")
         await pilot.pause()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
 
@@ -15,6 +16,7 @@ from curator.config import Settings
 from curator.store import Store, StoreError
 from curator.display.inert import visible
 from curator.display.rtl import resolve_mode
+from curator.tui.keys import binding_keys, declared_keys, keys_of
 from curator.tui.messages import BidiChanged, CoverageLoaded
 from curator.tui.screens.dashboard import DashboardScreen
 
@@ -26,8 +28,30 @@ def load_families(settings: Settings) -> dict:
 
 
 UI_BUSY_TIMEOUT_S = 2.0
+MAIN_SCREENS = ("dashboard", "triage", "seeds", "passages", "jobs")
 # BDSM (ECMA-48 mode 8): explicit, the application has reordered its text; implicit, the terminal's default.
 BDSM_EXPLICIT, BDSM_IMPLICIT = "\x1b[8l", "\x1b[8h"
+
+
+def screen_class(name: str) -> type[Screen]:
+    """The class of a main screen (imported when first needed)."""
+    if name == "triage":
+        from curator.tui.screens.triage import TriageScreen
+
+        return TriageScreen
+    if name == "seeds":
+        from curator.tui.screens.seeds import SeedsScreen
+
+        return SeedsScreen
+    if name == "passages":
+        from curator.tui.screens.passages import PassagesScreen
+
+        return PassagesScreen
+    if name == "jobs":
+        from curator.tui.screens.jobs import JobsScreen
+
+        return JobsScreen
+    return DashboardScreen
 
 
 class CuratorApp(App):
@@ -35,13 +59,13 @@ class CuratorApp(App):
 
     TITLE = "curator"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
         Binding("d", "open('dashboard')", "Dashboard", id="app.dashboard"),
         Binding("t", "open('triage')", "Triage", id="app.triage"),
         Binding("s", "open('seeds')", "Seeds", id="app.seeds"),
         Binding("p", "open('passages')", "Passages", id="app.passages"),
         Binding("j", "open('jobs')", "Jobs", id="app.jobs"),
         Binding("b", "toggle_bidi", "Bidi", id="app.bidi"),
+        Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "toggle_help", "Keys", id="app.help"),
     ]
 
@@ -53,7 +77,9 @@ class CuratorApp(App):
         self.start = start
         self.store: Store | None = None
         self.families: dict = {}
-        self._screens: dict[str, Screen] = {}
+        self._screens: dict[str, Screen] = {}  # the main screens built so far, by mode
+        for name in MAIN_SCREENS:  # one Textual mode per main screen: each keeps its own stack and state
+            self.add_mode(name, functools.partial(self.make_screen, name))
         self.errors: list[str] = []  # every error shown to the curator, oldest first
         self.last_result: str | None = None  # the summary of the last palette command
         self.bdsm_explicit = False  # whether the terminal was told that the app reorders
@@ -153,37 +179,19 @@ class CuratorApp(App):
                 self.store.close()
 
     def make_screen(self, name: str) -> Screen:
-        if name == "triage":
-            from curator.tui.screens.triage import TriageScreen
+        """Build a main screen, the first time its mode is shown."""
+        self._screens[name] = self._new_screen(name)
+        return self._screens[name]
 
-            return TriageScreen(self.db_path, self.families)
-        if name == "seeds":
-            from curator.tui.screens.seeds import SeedsScreen
-
-            return SeedsScreen()
-        if name == "passages":
-            from curator.tui.screens.passages import PassagesScreen
-
-            return PassagesScreen()
-        if name == "jobs":
-            from curator.tui.screens.jobs import JobsScreen
-
-            return JobsScreen(self.db_path)
-        return DashboardScreen(self.db_path)
+    def _new_screen(self, name: str) -> Screen:
+        arguments = {"triage": (self.db_path, self.families), "jobs": (self.db_path,), "dashboard": (self.db_path,)}
+        return screen_class(name)(*arguments.get(name, ()))
 
     def action_open(self, name: str) -> None:
-        """Show a main screen (each is built once and kept, so its place and queue survive)."""
-        if name not in self._screens:
-            self._screens[name] = self.make_screen(name)
-            self.install_screen(self._screens[name], name)
-        if self.screen is self._screens[name]:
-            return
-        if isinstance(self.screen, ModalScreen):
-            return
-        if self.screen.id == "_default":
-            self.push_screen(name)  # the first main screen goes on top of Textual's default one
-        else:
-            self.switch_screen(name)
+        """Show a main screen: switch to its mode (built once and kept, so its place and queue survive,
+        and its workers go on while another screen is shown). A modal on top is answered first."""
+        if not isinstance(self.screen, ModalScreen):
+            self.switch_mode(name)
 
     def action_toggle_bidi(self) -> None:
         self.bidi_mode = "terminal" if self.bidi_mode == "app" else "app"
@@ -199,28 +207,57 @@ class CuratorApp(App):
             screen.post_message(BidiChanged(self.bidi_mode))  # screens redraw their table cells
         self.notify(f"bidi: {self.bidi_mode} ({'the app reorders' if self.bidi_mode == 'app' else 'the terminal reorders'})")
 
+    def screen_title(self, screen: Screen) -> str:
+        main = next((name for name, built in self._screens.items() if built is screen), None)
+        return (main or type(screen).__name__.removesuffix("Screen")).capitalize()
+
     def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
+        """`?`: the keys of this screen first, then the app's, then Textual's own."""
+        from curator.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
         else:
-            self.action_show_help_panel()
+            self.push_screen(HelpScreen(self.screen_title(self.screen), keys_of(self.screen)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette reaches every action: the app's and the current screen's bindings,
-        and the use cases with no key of their own (imports, estimates, batches, judge, audits)."""
-        yield from super().get_system_commands(screen)
-        seen = set()
-        for binding in list(screen.BINDINGS) + list(self.BINDINGS):
-            if not isinstance(binding, Binding) or binding.action in seen:
+        """The command palette reaches every action with its key as bound now: this screen's, the app's,
+        every other main screen's (run there, once it is shown), the use cases with no key of their own
+        (imports, estimates, batches, judge, audits); then Textual's own, those not already listed."""
+        here = keys_of(screen)
+        active = screen.active_bindings
+        for key in here.screen:
+            yield SystemCommand(key.description, f"key {key.label}",
+                                lambda a=key.action: self.call_later(screen.run_action, a))
+        for binding_id, (binding, keys) in declared_keys(self, self._bindings).items():
+            if not binding_id.startswith("app."):
                 continue
-            seen.add(binding.action)
-            target = screen if binding in screen.BINDINGS else self
-            yield SystemCommand(binding.description or binding.action, f"key: {binding.key}",
-                                lambda t=target, a=binding.action: self.call_later(t.run_action, a))
+            label = "/".join(keys)
+            shadows = [active[k].binding.description for k in binding_keys(self, binding_id) if k in active
+                       and active[k].binding.id != binding_id]
+            note = f" (here it is {shadows[0]})" if shadows else ""
+            yield SystemCommand(binding.description, f"key {label}{note}",
+                                lambda a=binding.action: self.call_later(self.run_action, a))
+        for name in MAIN_SCREENS:
+            if self._screens.get(name) is screen:
+                continue
+            cls = screen_class(name)
+            for binding_id, (binding, keys) in declared_keys(self, BindingsMap(cls.BINDINGS)).items():
+                yield SystemCommand(f"{binding.description} ({name})", f"key {'/'.join(keys)} on {name}",
+                                    lambda n=name, a=binding.action: self.run_on(n, a))
         from curator.tui.commands import COMMANDS
 
         for command in COMMANDS:
             yield SystemCommand(command.title, command.help, lambda c=command: self.ask_service_command(c))
+        ours = {"Keys", "Quit"}
+        yield from (command for command in super().get_system_commands(screen) if command.title not in ours)
+
+    async def run_on(self, name: str, action: str) -> None:
+        """Show a main screen and run one of its actions there (a palette command from another screen)."""
+        if isinstance(self.screen, ModalScreen):
+            return
+        await self.switch_mode(name)
+        await self._screens[name].run_action(action)
 
     def ask_service_command(self, command) -> None:
         """Ask for a palette command's arguments (if it has any), then run it."""

@@ -10,10 +10,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from curator.display.cell import cell, fit
 from curator.store import Store, StoreError
+from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
@@ -73,7 +74,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
             yield DataTable(id="counts", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="coverage-box"):
                 yield RtlText("coverage: loading…", id="coverage", mode=self.app.bidi_mode)
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.query_one("#counts", DataTable).add_columns("section", "name", "count")

@@ -7,12 +7,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from curator.services.triage import TriageError, save_revision
 from curator.models import Example, Message
 from curator.store import StoreError
 from curator.display.inert import visible
+from curator.tui.widgets.keyline import KeyLine
 from curator.tui.widgets.editor import TurnEditor
 from curator.tui.widgets.inert import plain
 
@@ -43,7 +44,7 @@ class EditScreen(ModalScreen[int | None]):
                 yield TurnEditor(turn.role, turn.content, mode=self.app.bidi_mode, editable=not turn.tool_calls,
                                  turn=turn)
             yield Static("", id="error", markup=False)
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.query(TurnEditor).first().query_one("TextArea").focus()

@@ -12,11 +12,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from curator.display.cell import cell
 from curator.services.generate import jobs_overview
 from curator.store import Store
+from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged
 from curator.tui.screens.prompt import PromptScreen
 from curator.tui.widgets.inert import plain, tell
@@ -57,7 +58,7 @@ class JobsScreen(Screen):
         with Vertical():
             yield DataTable(id="summary", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="errors", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.query_one("#summary", DataTable).add_columns("kind", "family", "state", "jobs", "attempts", "in", "out",

@@ -9,12 +9,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from curator.models import Passage
 from curator.services.passages import list_passages, queue_generation, update_passage
 from curator.store import Store
 from curator.display.cell import cell, fit
+from curator.tui.widgets.keyline import KeyLine
 from curator.tui.errors import guarded
 from curator.tui.messages import BidiChanged
 from curator.tui.screens.prompt import PromptScreen
@@ -67,7 +68,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
                 with VerticalScroll():
                     yield RtlText("", id="passage-text", mode=self.app.bidi_mode)
                 yield RtlText("", id="rules", mode=self.app.bidi_mode)
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.query_one("#passage-table", DataTable).add_columns("", "id", "quality", "tags", "families", "text")

@@ -11,12 +11,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message as TextualMessage
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Select, Static, TextArea
+from textual.widgets import DataTable, Header, Select, Static, TextArea
 
 from curator.models import Example, Message
 from curator.services.seeds import ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds
 from curator.store import Store, StoreError
 from curator.display.cell import cell
+from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
@@ -58,7 +59,7 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
                 yield Static("", id="targets", markup=False)
                 yield Static("", id="collisions", markup=False)
                 yield DataTable(id="by-family", cursor_type="none")
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.query_one("#seed-table", DataTable).add_columns("id", "v", "role", "family", "task type", "first turn")
@@ -184,7 +185,7 @@ class SeedEditScreen(ModalScreen[bool]):
                 yield TurnEditor(turn.role, turn.content, mode=self.app.bidi_mode, editable=not turn.tool_calls,
                                  turn=turn)
             yield Static("", id="error", markup=False)
-        yield Footer()
+        yield KeyLine()
 
     def action_add_pair(self) -> None:
         scroll = self.query_one(VerticalScroll)

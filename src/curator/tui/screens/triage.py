@@ -10,13 +10,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from curator.display.cell import fit
 from curator.services import triage
 from curator.services.triage import Card, Filters, TriageError
 from curator.store import BadRow, Store, StoreError
 from curator.display.inert import copyable, visible
+from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged
 from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.rtl import RtlText
@@ -109,7 +110,7 @@ class TriageScreen(Screen):
                 yield Static("Gates", classes="title")
                 yield Static("", id="verdicts", markup=False)
                 yield Static("", id="recent", markup=False)
-        yield Footer()
+        yield KeyLine()
 
     def on_mount(self) -> None:
         self.load_queue()
