@@ -219,6 +219,7 @@ class TriageScreen(Screen):
         history = card.history()
         shown = history[-2:]
         more = f" (+{len(history) - len(shown)} earlier: g)" if len(history) > len(shown) else ""
+        self.query_one("#history").display = bool(shown)
         self._set("#history", "\n".join(fit(("before: " if i == 0 else "        ") + line + (more if i == 0 else ""),
                                             self._width("#history"), self.app.bidi_mode)
                                         for i, line in enumerate(shown)))
@@ -229,8 +230,9 @@ class TriageScreen(Screen):
     def _verdict_room(self) -> int:
         """Lines the gate summaries may take: what the side panel has after its other lines."""
         side = self.query_one("#side").content_region.height or 12
-        fixed = 4 + (0 if self.has_class("narrow") else 3)  # titles, history, reasons; the passage's share
-        return max(2, side - fixed)
+        history = min(2, len(self.card.history())) if self.card else 0
+        passage = 2 if self.has_class("narrow") else 5  # at least this much of the passage (and its title)
+        return max(2, side - passage - history - 2)  # 2: the Gates title and the reasons line
 
     def verdict_text(self, card: Card) -> str:
         """One line per failing or flagging gate, the passing ones on one line; "+N more (g)" past the room."""
@@ -242,15 +244,20 @@ class TriageScreen(Screen):
         if blind:
             return fit("hidden until you decide (blind mode; B shows them): " + ", ".join(g.gate for g in lines),
                        width, mode)
-        out = [fit(f"{g.gate} {g.verdict} {g.summary}", width, mode) for g in lines if g.verdict != "pass"]
-        passed = [g.gate for g in lines if g.verdict == "pass"]
-        if passed:
-            out.append(fit("pass: " + ", ".join(passed), width, mode))
+        out = [(fit(f"{g.gate} {g.verdict} {g.summary}", width, mode), 1) for g in lines if g.verdict != "pass"]
+        line, n = "pass:", 0
+        for g in (g for g in lines if g.verdict == "pass"):  # the passing gates share lines
+            if n and len(line) + len(g.gate) + 2 > width:
+                out.append((line, n))
+                line, n = "pass:", 0
+            line, n = f"{line}{',' if n else ''} {g.gate}", n + 1
+        if n:
+            out.append((fit(line, width), n))
         room = self._verdict_room()
         if len(out) > room:
-            hidden = len(out) - (room - 1)
-            out = out[:room - 1] + [f"+{hidden} more (g)"]
-        return "\n".join(out)
+            hidden = sum(n for _, n in out[room - 1:])
+            out = out[:room - 1] + [(f"+{hidden} more gate{'s' if hidden > 1 else ''} (g shows all)", 0)]
+        return "\n".join(text for text, _ in out)
 
     def draw_tally(self) -> None:
         """The warning awaiting a confirmation, else the last decision and the session's pace."""
