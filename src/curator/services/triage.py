@@ -110,18 +110,20 @@ class Card:
             if d.action == "undo":
                 continue
             what = d.action + (f" ({d.reason})" if d.reason else "") + (f": {d.note}" if d.note else "")
-            lines.append(f"{d.created_at[:16].replace('T', ' ')} {what}{' (undone)' if undone else ''}")
+            lines.append(f"{d.created_at[5:16].replace('T', ' ')} {what}{' (undone)' if undone else ''}")
         return lines
 
     def accept_warnings(self) -> list[str]:
         """Why accepting this candidate deserves a second look: a gate fails it, or export would drop it."""
-        warnings = [f"{line.gate} fails it: {line.summary}" for line in gate_lines(self.verdicts)
-                    if line.verdict.startswith("fail")]
+        warnings = []
+        failed = [line.gate for line in gate_lines(self.verdicts) if line.verdict.startswith("fail")]
+        if failed:
+            warnings.append("fails " + ", ".join(failed))
         row = Row({"kind": self.example.kind, "role": self.example.role}, self.export_verdicts)
         if dropped := exclusion_reason(row):
-            warnings.append(f"export would drop it ({dropped.removeprefix('excluded: ')})")
+            warnings.append(f"export drops it ({dropped.removeprefix('excluded: ')})")
         if self.example.superseded_by is not None:
-            warnings.append(f"export would drop it (replaced by #{self.example.superseded_by})")
+            warnings.append(f"export drops it (replaced by #{self.example.superseded_by})")
         return warnings
 
 
@@ -236,7 +238,7 @@ class GateLine:
 
 # The evidence that names the problem best, per detail key, in order of preference.
 _EVIDENCE = ("eval_item", "eval_items", "keeper", "text", "phrase", "word", "computation", "stated", "tool", "field",
-             "characters", "finglish_words", "unsupported_words", "problem", "why", "error", "expected")
+             "characters", "finglish_words", "unsupported_words", "problem", "why", "error", "expected", "language")
 
 
 def _evidence(detail: dict[str, Any]) -> str:
@@ -284,7 +286,7 @@ def gate_details(verdicts: dict[str, dict], *, blind: bool = False) -> str:
     for line in gate_lines(verdicts):
         v = verdicts[line.gate]
         parts.append(f"{line.gate}: {line.verdict} · {v['reason']}"
-                     + (f" · score {v['score']}" if v.get("score") is not None else "")
+                     + (f" · score {v['score']:.3f}" if v.get("score") is not None else "")
                      + "\n" + json.dumps(v.get("detail") or {}, ensure_ascii=False, indent=2))
     return "\n\n".join(parts) or "(not gated yet)"
 

@@ -24,6 +24,20 @@ from curator.tui.widgets.rtl import RtlText
 VERDICT_FILTERS = (None, "pass", "flag", "fail")
 
 
+def packed(head: str, items: list[str], width: int, sep: str = "") -> list[tuple[str, int]]:
+    """Short items after a head word, on as few lines as fit `width` (the next lines indented under
+    the first item; an item wider than a line is cut), each line with how many items it holds."""
+    room = max(1, width - len(head) - 1)
+    rows: list[list[str]] = []
+    for item in items:
+        if rows and len(f"{sep} ".join(rows[-1] + [item])) <= room:
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    return [((head if i == 0 else " " * len(head)) + " " + fit(f"{sep} ".join(row), room), len(row))
+            for i, row in enumerate(rows)]
+
+
 class QueueLoaded(Message):
     def __init__(self, ids: list[int], families: list[str], tags: list[str], keep_position: int | None = None) -> None:
         super().__init__()
@@ -77,7 +91,7 @@ class TriageScreen(Screen):
     TriageScreen #passage-box { height: 1fr; }
     TriageScreen #verdicts { height: auto; }
     TriageScreen #history { height: auto; color: $text-muted; }
-    TriageScreen #reasons { height: 1; color: $text-muted; }
+    TriageScreen #reasons { height: auto; color: $text-muted; }
     TriageScreen.narrow #body { layout: vertical; }
     TriageScreen.narrow #side { width: 1fr; height: 1fr; border-left: none; border-top: solid $primary-background; }
     TriageScreen.narrow #conversation { width: 1fr; height: 1fr; }
@@ -135,7 +149,7 @@ class TriageScreen(Screen):
     def on_resize(self) -> None:
         self.set_class(self.size.width < 110, "narrow")
         if self.is_mounted and self.card is not None:
-            self.draw()
+            self.call_after_refresh(self.draw)  # the side panel's new size is known after the layout
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -201,8 +215,11 @@ class TriageScreen(Screen):
         card = self.card
         self._set("#status", self.status_line())
         self.draw_tally()
-        self._set("#reasons", fit("reject: " + "  ".join(f"{n} {r}" for n, r in enumerate(self.reasons, 1))
-                                  + ("  · blind (B)" if self.blind else ""), self._width("#reasons")))
+        legend = [f"{n} {r}" for n, r in enumerate(self.reasons, 1)] + (["· blind (B)"] if self.blind else [])
+        if self.has_class("narrow"):  # one line: the gates come first
+            self._set("#reasons", fit("reject: " + " ".join(legend), self._width("#reasons")))
+        else:
+            self._set("#reasons", "\n".join(line for line, _ in packed("reject:", legend, self._width("#reasons"))))
         view = self.query_one("#turns", ConversationView)
         if card is None:
             message = self.problem or ("End of this queue." if self.ids else "Nothing to review here.")
@@ -217,22 +234,26 @@ class TriageScreen(Screen):
         self.query_one("#passage", RtlText).text = card.passage_text or "(no source passage)"
         self._set("#verdicts", self.verdict_text(card))
         history = card.history()
-        shown = history[-2:]
-        more = f" (+{len(history) - len(shown)} earlier: g)" if len(history) > len(shown) else ""
+        shown = history[-self._history_lines():]
+        more = len(history) - len(shown)
+        width, mode = self._width("#history"), self.app.bidi_mode
+        heads = [f"earlier (+{more}, g): " if more else "earlier: "] + ["  "] * (len(shown) - 1)
         self.query_one("#history").display = bool(shown)
-        self._set("#history", "\n".join(fit(("before: " if i == 0 else "        ") + line + (more if i == 0 else ""),
-                                            self._width("#history"), self.app.bidi_mode)
-                                        for i, line in enumerate(shown)))
+        self._set("#history", "\n".join(head + fit(line, width - len(head), mode) for head, line in zip(heads, shown)))
 
     def _width(self, selector: str) -> int:
         return max(20, self.query_one(selector).content_region.width or 60)
 
+    def _history_lines(self) -> int:
+        return 1 if self.has_class("narrow") else 2
+
     def _verdict_room(self) -> int:
         """Lines the gate summaries may take: what the side panel has after its other lines."""
         side = self.query_one("#side").content_region.height or 12
-        history = min(2, len(self.card.history())) if self.card else 0
+        history = min(self._history_lines(), len(self.card.history())) if self.card else 0
         passage = 2 if self.has_class("narrow") else 5  # at least this much of the passage (and its title)
-        return max(2, side - passage - history - 2)  # 2: the Gates title and the reasons line
+        reasons = self._shown.get("#reasons", "").count("\n") + 1
+        return max(2, side - passage - history - reasons - 1)  # 1: the Gates title
 
     def verdict_text(self, card: Card) -> str:
         """One line per failing or flagging gate, the passing ones on one line; "+N more (g)" past the room."""
@@ -245,14 +266,7 @@ class TriageScreen(Screen):
             return fit("hidden until you decide (blind mode; B shows them): " + ", ".join(g.gate for g in lines),
                        width, mode)
         out = [(fit(f"{g.gate} {g.verdict} {g.summary}", width, mode), 1) for g in lines if g.verdict != "pass"]
-        line, n = "pass:", 0
-        for g in (g for g in lines if g.verdict == "pass"):  # the passing gates share lines
-            if n and len(line) + len(g.gate) + 2 > width:
-                out.append((line, n))
-                line, n = "pass:", 0
-            line, n = f"{line}{',' if n else ''} {g.gate}", n + 1
-        if n:
-            out.append((fit(line, width), n))
+        out += packed("pass:", [g.gate for g in lines if g.verdict == "pass"], width, ",")  # passing gates share lines
         room = self._verdict_room()
         if len(out) > room:
             hidden = sum(n for _, n in out[room - 1:])
@@ -300,7 +314,7 @@ class TriageScreen(Screen):
             warnings = card.accept_warnings()
             if warnings:
                 self.confirming = card.example.id
-                self.warning = f"⚠ #{card.example.id}: {'; '.join(warnings)} · a again accepts it"
+                self.warning = f"⚠ a again to accept #{card.example.id}: {'; '.join(warnings)}"
                 self.draw_tally()
                 return
         self.action_decide("accept")
