@@ -261,4 +261,4 @@ async def test_the_triage_card_shows_the_language_evidence(tmp_path: Path) -> No
         await pilot.press("g")
         await pilot.pause()
         details = "\n".join(w.text for w in app.screen.query("RtlText"))
-        assert "The subject does the action." in details
+        assert '"text": "The subject does the action"' in details
