@@ -144,7 +144,7 @@ async def test_the_flag_queue_and_the_cards_own_history(db: Path) -> None:
         assert screen.queue == "mine" and screen.ids == [first]
         assert "Flagged by me · 1 left / 1" in text(app, "#status")
         history = text(app, "#history")
-        assert "flag" in history and "note: check the verb" in history
+        assert "flag" in history and "(+1, g)" in history, "at 80x24 the latest line, and how many more"
         await pilot.press("x")
         await pilot.press("m")
         await settle(pilot)
