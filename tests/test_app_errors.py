@@ -68,7 +68,7 @@ async def test_a_decision_while_another_process_holds_the_lock_is_refused_then_m
                                   stdout=subprocess.PIPE, text=True)
         try:
             assert locker.stdout.readline().strip() == "LOCKED"
-            await pilot.press("a")
+            await pilot.press("a", "a")  # this card fails a gate: the first a warns, the second accepts
             await settle(pilot)
             assert app.is_running
             assert app.errors and "busy" in app.errors[-1]
@@ -105,7 +105,7 @@ async def test_a_decision_before_the_file_check_ends_is_refused_not_frozen(db: P
         while app.screen.card is None:  # the queue loads on a read-only connection: no need to wait
             await pilot.pause()
         first = app.screen.card.example.id
-        await pilot.press("a")
+        await pilot.press("a", "a")  # this card fails a gate: the first a warns, the second accepts
         assert "still being checked" in app.errors[-1]
         assert app.screen.card.example.id == first and app.store.decisions(first) == []
         release.set()

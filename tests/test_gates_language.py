@@ -256,5 +256,9 @@ async def test_the_triage_card_shows_the_language_evidence(tmp_path: Path) -> No
         screen.show_current()
         await pilot.pause()
         shown = str(screen.query_one("#verdicts").render())
-        # One line per gate, cut to the panel (the full evidence is one key away: #12 point 3).
+        # One line per gate, cut to the panel; the full evidence is one key away (g).
         assert "language" in shown and "english_span" in shown
+        await pilot.press("g")
+        await pilot.pause()
+        details = "\n".join(w.text for w in app.screen.query("RtlText"))
+        assert '"text": "The subject does the action"' in details

@@ -47,7 +47,7 @@ async def test_a_busy_database_is_reported_and_the_card_stays(db: Path) -> None:
         app.store.conn.execute("PRAGMA busy_timeout = 50")  # give up quickly instead of after 10 s
         screen = app.screen
         first = screen.card.example.id
-        await pilot.press("a")
+        await pilot.press("a", "a")  # this card fails a gate: the first a warns, the second accepts
         second = screen.card.example.id
         assert second != first
         other = hold_write_lock(db)
@@ -96,7 +96,7 @@ async def test_a_busy_save_keeps_the_editor_open(db: Path) -> None:
         revision = screen.card.example
         assert revision.kind == "revision" and revision.parent_id == original
         assert original not in screen.ids, "the original left the queue; its revision took its place"
-        await pilot.press("a")
+        await pilot.press("a", "a")  # the revision ends without a full stop: the content gate fails it
     with Store(db) as store:
         assert store.example(original).superseded_by == revision.id
         assert store.example(revision.id).state == "accepted" and store.example(original).state != "accepted"

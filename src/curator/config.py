@@ -11,6 +11,9 @@ Defaults live here; a `curator.toml` (in the working folder, or `$CURATOR_CONFIG
     [prices."claude-sonnet-4-6"]   # USD per million tokens
     input = 3.0
     output = 15.0
+    [triage]
+    reasons = ["wrong", "unnatural", "off_topic"]   # reject reasons on the keys 1-9
+    blind = false                                    # hide judge scores and verdicts until decided
 
 API keys are never read from this file: only from the environment (`ANTHROPIC_API_KEY`).
 """
@@ -18,11 +21,12 @@ API keys are never read from this file: only from the environment (`ANTHROPIC_AP
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_DB = Path("db") / "curator.db"
 SAMPLE_DB = Path("db") / "sample.db"
@@ -119,6 +123,30 @@ class MeaningSettings(BaseModel):
     numbers_must_agree: bool = True  # a match also needs the same numbers in both asks
 
 
+# Reject reasons bound to the keys 1-9 in triage, in order: what goes wrong in Persian SFT candidates.
+DEFAULT_REASONS = ("wrong", "unnatural", "off_topic", "unsupported", "incomplete", "mixed_language", "bad_format",
+                   "unsafe", "duplicate")
+
+
+class TriageSettings(BaseModel):
+    """Triage: reject reason codes for the keys 1-9, and blind mode (judge scores and gate verdicts
+    hidden until the curator has decided)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REASONS), max_length=9)
+    blind: bool = False
+
+    @field_validator("reasons")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        bad = [r for r in value if not re.fullmatch(r"[a-z0-9_]{1,32}", r)]
+        if bad:
+            raise ValueError(f"reason codes are lowercase letters, digits and _ (not {bad[0]!r})")
+        if len(set(value)) != len(value):
+            raise ValueError("reason codes must differ")
+        return value
+
+
 class Settings(BaseModel):
     """Everything configurable. `Settings.load()` reads curator.toml over these defaults."""
 
@@ -126,6 +154,7 @@ class Settings(BaseModel):
     teacher: TeacherSettings = Field(default_factory=TeacherSettings)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     meaning: MeaningSettings = Field(default_factory=MeaningSettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     prompts_dir: Path = Path("prompts")
     bidi: str = Field(default="auto", pattern="^(app|terminal|auto)$")

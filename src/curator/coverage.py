@@ -2,7 +2,8 @@
 
 A cell is a family as a whole, or one value of one of its dimensions (task type, difficulty, topic,
 source type, or a custom metadata key). Coverage counts accepted candidates and revisions and the
-trainable seeds, current versions only (a superseded row never counts). Counts update per decision
+trainable seeds, current versions only (a superseded row never counts), and only what export would
+take: a row a contamination or duplicate gate fails (`export.mix.EXCLUDING_GATES`) never counts. Counts update per decision
 (`LiveCoverage.sync`) without recounting everything; `recount` does it from scratch with one
 grouped query.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curator.export.mix import EXCLUDING_GATES
 from curator.store import Store
 
 CellKey = tuple[str, str, str]  # (family, dimension, value); the family total is (family, "family", family)
@@ -110,11 +112,13 @@ def recount(store: Store, cmap: CoverageMap) -> Counter:
     if needs_metadata:
         for row in store.counted_rows():
             counts.update(cmap.keys_of(row))
-        return counts
-    for row, n in store.counted_groups():
-        for key in cmap.keys_of(row):
-            counts[key] += n
-    return counts
+    else:
+        for row, n in store.counted_groups():
+            for key in cmap.keys_of(row):
+                counts[key] += n
+    for row in store.counted_failing_rows(EXCLUDING_GATES):  # export drops these: never counted
+        counts.subtract(cmap.keys_of(row))
+    return +counts
 
 
 class LiveCoverage:
@@ -123,11 +127,13 @@ class LiveCoverage:
     def __init__(self, store: Store, cmap: CoverageMap) -> None:
         self.cmap = cmap
         self.counts = recount(store, cmap)
-        self.members = store.counted_ids()
+        self.members = store.counted_ids() - {r["id"] for r in store.counted_failing_rows(EXCLUDING_GATES)}
 
     def sync(self, store: Store, example_id: int) -> int:
         """After a decision on one example: +1 or -1 if it entered or left the counted set, else 0."""
         row = store.counted_row(example_id)
+        if row is not None and store.failing_gates([example_id], EXCLUDING_GATES):
+            row = None  # export would drop it
         if (row is not None) == (example_id in self.members):
             return 0
         if row is not None:

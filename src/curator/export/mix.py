@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from curator.coverage import CoverageMap
 from curator.store import Store
+
+if TYPE_CHECKING:  # coverage counts only what export takes, so it imports this module
+    from curator.coverage import CoverageMap
 
 
 @dataclass
@@ -90,6 +92,10 @@ def _tiebreak(seed: int, example_id: int) -> str:
 class Mix:
     selected: list[Row]
     reasons: dict[int, str]  # why each considered row was or was not exported
+
+
+# The gates whose failure keeps a row out of every export (see `exclusion_reason`).
+EXCLUDING_GATES = ("decontam", "decontam_meaning", "dedup", "dedup_meaning")
 
 
 def exclusion_reason(row: Row) -> str | None:

@@ -112,7 +112,15 @@ def _count(values) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def coverage_report(rows: list[Row], cmap: CoverageMap, version: str) -> str:
+def reason_lines(reasons: dict[str, int]) -> list[str]:
+    """Reject reasons as a Markdown table (reason code, rejected examples)."""
+    if not reasons:
+        return ["No rejected examples."]
+    return ["| reject reason | rejected |", "|---|---:|"] + [
+        f"| {reason or '(no reason)'} | {n} |" for reason, n in reasons.items()]
+
+
+def coverage_report(rows: list[Row], cmap: CoverageMap, version: str, reject_reasons: dict[str, int]) -> str:
     counts: dict[tuple, int] = {}
     for r in rows:
         for key in cmap.keys_of(r.data):
@@ -128,6 +136,7 @@ def coverage_report(rows: list[Row], cmap: CoverageMap, version: str) -> str:
             thin.append(key)
         lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {n} | {target} | {share:.0%} | `{bar(share, 12)}` {state} |")
     lines += ["", f"{len(thin)} thin cells."] + [f"- {f} / {d} = {v}" for f, d, v in thin]
+    lines += ["", "## Why candidates were rejected", ""] + reason_lines(reject_reasons)
     return "\n".join(lines) + "\n"
 
 
@@ -137,7 +146,7 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
     decisions: dict[int, list[dict[str, Any]]] = {}
     for d, undone in store.all_decisions():
         decisions.setdefault(d["example_id"], []).append(
-            {"id": d["id"], "action": d["action"], "note": d["note"], "seconds": d["seconds"],
+            {"id": d["id"], "action": d["action"], "reason": d["reason"], "note": d["note"], "seconds": d["seconds"],
              "undoes": d["undoes"], "undone": undone, "at": d["created_at"]})
     reasons = mix.reasons
     for r in considered:
@@ -147,6 +156,8 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
         paraphrase = (verdicts.get("decontam_meaning") or {}).get("detail") or {}
         meaning_dedup = (verdicts.get("dedup_meaning") or {}).get("detail") or {}
         why = reasons.get(d["id"]) or exclusion_reason(r) or f"not accepted (state {d['state']})"
+        logged = decisions.get(d["id"], [])
+        rejects = [e for e in logged if e["action"] in ("accept", "reject") and not e["undone"]]
         yield {
             "id": d["id"], "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": d["state"],
             "source_type": d["source_type"], "parent_id": d["parent_id"], "model": d["model"], "job_id": d["job_id"],
@@ -158,7 +169,9 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
             "decontamination_hits": decontam.get("hits", []) + (
                 [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
                   "matched": paraphrase.get("matched")}] if paraphrase.get("eval_item") is not None else []),
-            "decisions": decisions.get(d["id"], []),
+            "decisions": logged,
+            "reject_reason": rejects[-1]["reason"] if d["state"] == "rejected" and rejects
+            and rejects[-1]["action"] == "reject" else None,
             "exported": why.startswith("exported"),
             "why": why,
         }
@@ -282,7 +295,7 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
         return ExportResult(version, out_dir / version, counts, reused=True, files=files)
     contents["stats.json"] = (json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True, indent=1)
                               + "\n").encode()
-    contents["coverage_report.md"] = coverage_report(mix.selected, cmap, version).encode()
+    contents["coverage_report.md"] = coverage_report(mix.selected, cmap, version, store.reject_reason_counts()).encode()
     with _Staging(out_dir, version) as staging:
         for name, data in contents.items():
             staging.write(name, [data])

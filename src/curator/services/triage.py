@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
 from curator.gates.runner import PER_EXAMPLE, check_example, update_status
 from curator.models import Decision, Example, Message, conversation_text, now_iso
+from curator.export.mix import Row, exclusion_reason
 from curator.store import Store
 from curator.store.decisions import STATE_OF
 from curator.text.normalize import key_hash
@@ -23,6 +25,7 @@ from curator.text.normalize import key_hash
 QUEUES = {
     "pending": "Pending review",
     "flagged": "Flagged by a gate",
+    "mine": "Flagged by me",
     "failed": "Failed by a gate",
     "judge": "Judge disagrees with the rule gates",
     "audit": "Audit: a sample of rejected candidates",
@@ -51,6 +54,13 @@ def queue_ids(store: Store, queue: str = "pending", filters: Filters = Filters()
     """The ids of a queue, in review order."""
     if queue not in QUEUES:
         raise TriageError(f"unknown queue {queue!r} (one of {', '.join(QUEUES)})")
+    if queue == "mine":  # the curator's own flags, still undecided
+        flagged = store.curator_flagged_ids()
+        if filters == Filters() or not flagged:
+            return flagged
+        kept = set(store.triage_queue_ids("pending", family=filters.family, gate_status=filters.verdict,
+                                          tag=filters.tag, search=filters.search))
+        return [i for i in flagged if i in kept]
     ids = store.triage_queue_ids(queue, family=filters.family, gate_status=filters.verdict, tag=filters.tag,
                                  search=filters.search)
     if queue == "judge" and ids:
@@ -85,7 +95,36 @@ class Card:
     verdicts: dict[str, dict]
     passage_text: str | None
     passage_tags: list[str] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
+    decisions: list[tuple[Decision, bool]] = field(default_factory=list)  # oldest first, with "undone"
+    export_verdicts: dict[str, dict] = field(default_factory=dict)  # the gates' own verdicts (what export reads)
+
+    @property
+    def decided(self) -> bool:
+        """Whether the curator has accepted or rejected it (an undone decision does not count)."""
+        return any(d.action in STATE_OF and not undone for d, undone in self.decisions)
+
+    def history(self) -> list[str]:
+        """The card's notes, flags and earlier decisions, oldest first, one short line each."""
+        lines = []
+        for d, undone in self.decisions:
+            if d.action == "undo":
+                continue
+            what = d.action + (f" ({d.reason})" if d.reason else "") + (f": {d.note}" if d.note else "")
+            lines.append(f"{d.created_at[5:16].replace('T', ' ')} {what}{' (undone)' if undone else ''}")
+        return lines
+
+    def accept_warnings(self) -> list[str]:
+        """Why accepting this candidate deserves a second look: a gate fails it, or export would drop it."""
+        warnings = []
+        failed = [line.gate for line in gate_lines(self.verdicts) if line.verdict.startswith("fail")]
+        if failed:
+            warnings.append("fails " + ", ".join(failed))
+        row = Row({"kind": self.example.kind, "role": self.example.role}, self.export_verdicts)
+        if dropped := exclusion_reason(row):
+            warnings.append(f"export drops it ({dropped.removeprefix('excluded: ')})")
+        if self.example.superseded_by is not None:
+            warnings.append(f"export drops it (replaced by #{self.example.superseded_by})")
+        return warnings
 
 
 def load_card(store: Store, example_id: int) -> Card:
@@ -96,8 +135,10 @@ def load_card(store: Store, example_id: int) -> Card:
     if example.passage_id is not None:
         passage = store.passage(example.passage_id)
         passage_text, tags = passage.text, passage.tags
-    return Card(example=example, verdicts=store.current_verdicts([example_id], with_audits=True).get(example_id, {}),
-                passage_text=passage_text, passage_tags=tags, decisions=store.decisions(example_id))
+    verdicts = store.current_verdicts([example_id], with_audits=True).get(example_id, {})
+    export_verdicts = {gate: {**v, "verdict": v.get("gate_verdict", v["verdict"])} for gate, v in verdicts.items()}
+    return Card(example=example, verdicts=verdicts, passage_text=passage_text, passage_tags=tags,
+                decisions=store.decisions_with_undone(example_id), export_verdicts=export_verdicts)
 
 
 def _require_decidable(store: Store, example_id: int) -> None:
@@ -186,12 +227,87 @@ def save_revision(store: Store, example_id: int, messages: list[Message], famili
     return revision_id
 
 
-def verdict_lines(verdicts: dict[str, dict]) -> list[tuple[str, str, str]]:
-    """(gate, verdict, reason and key evidence) for display, failures first."""
+@dataclass(frozen=True)
+class GateLine:
+    """One gate's verdict in one line: the reason and its key evidence, not the raw detail."""
+
+    gate: str
+    verdict: str  # pass | flag | fail, with " (audited)" when the curator overruled it
+    summary: str
+
+
+# The evidence that names the problem best, per detail key, in order of preference.
+_EVIDENCE = ("eval_item", "eval_items", "keeper", "text", "phrase", "word", "computation", "stated", "tool", "field",
+             "characters", "finglish_words", "unsupported_words", "problem", "why", "error", "expected", "language")
+
+
+def _evidence(detail: dict[str, Any]) -> str:
+    for key in _EVIDENCE:
+        value = detail.get(key)
+        if value in (None, "", []):
+            continue
+        if key in ("eval_item", "keeper"):
+            return f"#{value}"
+        if key == "eval_items":
+            return " ".join(f"#{v}" for v in value[:3]) + (f" +{len(value) - 3}" if len(value) > 3 else "")
+        if key == "stated":
+            return f"{value} ≠ {detail.get('expected')}"
+        if key == "computation":
+            return f"{value} (correct {detail.get('correct')})"
+        if isinstance(value, list):
+            return "«" + "، ".join(map(str, value[:4])) + "»"
+        return f"«{value}»" if key in ("text", "phrase", "word", "why") else str(value)
+    return ""
+
+
+def gate_lines(verdicts: dict[str, dict], *, blind: bool = False) -> list[GateLine]:
+    """One line per gate, failures first: e.g. `decontam_meaning fail paraphrase_of_eval #812 (0.94)`.
+    Blind: the judge's line and every verdict are hidden (the gates that ran are still named)."""
     order = {"fail": 0, "flag": 1, "pass": 2}
+    if blind:
+        return [GateLine(gate, "?", "hidden until you decide (blind mode)") for gate in sorted(verdicts)]
     lines = []
     for gate, v in sorted(verdicts.items(), key=lambda kv: (order.get(kv[1]["verdict"], 3), kv[0])):
-        detail = {k: val for k, val in v["detail"].items() if k not in ("scores",)}
-        evidence = json.dumps(detail, ensure_ascii=False)[:160] if v["verdict"] != "pass" else ""
-        lines.append((gate, v["verdict"] + (" (audited)" if v.get("audited") else ""), f"{v['reason']} {evidence}".strip()))
+        summary = v["reason"] or ""
+        if v["verdict"] != "pass":
+            evidence = _evidence(v.get("detail") or {})
+            summary += f" {evidence}" if evidence else ""
+            if v.get("score") is not None:
+                summary += f" ({v['score']:.2f})"
+        lines.append(GateLine(gate, v["verdict"] + (" (audited)" if v.get("audited") else ""), summary))
     return lines
+
+
+def gate_details(verdicts: dict[str, dict], *, blind: bool = False) -> str:
+    """Every gate's full verdict: reason, score and the whole evidence as indented JSON."""
+    if blind:
+        return "Blind mode: the verdicts are shown once you have decided."
+    parts = []
+    for line in gate_lines(verdicts):
+        v = verdicts[line.gate]
+        parts.append(f"{line.gate}: {line.verdict} · {v['reason']}"
+                     + (f" · score {v['score']:.3f}" if v.get("score") is not None else "")
+                     + "\n" + json.dumps(v.get("detail") or {}, ensure_ascii=False, indent=2))
+    return "\n\n".join(parts) or "(not gated yet)"
+
+
+@dataclass
+class Session:
+    """The decisions made since the app opened: how many, and the median seconds each took."""
+
+    seconds: dict[int, float] = field(default_factory=dict)  # decision id -> seconds on the card
+
+    def record(self, decision_id: int, seconds: float | None) -> None:
+        self.seconds[decision_id] = seconds if seconds is not None else 0.0
+
+    def forget(self, decision_id: int) -> None:
+        """An undone decision no longer counts."""
+        self.seconds.pop(decision_id, None)
+
+    @property
+    def count(self) -> int:
+        return len(self.seconds)
+
+    @property
+    def median_seconds(self) -> float | None:
+        return statistics.median(self.seconds.values()) if self.seconds else None

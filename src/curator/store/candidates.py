@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from curator.models import Example, Passage
+from curator.store.stats import COUNTED
 
 _LISTED = ("id", "uid", "kind", "family", "state", "gate_status", "superseded_by", "metadata")
 
@@ -27,6 +28,26 @@ class CandidateQueries:
             out = dict(zip(_LISTED, row))
             out["metadata"] = json.loads(out["metadata"])
             yield out
+
+    def failing_gates(self, example_ids: list[int], gates: tuple[str, ...]) -> dict[int, list[str]]:
+        """example id -> which of `gates` currently fail it (the gates' own verdicts, audits aside:
+        what export reads)."""
+        out: dict[int, list[str]] = {}
+        marks = ",".join("?" * len(gates))
+        for start in range(0, len(example_ids), 500):
+            part = example_ids[start:start + 500]
+            for example_id, gate in self.conn.execute(
+                    f"SELECT example_id, gate FROM current_verdicts WHERE example_id IN ({','.join('?' * len(part))}) "
+                    f"AND gate IN ({marks}) AND verdict = 'fail' ORDER BY example_id, gate", (*part, *gates)):
+                out.setdefault(example_id, []).append(gate)
+        return out
+
+    def counted_failing_rows(self, gates: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """The coverage fields of every example coverage counts that one of `gates` currently fails."""
+        marks = ",".join("?" * len(gates))
+        return self._coverage_rows(
+            f"{COUNTED} AND id IN (SELECT example_id FROM current_verdicts WHERE gate IN ({marks}) "
+            "AND verdict = 'fail')", gates)
 
     def passage_exists(self, passage_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM passages WHERE id = ?", (passage_id,)).fetchone() is not None

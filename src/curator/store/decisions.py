@@ -4,7 +4,9 @@ Every query here uses an index: nothing scans the whole history per keypress."""
 from __future__ import annotations
 
 from curator.models import Decision
+from curator.store.predicates import DECIDABLE
 
+_NOT_UNDONE = "NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = {d}.id)"
 _COLS = ("id", "example_id", "action", "note", "seconds", "undoes", "created_at", "reason")
 STATE_OF = {"accept": "accepted", "reject": "rejected"}
 
@@ -80,3 +82,20 @@ class DecisionQueries:
             "FROM decisions d ORDER BY d.id")
         for r in cur:
             yield dict(zip(_COLS, r[:-1])), bool(r[-1])
+
+    def curator_flagged_ids(self) -> list[int]:
+        """Undecided candidates the curator flagged (a flag not undone), in id order."""
+        return [r[0] for r in self.conn.execute(
+            f"SELECT id FROM examples WHERE {DECIDABLE} AND state IN ('new', 'gated') AND id IN "
+            f"(SELECT d.example_id FROM decisions d WHERE d.action = 'flag' AND {_NOT_UNDONE.format(d='d')}) "
+            "ORDER BY id")]
+
+    def reject_reason_counts(self) -> dict[str, int]:
+        """Reason code -> how many rejected examples it explains: each rejected example counted once,
+        by the reason of its effective (not undone) reject; "" for a reject without a reason."""
+        rows = self.conn.execute(
+            "SELECT COALESCE(d.reason, ''), count(*) FROM examples e JOIN decisions d ON d.id = "
+            "(SELECT max(x.id) FROM decisions x WHERE x.example_id = e.id AND x.action IN ('accept', 'reject') "
+            f"AND {_NOT_UNDONE.format(d='x')}) "
+            "WHERE e.state = 'rejected' AND d.action = 'reject' GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+        return {reason: n for reason, n in rows}

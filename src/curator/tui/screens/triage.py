@@ -25,6 +25,20 @@ from curator.tui.widgets.rtl import RtlText
 VERDICT_FILTERS = (None, "pass", "flag", "fail")
 
 
+def packed(head: str, items: list[str], width: int, sep: str = "") -> list[tuple[str, int]]:
+    """Short items after a head word, on as few lines as fit `width` (the next lines indented under
+    the first item; an item wider than a line is cut), each line with how many items it holds."""
+    room = max(1, width - len(head) - 1)
+    rows: list[list[str]] = []
+    for item in items:
+        if rows and len(f"{sep} ".join(rows[-1] + [item])) <= room:
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    return [((head if i == 0 else " " * len(head)) + " " + fit(f"{sep} ".join(row), room), len(row))
+            for i, row in enumerate(rows)]
+
+
 class QueueLoaded(Message):
     def __init__(self, ids: list[int], families: list[str], tags: list[str], keep_position: int | None = None) -> None:
         super().__init__()
@@ -44,7 +58,7 @@ class TriageScreen(Screen):
     """Accept, reject, skip, undo, edit, flag and annotate candidates with single keys."""
 
     BINDINGS = [
-        Binding("a", "decide('accept')", "Accept", id="triage.accept"),
+        Binding("a", "accept", "Accept", id="triage.accept"),
         Binding("x", "decide('reject')", "Reject", id="triage.reject"),
         Binding("X", "reject_with_reason", "Reject with a reason", id="triage.reject_reason", show=False),
         Binding("space", "decide('skip')", "Skip", id="triage.skip"),
@@ -63,18 +77,26 @@ class TriageScreen(Screen):
         Binding("y", "copy", "Copy", id="triage.copy", show=False),
         Binding("left_square_bracket", "select_turn(-1)", "Previous turn", id="triage.turn_previous", show=False),
         Binding("right_square_bracket", "select_turn(1)", "Next turn", id="triage.turn_next", show=False),
-    ]
+        Binding("g", "details", "Gate details", id="triage.details"),
+        Binding("m", "my_flags", "My flags", id="triage.my_flags", show=False),
+        Binding("B", "toggle_blind", "Blind", id="triage.blind", show=False),
+    ] + [Binding(str(n), f"reject_reason({n - 1})", f"Reject: reason {n}", id=f"triage.reason{n}", show=False)
+         for n in range(1, 10)]
     DEFAULT_CSS = """
     TriageScreen #status { height: 1; background: $boost; padding: 0 1; }
+    TriageScreen #tally { height: 1; padding: 0 1; color: $text-muted; }
+    TriageScreen #tally.warning { background: $warning 30%; color: $text; text-style: bold; }
     TriageScreen #body { height: 1fr; }
     TriageScreen #conversation { width: 3fr; padding: 0 1; }
     TriageScreen #side { width: 2fr; border-left: solid $primary-background; padding: 0 1; }
     TriageScreen #passage-box { height: 1fr; }
-    TriageScreen #verdicts { height: auto; max-height: 10; }
-    TriageScreen #recent { height: auto; max-height: 6; color: $text-muted; }
+    TriageScreen #verdicts { height: auto; }
+    TriageScreen #history { height: auto; color: $text-muted; }
+    TriageScreen #reasons { height: auto; color: $text-muted; }
     TriageScreen.narrow #body { layout: vertical; }
     TriageScreen.narrow #side { width: 1fr; height: 1fr; border-left: none; border-top: solid $primary-background; }
-    TriageScreen.narrow #conversation { width: 1fr; height: 2fr; }
+    TriageScreen.narrow #conversation { width: 1fr; height: 1fr; }
+    TriageScreen.narrow #passage-title { display: none; }
     TriageScreen .title { text-style: bold; color: $accent; }
     """
 
@@ -92,6 +114,14 @@ class TriageScreen(Screen):
         self.tags_list: list[str] = []
         self.shown_at = time.monotonic()
         self._shown: dict[str, str] = {}  # what each Static shows now (see _set)
+        self.session = triage.Session()  # decisions since the screen (the app) opened
+        self.done: set[int] = set()  # ids of this queue accepted or rejected since it was loaded
+        self.last_line = ""  # the last decision, with how to undo it
+        self.confirming: int | None = None  # the id an `a` warned about: `a` again accepts it
+        self.warning = ""
+        settings = getattr(self.app, "settings", None)
+        self.reasons: list[str] = list(settings.triage.reasons) if settings else []
+        self.blind = bool(settings and settings.triage.blind)
 
     @property
     def store(self) -> Store:
@@ -100,16 +130,18 @@ class TriageScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("loading…", id="status", markup=False)
+        yield Static("", id="tally", markup=False)
         with Horizontal(id="body"):
             with VerticalScroll(id="conversation"):
                 yield ConversationView(id="turns", mode=self.app.bidi_mode)
             with Vertical(id="side"):
-                yield Static("Source passage", classes="title")
+                yield Static("Source passage", classes="title", id="passage-title")
                 with VerticalScroll(id="passage-box"):
                     yield RtlText("", id="passage", mode=self.app.bidi_mode)
                 yield Static("Gates", classes="title")
                 yield Static("", id="verdicts", markup=False)
-                yield Static("", id="recent", markup=False)
+                yield Static("", id="history", markup=False)
+                yield Static("", id="reasons", markup=False)
         yield KeyLine()
 
     def on_mount(self) -> None:
@@ -117,6 +149,8 @@ class TriageScreen(Screen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 110, "narrow")
+        if self.is_mounted and self.card is not None:
+            self.call_after_refresh(self.draw)  # the side panel's new size is known after the layout
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -133,6 +167,7 @@ class TriageScreen(Screen):
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         self.ids = message.ids
+        self.done = set()
         self.families_list, self.tags_list = message.families, message.tags
         self.position = 0
         if message.keep_position is not None and message.keep_position in self.ids:
@@ -144,6 +179,7 @@ class TriageScreen(Screen):
 
     def show_current(self) -> None:
         self.card, self.problem = None, None
+        self.confirming, self.warning = None, ""
         if 0 <= self.position < len(self.ids):
             try:
                 self.card = triage.load_card(self.store, self.ids[self.position])
@@ -179,39 +215,85 @@ class TriageScreen(Screen):
     def draw(self) -> None:
         card = self.card
         self._set("#status", self.status_line())
+        self.draw_tally()
+        legend = [f"{n} {r}" for n, r in enumerate(self.reasons, 1)] + (["· blind (B)"] if self.blind else [])
+        if self.has_class("narrow"):  # one line: the gates come first
+            self._set("#reasons", fit("reject: " + " ".join(legend), self._width("#reasons")))
+        else:
+            self._set("#reasons", "\n".join(line for line, _ in packed("reject:", legend, self._width("#reasons"))))
         view = self.query_one("#turns", ConversationView)
         if card is None:
             message = self.problem or ("End of this queue." if self.ids else "Nothing to review here.")
-            view.show(None, f"{message} Change the queue (w) or the filters (c clears them); "
+            view.show(None, f"{message} Change the queue (w; m: my flags) or the filters (c clears them); "
                             "backspace undoes the last decision.")
             self.query_one("#passage", RtlText).text = ""
             self._set("#verdicts", "")
-            self.draw_recent()
+            self._set("#history", "")
             return
         view.show(card.example)
         self.query_one("#conversation", VerticalScroll).scroll_home(animate=False)
         self.query_one("#passage", RtlText).text = card.passage_text or "(no source passage)"
-        lines = triage.verdict_lines(card.verdicts)
-        room = max(10, (self.query_one("#verdicts").content_region.width or 60) - 19)  # one line per gate
-        mode = self.app.bidi_mode
-        self._set("#verdicts", "\n".join(f"{gate:<12} {verdict:<5} {fit(reason, room, mode)}"
-                                         for gate, verdict, reason in lines) or "(not gated yet)")
-        self.draw_recent()
+        self._set("#verdicts", self.verdict_text(card))
+        history = card.history()
+        shown = history[-self._history_lines():]
+        more = len(history) - len(shown)
+        width, mode = self._width("#history"), self.app.bidi_mode
+        heads = [f"earlier (+{more}, g): " if more else "earlier: "] + ["  "] * (len(shown) - 1)
+        self.query_one("#history").display = bool(shown)
+        self._set("#history", "\n".join(head + fit(line, width - len(head), mode) for head, line in zip(heads, shown)))
 
-    def draw_recent(self) -> None:
-        try:
-            recent = triage.recent_decisions(self.store, 4)
-        except StoreError:
-            recent = []
-        self._set("#recent", "last: " + "  ".join(f"#{d.example_id} {d.action}{' (undone)' if undone else ''}"
-                                                  for d, undone in recent) if recent else "")
+    def _width(self, selector: str) -> int:
+        return max(20, self.query_one(selector).content_region.width or 60)
+
+    def _history_lines(self) -> int:
+        return 1 if self.has_class("narrow") else 2
+
+    def _verdict_room(self) -> int:
+        """Lines the gate summaries may take: what the side panel has after its other lines."""
+        side = self.query_one("#side").content_region.height or 12
+        history = min(self._history_lines(), len(self.card.history())) if self.card else 0
+        passage = 2 if self.has_class("narrow") else 5  # at least this much of the passage (and its title)
+        reasons = self._shown.get("#reasons", "").count("\n") + 1
+        return max(2, side - passage - history - reasons - 1)  # 1: the Gates title
+
+    def verdict_text(self, card: Card) -> str:
+        """One line per failing or flagging gate, the passing ones on one line; "+N more (g)" past the room."""
+        blind = self.blind and not card.decided
+        lines = triage.gate_lines(card.verdicts, blind=blind)
+        if not lines:
+            return "(not gated yet)"
+        width, mode = self._width("#verdicts"), self.app.bidi_mode
+        if blind:
+            return fit("hidden until you decide (blind mode; B shows them): " + ", ".join(g.gate for g in lines),
+                       width, mode)
+        out = [(fit(f"{g.gate} {g.verdict} {g.summary}", width, mode), 1) for g in lines if g.verdict != "pass"]
+        out += packed("pass:", [g.gate for g in lines if g.verdict == "pass"], width, ",")  # passing gates share lines
+        room = self._verdict_room()
+        if len(out) > room:
+            hidden = sum(n for _, n in out[room - 1:])
+            out = out[:room - 1] + [(f"+{hidden} more gate{'s' if hidden > 1 else ''} (g shows all)", 0)]
+        return "\n".join(text for text, _ in out)
+
+    def draw_tally(self) -> None:
+        """The warning awaiting a confirmation, else the last decision and the session's pace."""
+        tally = self.query_one("#tally", Static)
+        tally.set_class(bool(self.warning), "warning")
+        if self.warning:
+            self._set("#tally", fit(self.warning, self._width("#tally"), self.app.bidi_mode))
+            return
+        session = self.session
+        pace = f"{session.count} decided since opening"
+        if session.median_seconds is not None:
+            pace += f" · median {session.median_seconds:.1f} s"
+        self._set("#tally", fit(f"{self.last_line} · {pace}" if self.last_line else pace, self._width("#tally")))
 
     def status_line(self) -> str:
         f = self.filters
         mode = self.app.bidi_mode
         filters = ", ".join(f"{k}={fit(v, 30, mode)}" for k, v in (("family", f.family), ("verdict", f.verdict),
                                                                   ("tag", f.tag), ("search", f.search)) if v)
-        head = f"{triage.QUEUES[self.queue]} · {self.position + 1 if self.ids else 0}/{len(self.ids)}"
+        left = len(self.ids) - len(self.done)
+        head = f"{triage.QUEUES[self.queue]} · {left} left / {len(self.ids)}"
         if filters:
             head += f" · {filters}"
         if self.card is not None:
@@ -223,19 +305,47 @@ class TriageScreen(Screen):
 
     # -- actions -----------------------------------------------------------------------------------
 
+    def action_accept(self) -> None:
+        """Accept; when a gate fails the candidate or export would drop it, warn first and accept on a
+        second `a` (another decision or a move to another card cancels)."""
+        card = self.card
+        if card is None:
+            return
+        if self.confirming != card.example.id:
+            warnings = card.accept_warnings()
+            if warnings:
+                self.confirming = card.example.id
+                self.warning = f"⚠ a again to accept #{card.example.id}: {'; '.join(warnings)}"
+                self.draw_tally()
+                return
+        self.action_decide("accept")
+
     def action_decide(self, action: str, note: str | None = None, reason: str | None = None) -> None:
         card = self.card
         if card is None:
             return
         example_id = card.example.id
         seconds = round(time.monotonic() - self.shown_at, 2)
-        _, ok = self._attempt(action, lambda: triage.decide(self.store, example_id, action, seconds=seconds, note=note,
-                                                            reason=reason))
+        decision_id, ok = self._attempt(action, lambda: triage.decide(self.store, example_id, action, seconds=seconds,
+                                                                      note=note, reason=reason))
         if not ok:
             return  # the same card stays
+        self.confirming, self.warning = None, ""
+        if action in ("accept", "reject", "skip", "flag"):
+            self.session.record(decision_id, seconds)
         if action in ("accept", "reject"):
+            self.done.add(example_id)
             self.app.post_message(DecisionMade(example_id, action))
+        done = {"accept": "accepted", "reject": "rejected", "skip": "skipped", "flag": "flagged"}[action]
+        self.last_line = f"{done} #{example_id}{f' ({reason})' if reason else ''} · undo: backspace"
         self.action_move(1)
+
+    def action_reject_reason(self, index: int) -> None:
+        """Reject with the reason code bound to this number key ([triage] reasons)."""
+        if index < len(self.reasons):
+            self.action_decide("reject", reason=self.reasons[index])
+        else:
+            self.notify(f"no reason on key {index + 1}: [triage] reasons has {len(self.reasons)}")
 
     def action_reject_with_reason(self) -> None:
         if self.card is None:
@@ -247,6 +357,29 @@ class TriageScreen(Screen):
                 self.action_decide("reject", reason=text.strip())
 
         self.app.push_screen(PromptScreen("Reject: a short reason code (say off_topic, wrong_answer)"), done)
+
+    def action_details(self) -> None:
+        """Every gate's full evidence and the card's whole history, inert and scrollable."""
+        card = self.card
+        if card is None:
+            return
+        from curator.tui.screens.raw import RawScreen
+
+        history = card.history()
+        text = triage.gate_details(card.verdicts, blind=self.blind and not card.decided)
+        if history:
+            text += "\n\nNotes, flags and decisions:\n" + "\n".join(history)
+        self.app.push_screen(RawScreen(f"#{card.example.id}: gates and history (Esc closes)", text))
+
+    def action_my_flags(self) -> None:
+        self.queue = "mine"
+        self.load_queue()
+
+    def action_toggle_blind(self) -> None:
+        self.blind = not self.blind
+        self.notify("blind mode: verdicts and judge scores hidden until you decide" if self.blind
+                    else "blind mode off")
+        self.draw()
 
     def action_move(self, step: int) -> None:
         if not self.ids:
@@ -262,6 +395,10 @@ class TriageScreen(Screen):
             self.notify("nothing to undo")
             return
         self.app.post_message(DecisionMade(undone.example_id, "undo"))
+        self.session.forget(undone.id)
+        if undone.action in ("accept", "reject"):
+            self.done.discard(undone.example_id)
+        self.last_line = f"undid {undone.action} of #{undone.example_id}"
         if undone.example_id in self.ids:
             self.position = self.ids.index(undone.example_id)
         else:
@@ -293,8 +430,9 @@ class TriageScreen(Screen):
             if text:
                 _, ok = self._attempt("note", lambda: triage.decide(self.store, example_id, "note", note=text))
                 if ok:
-                    self.draw_recent()
-                    self.notify("note saved")
+                    self.card = triage.load_card(self.store, example_id) if self.card else None
+                    self.last_line = f"noted #{example_id} · undo: backspace"
+                    self.draw()
 
         self.app.push_screen(PromptScreen("Note on this candidate"), done)
 

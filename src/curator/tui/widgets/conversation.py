@@ -17,25 +17,48 @@ from curator.display.rtl import display_lines, ltr_lines
 ROLE_STYLE = {"system": "bold magenta", "user": "bold cyan", "assistant": "bold green", "tool": "bold yellow"}
 
 
+def _pretty(text: str) -> str | None:
+    """JSON text as indented JSON, or None when it is not JSON (a scalar stays as it is)."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+    return json.dumps(value, ensure_ascii=False, indent=2) if isinstance(value, (dict, list)) else None
+
+
 def turn_blocks(example: Example) -> list[tuple[str, str, bool]]:
-    """(label, text, left-to-right) for each block to draw."""
+    """(label, text, left-to-right) for each block to draw. Tool calls (arguments), JSON tool results
+    and tool schemas are indented JSON, left to right."""
     blocks: list[tuple[str, str, bool]] = []
     for m in example.messages:
         label = m.role + (f" ({m.tool_call_id})" if m.tool_call_id else "")
         if m.content:
-            blocks.append((label, m.content, m.role == "tool"))
+            pretty = _pretty(m.content) if m.role == "tool" else None
+            blocks.append((label, pretty or m.content, m.role == "tool"))
         for call in m.tool_calls or ():
             args = call.function.get("arguments", "")
-            try:
-                args = json.dumps(json.loads(args), ensure_ascii=False, indent=1) if isinstance(args, str) else args
-            except json.JSONDecodeError:
-                pass
-            blocks.append((f"{m.role} → tool call", f"{call.function.get('name')}({args})", True))
+            shown = _pretty(args) if isinstance(args, str) else json.dumps(args, ensure_ascii=False, indent=2)
+            blocks.append((f"{m.role} → tool call {call.function.get('name')}", shown or str(args), True))
     if example.tools:
-        blocks.append(("tools", json.dumps(example.tools, ensure_ascii=False, indent=1), True))
+        blocks.append(("tools", json.dumps(example.tools, ensure_ascii=False, indent=2), True))
     if example.answer:
         blocks.append(("verified answer", example.answer, True))
     return blocks
+
+
+def indented_lines(text: str, width: int, mode: str = "app") -> list[str]:
+    """Left-to-right lines that keep their indentation when wrapped (a long JSON string stays under
+    its key): a wrapped line continues two cells further in."""
+    out = []
+    for paragraph in text.split("\n"):
+        indent = min(len(paragraph) - len(paragraph.lstrip(" ")), width // 2)
+        room = max(1, width - indent - 2)
+        lines = ltr_lines(paragraph[indent:], room, mode) if paragraph.strip() else ()
+        if not lines:
+            out.append("")
+        for i, line in enumerate(lines):
+            out.append(" " * (indent + (2 if i else 0)) + line.text)
+    return out
 
 
 class ConversationView(Widget, can_focus=True):
@@ -92,8 +115,9 @@ class ConversationView(Widget, can_focus=True):
         for index, (label, text, ltr) in enumerate(self.blocks):
             marker = "▸ " if index == self.selected else "  "
             out.append((marker + fit(label, max(1, width - 2), self.mode), ROLE_STYLE.get(label.split()[0], "bold")))
-            lines = ltr_lines(text, width, self.mode) if ltr else display_lines(text, width, self.mode)
-            out.extend((line.text, "") for line in lines)
+            lines = indented_lines(text, width, self.mode) if ltr else \
+                [line.text for line in display_lines(text, width, self.mode)]
+            out.extend((line, "") for line in lines)
             out.append(("", ""))
         return out
 

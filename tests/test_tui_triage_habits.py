@@ -1,0 +1,172 @@
+"""The triage habits on screen, key by key, at 80x24: progress, the last decision line, the warning
+before accepting a failed candidate, reject reasons on 1-9, blind mode, the curator's flag queue, the
+card's history and the gate details view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curator.config import Settings, TriageSettings
+from curator.services import triage
+from curator.store import Store
+from curator.tui.app import CuratorApp
+from tui_fixtures import ROOT, build_db
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return build_db(tmp_path / "habits.db")
+
+
+def app_for(db: Path, **triage) -> CuratorApp:
+    return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app", triage=TriageSettings(**triage)),
+                      start="triage")
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def text(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+def on_screen(app, selector: str) -> bool:
+    """The widget is drawn inside the terminal (not scrolled or pushed off at this size)."""
+    region = app.screen.query_one(selector).region
+    return region.height > 0 and region.bottom <= app.size.height and region.y >= 0
+
+
+async def test_progress_and_the_last_decision_line_at_80x24(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        total = len(screen.ids)
+        assert f"{total} left / {total}" in text(app, "#status") and on_screen(app, "#status")
+        assert "0 decided since opening" in text(app, "#tally") and on_screen(app, "#tally")
+        first = screen.card.example.id
+        await pilot.press("x")
+        assert f"{total - 1} left / {total}" in text(app, "#status")
+        tally = text(app, "#tally")
+        assert f"rejected #{first} · undo: backspace" in tally and "1 decided since opening · median" in tally
+        second = screen.card.example.id
+        await pilot.press("space")
+        assert f"skipped #{second}" in text(app, "#tally") and "2 decided" in text(app, "#tally")
+        await pilot.press("backspace", "backspace")
+        assert f"undid reject of #{first}" in text(app, "#tally") and "0 decided" in text(app, "#tally")
+        assert f"{total} left / {total}" in text(app, "#status")
+        assert on_screen(app, "#verdicts") and on_screen(app, "#reasons")
+
+
+async def test_accepting_a_failed_candidate_warns_and_needs_a_second_key(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        first = screen.card.example.id
+        assert screen.card.accept_warnings(), "the fixture's first candidate fails the dedup gates"
+        await pilot.press("a")
+        assert screen.card.example.id == first and app.store.decisions(first) == []
+        assert "⚠" in text(app, "#tally") and "dedup" in text(app, "#tally") and on_screen(app, "#tally")
+        await pilot.press("l", "h")  # moving away cancels: back on it, `a` warns again
+        assert "⚠" not in text(app, "#tally")
+        await pilot.press("a")
+        assert app.store.decisions(first) == []
+        await pilot.press("a")
+        assert [d.action for d in app.store.decisions(first)] == ["accept"]
+        assert f"accepted #{first}" in text(app, "#tally") and "⚠" not in text(app, "#tally")
+        clean = next(i for i in screen.ids[screen.position:] if not triage.load_card(app.store, i).accept_warnings())
+        screen.position = screen.ids.index(clean)
+        screen.show_current()
+        await pilot.press("a")  # nothing to warn about: one key accepts
+        assert [d.action for d in app.store.decisions(clean)] == ["accept"]
+
+
+async def test_number_keys_reject_with_the_configured_reason_codes(db: Path) -> None:
+    app = app_for(db, reasons=["wrong", "tone"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert "reject: 1 wrong 2 tone" in text(app, "#reasons") and on_screen(app, "#reasons")
+        first = screen.card.example.id
+        await pilot.press("2")
+        assert "rejected #%d (tone)" % first in text(app, "#tally")
+        second = screen.card.example.id
+        await pilot.press("9")  # no reason on 9: nothing is decided
+        await pilot.pause()
+        assert screen.card.example.id == second and app.store.decisions(second) == []
+        assert any("no reason on key 9" in n.message for n in app._notifications)
+    with Store(db) as store:
+        assert [(d.action, d.reason) for d in store.decisions(first)] == [("reject", "tone")]
+        assert store.reject_reason_counts() == {"tone": 1}
+
+
+async def test_blind_mode_hides_verdicts_until_the_curator_decides(db: Path) -> None:
+    app = app_for(db, blind=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = text(app, "#verdicts")
+        assert "hidden until you decide" in shown and "fail" not in shown and "near_duplicate" not in shown
+        await pilot.press("g")
+        await pilot.pause()
+        details = "\n".join(w.text for w in app.screen.query("RtlText"))
+        assert "Blind mode" in details and "keeper" not in details
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("x", "h")  # decided: back on it, its verdicts are shown
+        assert "dedup fail" in text(app, "#verdicts")
+        await pilot.press("l")
+        assert "hidden until you decide" in text(app, "#verdicts")
+        await pilot.press("B")  # blind mode off
+        assert "hidden" not in text(app, "#verdicts") and "pass:" in text(app, "#verdicts")
+
+
+async def test_the_flag_queue_and_the_cards_own_history(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        first = screen.card.example.id
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"check the verb", "enter")
+        await pilot.pause()
+        assert "note: check the verb" in text(app, "#history") and on_screen(app, "#history")
+        await pilot.press("f")
+        assert f"flagged #{first}" in text(app, "#tally")
+        await pilot.press("m")
+        await settle(pilot)
+        assert screen.queue == "mine" and screen.ids == [first]
+        assert "Flagged by me · 1 left / 1" in text(app, "#status")
+        history = text(app, "#history")
+        assert "flag" in history and "(+1, g)" in history, "at 80x24 the latest line, and how many more"
+        await pilot.press("x")
+        await pilot.press("m")
+        await settle(pilot)
+        assert screen.ids == [], "a decided flag leaves the queue"
+
+
+async def test_every_gate_is_accounted_for_and_the_details_key_shows_the_evidence(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        gates = set(screen.card.verdicts)
+        shown = text(app, "#verdicts")
+        named = {g for g in gates if g in shown}
+        more = [line for line in shown.splitlines() if line.startswith("+")]
+        hidden = int(more[0].split()[0][1:]) if more else 0
+        assert len(named) + hidden >= len(gates) and "dedup fail near_duplicate_of #" in shown
+        await pilot.press("g")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "RawScreen"
+        details = "\n".join(w.text for w in app.screen.query("RtlText"))
+        assert all(f"{g}:" in details for g in gates) and '"keeper":' in details
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
