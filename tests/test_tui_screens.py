@@ -77,3 +77,45 @@ async def test_an_empty_database_says_how_to_start(tmp_path: Path) -> None:
             assert hint in text
         assert not app.screen.query_one("#counts", DataTable).display or not app.screen.query_one("#main").display
         await pilot.press("q")
+
+
+async def test_seeds_cursor_stays_on_its_row_after_role_change_and_edit_cancel(db: Path) -> None:
+    app = CuratorApp(db, SETTINGS, start="seeds")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#seed-table", DataTable)
+        await pilot.press("down", "down", "down")
+        seed_id = table.get_row_at(3)[0]
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.cursor_row == 3 and table.get_row_at(table.cursor_row)[0] == seed_id
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.id == "seeds" or app.screen.__class__.__name__ == "SeedsScreen"
+        assert table.cursor_row == 3
+        await pilot.press("r")  # the next r changes the same seed's role again
+        await settle(pilot)
+        assert table.get_row_at(table.cursor_row)[0] == seed_id
+        await pilot.press("q")
+
+
+async def test_enter_on_the_seeds_table_edits_the_seed(db: Path) -> None:
+    from curator.tui.screens.seeds import SeedEditScreen
+
+    app = CuratorApp(db, SETTINGS, start="seeds")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#seed-table", DataTable)
+        await pilot.press("down", "down")
+        seed_id = int(table.get_row_at(2)[0])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SeedEditScreen) and app.screen.seed.id == seed_id
+        app.screen.query_one("#task").value = "changed_task"
+        await pilot.press("ctrl+s")  # a new version: the cursor follows it, wherever its row is
+        await settle(pilot)
+        new_id = int(table.get_row_at(table.cursor_row)[0])
+        assert new_id != seed_id and app.store.example(new_id).lineage == app.store.example(seed_id).lineage
+        await pilot.press("q")
