@@ -4,6 +4,8 @@ to start, table rows open with enter, the seeds cursor stays on its row, the mar
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,4 +120,55 @@ async def test_enter_on_the_seeds_table_edits_the_seed(db: Path) -> None:
         await settle(pilot)
         new_id = int(table.get_row_at(table.cursor_row)[0])
         assert new_id != seed_id and app.store.example(new_id).lineage == app.store.example(seed_id).lineage
+        await pilot.press("q")
+
+
+def test_the_jobs_screen_module_does_not_import_the_teacher_sdk() -> None:
+    """The SDK's import takes seconds: the jobs screen loads it in a worker, never while it paints."""
+    code = ("import sys, curator.tui.app, curator.tui.screens.jobs; "
+            "assert 'anthropic' not in sys.modules, 'the SDK is imported with the screen'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+async def test_jobs_screen_loads_behind_a_line_and_p_opens_passages(db: Path) -> None:
+    from curator.tui.screens.jobs import JobsScreen
+    from curator.tui.screens.passages import PassagesScreen
+
+    app = CuratorApp(db, SETTINGS, start="jobs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, JobsScreen)
+        await settle(pilot)
+        assert "idle" in str(app.screen.query_one("#progress", Static).render())
+        assert app.screen.query_one("#summary", DataTable).row_count > 0
+        await pilot.press("space")  # pause/resume moved off p: nothing to pause yet
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, PassagesScreen)
+        await pilot.press("q")
+
+
+async def test_the_generation_form_starts_a_procedural_run(db: Path) -> None:
+    from textual.widgets import Checkbox
+
+    from curator.tui.screens.jobs import GenerateForm
+
+    app = CuratorApp(db, SETTINGS, start="jobs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        before = app.store.count_jobs(family="school_math")
+        await pilot.press("g")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, GenerateForm) and "school_math" in form.families
+        form.query_one("#family").value = "school_math"
+        form.query_one("#count").value = "0"
+        await pilot.press("ctrl+s")
+        assert app.screen is form and "at least 1" in str(form.query_one("#error", Static).render())
+        form.query_one("#count").value = "2"
+        form.query_one("#procedural", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.store.count_jobs(family="school_math") == before + 2
         await pilot.press("q")
