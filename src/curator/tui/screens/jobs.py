@@ -110,7 +110,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
     JobsScreen #summary { height: 1fr; }
     JobsScreen #errors { height: 1fr; }
     """
-    IDLE = "idle · g generates, G runs the gates, space pauses or resumes, enter on an error shows it"
+    IDLE = "idle · g generate · G gates · space pause/resume · enter on an error: its attempts"
 
     def __init__(self, db_path: Path) -> None:
         super().__init__()
@@ -135,8 +135,9 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         self.query_one("#errors", DataTable).add_columns("job", "family", "state", "tries", "last error")
 
     def on_screen_resume(self) -> None:
-        """Load on every showing, the first one included."""
-        self.action_refresh_tables()
+        """Load on every showing, the first one included: after the first paint (the worker's SDK import
+        would hold the interpreter while the screen paints)."""
+        self.call_after_refresh(self.action_refresh_tables)
 
     def action_refresh_tables(self) -> None:
         self.load_tables()
