@@ -172,3 +172,26 @@ async def test_the_generation_form_starts_a_procedural_run(db: Path) -> None:
         await settle(pilot)
         assert app.store.count_jobs(family="school_math") == before + 2
         await pilot.press("q")
+
+
+async def test_passages_header_counts_the_marked_rows(db: Path) -> None:
+    app = app_with(db, "passages")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        info = app.screen.query_one("#info", Static)
+        table = app.screen.query_one("#passage-table", DataTable)
+        assert "0 marked" in str(info.render())
+        await pilot.press("space", "space")
+        assert "2 marked" in str(info.render())
+        assert [str(table.get_row_at(i)[0]) for i in range(2)] == ["●", "●"]
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press(*"passage_qa", "enter")
+        await pilot.pause()
+        assert "0 marked" in str(info.render()) and str(table.get_row_at(0)[0]) == " "
+        assert [c.label.plain for c in table.ordered_columns] == ["", "id", "quality", "text"], "80 wide: text room"
+        await pilot.press("q")
+
+
+def app_with(db: Path, start: str) -> CuratorApp:
+    return CuratorApp(db, SETTINGS, start=start)

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from curator.display.cell import cell, fit
+from curator.display.cell import cell, fit, fit_path
 from curator.store import Store, StoreError
 from curator.tui.messages import BidiChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
@@ -225,7 +225,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
     def summary_line(self, cost: float | None) -> str:
         spent = "…" if cost is None else f"${cost:.4f}"
-        return f"{fit(self.db_path.name, 30, self.app.bidi_mode)} · spent {spent} · t triage s seeds p passages j jobs ? keys"
+        return f"{fit_path(str(self.db_path), 36, self.app.bidi_mode)} · spent {spent} · t s p j: screens, ? keys"
 
     def on_counts(self, message: Counts) -> None:
         self.set_class(message.empty, "empty")

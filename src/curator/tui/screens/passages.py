@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from curator.models import Passage
 from curator.services.passages import list_passages, queue_generation, update_passage
 from curator.store import Store
-from curator.display.cell import cell, fit
+from curator.display.cell import cell, fit, fit_path
 from curator.tui.errors import guarded
 from curator.tui.messages import BidiChanged
 from curator.tui.screens.prompt import PromptScreen
@@ -151,7 +151,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def show_selected(self) -> None:
         p = self.current()
         self.query_one("#passage-text", RtlText).text = p.text if p else ""
-        where = f"{p.source_path} [{p.start}:{p.end}]" if p else ""
+        where = f"{fit_path(p.source_path, 36, 'terminal')} [{p.start}:{p.end}]" if p else ""  # logical: RtlText reorders
         tags = "" if p is None or self.wide else f"tags: {', '.join(p.tags) or '-'} · families: {', '.join(p.families) or '-'}\n"
         self.query_one("#rules", RtlText).text = tags + "\n".join(p.rules) + "\n" + where if p else ""
 
