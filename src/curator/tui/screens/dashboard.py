@@ -42,11 +42,11 @@ def read_counts(path: Path) -> Counts:
 
 EMPTY_HELP = """This database is empty: no passages, no seeds yet. To start:
 
-  curator import PATH            import a folder of Persian documents as passages
-  curator seeds import FILE      import hand-written seeds (JSONL)
-  curator demo                   build the bundled sample project and open it
+  curator import PATH         import Persian documents as passages
+  curator seeds import FILE   import hand-written seeds (JSONL)
+  curator demo                build the sample project and open it
 
-then come back here (r refreshes), or press q and run one of them."""
+Press q and run one of them (or run it in another terminal, then r)."""
 
 
 class Planned(Message):
@@ -129,7 +129,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         box = self.query_one("#coverage-box")
         width = max(30, (box.content_region.width or 44) - 2)  # less a scrollbar
         name = min(16, max(len(c.family) for c in cells)) if cells else 8
-        lines = [fit(f"accepted vs targets: {len(thin)} thin cells (below {live.cmap.thin_share:.0%})", width), ""]
+        lines = [fit(f"{len(thin)} thin cells (under {live.cmap.thin_share:.0%} of target)", width), ""]
         for c in cells:
             if c.dimension == "family":
                 counted = f"{c.count:>5}/{c.target:<5}"
@@ -225,7 +225,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
     def summary_line(self, cost: float | None) -> str:
         spent = "…" if cost is None else f"${cost:.4f}"
-        return f"{fit_path(str(self.db_path), 36, self.app.bidi_mode)} · spent {spent} · t s p j: screens, ? keys"
+        return f"{fit_path(str(self.db_path), 40, self.app.bidi_mode)} · spent {spent} · ? keys"
 
     def on_counts(self, message: Counts) -> None:
         self.set_class(message.empty, "empty")

@@ -55,7 +55,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     PassagesScreen #rules { color: $text-muted; height: auto; }
     PassagesScreen #info { height: 1; background: $boost; padding: 0 1; }
     """
-    WIDE = 110  # columns from which tags and families get columns of their own and the text sits beside the list
+    BESIDE = 110  # columns from which the text sits beside the list, not under it
+    WIDE = 160  # columns from which tags and families get columns of their own (else they are in the side panel)
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,7 +75,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             with Vertical(id="passage-side"):
                 with VerticalScroll():
                     yield RtlText("", id="passage-text", mode=self.app.bidi_mode)
-                yield RtlText("", id="rules", mode=self.app.bidi_mode)
+                    yield RtlText("", id="rules", mode=self.app.bidi_mode)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -88,11 +89,11 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def set_columns(self, width: int) -> bool:
         """Columns for this width (at 80 the text needs the room: tags and families go to the side panel).
         True if they changed."""
+        self.set_class(width < self.BESIDE, "narrow")
         wide = width >= self.WIDE
         if wide == self.wide:
             return False
         self.wide = wide
-        self.set_class(not wide, "narrow")
         table = self.query_one("#passage-table", DataTable)
         table.clear(columns=True)
         table.add_columns("", "id", "quality", *(("tags", "families") if wide else ()), "text")
@@ -107,19 +108,23 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
 
     def on_passages_loaded(self, message: PassagesLoaded) -> None:
         self.rows, self.total = message.rows, message.total
-        self.show_rows()
+        self.call_after_refresh(self.show_rows)  # once laid out: the text column's room is the table's real width
 
     def show_rows(self) -> None:
         table = self.query_one("#passage-table", DataTable)
         row = table.cursor_row
         table.clear()
-        self.text_room = last_column_room(table, [self.cells(p)[:-1] for p in self.rows], most=50 if self.wide else 80)
+        self.text_room = self.room_for_text()
         for p in self.rows:
             table.add_row(*self.cells(p), key=str(p.id))
         if self.rows:
             table.move_cursor(row=min(row, len(self.rows) - 1), animate=False)
         self.show_info()
         self.show_selected()
+
+    def room_for_text(self) -> int:
+        table = self.query_one("#passage-table", DataTable)
+        return last_column_room(table, [self.cells(p)[:-1] for p in self.rows], most=80)
 
     def show_info(self) -> None:
         shown = f"{len(self.rows)} of {self.total}" if self.total > len(self.rows) else str(self.total)
@@ -133,7 +138,10 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         return ("●" if p.id in self.marked else " ", str(p.id), p.quality, *names, cell(p.text, self.text_room, mode))
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
-        """Redraw the rows' text cells in place (the cursor stays where it is)."""
+        self.redraw_cells()
+
+    def redraw_cells(self) -> None:
+        """Redraw the rows' cells in place (the cursor stays where it is)."""
         table = self.query_one("#passage-table", DataTable)
         for p in self.rows:
             for column, value in zip(table.columns, self.cells(p)):
