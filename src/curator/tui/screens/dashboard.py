@@ -84,6 +84,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     DashboardScreen.empty #main { display: none; }
     """
     COUNT_WIDTH = 9  # cells for a count (up to 9,999,999 with its commas)
+    NAME_WIDTH = 17  # the rest of the table's 32 cells, less cell padding and a scrollbar
 
     def __init__(self, db_path: Path) -> None:
         super().__init__()
@@ -102,7 +103,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     def on_mount(self) -> None:
         table = self.query_one("#counts", DataTable)
         table.add_column("count", width=self.COUNT_WIDTH)
-        table.add_column("what")
+        table.add_column("what", width=self.NAME_WIDTH)  # fixed: the header never waits for the rows
         self.action_refresh_counts()
 
     def on_screen_resume(self) -> None:
@@ -231,7 +232,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         self.set_class(message.empty, "empty")
         table = self.query_one("#counts", DataTable)
         table.clear()
-        room = max(8, (table.scrollable_content_region.width or 32) - self.COUNT_WIDTH - 4 * table.cell_padding - 4)
+        room = self.NAME_WIDTH
         for section, counts in message.sections.items():
             table.add_row("", Text(section, style="bold"), key=section)
             for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))):

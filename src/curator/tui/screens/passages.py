@@ -113,8 +113,10 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def show_rows(self) -> None:
         table = self.query_one("#passage-table", DataTable)
         row = table.cursor_row
-        table.clear()
         self.text_room = self.room_for_text()
+        table.clear(columns=True)  # the text column's width fixed to its room: the header never waits for the rows
+        table.add_columns("", "id", "quality", *(("tags", "families") if self.wide else ()))
+        table.add_column("text", width=self.text_room)
         for p in self.rows:
             table.add_row(*self.cells(p), key=str(p.id))
         if self.rows:
