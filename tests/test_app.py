@@ -19,8 +19,13 @@ async def test_dashboard_shows_the_store_counts(db_file: Path) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         table = app.screen.query_one("#counts", DataTable)
-        rows = {f"{table.get_row_at(i)[0]}/{table.get_row_at(i)[1]}": str(table.get_row_at(i)[2])
-                for i in range(table.row_count)}  # cells may be Text (untrusted names are drawn inert)
+        rows, section = {}, ""
+        for i in range(table.row_count):  # count first, then the name under its section's row (cells are Text)
+            count, name = map(str, table.get_row_at(i))
+            if count:
+                rows[f"{section}/{name.strip()}"] = count.replace(",", "")
+            else:
+                section = name
         assert rows["tables/passages"] == str(passages)
         assert rows["seed roles/fewshot"] == "9" and rows["seed roles/eval"] == "5"
         await pilot.press("q")

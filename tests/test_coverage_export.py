@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.augment import plan_augmentation
+from curator.augment import plan_augmentation, queue_augmentation
 from curator.config import Settings
 from curator.coverage import CoverageError, CoverageMap, LiveCoverage, recount
 from curator.export.mix import attach_verdicts, build_mix, load_rows, trainable
@@ -114,6 +114,7 @@ def test_augment_queues_targeted_jobs_for_thin_cells(store: Store) -> None:
     assert polish and all("hand-written" in line.note for line in polish)
     fractions = next(line for line in lines if line.cell.key == ("school_math", "task_type", "fractions"))
     assert fractions.added == 2
+    assert queue_augmentation(store, lines) == sum(line.added for line in lines)
     jobs = [j for j in store.jobs("family = 'school_math' AND kind = 'generate'")]
     targeted = [j for j in jobs if j.params.get("augment") == {"task_type": "fractions"}]
     assert len(targeted) == 2 and all(j.params["task_type"] == "fractions" for j in targeted)

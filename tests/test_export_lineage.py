@@ -121,10 +121,13 @@ async def test_the_dashboard_shows_an_export_that_cannot_be_written_and_keeps_ru
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert any(n.message.startswith("exported ") for n in app._notifications)
-        await pilot.press("A")
+        await pilot.press("A")  # plans, then asks with the job count and the worst-case cost
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert any("targeted jobs" in n.message for n in app._notifications)
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("jobs queued" in n.message for n in app._notifications)
         assert app.is_running
         await pilot.press("q")
     assert [p.name for p in (tmp_path / "exports").iterdir()][0].startswith("20")

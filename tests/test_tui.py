@@ -208,7 +208,7 @@ async def test_passages_quality_and_queue_generation(db: Path) -> None:
 async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:
     """Synchronised on the fake server, not on time: requests 3 and 4 are held there (two workers:
     each sends its next request only after committing the last, so jobs 1 and 2 are done) until the
-    test has pressed `p`; then no new request is sent, and `p` again resumes."""
+    test has pressed `space`; then no new request is sent, and `space` again resumes."""
     import asyncio
     import threading
 
@@ -235,17 +235,18 @@ async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:
             await pilot.pause()
             await pilot.press("g")
             await pilot.pause()
-            app.screen.query_one("Input").value = "safety 12"
-            await pilot.press("enter")
+            app.screen.query_one("#family").value = "safety"  # the generation form
+            app.screen.query_one("#count").value = "12"
+            await pilot.press("ctrl+s")
             assert await asyncio.get_running_loop().run_in_executor(None, both_held.wait, 60)
-            await pilot.press("p")
+            await pilot.press("space")
             release.set()
             await app.workers.wait_for_complete()
             await pilot.pause()
             done = app.store.count("jobs", "state = 'done' AND family = 'safety'")
             assert done == 4 and app.store.count("jobs", "state = 'queued' AND family = 'safety'") == 12 - done
             assert "paused" in str(app.screen.query_one("#progress").render())
-            await pilot.press("p")  # resume
+            await pilot.press("space")  # resume
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert app.store.count("jobs", "state = 'done' AND family = 'safety'") == 12
@@ -308,7 +309,7 @@ def test_a_decision_survives_a_kill_right_after_the_keypress(db: Path, tmp_path:
 
 async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> None:
     """Synchronised on events, not time: the gate run is held inside its second batch until the
-    test has pressed `p`, so the pause always lands mid-run (it raced a 0.6 s run before)."""
+    test has pressed `space`, so the pause always lands mid-run (it raced a 0.6 s run before)."""
     import asyncio
     import threading
 
@@ -337,7 +338,7 @@ async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> N
         await pilot.pause()
         await pilot.press("G")
         assert await asyncio.get_running_loop().run_in_executor(None, in_second_batch.wait, 30)
-        await pilot.press("p")
+        await pilot.press("space")
         paused.set()
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -18,10 +18,12 @@ def db(tmp_path: Path) -> Path:
 
 
 async def _start(app: CuratorApp, pilot, request: str) -> None:
+    family, count = request.split()
     await pilot.press("g")
     await pilot.pause()
-    app.screen.query_one("Input").value = request
-    await pilot.press("enter")
+    app.screen.query_one("#family").value = family  # the generation form: a family list and a count
+    app.screen.query_one("#count").value = count
+    await pilot.press("ctrl+s")
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()

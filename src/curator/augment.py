@@ -1,19 +1,21 @@
 """Augmenting thin cells: targeted generation jobs for a cell's family and dimension value.
 
 There is no side door: the new candidates come from the same job machinery and pass the same gates
-and triage as everything else.
+and triage as everything else. Planning writes nothing; queueing stores exactly the planned jobs, so
+a dry run counts what the real run queues.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import ceil
 from typing import Any
 
 from curator.config import Settings
 from curator.coverage import Cell, CoverageMap
+from curator.jobs.plan import FewShot, plan_generation
+from curator.models import Job
 from curator.store import Store
-from curator.jobs.plan import plan_generation
 
 TARGETABLE = ("task_type", "difficulty", "topic")
 
@@ -21,15 +23,19 @@ TARGETABLE = ("task_type", "difficulty", "topic")
 @dataclass
 class AugmentLine:
     cell: Cell
-    jobs: int
-    added: int
+    jobs: int  # jobs this cell's plan holds (queued before or new)
+    added: int  # of them, new: not queued yet
     note: str = ""
+    new_jobs: list[Job] = field(default_factory=list, repr=False)
 
 
 def plan_augmentation(store: Store, families: dict[str, Any], settings: Settings, cmap: CoverageMap,
-                      counts, *, max_jobs_per_cell: int = 20, dry_run: bool = False) -> list[AugmentLine]:
-    """Queue targeted jobs for every thin cell (enough to reach its target, at most max_jobs_per_cell)."""
-    lines = []
+                      counts, *, max_jobs_per_cell: int = 20, fewshot: FewShot | None = None) -> list[AugmentLine]:
+    """The targeted jobs for every thin cell (enough to reach its target, at most max_jobs_per_cell),
+    with those not queued yet; writes nothing."""
+    fewshot = fewshot or FewShot.load(store)
+    lines: list[AugmentLine] = []
+    planned: set[str] = set()  # a job two cells would plan is counted once
     for cell in cmap.thin(counts):
         fam = families.get(cell.family)
         if fam is None:
@@ -42,6 +48,14 @@ def plan_augmentation(store: Store, families: dict[str, Any], settings: Settings
         missing = cell.target - cell.count
         jobs = min(max_jobs_per_cell, max(1, ceil(missing / max(1, fam.items_per_request))))
         overrides = {cell.dimension: cell.value} if cell.dimension != "family" else {}
-        plan = plan_generation(store, fam, settings, limit=jobs, overrides=overrides, dry_run=dry_run)
-        lines.append(AugmentLine(cell, len(plan.jobs), plan.added))
+        plan = plan_generation(store, fam, settings, limit=jobs, overrides=overrides, dry_run=True, fewshot=fewshot)
+        stored = store.stored_job_keys([j.idem_key for j in plan.jobs])
+        new = [j for j in plan.jobs if j.idem_key not in stored and j.idem_key not in planned]
+        planned.update(j.idem_key for j in new)
+        lines.append(AugmentLine(cell, len(plan.jobs), len(new), new_jobs=new))
     return lines
+
+
+def queue_augmentation(store: Store, lines: list[AugmentLine]) -> int:
+    """Store the planned new jobs (in short batches); returns how many were added."""
+    return store.add_jobs([job for line in lines for job in line.new_jobs])

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, open_store, settings as _settings_loader
+from curator.cli.base import cli, db_option, families as _families_loader, open_store, safe_line
+from curator.cli.base import settings as _settings_loader
 from curator.config import Settings
 
 
@@ -36,22 +37,34 @@ def coverage(only_thin: bool, db: Path | None) -> None:
 
 @cli.command()
 @click.option("--max-jobs", default=20, show_default=True, help="Jobs to queue per thin cell at most.")
-@click.option("--dry-run", is_flag=True, help="Show what would be queued.")
+@click.option("--dry-run", is_flag=True, help="Show what would be queued and its worst-case cost; store nothing.")
+@click.option("--yes", is_flag=True, help="Queue without asking (for scripts).")
 @db_option
-def augment(max_jobs: int, dry_run: bool, db: Path | None) -> None:
-    """Queue targeted generation for every thin cell (then `curator generate` runs it, gates and triage follow)."""
-    from curator.services.augment import augment as run_augment
+def augment(max_jobs: int, dry_run: bool, yes: bool, db: Path | None) -> None:
+    """Queue targeted generation for every thin cell (then `curator generate` runs it, gates and triage follow).
+    Shows the job count and the worst-case cost and asks before queueing."""
+    from curator.services import augment as service
 
     settings = _settings_loader()
     families = _families_loader(settings).families
     cmap = _coverage_map(settings)
-    with open_store(db) as store:
-        report = run_augment(store, cmap, families, settings, max_jobs_per_cell=max_jobs, dry_run=dry_run)
-    for line in report.lines:
-        c = line.cell
-        what = line.note or f"{line.jobs} jobs ({line.added} new)"
-        click.echo(f"{c.family:<16} {c.dimension:<11} {c.value:<22} {c.count:>5}/{c.target:<5} {what}")
-    click.echo(report.summary())
+    with open_store(db, readonly=dry_run) as store:
+        planned = service.plan(store, cmap, families, settings, max_jobs_per_cell=max_jobs)
+        for line in planned.lines:
+            c = line.cell
+            what = line.note or f"{line.jobs} jobs ({line.added} new)"
+            click.echo(f"{safe_line(c.family, 16):<16} {c.dimension:<11} {safe_line(c.value, 22):<22} "
+                       f"{c.count:>5}/{c.target:<5} {what}")
+        if dry_run:
+            click.echo(service.AugmentReport(planned, 0, dry_run=True).summary())
+            return
+        if not planned.jobs:
+            click.echo("nothing to queue: " + planned.summary())
+            return
+        if not yes and not click.confirm(f"queue {planned.summary()}?", default=False):
+            click.echo("nothing queued")
+            return
+        click.echo(service.queue(store, planned).summary())
 
 
 @cli.command("export")

@@ -40,3 +40,16 @@ def fit(text: str, width: int, mode: str = "app") -> str:
 def cell(text: str, width: int, mode: str = "app") -> Text:
     """A DataTable cell for untrusted text: `fit`, as a Text (a table reads a plain string as markup)."""
     return Text(fit(text, width, mode), no_wrap=True, end="")
+
+
+def fit_path(path: str, width: int, mode: str = "app") -> str:
+    """A file path as one line of at most `width` cells that keeps its end (the file's name): cut at
+    the start when too long, inert and reordered like `fit`."""
+    line = " ".join(visible(path).split())
+    if cell_len(line) > width:
+        room, used, start = max(0, width - 1), 0, len(line)
+        while start > 0 and used + cell_len(line[start - 1]) <= room:
+            start -= 1
+            used += cell_len(line[start])
+        line = ELLIPSIS + line[start:]
+    return fit(line, width, mode)

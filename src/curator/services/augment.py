@@ -1,36 +1,79 @@
 """Augmenting thin cells (`curator augment`, the dashboard's A): targeted generation jobs, which then
-run, pass the gates and wait in triage like every other candidate."""
+run, pass the gates and wait in triage like every other candidate. One plan serves the dry run, the
+confirmation (job count and worst-case cost) and the real run, so they agree."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from curator.augment import AugmentLine, plan_augmentation
+from curator.augment import AugmentLine, plan_augmentation, queue_augmentation
 from curator.config import Settings
 from curator.coverage import CoverageMap, recount
+from curator.jobs.plan import FewShot
+from curator.services.generate import request_cost
 from curator.store import Store
 
-__all__ = ["AugmentLine", "AugmentReport", "augment"]
+__all__ = ["AugmentLine", "AugmentPlan", "AugmentReport", "augment", "plan", "queue"]
+
+
+@dataclass
+class AugmentPlan:
+    lines: list[AugmentLine]
+    cost_usd: float  # every new job sent once, each answer at max_tokens
+    max_attempts: int
+
+    @property
+    def jobs(self) -> int:
+        """New jobs the real run queues."""
+        return sum(line.added for line in self.lines)
+
+    @property
+    def worst_cost_usd(self) -> float:
+        """Every new job on every attempt it may get."""
+        return self.cost_usd * self.max_attempts
+
+    def summary(self) -> str:
+        return (f"{self.jobs} jobs for {len(self.lines)} thin cells; worst case ${self.worst_cost_usd:.4f} "
+                f"(${self.cost_usd:.4f} if each is sent once, up to {self.max_attempts} attempts each)")
 
 
 @dataclass
 class AugmentReport:
-    lines: list[AugmentLine]
+    plan: AugmentPlan
+    queued: int  # jobs stored by this run (0 for a dry run)
     dry_run: bool = False
 
     @property
-    def queued(self) -> int:
-        return sum(line.added for line in self.lines)
+    def lines(self) -> list[AugmentLine]:
+        return self.plan.lines
 
     def summary(self) -> str:
-        return f"{self.queued} jobs {'would be ' if self.dry_run else ''}queued for {len(self.lines)} thin cells"
+        if self.dry_run:
+            return f"dry run: {self.plan.jobs} jobs would be queued for {len(self.lines)} thin cells; " \
+                   f"worst case ${self.plan.worst_cost_usd:.4f}; nothing was stored"
+        return f"{self.queued} jobs queued for {len(self.lines)} thin cells; worst case ${self.plan.worst_cost_usd:.4f}"
+
+
+def plan(store: Store, cmap: CoverageMap, families: dict[str, Any], settings: Settings, *,
+         max_jobs_per_cell: int = 20) -> AugmentPlan:
+    """The jobs every thin cell (counted afresh) needs, at most `max_jobs_per_cell` each, and their
+    cost; writes nothing."""
+    fewshot = FewShot.load(store)
+    lines = plan_augmentation(store, families, settings, cmap, recount(store, cmap),
+                              max_jobs_per_cell=max_jobs_per_cell, fewshot=fewshot)
+    cost = sum(request_cost(store, families[line.cell.family], line.new_jobs, settings, fewshot=fewshot)[2]
+               for line in lines if line.new_jobs)
+    return AugmentPlan(lines, cost, settings.teacher.max_job_attempts)
+
+
+def queue(store: Store, planned: AugmentPlan) -> AugmentReport:
+    """Queue exactly the planned new jobs (a job queued meanwhile elsewhere is not added twice)."""
+    return AugmentReport(planned, queue_augmentation(store, planned.lines))
 
 
 def augment(store: Store, cmap: CoverageMap, families: dict[str, Any], settings: Settings, *,
             max_jobs_per_cell: int = 20, dry_run: bool = False) -> AugmentReport:
-    """Queue jobs for every thin cell (counted afresh): enough to reach its target, at most
-    `max_jobs_per_cell` each; with `dry_run`, only say what would be queued."""
-    lines = plan_augmentation(store, families, settings, cmap, recount(store, cmap),
-                              max_jobs_per_cell=max_jobs_per_cell, dry_run=dry_run)
-    return AugmentReport(lines, dry_run)
+    """Plan, then queue the plan (with `dry_run`, only say what would be queued)."""
+    planned = plan(store, cmap, families, settings, max_jobs_per_cell=max_jobs_per_cell)
+    return AugmentReport(planned, 0, dry_run=True) if dry_run else queue(store, planned)

@@ -76,17 +76,24 @@ def estimate(store: Store, family: Family, settings: Settings, *, limit: int, pe
                               fewshot=fewshot)
     done = store.done_job_keys()
     todo = [j for j in planned.jobs if j.idem_key not in done]
+    tokens_in, tokens_out, cost = request_cost(store, family, todo, settings, fewshot=fewshot, batch=batch)
+    attempts = settings.teacher.max_job_attempts
+    return Estimate(family.name, settings.teacher.model_for(family.name), len(todo), len(planned.jobs) - len(todo),
+                    tokens_in, tokens_out, cost, cost * attempts, attempts, batch, planned.collisions)
+
+
+def request_cost(store: Store, family: Family, jobs: list[Job], settings: Settings, *, fewshot: FewShot,
+                 batch: bool = False) -> tuple[int, int, float]:
+    """Input tokens, output tokens (max_tokens) and dollars of sending each job once; writes nothing."""
     tokens_in = tokens_out = 0
     cost = 0.0
     structured = settings.teacher.structured_outputs != "off"
-    for job in todo:
+    for job in jobs:
         body = build_request(store, family, job, settings, structured=structured, fewshot=fewshot).body
         tin, tout = body_input_tokens(body), body["max_tokens"]
         tokens_in, tokens_out = tokens_in + tin, tokens_out + tout
         cost += settings.price(body["model"]).cost(tin, tout, batch=batch)
-    attempts = settings.teacher.max_job_attempts
-    return Estimate(family.name, settings.teacher.model_for(family.name), len(todo), len(planned.jobs) - len(todo),
-                    tokens_in, tokens_out, cost, cost * attempts, attempts, batch, planned.collisions)
+    return tokens_in, tokens_out, cost
 
 
 @dataclass

@@ -24,6 +24,27 @@ class JobQueries:
                 f"INSERT OR IGNORE INTO jobs ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
             return cur.lastrowid if cur.rowcount else None
 
+    def add_jobs(self, jobs: list[Job], *, batch: int = 300) -> int:
+        """Queue many jobs, `batch` per transaction (short writes); stored keys are skipped. Returns how many were added."""
+        added = 0
+        for start in range(0, len(jobs), batch):
+            with self.transaction():
+                for job in jobs[start:start + batch]:
+                    row = encode("jobs", job.model_dump(exclude={"id"}))
+                    added += self.conn.execute(
+                        f"INSERT OR IGNORE INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                        list(row.values())).rowcount
+        return added
+
+    def stored_job_keys(self, keys: list[str]) -> set[str]:
+        """Which of these idempotency keys are already queued (in any state)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT idem_key FROM jobs WHERE idem_key IN ({', '.join('?' * len(chunk))})", chunk))
+        return found
+
     def _jobs(self, where: str, params: list[Any] | tuple = (), suffix: str = "ORDER BY id") -> list[Job]:
         cur = self.conn.execute(f"SELECT * FROM jobs WHERE {where} {suffix}", params)
         cols = [c[0] for c in cur.description]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,7 +13,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from curator.display.cell import cell, fit
+from curator.display.cell import cell, fit, fit_path
 from curator.store import Store, StoreError
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged
@@ -24,19 +25,37 @@ from curator.tui.widgets.rtl import RtlText
 class Counts(Message):
     """Fresh counts read from the store."""
 
-    def __init__(self, sections: dict[str, dict[str, int]], cost: float) -> None:
+    def __init__(self, sections: dict[str, dict[str, int]], cost: float, empty: bool = False) -> None:
         super().__init__()
         self.sections = sections
         self.cost = cost
+        self.empty = empty
 
 
-def read_counts(path: Path) -> tuple[dict[str, dict[str, int]], float]:
+def read_counts(path: Path) -> Counts:
     """Pipeline counts for the dashboard (its own connection: called from a worker thread)."""
     from curator.services.stats import stats
 
     with Store(path, readonly=True) as store:
         report = stats(store)
-    return report.sections, report.cost_usd
+    return Counts(report.sections, report.cost_usd, report.empty)
+
+
+EMPTY_HELP = """This database is empty: no passages, no seeds yet. To start:
+
+  curator import PATH         import Persian documents as passages
+  curator seeds import FILE   import hand-written seeds (JSONL)
+  curator demo                build the sample project and open it
+
+Press q and run one of them (or run it in another terminal, then r)."""
+
+
+class Planned(Message):
+    """An augmentation plan, to confirm before anything is queued."""
+
+    def __init__(self, plan) -> None:
+        super().__init__()
+        self.plan = plan
 
 
 class Done(Message):
@@ -54,14 +73,19 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
         Binding("r", "refresh_counts", "Refresh", id="dashboard.refresh"),
         Binding("E", "export", "Export", id="dashboard.export"),
-        Binding("A", "augment", "Augment thin cells", id="dashboard.augment"),
+        Binding("A", "augment", "Augment", id="dashboard.augment"),
     ]
     DEFAULT_CSS = """
-    DashboardScreen #summary { height: auto; padding: 0 1; background: $boost; }
-    DashboardScreen #counts { width: 2fr; }
-    DashboardScreen #coverage-box { width: 3fr; border-left: solid $primary-background; padding: 0 1; }
+    DashboardScreen #summary { height: 1; padding: 0 1; background: $boost; }
+    DashboardScreen #counts { width: 32; }
+    DashboardScreen #coverage-box { width: 1fr; border-left: solid $primary-background; padding: 0 1; }
     DashboardScreen #coverage { height: auto; }
+    DashboardScreen #empty { display: none; padding: 1 2; height: auto; }
+    DashboardScreen.empty #empty { display: block; }
+    DashboardScreen.empty #main { display: none; }
     """
+    COUNT_WIDTH = 9  # cells for a count (up to 9,999,999 with its commas)
+    NAME_WIDTH = 17  # the rest of the table's 32 cells, less cell padding and a scrollbar
 
     def __init__(self, db_path: Path) -> None:
         super().__init__()
@@ -69,15 +93,18 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"database: {fit(str(self.db_path), 200, self.app.bidi_mode)}", id="summary", markup=False)
-        with Horizontal():
+        yield Static(self.summary_line(None), id="summary", markup=False)
+        yield Static(EMPTY_HELP, id="empty", markup=False)
+        with Horizontal(id="main"):
             yield DataTable(id="counts", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="coverage-box"):
                 yield RtlText("coverage: loading…", id="coverage", mode=self.app.bidi_mode)
         yield KeyLine()
 
     def on_mount(self) -> None:
-        self.query_one("#counts", DataTable).add_columns("section", "name", "count")
+        table = self.query_one("#counts", DataTable)
+        table.add_column("count", width=self.COUNT_WIDTH)
+        table.add_column("what", width=self.NAME_WIDTH)  # fixed: the header never waits for the rows
         self.action_refresh_counts()
 
     def on_screen_resume(self) -> None:
@@ -88,7 +115,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-counts", name="reading counts")
     def load_counts(self) -> None:
-        self.post_message(Counts(*read_counts(self.db_path)))
+        self.post_message(read_counts(self.db_path))
 
     def show_coverage(self) -> None:
         """Bars per cell: a filled part and a light remainder, so no colour is needed to read them."""
@@ -101,16 +128,21 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
         cells = live.cells()
         thin = [c for c in cells if c.target and c.share < live.cmap.thin_share]
-        lines = [f"coverage of accepted examples · {len(thin)} thin cells (below {live.cmap.thin_share:.0%}) · "
-                 "E exports, A augments thin cells", ""]
+        box = self.query_one("#coverage-box")
+        width = max(30, (box.content_region.width or 44) - 2)  # less a scrollbar
+        name = min(16, max(len(c.family) for c in cells)) if cells else 8
+        lines = [fit(f"{len(thin)} thin cells (under {live.cmap.thin_share:.0%} of target)", width), ""]
         for c in cells:
             if c.dimension == "family":
-                lines.append(f"{c.family:<16} {c.count:>6}/{c.target:<6} {bar(c.share, 24)} "
-                             f"{'THIN' if c.share < live.cmap.thin_share else 'full' if c.count >= c.target else 'ok'}")
-        lines.append("")
+                counted = f"{c.count:>5}/{c.target:<5}"
+                state = "THIN" if c.share < live.cmap.thin_share else "full" if c.count >= c.target else "ok"
+                room = min(30, max(4, width - name - len(counted) - len(state) - 4))  # the bar's end mark too
+                lines.append(f"{fit(c.family, name, self.app.bidi_mode):<{name}} {counted} {bar(c.share, room)} {state}")
+        lines += ["", "thin cells:"]
         for c in thin[:40]:
             if c.dimension != "family":
-                lines.append(f"  thin: {c.family}/{c.dimension}={c.value}  {c.count}/{c.target}")
+                lines.append(f"{c.count:>5}/{c.target:<5} " + fit(f"{c.family}/{c.dimension}={c.value}", width - 12,
+                                                                  self.app.bidi_mode))
         widget.text = "\n".join(lines)
 
     def action_export(self) -> None:
@@ -145,35 +177,67 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         self.action_refresh_counts()
 
     def action_augment(self) -> None:
+        """Plan in a worker, show the job count and the worst-case cost, queue only when confirmed."""
         live = getattr(self.app, "coverage", None)
         if live is None:
-            self.notify("no coverage map (prompts/coverage.toml): nothing to augment", severity="error")
+            tell(self, f"nothing to augment: {self.app.coverage_error or 'coverage is still being counted'}",
+                 severity="warning")
             return
-        self.run_augment(live.cmap)
+        self.notify("planning the augmentation…")
+        self.plan_augment(live.cmap)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-augment", name="augment plan")
+    def plan_augment(self, cmap) -> None:
+        from curator.services.augment import plan
+
+        with Store(self.db_path, readonly=True) as store:
+            self.post_message(Planned(plan(store, cmap, self.app.families, self.app.settings)))
+
+    def on_planned(self, message: Planned) -> None:
+        from curator.tui.screens.prompt import ConfirmScreen
+
+        planned = message.plan
+        if not planned.jobs:
+            tell(self, f"nothing to queue: {planned.summary()}")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_augment(planned)
+            else:
+                self.notify("nothing queued")
+
+        self.app.push_screen(ConfirmScreen(f"Augment thin cells: queue {planned.summary()}?\n"
+                                           "The jobs only run when you start them from Jobs (j)."), answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-augment", name="augment")
-    def run_augment(self, cmap) -> None:
-        from curator.services.augment import augment
+    def run_augment(self, planned) -> None:
+        from curator.services.augment import queue
 
         try:
             with Store(self.db_path) as store:
-                report = augment(store, cmap, self.app.families, self.app.settings)
+                report = queue(store, planned)
         except StoreError as exc:
             self.post_message(Done(f"augment failed: {exc}", error=True))
             return
-        self.post_message(Done(f"queued {report.queued} targeted jobs for {len(report.lines)} thin cells; "
-                               "run them from Jobs (j)"))
+        self.post_message(Done(f"{report.summary()}; run them from Jobs (j)"))
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
         self.action_refresh_counts()
 
+    def summary_line(self, cost: float | None) -> str:
+        spent = "…" if cost is None else f"${cost:.4f}"
+        return f"{fit_path(str(self.db_path), 40, self.app.bidi_mode)} · spent {spent} · ? keys"
+
     def on_counts(self, message: Counts) -> None:
+        self.set_class(message.empty, "empty")
         table = self.query_one("#counts", DataTable)
         table.clear()
+        room = self.NAME_WIDTH
         for section, counts in message.sections.items():
+            table.add_row("", Text(section, style="bold"), key=section)
             for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-                table.add_row(section, cell(str(name), 28, self.app.bidi_mode), str(n), key=f"{section}/{name}")
+                table.add_row(Text(f"{n:,}", justify="right"), cell(f"  {name}", room, self.app.bidi_mode),
+                              key=f"{section}/{name}")
         self.show_coverage()
-        self.query_one("#summary", Static).update(
-            f"database: {fit(str(self.db_path), 200, self.app.bidi_mode)} · cost so far ${message.cost:.4f} · "
-            "keys: t triage, s seeds, p passages, j jobs, ? help")
+        self.query_one("#summary", Static).update(self.summary_line(message.cost))

@@ -1,4 +1,7 @@
-"""Jobs: start, pause and resume generation and gate runs in background workers; live progress."""
+"""Jobs: start, pause and resume generation and gate runs in background workers; live progress.
+
+The screen paints at once: the job tables (and with them the teacher's SDK, a slow import) load in a
+worker behind a loading line."""
 
 from __future__ import annotations
 
@@ -9,18 +12,18 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Checkbox, DataTable, Header, Input, Select, Static
 
 from curator.display.cell import cell
-from curator.services.generate import jobs_overview
 from curator.store import Store
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged
-from curator.tui.screens.prompt import PromptScreen
+from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import plain, tell
+from curator.tui.widgets.table_room import last_column_room
 
 
 class JobProgress(Message):
@@ -31,11 +34,75 @@ class JobProgress(Message):
         self.error = error
 
 
-class JobsScreen(Screen):
+class JobsLoaded(Message):
+    """The job tables' rows, read in a worker."""
+
+    def __init__(self, overview) -> None:
+        super().__init__()
+        self.overview = overview
+
+
+class GenerateForm(ModalScreen[tuple[str, int, bool] | None]):
+    """What to generate: a family from the list, how many jobs (candidates when procedural), and
+    whether to use the built-in generators. enter (or ctrl+s) starts; escape cancels."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Start", id="generate.start", priority=True),
+        Binding("escape", "cancel", "Cancel", id="generate.cancel"),
+    ]
+    DEFAULT_CSS = """
+    GenerateForm { align: center middle; }
+    GenerateForm > Vertical { width: 64; max-width: 100%; height: auto; border: round $accent; padding: 0 1;
+                              background: $surface; }
+    GenerateForm Horizontal { height: auto; }
+    GenerateForm #count { width: 12; }
+    GenerateForm #error { color: $error; height: auto; }
+    GenerateForm #keys { color: $text-muted; }
+    """
+
+    def __init__(self, families: list[str], family: str | None = None, count: int = 10) -> None:
+        super().__init__()
+        self.families = families
+        self.family = family if family in families else (families[0] if families else None)
+        self.count = count
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Generate", markup=False)
+            yield Select([(plain(f), f) for f in self.families], value=self.family or Select.BLANK, id="family",
+                         allow_blank=not self.families)
+            with Horizontal():
+                yield Input(str(self.count), type="integer", id="count", placeholder="jobs")
+                yield Checkbox("procedural (built-in, no API key)", id="procedural")
+            yield Static("", id="error", markup=False)
+            yield Static("enter or ctrl+s starts · esc cancels · tab moves", id="keys", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#family", Select).focus()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        family = self.query_one("#family", Select).value
+        text = self.query_one("#count", Input).value.strip()
+        if not isinstance(family, str):
+            self.query_one("#error", Static).update("choose a family")
+            return
+        if not text.isdigit() or int(text) < 1:
+            self.query_one("#error", Static).update("the count is a whole number of at least 1")
+            return
+        self.dismiss((family, int(text), self.query_one("#procedural", Checkbox).value))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class JobsScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
         Binding("g", "start", "Generate", id="jobs.generate"),
-        Binding("p", "pause", "Pause/resume", id="jobs.pause"),
-        Binding("G", "gate", "Run gates", id="jobs.gate"),
+        Binding("space", "pause", "Pause/resume", id="jobs.pause"),
+        Binding("G", "gate", "Gates", id="jobs.gate"),
         Binding("r", "refresh_tables", "Refresh", id="jobs.refresh"),
         Binding("enter", "show_raw", "Raw response", id="jobs.raw", show=False),
     ]
@@ -44,6 +111,7 @@ class JobsScreen(Screen):
     JobsScreen #summary { height: 1fr; }
     JobsScreen #errors { height: 1fr; }
     """
+    IDLE = "idle · g generate · G gates · space pause/resume · enter on an error: its attempts"
 
     def __init__(self, db_path: Path) -> None:
         super().__init__()
@@ -51,58 +119,81 @@ class JobsScreen(Screen):
         self.running: threading.Event | None = None  # set it to pause the generation run
         self.gating: threading.Event | None = None
         self.last_request: tuple[str, int] | None = None
+        self.overview = None  # the tables' rows, once loaded
+        self.loading_line = True  # the progress line still says "loading"
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("idle · g starts generation, G runs the gates, p pauses or resumes", id="progress", markup=False)
+        yield Static("loading the jobs…", id="progress", markup=False)
         with Vertical():
             yield DataTable(id="summary", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="errors", cursor_type="row", zebra_stripes=True)
         yield KeyLine()
 
     def on_mount(self) -> None:
-        self.query_one("#summary", DataTable).add_columns("kind", "family", "state", "jobs", "attempts", "in", "out",
+        self.query_one("#summary", DataTable).add_columns("kind", "family", "state", "jobs", "tries", "in", "out",
                                                            "cost $")
-        self.query_one("#errors", DataTable).add_columns("job", "family", "state", "attempts", "last error")
-        self.action_refresh_tables()
+        self.query_one("#errors", DataTable).add_columns("job", "family", "state", "tries", "last error")
 
     def on_screen_resume(self) -> None:
-        self.action_refresh_tables()
+        """Load on every showing, the first one included: after the first paint (the worker's SDK import
+        would hold the interpreter while the screen paints)."""
+        self.call_after_refresh(self.action_refresh_tables)
 
     def action_refresh_tables(self) -> None:
-        overview = jobs_overview(self.app.store)
+        self.load_tables()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-tables", name="loading jobs")
+    def load_tables(self) -> None:
+        from curator.services.generate import jobs_overview  # imports the teacher's SDK: off the UI thread
+
+        with Store(self.db_path, readonly=True) as store:
+            self.post_message(JobsLoaded(jobs_overview(store)))
+
+    def on_jobs_loaded(self, message: JobsLoaded) -> None:
+        self.overview = message.overview
+        self.show_tables()
+        if self.loading_line:
+            self.loading_line = False
+            self.query_one("#progress", Static).update(self.IDLE)
+
+    def show_tables(self) -> None:
+        overview = self.overview
+        if overview is None:
+            return
         mode = self.app.bidi_mode
+        names = 16 if self.app.size.width < 100 else 24
         summary = self.query_one("#summary", DataTable)
         summary.clear()
         for r in overview.rows:
-            summary.add_row(r["kind"], cell(r["family"] or "-", 24, mode), r["state"], str(r["jobs"]), str(r["attempts"]),
-                            str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}")
+            summary.add_row(r["kind"], cell(r["family"] or "-", names, mode), r["state"], str(r["jobs"]),
+                            str(r["attempts"]), str(r["input_tokens"]), str(r["output_tokens"]),
+                            f"{r['cost_usd']:.4f}")
         errors = self.query_one("#errors", DataTable)
         errors.clear()
-        for job in overview.errors:
-            errors.add_row(str(job.id), cell(job.family or "-", 24, mode), job.state, str(job.attempts),
-                           cell(job.last_error or "", 120, mode), key=str(job.id))
+        rows = [(str(job.id), cell(job.family or "-", names, mode), job.state, str(job.attempts))
+                for job in overview.errors]
+        room = last_column_room(errors, rows, most=200)
+        for job, values in zip(overview.errors, rows):
+            errors.add_row(*values, cell(job.last_error or "", room, mode), key=str(job.id))
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
-        self.action_refresh_tables()
+        self.show_tables()
 
     def action_start(self) -> None:
         if self.running:
-            self.notify("a run is already going; p pauses it")
+            self.notify("a run is already going; space pauses it")
             return
 
-        def done(text: str | None) -> None:
-            if not text:
+        def done(answer: tuple[str, int, bool] | None) -> None:
+            if answer is None:
                 return
-            parts = text.split()
-            family, limit = parts[0], int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 10
-            if family not in self.app.families:
-                tell(self, f"unknown family {family!r}", severity="error")
-                return
+            family, limit, procedural = answer
             self.last_request = (family, limit)
-            self.generate(family, limit, "procedural" in parts)
+            self.generate(family, limit, procedural)
 
-        self.app.push_screen(PromptScreen("Generate: family [limit] [procedural]", "passage_qa 10"), done)
+        family, limit = self.last_request or (None, 10)
+        self.app.push_screen(GenerateForm(sorted(self.app.families), family, limit), done)
 
     def action_pause(self) -> None:
         if self.gating is not None:
@@ -129,7 +220,7 @@ class JobsScreen(Screen):
 
         def progress(done: int, total: int) -> None:
             rate = done / max(0.001, time.monotonic() - started)
-            self.post_message(JobProgress(f"running {family}: {done}/{total} jobs · {rate:.1f} jobs/s (p pauses)"))
+            self.post_message(JobProgress(f"running {family}: {done}/{total} jobs · {rate:.1f} jobs/s (space pauses)"))
 
         try:
             with Store(self.db_path) as store:  # a worker has its own connection
@@ -147,7 +238,7 @@ class JobsScreen(Screen):
             self.running = None
         collided = "".join(f" · {c.describe()}" for c in result.plan.collisions)
         self.post_message(JobProgress(f"{'paused' if paused else 'finished'} {family}: {result.summary()}"
-                                      f"{f' · {paused} queued (p resumes)' if paused else ''}{collided}",
+                                      f"{f' · {paused} queued (space resumes)' if paused else ''}{collided}",
                                       finished=True))
 
     def action_gate(self) -> None:
@@ -162,10 +253,10 @@ class JobsScreen(Screen):
         try:
             with Store(self.db_path) as store:
                 def progress(done: int, total: int) -> None:
-                    self.post_message(JobProgress(f"gating: {done}/{total} (p pauses)"))
+                    self.post_message(JobProgress(f"gating: {done}/{total} (space pauses)"))
 
                 def embedding(done: int, total: int) -> None:
-                    self.post_message(JobProgress(f"embedding for the meaning gates: {done}/{total} (p pauses)"))
+                    self.post_message(JobProgress(f"embedding for the meaning gates: {done}/{total} (space pauses)"))
 
                 report = run_gates(store, self.app.families, progress=progress, cancel=stop,
                                    meaning=self.app.settings.meaning, embed_progress=embedding)
@@ -174,6 +265,7 @@ class JobsScreen(Screen):
         self.post_message(JobProgress(f"gates: {report.summary()}", finished=True))
 
     def on_job_progress(self, message: JobProgress) -> None:
+        self.loading_line = False
         self.query_one("#progress", Static).update(plain(message.text))
         if message.error:
             tell(self, message.text, severity="error")
@@ -182,16 +274,20 @@ class JobsScreen(Screen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "errors":  # the table takes enter before the screen's binding
-            self.action_show_raw()
+            event.stop()
+            self.show_raw(event.cursor_row)
 
     def action_show_raw(self) -> None:
         errors = self.query_one("#errors", DataTable)
-        if errors.row_count == 0 or not errors.has_focus:
-            return
+        if errors.row_count and errors.has_focus:
+            self.show_raw(errors.cursor_row)
+
+    def show_raw(self, row: int) -> None:
+        """Every attempt of the job on this row of the error table, with its raw response."""
         from curator.services.generate import job_detail
         from curator.tui.screens.raw import RawScreen
 
-        detail = job_detail(self.app.store, int(errors.get_row_at(errors.cursor_row)[0]))
+        detail = job_detail(self.app.store, int(self.query_one("#errors", DataTable).get_row_at(row)[0]))
         raw = "\n\n".join(f"attempt {a['attempt']} ({a['outcome'] or 'running'}): {a['error'] or 'ok'}\n"
                            f"{a['raw_response'] or '(no raw response)'}" for a in detail.attempts)
         self.app.push_screen(RawScreen(f"job {detail.job.id}: {detail.job.last_error}", raw or "(no attempts)"))

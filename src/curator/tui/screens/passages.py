@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Header, Static
 from curator.models import Passage
 from curator.services.passages import list_passages, queue_generation, update_passage
 from curator.store import Store
-from curator.display.cell import cell, fit
+from curator.display.cell import cell, fit, fit_path
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.errors import guarded
 from curator.tui.messages import BidiChanged
@@ -46,11 +46,18 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         Binding("g", "generate", "Queue generation", id="passages.generate"),
     ]
     DEFAULT_CSS = """
+    PassagesScreen #body { layout: horizontal; }
     PassagesScreen #passage-table { width: 3fr; }
     PassagesScreen #passage-side { width: 2fr; padding: 0 1; border-left: solid $primary-background; }
+    PassagesScreen.narrow #body { layout: vertical; }
+    PassagesScreen.narrow #passage-table { width: 1fr; height: 1fr; }
+    PassagesScreen.narrow #passage-side { width: 1fr; height: 8; border-left: none;
+                                          border-top: solid $primary-background; }
     PassagesScreen #rules { color: $text-muted; height: auto; }
     PassagesScreen #info { height: 1; background: $boost; padding: 0 1; }
     """
+    BESIDE = 110  # columns from which the text sits beside the list, not under it
+    WIDE = 160  # columns from which tags and families get columns of their own (else they are in the side panel)
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,21 +65,40 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.marked: set[int] = set()
         self.rows: list[Passage] = []
         self.text_room = 50  # cells for the text column (see last_column_room)
+        self.total = 0
+        self.wide: bool | None = None  # the columns shown: with tags and families, or not
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="info", markup=False)
-        with Horizontal():
+        with Container(id="body"):
             yield DataTable(id="passage-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="passage-side"):
                 with VerticalScroll():
                     yield RtlText("", id="passage-text", mode=self.app.bidi_mode)
-                yield RtlText("", id="rules", mode=self.app.bidi_mode)
+                    yield RtlText("", id="rules", mode=self.app.bidi_mode)
         yield KeyLine()
 
     def on_mount(self) -> None:
-        self.query_one("#passage-table", DataTable).add_columns("", "id", "quality", "tags", "families", "text")
+        self.set_columns(self.app.size.width)
         self.load()
+
+    def on_resize(self, event) -> None:
+        if self.set_columns(event.size.width) and self.rows:
+            self.show_rows()
+
+    def set_columns(self, width: int) -> bool:
+        """Columns for this width (at 80 the text needs the room: tags and families go to the side panel).
+        True if they changed."""
+        self.set_class(width < self.BESIDE, "narrow")
+        wide = width >= self.WIDE
+        if wide == self.wide:
+            return False
+        self.wide = wide
+        table = self.query_one("#passage-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns("", "id", "quality", *(("tags", "families") if wide else ()), "text")
+        return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="passages", name="loading passages")
     def load(self) -> None:
@@ -82,25 +108,43 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.post_message(PassagesLoaded(rows, total))
 
     def on_passages_loaded(self, message: PassagesLoaded) -> None:
-        self.rows = message.rows
+        self.rows, self.total = message.rows, message.total
+        self.call_after_refresh(self.show_rows)  # once laid out: the text column's room is the table's real width
+
+    def show_rows(self) -> None:
         table = self.query_one("#passage-table", DataTable)
-        table.clear()
-        self.text_room = last_column_room(table, [self.cells(p)[:-1] for p in self.rows], most=50)
+        row = table.cursor_row
+        self.text_room = self.room_for_text()
+        table.clear(columns=True)  # the text column's width fixed to its room: the header never waits for the rows
+        table.add_columns("", "id", "quality", *(("tags", "families") if self.wide else ()))
+        table.add_column("text", width=self.text_room)
         for p in self.rows:
             table.add_row(*self.cells(p), key=str(p.id))
-        shown = f"{len(self.rows)} of {message.total}" if message.total > len(self.rows) else str(message.total)
+        if self.rows:
+            table.move_cursor(row=min(row, len(self.rows) - 1), animate=False)
+        self.show_info()
+        self.show_selected()
+
+    def room_for_text(self) -> int:
+        table = self.query_one("#passage-table", DataTable)
+        return last_column_room(table, [self.cells(p)[:-1] for p in self.rows], most=80)
+
+    def show_info(self) -> None:
+        shown = f"{len(self.rows)} of {self.total}" if self.total > len(self.rows) else str(self.total)
         self.query_one("#info", Static).update(
             f"{shown} passages{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
-            f" · {len(self.marked)} marked")
-        self.show_selected()
+            f" · {len(self.marked)} marked (space marks, g queues generation for them)")
 
     def cells(self, p: Passage) -> tuple:
         mode = self.app.bidi_mode
-        return ("●" if p.id in self.marked else " ", str(p.id), p.quality, cell(",".join(p.tags), 30, mode),
-                cell(",".join(p.families), 30, mode), cell(p.text, self.text_room, mode))
+        names = (cell(",".join(p.tags), 24, mode), cell(",".join(p.families), 24, mode)) if self.wide else ()
+        return ("●" if p.id in self.marked else " ", str(p.id), p.quality, *names, cell(p.text, self.text_room, mode))
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
-        """Redraw the rows' text cells in place (the cursor stays where it is)."""
+        self.redraw_cells()
+
+    def redraw_cells(self) -> None:
+        """Redraw the rows' cells in place (the cursor stays where it is)."""
         table = self.query_one("#passage-table", DataTable)
         for p in self.rows:
             for column, value in zip(table.columns, self.cells(p)):
@@ -118,8 +162,9 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def show_selected(self) -> None:
         p = self.current()
         self.query_one("#passage-text", RtlText).text = p.text if p else ""
-        self.query_one("#rules", RtlText).text = ("\n".join(p.rules) + f"\n{p.source_path} [{p.start}:{p.end}]"
-                                                  if p else "")
+        where = f"{fit_path(p.source_path, 36, 'terminal')} [{p.start}:{p.end}]" if p else ""  # logical: RtlText reorders
+        tags = "" if p is None or self.wide else f"tags: {', '.join(p.tags) or '-'} · families: {', '.join(p.families) or '-'}\n"
+        self.query_one("#rules", RtlText).text = tags + "\n".join(p.rules) + "\n" + where if p else ""
 
     @guarded
     def _update(self, **fields) -> None:
@@ -169,9 +214,13 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         if p is None:
             return
         self.marked ^= {p.id}
-        self.query_one("#passage-table", DataTable).update_cell(str(p.id), self.query_one(
-            "#passage-table", DataTable).ordered_columns[0].key, "●" if p.id in self.marked else " ")
+        self.show_mark(p.id)
+        self.show_info()
         self.query_one("#passage-table", DataTable).action_cursor_down()
+
+    def show_mark(self, passage_id: int) -> None:
+        table = self.query_one("#passage-table", DataTable)
+        table.update_cell(str(passage_id), table.ordered_columns[0].key, "●" if passage_id in self.marked else " ")
 
     def action_generate(self) -> None:
         ids = sorted(self.marked) or ([self.current().id] if self.current() else [])
@@ -187,6 +236,9 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
                 return
             report = queue_generation(self.app.store, fam, self.app.settings, ids)
             self.notify(f"queued {report.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")
-            self.marked.clear()
+            unmarked, self.marked = self.marked, set()
+            for passage_id in unmarked:
+                self.show_mark(passage_id)
+            self.show_info()
 
         self.app.push_screen(PromptScreen(f"Queue generation for {len(ids)} passages: family?"), done)

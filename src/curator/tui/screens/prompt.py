@@ -1,4 +1,4 @@
-"""A one-line question as a modal: returns the text, or None when cancelled. The question and the
+"""A one-line question as a modal (returns the text, or None when cancelled), and a yes/no one. The question and the
 value (a tag list, a search) may hold untrusted text: both are drawn inert."""
 
 from __future__ import annotations
@@ -37,3 +37,30 @@ class PromptScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question as a modal: y (or enter) confirms; n or escape declines. Drawn inert."""
+
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 70; max-width: 100%; height: auto; border: round $warning; padding: 1 2;
+                               background: $surface; }
+    ConfirmScreen #keys { color: $text-muted; margin-top: 1; }
+    """
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(plain(self.question), id="question")
+            yield Static("y yes · n no", id="keys")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

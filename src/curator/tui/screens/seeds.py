@@ -8,7 +8,7 @@ import json
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message as TextualMessage
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Select, Static, TextArea
@@ -36,16 +36,19 @@ class SeedsLoaded(TextualMessage):
 
 class SeedsScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
-        Binding("n", "new", "New seed", id="seeds.new"),
-        Binding("e,enter", "edit", "Edit", id="seeds.edit"),
-        Binding("r", "cycle_role", "Change role", id="seeds.role"),
+        Binding("n", "new", "New", id="seeds.new"),
+        Binding("e", "edit", "Edit", id="seeds.edit"),
+        Binding("r", "cycle_role", "Role", id="seeds.role"),
     ]
     DEFAULT_CSS = """
-    SeedsScreen #seed-table { width: 3fr; }
-    SeedsScreen #seed-side { width: 2fr; padding: 0 1; }
-    SeedsScreen #targets { height: auto; }
-    SeedsScreen #collisions { height: auto; color: $error; }
+    SeedsScreen #targets { height: 1; padding: 0 1; background: $boost; }
+    SeedsScreen #collisions { height: auto; max-height: 3; color: $error; padding: 0 1; }
+    SeedsScreen #seed-table { height: 1fr; }
+    SeedsScreen #by-family { height: auto; max-height: 10; display: none; border-top: solid $primary-background; }
+    SeedsScreen.tall #by-family { display: block; }
     """
+    TALL = 32  # rows from which the per-family counts are shown under the list
+    NARROW = 100  # columns below which family and task type are cut shorter
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,15 +56,17 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal():
-            yield DataTable(id="seed-table", cursor_type="row", zebra_stripes=True)
-            with Vertical(id="seed-side"):
-                yield Static("", id="targets", markup=False)
-                yield Static("", id="collisions", markup=False)
-                yield DataTable(id="by-family", cursor_type="none")
+        yield Static("", id="targets", markup=False)
+        yield Static("", id="collisions", markup=False)
+        yield DataTable(id="seed-table", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="by-family", cursor_type="none")
         yield KeyLine()
 
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.height >= self.TALL, "tall")
+
     def on_mount(self) -> None:
+        self.set_class(self.app.size.height >= self.TALL, "tall")
         self.query_one("#seed-table", DataTable).add_columns("id", "v", "role", "family", "task type", "first turn")
         by_family = self.query_one("#by-family", DataTable)
         # A fixed width for the names: a DataTable may paint its header before the rows arrive and
@@ -85,34 +90,50 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
         listing = message.listing
         colliding = {c.seed_id for c in listing.collisions}
         table = self.query_one("#seed-table", DataTable)
-        row = table.cursor_row
+        row, before = table.cursor_row, self.selected()
         table.clear()
         self.by_id = {seed.id: seed for seed in listing.seeds}
         mode = self.app.bidi_mode
+        names = 14 if self.app.size.width < self.NARROW else 24
         rows = [(str(seed.id), str(seed.version), f"{seed.role} ⚠" if seed.id in colliding else seed.role or "",
-                 cell(seed.family, 24, mode), cell(seed.task_type or "", 24, mode)) for seed in listing.seeds]
+                 cell(seed.family, names, mode), cell(seed.task_type or "", names, mode)) for seed in listing.seeds]
         room = last_column_room(table, rows)
         for seed, values in zip(listing.seeds, rows):
             first = next((m.content for m in seed.messages if m.role == "user"), "")
             table.add_row(*values, cell(first, room, mode), key=str(seed.id))
         if table.row_count:
-            table.move_cursor(row=min(row, table.row_count - 1))
-        lines = ["Seeds against their targets:"]
+            table.move_cursor(row=self.row_of(before, listing.seeds, row), animate=False)
+        totals = []
         for role, n in listing.role_totals().items():
             low, high = TARGETS[role]
-            filled = min(20, round(20 * n / high))
-            state = "thin" if n < low else "full" if n >= high else "ok"
-            lines.append(f"{role:<8} {n:>5} / {low}-{high}  {'█' * filled}{'·' * (20 - filled)} {state}")
-        self.query_one("#targets", Static).update("\n".join(lines))
-        self.query_one("#collisions", Static).update(
-            plain("\n".join(["⚠ " + c.describe() for c in listing.collisions])))
+            totals.append(f"{role} {n}/{low}-{high} {'thin' if n < low else 'full' if n >= high else 'ok'}")
+        self.query_one("#targets", Static).update("targets: " + " · ".join(totals))
+        collisions = self.query_one("#collisions", Static)
+        collisions.update(plain("\n".join(["⚠ " + c.describe() for c in listing.collisions])))
+        collisions.display = bool(listing.collisions)
         by_family = self.query_one("#by-family", DataTable)
         by_family.clear()
         for family in sorted(set(listing.counts) | set(self.app.families)):
             by_family.add_row(cell(family, 24, mode), *(str(listing.counts.get(family, {}).get(r, 0)) for r in ROLES))
 
+    @staticmethod
+    def row_of(before: Example | None, seeds: list[Example], row: int) -> int:
+        """Where the cursor goes after a reload: the same seed, or its new version (an edit saves one), else the
+        same row."""
+        if before is not None:
+            for index, seed in enumerate(seeds):
+                if seed.id == before.id or (before.lineage and seed.lineage == before.lineage):
+                    return index
+        return min(row, len(seeds) - 1)
+
     def on_bidi_changed(self, _message: BidiChanged) -> None:
         self.refresh_seeds()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter on the list edits the seed (the table takes enter before the screen's binding)."""
+        if event.data_table.id == "seed-table":
+            event.stop()
+            self.action_edit()
 
     def selected(self) -> Example | None:
         table = self.query_one("#seed-table", DataTable)
