@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from curator.config import Settings
@@ -27,7 +29,21 @@ CONVERSATIONS = [
 ]
 
 
+_TEMPLATE: list[Path] = []  # built once per test process, copied for each test
+
+
 def build_db(path: Path) -> Path:
+    """The sample project with gated candidates at `path`: built once per process (gating embeds every
+    example), then a copy of that closed file for each test, so tests never share a database."""
+    if not _TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="curator-tui-template-")) / "template.db"
+        _build(template)
+        _TEMPLATE.append(template)
+    shutil.copyfile(_TEMPLATE[0], path)
+    return path
+
+
+def _build(path: Path) -> Path:
     with Store(path) as store:
         prepare_sample(store)
         passage_id = store.conn.execute("SELECT id FROM passages WHERE text LIKE '%آپادانا%'").fetchone()[0]
