@@ -39,6 +39,7 @@ def build_db(path: Path) -> Path:
         template = Path(tempfile.mkdtemp(prefix="curator-tui-template-")) / "template.db"
         _build(template)
         _TEMPLATE.append(template)
+    path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_TEMPLATE[0], path)
     return path
 
