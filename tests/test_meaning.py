@@ -288,3 +288,15 @@ def test_the_curation_log_names_the_paraphrased_eval_item_and_the_keeper(store: 
     assert log[dropped]["why"].startswith("excluded: paraphrase of #")
     assert log[dropped]["paraphrase_cluster"]["size"] == 2
     assert "meaning" in json.loads((result.path / "manifest.json").read_text())["settings"]["decontamination"]
+
+
+def test_a_bad_meaning_threshold_is_a_clear_error_and_nothing_is_gated(store: Store, db_file: Path,
+                                                                        tmp_path: Path) -> None:
+    add(store, "فاعل چیست؟", "فاعل کننده کار است.")
+    config = tmp_path / "curator.toml"
+    config.write_text("[meaning]\ndedup = 1.5\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "curator", "--db", str(db_file), "gate"], capture_output=True,
+                         text=True, cwd=ROOT, env={**os.environ, "CURATOR_CONFIG": str(config), "CURATOR_DEBUG": ""})
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "curator.toml" in out.stderr and "meaning.dedup" in out.stderr, out.stderr
+    assert store.current_verdicts() == {} and store.count_unembedded(model_id())[0] == 1
