@@ -266,6 +266,13 @@ class StoreBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def rows_in(self, sql: str, values: list, params: tuple = ()) -> Iterator[tuple]:
+        """The rows of `sql` for every value of `values`, its `{in}` replaced by a list of placeholders
+        900 at a time (SQLite's limit on variables); `params` come before them."""
+        for start in range(0, len(values), 900):
+            part = values[start:start + 900]
+            yield from self.conn.execute(sql.format(**{"in": ",".join("?" * len(part))}), (*params, *part))
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back whole on any exception. Keep it short (≤ ~0.2 s)."""

@@ -22,13 +22,8 @@ class EmbeddingQueries:
 
     def unembedded_of(self, model: str, ids: list[int]) -> list[tuple[int, str, int | None, int]]:
         """(id, messages JSON, passage id, is an eval item) of those of `ids` with no vector from `model`."""
-        out = []
-        for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
-            out += self.conn.execute(
-                f"SELECT id, messages, passage_id, ({EVAL}) FROM examples WHERE id IN ({','.join('?' * len(part))}) "
-                f"AND {_MISSING} ORDER BY id", (*part, model)).fetchall()
-        return out
+        return sorted(self.rows_in(f"SELECT id, messages, passage_id, ({EVAL}) FROM examples "
+                                   f"WHERE {_MISSING} AND id IN ({{in}})", ids, (model,)))
 
     def eval_ids(self) -> list[int]:
         """Every private eval item, every version."""
@@ -65,11 +60,5 @@ class EmbeddingQueries:
 
     def embeddings_of(self, model: str, ids: list[int]) -> dict[int, tuple[str, bytes]]:
         """{id: (numbers, whole)} for those of `ids` embedded by `model`."""
-        out: dict[int, tuple[str, bytes]] = {}
-        for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
-            for row in self.conn.execute(
-                    f"SELECT example_id, numbers, whole FROM embeddings WHERE model = ? "
-                    f"AND example_id IN ({','.join('?' * len(part))})", (model, *part)):
-                out[row[0]] = row[1:]
-        return out
+        return {row[0]: row[1:] for row in self.rows_in(
+            "SELECT example_id, numbers, whole FROM embeddings WHERE model = ? AND example_id IN ({in})", ids, (model,))}

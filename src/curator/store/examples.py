@@ -143,12 +143,7 @@ class ExampleQueries:
         return self.conn.execute(f"SELECT 1 FROM examples WHERE id = ? AND {DECIDABLE}", (example_id,)).fetchone() is not None
 
     def existing_ids(self, example_ids: list[int]) -> set[int]:
-        out: set[int] = set()
-        for start in range(0, len(example_ids), 900):
-            part = example_ids[start:start + 900]
-            out.update(r[0] for r in self.conn.execute(
-                f"SELECT id FROM examples WHERE id IN ({','.join('?' * len(part))})", part))
-        return out
+        return {r[0] for r in self.rows_in("SELECT id FROM examples WHERE id IN ({in})", example_ids)}
 
     # -- the gates' reads and writes --------------------------------------------------------------
 

@@ -38,12 +38,7 @@ class JobQueries:
 
     def stored_job_keys(self, keys: list[str]) -> set[str]:
         """Which of these idempotency keys are already queued (in any state)."""
-        found: set[str] = set()
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            found.update(r[0] for r in self.conn.execute(
-                f"SELECT idem_key FROM jobs WHERE idem_key IN ({', '.join('?' * len(chunk))})", chunk))
-        return found
+        return {r[0] for r in self.rows_in("SELECT idem_key FROM jobs WHERE idem_key IN ({in})", keys)}
 
     def _jobs(self, where: str, params: list[Any] | tuple = (), suffix: str = "ORDER BY id") -> list[Job]:
         cur = self.conn.execute(f"SELECT * FROM jobs WHERE {where} {suffix}", params)
