@@ -12,6 +12,7 @@ import pytest
 from curator.config import Settings
 from curator.store import Store
 from curator.tui.app import CuratorApp
+from curator.tui.screens.prompt import ChooseScreen
 from curator.tui.screens.triage import TriageScreen
 from curator.tui.widgets.rtl import RtlText
 from tui_fixtures import ROOT, build_db
@@ -197,12 +198,21 @@ async def test_passages_quality_and_queue_generation(db: Path) -> None:
         assert app.store.passage(first).quality == "reject"
         await pilot.press("space", "space")
         assert len(screen.marked) == 2
-        await pilot.press("g")
+        await pilot.press("g")  # a list of the families, not free text
         await pilot.pause()
-        await pilot.press(*"passage_qa", "enter")
+        families = sorted(app.families)
+        assert isinstance(app.screen, ChooseScreen) and app.screen.items == families
+        await pilot.press(*["down"] * families.index("passage_qa"), "enter")
         await pilot.pause()
         jobs = app.store.jobs("family = 'passage_qa'")
         assert len(jobs) == 2 and {j.passage_id for j in jobs} == {first, first + 1}
+        assert not screen.marked
+        await pilot.press("g")  # the chooser starts on the family queued last; esc queues nothing
+        await pilot.pause()
+        assert app.screen.query_one("#items").highlighted == families.index("passage_qa")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and len(app.store.jobs("family = 'passage_qa'")) == 2
 
 
 async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:

@@ -166,6 +166,12 @@ async def test_no_control_byte_reaches_the_terminal_on_any_screen(db: Path, size
             assert_inert(await shown(pilot, written), "triage, another turn", shows_title=False)
         await pilot.press("y")
         assert_inert(await shown(pilot, written), "triage after a copy", shows_title=False)
+        await pilot.press("g")
+        assert_inert(await shown(pilot, written), "the gate details", shows_title=False)
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        assert_inert(await shown(pilot, written), "help", shows_title=False)
+        await pilot.press("escape")
         await pilot.press("e")
         assert_inert(await shown(pilot, written), "the candidate editor")
         for _ in range(3):
@@ -189,6 +195,9 @@ async def test_no_control_byte_reaches_the_terminal_on_any_screen(db: Path, size
         await pilot.press("T")
         assert_inert(await shown(pilot, written), "the tags prompt")
         await pilot.press("escape")
+        await pilot.press("g")
+        assert_inert(await shown(pilot, written), "the family chooser", shows_title=False)
+        await pilot.press("escape")
 
         await pilot.press("j")
         output = await shown(pilot, written)
@@ -198,6 +207,9 @@ async def test_no_control_byte_reaches_the_terminal_on_any_screen(db: Path, size
         errors.focus()
         await pilot.press("enter")
         assert_inert(await shown(pilot, written), "a job's raw response")
+        await pilot.press("escape")
+        await pilot.press("g")
+        assert_inert(await shown(pilot, written), "the generation form", shows_title=False)
         await pilot.press("escape")
 
         await pilot.press("ctrl+p")

@@ -76,6 +76,19 @@ async def test_the_key_line_shows_remapped_keys(db: Path) -> None:
         assert text.endswith("f1 more") and "? " not in text
 
 
+async def test_the_accept_warning_names_the_remapped_key(db: Path) -> None:
+    app = app_for(db, keys={"triage.accept": "A"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first = app.screen.card.example.id
+        assert app.screen.card.accept_warnings(), "the fixture's first candidate fails the dedup gates"
+        await pilot.press("A")
+        tally = str(app.screen.query_one("#tally").render())
+        assert f"⚠ A again to accept #{first}" in tally, tally
+        await pilot.press("A")
+        assert [d.action for d in app.store.decisions(first)] == ["accept"]
+
+
 async def test_a_wide_terminal_shows_every_triage_key(db: Path) -> None:
     app = app_for(db)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -12,6 +12,7 @@ from curator.config import Settings, TriageSettings
 from curator.services import triage
 from curator.store import Store
 from curator.tui.app import CuratorApp
+from curator.tui.keys import keys_of
 from tui_fixtures import ROOT, build_db
 
 
@@ -170,3 +171,20 @@ async def test_every_gate_is_accounted_for_and_the_details_key_shows_the_evidenc
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
+
+
+async def test_arrow_keys_move_between_candidates_even_with_the_conversation_focused(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#conversation").focus()
+        await pilot.pause()
+        first = screen.card.example.id
+        await pilot.press("right")
+        assert screen.card.example.id == screen.ids[1] != first
+        await pilot.press("left")
+        assert screen.card.example.id == first
+        assert app.store.decisions(first) == []  # moving decides nothing
+        shown = {k.binding_id: k.label for k in keys_of(screen).screen}  # what `?` and the key line name
+        assert shown["triage.next"] == "→/l" and shown["triage.previous"] == "←/h"

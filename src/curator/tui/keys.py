@@ -89,9 +89,16 @@ def declared_keys(app: App, bindings: BindingsMap) -> dict[str, tuple[Binding, t
     return result
 
 
-def binding_keys(app: App, binding_id: str) -> list[str]:
-    """The keys bound to an app binding now, as Textual names them (e.g. "question_mark")."""
-    remapped = app._bindings.copy()
+def binding_keys(app: App, binding_id: str, node: DOMNode | None = None) -> list[str]:
+    """The keys bound to a binding of `node` (the app by default) now, as Textual names them (e.g.
+    "question_mark")."""
+    remapped = (node or app)._bindings.copy()
     if app._keymap:
         remapped.apply_keymap(app._keymap)
     return [key for key, binding in remapped if binding.id == binding_id]
+
+
+def shown_key(app: App, binding_id: str, node: DOMNode | None = None) -> str:
+    """The first key bound to a binding now, as displayed (what a hint like "a again" should name)."""
+    keys = binding_keys(app, binding_id, node)
+    return key_display(app, keys[0]) if keys else "?"

@@ -18,7 +18,7 @@ from curator.display.cell import cell, fit, fit_path
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.errors import guarded
 from curator.tui.messages import BidiChanged
-from curator.tui.screens.prompt import PromptScreen
+from curator.tui.screens.prompt import ChooseScreen, PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
@@ -66,6 +66,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.rows: list[Passage] = []
         self.text_room = 50  # cells for the text column (see last_column_room)
         self.total = 0
+        self.last_family: str | None = None  # the family `g` queued last: the chooser starts on it
         self.wide: bool | None = None  # the columns shown: with tags and families, or not
 
     def compose(self) -> ComposeResult:
@@ -228,12 +229,10 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             return
 
         def done(family: str | None) -> None:
-            if not family:
+            if family is None:
                 return
-            fam = self.app.families.get(family.strip())
-            if fam is None:
-                tell(self, f"unknown family {family!r}", severity="error")
-                return
+            fam = self.app.families[family]
+            self.last_family = family
             report = queue_generation(self.app.store, fam, self.app.settings, ids)
             self.notify(f"queued {report.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")
             unmarked, self.marked = self.marked, set()
@@ -241,4 +240,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
                 self.show_mark(passage_id)
             self.show_info()
 
-        self.app.push_screen(PromptScreen(f"Queue generation for {len(ids)} passages: family?"), done)
+        if not self.app.families:
+            tell(self, "no task families: add one under prompts/families/", severity="error")
+            return
+        self.app.push_screen(ChooseScreen(f"Queue generation for {len(ids)} passages: which family?",
+                                          sorted(self.app.families), self.last_family), done)

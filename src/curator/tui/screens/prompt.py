@@ -1,5 +1,6 @@
-"""A one-line question as a modal (returns the text, or None when cancelled), and a yes/no one. The question and the
-value (a tag list, a search) may hold untrusted text: both are drawn inert."""
+"""Small modals: a one-line question (returns the text, or None when cancelled), a yes/no question, and a
+choice from a list (returns the chosen item). Questions, values and items may hold untrusted text: all are
+drawn inert."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from curator.tui.widgets.inert import InertInput, plain
 
@@ -64,3 +66,40 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class ChooseScreen(ModalScreen[str | None]):
+    """One item from a list as a modal: ↑/↓ move, enter chooses, escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="choose.cancel")]
+    DEFAULT_CSS = """
+    ChooseScreen { align: center middle; }
+    ChooseScreen > Vertical { width: 64; max-width: 100%; height: auto; max-height: 90%; border: round $accent;
+                              padding: 0 1; background: $surface; }
+    ChooseScreen OptionList { height: auto; max-height: 14; }
+    ChooseScreen #keys { color: $text-muted; }
+    """
+
+    def __init__(self, question: str, items: list[str], current: str | None = None) -> None:
+        super().__init__()
+        self.question = question
+        self.items = items
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(plain(self.question), id="question")
+            yield OptionList(*(Option(plain(item), id=str(i)) for i, item in enumerate(self.items)), id="items")
+            yield Static("↑/↓ move · enter chooses · esc cancels", id="keys")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = self.items.index(self.current) if self.current in self.items else 0
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.items[int(event.option.id)])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

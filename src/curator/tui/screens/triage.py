@@ -17,7 +17,9 @@ from curator.services import triage
 from curator.services.triage import Card, Filters, TriageError
 from curator.store import BadRow, Store, StoreError
 from curator.display.inert import copyable, visible
+from curator.tui.widgets.card_scroll import CardScroll
 from curator.tui.widgets.keyline import KeyLine
+from curator.tui.keys import shown_key
 from curator.tui.messages import BidiChanged
 from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.rtl import RtlText
@@ -132,11 +134,11 @@ class TriageScreen(Screen):
         yield Static("loading…", id="status", markup=False)
         yield Static("", id="tally", markup=False)
         with Horizontal(id="body"):
-            with VerticalScroll(id="conversation"):
+            with CardScroll(id="conversation"):
                 yield ConversationView(id="turns", mode=self.app.bidi_mode)
             with Vertical(id="side"):
                 yield Static("Source passage", classes="title", id="passage-title")
-                with VerticalScroll(id="passage-box"):
+                with CardScroll(id="passage-box"):
                     yield RtlText("", id="passage", mode=self.app.bidi_mode)
                 yield Static("Gates", classes="title")
                 yield Static("", id="verdicts", markup=False)
@@ -315,7 +317,7 @@ class TriageScreen(Screen):
             warnings = card.accept_warnings()
             if warnings:
                 self.confirming = card.example.id
-                self.warning = f"⚠ a again to accept #{card.example.id}: {'; '.join(warnings)}"
+                self.warning = f"⚠ {shown_key(self.app, 'triage.accept', self)} again to accept #{card.example.id}: {'; '.join(warnings)}"
                 self.draw_tally()
                 return
         self.action_decide("accept")
