@@ -188,3 +188,12 @@ async def test_arrow_keys_move_between_candidates_even_with_the_conversation_foc
         assert app.store.decisions(first) == []  # moving decides nothing
         shown = {k.binding_id: k.label for k in keys_of(screen).screen}  # what `?` and the key line name
         assert shown["triage.next"] == "→/l" and shown["triage.previous"] == "←/h"
+
+
+async def test_help_names_each_number_key_by_its_reason(db: Path) -> None:
+    app = app_for(db, reasons=["wrong", "tone"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = {k.binding_id: k.description for k in keys_of(app.screen).screen}
+        assert shown["triage.reason1"] == "Reject: wrong" and shown["triage.reason2"] == "Reject: tone"
+        assert shown["triage.reason3"] == "Reject: no reason set on 3"

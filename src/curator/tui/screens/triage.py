@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from textual import work
 from textual.app import ComposeResult
@@ -124,6 +125,18 @@ class TriageScreen(Screen):
         settings = getattr(self.app, "settings", None)
         self.reasons: list[str] = list(settings.triage.reasons) if settings else []
         self.blind = bool(settings and settings.triage.blind)
+        self._name_reason_keys()
+
+    def _name_reason_keys(self) -> None:
+        """The number keys are described by the reason each rejects with (what `?` lists), or
+        as having none."""
+        for key, bindings in self._bindings.key_to_bindings.items():
+            for index, binding in enumerate(bindings):
+                if binding.id and binding.id.startswith("triage.reason"):
+                    n = int(binding.id.removeprefix("triage.reason"))
+                    reason = self.reasons[n - 1] if n <= len(self.reasons) else None
+                    bindings[index] = replace(binding, description=f"Reject: {reason}" if reason
+                                              else f"Reject: no reason set on {n}")
 
     @property
     def store(self) -> Store:
