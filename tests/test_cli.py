@@ -86,3 +86,25 @@ def test_the_prompts_shipped_with_curator_are_found_from_any_folder(tmp_path: Pa
     families = {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
     assert families == {p.stem for p in (BUNDLED_PROMPTS / "families").glob("*.toml")}
     assert len(families) == 8
+
+
+def test_seeds_role_asks_before_a_seed_crosses_the_private_eval_set(tmp_path: Path) -> None:
+    db = tmp_path / "roles.db"
+    seeds = tmp_path / "seeds.jsonl"
+    rows = [{"family": "grammar_tutor", "role": role, "task_type": "explanation",
+             "messages": [{"role": "user", "content": f"سوال {role} دربارهٔ فاعل؟"},
+                          {"role": "assistant", "content": f"پاسخ {role} دربارهٔ فاعل."}]}
+            for role in ("fewshot", "eval")]
+    seeds.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert run("seeds", "import", str(seeds), "--db", str(db)).returncode == 0
+    refused = subprocess.run([sys.executable, "-m", "curator", "seeds", "role", "2", "polish", "--db", str(db)],
+                             input="n\n", capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "leaves the private eval set" in refused.stdout
+    assert "role not changed" in refused.stdout
+    assert "eval 1, polish 0" in run("seeds", "list", "--db", str(db)).stdout
+    moved = run("seeds", "role", "2", "polish", "--yes", "--db", str(db))
+    assert moved.returncode == 0 and "seed #2 is now polish" in moved.stdout
+    plain = run("seeds", "role", "1", "polish", "--db", str(db))  # fewshot → polish: nothing to confirm
+    assert plain.returncode == 0 and "seed #1 is now polish" in plain.stdout
+    missing = run("seeds", "role", "9", "polish", "--db", str(db))
+    assert missing.returncode == 1 and "seed #9" in missing.stderr and "Traceback" not in missing.stderr

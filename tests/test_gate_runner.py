@@ -177,7 +177,7 @@ def test_gate_cli_runs_and_reports(store: Store, db_file: Path) -> None:
     env = {**os.environ, "CURATOR_DB": str(db_file)}
     out = subprocess.run([sys.executable, "-m", "curator", "gate"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
-    assert "1 candidates checked" in out.stdout and "dedup" in out.stdout
+    assert "1 new candidate checked" in out.stdout and "dedup" in out.stdout
     rep = subprocess.run([sys.executable, "-m", "curator", "gate", "report"], env=env, capture_output=True, text=True,
                          cwd=ROOT)
     assert "false-reject" in rep.stdout and "format" in rep.stdout

@@ -40,7 +40,7 @@ def test_a_row_that_no_longer_validates_fails_format_and_the_run_goes_on(store: 
     out = subprocess.run([sys.executable, "-m", "curator", "--db", str(db_file), "gate"], capture_output=True,
                          text=True, cwd=ROOT, env={**os.environ, "CURATOR_DEBUG": ""})
     assert out.returncode == 0, out.stderr
-    assert "5 candidates checked" in out.stdout and "1 stored rows no longer valid" in out.stdout
+    assert "5 new candidates checked" in out.stdout and "1 stored rows no longer valid" in out.stdout
     verdicts = store.current_verdicts()
     assert all({"format", "language", "length", "dedup", "decontam"} <= set(verdicts[i]) for i in good)
     assert verdicts[bad]["format"]["verdict"] == "fail" and verdicts[bad]["format"]["reason"] == "invalid_row"

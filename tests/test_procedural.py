@@ -127,3 +127,10 @@ def test_procedural_jobs_write_candidates_like_the_teacher(db_file: Path) -> Non
                                              "answer": c.answer} for c in math_cands]})
         with pytest.raises(ValueError):
             run_procedural(store, fams["safety"], Settings(), limit=1)
+
+
+def test_families_know_which_schemas_have_a_built_in_generator() -> None:
+    from curator.families import PROCEDURAL_SCHEMAS
+    from curator.jobs.procedural import SUPPORTED
+
+    assert tuple(SUPPORTED) == PROCEDURAL_SCHEMAS

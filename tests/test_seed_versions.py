@@ -15,6 +15,7 @@ from curator.config import Settings
 from curator.services.seeds import SeedError, change_role, create_seed, edit_seed, import_seeds, list_seeds
 from curator.store import Store
 from curator.tui.app import CuratorApp
+from curator.tui.screens.prompt import ConfirmScreen
 from tui_fixtures import ROOT
 
 QUESTION = "در جملهٔ «باران آرام بارید» قید کدام است؟"
@@ -126,7 +127,10 @@ async def test_the_seeds_screen_changes_roles_through_the_service_and_shows_coll
         await pilot.pause()
         assert f"few-shot seed #{leaky}" in str(app.screen.query_one("#collisions").render())
         assert app.screen.selected().id == first
-        await pilot.press("r")
+        await pilot.press("r", "down", "enter")  # the role list starts on fewshot: eval is next
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "joins the private eval set" in app.screen.question
+        await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.store.example(first).role == "eval"

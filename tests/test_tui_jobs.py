@@ -69,3 +69,30 @@ async def test_enter_on_a_job_with_errors_shows_every_attempt(db: Path, monkeypa
             assert isinstance(app.screen, RawScreen)
             assert "attempt 1 (retry)" in app.screen.raw and "the first reply, broken" in app.screen.raw
             assert "attempt 2 (done)" in app.screen.raw
+
+
+async def test_the_form_says_which_families_have_a_built_in_generator(db: Path) -> None:
+    from curator.tui.screens.jobs import GenerateForm
+
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("g")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#family").value = "safety"
+        form.query_one("#procedural").value = True
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = str(form.query_one("#error").render())
+        assert app.screen is form and "safety has no built-in generator" in error
+        assert "school_math" in error and "tool_calling" in error
+        assert app.store.count_jobs(family="safety") == 0
+        before = app.store.count_jobs(state="done", family="school_math")
+        form.query_one("#family").value = "school_math"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not isinstance(app.screen, GenerateForm)
+        assert app.store.count_jobs(state="done", family="school_math") == before + 10  # the form's count

@@ -81,6 +81,14 @@ async def test_an_empty_database_says_how_to_start(tmp_path: Path) -> None:
         await pilot.press("q")
 
 
+async def change_role(pilot) -> None:
+    """r, the next role in the list, and yes if asked (a move into or out of the eval set)."""
+    await pilot.press("r", "down", "enter")
+    await pilot.pause()
+    if isinstance(pilot.app.screen, ConfirmScreen):
+        await pilot.press("y")
+
+
 async def test_seeds_cursor_stays_on_its_row_after_role_change_and_edit_cancel(db: Path) -> None:
     app = CuratorApp(db, SETTINGS, start="seeds")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -88,7 +96,7 @@ async def test_seeds_cursor_stays_on_its_row_after_role_change_and_edit_cancel(d
         table = app.screen.query_one("#seed-table", DataTable)
         await pilot.press("down", "down", "down")
         seed_id = table.get_row_at(3)[0]
-        await pilot.press("r")
+        await change_role(pilot)
         await settle(pilot)
         assert table.cursor_row == 3 and table.get_row_at(table.cursor_row)[0] == seed_id
         await pilot.press("e")
@@ -97,7 +105,7 @@ async def test_seeds_cursor_stays_on_its_row_after_role_change_and_edit_cancel(d
         await settle(pilot)
         assert app.screen.id == "seeds" or app.screen.__class__.__name__ == "SeedsScreen"
         assert table.cursor_row == 3
-        await pilot.press("r")  # the next r changes the same seed's role again
+        await change_role(pilot)  # the next r changes the same seed's role again
         await settle(pilot)
         assert table.get_row_at(table.cursor_row)[0] == seed_id
         await pilot.press("q")
@@ -195,3 +203,54 @@ async def test_passages_header_counts_the_marked_rows(db: Path) -> None:
 
 def app_with(db: Path, start: str) -> CuratorApp:
     return CuratorApp(db, SETTINGS, start=start)
+
+
+async def test_moving_a_seed_out_of_the_private_eval_set_asks_first(db: Path) -> None:
+    app = CuratorApp(db, SETTINGS, start="seeds")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#seed-table", DataTable)
+        ids = [int(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        row = next(i for i, seed_id in enumerate(ids) if app.screen.by_id[seed_id].role == "eval")
+        table.move_cursor(row=row)
+        seed_id = ids[row]
+        await pilot.press("r", "down", "enter")  # eval → polish
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "leaves the private eval set" in app.screen.question
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.store.example(seed_id).role == "eval" and table.cursor_row == row
+        await pilot.press("r", "down", "enter", "y")
+        await settle(pilot)
+        assert app.store.example(seed_id).role == "polish"
+        await pilot.press("r", "up", "up", "enter")  # polish → fewshot stays out of the eval set: no question
+        await settle(pilot)
+        assert app.store.example(seed_id).role == "fewshot" and not isinstance(app.screen, ConfirmScreen)
+        assert [d.note for d in app.store.decisions(seed_id)] == ["eval → polish", "polish → fewshot"]
+
+
+async def test_the_seed_editor_asks_before_saving_an_eval_item_as_training_material(db: Path) -> None:
+    from curator.tui.screens.seeds import SeedEditScreen
+
+    app = CuratorApp(db, SETTINGS, start="seeds")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#seed-table", DataTable)
+        ids = [int(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        row = next(i for i, seed_id in enumerate(ids) if app.screen.by_id[seed_id].role == "eval")
+        table.move_cursor(row=row)
+        await pilot.press("e")
+        await settle(pilot)
+        editor = app.screen
+        editor.query_one("#role").value = "fewshot"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "leaves the private eval set" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is editor and app.store.example(ids[row]).role == "eval"  # nothing saved, still editing
+        await pilot.press("ctrl+s", "y")
+        await settle(pilot)
+        assert not isinstance(app.screen, SeedEditScreen)
+        assert app.store.example(ids[row]).superseded_by is not None
+        assert app.store.example(app.store.example(ids[row]).superseded_by).role == "fewshot"

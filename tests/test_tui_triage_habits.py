@@ -54,7 +54,7 @@ async def test_progress_and_the_last_decision_line_at_80x24(db: Path) -> None:
         await pilot.press("x")
         assert f"{total - 1} left / {total}" in text(app, "#status")
         tally = text(app, "#tally")
-        assert f"rejected #{first} · undo: backspace" in tally and "1 decided since opening · median" in tally
+        assert f"rejected #{first} · undo: ⌫" in tally and "1 decided since opening · median" in tally
         second = screen.card.example.id
         await pilot.press("space")
         assert f"skipped #{second}" in text(app, "#tally") and "2 decided" in text(app, "#tally")
@@ -197,3 +197,21 @@ async def test_help_names_each_number_key_by_its_reason(db: Path) -> None:
         shown = {k.binding_id: k.description for k in keys_of(app.screen).screen}
         assert shown["triage.reason1"] == "Reject: wrong" and shown["triage.reason2"] == "Reject: tone"
         assert shown["triage.reason3"] == "Reject: no reason set on 3"
+
+
+async def test_a_card_without_a_source_passage_gives_its_room_to_the_conversation(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        heights = {}
+        for example_id in screen.ids:
+            screen.position = screen.ids.index(example_id)
+            screen.show_current()
+            await pilot.pause()
+            with_passage = bool(screen.card.passage_text)
+            assert screen.query_one("#passage-box").display == with_passage
+            heights.setdefault(with_passage, screen.query_one("#conversation").region.height)
+        assert set(heights) == {True, False}, "the fixture has cards with and without a passage"
+        assert heights[False] > heights[True]
+        assert on_screen(app, "#verdicts") and on_screen(app, "#reasons")

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from curator.cli.base import cli, db_option, open_store, safe_line
-from curator.services.seeds import ROLES, import_seeds, list_seeds
+from curator.services.seeds import ROLES, SeedError, change_role, import_seeds, list_seeds, role_change_risk
+from curator.store import StoreError
 
 EXIT_COLLISIONS = 3  # `seeds check`: a few-shot seed matches a private eval item
 
@@ -55,6 +56,30 @@ def seeds_check(db: Path | None) -> None:
     click.echo(f"{len(collisions)} few-shot seeds match private eval items")
     if collisions:
         sys.exit(EXIT_COLLISIONS)
+
+
+@seeds.command("role")
+@click.argument("seed_id", type=int)
+@click.argument("role", type=click.Choice(ROLES))
+@click.option("--yes", is_flag=True, help="Move a seed into or out of the private eval set without asking.")
+@db_option
+def seeds_role(seed_id: int, role: str, yes: bool, db: Path | None) -> None:
+    """Give a seed another role (logged). Moving one into or out of the private eval set asks first."""
+    with open_store(db) as store:
+        try:
+            old = store.current_seed(seed_id).role
+        except (KeyError, SeedError) as exc:
+            raise click.ClickException(f"seed #{seed_id}: {exc.args[0] if exc.args else exc}") from None
+        risk = role_change_risk(old, role)
+        if risk and not yes and not click.confirm(f"seed #{seed_id} {old} → {role}: {risk}. Change it?",
+                                                  default=False):
+            click.echo("role not changed")
+            sys.exit(1)
+        try:
+            before = change_role(store, seed_id, role)
+        except (SeedError, StoreError) as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"seed #{seed_id} is now {role}" if before else f"seed #{seed_id} already is {role}")
 
 
 def _import_examples(path: Path, db: Path | None, *, eval_items: bool) -> None:

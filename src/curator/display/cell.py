@@ -16,7 +16,8 @@ from curator.display.rtl import has_rtl, paragraph_is_rtl, reorder, shape
 ELLIPSIS = "…"
 
 
-def _cut(text: str, width: int) -> str:
+def cut(text: str, width: int) -> str:
+    """Text already made ready to draw, cut to `width` cells with an ellipsis."""
     if cell_len(text) <= width:
         return text
     room, used, end = max(0, width - 1), 0, 0
@@ -31,10 +32,10 @@ def fit(text: str, width: int, mode: str = "app") -> str:
     """`text` as one line of at most `width` terminal cells, ready to draw."""
     line = " ".join(visible(text).split())
     if not has_rtl(line):
-        return _cut(line, width)
+        return cut(line, width)
     if mode == "terminal":  # the terminal reorders (and shapes) by itself
-        return _cut(line, width)
-    return reorder(_cut(shape(line), width), paragraph_is_rtl(line))
+        return cut(line, width)
+    return reorder(cut(shape(line), width), paragraph_is_rtl(line))
 
 
 def cell(text: str, width: int, mode: str = "app") -> Text:

@@ -23,6 +23,9 @@ KNOWN_GATES = {"format", "content", "language", "length", "math", "tools", "fait
 PASSAGE_MODES = {"required", "optional", "none"}
 
 
+PROCEDURAL_SCHEMAS = ("MathBatch", "ToolBatch")  # the schemas `jobs.procedural` has a generator for
+
+
 class FamilyError(Exception):
     """A family file is malformed: `path:line: what is wrong`."""
 
@@ -53,6 +56,11 @@ class Family:
     def render(self, values: dict[str, Any]) -> str:
         """The user prompt for one job. Values are inserted as text, never re-interpreted."""
         return string.Formatter().vformat(self.user, (), _Defaults(values))
+
+    @property
+    def has_procedural(self) -> bool:
+        """Whether the built-in generators (no API key) make this family's candidates."""
+        return self.schema in PROCEDURAL_SCHEMAS
 
     def dimension(self, name: str, index: int) -> str | None:
         """The `index`-th value of a dimension, cycling (deterministic diversity)."""

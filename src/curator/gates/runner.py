@@ -54,7 +54,8 @@ class GateReport:
 
     def summary(self) -> str:
         parts = [f"{g}: " + ", ".join(f"{v} {n}" for v, n in sorted(c.items())) for g, c in sorted(self.verdicts.items())]
-        text = f"{self.checked} candidates checked; " + ("; ".join(parts) if parts else "nothing to do")
+        new = f"{self.checked} new candidate{'' if self.checked == 1 else 's'} checked"
+        text = f"{new}; " + ("; ".join(parts) if parts else "nothing to do")
         if self.invalid:
             text += f"; {self.invalid} stored rows no longer valid (format fail: invalid_row)"
         if self.meaning:

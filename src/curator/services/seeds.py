@@ -21,7 +21,7 @@ from curator.store.seeds import SeedError
 from curator.text.normalize import key_hash
 
 __all__ = ["SeedError", "SeedReport", "SeedListing", "ROLES", "read_seeds", "import_seeds", "seed_from",
-           "create_seed", "edit_seed", "change_role", "list_seeds"]
+           "create_seed", "edit_seed", "change_role", "role_change_risk", "list_seeds"]
 
 ROLES = ("fewshot", "eval", "polish")
 SEED_DEFAULTS = {"kind": "seed", "source_type": "manual_seed"}
@@ -103,6 +103,17 @@ def edit_seed(store: Store, seed_id: int, data: dict[str, Any]) -> int:
     """Save an edit as a new version of the seed (the old one is kept, superseded); returns its id.
     A changed role is logged as with `change_role`."""
     return store.add_seed_version(seed_id, seed_from(data))
+
+
+def role_change_risk(old: str | None, new: str) -> str | None:
+    """What a role change across the private eval set puts at risk (to be confirmed first), or None."""
+    if old == "eval" and new != "eval":
+        return (f"it leaves the private eval set: as {new} its text may be sent to the teacher and exported "
+                "for training, and candidates are no longer checked against it")
+    if new == "eval" and old != "eval":
+        return (f"it joins the private eval set, but as {old or 'a seed'} its text may already have reached the "
+                "teacher (few-shot prompts) or an export; a leaked eval item measures nothing")
+    return None
 
 
 def change_role(store: Store, seed_id: int, role: str) -> str | None:

@@ -141,7 +141,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         lines += ["", "thin cells:"]
         for c in thin[:40]:
             if c.dimension != "family":
-                lines.append(f"{c.count:>5}/{c.target:<5} " + fit(f"{c.family}/{c.dimension}={c.value}", width - 12,
+                what = c.value if c.dimension == "task_type" else f"{c.dimension}={c.value}"  # the common case short
+                lines.append(f"{c.count:>5}/{c.target:<5} " + fit(f"{c.family} · {what}", width - 12,
                                                                   self.app.bidi_mode))
         widget.text = "\n".join(lines)
 

@@ -60,9 +60,11 @@ class GenerateForm(ModalScreen[tuple[str, int, bool] | None]):
     GenerateForm #keys { color: $text-muted; }
     """
 
-    def __init__(self, families: list[str], family: str | None = None, count: int = 10) -> None:
+    def __init__(self, families: list[str], family: str | None = None, count: int = 10,
+                 procedural: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.families = families
+        self.procedural = procedural  # the families the built-in generators can make
         self.family = family if family in families else (families[0] if families else None)
         self.count = count
 
@@ -92,7 +94,12 @@ class GenerateForm(ModalScreen[tuple[str, int, bool] | None]):
         if not text.isdigit() or int(text) < 1:
             self.query_one("#error", Static).update("the count is a whole number of at least 1")
             return
-        self.dismiss((family, int(text), self.query_one("#procedural", Checkbox).value))
+        procedural = self.query_one("#procedural", Checkbox).value
+        if procedural and family not in self.procedural:
+            self.query_one("#error", Static).update(plain(
+                f"{family} has no built-in generator; these have: {', '.join(sorted(self.procedural)) or 'none'}"))
+            return
+        self.dismiss((family, int(text), procedural))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -193,7 +200,8 @@ class JobsScreen(ShowsWorkerErrors, Screen):
             self.generate(family, limit, procedural)
 
         family, limit = self.last_request or (None, 10)
-        self.app.push_screen(GenerateForm(sorted(self.app.families), family, limit), done)
+        procedural = frozenset(name for name, fam in self.app.families.items() if fam.has_procedural)
+        self.app.push_screen(GenerateForm(sorted(self.app.families), family, limit, procedural), done)
 
     def action_pause(self) -> None:
         if self.gating is not None:

@@ -14,11 +14,13 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Select, Static, TextArea
 
 from curator.models import Example, Message
-from curator.services.seeds import ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds
+from curator.services.seeds import (ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds,
+                                    role_change_risk)
 from curator.store import Store, StoreError
 from curator.display.cell import cell
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged
+from curator.tui.screens.prompt import ChooseScreen, ConfirmScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
 from curator.tui.widgets.inert import InertInput, InertTextArea, plain, tell
@@ -38,7 +40,7 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
     BINDINGS = [
         Binding("n", "new", "New", id="seeds.new"),
         Binding("e", "edit", "Edit", id="seeds.edit"),
-        Binding("r", "cycle_role", "Role", id="seeds.role"),
+        Binding("r", "choose_role", "Role", id="seeds.role"),
     ]
     DEFAULT_CSS = """
     SeedsScreen #targets { height: 1; padding: 0 1; background: $boost; }
@@ -149,18 +151,34 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
         if seed is not None:
             self.app.push_screen(SeedEditScreen(seed), lambda saved: saved and self.refresh_seeds())
 
-    def action_cycle_role(self) -> None:
+    def action_choose_role(self) -> None:
+        """Choose the seed's role from the list; a move into or out of the private eval set is confirmed."""
         seed = self.selected()
         if seed is None:
             return
-        role = ROLES[(ROLES.index(seed.role) + 1) % len(ROLES)] if seed.role in ROLES else ROLES[0]
-        try:
-            change_role(self.app.store, seed.id, role)
-        except (SeedError, StoreError, KeyError) as exc:
-            tell(self, f"role not changed: {exc}", severity="error")
-        else:
-            self.notify(f"seed #{seed.id} is now {role}")
-        self.refresh_seeds()
+
+        def chosen(role: str | None) -> None:
+            if role is None or role == seed.role:
+                return
+            risk = role_change_risk(seed.role, role)
+            if risk:
+                self.app.push_screen(ConfirmScreen(f"Seed #{seed.id} {seed.role} → {role}: {risk}. Change it?"),
+                                     lambda yes: change(role) if yes else self.notify(f"seed #{seed.id} stays "
+                                                                                      f"{seed.role}"))
+            else:
+                change(role)
+
+        def change(role: str) -> None:
+            try:
+                change_role(self.app.store, seed.id, role)
+            except (SeedError, StoreError, KeyError) as exc:
+                tell(self, f"role not changed: {exc}", severity="error")
+            else:
+                self.notify(f"seed #{seed.id} is now {role}")
+            self.refresh_seeds()
+
+        self.app.push_screen(ChooseScreen(f"Role of seed #{seed.id} (now {seed.role})", list(ROLES), seed.role),
+                             chosen)
 
 
 class SeedEditScreen(ModalScreen[bool]):
@@ -234,16 +252,29 @@ class SeedEditScreen(ModalScreen[bool]):
                      before=self.query_one("#error"))
 
     def action_save(self) -> None:
-        """A new seed, or a new version of the edited one (the old version is kept, superseded)."""
+        """A new seed, or a new version of the edited one (the old version is kept, superseded). A role
+        change into or out of the private eval set is confirmed first."""
         try:
             data = json.loads(self.query_one("#json", TextArea).text) if self.json_mode else self._example_from_form()
             if not isinstance(data, dict):
                 raise SeedError("the JSON must be one object")
+        except (SeedError, json.JSONDecodeError) as exc:
+            self.query_one("#error", Static).update(plain(f"not saved: {exc}"))
+            return
+        risk = role_change_risk(self.seed.role, str(data.get("role"))) if self.seed is not None else None
+        if risk:
+            question = f"Seed #{self.seed.id} {self.seed.role} → {data.get('role')}: {risk}. Save it?"
+            self.app.push_screen(ConfirmScreen(question), lambda yes: self._save(data) if yes else None)
+        else:
+            self._save(data)
+
+    def _save(self, data: dict) -> None:
+        try:
             if self.seed is None:
                 create_seed(self.app.store, data)
             else:
                 edit_seed(self.app.store, self.seed.id, data)
-        except (SeedError, StoreError, json.JSONDecodeError) as exc:
+        except (SeedError, StoreError) as exc:
             self.query_one("#error", Static).update(plain(f"not saved: {exc}"))
             return
         self.dismiss(True)

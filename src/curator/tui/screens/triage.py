@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from curator.display.cell import fit
+from curator.display.cell import cut, fit
 from curator.services import triage
 from curator.services.triage import Card, Filters, TriageError
 from curator.store import BadRow, Store, StoreError
@@ -100,6 +100,8 @@ class TriageScreen(Screen):
     TriageScreen.narrow #side { width: 1fr; height: 1fr; border-left: none; border-top: solid $primary-background; }
     TriageScreen.narrow #conversation { width: 1fr; height: 1fr; }
     TriageScreen.narrow #passage-title { display: none; }
+    TriageScreen.no-passage #passage-box { display: none; }
+    TriageScreen.narrow.no-passage #side { height: auto; max-height: 50%; }
     TriageScreen .title { text-style: bold; color: $accent; }
     """
 
@@ -137,6 +139,10 @@ class TriageScreen(Screen):
                     reason = self.reasons[n - 1] if n <= len(self.reasons) else None
                     bindings[index] = replace(binding, description=f"Reject: {reason}" if reason
                                               else f"Reject: no reason set on {n}")
+
+    @property
+    def undo_key(self) -> str:
+        return shown_key(self.app, "triage.undo", self)
 
     @property
     def store(self) -> Store:
@@ -229,7 +235,7 @@ class TriageScreen(Screen):
 
     def draw(self) -> None:
         card = self.card
-        self._set("#status", self.status_line())
+        self._set("#status", cut(self.status_line(), self._width("#status")))
         self.draw_tally()
         legend = [f"{n} {r}" for n, r in enumerate(self.reasons, 1)] + (["· blind (B)"] if self.blind else [])
         if self.has_class("narrow"):  # one line: the gates come first
@@ -240,14 +246,18 @@ class TriageScreen(Screen):
         if card is None:
             message = self.problem or ("End of this queue." if self.ids else "Nothing to review here.")
             view.show(None, f"{message} Change the queue (w; m: my flags) or the filters (c clears them); "
-                            "backspace undoes the last decision.")
+                            f"{self.undo_key} undoes the last decision.")
+            self.set_class(True, "no-passage")
+            self._set("#passage-title", "")
             self.query_one("#passage", RtlText).text = ""
             self._set("#verdicts", "")
             self._set("#history", "")
             return
         view.show(card.example)
         self.query_one("#conversation", VerticalScroll).scroll_home(animate=False)
-        self.query_one("#passage", RtlText).text = card.passage_text or "(no source passage)"
+        self.set_class(not card.passage_text, "no-passage")  # the conversation gets the passage's room
+        self._set("#passage-title", "Source passage" if card.passage_text else "No source passage")
+        self.query_one("#passage", RtlText).text = card.passage_text or ""
         self._set("#verdicts", self.verdict_text(card))
         history = card.history()
         shown = history[-self._history_lines():]
@@ -268,6 +278,10 @@ class TriageScreen(Screen):
         side = self.query_one("#side").content_region.height or 12
         history = min(self._history_lines(), len(self.card.history())) if self.card else 0
         passage = 2 if self.has_class("narrow") else 5  # at least this much of the passage (and its title)
+        if self.has_class("no-passage"):
+            passage = 0 if self.has_class("narrow") else 1  # the title says there is none
+            if self.has_class("narrow"):  # the side panel is as tall as its lines, up to half the body
+                side = (self.query_one("#body").content_region.height or 20) // 2
         reasons = self._shown.get("#reasons", "").count("\n") + 1
         return max(2, side - passage - history - reasons - 1)  # 1: the Gates title
 
@@ -352,7 +366,7 @@ class TriageScreen(Screen):
             self.done.add(example_id)
             self.app.post_message(DecisionMade(example_id, action))
         done = {"accept": "accepted", "reject": "rejected", "skip": "skipped", "flag": "flagged"}[action]
-        self.last_line = f"{done} #{example_id}{f' ({reason})' if reason else ''} · undo: backspace"
+        self.last_line = f"{done} #{example_id}{f' ({reason})' if reason else ''} · undo: {self.undo_key}"
         self.action_move(1)
 
     def action_reject_reason(self, index: int) -> None:
@@ -446,7 +460,7 @@ class TriageScreen(Screen):
                 _, ok = self._attempt("note", lambda: triage.decide(self.store, example_id, "note", note=text))
                 if ok:
                     self.card = triage.load_card(self.store, example_id) if self.card else None
-                    self.last_line = f"noted #{example_id} · undo: backspace"
+                    self.last_line = f"noted #{example_id} · undo: {self.undo_key}"
                     self.draw()
 
         self.app.push_screen(PromptScreen("Note on this candidate"), done)
