@@ -87,3 +87,17 @@ async def test_embed_from_the_palette_and_the_report_shows_the_calibration(db: P
             assert pending(store) == 0
         await palette(pilot, "Gate report", None)
         assert "decontam_meaning" in app.last_result and "recall 1.00" in app.last_result
+
+
+async def test_an_import_from_the_palette_fills_the_empty_dashboard(tmp_path: Path) -> None:
+    corpus = tmp_path / "new.txt"
+    corpus.write_text("گیاهان با نور خورشید غذا می‌سازند و اکسیژن آزاد می‌کنند. " * 20, encoding="utf-8")
+    app = CuratorApp(tmp_path / "empty.db", Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.has_class("empty")
+        await palette(pilot, "Import a corpus", str(corpus))
+        await settle(pilot)
+        assert not app.screen.has_class("empty")
+        table = app.screen.query_one("#counts")
+        assert any("passages" in str(table.get_row_at(i)) for i in range(table.row_count))

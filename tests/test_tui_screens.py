@@ -75,7 +75,7 @@ async def test_an_empty_database_says_how_to_start(tmp_path: Path) -> None:
         await settle(pilot)
         assert app.screen.has_class("empty")
         text = str(app.screen.query_one("#empty", Static).render())
-        for hint in ("curator import PATH", "curator seeds import FILE", "curator demo"):
+        for hint in ("curator import PATH", "curator seeds import FILE", "curator demo", "Import a corpus"):
             assert hint in text
         assert not app.screen.query_one("#counts", DataTable).display or not app.screen.query_one("#main").display
         await pilot.press("q")

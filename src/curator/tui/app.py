@@ -282,6 +282,11 @@ class CuratorApp(App):
 
     def show_result(self, title: str, text: str) -> None:
         self.last_result = text
+        from curator.tui.messages import DataChanged
+
+        for screen in self._screens.values():  # the main screens reload what they show
+            if isinstance(screen, Screen) and screen.is_mounted:
+                screen.post_message(DataChanged())
         if "\n" in text:
             from curator.tui.screens.raw import RawScreen
 

@@ -22,3 +22,7 @@ class BidiChanged(Message):
     def __init__(self, mode: str) -> None:
         super().__init__()
         self.mode = mode
+
+
+class DataChanged(Message):
+    """Something changed the store behind the screen's back (a palette command finished): reload."""

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Static
 from curator.display.cell import cell, fit, fit_path
 from curator.store import Store, StoreError
 from curator.tui.widgets.keyline import KeyLine
-from curator.tui.messages import BidiChanged
+from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
@@ -41,13 +41,16 @@ def read_counts(path: Path) -> Counts:
     return Counts(report.sections, report.cost_usd, report.empty)
 
 
-EMPTY_HELP = """This database is empty: no passages, no seeds yet. To start:
+EMPTY_HELP = """This database is empty: no passages, no seeds yet. To start, here:
 
-  curator import PATH         import Persian documents as passages
-  curator seeds import FILE   import hand-written seeds (JSONL)
-  curator demo                build the sample project and open it
+  ctrl+p "Import a corpus"   Persian documents as passages (.txt .md .jsonl)
+  ctrl+p "Import seeds"      hand-written seeds (JSONL)
 
-Press q and run one of them (or run it in another terminal, then r)."""
+or in another terminal (then press r here):
+
+  curator import PATH        curator seeds import FILE
+
+or press q and run `curator demo` for the sample project."""
 
 
 class Planned(Message):
@@ -108,6 +111,9 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         self.action_refresh_counts()
 
     def on_screen_resume(self) -> None:
+        self.action_refresh_counts()
+
+    def on_data_changed(self, _message: DataChanged) -> None:
         self.action_refresh_counts()
 
     def action_refresh_counts(self) -> None:

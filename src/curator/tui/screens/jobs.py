@@ -20,7 +20,7 @@ from textual.widgets import Checkbox, DataTable, Header, Input, Select, Static
 from curator.display.cell import cell
 from curator.store import Store
 from curator.tui.widgets.keyline import KeyLine
-from curator.tui.messages import BidiChanged
+from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import plain, tell
 from curator.tui.widgets.table_room import last_column_room
@@ -146,6 +146,9 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         """Load on every showing, the first one included: after the first paint (the worker's SDK import
         would hold the interpreter while the screen paints)."""
         self.call_after_refresh(self.action_refresh_tables)
+
+    def on_data_changed(self, _message: DataChanged) -> None:
+        self.action_refresh_tables()
 
     def action_refresh_tables(self) -> None:
         self.load_tables()

@@ -17,7 +17,7 @@ from curator.store import Store
 from curator.display.cell import cell, fit, fit_path
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.errors import guarded
-from curator.tui.messages import BidiChanged
+from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.prompt import ChooseScreen, PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
@@ -100,6 +100,9 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         table.clear(columns=True)
         table.add_columns("", "id", "quality", *(("tags", "families") if wide else ()), "text")
         return True
+
+    def on_data_changed(self, _message: DataChanged) -> None:
+        self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="passages", name="loading passages")
     def load(self) -> None:

@@ -19,7 +19,7 @@ from curator.services.seeds import (ROLES, SeedError, SeedListing, change_role, 
 from curator.store import Store, StoreError
 from curator.display.cell import cell
 from curator.tui.widgets.keyline import KeyLine
-from curator.tui.messages import BidiChanged
+from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.prompt import ChooseScreen, ConfirmScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
@@ -78,6 +78,9 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
 
     def on_screen_resume(self) -> None:
         """Load on every showing, the first one included (one load, not two racing workers)."""
+        self.refresh_seeds()
+
+    def on_data_changed(self, _message: DataChanged) -> None:
         self.refresh_seeds()
 
     def refresh_seeds(self) -> None:

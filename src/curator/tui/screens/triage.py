@@ -21,7 +21,7 @@ from curator.display.inert import copyable, visible
 from curator.tui.widgets.card_scroll import CardScroll
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.keys import shown_key
-from curator.tui.messages import BidiChanged
+from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.rtl import RtlText
 
@@ -210,6 +210,9 @@ class TriageScreen(Screen):
                 self.problem = f"#{self.ids[self.position]} cannot be shown: {exc}"
         self.shown_at = time.monotonic()
         self.draw()
+
+    def on_data_changed(self, _message: DataChanged) -> None:
+        self.load_queue(keep_position=self.card.example.id if self.card else None)
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
         self.draw()
