@@ -1,5 +1,5 @@
 """Snapshots of the screens that open over another, at 80x24 and 120x40: the candidate editor and the
-seed editor (Persian, and hostile text shown as pictures), the generation form, the family chooser,
+seed editor (Persian, and hostile text shown as pictures), the generation form and its cost confirmation, the family chooser,
 the augmentation confirmation with its cost, a failed job's raw response, the gate details view and
 `?` help on the dashboard. Databases live in fixed folders so the paths on screen stay the same."""
 
@@ -25,6 +25,7 @@ MODALS = {
     "seed-editor": ("persian", "seeds", ["e"]),
     "seed-editor-hostile": ("hostile", "seeds", ["e"]),
     "generate-form": ("persian", "jobs", ["g"]),
+    "generate-cost-confirmation": ("persian", "jobs", ["g", "ctrl+s"]),
     "family-chooser": ("persian", "passages", ["space", "down", "space", "g"]),
     "augment-confirmation": ("persian", "dashboard", ["A"]),
     "job-raw-response-hostile": ("hostile", "jobs", ["tab", "enter"]),

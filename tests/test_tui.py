@@ -248,6 +248,10 @@ async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:
             app.screen.query_one("#family").value = "safety"  # the generation form
             app.screen.query_one("#count").value = "12"
             await pilot.press("ctrl+s")
+            await app.workers.wait_for_complete()  # the estimate, then the question
+            await pilot.pause()
+            assert "12 requests" in app.screen.question
+            await pilot.press("y")
             assert await asyncio.get_running_loop().run_in_executor(None, both_held.wait, 60)
             await pilot.press("space")
             release.set()

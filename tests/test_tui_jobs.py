@@ -8,6 +8,7 @@ import pytest
 
 from curator.config import Settings
 from curator.tui.app import CuratorApp
+from curator.tui.screens.prompt import ConfirmScreen
 from fake_messages_api import FakeMessagesAPI
 from tui_fixtures import ROOT, build_db
 
@@ -24,6 +25,11 @@ async def _start(app: CuratorApp, pilot, request: str) -> None:
     app.screen.query_one("#family").value = family  # the generation form: a family list and a count
     app.screen.query_one("#count").value = count
     await pilot.press("ctrl+s")
+    await pilot.pause()
+    await app.workers.wait_for_complete()  # the estimate: the cost is asked about first
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmScreen) and "worst case $" in app.screen.question
+    await pilot.press("y")
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
@@ -96,3 +102,26 @@ async def test_the_form_says_which_families_have_a_built_in_generator(db: Path) 
         await pilot.pause()
         assert not isinstance(app.screen, GenerateForm)
         assert app.store.count_jobs(state="done", family="school_math") == before + 10  # the form's count
+
+
+async def test_a_run_that_costs_money_shows_its_cost_and_sends_nothing_when_declined(db: Path, monkeypatch) -> None:
+    with FakeMessagesAPI() as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("g")
+            await pilot.pause()
+            app.screen.query_one("#family").value = "safety"
+            app.screen.query_one("#count").value = "4"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            question = app.screen.question
+            assert "Generate safety" in question and "4 requests" in question and "worst case $" in question
+            await pilot.press("n")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            assert api.requests == [] and app.store.count_jobs(family="safety") == 0  # nothing sent or queued

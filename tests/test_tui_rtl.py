@@ -115,3 +115,14 @@ async def test_bdsm_untouched_while_the_terminal_reorders(db: Path, monkeypatch)
         await pilot.press("b")
         assert sent == ["\x1b[8l"]
     assert sent == ["\x1b[8l", "\x1b[8h"]
+
+
+async def test_a_persian_database_name_in_the_header_goes_through_the_pipeline(tmp_path: Path) -> None:
+    db = build_db(tmp_path / "داده‌ها.db")
+    app = app_for(db, "dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.sub_title.startswith(reorder(shape("داده‌ها.db"), True)) and "داده‌ها.db" not in app.sub_title
+        await pilot.press("b")  # the terminal reorders now: the name is sent in logical order
+        await pilot.pause()
+        assert app.sub_title.startswith("داده‌ها.db")

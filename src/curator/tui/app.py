@@ -14,6 +14,7 @@ from textual.worker import WorkerFailed
 
 from curator.config import Settings
 from curator.store import Store, StoreError
+from curator.display.cell import fit
 from curator.display.inert import visible
 from curator.display.rtl import resolve_mode
 from curator.tui.keys import binding_keys, declared_keys, keys_of
@@ -111,7 +112,7 @@ class CuratorApp(App):
         self.load_coverage()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
-        self.sub_title = f"{visible(self.db_path.name)} · bidi {self.bidi_mode}"
+        self.sub_title = f"{fit(self.db_path.name, 40, self.bidi_mode)} · bidi {self.bidi_mode}"
         self.action_open(self.start)
 
     @work(thread=True, exclusive=True, group="coverage")
@@ -196,7 +197,7 @@ class CuratorApp(App):
     def action_toggle_bidi(self) -> None:
         self.bidi_mode = "terminal" if self.bidi_mode == "app" else "app"
         self.send_bdsm(self.bidi_mode == "app")
-        self.sub_title = f"{visible(self.db_path.name)} · bidi {self.bidi_mode}"
+        self.sub_title = f"{fit(self.db_path.name, 40, self.bidi_mode)} · bidi {self.bidi_mode}"
         from curator.tui.widgets.conversation import ConversationView
         from curator.tui.widgets.rtl import RtlText
 

@@ -34,6 +34,16 @@ class JobProgress(Message):
         self.error = error
 
 
+class Estimated(Message):
+    """What a generation run would send and cost (or why it cannot be estimated), to confirm."""
+
+    def __init__(self, family: str, limit: int, estimate=None, error: str | None = None) -> None:
+        super().__init__()
+        self.family, self.limit = family, limit
+        self.estimate = estimate
+        self.error = error
+
+
 class JobsLoaded(Message):
     """The job tables' rows, read in a worker."""
 
@@ -199,8 +209,11 @@ class JobsScreen(ShowsWorkerErrors, Screen):
             if answer is None:
                 return
             family, limit, procedural = answer
-            self.last_request = (family, limit)
-            self.generate(family, limit, procedural)
+            if procedural:  # free: no question
+                self.generate(family, limit, True)
+            else:
+                self.query_one("#progress", Static).update(f"estimating {family}: {limit} jobs…")
+                self.estimate(family, limit)
 
         family, limit = self.last_request or (None, 10)
         procedural = frozenset(name for name, fam in self.app.families.items() if fam.has_procedural)
@@ -218,6 +231,46 @@ class JobsScreen(ShowsWorkerErrors, Screen):
             self.generate(*self.last_request, False)
         else:
             self.notify("nothing to pause or resume")
+
+    @work(thread=True, exclusive=True, group="jobs-estimate", exit_on_error=False)
+    def estimate(self, family: str, limit: int) -> None:
+        """What the run would send and cost (`curator generate --dry-run`); writes nothing."""
+        from curator.services import generate as service
+
+        try:
+            with Store(self.db_path, readonly=True) as store:
+                found = service.estimate(store, self.app.families[family], self.app.settings, limit=limit)
+        except Exception as exc:  # noqa: BLE001 - shown to the curator; the app goes on
+            self.post_message(Estimated(family, limit, error=str(exc)))
+            return
+        self.post_message(Estimated(family, limit, found))
+
+    def on_estimated(self, message: Estimated) -> None:
+        """Confirm the cost before anything is sent: the requests, and the worst case in dollars."""
+        progress = self.query_one("#progress", Static)
+        if message.error:
+            progress.update(plain(f"could not estimate {message.family}: {message.error}"))
+            return
+        e = message.estimate
+        progress.update(self.IDLE)
+        if e.requests == 0:
+            self.notify(f"nothing to send: the {message.limit} jobs of {e.family} are done already")
+            return
+        question = (f"Generate {e.family} with {e.model}: {e.requests} requests, about {e.input_tokens} input "
+                    f"and at most {e.output_tokens} output tokens.\nCost ≤ ${e.cost_usd:.4f}, worst case "
+                    f"${e.worst_cost_usd:.4f} (every job on all {e.max_attempts} attempts). Send them?")
+        question += "".join(f"\n{c.describe()}" for c in e.collisions)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.last_request = (message.family, message.limit)
+                self.generate(message.family, message.limit, False)
+            else:
+                self.notify("nothing sent")
+
+        from curator.tui.screens.prompt import ConfirmScreen
+
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     @work(thread=True, exclusive=True, group="jobs-run", exit_on_error=False)
     def generate(self, family: str, limit: int, procedural: bool) -> None:
