@@ -186,9 +186,11 @@ def test_gate_cli_runs_and_reports(store: Store, db_file: Path) -> None:
 def test_a_gate_run_pauses_between_batches_and_resumes(store: Store, monkeypatch) -> None:
     import threading
 
+    from curator.gates import lexical as lexical_module
     from curator.gates import runner as runner_module
 
     monkeypatch.setattr(runner_module, "BATCH", 5)
+    monkeypatch.setattr(lexical_module, "WRITE_BATCH", 5)
     run_procedural(store, FAMS["school_math"], Settings(), limit=12)
     stop = threading.Event()
     calls = []

@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from curator.gates import runner
+from curator.gates import lexical, runner
 from curator.models import Example, Message, now_iso
 from curator.services.gate import run_gates
 from curator.store import Store
@@ -53,6 +53,7 @@ def test_a_row_that_no_longer_validates_fails_format_and_the_run_goes_on(store: 
 
 def test_writes_are_short_transactions_of_at_most_a_batch(store: Store, monkeypatch) -> None:
     monkeypatch.setattr(runner, "BATCH", 4)
+    monkeypatch.setattr(lexical, "WRITE_BATCH", 4)
     ids = [add(store, i) for i in range(10)] + [add(store, 0)]  # near duplicates, the last an exact one
     calls: list[tuple[str, set[int]]] = []
     for name, key in (("insert_verdicts", 0), ("set_gate_status", 2)):
@@ -74,6 +75,7 @@ def test_writes_are_short_transactions_of_at_most_a_batch(store: Store, monkeypa
 
 def test_cancel_between_set_level_writes_keeps_what_was_written(store: Store, monkeypatch) -> None:
     monkeypatch.setattr(runner, "BATCH", 3)
+    monkeypatch.setattr(lexical, "WRITE_BATCH", 3)
     for i in range(8):
         add(store, i)
     cancel = threading.Event()

@@ -189,7 +189,7 @@ def test_a_gate_run_only_does_new_work(store: Store) -> None:
     nothing = run_gates(store, FAMS, embedder=embedder)
     assert embedder.texts == texts, "nothing new: nothing embedded"
     assert store.conn.execute("SELECT COUNT(*) FROM gate_verdicts").fetchone()[0] == logged
-    assert "0 re-clustered by meaning" in nothing.meaning
+    assert nothing.meaning == "nothing new" and nothing.lexical == "nothing new", "returns before reading the pool"
 
     new = add(store, dup["b"]["instruction"], dup["b"]["response"])
     report = run_gates(store, FAMS, embedder=embedder)

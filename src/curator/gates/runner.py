@@ -10,15 +10,15 @@ strings these together is `curator.services.gate.run_gates`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from curator.gates.base import Gate, GateContext, Verdict, worst
-from curator.gates.decontam import NAME as DECONTAM, VERSION as DECONTAM_VERSION
-from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
-from curator.gates.dedup import NAME as DEDUP, VERSION as DEDUP_VERSION
-from curator.gates.dedup import DedupItem, DedupSettings, dedup
+from curator.gates.decontam import NAME as DECONTAM
+from curator.gates.decontam import DecontamSettings
+from curator.gates.dedup import NAME as DEDUP
+from curator.gates.dedup import DedupItem, DedupSettings
+from curator.gates.lexical import run_lexical
 from curator.gates.defects import ContentGate
 from curator.gates import meaning
 from curator.gates.math_tools import MathGate, ToolsGate
@@ -46,6 +46,7 @@ class GateReport:
     paraphrases: int = 0  # failed by semantic dedup
     paraphrased_evals: int = 0  # failed by semantic decontamination
     meaning: str = ""  # what the meaning gates did, or why they did not run
+    lexical: str = ""  # what the lexical set-level gates looked at
 
 
     def count(self, gate: str, verdict: str) -> None:
@@ -58,6 +59,8 @@ class GateReport:
         text = f"{new}; " + ("; ".join(parts) if parts else "nothing to do")
         if self.invalid:
             text += f"; {self.invalid} stored rows no longer valid (format fail: invalid_row)"
+        if self.lexical:
+            text += f"\nlexical set-level gates: {self.lexical}"
         if self.meaning:
             text += f"\nmeaning: {self.meaning}"
         return text + ("; paused (run again to continue)" if self.paused else "")
@@ -116,49 +119,23 @@ def run_per_example(store: Store, families: dict[str, Any], report: GateReport, 
     return False
 
 
-def _key_of(messages_json: str) -> tuple[str, str]:
-    return conversation_keys(json.loads(messages_json))
-
-
 def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | None = None, *,
                   dedup_settings: DedupSettings = DedupSettings(),
                   decontam_settings: DecontamSettings = DecontamSettings(), cancel: Cancel = NEVER) -> bool:
-    """Dedup over current seeds and active candidates; decontamination of active candidates against
-    every eval item. Changed verdicts are written `BATCH` at a time; `cancel` is checked between
-    writes (what is written stays; the next run writes the rest). Returns False when stopped early."""
-    pool = store.dedup_pool()
-    keys = {row[0]: _key_of(row[4]) for row in pool}
-    threshold = {name: getattr(f, "dedup_threshold", None) for name, f in (families or {}).items()}
-    judge = {ex_id: g["judge"]["score"] or 0.0 for ex_id, g in store.current_verdicts(gates=("judge",)).items()}
-    failed_elsewhere = _failed_elsewhere(store)
-    items = [DedupItem(id=r[0], key=keys[r[0]][0], seed=r[1] == "seed", accepted=r[2] == "accepted",
-                       failed_elsewhere=r[0] in failed_elsewhere, judge_score=judge.get(r[0], 0.0),
-                       threshold=threshold.get(r[3])) for r in pool]
-    dedup_verdicts = dedup(items, dedup_settings)
-    eval_texts = [Text(ex_id, *_key_of(messages)) for ex_id, messages in store.eval_messages()]
-    candidates = [Text(r[0], *keys[r[0]]) for r in pool if r[1] != "seed"]
-    decontam_verdicts = decontaminate(candidates, eval_texts, decontam_settings)
-    current = store.current_verdicts(gates=(DEDUP, DECONTAM))
-    changed: list[tuple] = []
-    for gate, version, verdicts in ((DEDUP, DEDUP_VERSION, dedup_verdicts),
-                                    (DECONTAM, DECONTAM_VERSION, decontam_verdicts)):
-        for ex_id, v in verdicts.items():
-            old = current.get(ex_id, {}).get(gate)
-            if old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
-                    old["detail"].get("keeper") != v.detail.get("keeper") or \
-                    old["detail"].get("eval_set") != v.detail.get("eval_set"):
-                changed.append((ex_id, gate, version, v.verdict, v.reason, v.score, v.detail))
-            report.count(gate, v.verdict)
-            if v.verdict == "fail":
-                if gate == DEDUP:
-                    report.duplicates += 1
-                else:
-                    report.contaminated += 1
-    for start in range(0, len(changed), BATCH):
-        if cancel.is_set():
-            return False
-        store.insert_verdicts(changed[start:start + BATCH])
-    return True
+    """Dedup over current seeds and active candidates, decontamination of active candidates against
+    every eval item, doing only new work (`gates.lexical`). Changed verdicts are written a batch at a
+    time; `cancel` is checked between batches (what is written stays; the next run does the rest).
+    Returns False when stopped early."""
+    found, finished = run_lexical(store, families, dedup_settings=dedup_settings,
+                                  decontam_settings=decontam_settings, cancel=cancel)
+    for gate, counts in found.counts.items():
+        for verdict, n in counts.items():
+            report.verdicts.setdefault(gate, {}).setdefault(verdict, 0)
+            report.verdicts[gate][verdict] += n
+    report.duplicates += found.counts.get(DEDUP, {}).get("fail", 0)
+    report.contaminated += found.counts.get(DECONTAM, {}).get("fail", 0)
+    report.lexical = found.summary()
+    return finished
 
 
 SET_LEVEL = (DEDUP, DECONTAM, meaning.DEDUP, meaning.DECONTAM)
@@ -180,11 +157,19 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
     decontamination checks the candidates not yet checked against this eval set (and thresholds);
     dedup compares the new vectors with their family and re-clusters only the clusters they touch
     (all of it when the thresholds changed). Returns False when stopped early."""
-    pool = store.meaning_pool(model)
-    evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model))
     missing, total = store.count_unembedded(model)
     notes: list[str] = []
     tail = [f"{missing} of {total} not embedded, not checked for meaning (run `curator embed`)"] if missing else []
+    now = store.change_marks()
+    seen = {"meaning.decision": now["decision"], "meaning.evals": now["evals"],
+            "meaning.vectors": store.embedding_mark(model), "meaning.rules": f"{model}|{settings.decontam_ask}|{settings.decontam_whole}|{settings.dedup}|"
+                                     f"{settings.numbers_must_agree}|{meaning.VERSION}"}
+    marks = store.gate_marks()
+    if all(marks.get(k) == v for k, v in seen.items()):  # no new vector, decision or eval item since
+        report.meaning = "; ".join(["nothing new", *tail])
+        return True
+    pool = store.meaning_pool(model)
+    evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model))
     if not pool:
         report.meaning = "; ".join(["nothing embedded yet", *tail])
         return True
@@ -234,7 +219,18 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
         if cancel.is_set():
             return False
         store.insert_verdicts(changed[start:start + BATCH])
+    store.set_gate_marks(seen)
     return True
+
+
+def update_changed_status(store: Store) -> int:
+    """`update_status` for the examples given a verdict or an audit since the last time (all of them
+    the first time); returns how many changed."""
+    marks, now = store.gate_marks(), store.change_marks()
+    ids = store.verdicts_since(int(marks.get("status.verdict", 0)), int(marks.get("status.audit", 0)))
+    changed = update_status(store, ids) if ids else 0
+    store.set_gate_marks({"status.verdict": now["verdict"], "status.audit": now["audit"]})
+    return changed
 
 
 def update_status(store: Store, example_ids: list[int] | None = None) -> int:

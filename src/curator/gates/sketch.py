@@ -1,11 +1,14 @@
 """Vectorised text sketches for set-level gates: word n-gram hashes and MinHash signatures.
 
 Texts are match keys split into words; words get integer ids; n-grams are hashed with numpy in one
-pass over all texts (`Corpus`), so 200k candidates cost seconds, not minutes.
+pass over all texts (`Corpus`), so 200k candidates cost seconds, not minutes. Word ids are a keyed
+hash of the word's bytes (not Python's per-process salted `hash`), so the same texts give the same
+sketches in every process and on every machine: stored sketches and verdicts stay reproducible.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,10 +34,11 @@ class Corpus:
 
     @classmethod
     def build(cls, keys: list[str]) -> "Corpus":
-        """Word ids are Python string hashes: consistent within one process, which is all a run needs."""
+        """Word ids are stable 64-bit hashes (`word_id`), each distinct word hashed once."""
         lengths = [key.count(" ") + 1 if key else 0 for key in keys]
         words = " ".join(k for k in keys if k).split(" ") if any(keys) else []
-        ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
+        vocab = {w: word_id(w) for w in set(words)}
+        ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.uint64, count=len(words))
         offsets = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         return cls(ids, offsets)
@@ -61,6 +65,11 @@ class Corpus:
         return h[inside], owner[inside], (starts - self.offsets[owner])[inside]
 
 
+def word_id(word: str) -> int:
+    """A word's id: the same in every process and on every machine."""
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
 def minhash(hashes: np.ndarray, owner: np.ndarray, count: int, permutations: int, seed: int = 1) -> np.ndarray:
     """MinHash signatures (count x permutations) of each text's set of n-gram hashes.
 
@@ -80,28 +89,50 @@ def minhash(hashes: np.ndarray, owner: np.ndarray, count: int, permutations: int
     return sig
 
 
-def lsh_pairs(sig: np.ndarray, bands: int, max_bucket: int = 200) -> set[tuple[int, int]]:
-    """Candidate pairs: texts whose signatures agree on all rows of at least one band."""
+def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
+    """One key per band of each signature (count x bands): two texts are LSH candidates when they
+    share a key in some band. Texts with no n-gram get keys that never collide (their row index,
+    with the top bit set)."""
     count, perms = sig.shape
     rows = perms // bands
-    pairs: set[tuple[int, int]] = set()
-    empty = np.all(sig == np.iinfo(np.uint64).max, axis=1)
+    keys = np.zeros((count, bands), dtype=np.uint64)
     for b in range(bands):
-        band = sig[:, b * rows:(b + 1) * rows]
         key = np.zeros(count, dtype=np.uint64)
         for r in range(rows):
-            key = _mix(key ^ band[:, r])
-        key[empty] = np.arange(int(empty.sum()), dtype=np.uint64)  # empty texts never collide
-        order = np.argsort(key, kind="stable")
-        sorted_keys = key[order]
+            key = _mix(key ^ sig[:, b * rows + r])
+        keys[:, b] = key & np.uint64(0x7FFFFFFFFFFFFFFF)
+    empty = np.all(sig == np.iinfo(np.uint64).max, axis=1)
+    keys[empty] = (np.flatnonzero(empty).astype(np.uint64) | np.uint64(1 << 63))[:, None]
+    return keys
+
+
+def band_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: int = 200) -> set[tuple[int, int]]:
+    """Candidate pairs (row indices, smaller first) of texts that share a band key. With `focus` (a
+    boolean mask), only pairs with at least one focused row: the new texts against everything.
+    A bucket larger than `max_bucket` is chained (each member paired with the next) instead of
+    paired all with all."""
+    pairs: set[tuple[int, int]] = set()
+    for b in range(keys.shape[1]):
+        column = keys[:, b]
+        rows = np.arange(len(column))
+        if focus is not None:
+            rows = rows[np.isin(column, column[focus])]
+        order = rows[np.argsort(column[rows], kind="stable")]
+        sorted_keys = column[order]
         boundaries = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
         sizes = np.diff(boundaries)
         for start, size in zip(boundaries[:-1][sizes > 1], sizes[sizes > 1]):
             members = sorted(order[start:start + size].tolist())
-            if size > max_bucket:  # a huge cluster: chain it instead of all pairs
+            if size > max_bucket:
                 pairs.update(zip(members, members[1:]))
                 continue
             for i, a in enumerate(members):
                 for b_ in members[i + 1:]:
-                    pairs.add((a, b_))
+                    if focus is None or focus[a] or focus[b_]:
+                        pairs.add((a, b_))
     return pairs
+
+
+def lsh_pairs(sig: np.ndarray, bands: int, max_bucket: int = 200) -> set[tuple[int, int]]:
+    """Candidate pairs: texts whose signatures agree on all rows of at least one band."""
+    return band_pairs(band_keys(sig, bands), max_bucket=max_bucket)

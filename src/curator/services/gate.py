@@ -8,7 +8,7 @@ from typing import Any
 from curator.config import MeaningSettings
 from curator.gates.decontam import DecontamSettings
 from curator.gates.dedup import DedupSettings
-from curator.gates.runner import GateReport, run_meaning, run_per_example, run_set_level, update_status
+from curator.gates.runner import GateReport, run_meaning, run_per_example, run_set_level, update_changed_status
 from curator.meaning.embedder import Embedder
 from curator.services.embed import embed_missing
 from curator.progress import NEVER, Cancel, Progress
@@ -51,5 +51,5 @@ def run_gates(store: Store, families: dict[str, Any], *, progress: Progress | No
             report.meaning = f"{embedded.summary()}; {report.meaning}"
     else:
         report.meaning = "off (meaning.enabled = false in curator.toml): no semantic decontamination or dedup"
-    update_status(store)
+    update_changed_status(store)
     return report

@@ -35,6 +35,12 @@ class EmbeddingQueries:
             f"SELECT SUM({_MISSING}), COUNT(*) FROM examples WHERE {_EMBEDDABLE}", (model,)).fetchone()
         return missing or 0, total
 
+    def embedding_mark(self, model: str) -> str:
+        """Where the vectors of `model` stand (how many, and which): changes when any is added."""
+        count, total = self.conn.execute("SELECT count(*), coalesce(sum(example_id), 0) FROM embeddings "
+                                         "WHERE model = ?", (model,)).fetchone()
+        return f"{count}:{total}"
+
     def put_embeddings(self, model: str, rows: list[tuple[int, bytes | None, bytes, str]]) -> None:
         """Store (example id, ask vector or None, whole vector, numbers) rows in one transaction."""
         stamp = now_iso()

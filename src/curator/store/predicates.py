@@ -20,3 +20,5 @@ TRAINABLE_SEED = f"{CURRENT_SEED} AND role IN ('fewshot', 'polish')"
 ACCEPTED = f"{DECIDABLE} AND state = 'accepted'"
 # Passages of a finished import (an import in progress or interrupted is not visible).
 VISIBLE_PASSAGE = "(source_id IS NULL OR source_id IN (SELECT id FROM sources WHERE complete = 1))"
+# What the set-level gates compare: active candidates and current seeds that are not private eval items.
+SET_POOL = f"({ACTIVE}) OR ({CURRENT_SEED} AND role != 'eval')"

@@ -224,6 +224,27 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    # 7: the lexical set-level gates do only new work: each example's match keys and LSH band keys are
+    # stored once (examples never change), with the duplicate cluster it belongs to (its keeper) and
+    # the eval set its decontamination verdict was checked against; marks say what a run has seen.
+    """
+    CREATE TABLE sketches (
+        example_id INTEGER PRIMARY KEY REFERENCES examples(id),
+        version TEXT NOT NULL,
+        key TEXT NOT NULL,
+        question TEXT NOT NULL,
+        key_hash INTEGER NOT NULL,
+        bands BLOB NOT NULL,
+        cluster INTEGER,
+        eval_set TEXT
+    );
+    CREATE INDEX sketches_key_hash ON sketches(key_hash);
+    CREATE INDEX sketches_cluster ON sketches(cluster) WHERE cluster IS NOT NULL;
+    CREATE TABLE gate_marks (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

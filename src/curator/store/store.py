@@ -18,12 +18,13 @@ from curator.store.embeddings import EmbeddingQueries
 from curator.store.examples import ExampleQueries
 from curator.store.jobs import JobQueries
 from curator.store.seeds import SeedQueries
+from curator.store.sketches import SketchQueries
 from curator.store.stats import StatsQueries
 from curator.store.verdicts import VerdictQueries
 
 
 class Store(CorpusQueries, ExampleQueries, SeedQueries, CandidateQueries, VerdictQueries, DecisionQueries, JobQueries,
-            StatsQueries, EmbeddingQueries, StoreBase):
+            StatsQueries, EmbeddingQueries, SketchQueries, StoreBase):
     """A curator database file."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,

@@ -1,0 +1,135 @@
+"""What the lexical set-level gates keep so that a run does only new work: each example's match keys
+and LSH band keys (computed once: examples never change), the duplicate cluster it is in (its
+keeper's id), the eval set its decontamination verdict was checked against, and marks that say
+which decisions and verdicts the last run had seen."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from curator.store.predicates import EVAL, SET_POOL
+
+SET_LEVEL_GATES = ("dedup", "decontam", "dedup_meaning", "decontam_meaning")
+_NOT_SET_LEVEL = f"gate NOT IN ({', '.join(repr(g) for g in SET_LEVEL_GATES)})"
+
+
+class SketchQueries:
+    # -- sketches ------------------------------------------------------------------------------
+
+    def unsketched(self, version: str, limit: int) -> list[tuple[int, str]]:
+        """(id, messages JSON) of up to `limit` examples of the set-level pool with no sketch of
+        `version`, oldest first."""
+        return self.conn.execute(
+            f"SELECT id, messages FROM examples WHERE ({SET_POOL}) AND NOT EXISTS (SELECT 1 FROM sketches s "
+            "WHERE s.example_id = examples.id AND s.version = ?) ORDER BY id LIMIT ?", (version, limit)).fetchall()
+
+    def put_sketches(self, version: str, rows: list[tuple[int, str, str, int, bytes]]) -> None:
+        """Store (id, key, question, key hash, band keys) rows in one transaction; a sketch of another
+        version is replaced (its cluster and eval set with it)."""
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO sketches (example_id, version, key, question, key_hash, bands) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [(i, version, k, q, h, b) for i, k, q, h, b in rows])
+
+    def pool_sketches(self, version: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The sketched pool as arrays: ids, key hashes, clusters (0: alone) and band keys (n x bands)."""
+        rows = self.conn.execute(
+            "SELECT s.example_id, s.key_hash, coalesce(s.cluster, 0), s.bands FROM sketches s "
+            f"JOIN examples e ON e.id = s.example_id WHERE s.version = ? AND ({SET_POOL}) "
+            "ORDER BY s.example_id", (version,)).fetchall()
+        if not rows:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, np.zeros((0, 0), dtype=np.uint64)
+        ids, hashes, clusters, bands = zip(*rows)
+        keys = np.frombuffer(b"".join(bands), dtype=np.uint64).reshape(len(rows), -1)
+        return (np.array(ids, dtype=np.int64), np.array(hashes, dtype=np.int64), np.array(clusters, dtype=np.int64),
+                keys)
+
+    def sketched_after(self, example_id: int) -> tuple[list[int], int]:
+        """(ids of the sketches of examples after `example_id`, the last sketched example's id)."""
+        ids = [r[0] for r in self.conn.execute("SELECT example_id FROM sketches WHERE example_id > ?", (example_id,))]
+        last = self.conn.execute("SELECT coalesce(max(example_id), 0) FROM sketches").fetchone()[0]
+        return ids, last
+
+    def sketch_keys(self, ids: list[int]) -> dict[int, tuple[str, str]]:
+        """{id: (key, question)} of those of `ids` that have a sketch."""
+        return {r[0]: (r[1], r[2]) for r in self.rows_in(
+            "SELECT example_id, key, question FROM sketches WHERE example_id IN ({in})", ids)}
+
+    def set_clusters(self, rows: list[tuple[int | None, int]]) -> None:
+        """Set (cluster keeper id or None, example id) in one transaction."""
+        with self.transaction():
+            self.conn.executemany("UPDATE sketches SET cluster = ? WHERE example_id = ?", rows)
+
+    def left_pool_clusters(self) -> list[tuple[int, int]]:
+        """(id, cluster) of sketched examples in a duplicate cluster that left the pool (rejected, replaced
+        by a revision, made an eval item): their clusters need another look."""
+        return self.conn.execute(
+            "SELECT s.example_id, s.cluster FROM sketches s JOIN examples e ON e.id = s.example_id "
+            f"WHERE s.cluster IS NOT NULL AND NOT ({SET_POOL})").fetchall()
+
+    def decontam_todo(self, eval_set: str, limit: int, after: int = 0) -> list[tuple[int, str, str]]:
+        """(id, key, question) of up to `limit` sketched pool candidates (not seeds) with id > `after`
+        not yet checked against `eval_set`."""
+        return self.conn.execute(
+            "SELECT s.example_id, s.key, s.question FROM sketches s JOIN examples e ON e.id = s.example_id "
+            f"WHERE s.example_id > ? AND (s.eval_set IS NULL OR s.eval_set != ?) AND e.kind != 'seed' "
+            f"AND ({SET_POOL}) ORDER BY s.example_id LIMIT ?",
+            (after, eval_set, limit)).fetchall()
+
+    def set_checked_eval_set(self, eval_set: str, ids: list[int]) -> None:
+        with self.transaction():
+            self.conn.executemany("UPDATE sketches SET eval_set = ? WHERE example_id = ?", [(eval_set, i) for i in ids])
+
+    def dedup_facts(self, ids: list[int]) -> dict[int, tuple[str, str, bool, float, str]]:
+        """{id: (kind, state, failed by a gate that is not set-level, judge score, family)}: what decides a
+        cluster's keeper (and the family's own threshold)."""
+        rows = {r[0]: list(r[1:]) for r in self.rows_in("SELECT id, kind, state, family FROM examples "
+                                                         "WHERE id IN ({in})", ids)}
+        failed = {r[0] for r in self.rows_in(f"SELECT DISTINCT example_id FROM current_verdicts WHERE verdict = 'fail' "
+                                             f"AND {_NOT_SET_LEVEL} AND example_id IN ({{in}})", ids)}
+        judge = dict(self.rows_in("SELECT c.example_id, v.score FROM current_verdicts c JOIN gate_verdicts v "
+                                  "ON v.id = c.verdict_id WHERE c.gate = 'judge' AND c.example_id IN ({in})", ids))
+        return {i: (kind, state, i in failed, judge.get(i) or 0.0, family) for i, (kind, state, family) in rows.items()}
+
+    def current_verdicts_of(self, gate: str, ids: list[int], keys: tuple[str, ...]) -> dict[int, dict]:
+        """{id: {verdict, reason, detail: only `keys`}} of a gate's current verdicts for `ids`."""
+        fields = ", ".join(f"json_extract(v.detail, '$.{k}')" for k in keys)
+        return {ex_id: {"verdict": verdict, "reason": reason, "detail": dict(zip(keys, values))}
+                for ex_id, verdict, reason, *values in self.rows_in(
+                    f"SELECT c.example_id, v.verdict, v.reason, {fields} FROM current_verdicts c "
+                    "JOIN gate_verdicts v ON v.id = c.verdict_id WHERE c.gate = ? AND c.example_id IN ({in})",
+                    ids, (gate,))}
+
+    # -- marks: what the last run had seen -----------------------------------------------------
+
+    def gate_marks(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT name, value FROM gate_marks").fetchall())
+
+    def set_gate_marks(self, marks: dict[str, str]) -> None:
+        with self.transaction():
+            self.conn.executemany("INSERT OR REPLACE INTO gate_marks (name, value) VALUES (?, ?)",
+                                  [(k, str(v)) for k, v in marks.items()])
+
+    def change_marks(self) -> dict[str, str]:
+        """Where the logs stand now: the last decision, the last verdict, and the private eval set's
+        rows (which only grow: a new version is a new row; a role change is a decision)."""
+        decision = self.conn.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0]
+        verdict = self.conn.execute("SELECT coalesce(max(id), 0) FROM gate_verdicts").fetchone()[0]
+        audit = self.conn.execute("SELECT coalesce(max(id), 0) FROM gate_audits").fetchone()[0]
+        evals = self.conn.execute(f"SELECT count(*), coalesce(max(id), 0) FROM examples WHERE {EVAL}").fetchone()
+        return {"decision": str(decision), "verdict": str(verdict), "audit": str(audit),
+                "evals": f"{evals[0]}:{evals[1]}"}
+
+    def changed_since(self, decision: int, verdict: int) -> set[int]:
+        """Examples decided on, or given a verdict by a gate that is not set-level, after these marks."""
+        found = {r[0] for r in self.conn.execute("SELECT DISTINCT example_id FROM decisions WHERE id > ?", (decision,))}
+        found.update(r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT example_id FROM gate_verdicts WHERE id > ? AND {_NOT_SET_LEVEL}", (verdict,)))
+        return found
+
+    def verdicts_since(self, verdict: int, audit: int) -> list[int]:
+        """Examples given any verdict or audit after these marks (their status may have changed)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT example_id FROM gate_verdicts WHERE id > ? UNION SELECT example_id FROM gate_audits WHERE id > ? "
+            "ORDER BY 1", (verdict, audit))]
