@@ -1,6 +1,7 @@
 """Near-dedup and decontamination at scale, with planted near-duplicates and planted eval leaks.
 
 Usage: python benchmarks/gates_bench.py [--n 200000] [--evals 2000] [--sample 10000] [--store] [--meaning]
+       [--incremental]
 Targets (issue 4): near-dedup of 200k candidates within 60 s and decontamination (2k eval items)
 within 15 s on a 2-core machine; near-dup recall >= 0.99 against brute force on a 10k sample; every
 planted leak found. With `--store`, the same candidates also go through `services.gate.run_gates`
@@ -167,10 +168,18 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=2000)
     parser.add_argument("--sample", type=int, default=10_000)
     parser.add_argument("--store", action="store_true", help="also run the gates on a real database")
+    parser.add_argument("--incremental", action="store_true",
+                        help="only `curator gate` end to end: first run, after 1,000 new candidates, nothing new, "
+                             "with peak memory (see gates_incremental.py)")
     parser.add_argument("--meaning", action="store_true",
                         help="only the meaning gates: embedding speed, semantic decontamination and dedup, "
                              "and the incremental cost of 1,000 new candidates (see meaning_stage.py)")
     args = parser.parse_args()
+    if args.incremental:
+        import gates_incremental
+
+        gates_incremental.run(args.n, args.evals, build, perturb, sentence)
+        return
     if args.meaning:
         import meaning_stage
 

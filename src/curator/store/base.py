@@ -6,7 +6,12 @@ Rules this module keeps (see the README's concurrency contract):
   would then delete the WAL a live connection still writes to. The header is read with plain file
   I/O only when no connection to the file is open in this process (a registry counts them).
 - An existing file is checked (header, then `PRAGMA quick_check` on a read-only connection) before
-  anything writes to it, so a damaged file is reported and left byte-identical.
+  anything writes to it, so a damaged file is reported and left byte-identical. The check reads the
+  whole file, so a process that checked it and then closed its last writing connection seals the
+  state it leaves (`NAME.checked` beside it: inode, size, change and modification times of the file
+  and its WAL); the next process skips the check while that state is unchanged. Anything that
+  touches the file afterwards (another writer, a copy, a damaged disk write) changes its times, and
+  the file is checked again.
 - Read-only stores open the file with `mode=ro`: they never create, migrate or write.
 - Writes are `BEGIN IMMEDIATE` transactions; a write that cannot get the lock within the busy
   timeout raises `StoreBusy` (a `StoreError`) for the caller to retry or report.
@@ -259,6 +264,9 @@ class StoreBase:
             self.conn.close()  # SQLite keeps the file's descriptor open while another connection holds locks
             self.conn = None
             _open_count[self._key] = max(0, _open_count.get(self._key, 1) - 1)
+            check = _checks.get(self._key)
+            if not self.readonly and _open_count[self._key] == 0 and check is not None and check.passed():
+                _seal(self.path)
 
     def __enter__(self):
         return self
@@ -319,9 +327,13 @@ class _Check:
         threading.Thread(target=check.run, name=f"quick_check {path.name}", daemon=True).start()
         return check
 
+    def passed(self) -> bool:
+        return self.done.is_set() and self.error is None
+
     def run(self) -> None:
         try:
-            _quick_check(self.path)
+            if not _sealed(self.path):
+                _quick_check(self.path)
         except StoreError as exc:
             self.error = exc
         finally:
@@ -334,6 +346,45 @@ class _Check:
                             "is read once); nothing was written, try again in a moment")
         if self.error is not None:
             raise StoreError(str(self.error))
+
+
+def _file_state(path: Path) -> list:
+    """What any change to the file or its WAL changes: inode, size, change and modification times."""
+    state = []
+    for part in (path, Path(f"{path}-wal")):
+        try:
+            st = part.stat()
+        except FileNotFoundError:
+            state.append(None)
+            continue
+        empty_wal = part is not path and st.st_size == 0  # a reader may leave one: nothing in it to check
+        state.append(None if empty_wal else [st.st_ino, st.st_size, st.st_ctime_ns, st.st_mtime_ns])
+    return state
+
+
+def _seal_file(path: Path) -> Path:
+    return path.with_name(path.name + ".checked")
+
+
+def _seal(path: Path) -> None:
+    """Record that the file, as it is now, was checked (written atomically; a failure only means the
+    next process checks the file again)."""
+    seal = _seal_file(path)
+    tmp = seal.with_name(f"{seal.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"state": _file_state(path), "sealed_at": datetime.now(timezone.utc).isoformat()}))
+        os.replace(tmp, seal)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _sealed(path: Path) -> bool:
+    """The file is exactly as a process that had checked it left it."""
+    try:
+        state = json.loads(_seal_file(path).read_text()).get("state")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return state == _file_state(path)
 
 
 def _quick_check(path: Path) -> None:
