@@ -72,3 +72,17 @@ def test_cli_yes_queues_without_asking(db: Path) -> None:
     out = _run(db, "--yes")  # no stdin: a prompt would abort
     assert out.returncode == 0, out.stderr
     assert _queued(db) > before and "[y/N]" not in out.stdout
+
+
+def test_the_cost_of_a_run_counts_the_jobs_already_queued_for_its_family(db: Path) -> None:
+    from curator.services import generate
+
+    settings = Settings()
+    with Store(db) as store:
+        planned = service.plan(store, CMAP, FAMS, settings, max_jobs_per_cell=2)
+        service.queue(store, planned)
+        queued = store.count_jobs(state="queued", family="grammar_tutor")
+        assert queued > 1
+        estimate = generate.estimate(store, FAMS["grammar_tutor"], settings, limit=1)
+    # a run sends the one planned job and every job `A` queued for the family: the question says so
+    assert estimate.requests >= queued and estimate.worst_cost_usd > 0

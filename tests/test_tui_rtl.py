@@ -126,3 +126,18 @@ async def test_a_persian_database_name_in_the_header_goes_through_the_pipeline(t
         await pilot.press("b")  # the terminal reorders now: the name is sent in logical order
         await pilot.pause()
         assert app.sub_title.startswith("داده‌ها.db")
+
+
+async def test_persian_coverage_cells_on_the_dashboard_are_reordered_once(db: Path) -> None:
+    from curator.coverage import Cell
+
+    app = app_for(db, "dashboard")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        live = app.coverage
+        cells = [Cell("grammar_tutor", "topic", "مضاف و مضاف‌الیه", target=250, count=3)]
+        live.cells = lambda: cells  # a Persian cell value, as a `topic` dimension gives
+        app.screen.show_coverage()
+        await pilot.pause()
+        drawn = str(app.screen.query_one("#coverage", RtlText).render())
+        assert visual("مضاف و مضاف‌الیه") in drawn and "مضاف و مضاف‌الیه" not in drawn

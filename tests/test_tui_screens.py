@@ -254,3 +254,21 @@ async def test_the_seed_editor_asks_before_saving_an_eval_item_as_training_mater
         assert not isinstance(app.screen, SeedEditScreen)
         assert app.store.example(ids[row]).superseded_by is not None
         assert app.store.example(app.store.example(ids[row]).superseded_by).role == "fewshot"
+
+
+async def test_the_dashboard_counts_coverage_again_when_the_store_changed_elsewhere(db: Path) -> None:
+    from curator.services.seeds import change_role
+
+    app = CuratorApp(db, SETTINGS, start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        polish = next(c.count for c in app.coverage.cells() if c.family == "polish" and c.dimension == "family")
+        with Store(db) as other:  # another process moves a few-shot seed to polish
+            fewshot = next(s.id for s in other.seeds(role="fewshot"))
+            change_role(other, fewshot, "polish")
+        await pilot.press("r")
+        await settle(pilot)
+        await settle(pilot)
+        now = next(c.count for c in app.coverage.cells() if c.family == "polish" and c.dimension == "family")
+        assert now == polish + 1
+        assert f"{now:>5}/" in app.screen.query_one("#coverage").text

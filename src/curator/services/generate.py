@@ -70,15 +70,20 @@ class Estimate:
 
 def estimate(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1,
              batch: bool = False) -> Estimate:
-    """What `run` would send, in tokens and worst-case dollars; writes nothing."""
+    """What `run` would send — the planned jobs and the family's queued ones — in tokens and worst-case
+    dollars; writes nothing."""
     fewshot = FewShot.load(store)
     planned = plan_generation(store, family, settings, limit=limit, per_passage=per_passage, dry_run=True,
                               fewshot=fewshot)
     done = store.done_job_keys()
     todo = [j for j in planned.jobs if j.idem_key not in done]
+    done_before = len(planned.jobs) - len(todo)
+    planned_keys = {j.idem_key for j in todo}
+    # a run also sends every job of the family already queued (by `A`, an earlier run paused...)
+    todo += [job for job in map(store.job, store.queued_job_ids(family=family.name)) if job.idem_key not in planned_keys]
     tokens_in, tokens_out, cost = request_cost(store, family, todo, settings, fewshot=fewshot, batch=batch)
     attempts = settings.teacher.max_job_attempts
-    return Estimate(family.name, settings.teacher.model_for(family.name), len(todo), len(planned.jobs) - len(todo),
+    return Estimate(family.name, settings.teacher.model_for(family.name), len(todo), done_before,
                     tokens_in, tokens_out, cost, cost * attempts, attempts, batch, planned.collisions)
 
 

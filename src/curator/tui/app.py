@@ -109,6 +109,7 @@ class CuratorApp(App):
         self.coverage = None  # live coverage counts, once the worker has them
         self.coverage_error: str | None = None
         self._decided_before_coverage: list[int] = []
+        self._recounting = True
         self.load_coverage()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
@@ -125,10 +126,21 @@ class CuratorApp(App):
         except CoverageError as exc:
             self.post_message(CoverageLoaded(None, str(exc)))
             return
-        with Store(self.db_path, readonly=True) as store:
-            self.post_message(CoverageLoaded(LiveCoverage(store, cmap)))
+        try:
+            with Store(self.db_path, readonly=True) as store:
+                self.post_message(CoverageLoaded(LiveCoverage(store, cmap)))
+        except StoreError as exc:
+            self.post_message(CoverageLoaded(None, str(exc)))
+
+    def recount_coverage(self) -> None:
+        """Count coverage again (the store changed elsewhere: a command, a seed's role, an import);
+        decisions made meanwhile are replayed on the new counts."""
+        if not self._recounting:
+            self._recounting = True
+            self.load_coverage()
 
     def on_coverage_loaded(self, message: CoverageLoaded) -> None:
+        self._recounting = False
         self.coverage, self.coverage_error = message.live, message.error
         if self.coverage is not None:
             for example_id in self._decided_before_coverage:  # decided while the worker counted
@@ -165,9 +177,9 @@ class CuratorApp(App):
 
     def on_decision_made(self, message) -> None:
         """Keep coverage counts current without recounting: one example in or out of the counted set."""
-        if self.coverage is None:
-            self._decided_before_coverage.append(message.example_id)
-        elif self.coverage.sync(self.store, message.example_id):
+        if self.coverage is None or self._recounting:
+            self._decided_before_coverage.append(message.example_id)  # replayed on the counts being made
+        if self.coverage is not None and self.coverage.sync(self.store, message.example_id):
             self.refresh_dashboard_coverage()
 
     def on_unmount(self) -> None:

@@ -117,7 +117,9 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         self.action_refresh_counts()
 
     def action_refresh_counts(self) -> None:
+        """The counts, and coverage counted again (anything may have changed the store meanwhile)."""
         self.load_counts()
+        self.app.recount_coverage()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-counts", name="reading counts")
     def load_counts(self) -> None:
@@ -126,7 +128,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     def show_coverage(self) -> None:
         """Bars per cell: a filled part and a light remainder, so no colour is needed to read them."""
         live = getattr(self.app, "coverage", None)
-        widget = self.query_one("#coverage", RtlText)  # cell values may be Persian
+        widget = self.query_one("#coverage", RtlText)  # cell values may be Persian: it reorders each line
+        # (so the lines are built in logical order: `fit` in mode "terminal" only makes them inert and cuts them)
         if live is None:
             widget.text = "coverage: no coverage map (prompts/coverage.toml)"
             return
@@ -143,13 +146,12 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
                 counted = f"{c.count:>5}/{c.target:<5}"
                 state = "THIN" if c.share < live.cmap.thin_share else "full" if c.count >= c.target else "ok"
                 room = min(30, max(4, width - name - len(counted) - len(state) - 4))  # the bar's end mark too
-                lines.append(f"{fit(c.family, name, self.app.bidi_mode):<{name}} {counted} {bar(c.share, room)} {state}")
+                lines.append(f"{fit(c.family, name, 'terminal'):<{name}} {counted} {bar(c.share, room)} {state}")
         lines += ["", "thin cells:"]
         for c in thin[:40]:
             if c.dimension != "family":
                 what = c.value if c.dimension == "task_type" else f"{c.dimension}={c.value}"  # the common case short
-                lines.append(f"{c.count:>5}/{c.target:<5} " + fit(f"{c.family} · {what}", width - 12,
-                                                                  self.app.bidi_mode))
+                lines.append(f"{c.count:>5}/{c.target:<5} " + fit(f"{c.family} · {what}", width - 12, "terminal"))
         widget.text = "\n".join(lines)
 
     def action_export(self) -> None:
