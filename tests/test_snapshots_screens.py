@@ -38,10 +38,14 @@ def hostile() -> Path:
 
 
 async def ready(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()  # the jobs screen loads its tables after its first paint
+    """Settled: workers done, and the jobs screen's tables loaded (it starts their worker only after
+    its first paint, so one round of waiting may come too early on a busy machine)."""
+    for round in range(100):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        jobs = pilot.app._screens.get("jobs")
+        if round >= 1 and (jobs is None or jobs.overview is not None):
+            break
     await pilot.pause()
 
 

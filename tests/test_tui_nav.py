@@ -199,8 +199,10 @@ async def test_the_palette_holds_every_screens_commands_with_their_current_keys(
 
 
 async def test_export_from_the_triage_palette(tmp_path: Path, monkeypatch) -> None:
-    db = build_db(tmp_path / "d.db")
-    monkeypatch.chdir(tmp_path)
+    db = build_db(tmp_path / "project" / "d.db")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the app was started from another folder
     app = app_for(db)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -211,5 +213,8 @@ async def test_export_from_the_triage_palette(tmp_path: Path, monkeypatch) -> No
         await pilot.press("enter")
         await settle(pilot)
         assert app.current_mode == "dashboard"
-        assert any(n.message.startswith("exported ") for n in app._notifications), list(app._notifications)
-    assert any((db.parent / "exports").iterdir()) or any((tmp_path / "exports").iterdir())
+        exported = [n.message for n in app._notifications if n.message.startswith("exported ")]
+        assert exported, list(app._notifications)
+    versions = list((db.parent / "exports").iterdir())
+    assert len(versions) == 1 and not (elsewhere / "exports").exists(), "beside the database, not the folder"
+    assert str(versions[0]) in exported[0].replace("\n", ""), "the path is shown"

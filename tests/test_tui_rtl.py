@@ -141,3 +141,20 @@ async def test_persian_coverage_cells_on_the_dashboard_are_reordered_once(db: Pa
         await pilot.pause()
         drawn = str(app.screen.query_one("#coverage", RtlText).render())
         assert visual("مضاف و مضاف‌الیه") in drawn and "مضاف و مضاف‌الیه" not in drawn
+
+
+async def test_a_persian_answer_in_a_one_line_prompt_is_also_shown_as_it_reads(db: Path) -> None:
+    app = app_for(db, "triage")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press(*"تاریخ ایران")
+        await pilot.pause()
+        preview = app.screen.query_one("#preview")
+        assert preview.display and visual("تاریخ ایران") in str(preview.render())
+        assert app.screen.query_one("#answer").value == "تاریخ ایران"  # the field keeps the logical text
+        await pilot.press("ctrl+u")  # Latin only: nothing to reorder, no preview
+        await pilot.press(*"numpy")
+        await pilot.pause()
+        assert not preview.display

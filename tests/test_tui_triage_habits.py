@@ -4,6 +4,7 @@ card's history and the gate details view."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,62 @@ async def test_a_card_without_a_source_passage_gives_its_room_to_the_conversatio
         assert set(heights) == {True, False}, "the fixture has cards with and without a passage"
         assert heights[False] > heights[True]
         assert on_screen(app, "#verdicts") and on_screen(app, "#reasons")
+
+
+async def test_brackets_select_the_previous_and_next_turn_for_copying(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        view = app.screen.query_one("#turns")
+        assert view.selected_message().role == "assistant", "the last prose turn is selected first"
+        await pilot.press("left_square_bracket")
+        assert view.selected_message().role == "user"
+        await pilot.press("y")
+        assert app.clipboard == view.selected_message().content
+        await pilot.press("right_square_bracket")
+        assert view.selected_message().role == "assistant"
+
+
+async def test_t_filters_the_queue_by_passage_tag_and_c_clears_it(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        everything = list(screen.ids)
+        assert screen.tags_list, "the fixture's passages have tags"
+        await pilot.press("t")
+        await settle(pilot)
+        tag = screen.filters.tag
+        assert tag == screen.tags_list[0] and f"tag={tag}" in text(app, "#status")
+        with Store(db, readonly=True) as store:
+            tagged = {p.id for p in store.passages() if tag in p.tags}
+            assert all(store.example(i).passage_id in tagged for i in screen.ids)
+        assert len(screen.ids) < len(everything)
+        await pilot.press("c")
+        await settle(pilot)
+        assert screen.ids == everything and "tag=" not in text(app, "#status")
+
+
+async def test_tool_calls_and_tool_schemas_are_indented_json_left_to_right(db: Path) -> None:
+    from curator.tui.widgets.conversation import turn_blocks
+
+    app = app_for(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        with Store(db, readonly=True) as store:
+            with_tools = next(i for i in screen.ids if store.example(i).tools)
+        screen.position = screen.ids.index(with_tools)
+        screen.show_current()
+        await pilot.pause()
+        example = screen.card.example
+        blocks = {label: (body, ltr) for label, body, ltr in turn_blocks(example)}
+        body, ltr = blocks["tools"]
+        assert ltr and body == json.dumps(example.tools, ensure_ascii=False, indent=2)
+        calls = [(label, b) for label, (b, ltr) in blocks.items() if "tool call" in label]
+        for label, b in calls:
+            assert blocks[label][1] and b.startswith("{\n  "), "arguments as indented JSON"
+        drawn = str(screen.query_one("#turns").render())
+        name = example.tools[0]["function"]["name"]
+        assert f'      "name": "{name}",' in drawn or f'"name": "{name}"' in drawn
+        assert '  {' in drawn and '    "function": {' in drawn, "indentation kept, left to right"

@@ -23,7 +23,7 @@ from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import plain, tell
-from curator.tui.widgets.table_room import last_column_room
+from curator.tui.widgets.table_room import fix_widths, last_column_room
 
 
 class JobProgress(Message):
@@ -185,17 +185,20 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         names = 16 if self.app.size.width < 100 else 24
         summary = self.query_one("#summary", DataTable)
         summary.clear()
-        for r in overview.rows:
-            summary.add_row(r["kind"], cell(r["family"] or "-", names, mode), r["state"], str(r["jobs"]),
-                            str(r["attempts"]), str(r["input_tokens"]), str(r["output_tokens"]),
-                            f"{r['cost_usd']:.4f}")
+        rows = [(r["kind"], cell(r["family"] or "-", names, mode), r["state"], str(r["jobs"]), str(r["attempts"]),
+                 str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}") for r in overview.rows]
+        fix_widths(summary, rows)
+        for values in rows:
+            summary.add_row(*values)
         errors = self.query_one("#errors", DataTable)
         errors.clear()
         rows = [(str(job.id), cell(job.family or "-", names, mode), job.state, str(job.attempts))
                 for job in overview.errors]
         room = last_column_room(errors, rows, most=200)
-        for job, values in zip(overview.errors, rows):
-            errors.add_row(*values, cell(job.last_error or "", room, mode), key=str(job.id))
+        lines = [(*values, cell(job.last_error or "", room, mode)) for job, values in zip(overview.errors, rows)]
+        fix_widths(errors, lines)
+        for job, values in zip(overview.errors, lines):
+            errors.add_row(*values, key=str(job.id))
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
         self.show_tables()

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from curator.display.cell import fit
+from curator.display.rtl import has_rtl
 from curator.tui.widgets.inert import InertInput, plain
 
 
@@ -19,6 +21,7 @@ class PromptScreen(ModalScreen[str | None]):
     DEFAULT_CSS = """
     PromptScreen { align: center middle; }
     PromptScreen > Vertical { width: 70; height: auto; border: round $accent; padding: 1 2; background: $surface; }
+    PromptScreen #preview { color: $text-muted; padding: 0 1; }
     """
 
     def __init__(self, question: str, value: str = "") -> None:
@@ -30,9 +33,21 @@ class PromptScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static(plain(self.question))
             yield InertInput(value=self.value, id="answer")
+            yield Static("", id="preview", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+        self.show_preview(self.value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.show_preview(event.value)
+
+    def show_preview(self, value: str) -> None:
+        """The field holds the logical text; right-to-left text is also shown as it reads."""
+        preview = self.query_one("#preview", Static)
+        preview.display = has_rtl(value) and self.app.bidi_mode == "app"
+        if preview.display:
+            preview.update("reads: " + fit(value, max(10, (self.query_one(Input).size.width or 60) - 8), "app"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

@@ -20,3 +20,11 @@ def last_column_room(table: DataTable, rows: Sequence[Sequence[object]], least: 
                 for i, label in enumerate(labels))
     width = table.scrollable_content_region.width or table.size.width
     return max(least, min(most, width - taken - pad - SCROLLBAR))
+
+
+def fix_widths(table: DataTable, rows: Sequence[Sequence[object]]) -> None:
+    """Give each column the width of its widest value (or label) before the rows go in: a table drawn
+    between adding rows and its next idle moment then has its final widths already."""
+    for i, column in enumerate(table.ordered_columns):
+        column.width = max([cell_len(column.label.plain), *(cell_len(str(row[i])) for row in rows if i < len(row))])
+        column.auto_width = False
