@@ -138,3 +138,23 @@ async def test_a_row_that_no_longer_validates_is_named_not_fatal(db: Path) -> No
         await pilot.press("a")  # nothing to decide on; the app stays up
         await pilot.press("right")
         assert app.is_running and screen.position == screen.ids.index(bad) + 1
+
+
+async def test_a_typed_reason_becomes_a_code_and_a_bad_one_decides_nothing(db: Path) -> None:
+    app = app_for(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        target = app.screen.card.example.id
+        await pilot.press("X")
+        await pilot.pause()
+        await pilot.press(*"Off Topic", "enter")  # the same code as off_topic, not a new one
+        await pilot.pause()
+        second = app.screen.card.example.id
+        await pilot.press("X")
+        await pilot.pause()
+        await pilot.press(*"خیلی بد!", "enter")
+        await pilot.pause()
+        assert app.screen.card.example.id == second and app.store.decisions(second) == []
+        assert any("reason code" in n.message for n in app._notifications)
+    with Store(db) as store:
+        assert [(d.action, d.reason) for d in store.decisions(target)] == [("reject", "off_topic")]

@@ -275,3 +275,13 @@ async def test_tool_calls_and_tool_schemas_are_indented_json_left_to_right(db: P
         name = example.tools[0]["function"]["name"]
         assert f'      "name": "{name}",' in drawn or f'"name": "{name}"' in drawn
         assert '  {' in drawn and '    "function": {' in drawn, "indentation kept, left to right"
+
+
+async def test_in_blind_mode_the_accept_warning_names_no_gate(db: Path) -> None:
+    app = app_for(db, blind=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.card.accept_warnings(), "the fixture's first candidate fails the dedup gates"
+        await pilot.press("a")
+        tally = text(app, "#tally")
+        assert "blind: B shows which" in tally and "dedup" not in tally

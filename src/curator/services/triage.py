@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,12 +165,23 @@ def check_decidable(store: Store, example_ids: list[int]) -> None:
         _require_decidable(store, example_id)
 
 
+def reason_code(text: str) -> str:
+    """A typed reason as a reason code (lowercase, spaces as _), the form the curation log counts;
+    TriageError when it cannot be one."""
+    code = "_".join(text.strip().lower().split())
+    if not re.fullmatch(r"[a-z0-9_]{1,32}", code):
+        raise TriageError(f"a reason code is up to 32 lowercase letters, digits and _ (not {text.strip()!r})")
+    return code
+
+
 def decide(store: Store, example_id: int, action: str, *, seconds: float | None = None, note: str | None = None,
            reason: str | None = None) -> int:
     """Record a decision (accept, reject, skip, flag, note), with an optional reason code, and the
     state it implies, in one transaction; returns the decision's id."""
     if action not in ACTIONS:
         raise TriageError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    if reason is not None:
+        reason = reason_code(reason)
     with store.transaction():
         _require_decidable(store, example_id)
         decision_id = store.add_decision(Decision(example_id=example_id, action=action, seconds=seconds, note=note,

@@ -23,6 +23,7 @@ from curator.tui.widgets.keyline import KeyLine
 from curator.tui.keys import shown_key
 from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.widgets.conversation import ConversationView
+from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
 
 VERDICT_FILTERS = (None, "pass", "flag", "fail")
@@ -242,7 +243,7 @@ class TriageScreen(Screen):
         self.draw_tally()
         legend = [f"{n} {r}" for n, r in enumerate(self.reasons, 1)] + (["· blind (B)"] if self.blind else [])
         if self.has_class("narrow"):  # one line: the gates come first
-            self._set("#reasons", fit("reject: " + " ".join(legend), self._width("#reasons")))
+            self._set("#reasons", fit("reject: " + " ".join(legend), self._width("#reasons"), self.app.bidi_mode))
         else:
             self._set("#reasons", "\n".join(line for line, _ in packed("reject:", legend, self._width("#reasons"))))
         view = self.query_one("#turns", ConversationView)
@@ -317,7 +318,8 @@ class TriageScreen(Screen):
         pace = f"{session.count} decided since opening"
         if session.median_seconds is not None:
             pace += f" · median {session.median_seconds:.1f} s"
-        self._set("#tally", fit(f"{self.last_line} · {pace}" if self.last_line else pace, self._width("#tally")))
+        self._set("#tally", fit(f"{self.last_line} · {pace}" if self.last_line else pace, self._width("#tally"),
+                                self.app.bidi_mode))
 
     def status_line(self) -> str:
         f = self.filters
@@ -345,6 +347,8 @@ class TriageScreen(Screen):
             return
         if self.confirming != card.example.id:
             warnings = card.accept_warnings()
+            if warnings and self.blind and not card.decided:  # the verdicts stay hidden until a decision
+                warnings = ["a gate or the export objects (blind: B shows which)"]
             if warnings:
                 self.confirming = card.example.id
                 self.warning = f"⚠ {shown_key(self.app, 'triage.accept', self)} again to accept #{card.example.id}: {'; '.join(warnings)}"
@@ -385,8 +389,13 @@ class TriageScreen(Screen):
         from curator.tui.screens.prompt import PromptScreen
 
         def done(text: str | None) -> None:
-            if text:
-                self.action_decide("reject", reason=text.strip())
+            if text and text.strip():
+                try:
+                    code = triage.reason_code(text)
+                except triage.TriageError as exc:
+                    tell(self, str(exc), severity="error")
+                    return
+                self.action_decide("reject", reason=code)
 
         self.app.push_screen(PromptScreen("Reject: a short reason code (say off_topic, wrong_answer)"), done)
 
