@@ -9,11 +9,11 @@ tool comes back carrying the other tools' properties as nulls.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -75,7 +75,7 @@ def tools_column(datasets_version: str | None = None) -> ToolsColumn:
 def _tools_value(value: str | None, tools: ToolsColumn) -> str | list[str] | None:
     if value is None or tools.mode == JSON_STRING:
         return value
-    return [json.dumps(tool, ensure_ascii=False, sort_keys=True) for tool in json.loads(value)]
+    return [orjson.dumps(tool, option=orjson.OPT_SORT_KEYS).decode() for tool in orjson.loads(value)]
 
 
 def table(rows: list[dict[str, Any]], shape: str, tools: ToolsColumn) -> pa.Table:
