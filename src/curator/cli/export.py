@@ -71,8 +71,8 @@ def augment(max_jobs: int, dry_run: bool, yes: bool, db: Path | None) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the versions (default: exports/ beside the database).")
 @click.option("--seed", default=0, show_default=True, help="Tie-break seed of the mix builder.")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["prompt_completion", "alpaca"]),
-              help="Extra formats beside TRL messages.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["prompt_completion", "alpaca", "parquet"]),
+              help="Extra formats beside TRL messages (parquet: a Parquet copy of every JSONL data file).")
 @db_option
 def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
     """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log."""

@@ -3,7 +3,8 @@
 Everything is built in memory and checked first (the leak check refuses any train or polish row
 that matches a private eval item); then the files go into a hidden temporary folder that is renamed
 into place, so a failed or killed export leaves no partial version. The same state exported twice
-gives byte-identical files (nothing in them depends on the clock).
+gives byte-identical files (nothing in them depends on the clock). With the "parquet" format every
+JSONL data file gets a Parquet twin built from the same rows (`curator.export.parquet`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from curator.coverage import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
 from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_reason, load_rows, trainable
+from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_tokens
 from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate, fingerprint
 from curator.models import ExportRecord
@@ -177,7 +179,10 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
         }
 
 
-def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: list[Row], settings: dict[str, Any]) -> str:
+def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: list[Row], settings: dict[str, Any],
+             formats: dict[str, Any] | None = None) -> str:
+    """The version's manifest; `formats` describes the file formats written beside the JSONL (Parquet:
+    how the tools column is stored, and each file's rows and sha256)."""
     passage_ids = sorted({r.passage_id for r in rows if r.passage_id is not None})
     sources = store.source_paths(passage_ids)
     body = {
@@ -188,6 +193,8 @@ def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: 
         "lineage": {"passages": passage_ids, "source_files": sources,
                     "jobs": sorted({r.job_id for r in rows if r.job_id is not None})},
     }
+    if formats:
+        body["formats"] = formats
     return json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
@@ -274,13 +281,23 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
     if leaks:
         raise LeakError(leaks)
     private = [r for r in evals if r.superseded_by is None]
-    contents = {"train.jsonl": jsonl([trl(r) for r in mix.selected]), "polish.jsonl": jsonl([trl(r) for r in polish]),
-                "eval_private.jsonl": jsonl([trl(r) for r in private])}
+    tables = {"train": ("trl", [trl(r) for r in mix.selected]), "polish": ("trl", [trl(r) for r in polish]),
+             "eval_private": ("trl", [trl(r) for r in private])}
     for name in formats:
+        if name == "parquet":
+            continue
         if name not in FORMATS:
-            raise ValueError(f"unknown format {name!r} (known: {', '.join(FORMATS)})")
+            raise ValueError(f"unknown format {name!r} (known: {', '.join([*FORMATS, 'parquet'])})")
         converted = [FORMATS[name](r) for r in mix.selected]
-        contents[f"train.{name}.jsonl"] = jsonl([c for c in converted if c is not None])
+        tables[f"train.{name}"] = (name, [c for c in converted if c is not None])
+    contents = {f"{stem}.jsonl": jsonl(rows) for stem, (_, rows) in tables.items()}
+    described: dict[str, Any] = {}
+    if "parquet" in formats:
+        tools = tools_column()
+        contents.update({f"{stem}.parquet": parquet_bytes(rows, shape, tools) for stem, (shape, rows) in tables.items()})
+        described["parquet"] = {**tools.describe(), "files": {
+            f"{stem}.parquet": {"rows": len(rows), "sha256": _sha(contents[f"{stem}.parquet"])}
+            for stem, (_, rows) in tables.items()}}
     counts = {"train": len(mix.selected), "polish": len(polish), "eval_private": len(private),
               "considered": len(considered), "accepted": sum(r.state == "accepted" for r in considered)}
     digest = _sha(b"".join(contents[k] for k in sorted(contents)))[:12]
@@ -301,7 +318,8 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
             staging.write(name, [data])
         staging.write("curation_log.jsonl", _chunked(curation_log(store, considered + seeds, mix)))
         files = dict(sorted(staging.hashes.items()))
-        staging.write("manifest.json", [manifest(store, files, counts, mix.selected + polish, settings).encode()])
+        staging.write("manifest.json", [manifest(store, files, counts, mix.selected + polish, settings,
+                                                 described).encode()])
         path = staging.commit()
     record = ExportRecord(version=version, path=str(path), counts=counts,
                           manifest_sha256=staging.hashes["manifest.json"])

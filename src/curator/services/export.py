@@ -28,7 +28,9 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     """Build the mix (one example per lineage, cells capped at their targets), refuse it if a row
     matches a private eval item by words or by meaning (LeakError, nothing written), and write a new
     version folder atomically (or find the identical one) under `out_dir`, by default `exports/`
-    beside the database. OSError when the folder cannot be written."""
+    beside the database. `formats`: extra row formats (prompt_completion, alpaca) and "parquet" (a
+    Parquet copy of every JSONL data file, described in the manifest). OSError when the folder
+    cannot be written."""
     out_dir = out_dir if out_dir is not None else store.path.parent / "exports"
     check = meaning_leak_check(store, meaning_settings, embedder) if meaning_settings.enabled else None
     # Millions of short-lived rows: the cyclic collector would rescan them over and over (they hold no cycles).
