@@ -15,7 +15,7 @@ class ScaleUnavailable(Exception):
 
 def require_datatrove() -> None:
     """Raise ScaleUnavailable (with how to install it) unless datatrove can be imported."""
-    import importlib.util
-
-    if importlib.util.find_spec("datatrove") is None:
-        raise ScaleUnavailable(INSTALL_HINT)
+    try:
+        import datatrove  # noqa: F401 - only a preparation gets here
+    except ImportError as exc:
+        raise ScaleUnavailable(INSTALL_HINT) from exc
