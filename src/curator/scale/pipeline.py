@@ -19,6 +19,7 @@ which is what `curator import` keeps (the store ignores a passage whose key hash
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -91,8 +92,8 @@ def executors(plan: Plan, options: ClusterOptions = ClusterOptions()) -> list[An
     for stage in stages(plan):
         logs = str(plan.folder("logs") / stage.name)
         depends = built[-1] if built else None
-        workers = stage.tasks if options.workers == -1 else min(options.workers, stage.tasks)
-        if plan.executor == "local":
+        if plan.executor == "local":  # one task is run in-process; more share the cores (a pool each stage)
+            workers = min(stage.tasks, os.cpu_count() or 1 if options.workers == -1 else options.workers)
             built.append(LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=workers,
                                                logging_dir=logs, depends=depends))
         elif plan.executor == "slurm":
