@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from curator.cli import candidates, corpus, export, gate, generate, judge, passages, seeds, triage  # noqa: F401 - they register their commands
+from curator.cli import candidates, corpus, export, gate, generate, judge, passages, prepare, seeds, triage  # noqa: F401 - they register their commands
 from curator.cli.base import cli
 from curator.config import ConfigError
 from curator.corpus import CorpusError

@@ -24,27 +24,45 @@ EXIT_CODES = {"ok": 0, "partial": EXIT_PARTIAL, "nothing": EXIT_NOTHING}
 @click.option("--field", "field_name", default="text", show_default=True, help="Text field of .jsonl rows.")
 @click.option("--min-chars", default=Window.min_chars, show_default=True, help="Smallest passage wanted.")
 @click.option("--max-chars", default=Window.max_chars, show_default=True, help="Largest passage allowed.")
+@click.option("--tag", "tags", multiple=True, help="Prepared shards: only passages with this tag (repeatable).")
+@click.option("--quality", default="", help="Prepared shards: only these quality levels, e.g. high,medium.")
+@click.option("--sample", type=int, default=None, help="Prepared shards: a seeded sample of N passages per group.")
+@click.option("--per", type=click.Choice(["family", "tag"]), default="family", show_default=True,
+              help="The groups --sample takes N passages of.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
 @db_option
-def import_cmd(paths: tuple[Path, ...], field_name: str, min_chars: int, max_chars: int, db: Path | None) -> None:
-    """Import .txt, .md and .jsonl files (folders recursively) as passages.
+def import_cmd(paths: tuple[Path, ...], field_name: str, min_chars: int, max_chars: int, tags: tuple[str, ...],
+               quality: str, sample: int | None, per: str, seed: int, db: Path | None) -> None:
+    """Import .txt, .md, .jsonl and .parquet files (folders recursively) as passages.
+
+    Parquet shards written by `curator prepare` come in as prepared (their original files and
+    offsets kept), with a selection: --tag, --quality, --sample N --per family|tag --seed. Any other
+    Parquet file is a corpus: its --field column is split and classified like JSONL.
 
     Exits 0 when everything was read (even if nothing was new), 3 when a file or line was skipped,
     4 when no file was read, 1 on an error.
     """
-    from curator.services.corpus_import import import_corpus, import_size
+    from curator.services.corpus_import import Selection, import_corpus, import_size
 
     try:
         window = Window(min_chars, max_chars)
+        levels = tuple(q.strip() for q in quality.split(",") if q.strip())
+        if bad := [q for q in levels if q not in ("high", "medium", "reject")]:
+            raise ValueError(f"unknown quality {bad[0]!r} (use high, medium, reject)")
+        selection = Selection(tuple(tags), levels, sample, per, seed)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     with open_store(db) as store:
         bar = progress_bar(import_size(list(paths)), "importing")
-        if bar is None:
-            report = import_corpus(store, list(paths), field_name=field_name, window=window)
-        else:
-            with bar:
-                report = import_corpus(store, list(paths), field_name=field_name, window=window,
-                                       progress=lambda done, _total: bar.update(done - bar.pos))
+        try:
+            if bar is None:
+                report = import_corpus(store, list(paths), field_name=field_name, window=window, selection=selection)
+            else:
+                with bar:
+                    report = import_corpus(store, list(paths), field_name=field_name, window=window,
+                                           selection=selection, progress=lambda done, _total: bar.update(done - bar.pos))
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
     for problem in report.problems:
         click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
     click.echo(report.summary())

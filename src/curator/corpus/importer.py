@@ -16,8 +16,9 @@ from pathlib import Path
 
 from curator.config import Window
 from curator.corpus.analysis import Analysis, analyse
-from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256, jsonl_records, text_chunks
-from curator.corpus.split import Span, passages, split_text
+from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256
+from curator.corpus.spans import file_spans
+from curator.corpus.split import Span
 from curator.models import Source, now_iso
 from curator.progress import NEVER, Cancel
 from curator.store import SourceBusy, Store
@@ -55,17 +56,6 @@ class ImportReport:
         dup = self.passages_seen - self.passages_added
         return (f"{self.files} files, {self.passages_added} passages added"
                 f" ({dup} already present){skipped}{', cancelled' if self.cancelled else ''}")
-
-
-def _spans(path: Path, field_name: str, window: Window, counter: ByteCount,
-           problems: list[str]) -> Iterator[tuple[Span, int | None]]:
-    if path.suffix.lower() == ".jsonl":
-        for record in jsonl_records(path, field_name, counter, problems):
-            for span in split_text(record.text, window):
-                yield span, record.line
-    else:
-        for span in passages(text_chunks(path, counter), window):
-            yield span, None
 
 
 def _analysed(batches: Iterable[list[tuple[Span, int | None]]], window: Window,
@@ -114,7 +104,7 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     stamp = now_iso()
     source_id = store.begin_source(Source(path=str(path), sha256=file_sha256(path), size=path.stat().st_size))
     try:
-        spans = _spans(path, field_name, window, counter, problems)
+        spans = file_spans(path, field_name, window, counter, problems)
         for batch in _analysed(_batched(spans, BATCH), window, pool):
             if cancel.is_set():
                 raise ImportCancelled(str(path))

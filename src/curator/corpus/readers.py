@@ -11,7 +11,9 @@ from pathlib import Path
 from curator.jsonl import objects
 
 CHUNK_BYTES = 1 << 20
-SUPPORTED = (".txt", ".md", ".jsonl")
+SUPPORTED = (".txt", ".md", ".jsonl", ".parquet")
+# Rows read from a Parquet file at a time: a row group is streamed in slices, never a whole file.
+PARQUET_BATCH = 4096
 
 
 class CorpusError(Exception):
@@ -90,6 +92,31 @@ def jsonl_records(path: Path, field: str, counter: ByteCount, problems: list[str
             yield JsonlRecord(number, value)
 
 
+def parquet_records(path: Path, field: str, counter: ByteCount, problems: list[str]) -> Iterator[JsonlRecord]:
+    """Yield the `field` text of each Parquet row (`line` is the 1-based row number), batch by batch;
+    rows whose field is empty or not text are skipped (non-text rows are added to `problems`)."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises its own error types for bad files
+        raise CorpusError(f"{path}: not a Parquet file ({exc})") from exc
+    names = parquet.schema_arrow.names
+    if field not in names:
+        raise CorpusError(f"{path}: no column {field!r} (columns: {', '.join(names[:6])})")
+    size, rows = path.stat().st_size, max(parquet.metadata.num_rows, 1)
+    number = 0
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH, columns=[field]):
+        for value in batch.column(0).to_pylist():
+            number += 1
+            if isinstance(value, str):
+                if value.strip():
+                    yield JsonlRecord(number, value)
+            elif value is not None:
+                problems.append(f"{path}:{number}: column {field!r} is {type(value).__name__}, not text")
+        counter.bytes_read = size * number // rows
+
+
 def corpus_files(paths: list[Path], problems: list[str]) -> list[Path]:
     """Expand folders (recursively) into the supported files they hold, in a stable order."""
     files: list[Path] = []
@@ -99,7 +126,7 @@ def corpus_files(paths: list[Path], problems: list[str]) -> list[Path]:
         elif not path.exists():
             problems.append(f"{path}: no such file or folder")
         elif path.suffix.lower() not in SUPPORTED:
-            problems.append(f"{path}: unsupported file type {path.suffix or '(none)'} (use .txt, .md or .jsonl)")
+            problems.append(f"{path}: unsupported file type {path.suffix or '(none)'} (use .txt, .md, .jsonl or .parquet)")
         else:
             files.append(path)
     return files

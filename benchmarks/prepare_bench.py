@@ -1,0 +1,76 @@
+"""`curator prepare` (datatrove, local executor) at 1, 2 and 4 tasks beside `curator import` on the same files.
+
+Usage: python benchmarks/prepare_bench.py [--mb 500] [--files 8] [--tasks 1,2,4] [--no-near-dedup] [--keep DIR]
+Prints throughput (MB/s) of each, the ratio prepare/import, and the scaling over one task. Needs the
+scale extra. The machine's cores bound the local scaling; on a cluster each task is its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from synthetic import generate  # noqa: E402 - the same generated corpus as the import benchmark
+
+
+def timed(*args: str) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - t0
+    if out.returncode != 0:
+        sys.exit(f"curator {args[0]} failed: {out.stderr[-2000:]}")
+    return elapsed, out.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mb", type=float, default=500)
+    parser.add_argument("--files", type=int, default=8, help="the corpus is this many files (tasks take files)")
+    parser.add_argument("--tasks", default="1,2,4")
+    parser.add_argument("--no-near-dedup", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the corpus and outputs here")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="curator-prepare-bench-"))
+    corpus = work / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    size = sum(generate(corpus / f"part{i:02d}.txt", args.mb / args.files, seed=7 + i) for i in range(args.files))
+    mb = size / 1e6
+    print(f"generated {mb:.1f} MB in {args.files} files in {time.perf_counter() - t0:.1f} s: {corpus}; "
+          f"{os.cpu_count()} cores")
+    os.sync()
+
+    db = work / "direct.db"
+    for stale in work.glob("direct.db*"):
+        stale.unlink()
+    direct, line = timed("import", str(corpus), "--db", str(db))
+    print(f"import (direct):   {direct:7.1f} s  {mb / direct:6.1f} MB/s   {line}")
+    results = {}
+    for tasks in (int(t) for t in args.tasks.split(",")):
+        out = work / f"prepared-{tasks}"
+        shutil.rmtree(out, ignore_errors=True)
+        flags = ["--no-near-dedup"] if args.no_near_dedup else []
+        elapsed, _ = timed("prepare", str(corpus), "--out", str(out), "--tasks", str(tasks), *flags)
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        results[tasks] = elapsed
+        print(f"prepare tasks={tasks}: {elapsed:7.1f} s  {mb / elapsed:6.1f} MB/s   {manifest['passages']} passages, "
+              f"prepare/import throughput {direct / elapsed:.2f}x, scaling over 1 task "
+              f"{results[min(results)] / elapsed:.2f}x")
+    first = min(results)
+    imported, line = timed("import", str(work / f"prepared-{first}" / "passages"), "--db", str(work / "shards.db"))
+    print(f"import of the shards: {imported:.1f} s ({line})")
+    if not args.keep:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
