@@ -107,12 +107,12 @@ def run(n: int, evals: int, build, perturb, sentence, repeats: int = 3) -> None:
             new.append((perturb(rng, q), perturb(rng, a)))
         else:
             new.append((sentence(rng, rng.randint(8, 20)) + "؟", sentence(rng, rng.randint(25, 60)) + "."))
-    add_new(path, new)
-    template = path.with_name("with-new.db")
-    copy_db(path, template)  # each repeat starts from the same state: 1,000 candidates not yet gated
+    base = path.with_name("gated.db")
+    copy_db(path, base)  # each repeat starts from the same state: the store as the first run left it
     runs = []
     for _ in range(repeats):
-        copy_db(template, path)
+        copy_db(base, path)
+        add_new(path, new)  # as generation adds them: a curator process that checked the file and sealed it
         runs.append(gate(path))
     wall, peak, out = min(runs)
     print(f"after adding 1,000 candidates: {wall:.2f} s (best of {repeats}; target <= 3), peak {peak} MB")

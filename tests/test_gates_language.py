@@ -262,3 +262,16 @@ async def test_the_triage_card_shows_the_language_evidence(tmp_path: Path) -> No
         await pilot.pause()
         details = "\n".join(w.text for w in app.screen.query("RtlText"))
         assert '"text": "The subject does the action"' in details
+
+
+def test_confidences_warmed_for_a_batch_in_parallel_give_the_same_identities() -> None:
+    texts = [s["text"] for s in SENTENCES]
+    one_by_one = [identify(t) for t in texts]
+    language.warm(texts)
+    try:
+        assert language._warm, "the batch's Arabic-script texts were computed ahead"
+        def same(i):  # the parallel sums may differ in the last bit; verdicts keep 3 decimals
+            return i.language, round(i.confidence, 6), i.evidence
+        assert [same(identify(t)) for t in texts] == [same(i) for i in one_by_one]
+    finally:
+        language.warm([])

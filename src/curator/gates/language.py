@@ -64,8 +64,26 @@ def detector() -> LanguageDetector:
         return _detector
 
 
+_warm: dict[str, dict[Language, float]] = {}  # confidences computed ahead for a batch (see `warm`)
+
+
 def confidences(text: str) -> dict[Language, float]:
+    found = _warm.get(text)
+    if found is not None:
+        return found
     return {c.language: c.value for c in detector().compute_language_confidence_values(text)}
+
+
+def warm(texts: list[str]) -> None:
+    """Compute at once, on every core, the confidences `identify` will ask for these texts (a batch of
+    turns about to be checked): lingua's parallel call is about five times faster on two cores than
+    one text at a time. Replaces the previous batch's."""
+    todo = list(dict.fromkeys(_LATIN_WORD.sub(" ", masked) for masked in map(mask, texts)
+                              if len(arabic_words(masked)) >= MIN_WORDS))
+    results = detector().compute_language_confidence_values_in_parallel(todo) if todo else []
+    found = {text: {c.language: c.value for c in result} for text, result in zip(todo, results)}
+    _warm.clear()
+    _warm.update(found)
 
 
 _MASK = re.compile(r"```.*?```|`[^`\n]*`|https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.S)

@@ -78,19 +78,29 @@ def sketch(keys: list[str], settings: DedupSettings) -> np.ndarray:
     return band_keys(minhash(hashes, owner, len(keys), settings.permutations), settings.bands)
 
 
-def sketch_new(store: Store, settings: DedupSettings, cancel: Cancel = NEVER) -> list[int]:
-    """Sketch every pool example that has no sketch of this version; returns their ids."""
+def sketch_new(store: Store, settings: DedupSettings, cancel: Cancel = NEVER, *, after: int = 0,
+               also: set[int] | None = None) -> list[int]:
+    """Sketch the pool examples after id `after` (and those of `also`: older ones that may have come
+    back into the pool) that have no sketch of this version; returns their ids."""
     version = sketch_version(settings)
     done: list[int] = []
-    while not cancel.is_set():
-        rows = store.unsketched(version, SKETCH_BATCH)
-        if not rows:
-            break
+
+    def put(rows: list[tuple[int, str]]) -> None:
         keys = [conversation_keys(json.loads(messages)) for _, messages in rows]
         bands = sketch([k for k, _ in keys], settings)
         store.put_sketches(version, [(ex_id, key, question, key_hash64(key), bands[i].tobytes())
                                      for i, ((ex_id, _), (key, question)) in enumerate(zip(rows, keys))])
         done.extend(r[0] for r in rows)
+
+    older = store.unsketched_of(version, sorted(i for i in also or () if i <= after))
+    for start in range(0, len(older), SKETCH_BATCH):
+        put(older[start:start + SKETCH_BATCH])
+    while not cancel.is_set():
+        rows = store.unsketched(version, SKETCH_BATCH, after)
+        if not rows:
+            break
+        put(rows)
+        after = rows[-1][0]
     return done
 
 
@@ -105,15 +115,16 @@ def run_lexical(store: Store, families: dict[str, Any] | None = None, *,
     marks = store.gate_marks()
     thresholds = {name: getattr(f, "dedup_threshold", None) for name, f in (families or {}).items()}
     rules = rules_key(dedup_settings, decontam_settings, thresholds)
-    new = sketch_new(store, dedup_settings, cancel)
+    report.full = marks.get("lexical.rules") != rules
+    changed = set() if report.full else \
+        store.changed_since(int(marks.get("lexical.decision", 0)), int(marks.get("lexical.verdict", 0)))
+    seen = 0 if report.full else int(marks.get("lexical.sketched", 0))  # examples after it are new
+    new = sketch_new(store, dedup_settings, cancel, after=seen, also=changed)
     report.sketched = len(new)
     if cancel.is_set():
         return report, False
-    report.full = marks.get("lexical.rules") != rules
     sketched, last_sketched = store.sketched_after(int(marks.get("lexical.sketched", 0)))
-    dirty = set(new) | set(sketched)  # sketched by a run that stopped early, too
-    if not report.full:
-        dirty |= store.changed_since(int(marks.get("lexical.decision", 0)), int(marks.get("lexical.verdict", 0)))
+    dirty = set(new) | set(sketched) | changed  # sketched by a run that stopped early, too
     left = store.left_pool_clusters()
     evals_changed = marks.get("lexical.evals") != start["evals"]
     if not (report.full or dirty or left or evals_changed):

@@ -24,6 +24,7 @@ from curator.gates import meaning
 from curator.gates.math_tools import MathGate, ToolsGate
 from curator.config import MeaningSettings
 from curator.gates.language import LanguageGate
+from curator.gates.language import warm as warm_language
 from curator.gates.rules import FaithfulnessGate, FormatGate, LengthGate
 from curator.models import Example
 from curator.progress import NEVER, Cancel, Progress
@@ -97,6 +98,7 @@ def run_per_example(store: Store, families: dict[str, Any], report: GateReport, 
         if not batch and not bad:
             return True
         rows: list[tuple] = []
+        warm_language([m.content for ex in batch for m in ex.messages if m.content and m.role in ("user", "assistant")])
         for ex in batch:
             if ex.passage_id is not None and ex.passage_id not in passages:
                 passages[ex.passage_id] = store.passage(ex.passage_id).text
@@ -157,21 +159,22 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
     decontamination checks the candidates not yet checked against this eval set (and thresholds);
     dedup compares the new vectors with their family and re-clusters only the clusters they touch
     (all of it when the thresholds changed). Returns False when stopped early."""
+    now = store.change_marks()
+    seen = {"meaning.decision": now["decision"], "meaning.evals": now["evals"],
+            "meaning.vectors": store.embedding_mark(model),
+            "meaning.rules": f"{model}|{settings.decontam_ask}|{settings.decontam_whole}|{settings.dedup}|"
+                             f"{settings.numbers_must_agree}|{meaning.VERSION}"}
+    if all(store.gate_marks().get(k) == v for k, v in seen.items()):  # no new vector, decision or eval item
+        report.meaning = "nothing new"
+        return True
     missing, total = store.count_unembedded(model)
     notes: list[str] = []
     tail = [f"{missing} of {total} not embedded, not checked for meaning (run `curator embed`)"] if missing else []
-    now = store.change_marks()
-    seen = {"meaning.decision": now["decision"], "meaning.evals": now["evals"],
-            "meaning.vectors": store.embedding_mark(model), "meaning.rules": f"{model}|{settings.decontam_ask}|{settings.decontam_whole}|{settings.dedup}|"
-                                     f"{settings.numbers_must_agree}|{meaning.VERSION}"}
-    marks = store.gate_marks()
-    if all(marks.get(k) == v for k, v in seen.items()):  # no new vector, decision or eval item since
-        report.meaning = "; ".join(["nothing new", *tail])
-        return True
     pool = store.meaning_pool(model)
     evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model))
     if not pool:
         report.meaning = "; ".join(["nothing embedded yet", *tail])
+        store.set_gate_marks(seen)
         return True
     emb = meaning.Embedded.from_rows([(r[0], r[4], r[5]) for r in pool])
     current = store.current_verdict_keys((meaning.DECONTAM, meaning.DEDUP),

@@ -106,17 +106,26 @@ def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
     return keys
 
 
+_FILTER = 1 << 20  # bits of the bitmap that finds the rows sharing a band key with the focused rows
+
+
 def band_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: int = 200) -> set[tuple[int, int]]:
     """Candidate pairs (row indices, smaller first) of texts that share a band key. With `focus` (a
     boolean mask), only pairs with at least one focused row: the new texts against everything.
     A bucket larger than `max_bucket` is chained (each member paired with the next) instead of
     paired all with all."""
     pairs: set[tuple[int, int]] = set()
+    columns = np.ascontiguousarray(keys.T)
+    low = np.uint64(_FILTER - 1)
     for b in range(keys.shape[1]):
-        column = keys[:, b]
+        column = columns[b]
         rows = np.arange(len(column))
-        if focus is not None:
-            rows = rows[np.isin(column, column[focus])]
+        if focus is not None:  # the rows sharing a key with a focused row: a bitmap of the keys' low bits
+            wanted = column[focus]  # first, then an exact test of the few rows it lets through
+            bitmap = np.zeros(_FILTER, dtype=bool)
+            bitmap[(wanted & low).astype(np.int64)] = True
+            rows = np.flatnonzero(bitmap[(column & low).astype(np.int64)])
+            rows = rows[np.isin(column[rows], wanted)]
         order = rows[np.argsort(column[rows], kind="stable")]
         sorted_keys = column[order]
         boundaries = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])

@@ -239,6 +239,7 @@ MIGRATIONS: list[str] = [
         eval_set TEXT
     );
     CREATE INDEX sketches_key_hash ON sketches(key_hash);
+    CREATE INDEX examples_eval ON examples(id) WHERE ((kind = 'seed' AND role = 'eval') OR kind = 'eval_item');
     CREATE INDEX sketches_cluster ON sketches(cluster) WHERE cluster IS NOT NULL;
     CREATE TABLE gate_marks (
         name TEXT PRIMARY KEY,

@@ -16,12 +16,18 @@ _NOT_SET_LEVEL = f"gate NOT IN ({', '.join(repr(g) for g in SET_LEVEL_GATES)})"
 class SketchQueries:
     # -- sketches ------------------------------------------------------------------------------
 
-    def unsketched(self, version: str, limit: int) -> list[tuple[int, str]]:
-        """(id, messages JSON) of up to `limit` examples of the set-level pool with no sketch of
-        `version`, oldest first."""
+    def unsketched(self, version: str, limit: int, after: int = 0) -> list[tuple[int, str]]:
+        """(id, messages JSON) of up to `limit` examples of the set-level pool after id `after` with no
+        sketch of `version`, oldest first."""
         return self.conn.execute(
+            f"SELECT id, messages FROM examples WHERE id > ? AND ({SET_POOL}) AND NOT EXISTS (SELECT 1 FROM sketches s "
+            "WHERE s.example_id = examples.id AND s.version = ?) ORDER BY id LIMIT ?", (after, version, limit)).fetchall()
+
+    def unsketched_of(self, version: str, ids: list[int]) -> list[tuple[int, str]]:
+        """(id, messages JSON) of those of `ids` in the set-level pool with no sketch of `version`."""
+        return sorted(self.rows_in(
             f"SELECT id, messages FROM examples WHERE ({SET_POOL}) AND NOT EXISTS (SELECT 1 FROM sketches s "
-            "WHERE s.example_id = examples.id AND s.version = ?) ORDER BY id LIMIT ?", (version, limit)).fetchall()
+            "WHERE s.example_id = examples.id AND s.version = ?) AND id IN ({in})", ids, (version,)))
 
     def put_sketches(self, version: str, rows: list[tuple[int, str, str, int, bytes]]) -> None:
         """Store (id, key, question, key hash, band keys) rows in one transaction; a sketch of another
