@@ -125,9 +125,11 @@ def run_lexical(store: Store, families: dict[str, Any] | None = None, *,
         return report, False
     sketched, last_sketched = store.sketched_after(int(marks.get("lexical.sketched", 0)))
     dirty = set(new) | set(sketched) | changed  # sketched by a run that stopped early, too
-    left = store.left_pool_clusters()
+    # A member leaves the pool only by a decision (reject, role) or a revision (a new example): with
+    # nothing dirty, no cluster lost one.
+    left = store.left_pool_clusters() if (report.full or dirty) else []
     evals_changed = marks.get("lexical.evals") != start["evals"]
-    if not (report.full or dirty or left or evals_changed):
+    if not (report.full or dirty or evals_changed):
         report.nothing_new = True
         return report, True
     if report.full or dirty or left:

@@ -51,6 +51,8 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
         report.unavailable = str(exc)
         return report
     report.model = embedder.model_id
+    if limit == 0:  # nothing to embed: no need to count what has no vector
+        return report
     missing, report.total = store.count_unembedded(embedder.model_id)
     todo = missing if limit is None else min(missing, limit)
     start = time.perf_counter()
