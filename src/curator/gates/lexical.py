@@ -26,6 +26,7 @@ from rapidfuzz import fuzz
 from curator.gates import decontam as decontam_gate
 from curator.gates import dedup as dedup_gate
 from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
+from curator.gates.base import Verdict
 from curator.gates.dedup import DedupItem, DedupSettings, UnionFind, cluster_verdicts
 from curator.gates.sketch import Corpus, band_keys, band_pairs, minhash
 from curator.progress import NEVER, Cancel
@@ -187,12 +188,22 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
         region = focus | partner | np.isin(clusters, touched)
     if cancel.is_set():
         return False
-    rows = np.flatnonzero(region)
-    know(rows)
     pairs = {p for p in band_pairs(keys, None if report.full else region) if region[p[0]] and region[p[1]]}
+    know({r for p in pairs for r in p})
     _confirm(store, pairs, ids, threshold, settings, scores)
-    scores = {p: v for p, v in scores.items() if region[p[0]] and region[p[1]]}
-    # cluster the region: exact keys first, then confirmed near pairs (as `dedup.dedup` does)
+    scores = {p: v for p, v in scores.items() if v and region[p[0]] and region[p[1]]}
+    rows = np.flatnonzero(region)
+    report.rebuilt = len(rows)
+    # Rows with no partner in the region pass alone; only the others are clustered (with their facts).
+    values, counts = np.unique(hashes[rows], return_counts=True)
+    linked = np.zeros(len(ids), dtype=bool)
+    linked[rows[np.isin(hashes[rows], values[counts > 1])]] = True
+    for a, b in scores:
+        linked[a] = linked[b] = True
+    alone = rows[~linked[rows]]
+    rows = rows[linked[rows]]
+    know(rows)
+    # cluster the linked rows: exact keys first, then confirmed near pairs (as `dedup.dedup` does)
     index = {int(r): i for i, r in enumerate(rows)}
     items: list[DedupItem] = []
     for r in rows:
@@ -210,25 +221,37 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
         else:
             first_of[h] = i
     for (a, b), score in sorted(scores.items()):
-        if score:
-            ia, ib = index[a], index[b]
-            uf.union(ia, ib)
-            evidence.setdefault(ib, (ia, score, "near"))
-            evidence.setdefault(ia, (ib, score, "near"))
+        ia, ib = index[a], index[b]
+        uf.union(ia, ib)
+        evidence.setdefault(ib, (ia, score, "near"))
+        evidence.setdefault(ia, (ib, score, "near"))
     verdicts = cluster_verdicts(items, uf, evidence)
-    report.rebuilt = len(rows)
-    current = store.current_verdicts_of(dedup_gate.NAME, [it.id for it in items], ("keeper",))
+    written = [(item.id, verdicts[item.id]) for item in items]
+    cleared = [(None, ex_id) for ex_id, _ in left]
+    if not _write_dedup(store, report, written, cancel, cleared):
+        return False
+    for start in range(0, len(alone), CHECK_BATCH):  # the rows alone, a batch at a time (memory stays flat)
+        part = alone[start:start + CHECK_BATCH]
+        ok = Verdict.ok(None, cluster_size=1)
+        cleared = [(None, int(ids[r])) for r in part if clusters[r]]
+        if not _write_dedup(store, report, [(int(ids[r]), ok) for r in part], cancel, cleared):
+            return False
+    return True
+
+
+def _write_dedup(store: Store, report: LexicalReport, verdicts: list[tuple[int, Verdict]], cancel: Cancel,
+                 cleared: list[tuple[None, int]]) -> bool:
+    """Write the dedup verdicts that changed and each example's cluster (its keeper, or none)."""
+    current = store.current_verdicts_of(dedup_gate.NAME, [ex_id for ex_id, _ in verdicts], ("keeper",))
     changed = []
-    for item in items:
-        v = verdicts[item.id]
+    for ex_id, v in verdicts:
         _count(report, dedup_gate.NAME, v.verdict)
-        old = current.get(item.id)
+        old = current.get(ex_id)
         if old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
                 old["detail"].get("keeper") != v.detail.get("keeper"):
-            changed.append((item.id, dedup_gate.NAME, dedup_gate.VERSION, v.verdict, v.reason, v.score, v.detail))
-    cluster_rows = [(verdicts[it.id].detail.get("keeper") if verdicts[it.id].detail.get("cluster_size", 1) > 1
-                     else None, it.id) for it in items]
-    cluster_rows += [(None, ex_id) for ex_id, _ in left]
+            changed.append((ex_id, dedup_gate.NAME, dedup_gate.VERSION, v.verdict, v.reason, v.score, v.detail))
+    cluster_rows = cleared + [(v.detail.get("keeper"), ex_id) for ex_id, v in verdicts
+                              if v.detail.get("cluster_size", 1) > 1]
     for start in range(0, max(len(changed), len(cluster_rows)), WRITE_BATCH):
         if cancel.is_set():
             return False
