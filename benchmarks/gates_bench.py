@@ -12,7 +12,6 @@ on a real database (their rule verdicts already stored), timing the longest writ
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import tempfile
 import time
@@ -108,33 +107,13 @@ def build(n: int, evals: int, seed: int = 11):
 
 def store_stage(cands: list[tuple[str, str]], evals: list[tuple[str, str]]) -> None:
     """The set-level gates and the status update on a real store, timing every write transaction."""
-    from curator.models import now_iso
+    import gates_incremental
     from curator.services.gate import run_gates
     from curator.store import Store
 
     path = Path(tempfile.mkdtemp(prefix="curator-gates-")) / "bench.db"
-    stamp = now_iso()
-
-    def conversation(q: str, a: str) -> str:
-        return json.dumps([{"role": "user", "content": q}, {"role": "assistant", "content": a}], ensure_ascii=False)
-
     t0 = time.perf_counter()
-    with Store(path) as store:
-        for start in range(0, len(cands), 20_000):
-            part = range(start, min(start + 20_000, len(cands)))
-            with store.transaction():
-                store.conn.executemany(
-                    "INSERT INTO examples (id, kind, family, source_type, messages, state, key_hash, created_at, uid, "
-                    "lineage) VALUES (?, 'candidate', 'grammar_tutor', 'generated', ?, 'new', ?, ?, ?, ?)",
-                    [(i + 1, conversation(*cands[i]), f"k{i}", stamp, f"u{i}", f"u{i}") for i in part])
-                store.conn.executemany(
-                    "INSERT INTO gate_verdicts (example_id, gate, gate_version, verdict, score, reason, detail, "
-                    "created_at) VALUES (?, 'format', '1', 'pass', 1.0, 'ok', '{}', ?)", [(i + 1, stamp) for i in part])
-        with store.transaction():
-            store.conn.executemany(
-                "INSERT INTO examples (kind, role, family, source_type, messages, key_hash, created_at, uid, lineage) "
-                "VALUES ('eval_item', 'eval', 'eval', 'eval_import', ?, ?, ?, ?, ?)",
-                [(conversation(q, a), f"e{i}", stamp, f"e{i}", f"e{i}") for i, (q, a) in enumerate(evals)])
+    gates_incremental.build_store(path, cands, evals)
     print(f"store with {len(cands)} candidates built in {time.perf_counter() - t0:.1f} s: {path}")
 
     with Store(path) as store:

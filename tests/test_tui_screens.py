@@ -205,15 +205,20 @@ def app_with(db: Path, start: str) -> CuratorApp:
     return CuratorApp(db, SETTINGS, start=start)
 
 
+def on_an_eval_seed(app: CuratorApp) -> tuple[DataTable, int, int]:
+    """Put the seeds table's cursor on a private eval seed: (the table, its row, its id)."""
+    table = app.screen.query_one("#seed-table", DataTable)
+    ids = [int(table.get_row_at(i)[0]) for i in range(table.row_count)]
+    row = next(i for i, seed_id in enumerate(ids) if app.screen.by_id[seed_id].role == "eval")
+    table.move_cursor(row=row)
+    return table, row, ids[row]
+
+
 async def test_moving_a_seed_out_of_the_private_eval_set_asks_first(db: Path) -> None:
     app = CuratorApp(db, SETTINGS, start="seeds")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        table = app.screen.query_one("#seed-table", DataTable)
-        ids = [int(table.get_row_at(i)[0]) for i in range(table.row_count)]
-        row = next(i for i, seed_id in enumerate(ids) if app.screen.by_id[seed_id].role == "eval")
-        table.move_cursor(row=row)
-        seed_id = ids[row]
+        table, row, seed_id = on_an_eval_seed(app)
         await pilot.press("r", "down", "enter")  # eval → polish
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen) and "leaves the private eval set" in app.screen.question
@@ -235,10 +240,7 @@ async def test_the_seed_editor_asks_before_saving_an_eval_item_as_training_mater
     app = CuratorApp(db, SETTINGS, start="seeds")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        table = app.screen.query_one("#seed-table", DataTable)
-        ids = [int(table.get_row_at(i)[0]) for i in range(table.row_count)]
-        row = next(i for i, seed_id in enumerate(ids) if app.screen.by_id[seed_id].role == "eval")
-        table.move_cursor(row=row)
+        _table, _row, seed_id = on_an_eval_seed(app)
         await pilot.press("e")
         await settle(pilot)
         editor = app.screen
@@ -248,12 +250,12 @@ async def test_the_seed_editor_asks_before_saving_an_eval_item_as_training_mater
         assert isinstance(app.screen, ConfirmScreen) and "leaves the private eval set" in app.screen.question
         await pilot.press("n")
         await pilot.pause()
-        assert app.screen is editor and app.store.example(ids[row]).role == "eval"  # nothing saved, still editing
+        assert app.screen is editor and app.store.example(seed_id).role == "eval"  # nothing saved, still editing
         await pilot.press("ctrl+s", "y")
         await settle(pilot)
         assert not isinstance(app.screen, SeedEditScreen)
-        assert app.store.example(ids[row]).superseded_by is not None
-        assert app.store.example(app.store.example(ids[row]).superseded_by).role == "fewshot"
+        assert app.store.example(seed_id).superseded_by is not None
+        assert app.store.example(app.store.example(seed_id).superseded_by).role == "fewshot"
 
 
 async def test_the_dashboard_counts_coverage_again_when_the_store_changed_elsewhere(db: Path) -> None:
