@@ -9,11 +9,13 @@ its match-key hash and the task that read it. The steps reuse the direct import'
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections import deque
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xxhash
 
 from datatrove.data import Document, DocumentsPipeline
@@ -160,6 +162,9 @@ class MatchKeyWords(WordTokenizer):
         return [(0, len(text))]
 
 
+_PUNCTUATION = re.compile(r"[^\w\s\u200c]")  # anything but letters, digits, spaces and ZWNJ
+
+
 def xxhash64_text(text: str) -> int:
     """64-bit xxhash of a shingle's UTF-8 bytes (datatrove 0.10 hands xxhash 4 a str, which it refuses)."""
     return xxhash.xxh64_intdigest(text.encode("utf-8"))
@@ -174,7 +179,13 @@ class MatchKeySignature(MinhashDedupSignature):
             self._hash_func = xxhash64_text
 
     def get_shingles(self, text: str) -> Any:
-        return super().get_shingles(match_key(text))
+        """The hashed word n-grams of the match key with its punctuation taken out (what datatrove's
+        `simplify_text` does, a character at a time, for a fifth of this step's time: the match key is
+        lower-cased, folded and spaced already)."""
+        words = _PUNCTUATION.sub(" ", match_key(text)).split()
+        n = self.config.n_grams
+        grams = [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
+        return np.fromiter(map(self._hash_func, grams), dtype=np.uint64, count=len(grams)).reshape((-1, 1))
 
 
 class KeepFirstCluster(PipelineStep):
