@@ -197,3 +197,36 @@ def test_cli_export_format_parquet(store: Store, tmp_path: Path) -> None:
     (folder,) = (tmp_path / "exports").iterdir()
     assert {p.name for p in folder.glob("*.parquet")} == {"train.parquet", "polish.parquet", "eval_private.parquet"}
     assert json.loads((folder / "manifest.json").read_text())["formats"]["parquet"]["tools"] in (JSON_LIST, JSON_STRING)
+
+
+def test_export_formats_in_curator_toml_are_the_default_of_every_export(store: Store, tmp_path: Path) -> None:
+    env = {**os.environ, "CURATOR_DB": str(store.path), "CURATOR_CONFIG": str(tmp_path / "curator.toml")}
+    (tmp_path / "curator.toml").write_text('[export]\nformats = ["parquet"]\n', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "curator", "export"], env=env, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (folder,) = (tmp_path / "exports").iterdir()
+    assert (folder / "train.parquet").exists()
+    (tmp_path / "curator.toml").write_text('[export]\nformats = ["csv"]\n', encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "curator", "export"], env=env, capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert bad.returncode != 0 and "unknown export format 'csv'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_the_dashboards_export_key_writes_the_configured_formats(store: Store, tmp_path: Path) -> None:
+    from curator.config import ExportSettings, Settings
+    from curator.tui.app import CuratorApp
+
+    path = store.path
+    store.close()
+    app = CuratorApp(path, Settings(prompts_dir=ROOT / "prompts", bidi="app",
+                                    export=ExportSettings(formats=["parquet"])), start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("E")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    (folder,) = (path.parent / "exports").iterdir()
+    assert {p.name for p in folder.glob("*.parquet")} == {"train.parquet", "polish.parquet", "eval_private.parquet"}

@@ -147,6 +147,25 @@ class TriageSettings(BaseModel):
         return value
 
 
+EXPORT_FORMATS = ("prompt_completion", "alpaca", "parquet")
+
+
+class ExportSettings(BaseModel):
+    """What every export writes beside TRL `messages` JSONL (`curator export` and the dashboard's E);
+    `--format` on the command line replaces it."""
+
+    model_config = ConfigDict(extra="forbid")
+    formats: list[str] = Field(default_factory=list)
+
+    @field_validator("formats")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        bad = [f for f in value if f not in EXPORT_FORMATS]
+        if bad:
+            raise ValueError(f"unknown export format {bad[0]!r} (known: {', '.join(EXPORT_FORMATS)})")
+        return list(dict.fromkeys(value))
+
+
 class Settings(BaseModel):
     """Everything configurable. `Settings.load()` reads curator.toml over these defaults."""
 
@@ -155,6 +174,7 @@ class Settings(BaseModel):
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     meaning: MeaningSettings = Field(default_factory=MeaningSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     prompts_dir: Path = Path("prompts")
     bidi: str = Field(default="auto", pattern="^(app|terminal|auto)$")

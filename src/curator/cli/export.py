@@ -8,7 +8,7 @@ import click
 
 from curator.cli.base import cli, db_option, families as _families_loader, open_store, safe_line
 from curator.cli.base import settings as _settings_loader
-from curator.config import Settings
+from curator.config import EXPORT_FORMATS, Settings
 
 
 def _coverage_map(settings: Settings, *, show_errors: bool = False):
@@ -71,8 +71,9 @@ def augment(max_jobs: int, dry_run: bool, yes: bool, db: Path | None) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the versions (default: exports/ beside the database).")
 @click.option("--seed", default=0, show_default=True, help="Tie-break seed of the mix builder.")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["prompt_completion", "alpaca", "parquet"]),
-              help="Extra formats beside TRL messages (parquet: a Parquet copy of every JSONL data file).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(list(EXPORT_FORMATS)),
+              help="Extra formats beside TRL messages (parquet: a Parquet copy of every JSONL data file); "
+                   "default: [export] formats in curator.toml.")
 @db_option
 def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
     """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log."""
@@ -82,7 +83,8 @@ def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Pa
     cmap = _coverage_map(config)
     with open_store(db) as store:
         try:
-            result = export_dataset(store, cmap, out_dir=out_dir, seed=seed, formats=formats,
+            result = export_dataset(store, cmap, out_dir=out_dir, seed=seed,
+                                    formats=formats or tuple(config.export.formats),
                                     meaning_settings=config.meaning)
         except LeakError as exc:
             for leak in exc.leaks:

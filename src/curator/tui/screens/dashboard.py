@@ -171,7 +171,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
         try:
             with Store(self.db_path) as store:
-                result = export_dataset(store, cmap, meaning_settings=self.app.settings.meaning)
+                result = export_dataset(store, cmap, formats=tuple(self.app.settings.export.formats),
+                                        meaning_settings=self.app.settings.meaning)
         except LeakError as exc:
             self.post_message(Done(str(exc), error=True))
             return
