@@ -26,6 +26,13 @@ class Verdict:
         return cls("pass", "ok", score, detail)
 
 
+def verdict_changed(old: dict | None, v: Verdict, *keys: str) -> bool:
+    """Whether a verdict differs from the current one (`old`: verdict, reason, detail) in what a set-level
+    gate writes again for: its verdict, its reason, or the evidence under `keys`."""
+    return old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
+        any((old["detail"] or {}).get(k) != v.detail.get(k) for k in keys)
+
+
 def worst(statuses: list[str]) -> str | None:
     return max(statuses, key=SEVERITY.__getitem__) if statuses else None
 

@@ -26,7 +26,7 @@ from rapidfuzz import fuzz
 from curator.gates import decontam as decontam_gate
 from curator.gates import dedup as dedup_gate
 from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
-from curator.gates.base import Verdict
+from curator.gates.base import Verdict, verdict_changed
 from curator.gates.dedup import DedupItem, DedupSettings, UnionFind, cluster_verdicts
 from curator.gates.sketch import Corpus, band_keys, band_pairs, minhash
 from curator.progress import NEVER, Cancel
@@ -246,9 +246,7 @@ def _write_dedup(store: Store, report: LexicalReport, verdicts: list[tuple[int, 
     changed = []
     for ex_id, v in verdicts:
         _count(report, dedup_gate.NAME, v.verdict)
-        old = current.get(ex_id)
-        if old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
-                old["detail"].get("keeper") != v.detail.get("keeper"):
+        if verdict_changed(current.get(ex_id), v, "keeper"):
             changed.append((ex_id, dedup_gate.NAME, dedup_gate.VERSION, v.verdict, v.reason, v.score, v.detail))
     cluster_rows = cleared + [(v.detail.get("keeper"), ex_id) for ex_id, v in verdicts
                               if v.detail.get("cluster_size", 1) > 1]
@@ -280,9 +278,7 @@ def _decontaminate(store: Store, report: LexicalReport, settings: DecontamSettin
         for ex_id in ids:
             v = verdicts[ex_id]
             _count(report, decontam_gate.NAME, v.verdict)
-            old = current.get(ex_id)
-            if old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
-                    old["detail"].get("eval_set") != v.detail.get("eval_set"):
+            if verdict_changed(current.get(ex_id), v, "eval_set"):
                 changed.append((ex_id, decontam_gate.NAME, decontam_gate.VERSION, v.verdict, v.reason, v.score,
                                 v.detail))
         for start in range(0, len(changed), WRITE_BATCH):

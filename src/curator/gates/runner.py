@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from curator.gates.base import Gate, GateContext, Verdict, worst
+from curator.gates.base import Gate, GateContext, Verdict, verdict_changed, worst
 from curator.gates.decontam import NAME as DECONTAM
 from curator.gates.decontam import DecontamSettings
 from curator.gates.dedup import NAME as DEDUP
@@ -140,19 +140,6 @@ def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | N
     return finished
 
 
-SET_LEVEL = (DEDUP, DECONTAM, meaning.DEDUP, meaning.DECONTAM)
-
-
-def _failed_elsewhere(store: Store) -> set[int]:
-    """Examples failed by a gate that is not set-level: they give way to others in a cluster."""
-    return {ex_id for ex_id, gate, verdict in store.current_verdict_rows() if verdict == "fail" and gate not in SET_LEVEL}
-
-
-def _changed(old: dict | None, v: Verdict, *keys: str) -> bool:
-    return old is None or old["verdict"] != v.verdict or old["reason"] != v.reason or \
-        any((old["detail"] or {}).get(k) != v.detail.get(k) for k in keys)
-
-
 def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningSettings = MeaningSettings(), *,
                 cancel: Cancel = NEVER) -> bool:
     """Semantic decontamination and dedup over what is embedded by `model`, doing only new work:
@@ -193,7 +180,7 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
 
     settings_key = meaning.dedup_settings(settings, model)
     judge = {ex_id: g["judge"]["score"] or 0.0 for ex_id, g in store.current_verdicts(gates=("judge",)).items()}
-    failed = _failed_elsewhere(store)
+    failed = store.failed_elsewhere()
     items = [DedupItem(id=r[0], key=f"#{r[0]}", seed=r[1] == "seed", accepted=r[2] == "accepted",
                        failed_elsewhere=r[0] in failed, judge_score=judge.get(r[0], 0.0)) for r in pool]
     families = [r[3] for r in pool]
@@ -211,7 +198,7 @@ def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningS
     changed: list[tuple] = []
     for gate, found, keys in verdicts:
         for ex_id, v in found.items():
-            if _changed(current.get(ex_id, {}).get(gate), v, *keys):
+            if verdict_changed(current.get(ex_id, {}).get(gate), v, *keys):
                 changed.append((ex_id, gate, meaning.VERSION, v.verdict, v.reason, v.score, v.detail))
             report.count(gate, v.verdict)
     report.paraphrased_evals = sum(v[3] == "fail" for v in changed if v[1] == meaning.DECONTAM)
@@ -236,10 +223,9 @@ def update_changed_status(store: Store) -> int:
     return changed
 
 
-def update_status(store: Store, example_ids: list[int] | None = None) -> int:
+def update_status(store: Store, example_ids: list[int]) -> int:
     """Set gate_status to the worst current verdict (after audits), and new → gated, for the given
-    examples (default: all active ones and current seeds), `BATCH` rows per transaction. Returns how
-    many changed."""
+    examples, `BATCH` rows per transaction. Returns how many changed."""
     rows = store.status_rows(example_ids)
     changed = 0
     for start in range(0, len(rows), BATCH):

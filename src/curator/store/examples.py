@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from curator.models import Example
 from curator.store.base import decode, encode, new_uid
-from curator.store.predicates import ACTIVE, CURRENT_SEED, DECIDABLE, EVAL, FEWSHOT
+from curator.store.predicates import ACTIVE, CURRENT_SEED, DECIDABLE, EVAL, FEWSHOT, SET_POOL
 
 _NOT_MODEL = ("job_item",)
 # Active candidates the per-example gates have not seen (every gated row has a format verdict).
@@ -158,25 +158,16 @@ class ExampleQueries:
     def dedup_pool(self) -> list[tuple[int, str, str, str, str]]:
         """(id, kind, state, family, messages JSON) of active candidates and current non-eval seeds:
         what dedup compares (and, less the seeds, what decontamination checks)."""
-        return self.conn.execute(
-            f"SELECT id, kind, state, family, messages FROM examples WHERE ({ACTIVE}) "
-            f"OR ({CURRENT_SEED} AND role != 'eval') ORDER BY id").fetchall()
+        return self.conn.execute(f"SELECT id, kind, state, family, messages FROM examples WHERE {SET_POOL} "
+                                 "ORDER BY id").fetchall()
 
     def eval_messages(self) -> list[tuple[int, str]]:
         """(id, messages JSON) of every private eval item."""
         return self.conn.execute(f"SELECT id, messages FROM examples WHERE {EVAL} ORDER BY id").fetchall()
 
-    def status_rows(self, example_ids: list[int] | None = None) -> list[tuple[int, str, str, str | None]]:
-        """(id, kind, state, gate_status) of the given examples (default: active ones and current seeds)."""
-        if example_ids is None:
-            return self.conn.execute(f"SELECT id, kind, state, gate_status FROM examples "
-                                     f"WHERE ({ACTIVE}) OR ({CURRENT_SEED}) ORDER BY id").fetchall()
-        out = []
-        for start in range(0, len(example_ids), 900):
-            part = example_ids[start:start + 900]
-            out.extend(self.conn.execute(f"SELECT id, kind, state, gate_status FROM examples "
-                                         f"WHERE id IN ({','.join('?' * len(part))})", part))
-        return out
+    def status_rows(self, example_ids: list[int]) -> list[tuple[int, str, str, str | None]]:
+        """(id, kind, state, gate_status) of the given examples."""
+        return list(self.rows_in("SELECT id, kind, state, gate_status FROM examples WHERE id IN ({in})", example_ids))
 
     def set_gate_status(self, changes: list[tuple[str | None, str, int]]) -> None:
         """(gate_status, state, id) for each example, in one transaction (keep batches ≤ 500)."""

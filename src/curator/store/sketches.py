@@ -87,13 +87,20 @@ class SketchQueries:
         with self.transaction():
             self.conn.executemany("UPDATE sketches SET eval_set = ? WHERE example_id = ?", [(eval_set, i) for i in ids])
 
+    def failed_elsewhere(self, ids: list[int] | None = None) -> set[int]:
+        """Examples (of `ids`, or all) failed by a gate that is not set-level: they give way to others
+        in a duplicate cluster."""
+        sql = f"SELECT DISTINCT example_id FROM current_verdicts WHERE verdict = 'fail' AND {_NOT_SET_LEVEL}"
+        if ids is None:
+            return {r[0] for r in self.conn.execute(sql)}
+        return {r[0] for r in self.rows_in(sql + " AND example_id IN ({in})", ids)}
+
     def dedup_facts(self, ids: list[int]) -> dict[int, tuple[str, str, bool, float, str]]:
         """{id: (kind, state, failed by a gate that is not set-level, judge score, family)}: what decides a
         cluster's keeper (and the family's own threshold)."""
         rows = {r[0]: list(r[1:]) for r in self.rows_in("SELECT id, kind, state, family FROM examples "
                                                          "WHERE id IN ({in})", ids)}
-        failed = {r[0] for r in self.rows_in(f"SELECT DISTINCT example_id FROM current_verdicts WHERE verdict = 'fail' "
-                                             f"AND {_NOT_SET_LEVEL} AND example_id IN ({{in}})", ids)}
+        failed = self.failed_elsewhere(ids)
         judge = dict(self.rows_in("SELECT c.example_id, v.score FROM current_verdicts c JOIN gate_verdicts v "
                                   "ON v.id = c.verdict_id WHERE c.gate = 'judge' AND c.example_id IN ({in})", ids))
         return {i: (kind, state, i in failed, judge.get(i) or 0.0, family) for i, (kind, state, family) in rows.items()}

@@ -102,10 +102,6 @@ class VerdictQueries:
             out.setdefault(ex_id, {})[gate] = {"verdict": verdict, "reason": reason, "detail": dict(zip(keys, values))}
         return out
 
-    def current_verdict_rows(self) -> list[tuple[int, str, str]]:
-        """(example id, gate, verdict) of every current verdict, gate's own (no audits): a light read."""
-        return self.conn.execute("SELECT example_id, gate, verdict FROM current_verdicts").fetchall()
-
     def has_verdicts(self, example_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM current_verdicts WHERE example_id = ? LIMIT 1",
                                  (example_id,)).fetchone() is not None
