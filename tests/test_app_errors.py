@@ -12,7 +12,7 @@ import pytest
 
 from curator.config import Settings
 from curator.tui.app import CuratorApp
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture
@@ -22,12 +22,6 @@ def db(tmp_path: Path) -> Path:
 
 def app_for(db: Path, start: str) -> CuratorApp:
     return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start=start)
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_a_worker_error_is_shown_and_the_app_goes_on(db: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from curator.config import Settings
 from curator.tui.app import CuratorApp
 from test_tui_inert import hostile_db
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -25,26 +25,20 @@ def triage_app(db: Path) -> CuratorApp:
     return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="triage")
 
 
-async def _ready(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_triage_persian_card(snap_compare, db: Path, size: tuple[int, int]) -> None:
-    assert snap_compare(triage_app(db), terminal_size=size, run_before=_ready)
+    assert snap_compare(triage_app(db), terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_triage_hostile_card(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
-    assert snap_compare(triage_app(hostile_db(tmp_path)), terminal_size=size, run_before=_ready)
+    assert snap_compare(triage_app(hostile_db(tmp_path)), terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_triage_accept_warning(snap_compare, db: Path, size: tuple[int, int]) -> None:
     async def warned(pilot) -> None:
-        await _ready(pilot)
+        await settle(pilot)
         await pilot.press("a")  # the first card fails the dedup gates
         await pilot.pause()
 
@@ -54,7 +48,7 @@ def test_triage_accept_warning(snap_compare, db: Path, size: tuple[int, int]) ->
 @pytest.mark.parametrize("size", SIZES)
 def test_triage_gate_details(snap_compare, db: Path, size: tuple[int, int]) -> None:
     async def details(pilot) -> None:
-        await _ready(pilot)
+        await settle(pilot)
         await pilot.press("g")
         await pilot.pause()
 

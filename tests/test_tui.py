@@ -15,7 +15,7 @@ from curator.tui.app import CuratorApp
 from curator.tui.screens.prompt import ChooseScreen
 from curator.tui.screens.triage import TriageScreen
 from curator.tui.widgets.rtl import RtlText
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture
@@ -25,12 +25,6 @@ def db(tmp_path: Path) -> Path:
 
 def app_for(db: Path, start: str = "triage", **settings) -> CuratorApp:
     return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app", **settings), start=start)
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def screen_text(app) -> str:

@@ -10,18 +10,12 @@ import pytest
 from curator.config import Settings
 from curator.store import Store
 from curator.tui.app import CuratorApp
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return build_db(tmp_path / "tui.db")
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def palette(pilot, title: str, answer: str | None) -> None:

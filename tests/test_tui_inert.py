@@ -26,7 +26,7 @@ from curator.store import Store
 from curator.text.normalize import key_hash
 from curator.tui.app import CuratorApp
 from curator.tui.widgets.inert import InertInput, InertTextArea
-from tui_fixtures import FAMILIES, ROOT
+from tui_fixtures import FAMILIES, ROOT, settle
 
 TITLE = "PWNED"
 # OSC title, a CSI with a parameter Textual never writes, an erase, C1 CSI, a bidi override, markup, NUL, DEL.
@@ -126,12 +126,6 @@ def capturing_app(db: Path, start: str) -> tuple[CuratorApp, list[str]]:
     written: list[str] = []
     app.driver_class = type("Capture", (CapturingDriver,), {"written": written})
     return app, written
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def shown(pilot, written: list[str]) -> str:

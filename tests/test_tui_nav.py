@@ -13,7 +13,7 @@ from curator.store import Store
 from curator.tui.app import CuratorApp
 from curator.tui.screens.help import HelpScreen
 from curator.tui.widgets.keyline import KeyLine
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +28,6 @@ def fresh_db(tmp_path: Path) -> Path:
 
 def app_for(db: Path, start: str = "triage", **settings) -> CuratorApp:
     return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app", **settings), start=start)
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def key_line(app) -> list[str]:

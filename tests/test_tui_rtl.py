@@ -13,7 +13,7 @@ from curator.display.rtl import reorder, shape
 from curator.store import Store
 from curator.tui.app import BDSM_EXPLICIT, BDSM_IMPLICIT, CuratorApp
 from curator.tui.widgets.rtl import RtlText
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture
@@ -23,12 +23,6 @@ def db(tmp_path: Path) -> Path:
 
 def app_for(db: Path, start: str, bidi: str = "app") -> CuratorApp:
     return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi=bidi), start=start)
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def visual(text: str) -> str:

@@ -17,7 +17,7 @@ from curator.services import augment as augment_service
 from curator.store import Store
 from curator.tui.app import CuratorApp
 from curator.tui.screens.prompt import ConfirmScreen
-from tui_fixtures import FAMILIES, ROOT, build_db
+from tui_fixtures import FAMILIES, ROOT, build_db, settle
 
 SETTINGS = Settings(prompts_dir=ROOT / "prompts", bidi="app")
 
@@ -37,12 +37,6 @@ def db(built: Path, tmp_path: Path) -> Path:
     src.close()
     dst.close()
     return copy
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_augment_from_the_dashboard_asks_with_count_and_cost(db: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from curator.config import Settings
 from curator.store import Store
 from curator.tui.app import CuratorApp
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture
@@ -21,12 +21,6 @@ def db(tmp_path: Path) -> Path:
 
 def app_for(db: Path) -> CuratorApp:
     return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="triage")
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def messages(app) -> list[str]:

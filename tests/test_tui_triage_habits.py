@@ -14,7 +14,7 @@ from curator.services import triage
 from curator.store import Store
 from curator.tui.app import CuratorApp
 from curator.tui.keys import keys_of
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture
@@ -25,12 +25,6 @@ def db(tmp_path: Path) -> Path:
 def app_for(db: Path, **triage) -> CuratorApp:
     return CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app", triage=TriageSettings(**triage)),
                       start="triage")
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def text(app, selector: str) -> str:

@@ -57,3 +57,10 @@ def _build(path: Path) -> Path:
         run_procedural(store, FAMILIES["tool_calling"], Settings(), limit=2)
         run_gates(store, FAMILIES)
     return path
+
+
+async def settle(pilot) -> None:
+    """Let the app settle: pending messages handled, its workers done, their messages handled."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
