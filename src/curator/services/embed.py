@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from curator.config import MeaningSettings
-from curator.meaning.embedder import Embedder, EmbedderUnavailable, default_embedder, model_id, pack
+from curator.meaning.embedder import Embedder, EmbedderUnavailable, active_model_id, default_embedder, pack
 from curator.meaning.texts import ask_text, number_signature, whole_text
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
@@ -36,7 +36,7 @@ class EmbedReport:
 
 def pending(store: Store) -> int:
     """Examples the meaning gates look at that have no vector from the installed model."""
-    model = model_id()
+    model = active_model_id()
     return store.count_unembedded(model)[0] if model else 0
 
 
