@@ -5,6 +5,7 @@ from fractions import Fraction
 import pytest
 
 from curator.text import find_numbers, parse_number
+from curator.text.numbers import find_number_words
 
 CASES = [
     # ASCII, Persian and Arabic-Indic digits
@@ -76,3 +77,18 @@ def test_finds_numbers_in_free_text_with_spans() -> None:
 
 def test_sentence_final_dot_is_not_a_decimal_point() -> None:
     assert [v for v, _, _ in find_numbers("پاسخ ۱۲۰٬۰۰۰.")] == [120000]
+
+
+def test_numbers_in_words_joined_by_va_are_told_apart_by_their_places() -> None:
+    def values(text: str) -> list:
+        return [v for v, _, _ in find_number_words(text)]
+
+    assert values("پانصد و دوازده و هشتاد و نه را جمع کن") == [512, 89]
+    assert values("سیصد و پنج و هفتاد و شش") == [305, 76]
+    assert values("صد و بیست و پنج هزار و سیصد و دوازده") == [125312]
+    assert values("بیست و پنج و سی") == [25, 30]
+    assert values("دو و نیم میلیون") == [2500000]
+    assert values("سه و چهارده صدم") == [17]  # the decimal reading is number_signature's («۳٫۱۴»)
+    text = "هفتاد ضربدر یازده و دوازده و سی"
+    for value, start, end in find_number_words(text):
+        assert parse_number(text[start:end]) == value

@@ -127,13 +127,48 @@ _AMBIGUOUS = frozenset({"یک", "یه", "نه"})
 
 def find_number_words(text: str) -> list[tuple[Fraction, int, int]]:
     """Every number written in words («شصت هزار», «سی و دو»), as (value, start, end). A lone «یک»,
-    «یه» or «نه», and a multiplier before «برابر» («دو برابر»), are not taken for numbers."""
+    «یه» or «نه», and a multiplier before «برابر» («دو برابر»), are not taken for numbers. Numbers
+    joined by «و» are told apart by their places: «پانصد و دوازده و هشتاد و نه» is 512 and 89."""
     found = []
     for m in WORDS_PATTERN.finditer(text):
-        if m.group() in _AMBIGUOUS or text[m.end():].lstrip().startswith("برابر"):
-            continue
-        try:
-            found.append((parse_number(m.group()), m.start(), m.end()))
-        except ValueError:
-            continue
+        decimal = text[m.end():].lstrip().startswith(_FRACTION_WORDS)  # «سه و چهارده صدم» is one number
+        for start, end in [(m.start(), m.end())] if decimal else _numbers_in_run(text, m.start(), m.end()):
+            words = text[start:end]
+            if words in _AMBIGUOUS or text[end:].lstrip().startswith("برابر"):
+                continue
+            try:
+                found.append((parse_number(words), start, end))
+            except ValueError:
+                continue
     return found
+
+
+_FRACTION_WORDS = ("دهم", "صدم", "هزارم")
+_WORD = re.compile(r"\S+")
+
+
+def _numbers_in_run(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a run of number words where a part cannot continue the number before it: after hundreds
+    come tens or units, after tens units, after a unit or a teen only a scale word; after a scale, a
+    smaller group. The spans of the numbers, in order."""
+    spans: list[tuple[int, int]] = []
+    first = last = start
+    below = float("inf")  # what the next part of the current number must stay under
+    joined = False  # a «و» since the last part
+    for m in _WORD.finditer(text, start, end):
+        word = m.group()
+        if word == "و":
+            joined = True
+            continue
+        if word in SCALES:
+            below = SCALES[word]
+        elif word in _UNITS:
+            value = _UNITS[word]
+            if joined and value >= below:
+                spans.append((first, last))
+                first = m.start()
+            below = 100 if value >= 100 else 10 if value >= 20 else 1
+        joined = False
+        last = m.end()
+    spans.append((first, last))
+    return spans
