@@ -121,6 +121,13 @@ WORDS_PATTERN = re.compile(
     rf"(?<![\w\u200c])(?:منفی\s+)?(?:{_NUMBER_WORD})(?:\s+و\s+(?:{_NUMBER_WORD})|\s+(?:{_SCALE_WORD}))*"
     rf"(?![\w\u200c])"
 )
+
+
+def number_words() -> tuple[str, ...]:
+    """The words numbers are written with (units, tens, hundreds; scale words are `SCALES`)."""
+    return tuple(_UNITS) + ("نیم",)
+
+
 # Words that are numbers only in context: «یک کتاب» (a book), «نه» (no).
 _AMBIGUOUS = frozenset({"یک", "یه", "نه"})
 
@@ -172,3 +179,28 @@ def _numbers_in_run(text: str, start: int, end: int) -> list[tuple[int, int]]:
         last = m.end()
     spans.append((first, last))
     return spans
+
+
+_ORDINALS = {"اول": 1, "نخست": 1, "دوم": 2, "سوم": 3, "چهارم": 4, "پنجم": 5, "ششم": 6, "هفتم": 7, "هشتم": 8,
+             "نهم": 9, "دهم": 10, "یازدهم": 11, "دوازدهم": 12}
+_ORDINAL = re.compile(r"(?<![\w\u200c])(" + "|".join(_ORDINALS) + r")(?:ین)?(?![\w\u200c])")
+_DENOMINATORS = {"هزارم": 1000, "صدم": 100, "دهم": 10}
+
+
+def numbers_in(text: str) -> list[Fraction]:
+    """Every number in free text by value, in digits, in words or as an ordinal: «۵ سیب», «پنج سیب» and
+    «پنجمین سیب» all give 5; «سه و چهارده صدم» gives 3.14; «سه‌روزه» gives 3."""
+    text = text.replace("\u200c", " ")
+    digits = find_numbers(text)
+    values: list[Fraction] = [v for v, _, _ in digits]
+    for value, start, end in find_number_words(text):
+        if any(s < end and start < e for _, s, e in digits):
+            continue  # «۴۵ هزار»: the scale word belongs to the digits
+        tail = text[end:].lstrip()
+        denominator = next((d for word, d in _DENOMINATORS.items() if tail.startswith(word)), None)
+        if denominator and " و " in text[start:end]:
+            whole, _, part = text[start:end].rpartition(" و ")
+            value = parse_number(whole) + parse_number(part) / denominator
+        values.append(value)
+    values += [Fraction(_ORDINALS[m.group(1)]) for m in _ORDINAL.finditer(text)]
+    return values
