@@ -56,7 +56,7 @@ def main() -> None:
     from curator.coverage import CoverageMap, recount
     from curator.services.export import export_dataset as export
     from curator.gates.decontam import DecontamSettings
-    from curator.gates.runner import GateReport, run_set_level
+    from curator.services.gating.runner import GateReport, run_set_level
     from curator.sample import prepare_sample
     from curator.store import Store
     from curator.families import load_families

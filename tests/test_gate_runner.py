@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from curator.config import JudgeSettings, Settings, TeacherSettings
-from curator.gates.judge import JudgeModelError, plan_judging
+from curator.services.judge import JudgeModelError, plan_judging
 from curator.models import Example, Message
 from curator.sample import prepare_sample
 from curator.services import audit
@@ -186,8 +186,8 @@ def test_gate_cli_runs_and_reports(store: Store, db_file: Path) -> None:
 def test_a_gate_run_pauses_between_batches_and_resumes(store: Store, monkeypatch) -> None:
     import threading
 
-    from curator.gates import lexical as lexical_module
-    from curator.gates import runner as runner_module
+    from curator.services.gating import lexical as lexical_module
+    from curator.services.gating import runner as runner_module
 
     monkeypatch.setattr(runner_module, "BATCH", 5)
     monkeypatch.setattr(lexical_module, "WRITE_BATCH", 5)

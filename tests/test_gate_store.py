@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from curator.gates import lexical, runner
+from curator.services.gating import lexical, runner
 from curator.models import Example, Message, now_iso
 from curator.services.gate import run_gates
 from curator.store import Store

@@ -12,7 +12,7 @@ from curator.gates.base import GateContext
 from curator.gates.defects import ContentGate, phrases_for
 from curator.gates.math_tools import MathGate, final_answer
 from curator.gates.rules import FormatGate
-from curator.gates.runner import PER_EXAMPLE, check_example
+from curator.services.gating.runner import PER_EXAMPLE, check_example
 from curator.generators.tools import TOOLS
 from curator.models import Example, Message
 from curator.text.numbers import find_number_words

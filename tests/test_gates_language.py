@@ -17,7 +17,7 @@ from curator.families import FamilyError, load_families, load_family
 from curator.gates import language
 from curator.gates.base import GateContext
 from curator.gates.language import LanguageGate, english_spans, identify
-from curator.gates.runner import PER_EXAMPLE
+from curator.services.gating.runner import PER_EXAMPLE
 from curator.models import Example, Message, ToolCall
 from curator.services.demo import build_demo
 from curator.services.gate import run_gates

@@ -13,7 +13,7 @@ def test_the_job_engine_and_the_teacher_import_no_gates() -> None:
             "assert not bad, bad\n"
             "from curator.jobs.results import HANDLERS\n"
             "assert sorted(HANDLERS) == ['classify', 'generate'], sorted(HANDLERS)\n"
-            "import curator.gates.judge\n"
+            "import curator.services.judge\n"
             "assert 'judge' in HANDLERS\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -13,7 +13,7 @@ from curator.config import ConfigError, Settings
 from curator.coverage import CoverageMap, LiveCoverage, recount
 from curator.export.mix import Mix, load_rows, attach_verdicts
 from curator.export.writer import coverage_report, curation_log
-from curator.gates.runner import update_status
+from curator.services.gating.runner import update_status
 from curator.models import Example, Message
 from curator.services import triage
 from curator.services.coverage import coverage

@@ -321,7 +321,7 @@ async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> N
     import asyncio
     import threading
 
-    from curator.gates import runner as runner_module
+    from curator.services.gating import runner as runner_module
     from curator.jobs.procedural import run_procedural
     from tui_fixtures import FAMILIES
 

@@ -16,7 +16,7 @@ from curator.cli.gate import gate
 def gate_judge(limit: int, db: Path | None) -> None:
     """Judge gated candidates with the frozen rubric (prompts/judge.toml) and the judge model."""
     from curator.families import load_family
-    from curator.gates.judge import JudgeModelError
+    from curator.services.judge import JudgeModelError
     from curator.services.judge import judge
 
     settings = _settings_loader()

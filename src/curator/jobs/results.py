@@ -1,7 +1,7 @@
 """What a job's validated output becomes, per job kind: a registry of result handlers.
 
 generate and procedural jobs write candidates, classify jobs write passage labels; other kinds
-register their own handler (the judge does, in `gates/judge.py`), so the job engine never imports
+register their own handler (the judge does, in `services/judge.py`), so the job engine never imports
 the code that builds on it. A handler stores its results and closes the attempt (`Finished.close`)
 in ONE transaction: if the runner lost its lease meanwhile, everything rolls back.
 """

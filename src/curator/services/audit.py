@@ -13,7 +13,7 @@ from curator.config import MeaningSettings
 from curator.meaning.calibration import Score, calibrate, load_pairs
 from dataclasses import dataclass
 
-from curator.gates.runner import update_status
+from curator.services.gating.runner import update_status
 from curator.store import Store
 
 

@@ -16,7 +16,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from curator.gates.runner import PER_EXAMPLE, check_example, update_status
+from curator.services.gating.runner import PER_EXAMPLE, check_example, update_status
 from curator.models import Decision, Example, Message, conversation_text, now_iso
 from curator.export.mix import Row, exclusion_reason
 from curator.store import Store

@@ -18,7 +18,7 @@ from curator.gates.decontam import NAME as DECONTAM
 from curator.gates.decontam import DecontamSettings
 from curator.gates.dedup import NAME as DEDUP
 from curator.gates.dedup import DedupItem, DedupSettings
-from curator.gates.lexical import run_lexical
+from curator.services.gating.lexical import run_lexical
 from curator.gates.defects import ContentGate
 from curator.gates import meaning
 from curator.gates.math_tools import MathGate, ToolsGate
