@@ -15,12 +15,22 @@ def triage(db: Path | None) -> None:
     """Accept, reject, skip, flag or note candidates by id, or undo decisions."""
 
 
-def _decide(action: str, ids: tuple[int, ...], reason: str | None, note: str | None, db: Path | None) -> None:
-    from curator.services.triage import TriageError, check_decidable, decide
+def _decide(action: str, ids: tuple[int, ...], reason: str | None, note: str | None, db: Path | None,
+            force: bool = False) -> None:
+    from curator.services.triage import TriageError, accept_warnings, check_decidable, decide
 
     with open_store(db) as store:
         try:
             check_decidable(store, list(ids))  # every id first: nothing is written for a bad list
+            warned = {i: accept_warnings(store, i) for i in ids} if action == "accept" else {}
+            warned = {i: w for i, w in warned.items() if w}
+            for example_id, warnings in warned.items():
+                click.echo(f"warning: #{example_id} {'; '.join(warnings)}", err=True)
+            if warned and not force:
+                raise click.ClickException(
+                    f"nothing accepted: {', '.join(f'#{i}' for i in warned)} "
+                    f"{'deserves' if len(warned) == 1 else 'deserve'} a second look (the app asks for a second a); "
+                    "add --force to accept anyway")
             for example_id in ids:
                 decide(store, example_id, action, note=note, reason=reason)
                 click.echo(f"#{example_id} {action}" + (f" ({reason})" if reason else ""))
@@ -38,7 +48,17 @@ def _decision_command(action: str, help_text: str, *, needs_note: bool = False) 
         _decide(action, ids, reason, note, db)
 
 
-_decision_command("accept", "Accept candidates.")
+@triage.command("accept")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--reason", default=None, help="A short reason code, kept with the decision.")
+@click.option("--note", default=None, help="A note kept with the decision.")
+@click.option("--force", is_flag=True, help="Accept even a candidate a gate fails or export would drop (warned).")
+@db_option
+def triage_accept(ids: tuple[int, ...], reason: str | None, note: str | None, force: bool, db: Path | None) -> None:
+    """Accept candidates. One that a gate fails, or that export would drop, is accepted only with --force
+    (the app asks for a second a); the warning names why."""
+    _decide("accept", ids, reason, note, db, force)
+
 _decision_command("reject", "Reject candidates (say why with --reason).")
 _decision_command("skip", "Skip candidates (recorded; the state does not change).")
 _decision_command("flag", "Flag candidates for a second look.")

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from curator.gates.trainable import untrainable
 from curator.store import Store
 
 if TYPE_CHECKING:  # coverage counts only what export takes, so it imports this module
@@ -102,6 +103,8 @@ def exclusion_reason(row: Row) -> str | None:
     """Why a row can never be exported, or None."""
     if row.kind == "eval_item" or row.role == "eval":
         return "excluded: private eval item"
+    if why := untrainable(row.data.get("messages") or [], row.data.get("tools")):
+        return f"excluded: cannot train ({why})"
     if row.failed("decontam"):
         return f"excluded: contaminated (eval items {(row.verdicts['decontam']['detail'] or {}).get('eval_items', [])})"
     if row.failed("decontam_meaning"):

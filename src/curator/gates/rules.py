@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from curator.gates.defects import family_placeholders, leftover, mojibake, only_invisible
 from curator.gates.base import GateContext, Verdict, approx_tokens, instruction_text, response_text
+from curator.gates.trainable import control_characters, turn_order_problem
 from curator.models import Example
 from curator.families.schemas import SCHEMAS
 from curator.text.normalize import match_key
@@ -17,9 +18,9 @@ from curator.text.normalize import match_key
 class FormatGate:
     """The example matches its family's schema, roles come in a valid order, no turn is empty or only
     invisible characters, no template leftovers remain (the family's own placeholders and generic
-    shapes) and no text is mojibake."""
+    shapes), no text is mojibake and none holds terminal control characters (ESC, BEL, bidi overrides)."""
 
-    name, version = "format", "2"
+    name, version = "format", "3"
 
     def check(self, example: Example, ctx: GateContext) -> Verdict:
         roles = [m.role for m in example.messages]
@@ -35,6 +36,9 @@ class FormatGate:
                 return Verdict("fail", "template_leftover", 0.0, {"turn": i, "text": hit})
             if broken := mojibake(m.content):
                 return Verdict("fail", "mojibake", 0.0, {"turn": i, **broken})
+            calls = " ".join(c.function.get("arguments") or "" for c in m.tool_calls or ())
+            if controls := control_characters(m.content + calls):
+                return Verdict("fail", "control_characters", 0.0, {"turn": i, "characters": controls})
         if ctx.family is not None and ctx.family.schema in SCHEMAS and ctx.family.schema != "PassageLabels":
             item = {"task_type": example.task_type or "?", "messages": [m.model_dump() for m in example.messages],
                     "answer": example.answer, "tools": example.tools}
@@ -49,40 +53,7 @@ class FormatGate:
 
 def role_order_problem(example: Example) -> str | None:
     """Why the turns are out of order (TRL's conversational rules), or None."""
-    msgs = example.messages
-    i = 1 if msgs and msgs[0].role == "system" else 0
-    if any(m.role == "system" for m in msgs[i:]):
-        return "a system turn after the first"
-    if i >= len(msgs) or msgs[i].role != "user":
-        return "the conversation must start with a user turn"
-    if msgs[-1].role != "assistant" or msgs[-1].tool_calls:
-        return "the conversation must end with an assistant answer"
-    prev = None
-    pending: list[str | None] = []
-    for m in msgs[i:]:
-        if m.role == "tool":
-            if prev not in ("assistant_call", "tool") or not pending:
-                return "a tool turn must answer an assistant tool call"
-            pending.pop(0)
-            prev = "tool"
-            continue
-        if pending:
-            return "a tool call was not answered by a tool turn"
-        if m.role == "assistant":
-            if prev == "assistant":
-                return "two assistant turns in a row"
-            if m.tool_calls:
-                pending = [c.id for c in m.tool_calls]
-                prev = "assistant_call"
-            else:
-                prev = "assistant"
-        elif m.role == "user":
-            if prev == "user":
-                return "two user turns in a row"
-            if prev == "assistant_call":
-                return "a user turn after an unanswered tool call"
-            prev = "user"
-    return None
+    return turn_order_problem([m.model_dump() for m in example.messages])
 
 
 class LengthGate:

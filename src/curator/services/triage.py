@@ -19,7 +19,7 @@ from typing import Any
 from curator.services.gating.runner import PER_EXAMPLE, check_example, update_status
 from curator.models import Decision, Example, Message, conversation_text, now_iso
 from curator.export.mix import Row, exclusion_reason
-from curator.store import Store
+from curator.store import BadRow, Store
 from curator.store.decisions import STATE_OF
 from curator.text.normalize import key_hash
 
@@ -120,7 +120,8 @@ class Card:
         failed = [line.gate for line in gate_lines(self.verdicts) if line.verdict.startswith("fail")]
         if failed:
             warnings.append("fails " + ", ".join(failed))
-        row = Row({"kind": self.example.kind, "role": self.example.role}, self.export_verdicts)
+        row = Row({"kind": self.example.kind, "role": self.example.role, "tools": self.example.tools,
+                   "messages": [m.model_dump(exclude_none=True) for m in self.example.messages]}, self.export_verdicts)
         if dropped := exclusion_reason(row):
             warnings.append(f"export drops it ({dropped.removeprefix('excluded: ')})")
         if self.example.superseded_by is not None:
@@ -140,6 +141,15 @@ def load_card(store: Store, example_id: int) -> Card:
     export_verdicts = {gate: {**v, "verdict": v.get("gate_verdict", v["verdict"])} for gate, v in verdicts.items()}
     return Card(example=example, verdicts=verdicts, passage_text=passage_text, passage_tags=tags,
                 decisions=store.decisions_with_undone(example_id), export_verdicts=export_verdicts)
+
+
+def accept_warnings(store: Store, example_id: int) -> list[str]:
+    """Why accepting a candidate deserves a second look (a gate fails it, or export would drop it), as the
+    triage screen's second `a` asks; empty when nothing does. A row that no longer validates cannot train."""
+    try:
+        return load_card(store, example_id).accept_warnings()
+    except BadRow as exc:
+        return [f"export drops it (cannot train: {exc.problem})"]
 
 
 def _require_decidable(store: Store, example_id: int) -> None:
