@@ -16,7 +16,7 @@ import pytest
 from curator.config import MeaningSettings
 from curator.families import load_families
 from curator.gates import meaning
-from curator.meaning.calibration import calibrate, load_pairs, pair_vectors
+from curator.services.calibration import calibrate, load_pairs, pair_vectors
 from curator.meaning.embedder import default_embedder, model_id
 from curator.meaning.texts import ask_text, number_signature
 from curator.models import Example, Message, Passage
@@ -87,10 +87,10 @@ def test_the_labelled_set_has_forty_pairs_of_each_kind_and_its_kept_vectors_are_
 
 def test_the_configured_thresholds_catch_every_paraphrase_and_most_hard_non_pairs_pass() -> None:
     scores = {s.gate: s for s in calibrate(MeaningSettings())}
-    assert scores["decontam_meaning"].recall == 1.0 and scores["decontam_meaning"].precision >= 0.7
-    assert scores["dedup_meaning"].recall >= 0.9 and scores["dedup_meaning"].precision >= 0.8
-    # What the issue found: the lexical gates pass every reworded item.
-    assert scores["decontam"].recall < 0.1 and scores["dedup"].recall < 0.1
+    assert scores["decontam_meaning"].recall == 1.0 and scores["decontam_meaning"].precision >= 0.9
+    assert scores["dedup_meaning"].recall >= 0.9 and scores["dedup_meaning"].precision >= 0.9
+    # Words alone miss most reworded items (they catch the ones that keep their numbers and names).
+    assert scores["decontam"].recall < 0.5 and scores["dedup"].recall < 0.5
 
 
 def test_without_the_numbers_check_math_problems_that_differ_only_in_numbers_match() -> None:
@@ -148,7 +148,10 @@ def test_a_reworded_eval_item_fails_decontamination_by_meaning_with_its_evidence
     assert v["verdict"] == "fail" and v["reason"] == "paraphrase_of_eval"
     assert v["detail"]["eval_item"] == eval_id and v["detail"]["matched"] in ("ask", "whole")
     assert v["detail"]["score"] >= 0.9 and v["detail"]["eval_set"]
-    assert verdicts[leaked]["decontam"]["verdict"] == "pass", "the lexical gate misses it"
+    # Its words are other words, its content the same: the numbers with what they count, and the name.
+    hit = verdicts[leaked]["decontam"]["detail"]["hits"][0]
+    assert verdicts[leaked]["decontam"]["verdict"] == "fail" and hit["test"] == "content"
+    assert {"12", "5"} <= set(hit["shared"]["numbers"]) and "سیب" in hit["shared"]["shared"]
     assert verdicts[other_numbers][meaning.DECONTAM]["verdict"] == "pass", f"differs from #{eval_math} in numbers"
     assert report.paraphrased_evals == 1 and "checked against 2 eval items by meaning" in report.summary()
     assert store.example(leaked).gate_status == "fail"

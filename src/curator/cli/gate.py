@@ -117,7 +117,8 @@ def gate_override(example_id: int, gate_name: str, verdict: str, note: str | Non
 @db_option
 def gate_report(db: Path | None) -> None:
     """Per gate: verdicts, audits, agreement with the curator, estimated false-reject and false-accept rates."""
-    from curator.services.audit import calibration, report
+    from curator.services.audit import report
+    from curator.services.calibration import report_lines
 
     def pct(x: float | None) -> str:
         return "   -" if x is None else f"{x:4.0%}"
@@ -129,8 +130,5 @@ def gate_report(db: Path | None) -> None:
     for r in rows:
         click.echo(f"{r.gate:<17} {r.passed:>7} {r.flagged:>6} {r.failed:>6} {r.audited:>8} {pct(r.agreement):>6} "
                    f"{pct(r.false_reject):>13} {pct(r.false_accept):>13}")
-    scores, matches, non_pairs = calibration(_settings_loader().meaning)
-    click.echo(f"\ncalibration on the labelled Persian set ({matches} paraphrase pairs that must match, {non_pairs} "
-               "hard non-pairs that must not):")
-    for s in scores:
-        click.echo(f"{s.gate:<17} precision {s.precision:.2f}  recall {s.recall:.2f}  ({s.rule})")
+    click.echo("")
+    click.echo("\n".join(report_lines(_settings_loader().meaning)))

@@ -25,7 +25,8 @@ from curator.export.formats import FORMATS, jsonl, trl
 from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_reason, load_rows, trainable
 from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_tokens
-from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate, fingerprint
+from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
+from curator.gates.scaffold import Scaffold
 from curator.models import ExportRecord
 from curator.store import Store
 
@@ -54,16 +55,18 @@ class ExportResult:
         return f"{'already exported' if self.reused else 'exported'} {self.version} to {self.path} ({counts})"
 
 
-def _text(row: Row) -> Text:
-    return Text(row.id, *conversation_keys(row.messages))
-
-
-def leak_check(rows: dict[str, list[Row]], evals: list[Row], settings: DecontamSettings) -> list[dict[str, Any]]:
-    """Every train or polish row that matches an eval item under the decontamination rules.
+def leak_check(rows: dict[str, list[Row]], evals: list[Row], settings: DecontamSettings,
+               scaffolds: dict[str, Scaffold] | None = None,
+               passage: Callable[[int | None], str | None] = lambda _: None) -> list[dict[str, Any]]:
+    """Every train or polish row that matches an eval item under the decontamination rules (each row judged
+    with its family's scaffold, as the gate judges it; `passage(id)` gives a row's source passage).
 
     A row whose latest decontamination verdict passed against this very eval set (same items, same
     settings: the fingerprint) is already verified; every other row is checked here and now.
     """
+    def _text(row: Row) -> Text:
+        return text_of(row.id, row.messages, row.family, passage(row.data.get("passage_id")))
+
     eval_texts = [_text(e) for e in evals]
     current = fingerprint(eval_texts, settings)
     leaks = []
@@ -71,7 +74,7 @@ def leak_check(rows: dict[str, list[Row]], evals: list[Row], settings: DecontamS
         unverified = [r for r in group if not (
             (r.verdicts.get("decontam") or {}).get("verdict") == "pass"
             and ((r.verdicts.get("decontam") or {}).get("detail") or {}).get("eval_set") == current)]
-        verdicts = decontaminate([_text(r) for r in unverified], eval_texts, settings)
+        verdicts = decontaminate([_text(r) for r in unverified], eval_texts, settings, scaffolds)
         for r in unverified:
             v = verdicts[r.id]
             if v.verdict == "fail":
@@ -260,8 +263,10 @@ MeaningCheck = Callable[[list[Row]], tuple[list[dict[str, Any]], str]]
 
 def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, formats: tuple[str, ...],
                  today: date | None, decontam: DecontamSettings,
-                 meaning_check: MeaningCheck | None = None) -> ExportResult:
-    """Build the mix, check it for leaks, and write a new version folder (or find the identical one)."""
+                 meaning_check: MeaningCheck | None = None, scaffolds: dict[str, Scaffold] | None = None
+                 ) -> ExportResult:
+    """Build the mix, check it for leaks (each row with its family's scaffold), and write a new version
+    folder (or find the identical one)."""
     considered = load_rows(store, "considered")
     seeds = load_rows(store, "seeds")
     evals = load_rows(store, "eval")  # every version: the leak check's reference
@@ -271,7 +276,19 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
     polish = [s for s in seeds if s.role == "polish" and s.superseded_by is None]
     for row in polish:
         mix.reasons[row.id] = "exported: polish.jsonl"
-    leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam)
+    passages: dict[int, str] = {}
+
+    def passage(passage_id: int | None) -> str | None:
+        if passage_id is None:
+            return None
+        if passage_id not in passages:
+            try:
+                passages[passage_id] = store.passage(passage_id).text
+            except KeyError:
+                passages[passage_id] = ""
+        return passages[passage_id]
+
+    leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam, scaffolds, passage)
     meaning_note = "not checked"
     if meaning_check is not None:
         found, meaning_note = meaning_check(mix.selected + polish)

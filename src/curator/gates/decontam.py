@@ -1,9 +1,16 @@
-"""Decontamination against every private eval item, on match keys.
+"""Decontamination against every private eval item: shared content, in any wording; a shared template
+is no evidence.
 
-Two tests: word n-gram overlap (8-grams by default) between a candidate and any eval item, and, for
-short eval questions where n-grams say little, a fuzzy whole-question match (rapidfuzz) against the
-candidate's question. Every hit names the eval item, the overlapping span and the score. A
-contaminated candidate fails here and can never be exported, whatever the curator decides.
+An eval item's very text or very question is always a leak; three more tests, each judged by the
+candidate's family scaffold (`gates.scaffold`):
+  - content: the candidate holds `content_threshold` of an eval item's content weight (its sentence, its
+    numbers with what they count, names), or quotes the same sentence, and nothing stands against it;
+  - span: a word n-gram (8 by default) of an eval item's match key, holding content (at least
+    `span_content_units` content words or numbers: a template's n-grams hold none);
+  - question: for short eval questions, where n-grams say little, a fuzzy whole-question match
+    (rapidfuzz), unless the two differ in content (other numbers, another quoted sentence, another slot).
+Every hit names the eval item, the test, the score and the shared content (the words, numbers and
+quoted span). A contaminated candidate fails here and can never be exported, whatever the curator decides.
 """
 
 from __future__ import annotations
@@ -11,16 +18,21 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from curator.gates.base import Verdict
+from curator.gates.content import FUNCTION_WORDS, Content, content_of
+from curator.gates.scaffold import Scaffold, compare, coverage, same_content
 from curator.gates.sketch import Corpus
+from curator.meaning.texts import ask_text
 from curator.text.normalize import match_key
+from curator.text.numbers import parse_number
 
-NAME, VERSION = "decontam", "1"
+NAME, VERSION = "decontam", "2"
 _WORD = re.compile(r"\w+")
 
 
@@ -29,14 +41,23 @@ class Text:
     id: int
     key: str  # match key of the whole text
     question: str  # match key of the user turns
+    family: str = ""
+    content: Content | None = None  # without it, every hit counts (no scaffold to tell template from content)
 
 
-def conversation_keys(messages: list[dict]) -> tuple[str, str]:
-    """Match keys of (instruction + response) and of the instruction, from message dicts: what
+def conversation_keys(messages: list[dict], passage_text: str | None = None) -> tuple[str, str]:
+    """Match keys of (instruction + response) and of the instruction, from message dicts, with a pasted
+    source passage taken out of the instruction (source material, not the example's content): what
     dedup, decontamination and the export's leak check compare."""
-    instruction = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "user")
+    instruction = ask_text(messages, passage_text)
     response = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "assistant" and m.get("content"))
     return match_key(instruction + "\n" + response), match_key(instruction)
+
+
+def text_of(example_id: int, messages: list[dict], family: str = "", passage_text: str | None = None) -> Text:
+    """What decontamination compares of an example: its match keys and its content."""
+    messages = [m for m in messages if isinstance(m, dict)]
+    return Text(example_id, *conversation_keys(messages, passage_text), family, content_of(messages, passage_text))
 
 
 @dataclass
@@ -46,25 +67,41 @@ class DecontamSettings:
     word_threshold: float = 80.0  # word-level similarity: about one word changed in a five-word question
     short_question_words: int = 12  # eval questions shorter than this also get the fuzzy tests
     chunk: int = 20000
+    content_threshold: float = 0.5  # share of an eval item's content weight a candidate must hold
+    span_content_units: int = 2  # content words or numbers an n-gram span must hold to count
 
 
 def fingerprint(evals: list[Text], settings: DecontamSettings = DecontamSettings()) -> str:
     """What a verdict was checked against: the eval items' match keys and the rules' settings."""
     digest = hashlib.sha256(repr((settings.ngram, settings.fuzzy_threshold, settings.word_threshold,
-                                  settings.short_question_words, VERSION)).encode())
+                                  settings.short_question_words, settings.content_threshold,
+                                  settings.span_content_units, VERSION)).encode())
     for e in sorted(evals, key=lambda e: e.id):
         digest.update(f"{e.id}\x00{e.key}\x00{e.question}\x01".encode())
     return digest.hexdigest()[:16]
 
 
-def decontaminate(candidates: list[Text], evals: list[Text],
-                  settings: DecontamSettings = DecontamSettings()) -> dict[int, Verdict]:
-    """A verdict per candidate: fail with every hit listed, or pass. Each records the eval-set fingerprint."""
-    eval_set = fingerprint(evals, settings)
+def decontaminate(candidates: list[Text], evals: list[Text], settings: DecontamSettings = DecontamSettings(),
+                  scaffolds: Mapping[str, Scaffold] | None = None, *, eval_set: str | None = None
+                  ) -> dict[int, Verdict]:
+    """A verdict per candidate: fail with every hit listed, or pass. Each records what it was checked
+    against (`eval_set`, by default the eval items' fingerprint). A candidate is judged with its
+    family's scaffold (`scaffolds[family]`; none: a young family, nothing is template yet)."""
+    eval_set = eval_set or fingerprint(evals, settings)
     hits: dict[int, list[dict]] = {}
     if evals and candidates:
-        _ngram_hits(candidates, evals, settings, hits)
-        _fuzzy_hits(candidates, evals, settings, hits)
+        _exact_hits(candidates, evals, hits)
+        raw: dict[int, list[dict]] = {}
+        _ngram_hits(candidates, evals, settings, raw)
+        _fuzzy_hits(candidates, evals, settings, raw)
+        judge = _Judge(candidates, evals, settings, scaffolds or {})
+        for c_id, found in raw.items():
+            exact = {h["eval_id"] for h in hits.get(c_id, ())}
+            kept = [h for h in (judge.confirm(c_id, hit) for hit in found if hit["eval_id"] not in exact)
+                    if h is not None]
+            if kept:
+                hits.setdefault(c_id, []).extend(kept)
+        judge.content_hits(hits)
     verdicts = {}
     for c in candidates:
         found = hits.get(c.id)
@@ -76,6 +113,101 @@ def decontaminate(candidates: list[Text], evals: list[Text],
         else:
             verdicts[c.id] = Verdict("pass", "ok", 0.0, {"eval_set": eval_set})
     return verdicts
+
+
+def _exact_hits(candidates: list[Text], evals: list[Text], hits: dict[int, list[dict]]) -> None:
+    """An eval item's very text, or its very question, is a leak whatever the family's scaffold says."""
+    by_key: dict[str, list[int]] = {}
+    by_question: dict[str, list[int]] = {}
+    for e in evals:
+        by_key.setdefault(e.key, []).append(e.id)
+        if e.question:
+            by_question.setdefault(e.question, []).append(e.id)
+    for c in candidates:
+        found = [(i, "exact", c.key) for i in by_key.get(c.key, ())]
+        found += [(i, "exact question", c.question) for i in by_question.get(c.question, ()) if c.question
+                  and i not in by_key.get(c.key, ())]
+        for eval_id, test, span in found:
+            hits.setdefault(c.id, []).append({"eval_id": eval_id, "test": test, "score": 1.0, "span": span[:300]})
+
+
+_SPAN_TOKEN = re.compile(r"[^\W\d_]+|\d+(?:[.,/]\d+)*")
+
+
+def _span_content(span: str, scaffold: Scaffold, shared: frozenset[str]) -> int:
+    """How many content words and numbers of `shared` (both examples' content: a pasted source passage is
+    not content) a span of a match key holds; a template's span holds none."""
+    count = 0
+    for token in set(_SPAN_TOKEN.findall(span)):
+        if token[0].isdigit():
+            try:
+                unit = f"#{parse_number(token)}"
+            except ValueError:
+                continue
+        elif len(token) < 2 or token in FUNCTION_WORDS:
+            continue
+        else:
+            unit = token
+        count += unit in shared and scaffold.is_content(unit)
+    return count
+
+
+class _Judge:
+    """Tells content from template for the hits of one batch, with each candidate's family scaffold."""
+
+    def __init__(self, candidates: list[Text], evals: list[Text], settings: DecontamSettings,
+                 scaffolds: Mapping[str, Scaffold]) -> None:
+        self.candidates = {c.id: c for c in candidates}
+        self.evals = {e.id: e for e in evals}
+        self.settings = settings
+        self.scaffolds = scaffolds
+        self.young = Scaffold()
+
+    def scaffold(self, c: Text) -> Scaffold:
+        return self.scaffolds.get(c.family, self.young)
+
+    def confirm(self, c_id: int, hit: dict) -> dict | None:
+        """A span or question hit with the shared content, or None when the two differ in content or the
+        span is the template's."""
+        c, e = self.candidates[c_id], self.evals[hit["eval_id"]]
+        if c.content is None or e.content is None:
+            return hit
+        scaffold = self.scaffold(c)
+        match = compare(c.content, e.content, scaffold)
+        if match.conflict is not None:
+            return None
+        shared = c.content.units() & e.content.units()
+        if "words" in hit and _span_content(hit["span"], scaffold, shared) < self.settings.span_content_units:
+            return None
+        return {**hit, "shared": match.evidence()}
+
+    def content_hits(self, hits: dict[int, list[dict]]) -> None:
+        """Candidates holding an eval item's content: found through the eval items' content units."""
+        index: dict[str, list[Text]] = {}
+        for e in self.evals.values():
+            if e.content is not None:
+                for unit in e.content.units():
+                    index.setdefault(unit, []).append(e)
+        threshold = self.settings.content_threshold
+        for c in self.candidates.values():
+            if c.content is None:
+                continue
+            scaffold = self.scaffold(c)
+            seen: set[int] = {h["eval_id"] for h in hits.get(c.id, ())}
+            for unit in c.content.units():
+                if not scaffold.is_content(unit):
+                    continue
+                for e in index.get(unit, ()):
+                    if e.id in seen:
+                        continue
+                    seen.add(e.id)
+                    if coverage(c.content, e.content, scaffold) < threshold and not e.content.quotes:
+                        continue
+                    match = compare(c.content, e.content, scaffold)
+                    if same_content(match, threshold):
+                        hits.setdefault(c.id, []).append({
+                            "eval_id": e.id, "test": "content", "score": round(min(1.0, match.coverage), 3),
+                            "shared": match.evidence()})
 
 
 def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSettings,

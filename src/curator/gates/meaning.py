@@ -1,16 +1,26 @@
-"""The meaning gates: semantic decontamination and semantic near-dedup, on stored embeddings.
+"""The meaning gates: semantic decontamination and semantic near-dedup, on stored embeddings, each pair
+judged against its family's own similarity distribution and by its content.
 
-`decontam_meaning`: a candidate (its ask + response) that reaches `decontam_ask` cosine with an eval
-item's ask, or `decontam_whole` with the eval item's ask + response, and whose numbers agree with
-it, is a paraphrase of a private eval item: it fails (never exported), naming the item, the score
-and which of the item's texts matched. `dedup_meaning`: within a family, ask + response at `dedup`
-or above (numbers agreeing) joins a cluster; one keeper per cluster as in the lexical dedup.
-Candidates without an embedding get no verdict here, and the report says how many.
+A family written from templates puts every pair of its items close (multilingual-e5-small: unrelated
+Persian texts near 0.73, same-template texts above 0.92), so no one cosine can tell template from
+content. Each family has its own threshold: the cosine that only 1 in 100 random pairs of its items
+reach (`family_threshold`), and never less than the configured floors. A pair above it is the same
+only if their content does not differ (`gates.scaffold`: other numbers by value, another quoted
+sentence, another slot in one frame); the closest `TOP` pairs of each candidate are looked at.
+
+`decontam_meaning`: a candidate (its ask + response) that reaches its family's threshold with an eval
+item's ask or its ask + response is a paraphrase of a private eval item: it fails (never exported),
+naming the item, the score, which of the item's texts matched, and the shared content.
+`dedup_meaning`: within a family, ask + response above the family's threshold joins a cluster; one
+keeper per cluster as in the lexical dedup. Candidates without an embedding get no verdict here, and
+the report says how many.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +28,33 @@ import numpy as np
 from curator.config import MeaningSettings
 from curator.gates.base import Verdict
 from curator.gates.dedup import DedupItem, UnionFind, cluster_verdicts
+from curator.gates.scaffold import Match
 from curator.meaning.embedder import unpack
 from curator.meaning.search import hits, pairs
 
-DECONTAM, DEDUP, VERSION = "decontam_meaning", "dedup_meaning", "1"
+DECONTAM, DEDUP, VERSION = "decontam_meaning", "dedup_meaning", "2"
+QUANTILE = 0.99  # a family's threshold: the cosine only 1 in 100 random pairs of its items reach
+SAMPLE = 2000  # ... measured on at most this many of its items
+MIN_ITEMS = 50  # a family with fewer items has too few pairs to say where its 1 in 100 lies: the floor holds
+TOP = 20  # the closest pairs of a candidate whose content is compared
+
+# The content of a pair (candidate id, other id): a `scaffold.Match` (None: unknown, nothing stands against).
+Judge = Callable[[int, int], "Match | None"]
+
+
+def family_threshold(vectors: np.ndarray, floor: float, *, known: np.ndarray | None = None) -> float:
+    """The cosine that only 1 in 100 random pairs of a family's items reach (on an even sample of at
+    most `SAMPLE` of them), and never less than `floor` (the floor alone below `MIN_ITEMS` items).
+    `known`: a boolean matrix of pairs that are not random (a labelled set's own pairs), left out."""
+    if len(vectors) < MIN_ITEMS:
+        return floor
+    step = max(1, len(vectors) // SAMPLE)
+    x = np.ascontiguousarray(vectors[::step][:SAMPLE], dtype=np.float32)
+    scores = x @ x.T
+    upper = np.triu(np.ones(scores.shape, dtype=bool), 1)
+    if known is not None:
+        upper &= ~known[::step, ::step][:len(x), :len(x)]
+    return max(floor, round(float(np.quantile(scores[upper], QUANTILE)), 4))
 
 
 @dataclass
@@ -50,72 +83,106 @@ class Embedded:
                         None if self.ask is None else self.ask[rows])
 
 
-def eval_set(evals: Embedded, settings: MeaningSettings, model: str) -> str:
-    """What a verdict was checked against: the eval items, the model and the thresholds."""
+def eval_set(evals: Embedded, settings: MeaningSettings, model: str, thresholds: dict[str, float]) -> str:
+    """What a verdict was checked against: the eval items, the model, the floors and the families' thresholds."""
     digest = hashlib.sha256(repr((model, settings.decontam_ask, settings.decontam_whole,
-                                  settings.numbers_must_agree, VERSION)).encode())
+                                  settings.numbers_must_agree, sorted(thresholds.items()), VERSION)).encode())
     digest.update(np.asarray(evals.ids, dtype=np.int64).tobytes())
     return digest.hexdigest()[:16]
 
 
-def decontaminate(cands: Embedded, evals: Embedded, settings: MeaningSettings, fingerprint: str) -> dict[int, Verdict]:
-    """A verdict for every candidate: fail with the closest eval item it paraphrases, else pass."""
-    best: dict[int, tuple[float, int, str]] = {}  # candidate row -> (margin over threshold, eval row, part)
+def numbers_differ(a: str, b: str) -> bool:
+    """Whether two number signatures (`meaning.texts.number_signature`) each hold a number the other lacks
+    («۲۴ ÷ ۶» and «۲۴ ÷ ۸» do; «نقش دو واژه…» and a question with no number do not)."""
+    left, right = Counter(a.split()), Counter(b.split())
+    return bool(left - right) and bool(right - left)
+
+
+def _objection(match: "Match | None", numbers: tuple[str, str], settings: MeaningSettings) -> bool:
+    """Whether the pair's content differs: by its content comparison, or (without one) by its numbers."""
+    if match is None:
+        return settings.numbers_must_agree and numbers_differ(*numbers)
+    if match.conflict is None:
+        return False
+    return match.conflict != "numbers" or settings.numbers_must_agree
+
+
+def decontaminate(cands: Embedded, evals: Embedded, settings: MeaningSettings, fingerprint: str, *,
+                  thresholds: list[float] | None = None, judge: Judge | None = None) -> dict[int, Verdict]:
+    """A verdict for every candidate: fail with the closest eval item it paraphrases, else pass.
+    `thresholds[i]` is candidate i's family threshold (default: the floors); `judge` compares a pair's
+    content."""
     # One pass over the candidates against the items' asks and wholes stacked (the same vector is compared).
     n = len(evals.ids)
     keys = evals.whole if evals.ask is None else np.concatenate([evals.ask, evals.whole])
     parts = ("whole",) if evals.ask is None else ("ask", "whole")
     limits = {"ask": settings.decontam_ask, "whole": settings.decontam_whole}
+    own = thresholds or [0.0] * len(cands.ids)
+    found: dict[int, list[tuple[float, int, str, float]]] = {}
     for i, k, score in hits(cands.whole, keys, min(limits[p] for p in parts)):
         part, j = parts[k // n], k % n
-        threshold = limits[part]
-        if score < threshold or (settings.numbers_must_agree and cands.numbers[i] != evals.numbers[j]):
-            continue
-        if i not in best or score - threshold > best[i][0]:
-            best[i] = (score - threshold, j, part)
+        threshold = max(limits[part], own[i])
+        if score >= threshold:
+            found.setdefault(i, []).append((score - threshold, j, part, score))
     verdicts = {}
     for i, ex_id in enumerate(cands.ids):
-        if i in best:
-            margin, j, part = best[i]
-            score = margin + (settings.decontam_ask if part == "ask" else settings.decontam_whole)
-            verdicts[ex_id] = Verdict("fail", "paraphrase_of_eval", round(score, 4), {
-                "eval_item": evals.ids[j], "matched": part, "score": round(score, 4), "eval_set": fingerprint})
-        else:
+        best = None
+        for margin, j, part, score in sorted(found.get(i, ()), key=lambda h: (-h[0], h[1]))[:TOP]:
+            match = judge(ex_id, evals.ids[j]) if judge else None
+            if not _objection(match, (cands.numbers[i], evals.numbers[j]), settings):
+                best = (j, part, score, match)
+                break
+        if best is None:
             verdicts[ex_id] = Verdict.ok(None, eval_set=fingerprint)
+            continue
+        j, part, score, match = best
+        detail = {"eval_item": evals.ids[j], "matched": part, "score": round(score, 4), "eval_set": fingerprint}
+        if match is not None:
+            detail["shared"] = match.evidence()
+        verdicts[ex_id] = Verdict("fail", "paraphrase_of_eval", round(score, 4), detail)
     return verdicts
 
 
-def dedup(items: list[DedupItem], families: list[str], embedded: Embedded,
-          settings: MeaningSettings) -> dict[int, Verdict]:
+def dedup(items: list[DedupItem], families: list[str], embedded: Embedded, settings: MeaningSettings, *,
+          thresholds: dict[str, float] | None = None, judge: Judge | None = None) -> dict[int, Verdict]:
     """A verdict for every item (row i of `embedded` is `items[i]`): clusters of paraphrases within a
-    family, one keeper each."""
+    family (above its threshold, `thresholds[family]`, never below `settings.dedup`), one keeper each."""
     uf = UnionFind()
-    evidence: dict[int, tuple[int, float, str]] = {}
+    evidence: dict[int, tuple] = {}
     by_family: dict[str, list[int]] = {}
     for i, family in enumerate(families):
         by_family.setdefault(family, []).append(i)
-    for rows in by_family.values():
-        for a, b, score in pairs(embedded.whole[rows], settings.dedup):
+    for family, rows in by_family.items():
+        threshold = max(settings.dedup, (thresholds or {}).get(family, 0.0))
+        near: dict[int, int] = {}
+        for a, b, score in sorted(pairs(embedded.whole[rows], threshold), key=lambda p: -p[2]):
             i, j = rows[a], rows[b]
-            if settings.numbers_must_agree and embedded.numbers[i] != embedded.numbers[j]:
+            if near.get(i, 0) >= TOP or near.get(j, 0) >= TOP:
+                continue
+            near[i] = near.get(i, 0) + 1
+            near[j] = near.get(j, 0) + 1
+            match = judge(embedded.ids[i], embedded.ids[j]) if judge else None
+            if _objection(match, (embedded.numbers[i], embedded.numbers[j]), settings):
                 continue
             uf.union(i, j)
-            evidence.setdefault(j, (i, score, "meaning"))
-            evidence.setdefault(i, (j, score, "meaning"))
+            shared = match.evidence() if match is not None else {}
+            evidence.setdefault(j, (i, score, "meaning", shared))
+            evidence.setdefault(i, (j, score, "meaning", shared))
     return cluster_verdicts(items, uf, evidence)
 
 
-def dedup_settings(settings: MeaningSettings, model: str) -> str:
+def dedup_settings(settings: MeaningSettings, model: str, thresholds: dict[str, float]) -> str:
     """What dedup verdicts were made with; a change means clustering everything again."""
-    return hashlib.sha256(repr((model, settings.dedup, settings.numbers_must_agree, VERSION)).encode()).hexdigest()[:12]
+    return hashlib.sha256(repr((model, settings.dedup, settings.numbers_must_agree, sorted(thresholds.items()),
+                                VERSION)).encode()).hexdigest()[:12]
 
 
 def with_settings(v: Verdict, key: str) -> Verdict:
     return Verdict(v.verdict, v.reason, v.score, {**v.detail, "settings": key})
 
 
-def rows_to_recluster(embedded: Embedded, families: list[str], old: dict[int, dict],
-                      settings: MeaningSettings) -> list[int] | None:
+def rows_to_recluster(embedded: Embedded, families: list[str], old: dict[int, dict], settings: MeaningSettings,
+                      thresholds: dict[str, float] | None = None) -> list[int] | None:
     """The rows whose dedup verdict may change: the new ones (no verdict under these settings), their
     neighbours, every member of a cluster they touch, and every cluster whose keeper has left.
     None when most rows are new (cluster everything)."""
@@ -128,14 +195,15 @@ def rows_to_recluster(embedded: Embedded, families: list[str], old: dict[int, di
     for i, family in enumerate(families):
         by_family.setdefault(family, []).append(i)
     new_set = set(new)
-    for rows in by_family.values():
+    for family, rows in by_family.items():
         fresh = [i for i in rows if i in new_set]
         if not fresh:
             continue
-        for a, b, _ in hits(embedded.whole[fresh], embedded.whole[rows], settings.dedup):
-            i, j = fresh[a], rows[b]
-            if not settings.numbers_must_agree or embedded.numbers[i] == embedded.numbers[j]:
-                affected.add(j)
+        threshold = max(settings.dedup, (thresholds or {}).get(family, 0.0))
+        for a, b, _ in hits(embedded.whole[fresh], embedded.whole[rows], threshold):
+            if not settings.numbers_must_agree or not numbers_differ(embedded.numbers[fresh[a]],
+                                                                     embedded.numbers[rows[b]]):
+                affected.add(rows[b])
     members: dict[int, list[int]] = {}
     for ex_id, detail in old.items():
         if detail.get("keeper") is not None:

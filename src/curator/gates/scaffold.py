@@ -139,6 +139,13 @@ def _slot_conflict(a: Content, b: Content, scaffold: Scaffold) -> bool:
     return bool(left - variants) and bool(right - variants)
 
 
+def coverage(a: Content, b: Content, scaffold: Scaffold) -> float:
+    """The share of b's content weight that a holds (what `compare` reports, without its objections)."""
+    units_b = b.units()
+    total = sum(scaffold.weight(u) for u in units_b)
+    return sum(scaffold.weight(u) for u in units_b & a.units()) / total if total else 0.0
+
+
 def compare(a: Content, b: Content, scaffold: Scaffold) -> Match:
     """How much of b's content a holds (see the module)."""
     units_a, units_b = a.units(), b.units()
@@ -158,6 +165,19 @@ def compare(a: Content, b: Content, scaffold: Scaffold) -> Match:
     heaviest = sorted((u for u in shared if scaffold.is_content(u)), key=lambda u: (-weight(u), u))
     return Match(common / total_b if total_b else 0.0, common / total_a if total_a else 0.0, tuple(heaviest),
                  quote, conflict)
+
+
+def content_keys(content: Content, scaffold: Scaffold, family: str, count: int) -> list[int]:
+    """Stable 64-bit keys of up to `count` content units of an example, salted with its family (only
+    examples of one family pair up by them): its numbers first (what they count is most of an item's
+    identity: a reworded copy keeps them), then its heaviest words."""
+    units = [u for u in content.units() if scaffold.is_content(u)]
+    order = sorted(units, key=lambda u: (not u.startswith("#"), -scaffold.weight(u), u))
+    numbers = [u for u in order if u.startswith("#")][:count // 2]
+    words = [u for u in order if not u.startswith("#")]
+    chosen = numbers + words[:count - len(numbers)]
+    return [int.from_bytes(hashlib.blake2b(f"{family}\x00{u}".encode(), digest_size=8).digest(), "little") or 1
+            for u in chosen]
 
 
 def same_content(match: Match, threshold: float, *, both_ways: bool = False) -> bool:

@@ -9,8 +9,6 @@ estimates each gate's false-reject and false-accept rates.
 from __future__ import annotations
 
 import random
-from curator.config import MeaningSettings
-from curator.meaning.calibration import Score, calibrate, load_pairs
 from dataclasses import dataclass
 
 from curator.services.gating.runner import update_status
@@ -99,10 +97,3 @@ def report(store: Store) -> list[GateAgreement]:
             audited_fail=len(fails), curator_pass_of_fail=sum(cv == "pass" for _, cv in fails),
             audited_pass=len(passes), curator_fail_of_pass=sum(cv == "fail" for _, cv in passes)))
     return out
-
-
-def calibration(settings: MeaningSettings) -> tuple[list[Score], int, int]:
-    """Precision and recall of the matching gates at the configured thresholds on the labelled Persian
-    set shipped with curator, with its (pairs that must match, hard non-pairs) counts."""
-    rows = load_pairs()
-    return calibrate(settings, rows), sum(r["match"] for r in rows), sum(not r["match"] for r in rows)

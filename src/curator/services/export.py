@@ -12,6 +12,8 @@ from curator.coverage import CoverageMap
 from curator.export.mix import Row
 from curator.export.writer import ExportResult, LeakError, MeaningCheck, write_export
 from curator.gates import meaning
+from curator.services.gating import meaning as gating_meaning
+from curator.services.gating.lexical import load_scaffolds
 from curator.gates.decontam import DecontamSettings
 from curator.meaning.embedder import Embedder, EmbedderUnavailable, default_embedder
 from curator.services.embed import embed_ids
@@ -38,7 +40,7 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     gc.disable()
     try:
         return write_export(store, cmap, out_dir=out_dir, seed=seed, formats=formats, today=today, decontam=decontam,
-                            meaning_check=check)
+                            meaning_check=check, scaffolds=load_scaffolds(store))
     finally:
         if enabled:
             gc.enable()
@@ -55,7 +57,8 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
             return [], f"not checked: {exc}"
         embed_ids(store, model, store.eval_ids(), settings)
         evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model.model_id))
-        fingerprint = meaning.eval_set(evals, settings, model.model_id)
+        limits = gating_meaning.thresholds(store, model.model_id, settings, refresh=False)
+        fingerprint = meaning.eval_set(evals, settings, model.model_id, limits)
         unverified = [r.id for r in rows if not (
             (r.verdicts.get(meaning.DECONTAM) or {}).get("verdict") == "pass"
             and ((r.verdicts.get(meaning.DECONTAM) or {}).get("detail") or {}).get("eval_set") == fingerprint)]
@@ -64,7 +67,10 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
         embed_ids(store, model, unverified, settings)
         found = store.embeddings_of(model.model_id, unverified)
         embedded = meaning.Embedded.from_rows([(i, *found[i]) for i in unverified if i in found])
-        verdicts = meaning.decontaminate(embedded, evals, settings, fingerprint)
+        family = {r.id: r.family for r in rows}
+        verdicts = meaning.decontaminate(
+            embedded, evals, settings, fingerprint, thresholds=[limits.get(family.get(i, ""), 0.0) for i in embedded.ids],
+            judge=gating_meaning.content_judge(store, load_scaffolds(store)))
         leaks = [{"id": i, "eval_items": [v.detail["eval_item"]], "how": "meaning", "score": v.detail["score"]}
                  for i, v in verdicts.items() if v.verdict == "fail"]
         return leaks, (f"checked ({len(rows) - len(unverified)} rows verified by the gate, {len(unverified)} "

@@ -8,7 +8,8 @@ from typing import Any
 from curator.config import MeaningSettings
 from curator.gates.decontam import DecontamSettings
 from curator.gates.dedup import DedupSettings
-from curator.services.gating.runner import GateReport, run_meaning, run_per_example, run_set_level, update_changed_status
+from curator.services.gating.meaning import run_meaning
+from curator.services.gating.runner import GateReport, run_per_example, run_set_level, update_changed_status
 from curator.meaning.embedder import Embedder
 from curator.services.embed import embed_missing
 from curator.progress import NEVER, Cancel, Progress

@@ -4,12 +4,25 @@ vector from another model counts as missing."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from curator.models import now_iso
 from curator.store.predicates import ACTIVE, CURRENT_SEED, EVAL
 
 # What the meaning gates compare: candidates, seeds and the private eval set.
 _EMBEDDABLE = f"(({ACTIVE}) OR ({CURRENT_SEED}) OR ({EVAL}))"
 _MISSING = "NOT EXISTS (SELECT 1 FROM embeddings v WHERE v.example_id = examples.id AND v.model = ?)"
+
+
+class PoolVector(NamedTuple):
+    """An embedded example of the meaning gates' pool."""
+
+    id: int
+    kind: str
+    state: str
+    family: str
+    numbers: str  # the numbers of its ask (`meaning.texts.number_signature`)
+    whole: bytes  # its vector (ask + answer), float16
 
 
 class EmbeddingQueries:
@@ -49,13 +62,13 @@ class EmbeddingQueries:
                 "INSERT OR REPLACE INTO embeddings (example_id, model, ask, whole, numbers, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)", [(i, model, a, w, n, stamp) for i, a, w, n in rows])
 
-    def meaning_pool(self, model: str) -> list[tuple[int, str, str, str, str, bytes]]:
-        """(id, kind, state, family, numbers, whole) of embedded active candidates and current non-eval
-        seeds: what semantic dedup compares and (less the seeds) decontamination checks."""
-        return self.conn.execute(
+    def meaning_pool(self, model: str) -> list[PoolVector]:
+        """Embedded active candidates and current non-eval seeds: what semantic dedup compares and (less
+        the seeds) decontamination checks."""
+        return [PoolVector._make(r) for r in self.conn.execute(
             "SELECT e.id, e.kind, e.state, e.family, v.numbers, v.whole FROM examples e "
             "JOIN embeddings v ON v.example_id = e.id AND v.model = ? "
-            f"WHERE (({ACTIVE}) OR ({CURRENT_SEED} AND role != 'eval')) ORDER BY e.id", (model,)).fetchall()
+            f"WHERE (({ACTIVE}) OR ({CURRENT_SEED} AND role != 'eval')) ORDER BY e.id", (model,))]
 
     def eval_embeddings(self, model: str) -> list[tuple[int, str, bytes, bytes]]:  # (id, numbers, ask, whole)
         """(id, numbers, ask, whole) of every embedded private eval item."""

@@ -246,6 +246,24 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 8: content, not template. Each sketch keeps the example's content units (gates.content, JSON; eval
+    # items are sketched too) and the hashes of its heaviest content units under its family's scaffold
+    # (with the scaffold's fingerprint); a family's scaffold (its units' document frequencies) and its
+    # meaning threshold are kept until the family has grown or shrunk enough to learn them again.
+    """
+    ALTER TABLE sketches ADD COLUMN content TEXT;
+    ALTER TABLE sketches ADD COLUMN content_keys BLOB;
+    ALTER TABLE sketches ADD COLUMN keys_epoch TEXT;
+    CREATE TABLE scaffolds (
+        family TEXT PRIMARY KEY,
+        items INTEGER NOT NULL,
+        df TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        meaning_items INTEGER,
+        meaning_threshold REAL,
+        learned_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

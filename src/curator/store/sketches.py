@@ -1,7 +1,8 @@
-"""What the lexical set-level gates keep so that a run does only new work: each example's match keys
-and LSH band keys (computed once: examples never change), the duplicate cluster it is in (its
-keeper's id), the eval set its decontamination verdict was checked against, and marks that say
-which decisions and verdicts the last run had seen."""
+"""What the lexical set-level gates keep so that a run does only new work: each example's match keys,
+LSH band keys and content units (computed once: examples never change; eval items are sketched too),
+the keys of its heaviest content units under its family's scaffold, the duplicate cluster it is in
+(its keeper's id), what its decontamination verdict was checked against, the families' scaffolds, and
+marks that say which decisions and verdicts the last run had seen."""
 
 from __future__ import annotations
 
@@ -9,47 +10,55 @@ import numpy as np
 
 from curator.store.predicates import EVAL, SET_POOL
 
+SKETCHED = f"({SET_POOL}) OR ({EVAL})"  # what gets a sketch: the set-level pool and the private eval items
+
 SET_LEVEL_GATES = ("dedup", "decontam", "dedup_meaning", "decontam_meaning")
+CONTENT_KEYS = 8  # content keys per example (`gates.dedup.CONTENT_KEYS`)
 _NOT_SET_LEVEL = f"gate NOT IN ({', '.join(repr(g) for g in SET_LEVEL_GATES)})"
 
 
 class SketchQueries:
     # -- sketches ------------------------------------------------------------------------------
 
-    def unsketched(self, version: str, limit: int, after: int = 0) -> list[tuple[int, str]]:
-        """(id, messages JSON) of up to `limit` examples of the set-level pool after id `after` with no
-        sketch of `version`, oldest first."""
+    def unsketched(self, version: str, limit: int, after: int = 0) -> list[tuple[int, str, int | None]]:
+        """(id, messages JSON, passage id) of up to `limit` examples of the set-level pool and the eval set
+        after id `after` with no sketch of `version`, oldest first."""
         return self.conn.execute(
-            f"SELECT id, messages FROM examples WHERE id > ? AND ({SET_POOL}) AND NOT EXISTS (SELECT 1 FROM sketches s "
-            "WHERE s.example_id = examples.id AND s.version = ?) ORDER BY id LIMIT ?", (after, version, limit)).fetchall()
+            f"SELECT id, messages, passage_id FROM examples WHERE id > ? AND ({SKETCHED}) AND NOT EXISTS "
+            "(SELECT 1 FROM sketches s WHERE s.example_id = examples.id AND s.version = ?) ORDER BY id LIMIT ?",
+            (after, version, limit)).fetchall()
 
-    def unsketched_of(self, version: str, ids: list[int]) -> list[tuple[int, str]]:
-        """(id, messages JSON) of those of `ids` in the set-level pool with no sketch of `version`."""
+    def unsketched_of(self, version: str, ids: list[int]) -> list[tuple[int, str, int | None]]:
+        """(id, messages JSON, passage id) of those of `ids` in the pool or the eval set with no sketch of
+        `version`."""
         return sorted(self.rows_in(
-            f"SELECT id, messages FROM examples WHERE ({SET_POOL}) AND NOT EXISTS (SELECT 1 FROM sketches s "
-            "WHERE s.example_id = examples.id AND s.version = ?) AND id IN ({in})", ids, (version,)))
+            f"SELECT id, messages, passage_id FROM examples WHERE ({SKETCHED}) AND NOT EXISTS (SELECT 1 FROM "
+            "sketches s WHERE s.example_id = examples.id AND s.version = ?) AND id IN ({in})", ids, (version,)))
 
-    def put_sketches(self, version: str, rows: list[tuple[int, str, str, int, bytes]]) -> None:
-        """Store (id, key, question, key hash, band keys) rows in one transaction; a sketch of another
-        version is replaced (its cluster and eval set with it)."""
+    def put_sketches(self, version: str, rows: list[tuple[int, str, str, int, bytes, str]]) -> None:
+        """Store (id, key, question, key hash, band keys, content JSON) rows in one transaction; a sketch
+        of another version is replaced (its cluster, eval set and content keys with it)."""
         with self.transaction():
             self.conn.executemany(
-                "INSERT OR REPLACE INTO sketches (example_id, version, key, question, key_hash, bands) "
-                "VALUES (?, ?, ?, ?, ?, ?)", [(i, version, k, q, h, b) for i, k, q, h, b in rows])
+                "INSERT OR REPLACE INTO sketches (example_id, version, key, question, key_hash, bands, content) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", [(i, version, k, q, h, b, c) for i, k, q, h, b, c in rows])
 
-    def pool_sketches(self, version: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The sketched pool as arrays: ids, key hashes, clusters (0: alone) and band keys (n x bands)."""
+    def pool_sketches(self, version: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The sketched pool as arrays: ids, key hashes, clusters (0: alone), band keys (n x bands) and
+        content keys (n x CONTENT_KEYS; 0 where there is none)."""
         rows = self.conn.execute(
-            "SELECT s.example_id, s.key_hash, coalesce(s.cluster, 0), s.bands FROM sketches s "
+            "SELECT s.example_id, s.key_hash, coalesce(s.cluster, 0), s.bands, s.content_keys FROM sketches s "
             f"JOIN examples e ON e.id = s.example_id WHERE s.version = ? AND ({SET_POOL}) "
             "ORDER BY s.example_id", (version,)).fetchall()
         if not rows:
             empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty, np.zeros((0, 0), dtype=np.uint64)
-        ids, hashes, clusters, bands = zip(*rows)
+            return empty, empty, empty, np.zeros((0, 0), dtype=np.uint64), np.zeros((0, CONTENT_KEYS), np.uint64)
+        ids, hashes, clusters, bands, content = zip(*rows)
         keys = np.frombuffer(b"".join(bands), dtype=np.uint64).reshape(len(rows), -1)
+        blank = bytes(8 * CONTENT_KEYS)
+        content_keys = np.frombuffer(b"".join(c or blank for c in content), dtype=np.uint64).reshape(len(rows), -1)
         return (np.array(ids, dtype=np.int64), np.array(hashes, dtype=np.int64), np.array(clusters, dtype=np.int64),
-                keys)
+                keys, content_keys)
 
     def sketched_after(self, example_id: int) -> tuple[list[int], int]:
         """(ids of the sketches of examples after `example_id`, the last sketched example's id)."""
@@ -57,10 +66,69 @@ class SketchQueries:
         last = self.conn.execute("SELECT coalesce(max(example_id), 0) FROM sketches").fetchone()[0]
         return ids, last
 
-    def sketch_keys(self, ids: list[int]) -> dict[int, tuple[str, str]]:
-        """{id: (key, question)} of those of `ids` that have a sketch."""
-        return {r[0]: (r[1], r[2]) for r in self.rows_in(
-            "SELECT example_id, key, question FROM sketches WHERE example_id IN ({in})", ids)}
+    def sketch_keys(self, ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
+        """{id: (key, question, content JSON, family)} of those of `ids` that have a sketch."""
+        return {r[0]: (r[1], r[2], r[3] or "", r[4]) for r in self.rows_in(
+            "SELECT s.example_id, s.key, s.question, s.content, e.family FROM sketches s JOIN examples e "
+            "ON e.id = s.example_id WHERE s.example_id IN ({in})", ids)}
+
+    def eval_sketches(self, version: str) -> list[tuple[int, str, str, str, str]]:
+        """(id, family, key, question, content JSON) of every private eval item's sketch."""
+        return self.conn.execute(
+            "SELECT s.example_id, e.family, s.key, s.question, s.content FROM sketches s JOIN examples e "
+            f"ON e.id = s.example_id WHERE s.version = ? AND {EVAL.replace('kind', 'e.kind').replace('role', 'e.role')} "
+            "ORDER BY s.example_id", (version,)).fetchall()
+
+    # -- scaffolds: what each family's items share ---------------------------------------------
+
+    def family_sizes(self, version: str) -> dict[str, int]:
+        """{family: sketched examples of the pool and the eval set}."""
+        return dict(self.conn.execute(
+            "SELECT e.family, count(*) FROM sketches s JOIN examples e ON e.id = s.example_id "
+            f"WHERE s.version = ? AND (({SET_POOL}) OR ({EVAL})) GROUP BY e.family", (version,)).fetchall())
+
+    def family_contents(self, version: str, family: str, every: int = 1) -> list[str]:
+        """Content JSON of a family's sketched examples (every `every`-th by id) and all its eval items."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT s.content FROM sketches s JOIN examples e ON e.id = s.example_id WHERE s.version = ? "
+            f"AND e.family = ? AND s.content IS NOT NULL AND ((({SET_POOL}) AND s.example_id % ? = 0) OR ({EVAL}))",
+            (version, family, every))]
+
+    def scaffolds(self) -> dict[str, tuple[int, str, str, int | None, float | None]]:
+        """{family: (items, df JSON, fingerprint, meaning items, meaning threshold)}."""
+        return {r[0]: tuple(r[1:]) for r in self.conn.execute(
+            "SELECT family, items, df, fingerprint, meaning_items, meaning_threshold FROM scaffolds")}
+
+    def put_scaffold(self, family: str, items: int, df: str, fingerprint: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO scaffolds (family, items, df, fingerprint, learned_at) VALUES (?, ?, ?, ?, "
+                "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) ON CONFLICT(family) DO UPDATE SET items = excluded.items, "
+                "df = excluded.df, fingerprint = excluded.fingerprint, learned_at = excluded.learned_at",
+                (family, items, df, fingerprint))
+
+    def set_meaning_threshold(self, family: str, items: int, threshold: float) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO scaffolds (family, items, df, fingerprint, meaning_items, meaning_threshold, learned_at) "
+                "VALUES (?, 0, '{}', '', ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) ON CONFLICT(family) DO UPDATE "
+                "SET meaning_items = excluded.meaning_items, meaning_threshold = excluded.meaning_threshold",
+                (family, items, threshold))
+
+    def unkeyed(self, version: str, family: str, epoch: str, limit: int, after: int = 0) -> list[tuple[int, str]]:
+        """(id, content JSON) of up to `limit` pool sketches of a family after id `after` whose content
+        keys were not made under the scaffold `epoch`."""
+        return self.conn.execute(
+            "SELECT s.example_id, s.content FROM sketches s JOIN examples e ON e.id = s.example_id "
+            f"WHERE s.version = ? AND e.family = ? AND s.example_id > ? AND ({SET_POOL}) AND s.content IS NOT NULL "
+            "AND (s.keys_epoch IS NULL OR s.keys_epoch != ?) ORDER BY s.example_id LIMIT ?",
+            (version, family, after, epoch, limit)).fetchall()
+
+    def put_content_keys(self, epoch: str, rows: list[tuple[int, bytes]]) -> None:
+        """Set (id, content keys) made under the scaffold `epoch`, in one transaction."""
+        with self.transaction():
+            self.conn.executemany("UPDATE sketches SET content_keys = ?, keys_epoch = ? WHERE example_id = ?",
+                                  [(keys, epoch, ex_id) for ex_id, keys in rows])
 
     def set_clusters(self, rows: list[tuple[int | None, int]]) -> None:
         """Set (cluster keeper id or None, example id) in one transaction."""
@@ -74,18 +142,21 @@ class SketchQueries:
             "SELECT s.example_id, s.cluster FROM sketches s JOIN examples e ON e.id = s.example_id "
             f"WHERE s.cluster IS NOT NULL AND NOT ({SET_POOL})").fetchall()
 
-    def decontam_todo(self, eval_set: str, limit: int, after: int = 0) -> list[tuple[int, str, str]]:
-        """(id, key, question) of up to `limit` sketched pool candidates (not seeds) with id > `after`
-        not yet checked against `eval_set`."""
+    def decontam_todo(self, checked: list[str], limit: int, after: int = 0) -> list[tuple[int, str, str, str, str]]:
+        """(id, family, key, question, content JSON) of up to `limit` sketched pool candidates (not seeds)
+        with id > `after` not checked against any of `checked` (each names a family, the eval set and
+        that family's scaffold, so a candidate of another family never matches)."""
+        values = checked or [""]
         return self.conn.execute(
-            "SELECT s.example_id, s.key, s.question FROM sketches s JOIN examples e ON e.id = s.example_id "
-            f"WHERE s.example_id > ? AND (s.eval_set IS NULL OR s.eval_set != ?) AND e.kind != 'seed' "
-            f"AND ({SET_POOL}) ORDER BY s.example_id LIMIT ?",
-            (after, eval_set, limit)).fetchall()
+            "SELECT s.example_id, e.family, s.key, s.question, s.content FROM sketches s JOIN examples e "
+            f"ON e.id = s.example_id WHERE s.example_id > ? AND (s.eval_set IS NULL OR s.eval_set NOT IN "
+            f"({','.join('?' * len(values))})) AND e.kind != 'seed' AND ({SET_POOL}) ORDER BY s.example_id LIMIT ?",
+            (after, *values, limit)).fetchall()
 
-    def set_checked_eval_set(self, eval_set: str, ids: list[int]) -> None:
+    def set_checked_eval_set(self, rows: list[tuple[str, int]]) -> None:
+        """Set (what it was checked against, id) in one transaction."""
         with self.transaction():
-            self.conn.executemany("UPDATE sketches SET eval_set = ? WHERE example_id = ?", [(eval_set, i) for i in ids])
+            self.conn.executemany("UPDATE sketches SET eval_set = ? WHERE example_id = ?", rows)
 
     def failed_elsewhere(self, ids: list[int] | None = None) -> set[int]:
         """Examples (of `ids`, or all) failed by a gate that is not set-level: they give way to others

@@ -101,15 +101,13 @@ def _gate_report(app: Any, store: Store, words: list[str]) -> str:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.0%}"
 
-    from curator.services.audit import calibration
+    from curator.services.calibration import report_lines
 
     rows = report(store)
     lines = [f"{'gate':<16} {'pass':>7} {'flag':>5} {'fail':>6} audited agree f-rej f-acc"] + [
         f"{r.gate:<16} {r.passed:>7} {r.flagged:>5} {r.failed:>6} {r.audited:>7} {pct(r.agreement):>5} "
         f"{pct(r.false_reject):>5} {pct(r.false_accept):>5}" for r in rows] if rows else ["no verdicts yet"]
-    scores, matches, non_pairs = calibration(app.settings.meaning)
-    lines += ["", f"on the labelled Persian set ({matches} paraphrase pairs, {non_pairs} hard non-pairs):"]
-    lines += [f"{s.gate:<16} precision {s.precision:.2f} recall {s.recall:.2f} ({s.rule})" for s in scores]
+    lines += ["", *report_lines(app.settings.meaning)]
     return "\n".join(lines)
 
 

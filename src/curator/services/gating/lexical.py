@@ -1,13 +1,18 @@
-"""The lexical set-level gates — near-duplicates and decontamination on match keys — doing only new work.
+"""The lexical set-level gates — dedup and decontamination on what examples say — doing only new work.
 
-Each example in the pool is sketched once: its match keys, their hash and its LSH band keys are stored
-(`sketches`). A run then looks only at what can have changed since the last one (marks in the store):
-  - new examples (no sketch yet), examples decided on or given another verdict since (a keeper may
-    change), and duplicate clusters a member left (rejected, revised, made an eval item);
-  - their LSH buckets and exact-key matches give the candidate pairs, rapidfuzz confirms them;
+Each example of the pool (and each private eval item) is sketched once: its match keys, their hash, its
+LSH band keys and its content units (`gates.content`) are stored (`sketches`). Each family's scaffold
+(`gates.scaffold`: what its items share) is learned from its sketches and kept until the family has
+grown or shrunk by `GROWTH`; each example's content keys (its heaviest content units) are made under
+its family's scaffold. A run then looks only at what can have changed since the last one:
+  - new examples, examples decided on or given another verdict since (a keeper may change), duplicate
+    clusters a member left, and the examples of a family whose scaffold was learned again;
+  - their LSH buckets, exact-key matches and content keys give the candidate pairs; rapidfuzz and the
+    content comparison confirm them;
   - only the clusters they touch are rebuilt (all pairs among their members again, so a cluster that
     loses a bridge splits as a full run would split it), and only changed verdicts are written;
-  - decontamination checks only candidates not yet checked against this eval set.
+  - decontamination checks only candidates not yet checked against this eval set and their family's
+    current scaffold.
 With nothing new it returns after a few indexed queries. When the rules change (thresholds,
 settings), everything is looked at again. The same store gives the same verdicts in every process:
 the sketches use stable hashes (`sketch.word_id`).
@@ -17,24 +22,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from rapidfuzz import fuzz
 
+from curator.gates import content as content_gate
 from curator.gates import decontam as decontam_gate
 from curator.gates import dedup as dedup_gate
-from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
 from curator.gates.base import Verdict, verdict_changed
-from curator.gates.dedup import DedupItem, DedupSettings, UnionFind, cluster_verdicts
-from curator.gates.sketch import Corpus, band_keys, band_pairs, minhash
+from curator.gates.content import Content, content_of
+from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
+from curator.gates.dedup import CONTENT_KEYS, DedupItem, DedupSettings, UnionFind, cluster_verdicts
+from curator.gates.scaffold import Scaffold, content_keys
+from curator.gates.sketch import Corpus, band_keys, band_pairs, key_pairs, minhash
 from curator.progress import NEVER, Cancel
 from curator.store import Store
 
 SKETCH_BATCH = 2000  # examples sketched per transaction
 CHECK_BATCH = 20000  # candidates decontaminated per pass (memory stays bounded)
 WRITE_BATCH = 500
+KEY_BATCH = 2000  # content keys made per transaction
+GROWTH = 1.25  # a family's scaffold is learned again when it has grown or shrunk by this factor
+SAMPLE = 20000  # ... from about this many of its examples at most (and all its eval items)
 
 
 @dataclass
@@ -43,6 +54,7 @@ class LexicalReport:
     rebuilt: int = 0  # examples whose cluster was looked at again
     checked: int = 0  # candidates checked against the eval set
     written: int = 0  # verdicts that changed
+    learned: list[str] = field(default_factory=list)  # families whose scaffold was learned (again)
     full: bool = False
     nothing_new: bool = False
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -51,19 +63,22 @@ class LexicalReport:
         if self.nothing_new:
             return "nothing new"
         how = "everything (the rules changed or first run)" if self.full else f"{self.rebuilt} in touched clusters"
-        return (f"{self.sketched} sketched; dedup looked at {how}; {self.checked} checked against the eval set; "
-                f"{self.written} verdicts changed")
+        learned = f"scaffold learned for {', '.join(self.learned)}; " if self.learned else ""
+        return (f"{self.sketched} sketched; {learned}dedup looked at {how}; {self.checked} checked against the "
+                f"eval set; {self.written} verdicts changed")
 
 
 def sketch_version(settings: DedupSettings) -> str:
-    """What a stored sketch depends on: the match key (through the gates' versions) and the LSH shape."""
-    return f"d{dedup_gate.VERSION}.c{decontam_gate.VERSION}.{settings.permutations}x{settings.bands}.{settings.ngram}"
+    """What a stored sketch depends on: the match key and content units (through the gates' versions) and
+    the LSH shape."""
+    return (f"d{dedup_gate.VERSION}.c{decontam_gate.VERSION}.u{content_gate.VERSION}."
+            f"{settings.permutations}x{settings.bands}.{settings.ngram}")
 
 
 def rules_key(dedup: DedupSettings, decontam: DecontamSettings, thresholds: dict[str, float | None]) -> str:
     """What the verdicts depend on besides the data: when it changes, everything is looked at again."""
-    text = json.dumps([sketch_version(dedup), dedup.threshold, sorted((k, v) for k, v in thresholds.items() if v),
-                       vars(decontam)], sort_keys=True, default=str)
+    text = json.dumps([sketch_version(dedup), dedup.threshold, dedup.content_threshold,
+                       sorted((k, v) for k, v in thresholds.items() if v), vars(decontam)], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -81,16 +96,29 @@ def sketch(keys: list[str], settings: DedupSettings) -> np.ndarray:
 
 def sketch_new(store: Store, settings: DedupSettings, cancel: Cancel = NEVER, *, after: int = 0,
                also: set[int] | None = None) -> list[int]:
-    """Sketch the pool examples after id `after` (and those of `also`: older ones that may have come
-    back into the pool) that have no sketch of this version; returns their ids."""
+    """Sketch the pool examples and eval items after id `after` (and those of `also`: older ones that may
+    have come back into the pool) that have no sketch of this version; returns their ids."""
     version = sketch_version(settings)
     done: list[int] = []
+    passages: dict[int, str] = {}
 
-    def put(rows: list[tuple[int, str]]) -> None:
-        keys = [conversation_keys(json.loads(messages)) for _, messages in rows]
+    def passage(passage_id: int | None) -> str | None:
+        if passage_id is None:
+            return None
+        if passage_id not in passages:
+            try:
+                passages[passage_id] = store.passage(passage_id).text
+            except KeyError:
+                passages[passage_id] = ""
+        return passages[passage_id]
+
+    def put(rows: list[tuple[int, str, int | None]]) -> None:
+        messages = [_messages(text) for _, text, _ in rows]
+        keys = [conversation_keys(m, passage(pid)) for m, (_, _, pid) in zip(messages, rows)]
+        contents = [content_of(m, passage(pid)).to_json() for m, (_, _, pid) in zip(messages, rows)]
         bands = sketch([k for k, _ in keys], settings)
-        store.put_sketches(version, [(ex_id, key, question, key_hash64(key), bands[i].tobytes())
-                                     for i, ((ex_id, _), (key, question)) in enumerate(zip(rows, keys))])
+        store.put_sketches(version, [(ex_id, key, question, key_hash64(key), bands[i].tobytes(), contents[i])
+                                     for i, ((ex_id, _, _), (key, question)) in enumerate(zip(rows, keys))])
         done.extend(r[0] for r in rows)
 
     older = store.unsketched_of(version, sorted(i for i in also or () if i <= after))
@@ -104,6 +132,71 @@ def sketch_new(store: Store, settings: DedupSettings, cancel: Cancel = NEVER, *,
         after = rows[-1][0]
     return done
 
+
+def _messages(text: str) -> list[dict]:
+    """A stored row's messages as dicts (a row that no longer parses has none: the format gate fails it)."""
+    try:
+        messages = json.loads(text)
+    except ValueError:
+        return []
+    return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+
+
+# -- scaffolds ------------------------------------------------------------------------------------
+
+def load_scaffolds(store: Store) -> dict[str, Scaffold]:
+    """Every family's current scaffold, as learned and kept in the store."""
+    out = {}
+    for family, (_, df, fingerprint, _, _) in store.scaffolds().items():
+        if fingerprint:
+            items, counts = json.loads(df)
+            out[family] = Scaffold(items, counts)
+    return out
+
+
+def learn_scaffolds(store: Store, settings: DedupSettings, *, everything: bool = False) -> list[str]:
+    """Learn again the scaffold of every family that has none yet or has grown or shrunk by `GROWTH` since
+    (every family's with `everything`); returns those families."""
+    version = sketch_version(settings)
+    kept = store.scaffolds()
+    learned = []
+    for family, size in sorted(store.family_sizes(version).items()):
+        items = kept.get(family, (0, "", "", None, None))[0]
+        if not everything and kept.get(family, (0, "", ""))[2] and size < items * GROWTH and size * GROWTH > items:
+            continue
+        every = max(1, math.ceil(size / SAMPLE))
+        scaffold = Scaffold.learn(Content.from_json(c) for c in store.family_contents(version, family, every))
+        store.put_scaffold(family, size, json.dumps([scaffold.items, dict(scaffold.df)], ensure_ascii=False),
+                           scaffold.fingerprint())
+        learned.append(family)
+    return learned
+
+
+def key_contents(store: Store, settings: DedupSettings, scaffolds: dict[str, Scaffold], cancel: Cancel = NEVER
+                 ) -> set[int]:
+    """Make the content keys of every pool example whose keys were not made under its family's current
+    scaffold; returns their ids."""
+    version = sketch_version(settings)
+    keyed: set[int] = set()
+    for family, scaffold in sorted(scaffolds.items()):
+        epoch, after = f"{dedup_gate.VERSION}.{CONTENT_KEYS}:{scaffold.fingerprint()}", 0
+        while not cancel.is_set():
+            rows = store.unkeyed(version, family, epoch, KEY_BATCH, after)
+            if not rows:
+                break
+            made = []
+            for ex_id, text in rows:
+                keys = np.zeros(CONTENT_KEYS, dtype=np.uint64)
+                found = content_keys(Content.from_json(text), scaffold, family, CONTENT_KEYS)
+                keys[:len(found)] = found
+                made.append((ex_id, keys.tobytes()))
+            store.put_content_keys(epoch, made)
+            keyed.update(r[0] for r in rows)
+            after = rows[-1][0]
+    return keyed
+
+
+# -- the run --------------------------------------------------------------------------------------
 
 def run_lexical(store: Store, families: dict[str, Any] | None = None, *,
                 dedup_settings: DedupSettings = DedupSettings(),
@@ -126,39 +219,76 @@ def run_lexical(store: Store, families: dict[str, Any] | None = None, *,
         return report, False
     sketched, last_sketched = store.sketched_after(int(marks.get("lexical.sketched", 0)))
     dirty = set(new) | set(sketched) | changed  # sketched by a run that stopped early, too
-    # A member leaves the pool only by a decision (reject, role) or a revision (a new example): with
-    # nothing dirty, no cluster lost one.
-    left = store.left_pool_clusters() if (report.full or dirty) else []
     evals_changed = marks.get("lexical.evals") != start["evals"]
     if not (report.full or dirty or evals_changed):
         report.nothing_new = True
         return report, True
+    # A family grows only by new sketches: with none, no scaffold needs learning.
+    if report.full or new or sketched:
+        report.learned = learn_scaffolds(store, dedup_settings)
+    scaffolds = load_scaffolds(store)
+    dirty |= key_contents(store, dedup_settings, scaffolds, cancel)
+    if cancel.is_set():
+        return report, False
+    # A member leaves the pool only by a decision (reject, role) or a revision (a new example): with
+    # nothing dirty, no cluster lost one.
+    left = store.left_pool_clusters() if (report.full or dirty) else []
     if report.full or dirty or left:
-        if not _dedup(store, report, dirty, left, dedup_settings, thresholds, cancel):
+        if not _dedup(store, report, dirty, left, dedup_settings, thresholds, scaffolds, cancel):
             return report, False
-    if not _decontaminate(store, report, decontam_settings, cancel):
+    if not _decontaminate(store, report, dedup_settings, decontam_settings, scaffolds, cancel):
         return report, False
     store.set_gate_marks({"lexical.decision": start["decision"], "lexical.verdict": start["verdict"],
                           "lexical.evals": start["evals"], "lexical.rules": rules, "lexical.sketched": last_sketched})
     return report, True
 
 
-def _confirm(store: Store, pairs: set[tuple[int, int]], ids: np.ndarray, threshold, settings: DedupSettings,
-             scores: dict[tuple[int, int], float]) -> None:
-    """rapidfuzz scores (0-1, 0 when under the pair's threshold) of candidate pairs of row indices
-    not scored yet, into `scores`. `threshold(row)` is the row's family threshold, if it sets one."""
-    todo = [p for p in pairs if p not in scores]
-    keys = store.sketch_keys(sorted({int(ids[r]) for p in todo for r in p}))
-    for a, b in todo:
-        cutoff = max(settings.threshold, threshold(a) or settings.threshold, threshold(b) or settings.threshold)
-        score = fuzz.ratio(keys[int(ids[a])][0], keys[int(ids[b])][0], score_cutoff=cutoff)
-        scores[(a, b)] = score / 100 if score else 0.0
+class _Pairs:
+    """Confirms candidate pairs of pool rows, once each: near duplicates by rapidfuzz (unless their content
+    differs), same content by the family's scaffold. `scores[(a, b)]` is (score 0-1, how, shared) or None."""
+
+    def __init__(self, store: Store, ids: np.ndarray, settings: DedupSettings, thresholds: dict[str, float | None],
+                 scaffolds: dict[str, Scaffold]) -> None:
+        self.store, self.ids, self.settings = store, ids, settings
+        self.thresholds, self.scaffolds = thresholds, scaffolds
+        self.scores: dict[tuple[int, int], tuple[float, str, dict] | None] = {}
+        self.sketches: dict[int, tuple[str, str, str, str]] = {}
+        self.contents: dict[int, Content | None] = {}
+
+    def content(self, ex_id: int) -> Content | None:
+        if ex_id not in self.contents:
+            text = self.sketches[ex_id][2]
+            self.contents[ex_id] = Content.from_json(text) if text else None
+        return self.contents[ex_id]
+
+    def confirm(self, near: set[tuple[int, int]], same: set[tuple[int, int]]) -> None:
+        todo = [p for p in near | same if p not in self.scores]
+        wanted = {int(self.ids[r]) for p in todo for r in p} - set(self.sketches)
+        self.sketches.update(self.store.sketch_keys(sorted(wanted)))
+        young = Scaffold()
+        for pair in todo:
+            a, b = int(self.ids[pair[0]]), int(self.ids[pair[1]])
+            key_a, _, _, family_a = self.sketches[a]
+            key_b, _, _, family_b = self.sketches[b]
+            scaffold = self.scaffolds.get(family_a, young) if family_a == family_b else young
+            contents = (self.content(a), self.content(b))
+            found = None
+            if pair in near:
+                cutoff = max(self.settings.threshold, self.thresholds.get(family_a) or self.settings.threshold,
+                             self.thresholds.get(family_b) or self.settings.threshold)
+                hit = dedup_gate.near(key_a, key_b, cutoff, contents, scaffold)
+                found = (hit[0], "near", hit[1]) if hit else None
+            if found is None and pair in same and family_a == family_b and None not in contents:
+                hit = dedup_gate.same(contents[0], contents[1], scaffold, self.settings.content_threshold)
+                found = (hit[0], "content", hit[1]) if hit else None
+            self.scores[pair] = found
 
 
 def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tuple[int, int]],
-           settings: DedupSettings, thresholds: dict[str, float | None], cancel: Cancel) -> bool:
+           settings: DedupSettings, thresholds: dict[str, float | None], scaffolds: dict[str, Scaffold],
+           cancel: Cancel) -> bool:
     """Rebuild the duplicate clusters that new or changed examples touch (all of them on a full run)."""
-    ids, hashes, clusters, keys = store.pool_sketches(sketch_version(settings))
+    ids, hashes, clusters, keys, ckeys = store.pool_sketches(sketch_version(settings))
     if len(ids) == 0:
         store.set_clusters([(None, ex_id) for ex_id, _ in left])
         return True
@@ -167,31 +297,27 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
     def know(rows) -> None:
         facts.update(store.dedup_facts([int(ids[r]) for r in rows if int(ids[r]) not in facts]))
 
-    def threshold(row: int) -> float | None:
-        fact = facts.get(int(ids[row]))
-        return thresholds.get(fact[4]) if fact else None
-
-    scores: dict[tuple[int, int], float] = {}
+    pairs = _Pairs(store, ids, settings, thresholds, scaffolds)
     if report.full:
         region = np.ones(len(ids), dtype=bool)
     else:
         focus = np.isin(ids, np.fromiter(dirty, dtype=np.int64, count=len(dirty))) | \
             np.isin(clusters, np.array([c for _, c in left], dtype=np.int64))
-        pairs = {p for p in band_pairs(keys, focus) if focus[p[0]] or focus[p[1]]}
-        know({r for p in pairs for r in p})
-        _confirm(store, pairs, ids, threshold, settings, scores)
+        near = {p for p in band_pairs(keys, focus) if focus[p[0]] or focus[p[1]]}
+        same = key_pairs(ckeys, focus)
+        pairs.confirm(near, same)
         partner = np.isin(hashes, hashes[focus])  # the same match key
-        for (a, b), score in scores.items():
-            if score:
+        for (a, b), found in pairs.scores.items():
+            if found:
                 partner[a] = partner[b] = True
         touched = np.array(sorted(set(clusters[focus | partner].tolist()) - {0}), dtype=np.int64)
         region = focus | partner | np.isin(clusters, touched)
     if cancel.is_set():
         return False
-    pairs = {p for p in band_pairs(keys, None if report.full else region) if region[p[0]] and region[p[1]]}
-    know({r for p in pairs for r in p})
-    _confirm(store, pairs, ids, threshold, settings, scores)
-    scores = {p: v for p, v in scores.items() if v and region[p[0]] and region[p[1]]}
+    near = {p for p in band_pairs(keys, None if report.full else region) if region[p[0]] and region[p[1]]}
+    same = {p for p in key_pairs(ckeys, None if report.full else region) if region[p[0]] and region[p[1]]}
+    pairs.confirm(near, same)
+    scores = {p: v for p, v in pairs.scores.items() if v and region[p[0]] and region[p[1]]}
     rows = np.flatnonzero(region)
     report.rebuilt = len(rows)
     # Rows with no partner in the region pass alone; only the others are clustered (with their facts).
@@ -203,7 +329,7 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
     alone = rows[~linked[rows]]
     rows = rows[linked[rows]]
     know(rows)
-    # cluster the linked rows: exact keys first, then confirmed near pairs (as `dedup.dedup` does)
+    # cluster the linked rows: exact keys first, then confirmed pairs (as `dedup.dedup` does)
     index = {int(r): i for i, r in enumerate(rows)}
     items: list[DedupItem] = []
     for r in rows:
@@ -211,20 +337,20 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
         items.append(DedupItem(id=int(ids[r]), key=str(hashes[r]), seed=kind == "seed", accepted=state == "accepted",
                                failed_elsewhere=failed, judge_score=judge, threshold=thresholds.get(family)))
     uf = UnionFind()
-    evidence: dict[int, tuple[int, float, str]] = {}
+    evidence: dict[int, tuple] = {}
     first_of: dict[int, int] = {}
     for i, r in enumerate(rows):
         h = int(hashes[r])
         if h in first_of:
             uf.union(first_of[h], i)
-            evidence[i] = (first_of[h], 1.0, "exact")
+            evidence[i] = (first_of[h], 1.0, "exact", {})
         else:
             first_of[h] = i
-    for (a, b), score in sorted(scores.items()):
+    for (a, b), (score, how, shared) in sorted(scores.items()):
         ia, ib = index[a], index[b]
         uf.union(ia, ib)
-        evidence.setdefault(ib, (ia, score, "near"))
-        evidence.setdefault(ia, (ib, score, "near"))
+        evidence.setdefault(ib, (ia, score, how, shared))
+        evidence.setdefault(ia, (ib, score, how, shared))
     verdicts = cluster_verdicts(items, uf, evidence)
     written = [(item.id, verdicts[item.id]) for item in items]
     cleared = [(None, ex_id) for ex_id, _ in left]
@@ -242,11 +368,11 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
 def _write_dedup(store: Store, report: LexicalReport, verdicts: list[tuple[int, Verdict]], cancel: Cancel,
                  cleared: list[tuple[None, int]]) -> bool:
     """Write the dedup verdicts that changed and each example's cluster (its keeper, or none)."""
-    current = store.current_verdicts_of(dedup_gate.NAME, [ex_id for ex_id, _ in verdicts], ("keeper",))
+    current = store.current_verdicts_of(dedup_gate.NAME, [ex_id for ex_id, _ in verdicts], ("keeper", "matched"))
     changed = []
     for ex_id, v in verdicts:
         _count(report, dedup_gate.NAME, v.verdict)
-        if verdict_changed(current.get(ex_id), v, "keeper"):
+        if verdict_changed(current.get(ex_id), v, "keeper", "matched"):
             changed.append((ex_id, dedup_gate.NAME, dedup_gate.VERSION, v.verdict, v.reason, v.score, v.detail))
     cluster_rows = cleared + [(v.detail.get("keeper"), ex_id) for ex_id, v in verdicts
                               if v.detail.get("cluster_size", 1) > 1]
@@ -261,30 +387,41 @@ def _write_dedup(store: Store, report: LexicalReport, verdicts: list[tuple[int, 
     return True
 
 
-def _decontaminate(store: Store, report: LexicalReport, settings: DecontamSettings, cancel: Cancel) -> bool:
-    """Check every candidate not yet checked against the current eval set, `CHECK_BATCH` at a time."""
-    evals = [Text(ex_id, *conversation_keys(json.loads(messages))) for ex_id, messages in store.eval_messages()]
+def checked_marks(eval_set: str, scaffolds: dict[str, Scaffold]) -> dict[str, str]:
+    """What a candidate of each family is checked against: the eval set and its family's scaffold."""
+    return {family: f"{family}|{eval_set}|{s.fingerprint()}" for family, s in scaffolds.items()}
+
+
+def _decontaminate(store: Store, report: LexicalReport, dedup_settings: DedupSettings, settings: DecontamSettings,
+                   scaffolds: dict[str, Scaffold], cancel: Cancel) -> bool:
+    """Check every candidate not yet checked against the current eval set and its family's scaffold,
+    `CHECK_BATCH` at a time."""
+    evals = [Text(ex_id, key, question, family, Content.from_json(content) if content else None)
+             for ex_id, family, key, question, content in store.eval_sketches(sketch_version(dedup_settings))]
     eval_set = decontam_gate.fingerprint(evals, settings)
+    marks = checked_marks(eval_set, scaffolds)
     after = 0
     while not cancel.is_set():
-        todo = store.decontam_todo(eval_set, CHECK_BATCH, after)
+        todo = store.decontam_todo(sorted(marks.values()), CHECK_BATCH, after)
         if not todo:
             return True
-        candidates = [Text(ex_id, key, question) for ex_id, key, question in todo]
-        verdicts = decontaminate(candidates, evals, settings)
+        candidates = [Text(ex_id, key, question, family, Content.from_json(content) if content else None)
+                      for ex_id, family, key, question, content in todo]
+        verdicts = decontaminate(candidates, evals, settings, scaffolds, eval_set=eval_set)
         ids = [c.id for c in candidates]
-        current = store.current_verdicts_of(decontam_gate.NAME, ids, ("eval_set",))
+        current = store.current_verdicts_of(decontam_gate.NAME, ids, ("eval_set", "eval_items"))
         changed = []
         for ex_id in ids:
             v = verdicts[ex_id]
             _count(report, decontam_gate.NAME, v.verdict)
-            if verdict_changed(current.get(ex_id), v, "eval_set"):
+            if verdict_changed(current.get(ex_id), v, "eval_set", "eval_items"):
                 changed.append((ex_id, decontam_gate.NAME, decontam_gate.VERSION, v.verdict, v.reason, v.score,
                                 v.detail))
         for start in range(0, len(changed), WRITE_BATCH):
             store.insert_verdicts(changed[start:start + WRITE_BATCH])
-        for start in range(0, len(ids), WRITE_BATCH):
-            store.set_checked_eval_set(eval_set, ids[start:start + WRITE_BATCH])
+        checked = [(marks.get(c.family, f"{c.family}|{eval_set}|"), c.id) for c in candidates]
+        for start in range(0, len(checked), WRITE_BATCH):
+            store.set_checked_eval_set(checked[start:start + WRITE_BATCH])
         report.checked += len(ids)
         report.written += len(changed)
         after = ids[-1]

@@ -13,16 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from curator.gates.base import Gate, GateContext, Verdict, verdict_changed, worst
+from curator.gates.base import Gate, GateContext, Verdict, worst
 from curator.gates.decontam import NAME as DECONTAM
 from curator.gates.decontam import DecontamSettings
 from curator.gates.dedup import NAME as DEDUP
-from curator.gates.dedup import DedupItem, DedupSettings
+from curator.gates.dedup import DedupSettings
 from curator.services.gating.lexical import run_lexical
 from curator.gates.defects import ContentGate
-from curator.gates import meaning
 from curator.gates.math_tools import MathGate, ToolsGate
-from curator.config import MeaningSettings
 from curator.gates.language import LanguageGate
 from curator.gates.language import warm as warm_language
 from curator.gates.rules import FaithfulnessGate, FormatGate, LengthGate
@@ -138,79 +136,6 @@ def run_set_level(store: Store, report: GateReport, families: dict[str, Any] | N
     report.contaminated += found.counts.get(DECONTAM, {}).get("fail", 0)
     report.lexical = found.summary()
     return finished
-
-
-def run_meaning(store: Store, report: GateReport, model: str, settings: MeaningSettings = MeaningSettings(), *,
-                cancel: Cancel = NEVER) -> bool:
-    """Semantic decontamination and dedup over what is embedded by `model`, doing only new work:
-    decontamination checks the candidates not yet checked against this eval set (and thresholds);
-    dedup compares the new vectors with their family and re-clusters only the clusters they touch
-    (all of it when the thresholds changed). Returns False when stopped early."""
-    now = store.change_marks()
-    seen = {"meaning.decision": now["decision"], "meaning.evals": now["evals"],
-            "meaning.vectors": store.embedding_mark(model),
-            "meaning.rules": f"{model}|{settings.decontam_ask}|{settings.decontam_whole}|{settings.dedup}|"
-                             f"{settings.numbers_must_agree}|{meaning.VERSION}"}
-    if all(store.gate_marks().get(k) == v for k, v in seen.items()):  # no new vector, decision or eval item
-        report.meaning = "nothing new"
-        return True
-    missing, total = store.count_unembedded(model)
-    notes: list[str] = []
-    tail = [f"{missing} of {total} not embedded, not checked for meaning (run `curator embed`)"] if missing else []
-    pool = store.meaning_pool(model)
-    evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model))
-    if not pool:
-        report.meaning = "; ".join(["nothing embedded yet", *tail])
-        store.set_gate_marks(seen)
-        return True
-    emb = meaning.Embedded.from_rows([(r[0], r[4], r[5]) for r in pool])
-    current = store.current_verdict_keys((meaning.DECONTAM, meaning.DEDUP),
-                                         ("eval_set", "eval_item", "keeper", "settings"))
-    verdicts: list[tuple[str, dict[int, Verdict], tuple[str, ...]]] = []
-
-    fingerprint = meaning.eval_set(evals, settings, model)
-    todo = [i for i, r in enumerate(pool) if r[1] != "seed" and
-            ((current.get(r[0], {}).get(meaning.DECONTAM) or {}).get("detail") or {}).get("eval_set") != fingerprint]
-    if evals.ids:
-        verdicts.append((meaning.DECONTAM, meaning.decontaminate(emb.take(todo), evals, settings, fingerprint),
-                         ("eval_item", "eval_set")))
-        notes.append(f"{len(todo)} checked against {len(evals.ids)} eval items by meaning")
-    else:
-        notes.append("no eval item embedded: semantic decontamination did not run")
-
-    settings_key = meaning.dedup_settings(settings, model)
-    judge = {ex_id: g["judge"]["score"] or 0.0 for ex_id, g in store.current_verdicts(gates=("judge",)).items()}
-    failed = store.failed_elsewhere()
-    items = [DedupItem(id=r[0], key=f"#{r[0]}", seed=r[1] == "seed", accepted=r[2] == "accepted",
-                       failed_elsewhere=r[0] in failed, judge_score=judge.get(r[0], 0.0)) for r in pool]
-    families = [r[3] for r in pool]
-    old = {r[0]: (current[r[0]][meaning.DEDUP]["detail"] or {}) for r in pool
-           if meaning.DEDUP in current.get(r[0], {}) and
-           (current[r[0]][meaning.DEDUP]["detail"] or {}).get("settings") == settings_key}
-    rows = meaning.rows_to_recluster(emb, families, old, settings)
-    if rows is None:
-        rows = list(range(len(pool)))
-    dedup_verdicts = meaning.dedup([items[i] for i in rows], [families[i] for i in rows], emb.take(rows), settings)
-    verdicts.append((meaning.DEDUP, {k: meaning.with_settings(v, settings_key) for k, v in dedup_verdicts.items()},
-                     ("keeper", "settings")))
-    notes.append(f"{len(rows)} re-clustered by meaning")
-
-    changed: list[tuple] = []
-    for gate, found, keys in verdicts:
-        for ex_id, v in found.items():
-            if verdict_changed(current.get(ex_id, {}).get(gate), v, *keys):
-                changed.append((ex_id, gate, meaning.VERSION, v.verdict, v.reason, v.score, v.detail))
-            report.count(gate, v.verdict)
-    report.paraphrased_evals = sum(v[3] == "fail" for v in changed if v[1] == meaning.DECONTAM)
-    report.paraphrases = sum(v[3] == "fail" for v in changed if v[1] == meaning.DEDUP)
-    found = f"{report.paraphrased_evals} new paraphrases of eval items, {report.paraphrases} new paraphrased duplicates"
-    report.meaning = "; ".join([found, *notes, *tail])
-    for start in range(0, len(changed), BATCH):
-        if cancel.is_set():
-            return False
-        store.insert_verdicts(changed[start:start + BATCH])
-    store.set_gate_marks(seen)
-    return True
 
 
 def update_changed_status(store: Store) -> int:
