@@ -26,6 +26,7 @@ from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_r
 from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_tokens
 from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
+from curator.gates.evidence import matches, word_diff
 from curator.gates.scaffold import Scaffold
 from curator.models import ExportRecord
 from curator.store import Store
@@ -145,9 +146,15 @@ def coverage_report(rows: list[Row], cmap: CoverageMap, version: str, reject_rea
     return "\n".join(lines) + "\n"
 
 
-def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict[str, Any]]:
-    """One entry per candidate and seed considered: verdicts, dedup cluster, decontamination hits,
-    decisions, outcome."""
+def _said(row: Row) -> str:
+    return "\n".join(m.get("content") or "" for m in row.messages if m.get("role") in ("user", "assistant"))
+
+
+def curation_log(store: Store, considered: list[Row], mix: Mix, others: Iterable[Row] = ()) -> Iterator[dict[str, Any]]:
+    """One entry per candidate and seed considered: verdicts, dedup cluster, decontamination hits, the
+    evidence of each duplicate or leak (the matched item, the content they share, the word diff against
+    it: `others` holds the eval items it may name), decisions, outcome."""
+    said = {r.id: r for r in [*considered, *others]}
     decisions: dict[int, list[dict[str, Any]]] = {}
     for d, undone in store.all_decisions():
         decisions.setdefault(d["example_id"], []).append(
@@ -174,6 +181,8 @@ def curation_log(store: Store, considered: list[Row], mix: Mix) -> Iterator[dict
             "decontamination_hits": decontam.get("hits", []) + (
                 [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
                   "matched": paraphrase.get("matched")}] if paraphrase.get("eval_item") is not None else []),
+            "evidence": [{**m, "word_diff": word_diff(_said(r), _said(said[m["matched"]]))
+                          if m["matched"] in said else None} for m in matches(verdicts)],
             "decisions": logged,
             "reject_reason": rejects[-1]["reason"] if d["state"] == "rejected" and rejects
             and rejects[-1]["action"] == "reject" else None,
@@ -333,7 +342,7 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
     with _Staging(out_dir, version) as staging:
         for name, data in contents.items():
             staging.write(name, [data])
-        staging.write("curation_log.jsonl", _chunked(curation_log(store, considered + seeds, mix)))
+        staging.write("curation_log.jsonl", _chunked(curation_log(store, considered + seeds, mix, evals)))
         files = dict(sorted(staging.hashes.items()))
         staging.write("manifest.json", [manifest(store, files, counts, mix.selected + polish, settings,
                                                  described).encode()])

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from fractions import Fraction
 
 from rapidfuzz import fuzz
 
@@ -93,7 +94,7 @@ class Match:
     def evidence(self) -> dict:
         """What a verdict records: the shared content and the objection."""
         found = {"shared": [u for u in self.shared if not u.startswith("#")][:12],
-                 "numbers": [u[1:] for u in self.shared if u.startswith("#")][:12],
+                 "numbers": sorted((u[1:] for u in self.shared if u.startswith("#")), key=Fraction)[:12],
                  "coverage": round(self.coverage, 3)}
         if self.quote:
             found["quote"] = " ".join(self.quote)
@@ -162,7 +163,8 @@ def compare(a: Content, b: Content, scaffold: Scaffold) -> Match:
         conflict = "quotes"
     elif quote is None and _slot_conflict(a, b, scaffold):
         conflict = "slot"
-    heaviest = sorted((u for u in shared if scaffold.is_content(u)), key=lambda u: (-weight(u), u))
+    # The shared content words, heaviest first, and every shared number (numbers always say what is asked).
+    heaviest = sorted((u for u in shared if u.startswith("#") or scaffold.is_content(u)), key=lambda u: (-weight(u), u))
     return Match(common / total_b if total_b else 0.0, common / total_a if total_a else 0.0, tuple(heaviest),
                  quote, conflict)
 

@@ -19,6 +19,8 @@ from typing import Any
 from curator.services.gating.runner import PER_EXAMPLE, check_example, update_status
 from curator.models import Decision, Example, Message, conversation_text, now_iso
 from curator.export.mix import Row, exclusion_reason
+from curator.gates.evidence import matches, word_diff
+from curator.gates.evidence import summary as evidence_summary
 from curator.store import BadRow, Store
 from curator.store.decisions import STATE_OF
 from curator.text.normalize import key_hash
@@ -298,6 +300,38 @@ def gate_lines(verdicts: dict[str, dict], *, blind: bool = False) -> list[GateLi
                 summary += f" ({v['score']:.2f})"
         lines.append(GateLine(gate, v["verdict"] + (" (audited)" if v.get("audited") else ""), summary))
     return lines
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A duplicate's or a leak's evidence, side by side: the one-line summary, this candidate's text, the
+    matched item's text with its label, and the word diff of the two (`gates.evidence`)."""
+
+    summary: str
+    this: str
+    other: str
+    other_label: str
+    diff: dict[str, list[str]]
+
+
+def _said(messages: list) -> str:
+    return "\n".join(m.content for m in messages if m.role in ("user", "assistant") and m.content)
+
+
+def evidence(store: Store, card: Card, *, blind: bool = False) -> list[Evidence]:
+    """For each failing dedup or decontamination gate of a card: the matched item and what they share."""
+    if blind and not card.decided:
+        return []
+    this = _said(card.example.messages)
+    found = []
+    for match in matches(card.verdicts):
+        try:
+            other = _said(store.example(int(match["matched"])).messages)
+        except (BadRow, KeyError, TypeError, ValueError):
+            other = "(the matched item can no longer be read)"
+        found.append(Evidence(evidence_summary(match), this, other, f"{match['against']} #{match['matched']}",
+                              word_diff(this, other)))
+    return found
 
 
 def gate_details(verdicts: dict[str, dict], *, blind: bool = False) -> str:

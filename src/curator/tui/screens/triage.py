@@ -404,13 +404,15 @@ class TriageScreen(Screen):
         card = self.card
         if card is None:
             return
-        from curator.tui.screens.raw import RawScreen
+        from curator.tui.screens.evidence import EvidenceScreen
 
         history = card.history()
-        text = triage.gate_details(card.verdicts, blind=self.blind and not card.decided)
+        blind = self.blind and not card.decided
+        text = triage.gate_details(card.verdicts, blind=blind)
         if history:
             text += "\n\nNotes, flags and decisions:\n" + "\n".join(history)
-        self.app.push_screen(RawScreen(f"#{card.example.id}: gates and history (Esc closes)", text))
+        found = triage.evidence(self.store, card, blind=blind)
+        self.app.push_screen(EvidenceScreen(f"#{card.example.id}: gates and history (Esc closes)", found, text))
 
     def action_my_flags(self) -> None:
         self.queue = "mine"
