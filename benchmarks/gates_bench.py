@@ -12,6 +12,7 @@ on a real database (their rule verdicts already stored), timing the longest writ
 from __future__ import annotations
 
 import argparse
+from itertools import accumulate
 import random
 import tempfile
 import time
@@ -21,9 +22,14 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from curator.gates.decontam import Text, decontaminate
+from curator.gates.decontam import DecontamSettings, decontaminate, text_of
 from curator.gates.dedup import DedupItem, DedupSettings, dedup, near_pairs
-from curator.text import match_key
+from curator.gates.scaffold import Scaffold
+from curator.services.gating.lexical import SAMPLE
+
+
+def conversation(q: str, a: str) -> list[dict]:
+    return [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
 
 STEMS = (
     "فاعل مفعول متمم مسند فعل قید صفت جمله دانش‌آموز معلم درس کتاب مدرسه آب خورشید گیاه برگ نور انرژی "
@@ -37,11 +43,20 @@ VERBS = "است بود شد می‌شود می‌کند کرد داشت دارد
 GLUE = "را که از به با در برای این آن هم و یا اما چون اگر پس".split()
 
 
+# Real text draws most of its words from a few (function words, a family's scaffold) and the rest from a
+# long tail: names, things, facts. The long tail is what tells one item from another (its content).
+_SYLLABLES = "با ره ما نو سی پر دا گل شی تا کو مه زر فر نی سا دو لا بی ور خو کا جو ری هو پا".split()
+_TAIL_RNG = random.Random(3)
+TAIL = sorted({"".join(_TAIL_RNG.choices(_SYLLABLES, k=_TAIL_RNG.randint(2, 4))) for _ in range(40_000)})
+_TAIL_CUM = list(accumulate(1 / (rank + 10) for rank in range(len(TAIL))))  # Zipf-like: a few common, most rare
+
+
 def sentence(rng: random.Random, words: int) -> str:
     out = []
     for i in range(words):
         r = rng.random()
-        out.append(rng.choice(GLUE) if r < 0.3 else rng.choice(VERBS) if r < 0.4 else rng.choice(STEMS))
+        out.append(rng.choice(GLUE) if r < 0.3 else rng.choice(VERBS) if r < 0.4 else rng.choice(STEMS)
+                   if r < 0.6 else rng.choices(TAIL, cum_weights=_TAIL_CUM)[0])
     return " ".join(out)
 
 
@@ -49,17 +64,18 @@ def persian_digits(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
 
 
-def perturb(rng: random.Random, text: str, max_edits: int = 3) -> str:
-    """A near-duplicate: one to `max_edits` word edits, plus orthographic noise the match key folds away."""
+def perturb(rng: random.Random, text: str, max_edits: int = 3, *, content: bool = True) -> str:
+    """A near-duplicate: one to `max_edits` word edits, plus orthographic noise the match key folds away.
+    Without `content`, no edit puts another content word in: the same item in other words."""
     words = text.split()
     for _ in range(rng.randint(1, max_edits)):
         i = rng.randrange(len(words))
         kind = rng.random()
-        if kind < 0.4:
+        if kind < 0.4 and content:
             words[i] = rng.choice(STEMS)
         elif kind < 0.7:
             words.insert(i, rng.choice(GLUE))
-        elif len(words) > 5:
+        elif len(words) > 5 and (content or words[i] in GLUE):
             del words[i]
     out = " ".join(words)
     if rng.random() < 0.5:
@@ -86,8 +102,9 @@ def build(n: int, evals: int, seed: int = 11):
         if i % leak_every == leak_every - 1 and len(planted_leaks) < 600:
             e = rng.randrange(evals)
             q, a = eval_items[e]
-            if e % 3 == 0 and rng.random() < 0.5:  # a short eval question with one word changed
-                cands.append((perturb(random.Random(i), q, max_edits=1).replace("؟", "") + " ؟", sentence(rng, 30)))
+            if e % 3 == 0 and rng.random() < 0.5:  # a short eval question reworded (no content word changed)
+                cands.append((perturb(random.Random(i), q, max_edits=1, content=False).replace("؟", "") + " ؟",
+                              sentence(rng, 30)))
             else:  # a span of an eval answer inside a longer answer, with Arabic letters and digits
                 words = a.split()
                 start = rng.randrange(0, max(1, len(words) - 12))
@@ -173,23 +190,29 @@ def main() -> None:
           f"{len(planted_leaks)} planted leaks) and {len(evals)} eval items in {time.perf_counter() - t0:.1f} s")
 
     t0 = time.perf_counter()
-    keys = [match_key(q + "\n" + a) for q, a in cands]
-    questions = [match_key(q) for q, _ in cands]
-    eval_texts = [Text(100_000_000 + i, match_key(q + "\n" + a), match_key(q)) for i, (q, a) in enumerate(evals)]
-    print(f"match keys: {time.perf_counter() - t0:.1f} s")
+    texts = [text_of(i, conversation(q, a), "bench") for i, (q, a) in enumerate(cands)]
+    eval_texts = [text_of(100_000_000 + i, conversation(q, a), "bench") for i, (q, a) in enumerate(evals)]
+    keys = [t.key for t in texts]
+    print(f"match keys and content units: {time.perf_counter() - t0:.1f} s "
+          f"({(time.perf_counter() - t0) / (len(cands) + len(evals)) * 1e6:.0f} µs an example, once: they are stored)")
+    t0 = time.perf_counter()
+    every = max(1, len(texts) // SAMPLE)
+    scaffolds = {"bench": Scaffold.learn([t.content for t in texts[::every]] + [e.content for e in eval_texts])}
+    print(f"the family's scaffold from {len(texts[::every]) + len(eval_texts)} examples: "
+          f"{time.perf_counter() - t0:.1f} s (kept until the family grows by a quarter)")
 
     settings = DedupSettings()
     t0 = time.perf_counter()
-    verdicts = dedup([DedupItem(i, k) for i, k in enumerate(keys)], settings)
+    verdicts = dedup([DedupItem(i, t.key, family="bench", content=t.content) for i, t in enumerate(texts)], settings,
+                     scaffolds)
     t_dedup = time.perf_counter() - t0
     failed = sum(v.verdict == "fail" for v in verdicts.values())
     found_planted = sum(verdicts[b].verdict == "fail" or verdicts[a].verdict == "fail" for a, b in planted_dups)
-    print(f"near-dedup: {t_dedup:.1f} s (target <= 60) for {len(keys)} candidates; {failed} marked duplicate; "
-          f"planted pairs caught {found_planted}/{len(planted_dups)}")
+    print(f"dedup (exact, near, same content): {t_dedup:.1f} s (target <= 60) for {len(keys)} candidates; "
+          f"{failed} marked duplicate; planted pairs caught {found_planted}/{len(planted_dups)}")
 
     t0 = time.perf_counter()
-    cand_texts = [Text(i, k, q) for i, (k, q) in enumerate(zip(keys, questions))]
-    contamination = decontaminate(cand_texts, eval_texts)
+    contamination = decontaminate(texts, eval_texts, DecontamSettings(), scaffolds)
     t_decon = time.perf_counter() - t0
     hits = {i for i, v in contamination.items() if v.verdict == "fail"}
     missed = [i for i in planted_leaks if i not in hits]

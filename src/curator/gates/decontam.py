@@ -5,8 +5,9 @@ An eval item's very text or very question is always a leak; three more tests, ea
 candidate's family scaffold (`gates.scaffold`):
   - content: the candidate holds `content_threshold` of an eval item's content weight (its sentence, its
     numbers with what they count, names), or quotes the same sentence, and nothing stands against it;
-  - span: a word n-gram (8 by default) of an eval item's match key, holding content (at least
-    `span_content_units` content words or numbers: a template's n-grams hold none);
+  - span: a word n-gram (8 by default) of an eval item's match key that holds content (at least
+    `span_content_units` content words or numbers) or is rare (one eval item's only, and few candidates'):
+    a template's n-grams hold no content and are held by many;
   - question: for short eval questions, where n-grams say little, a fuzzy whole-question match
     (rapidfuzz), unless the two differ in content (other numbers, another quoted sentence, another slot).
 Every hit names the eval item, the test, the score and the shared content (the words, numbers and
@@ -68,7 +69,7 @@ class DecontamSettings:
     short_question_words: int = 12  # eval questions shorter than this also get the fuzzy tests
     chunk: int = 20000
     content_threshold: float = 0.5  # share of an eval item's content weight a candidate must hold
-    span_content_units: int = 2  # content words or numbers an n-gram span must hold to count
+    span_content_units: int = 1  # content words or numbers an n-gram span must hold to count
 
 
 def fingerprint(evals: list[Text], settings: DecontamSettings = DecontamSettings()) -> str:
@@ -177,9 +178,10 @@ class _Judge:
         if match.conflict is not None:
             return None
         shared = c.content.units() & e.content.units()
-        if "words" in hit and _span_content(hit["span"], scaffold, shared) < self.settings.span_content_units:
+        if "words" in hit and not hit.get("rare") and \
+                _span_content(hit["span"], scaffold, shared) < self.settings.span_content_units:
             return None
-        return {**hit, "shared": match.evidence()}
+        return {**{k: v for k, v in hit.items() if k != "rare"}, "shared": match.evidence()}
 
     def content_hits(self, hits: dict[int, list[dict]]) -> None:
         """Candidates holding an eval item's content: found through the eval items' content units."""
@@ -212,12 +214,18 @@ class _Judge:
 
 def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSettings,
                 hits: dict[int, list[dict]]) -> None:
+    """Word n-grams of eval items found in candidates. A hit is `rare` when one of its n-grams is held by
+    one eval item only and by few candidates of the batch: copying, whatever its words; a template's
+    n-grams are held by many."""
     n = settings.ngram
     eval_corpus = Corpus.build([e.key for e in evals])
     eval_hashes, eval_owner, _ = eval_corpus.ngrams(n)
     if len(eval_hashes) == 0:
         return
     owner_of = dict(zip(eval_hashes.tolist(), eval_owner.tolist()))
+    held, counts = np.unique(np.unique(np.stack([eval_hashes, eval_owner.astype(np.uint64)]), axis=1)[0],
+                             return_counts=True)
+    single = set(held[counts == 1].tolist())  # n-grams of one eval item only
     sorted_eval = np.unique(eval_hashes)
     for start in range(0, len(candidates), settings.chunk):
         part = candidates[start:start + settings.chunk]
@@ -226,18 +234,24 @@ def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSet
         positions = np.flatnonzero(np.isin(hashes, sorted_eval))
         if len(positions) == 0:
             continue
+        found_hashes, found_counts = np.unique(
+            np.unique(np.stack([hashes[positions], owner[positions].astype(np.uint64)]), axis=1)[0], return_counts=True)
+        few = max(3, len(part) // 1000)
+        rare = single & set(found_hashes[found_counts <= few].tolist())
         word_start = word_starts[positions]
-        found: dict[tuple[int, int], list[int]] = {}
+        found: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for pos, w in zip(positions.tolist(), word_start.tolist()):
-            found.setdefault((int(owner[pos]), owner_of[int(hashes[pos])]), []).append(w)
+            h = int(hashes[pos])
+            found.setdefault((int(owner[pos]), owner_of[h]), []).append((w, h))
         for (ci, ei), starts in found.items():
             words = part[ci].key.split()
-            first, last = min(starts), max(starts) + n
+            first, last = min(w for w, _ in starts), max(w for w, _ in starts) + n
             total = max(len(evals[ei].key.split()) - n + 1, 1)
             hits.setdefault(part[ci].id, []).append({
-                "eval_id": evals[ei].id, "test": f"{n}-gram", "score": round(min(1.0, len(set(starts)) / total), 3),
+                "eval_id": evals[ei].id, "test": f"{n}-gram",
+                "score": round(min(1.0, len({w for w, _ in starts}) / total), 3),
                 "span": " ".join(words[first:last])[:300], "words": [first, last],
-            })
+                "rare": any(h in rare for _, h in starts)})
 
 
 _OTHER_WORD = "\U0010fffd"  # every word that no eval question has: it can never match one

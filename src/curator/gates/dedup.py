@@ -24,6 +24,8 @@ from curator.gates.sketch import Corpus, key_pairs, lsh_pairs, minhash
 
 NAME, VERSION = "dedup", "2"
 CONTENT_KEYS = 8  # content units that pair examples up (numbers first, then the heaviest words)
+CONTENT_SHARED = 2  # ... when they share this many of them
+CONTENT_BUCKET = 50  # a content unit held by more examples than this pairs nobody
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def dedup(items: list[DedupItem], settings: DedupSettings = DedupSettings(),
             if contents[i] is not None:
                 made = content_keys(contents[i], scaffold, family, CONTENT_KEYS)
                 keys[r, :len(made)] = made
-        for a, b in key_pairs(keys):
+        for a, b in key_pairs(keys, max_bucket=CONTENT_BUCKET, min_shared=CONTENT_SHARED):
             if (a, b) not in found and contents[rows[a]] is not None and contents[rows[b]] is not None:
                 hit = same(contents[rows[a]], contents[rows[b]], scaffold, settings.content_threshold)
                 if hit:

@@ -22,6 +22,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from difflib import SequenceMatcher
 from fractions import Fraction
 
@@ -41,6 +42,7 @@ class Scaffold:
 
     items: int = 0
     df: Mapping[str, int] = field(default_factory=dict)
+    _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # a cache
 
     @classmethod
     def learn(cls, contents: Iterable[Content]) -> "Scaffold":
@@ -56,9 +58,12 @@ class Scaffold:
 
     def weight(self, unit: str) -> float:
         """Inverse document frequency in the family: a unit in every item weighs little, a rare one much."""
-        return self._idf(self.df.get(unit, 1))
+        found = self._weights.get(unit)
+        if found is None:
+            found = self._weights[unit] = self._idf(self.df.get(unit, 1))
+        return found
 
-    @property
+    @cached_property
     def floor(self) -> float:
         """Units weighing less are scaffold: those in more than about √(items) of the family's items."""
         return self._idf(0) / 2

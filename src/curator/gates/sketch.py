@@ -147,20 +147,22 @@ def lsh_pairs(sig: np.ndarray, bands: int, max_bucket: int = 200) -> set[tuple[i
     return band_pairs(band_keys(sig, bands), max_bucket=max_bucket)
 
 
-def key_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: int = 200) -> set[tuple[int, int]]:
-    """Pairs of rows (smaller first) that share a key in any column of `keys` (0 is no key). With
-    `focus`, only pairs with a focused row. A key held by more than `max_bucket` rows pairs nobody: it
-    is no longer content but scaffold."""
+def key_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: int = 200,
+              min_shared: int = 1) -> set[tuple[int, int]]:
+    """Pairs of rows (smaller first) that share `min_shared` keys (or all the keys the one with fewer
+    has) in any columns of `keys` (0 is no key). With `focus`, only pairs with a focused row. A key held
+    by more than `max_bucket` rows pairs nobody: it is no longer content but scaffold."""
     rows = np.repeat(np.arange(len(keys)), keys.shape[1]) if keys.size else np.zeros(0, dtype=np.int64)
     flat = keys.reshape(-1)
     rows, flat = rows[flat != 0], flat[flat != 0]
     if focus is not None:
-        flat_focus = focus[rows]
-        rows, flat = rows[np.isin(flat, flat[flat_focus])], flat[np.isin(flat, flat[flat_focus])]
+        wanted = np.isin(flat, flat[focus[rows]])
+        rows, flat = rows[wanted], flat[wanted]
     order = np.argsort(flat, kind="stable")
     flat, rows = flat[order], rows[order]
     bounds = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1], True])
-    pairs: set[tuple[int, int]] = set()
+    held = np.count_nonzero(keys, axis=1) if keys.size else np.zeros(0, dtype=np.int64)
+    shared: dict[tuple[int, int], int] = {}
     for start, end in zip(bounds[:-1], bounds[1:]):
         if end - start < 2 or end - start > max_bucket:
             continue
@@ -168,5 +170,5 @@ def key_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: int
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 if focus is None or focus[a] or focus[b]:
-                    pairs.add((a, b))
-    return pairs
+                    shared[(a, b)] = shared.get((a, b), 0) + 1
+    return {p for p, n in shared.items() if n >= min(min_shared, held[p[0]], held[p[1]])}

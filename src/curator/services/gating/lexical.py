@@ -34,7 +34,7 @@ from curator.gates import dedup as dedup_gate
 from curator.gates.base import Verdict, verdict_changed
 from curator.gates.content import Content, content_of
 from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
-from curator.gates.dedup import CONTENT_KEYS, DedupItem, DedupSettings, UnionFind, cluster_verdicts
+from curator.gates.dedup import CONTENT_BUCKET, CONTENT_KEYS, CONTENT_SHARED, DedupItem, DedupSettings, UnionFind, cluster_verdicts
 from curator.gates.scaffold import Scaffold, content_keys
 from curator.gates.sketch import Corpus, band_keys, band_pairs, key_pairs, minhash
 from curator.progress import NEVER, Cancel
@@ -304,7 +304,7 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
         focus = np.isin(ids, np.fromiter(dirty, dtype=np.int64, count=len(dirty))) | \
             np.isin(clusters, np.array([c for _, c in left], dtype=np.int64))
         near = {p for p in band_pairs(keys, focus) if focus[p[0]] or focus[p[1]]}
-        same = key_pairs(ckeys, focus)
+        same = key_pairs(ckeys, focus, CONTENT_BUCKET, CONTENT_SHARED)
         pairs.confirm(near, same)
         partner = np.isin(hashes, hashes[focus])  # the same match key
         for (a, b), found in pairs.scores.items():
@@ -315,7 +315,8 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
     if cancel.is_set():
         return False
     near = {p for p in band_pairs(keys, None if report.full else region) if region[p[0]] and region[p[1]]}
-    same = {p for p in key_pairs(ckeys, None if report.full else region) if region[p[0]] and region[p[1]]}
+    same = {p for p in key_pairs(ckeys, None if report.full else region, CONTENT_BUCKET, CONTENT_SHARED)
+            if region[p[0]] and region[p[1]]}
     pairs.confirm(near, same)
     scores = {p: v for p, v in pairs.scores.items() if v and region[p[0]] and region[p[1]]}
     rows = np.flatnonzero(region)
