@@ -56,3 +56,21 @@ def test_the_meaning_pairs_decontamination_keeps_its_precision_at_full_recall() 
     assert scores["dedup_meaning"].precision >= 0.90, scores["dedup_meaning"]
     # Words alone miss a reworded item: what catches these is the meaning gate.
     assert scores["decontam"].recall < 0.5
+
+
+def test_the_gates_settings_live_in_curator_toml_and_a_bad_one_is_a_clear_error(tmp_path) -> None:
+    from curator.config import ConfigError, GateSettings, Settings
+    from curator.services.gate import set_level_settings
+
+    config = tmp_path / "curator.toml"
+    config.write_text("[gates]\nsame_content = 0.6\nnear_duplicate = 95\n", encoding="utf-8")
+    dedup, decontam = set_level_settings(Settings.load(config).gates)
+    assert (dedup.threshold, dedup.content_threshold, decontam.content_threshold) == (95, 0.6, 0.6)
+    config.write_text("[gates]\nsame_content = 1.5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="gates.same_content"):
+        Settings.load(config)
+    # Stricter: a candidate must hold more of an eval item's content to be a leak.
+    strict = templated(MeaningSettings(enabled=False), rows=ROWS, **dict(zip(
+        ("dedup_settings", "decontam_settings"), set_level_settings(GateSettings(same_content=0.95)))))
+    default = templated(MeaningSettings(enabled=False), rows=ROWS)
+    assert sum(f.leaks_caught for f in strict.families) < sum(f.leaks_caught for f in default.families)

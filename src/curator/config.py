@@ -123,6 +123,16 @@ class MeaningSettings(BaseModel):
     numbers_must_agree: bool = True  # a match also needs the same numbers in both asks
 
 
+class GateSettings(BaseModel):
+    """The set-level gates: what makes two examples the same content (an eval item's leak, a duplicate).
+    A family's scaffold (what its items share) is learned from its items, not set here."""
+
+    model_config = ConfigDict(extra="forbid")
+    near_duplicate: float = Field(default=90.0, gt=0, le=100)  # fuzz.ratio of two match keys (a family file may be stricter)
+    same_content: float = Field(default=0.5, gt=0, le=1)  # share of an item's content weight another holds
+    span_words: int = Field(default=8, ge=4, le=32)  # a verbatim span of an eval item this many words long
+
+
 # Reject reasons bound to the keys 1-9 in triage, in order: what goes wrong in Persian SFT candidates.
 DEFAULT_REASONS = ("wrong", "unnatural", "off_topic", "unsupported", "incomplete", "mixed_language", "bad_format",
                    "unsafe", "duplicate")
@@ -173,6 +183,7 @@ class Settings(BaseModel):
     teacher: TeacherSettings = Field(default_factory=TeacherSettings)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     meaning: MeaningSettings = Field(default_factory=MeaningSettings)
+    gates: GateSettings = Field(default_factory=GateSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))

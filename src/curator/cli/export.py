@@ -78,6 +78,7 @@ def augment(max_jobs: int, dry_run: bool, yes: bool, db: Path | None) -> None:
 def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
     """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log."""
     from curator.services.export import LeakError, export_dataset
+    from curator.services.gate import set_level_settings
 
     config = _settings_loader()
     cmap = _coverage_map(config)
@@ -85,7 +86,8 @@ def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Pa
         try:
             result = export_dataset(store, cmap, out_dir=out_dir, seed=seed,
                                     formats=formats or tuple(config.export.formats),
-                                    meaning_settings=config.meaning)
+                                    meaning_settings=config.meaning,
+                                    decontam=set_level_settings(config.gates)[1])
         except LeakError as exc:
             for leak in exc.leaks:
                 how = f" by meaning (cosine {leak['score']})" if leak.get("how") == "meaning" else ""

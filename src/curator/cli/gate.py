@@ -37,10 +37,10 @@ def gate(ctx: click.Context, no_embed: bool, db: Path | None) -> None:
         bar = progress_bar(pending_count(store), "gating")
         try:
             if bar is None:
-                report = run_gates(store, fams, meaning=config.meaning, embed=not no_embed)
+                report = run_gates(store, fams, meaning=config.meaning, embed=not no_embed, gates=config.gates)
             else:
                 with bar:
-                    report = run_gates(store, fams, progress=_bar_progress(bar), meaning=config.meaning,
+                    report = run_gates(store, fams, progress=_bar_progress(bar), meaning=config.meaning, gates=config.gates,
                                        embed=not no_embed)
         except KeyboardInterrupt:
             raise click.ClickException("interrupted: what was gated and embedded is kept; run again to go on")
@@ -131,4 +131,5 @@ def gate_report(db: Path | None) -> None:
         click.echo(f"{r.gate:<17} {r.passed:>7} {r.flagged:>6} {r.failed:>6} {r.audited:>8} {pct(r.agreement):>6} "
                    f"{pct(r.false_reject):>13} {pct(r.false_accept):>13}")
     click.echo("")
-    click.echo("\n".join(report_lines(_settings_loader().meaning)))
+    config = _settings_loader()
+    click.echo("\n".join(report_lines(config.meaning, config.gates)))

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 from curator.meaning.texts import ask_text
 from curator.text.normalize import match_key
@@ -57,6 +58,10 @@ class Content:
     frame: tuple[str, ...]  # the ask's words in order, numbers as "#"
 
     def units(self) -> frozenset[str]:
+        return self._units
+
+    @cached_property
+    def _units(self) -> frozenset[str]:
         return self.words | {f"#{n}" for n in self.numbers} | {f"#{n}" for n in self.answer_numbers}
 
     def to_json(self) -> str:

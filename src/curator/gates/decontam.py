@@ -27,7 +27,7 @@ from rapidfuzz import fuzz, process
 
 from curator.gates.base import Verdict
 from curator.gates.content import FUNCTION_WORDS, Content, content_of
-from curator.gates.scaffold import Scaffold, compare, coverage, same_content
+from curator.gates.scaffold import Scaffold, compare, same_content
 from curator.gates.sketch import Corpus
 from curator.meaning.texts import ask_text
 from curator.text.normalize import match_key
@@ -184,32 +184,66 @@ class _Judge:
         return {**{k: v for k, v in hit.items() if k != "rare"}, "shared": match.evidence()}
 
     def content_hits(self, hits: dict[int, list[dict]]) -> None:
-        """Candidates holding an eval item's content: found through the eval items' content units."""
-        index: dict[str, list[Text]] = {}
-        for e in self.evals.values():
-            if e.content is not None:
-                for unit in e.content.units():
-                    index.setdefault(unit, []).append(e)
-        threshold = self.settings.content_threshold
+        """Candidates holding an eval item's content. The content weight each candidate shares with each
+        eval item is summed over their shared content units in one pass (numpy, through the eval items'
+        postings); only pairs that can reach the threshold, or where the eval item quotes, are compared."""
+        evals = [e for e in self.evals.values() if e.content is not None]
+        if not evals:
+            return
+        vocab: dict[str, int] = {}
+        post: list[tuple[int, int]] = []
+        for j, e in enumerate(evals):
+            for unit in e.content.units():
+                post.append((vocab.setdefault(unit, len(vocab)), j))
+        post.sort()
+        post_units = np.fromiter((u for u, _ in post), dtype=np.int64, count=len(post))
+        post_evals = np.fromiter((j for _, j in post), dtype=np.int64, count=len(post))
+        starts = np.searchsorted(post_units, np.arange(len(vocab) + 1))
+        quoting = np.array([bool(e.content.quotes) for e in evals])
+        known = frozenset(vocab)
+        by_scaffold: dict[int, list[Text]] = {}
         for c in self.candidates.values():
-            if c.content is None:
+            if c.content is not None:
+                by_scaffold.setdefault(id(self.scaffold(c)), []).append(c)
+        for group in by_scaffold.values():
+            self._content_group(group, evals, vocab, known, post_evals, starts, quoting, hits)
+
+    def _content_group(self, group: list[Text], evals: list[Text], vocab: dict[str, int], known: frozenset[str],
+                       post_evals: np.ndarray, starts: np.ndarray, quoting: np.ndarray,
+                       hits: dict[int, list[dict]]) -> None:
+        scaffold = self.scaffold(group[0])
+        threshold = self.settings.content_threshold
+        weight = scaffold.content_weight  # scaffold units weigh nothing: the sum over content units is exact
+        total = np.array([sum(weight(u) for u in e.content.units()) for e in evals])
+        rows, units, weights = [], [], []
+        for i, c in enumerate(group):
+            for unit in c.content.units() & known:
+                w = weight(unit)
+                if w > 0:
+                    rows.append(i)
+                    units.append(vocab[unit])
+                    weights.append(w)
+        if not rows:
+            return
+        units_a = np.array(units, dtype=np.int64)
+        lengths = starts[units_a + 1] - starts[units_a]
+        pair_rows = np.repeat(np.array(rows, dtype=np.int64), lengths)
+        pair_weights = np.repeat(np.array(weights), lengths)
+        offsets = np.repeat(starts[units_a] - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+        pair_evals = post_evals[np.arange(len(pair_rows)) + offsets]
+        keys, inverse = np.unique(pair_rows * len(evals) + pair_evals, return_inverse=True)
+        shared = np.bincount(inverse, weights=pair_weights)
+        cand, ev = keys // len(evals), keys % len(evals)
+        hopeful = quoting[ev] | (shared >= threshold * total[ev] - 1e-9)
+        for i, j in zip(cand[hopeful].tolist(), ev[hopeful].tolist()):
+            c, e = group[i], evals[j]
+            if any(h["eval_id"] == e.id for h in hits.get(c.id, ())):
                 continue
-            scaffold = self.scaffold(c)
-            seen: set[int] = {h["eval_id"] for h in hits.get(c.id, ())}
-            for unit in c.content.units():
-                if not scaffold.is_content(unit):
-                    continue
-                for e in index.get(unit, ()):
-                    if e.id in seen:
-                        continue
-                    seen.add(e.id)
-                    if coverage(c.content, e.content, scaffold) < threshold and not e.content.quotes:
-                        continue
-                    match = compare(c.content, e.content, scaffold)
-                    if same_content(match, threshold):
-                        hits.setdefault(c.id, []).append({
-                            "eval_id": e.id, "test": "content", "score": round(min(1.0, match.coverage), 3),
-                            "shared": match.evidence()})
+            match = compare(c.content, e.content, scaffold)
+            if same_content(match, threshold):
+                hits.setdefault(c.id, []).append({
+                    "eval_id": e.id, "test": "content", "score": round(min(1.0, match.coverage), 3),
+                    "shared": match.evidence()})
 
 
 def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSettings,

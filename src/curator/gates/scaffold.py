@@ -42,7 +42,8 @@ class Scaffold:
 
     items: int = 0
     df: Mapping[str, int] = field(default_factory=dict)
-    _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # a cache
+    _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # caches
+    _content: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def learn(cls, contents: Iterable[Content]) -> "Scaffold":
@@ -67,6 +68,14 @@ class Scaffold:
     def floor(self) -> float:
         """Units weighing less are scaffold: those in more than about √(items) of the family's items."""
         return self._idf(0) / 2
+
+    def content_weight(self, unit: str) -> float:
+        """A unit's weight above the scaffold's floor: scaffold units weigh nothing, content units their
+        rarity."""
+        found = self._content.get(unit)
+        if found is None:
+            found = self._content[unit] = max(0.0, self.weight(unit) - self.floor)
+        return found
 
     def is_content(self, unit: str) -> bool:
         return self.weight(unit) >= self.floor
@@ -148,15 +157,15 @@ def _slot_conflict(a: Content, b: Content, scaffold: Scaffold) -> bool:
 def coverage(a: Content, b: Content, scaffold: Scaffold) -> float:
     """The share of b's content weight that a holds (what `compare` reports, without its objections)."""
     units_b = b.units()
-    total = sum(scaffold.weight(u) for u in units_b)
-    return sum(scaffold.weight(u) for u in units_b & a.units()) / total if total else 0.0
+    total = sum(scaffold.content_weight(u) for u in units_b)
+    return sum(scaffold.content_weight(u) for u in units_b & a.units()) / total if total else 0.0
 
 
 def compare(a: Content, b: Content, scaffold: Scaffold) -> Match:
     """How much of b's content a holds (see the module)."""
     units_a, units_b = a.units(), b.units()
     shared = units_a & units_b
-    weight = scaffold.weight
+    weight = scaffold.content_weight
     total_a = sum(weight(u) for u in units_a)
     total_b = sum(weight(u) for u in units_b)
     common = sum(weight(u) for u in shared)
@@ -169,7 +178,8 @@ def compare(a: Content, b: Content, scaffold: Scaffold) -> Match:
     elif quote is None and _slot_conflict(a, b, scaffold):
         conflict = "slot"
     # The shared content words, heaviest first, and every shared number (numbers always say what is asked).
-    heaviest = sorted((u for u in shared if u.startswith("#") or scaffold.is_content(u)), key=lambda u: (-weight(u), u))
+    heaviest = sorted((u for u in shared if u.startswith("#") or scaffold.is_content(u)),
+                      key=lambda u: (-scaffold.weight(u), u))
     return Match(common / total_b if total_b else 0.0, common / total_a if total_a else 0.0, tuple(heaviest),
                  quote, conflict)
 

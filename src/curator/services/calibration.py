@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curator.config import MeaningSettings
+from curator.config import GateSettings, MeaningSettings
 from curator.gates import meaning
 from curator.gates.content import content_of
 from curator.gates.decontam import DecontamSettings, decontaminate, text_of
@@ -202,7 +202,8 @@ def pair_vectors(rows: list[dict], embedder: Embedder | None = None) -> dict[str
 
 
 def calibrate(settings: MeaningSettings = MeaningSettings(), rows: list[dict] | None = None,
-              vectors: dict[str, np.ndarray] | None = None) -> list[Score]:
+              vectors: dict[str, np.ndarray] | None = None, *, decontam_settings: DecontamSettings = DecontamSettings(),
+              dedup_settings: DedupSettings = DedupSettings()) -> list[Score]:
     """Precision and recall of the matching gates on the pairs, as the gates judge a pair: b the
     candidate, a the eval item (and, for dedup, two candidates of one family)."""
     rows = rows if rows is not None else load_pairs()
@@ -233,10 +234,10 @@ def calibrate(settings: MeaningSettings = MeaningSettings(), rows: list[dict] | 
     for i, r in enumerate(rows):
         a = text_of(2, _messages(r["a"]), "pairs", r["a"].get("passage"))
         b = text_of(1, _messages(r["b"]), "pairs", r["b"].get("passage"))
-        verdict = decontaminate([b], [a], scaffolds=scaffolds)[1]
+        verdict = decontaminate([b], [a], decontam_settings, scaffolds)[1]
         lexical_decontam.append(verdict.verdict == "fail")
         found = dedup([DedupItem(1, a.key, family="pairs", content=a.content),
-                       DedupItem(2, b.key, family="pairs", content=b.content)], scaffolds=scaffolds)
+                       DedupItem(2, b.key, family="pairs", content=b.content)], dedup_settings, scaffolds)
         lexical_dedup.append(any(x.verdict == "fail" for x in found.values()))
     lexical_decontam, lexical_dedup = np.array(lexical_decontam), np.array(lexical_dedup)
     return [
@@ -250,13 +251,16 @@ def calibrate(settings: MeaningSettings = MeaningSettings(), rows: list[dict] | 
 
 # -- the report ---------------------------------------------------------------------------------------
 
-def report_lines(settings: MeaningSettings) -> list[str]:
-    """The calibration as `curator gate report` and the palette print it."""
+def report_lines(settings: MeaningSettings, gates: GateSettings = GateSettings()) -> list[str]:
+    """The calibration as `curator gate report` and the palette print it (with curator.toml's settings)."""
+    from curator.services.gate import set_level_settings
+
+    dedup_settings, decontam_settings = set_level_settings(gates)
     rows = load_pairs()
     lines = [f"calibration on the labelled Persian sets (the gates as configured; {TEMPLATED.name}: written from "
              "task templates):",
              f"{'family':<14} {'gate':<17} {'precision':>9} {'recall':>6}  (tp fp fn)"]
-    found = templated(settings)
+    found = templated(settings, dedup_settings=dedup_settings, decontam_settings=decontam_settings)
     for fam in found.families:
         for s in fam.scores:
             lines.append(f"{fam.family:<14} {s.gate:<17} {s.precision:>9.2f} {s.recall:>6.2f}  "
@@ -267,7 +271,7 @@ def report_lines(settings: MeaningSettings) -> list[str]:
         lines.append(f"(meaning gates {found.meaning})")
     lines += ["", f"{PAIRS.name} ({sum(r['match'] for r in rows)} paraphrase pairs that must match, "
                   f"{sum(not r['match'] for r in rows)} hard non-pairs that must not):"]
-    for s in calibrate(settings, rows):
+    for s in calibrate(settings, rows, decontam_settings=decontam_settings, dedup_settings=dedup_settings):
         lines.append(f"{s.gate:<17} precision {s.precision:.2f}  recall {s.recall:.2f}  ({s.rule})")
     return lines
 

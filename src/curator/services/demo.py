@@ -31,5 +31,5 @@ def build_demo(store: Store, settings: Settings, families: dict[str, Any], *, pe
     if not store.count_examples(kind="candidate"):
         report.candidates = sum(run_procedural(store, families[name], settings, limit=per_family).candidates
                                 for name in DEMO_FAMILIES if name in families)
-        run_gates(store, families, meaning=settings.meaning)
+        run_gates(store, families, meaning=settings.meaning, gates=settings.gates)
     return report

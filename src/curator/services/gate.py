@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from curator.config import MeaningSettings
+from curator.config import GateSettings, MeaningSettings
 from curator.gates.decontam import DecontamSettings
 from curator.gates.dedup import DedupSettings
 from curator.services.gating.meaning import run_meaning
@@ -15,7 +15,13 @@ from curator.services.embed import embed_missing
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 
-__all__ = ["GateReport", "pending_count", "run_gates"]
+__all__ = ["GateReport", "pending_count", "run_gates", "set_level_settings"]
+
+
+def set_level_settings(gates: GateSettings) -> tuple[DedupSettings, DecontamSettings]:
+    """The dedup and decontamination settings that `[gates]` in curator.toml says."""
+    return (DedupSettings(threshold=gates.near_duplicate, content_threshold=gates.same_content),
+            DecontamSettings(ngram=gates.span_words, content_threshold=gates.same_content))
 
 
 def pending_count(store: Store) -> int:
@@ -27,12 +33,15 @@ def run_gates(store: Store, families: dict[str, Any], *, progress: Progress | No
               dedup_settings: DedupSettings = DedupSettings(),
               decontam_settings: DecontamSettings = DecontamSettings(),
               meaning: MeaningSettings = MeaningSettings(), embed: bool = True,
-              embedder: Embedder | None = None, embed_progress: Progress | None = None) -> GateReport:
+              embedder: Embedder | None = None, embed_progress: Progress | None = None,
+              gates: GateSettings | None = None) -> GateReport:
     """Everything `curator gate` does, in order, in short transactions: the rule gates on pending
     candidates; embeddings for what has none (unless `embed` is off); the lexical set-level gates;
     the meaning gates on what is embedded. With `cancel` set it pauses between batches (what was
     done is kept; the next run continues); the set-level gates run only once every pending candidate
-    has its rule verdicts."""
+    has its rule verdicts. `gates` (curator.toml's `[gates]`) gives the dedup and decontamination settings."""
+    if gates is not None:
+        dedup_settings, decontam_settings = set_level_settings(gates)
     report = GateReport()
     if not run_per_example(store, families, report, progress, cancel):
         report.paused = True

@@ -168,11 +168,13 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         """The export service on its own connection; a leak or a folder that cannot be written is
         reported (any other error too, by ShowsWorkerErrors), never fatal."""
         from curator.services.export import LeakError, export_dataset
+        from curator.services.gate import set_level_settings
 
         try:
             with Store(self.db_path) as store:
                 result = export_dataset(store, cmap, formats=tuple(self.app.settings.export.formats),
-                                        meaning_settings=self.app.settings.meaning)
+                                        meaning_settings=self.app.settings.meaning,
+                                        decontam=set_level_settings(self.app.settings.gates)[1])
         except LeakError as exc:
             self.post_message(Done(str(exc), error=True))
             return

@@ -326,7 +326,8 @@ class JobsScreen(ShowsWorkerErrors, Screen):
                     self.post_message(JobProgress(f"embedding for the meaning gates: {done}/{total} (space pauses)"))
 
                 report = run_gates(store, self.app.families, progress=progress, cancel=stop,
-                                   meaning=self.app.settings.meaning, embed_progress=embedding)
+                                   meaning=self.app.settings.meaning, embed_progress=embedding,
+                                   gates=self.app.settings.gates)
         finally:
             self.gating = None
         self.post_message(JobProgress(f"gates: {report.summary()}", finished=True))
