@@ -94,14 +94,19 @@ def set_level(n: int, evals: int) -> None:
     numbers = [""] * n
     cands = meaning.Embedded(list(range(n)), numbers, cand, cand)
     evals_e = meaning.Embedded(list(range(10**8, 10**8 + evals)), [""] * evals, ev, ev)
-    seconds, verdicts = best(lambda: meaning.decontaminate(cands, evals_e, settings, "bench"))
+    t0 = time.perf_counter()
+    own = meaning.family_threshold(cand, min(settings.decontam_ask, settings.decontam_whole, settings.dedup))
+    print(f"the family's threshold (1 in 100 random pairs of a 2,000 sample): {own:.3f} in "
+          f"{time.perf_counter() - t0:.2f} s")
+    seconds, verdicts = best(lambda: meaning.decontaminate(cands, evals_e, settings, "bench", thresholds=[own] * n))
     caught = sum(verdicts[i].verdict == "fail" for i in leaks)
     print(f"semantic decontamination: {seconds:.1f} s for {n} candidates against {evals} eval items "
           f"(target <= 5, best of 3); planted paraphrased leaks caught {caught}/{len(leaks)}")
 
     items = [DedupItem(id=i, key=f"#{i}") for i in range(n)]
     t0 = time.perf_counter()
-    verdicts = meaning.dedup(items, ["one_family"] * n, meaning.Embedded(list(range(n)), numbers, cand, cand), settings)
+    verdicts = meaning.dedup(items, ["one_family"] * n, meaning.Embedded(list(range(n)), numbers, cand, cand), settings,
+                             thresholds={"one_family": own})
     t_dedup = time.perf_counter() - t0
     found = sum(verdicts[a].verdict == "fail" or verdicts[b].verdict == "fail" for a, b in planted)
     print(f"semantic near-dedup: {t_dedup:.1f} s for {n} candidates in one family (target <= 60); "

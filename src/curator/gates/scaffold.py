@@ -87,6 +87,10 @@ class Scaffold:
 
     def fingerprint(self) -> str:
         """What verdicts made with this scaffold depend on."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
         digest = hashlib.sha256(f"{self.items}|{PRIOR}|{FRAME_RATIO}|{VARIANT}".encode())
         for unit, n in sorted(self.df.items()):
             digest.update(f"{unit}\x00{n}\x01".encode())

@@ -155,9 +155,14 @@ def key_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: int
     rows = np.repeat(np.arange(len(keys)), keys.shape[1]) if keys.size else np.zeros(0, dtype=np.int64)
     flat = keys.reshape(-1)
     rows, flat = rows[flat != 0], flat[flat != 0]
-    if focus is not None:
-        wanted = np.isin(flat, flat[focus[rows]])
-        rows, flat = rows[wanted], flat[wanted]
+    if focus is not None:  # the entries sharing a key with a focused row: a bitmap of the keys' low bits first
+        keys_wanted = flat[focus[rows]]
+        bitmap = np.zeros(_FILTER, dtype=bool)
+        low = np.uint64(_FILTER - 1)
+        bitmap[(keys_wanted & low).astype(np.int64)] = True
+        near = np.flatnonzero(bitmap[(flat & low).astype(np.int64)])
+        near = near[np.isin(flat[near], keys_wanted)]
+        rows, flat = rows[near], flat[near]
     order = np.argsort(flat, kind="stable")
     flat, rows = flat[order], rows[order]
     bounds = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1], True])

@@ -263,7 +263,8 @@ def report_lines(settings: MeaningSettings, gates: GateSettings = GateSettings()
     found = templated(settings, dedup_settings=dedup_settings, decontam_settings=decontam_settings)
     for fam in found.families:
         for s in fam.scores:
-            lines.append(f"{fam.family:<14} {s.gate:<17} {s.precision:>9.2f} {s.recall:>6.2f}  "
+            precision = f"{s.precision:>9.2f}" if s.true_pos + s.false_pos else f"{'-':>9}"
+            lines.append(f"{fam.family:<14} {s.gate:<17} {precision} {s.recall:>6.2f}  "
                          f"({s.true_pos} {s.false_pos} {s.false_neg})")
         lines.append(f"{fam.family:<14} clean kept {fam.clean_kept}/{fam.clean}, leaks caught {fam.leaks_caught}/"
                      f"{fam.leaks}, duplicates caught {fam.duplicates_caught}/{fam.duplicates}")

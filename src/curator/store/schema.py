@@ -246,12 +246,16 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
-    # 8: content, not template. Each sketch keeps the example's content units (gates.content, JSON; eval
-    # items are sketched too) and the hashes of its heaviest content units under its family's scaffold
+    # 8: content, not template. Each example's content units (gates.content, JSON; eval items are
+    # sketched too) are kept in their own table (the sketches stay small to scan), and each sketch the
+    # hashes of its content keys under its family's scaffold
     # (with the scaffold's fingerprint); a family's scaffold (its units' document frequencies) and its
     # meaning threshold are kept until the family has grown or shrunk enough to learn them again.
     """
-    ALTER TABLE sketches ADD COLUMN content TEXT;
+    CREATE TABLE contents (
+        example_id INTEGER PRIMARY KEY REFERENCES examples(id),
+        content TEXT NOT NULL
+    );
     ALTER TABLE sketches ADD COLUMN content_keys BLOB;
     ALTER TABLE sketches ADD COLUMN keys_epoch TEXT;
     CREATE TABLE scaffolds (

@@ -40,8 +40,10 @@ class SketchQueries:
         of another version is replaced (its cluster, eval set and content keys with it)."""
         with self.transaction():
             self.conn.executemany(
-                "INSERT OR REPLACE INTO sketches (example_id, version, key, question, key_hash, bands, content) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", [(i, version, k, q, h, b, c) for i, k, q, h, b, c in rows])
+                "INSERT OR REPLACE INTO sketches (example_id, version, key, question, key_hash, bands) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [(i, version, k, q, h, b) for i, k, q, h, b, _ in rows])
+            self.conn.executemany("INSERT OR REPLACE INTO contents (example_id, content) VALUES (?, ?)",
+                                  [(i, c) for i, _, _, _, _, c in rows])
 
     def pool_sketches(self, version: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The sketched pool as arrays: ids, key hashes, clusters (0: alone), band keys (n x bands) and
@@ -69,14 +71,16 @@ class SketchQueries:
     def sketch_keys(self, ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
         """{id: (key, question, content JSON, family)} of those of `ids` that have a sketch."""
         return {r[0]: (r[1], r[2], r[3] or "", r[4]) for r in self.rows_in(
-            "SELECT s.example_id, s.key, s.question, s.content, e.family FROM sketches s JOIN examples e "
-            "ON e.id = s.example_id WHERE s.example_id IN ({in})", ids)}
+            "SELECT s.example_id, s.key, s.question, c.content, e.family FROM sketches s JOIN examples e "
+            "ON e.id = s.example_id LEFT JOIN contents c ON c.example_id = s.example_id "
+            "WHERE s.example_id IN ({in})", ids)}
 
     def eval_sketches(self, version: str) -> list[tuple[int, str, str, str, str]]:
         """(id, family, key, question, content JSON) of every private eval item's sketch."""
         return self.conn.execute(
-            "SELECT s.example_id, e.family, s.key, s.question, s.content FROM sketches s JOIN examples e "
-            f"ON e.id = s.example_id WHERE s.version = ? AND {EVAL.replace('kind', 'e.kind').replace('role', 'e.role')} "
+            "SELECT s.example_id, e.family, s.key, s.question, c.content FROM sketches s JOIN examples e "
+            "ON e.id = s.example_id LEFT JOIN contents c ON c.example_id = s.example_id "
+            f"WHERE s.version = ? AND {EVAL.replace('kind', 'e.kind').replace('role', 'e.role')} "
             "ORDER BY s.example_id", (version,)).fetchall()
 
     # -- scaffolds: what each family's items share ---------------------------------------------
@@ -90,8 +94,9 @@ class SketchQueries:
     def family_contents(self, version: str, family: str, every: int = 1) -> list[str]:
         """Content JSON of a family's sketched examples (every `every`-th by id) and all its eval items."""
         return [r[0] for r in self.conn.execute(
-            "SELECT s.content FROM sketches s JOIN examples e ON e.id = s.example_id WHERE s.version = ? "
-            f"AND e.family = ? AND s.content IS NOT NULL AND ((({SET_POOL}) AND s.example_id % ? = 0) OR ({EVAL}))",
+            "SELECT c.content FROM sketches s JOIN examples e ON e.id = s.example_id JOIN contents c "
+            "ON c.example_id = s.example_id WHERE s.version = ? "
+            f"AND e.family = ? AND ((({SET_POOL}) AND s.example_id % ? = 0) OR ({EVAL}))",
             (version, family, every))]
 
     def scaffolds(self) -> dict[str, tuple[int, str, str, int | None, float | None]]:
@@ -119,10 +124,24 @@ class SketchQueries:
         """(id, content JSON) of up to `limit` pool sketches of a family after id `after` whose content
         keys were not made under the scaffold `epoch`."""
         return self.conn.execute(
-            "SELECT s.example_id, s.content FROM sketches s JOIN examples e ON e.id = s.example_id "
-            f"WHERE s.version = ? AND e.family = ? AND s.example_id > ? AND ({SET_POOL}) AND s.content IS NOT NULL "
+            "SELECT s.example_id, c.content FROM sketches s JOIN examples e ON e.id = s.example_id JOIN contents c "
+            f"ON c.example_id = s.example_id WHERE s.version = ? AND e.family = ? AND s.example_id > ? AND ({SET_POOL}) "
             "AND (s.keys_epoch IS NULL OR s.keys_epoch != ?) ORDER BY s.example_id LIMIT ?",
             (version, family, after, epoch, limit)).fetchall()
+
+    def unkeyed_of(self, ids: list[int]) -> list[tuple[int, str, str, str | None]]:
+        """(id, family, content JSON, keys epoch) of those of `ids` in the pool that have a sketch."""
+        return sorted(self.rows_in(
+            "SELECT s.example_id, e.family, c.content, s.keys_epoch FROM sketches s JOIN examples e "
+            f"ON e.id = s.example_id JOIN contents c ON c.example_id = s.example_id WHERE ({SET_POOL}) "
+            "AND s.example_id IN ({in})", ids))
+
+    def family_counts_of(self, ids: list[int]) -> dict[str, int]:
+        """{family: how many of `ids`}."""
+        counts: dict[str, int] = {}
+        for family, n in self.rows_in("SELECT family, count(*) FROM examples WHERE id IN ({in}) GROUP BY family", ids):
+            counts[family] = counts.get(family, 0) + n
+        return counts
 
     def put_content_keys(self, epoch: str, rows: list[tuple[int, bytes]]) -> None:
         """Set (id, content keys) made under the scaffold `epoch`, in one transaction."""
@@ -148,8 +167,9 @@ class SketchQueries:
         that family's scaffold, so a candidate of another family never matches)."""
         values = checked or [""]
         return self.conn.execute(
-            "SELECT s.example_id, e.family, s.key, s.question, s.content FROM sketches s JOIN examples e "
-            f"ON e.id = s.example_id WHERE s.example_id > ? AND (s.eval_set IS NULL OR s.eval_set NOT IN "
+            "SELECT s.example_id, e.family, s.key, s.question, c.content FROM sketches s JOIN examples e "
+            "ON e.id = s.example_id LEFT JOIN contents c ON c.example_id = s.example_id "
+            f"WHERE s.example_id > ? AND (s.eval_set IS NULL OR s.eval_set NOT IN "
             f"({','.join('?' * len(values))})) AND e.kind != 'seed' AND ({SET_POOL}) ORDER BY s.example_id LIMIT ?",
             (after, *values, limit)).fetchall()
 

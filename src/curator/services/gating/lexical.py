@@ -44,6 +44,7 @@ SKETCH_BATCH = 2000  # examples sketched per transaction
 CHECK_BATCH = 20000  # candidates decontaminated per pass (memory stays bounded)
 WRITE_BATCH = 500
 KEY_BATCH = 2000  # content keys made per transaction
+CONFIRM_BATCH = 20000  # candidate pairs confirmed with one read of their sketches
 GROWTH = 1.25  # a family's scaffold is learned again when it has grown or shrunk by this factor
 SAMPLE = 20000  # ... from about this many of its examples at most (and all its eval items)
 
@@ -154,11 +155,17 @@ def load_scaffolds(store: Store) -> dict[str, Scaffold]:
     return out
 
 
-def learn_scaffolds(store: Store, settings: DedupSettings, *, everything: bool = False) -> list[str]:
+def learn_scaffolds(store: Store, settings: DedupSettings, *, everything: bool = False,
+                    new: list[int] | None = None) -> list[str]:
     """Learn again the scaffold of every family that has none yet or has grown or shrunk by `GROWTH` since
-    (every family's with `everything`); returns those families."""
+    (every family's with `everything`); returns those families. With `new` (the examples sketched since
+    the last run), only the families they belong to are counted, and only if they may have grown enough."""
     version = sketch_version(settings)
     kept = store.scaffolds()
+    if new is not None and not everything:
+        grown = {f: n + kept.get(f, (0,))[0] for f, n in store.family_counts_of(new).items()}
+        if not any(not kept.get(f, (0, "", ""))[2] or n >= kept[f][0] * GROWTH for f, n in grown.items()):
+            return []
     learned = []
     for family, size in sorted(store.family_sizes(version).items()):
         items = kept.get(family, (0, "", "", None, None))[0]
@@ -172,27 +179,45 @@ def learn_scaffolds(store: Store, settings: DedupSettings, *, everything: bool =
     return learned
 
 
-def key_contents(store: Store, settings: DedupSettings, scaffolds: dict[str, Scaffold], cancel: Cancel = NEVER
-                 ) -> set[int]:
-    """Make the content keys of every pool example whose keys were not made under its family's current
-    scaffold; returns their ids."""
+def _epoch(scaffold: Scaffold) -> str:
+    return f"{dedup_gate.VERSION}.{CONTENT_KEYS}:{scaffold.fingerprint()}"
+
+
+def _keys(content: Content, scaffold: Scaffold, family: str) -> bytes:
+    keys = np.zeros(CONTENT_KEYS, dtype=np.uint64)
+    found = content_keys(content, scaffold, family, CONTENT_KEYS)
+    keys[:len(found)] = found
+    return keys.tobytes()
+
+
+def key_contents(store: Store, settings: DedupSettings, scaffolds: dict[str, Scaffold], cancel: Cancel = NEVER, *,
+                 families: list[str] | None = None, ids: set[int] = frozenset()) -> set[int]:
+    """Make the content keys of the pool examples whose keys were not made under their family's current
+    scaffold: every example of `families` (all families by default), and those of `ids`; returns them."""
     version = sketch_version(settings)
     keyed: set[int] = set()
-    for family, scaffold in sorted(scaffolds.items()):
-        epoch, after = f"{dedup_gate.VERSION}.{CONTENT_KEYS}:{scaffold.fingerprint()}", 0
+    for family in sorted(scaffolds if families is None else families):
+        scaffold = scaffolds.get(family)
+        if scaffold is None:
+            continue
+        epoch, after = _epoch(scaffold), 0
         while not cancel.is_set():
             rows = store.unkeyed(version, family, epoch, KEY_BATCH, after)
             if not rows:
                 break
-            made = []
-            for ex_id, text in rows:
-                keys = np.zeros(CONTENT_KEYS, dtype=np.uint64)
-                found = content_keys(Content.from_json(text), scaffold, family, CONTENT_KEYS)
-                keys[:len(found)] = found
-                made.append((ex_id, keys.tobytes()))
-            store.put_content_keys(epoch, made)
+            store.put_content_keys(epoch, [(ex_id, _keys(Content.from_json(text), scaffold, family))
+                                           for ex_id, text in rows])
             keyed.update(r[0] for r in rows)
             after = rows[-1][0]
+    by_epoch: dict[str, list[tuple[int, bytes]]] = {}
+    for ex_id, family, text, epoch in store.unkeyed_of(sorted(ids - keyed)):
+        scaffold = scaffolds.get(family)
+        if scaffold is not None and epoch != _epoch(scaffold):
+            by_epoch.setdefault(_epoch(scaffold), []).append((ex_id, _keys(Content.from_json(text), scaffold, family)))
+    for epoch, rows in by_epoch.items():
+        for start in range(0, len(rows), KEY_BATCH):
+            store.put_content_keys(epoch, rows[start:start + KEY_BATCH])
+        keyed.update(r[0] for r in rows)
     return keyed
 
 
@@ -225,9 +250,11 @@ def run_lexical(store: Store, families: dict[str, Any] | None = None, *,
         return report, True
     # A family grows only by new sketches: with none, no scaffold needs learning.
     if report.full or new or sketched:
-        report.learned = learn_scaffolds(store, dedup_settings)
+        report.learned = learn_scaffolds(store, dedup_settings, everything=report.full,
+                                         new=None if report.full else sorted(set(new) | set(sketched)))
     scaffolds = load_scaffolds(store)
-    dirty |= key_contents(store, dedup_settings, scaffolds, cancel)
+    dirty |= key_contents(store, dedup_settings, scaffolds, cancel, families=None if report.full else report.learned,
+                          ids=dirty)
     if cancel.is_set():
         return report, False
     # A member leaves the pool only by a decision (reject, role) or a revision (a new example): with
@@ -262,9 +289,17 @@ class _Pairs:
         return self.contents[ex_id]
 
     def confirm(self, near: set[tuple[int, int]], same: set[tuple[int, int]]) -> None:
-        todo = [p for p in near | same if p not in self.scores]
-        wanted = {int(self.ids[r]) for p in todo for r in p} - set(self.sketches)
-        self.sketches.update(self.store.sketch_keys(sorted(wanted)))
+        todo = sorted(p for p in near | same if p not in self.scores)
+        for start in range(0, len(todo), CONFIRM_BATCH):  # the rows of a batch of pairs at a time: memory stays flat
+            if len(self.sketches) > CONFIRM_BATCH:
+                self.sketches.clear()
+                self.contents.clear()
+            part = todo[start:start + CONFIRM_BATCH]
+            wanted = {int(self.ids[r]) for p in part for r in p} - set(self.sketches)
+            self.sketches.update(self.store.sketch_keys(sorted(wanted)))
+            self._confirm(part, near, same)
+
+    def _confirm(self, todo: list[tuple[int, int]], near: set[tuple[int, int]], same: set[tuple[int, int]]) -> None:
         young = Scaffold()
         for pair in todo:
             a, b = int(self.ids[pair[0]]), int(self.ids[pair[1]])
