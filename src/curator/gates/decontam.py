@@ -206,7 +206,8 @@ class _Judge:
             if c.content is not None:
                 by_scaffold.setdefault(id(self.scaffold(c)), []).append(c)
         for group in by_scaffold.values():
-            self._content_group(group, evals, vocab, known, post_evals, starts, quoting, hits)
+            for start in range(0, len(group), 2000):  # the pairs' arrays stay small
+                self._content_group(group[start:start + 2000], evals, vocab, known, post_evals, starts, quoting, hits)
 
     def _content_group(self, group: list[Text], evals: list[Text], vocab: dict[str, int], known: frozenset[str],
                        post_evals: np.ndarray, starts: np.ndarray, quoting: np.ndarray,

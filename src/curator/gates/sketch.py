@@ -152,28 +152,35 @@ def key_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: int
     """Pairs of rows (smaller first) that share `min_shared` keys (or all the keys the one with fewer
     has) in any columns of `keys` (0 is no key). With `focus`, only pairs with a focused row. A key held
     by more than `max_bucket` rows pairs nobody: it is no longer content but scaffold."""
-    rows = np.repeat(np.arange(len(keys)), keys.shape[1]) if keys.size else np.zeros(0, dtype=np.int64)
+    if not keys.size:
+        return set()
+    columns = keys.shape[1]
     flat = keys.reshape(-1)
-    rows, flat = rows[flat != 0], flat[flat != 0]
-    if focus is not None:  # the entries sharing a key with a focused row: a bitmap of the keys' low bits first
-        keys_wanted = flat[focus[rows]]
-        bitmap = np.zeros(_FILTER, dtype=bool)
+    if focus is None:
+        entries = np.flatnonzero(flat)
+    else:  # the entries sharing a key with a focused row: a bitmap of the keys' low bits, then an exact test
+        wanted = keys[focus].reshape(-1)
+        wanted = wanted[wanted != 0]
         low = np.uint64(_FILTER - 1)
-        bitmap[(keys_wanted & low).astype(np.int64)] = True
-        near = np.flatnonzero(bitmap[(flat & low).astype(np.int64)])
-        near = near[np.isin(flat[near], keys_wanted)]
-        rows, flat = rows[near], flat[near]
-    order = np.argsort(flat, kind="stable")
-    flat, rows = flat[order], rows[order]
-    bounds = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1], True])
-    held = np.count_nonzero(keys, axis=1) if keys.size else np.zeros(0, dtype=np.int64)
+        bitmap = np.zeros(_FILTER, dtype=bool)
+        bitmap[(wanted & low).astype(np.int64)] = True
+        entries = np.flatnonzero(bitmap[(flat & low).astype(np.int64)])
+        entries = entries[(flat[entries] != 0) & np.isin(flat[entries], wanted)]
+    values = flat[entries]
+    order = np.argsort(values, kind="stable")
+    values, rows = values[order], entries[order] // columns
+    bounds = np.flatnonzero(np.r_[True, values[1:] != values[:-1], True])
+    sizes = np.diff(bounds)
     shared: dict[tuple[int, int], int] = {}
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        if end - start < 2 or end - start > max_bucket:
-            continue
-        members = sorted(set(rows[start:end].tolist()))
+    for start, size in zip(bounds[:-1][(sizes > 1) & (sizes <= max_bucket)].tolist(),
+                           sizes[(sizes > 1) & (sizes <= max_bucket)].tolist()):
+        members = sorted(set(rows[start:start + size].tolist()))
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 if focus is None or focus[a] or focus[b]:
                     shared[(a, b)] = shared.get((a, b), 0) + 1
+    if not shared:
+        return set()
+    involved = sorted({r for pair in shared for r in pair})
+    held = dict(zip(involved, np.count_nonzero(keys[involved], axis=1).tolist()))
     return {p for p, n in shared.items() if n >= min(min_shared, held[p[0]], held[p[1]])}

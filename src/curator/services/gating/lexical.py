@@ -349,9 +349,13 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
         region = focus | partner | np.isin(clusters, touched)
     if cancel.is_set():
         return False
-    near = {p for p in band_pairs(keys, None if report.full else region) if region[p[0]] and region[p[1]]}
-    same = {p for p in key_pairs(ckeys, None if report.full else region, CONTENT_BUCKET, CONTENT_SHARED)
-            if region[p[0]] and region[p[1]]}
+    if report.full:
+        near, same = band_pairs(keys), key_pairs(ckeys, None, CONTENT_BUCKET, CONTENT_SHARED)
+    else:  # all pairs among the region's rows: found among those rows alone
+        inside = np.flatnonzero(region)
+        near = {(int(inside[a]), int(inside[b])) for a, b in band_pairs(keys[inside])}
+        same = {(int(inside[a]), int(inside[b])) for a, b in key_pairs(ckeys[inside], None, CONTENT_BUCKET,
+                                                                        CONTENT_SHARED)}
     pairs.confirm(near, same)
     scores = {p: v for p, v in pairs.scores.items() if v and region[p[0]] and region[p[1]]}
     rows = np.flatnonzero(region)
