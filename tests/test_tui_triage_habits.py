@@ -160,9 +160,10 @@ async def test_every_gate_is_accounted_for_and_the_details_key_shows_the_evidenc
         assert len(named) + hidden >= len(gates) and "dedup fail near_duplicate_of #" in shown
         await pilot.press("g")
         await pilot.pause()
-        assert type(app.screen).__name__ == "RawScreen"
+        assert type(app.screen).__name__ == "EvidenceScreen"
         details = "\n".join(w.text for w in app.screen.query("RtlText"))
         assert all(f"{g}:" in details for g in gates) and '"keeper":' in details
+        assert "this candidate" in details and "keeper #" in details, "the duplicate beside its keeper"
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen

@@ -171,16 +171,26 @@ def key_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: int
     values, rows = values[order], entries[order] // columns
     bounds = np.flatnonzero(np.r_[True, values[1:] != values[:-1], True])
     sizes = np.diff(bounds)
-    shared: dict[tuple[int, int], int] = {}
-    for start, size in zip(bounds[:-1][(sizes > 1) & (sizes <= max_bucket)].tolist(),
-                           sizes[(sizes > 1) & (sizes <= max_bucket)].tolist()):
-        members = sorted(set(rows[start:start + size].tolist()))
-        for i, a in enumerate(members):
-            for b in members[i + 1:]:
-                if focus is None or focus[a] or focus[b]:
-                    shared[(a, b)] = shared.get((a, b), 0) + 1
-    if not shared:
+    firsts, lefts, rights = bounds[:-1], [], []
+    for size in np.unique(sizes[(sizes > 1) & (sizes <= max_bucket)]).tolist():
+        # every bucket of this size as a row of its members, then every pair of columns at once
+        members = np.sort(rows[firsts[sizes == size][:, None] + np.arange(size)], axis=1)
+        i, j = np.triu_indices(size, 1)
+        lefts.append(members[:, i].reshape(-1))
+        rights.append(members[:, j].reshape(-1))
+    if not lefts:
         return set()
-    involved = sorted({r for pair in shared for r in pair})
-    held = dict(zip(involved, np.count_nonzero(keys[involved], axis=1).tolist()))
-    return {p for p, n in shared.items() if n >= min(min_shared, held[p[0]], held[p[1]])}
+    a, b = np.concatenate(lefts), np.concatenate(rights)
+    keep = a != b  # a row holding one key twice
+    if focus is not None:
+        keep &= focus[a] | focus[b]
+    pairs, counts = np.unique(a[keep].astype(np.int64) * len(keys) + b[keep], return_counts=True)
+    a, b = pairs // len(keys), pairs % len(keys)
+    held = np.count_nonzero(keys, axis=1) if focus is None else None
+    if held is None:
+        involved = np.unique(np.concatenate([a, b]))
+        held = np.zeros(len(keys), dtype=np.int64)
+        held[involved] = np.count_nonzero(keys[involved], axis=1)
+    needed = np.minimum(min_shared, np.minimum(held[a], held[b]))
+    ok = counts >= needed
+    return set(zip(a[ok].tolist(), b[ok].tolist()))

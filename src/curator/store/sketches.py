@@ -8,9 +8,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import NamedTuple
+
 from curator.store.predicates import EVAL, SET_POOL
 
 SKETCHED = f"({SET_POOL}) OR ({EVAL})"  # what gets a sketch: the set-level pool and the private eval items
+
+class SketchText(NamedTuple):
+    """What the content gates read of a sketched example."""
+
+    id: int
+    family: str
+    key: str  # match key of the ask (without a pasted passage) and the answer
+    question: str  # match key of the ask
+    content: str  # its content units (`gates.content.Content`, JSON); "" when it has none
+
+
+class ScaffoldRow(NamedTuple):
+    """A family's scaffold as kept: how many items it was learned at, its units' document frequencies
+    (JSON: [items sampled, {unit: count}]), its fingerprint, and the family's meaning threshold."""
+
+    items: int
+    df: str
+    fingerprint: str
+    meaning_items: int | None
+    meaning_threshold: float | None
+
 
 SET_LEVEL_GATES = ("dedup", "decontam", "dedup_meaning", "decontam_meaning")
 CONTENT_KEYS = 8  # content keys per example (`gates.dedup.CONTENT_KEYS`)
@@ -68,20 +91,24 @@ class SketchQueries:
         last = self.conn.execute("SELECT coalesce(max(example_id), 0) FROM sketches").fetchone()[0]
         return ids, last
 
-    def sketch_keys(self, ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
-        """{id: (key, question, content JSON, family)} of those of `ids` that have a sketch."""
-        return {r[0]: (r[1], r[2], r[3] or "", r[4]) for r in self.rows_in(
+    def sketch_keys(self, ids: list[int]) -> dict[int, SketchText]:
+        """The sketches of those of `ids` that have one."""
+        return {r[0]: SketchText(r[0], r[4], r[1], r[2], r[3] or "") for r in self.rows_in(
             "SELECT s.example_id, s.key, s.question, c.content, e.family FROM sketches s JOIN examples e "
             "ON e.id = s.example_id LEFT JOIN contents c ON c.example_id = s.example_id "
             "WHERE s.example_id IN ({in})", ids)}
 
-    def eval_sketches(self, version: str) -> list[tuple[int, str, str, str, str]]:
-        """(id, family, key, question, content JSON) of every private eval item's sketch."""
-        return self.conn.execute(
+    def eval_sketches(self, version: str) -> list[SketchText]:
+        """Every private eval item's sketch."""
+        return self._sketch_texts(self.conn.execute(
             "SELECT s.example_id, e.family, s.key, s.question, c.content FROM sketches s JOIN examples e "
             "ON e.id = s.example_id LEFT JOIN contents c ON c.example_id = s.example_id "
             f"WHERE s.version = ? AND {EVAL.replace('kind', 'e.kind').replace('role', 'e.role')} "
-            "ORDER BY s.example_id", (version,)).fetchall()
+            "ORDER BY s.example_id", (version,)))
+
+    @staticmethod
+    def _sketch_texts(rows) -> list[SketchText]:
+        return [SketchText(i, family, key, question, content or "") for i, family, key, question, content in rows]
 
     # -- scaffolds: what each family's items share ---------------------------------------------
 
@@ -99,9 +126,9 @@ class SketchQueries:
             f"AND e.family = ? AND ((({SET_POOL}) AND s.example_id % ? = 0) OR ({EVAL}))",
             (version, family, every))]
 
-    def scaffolds(self) -> dict[str, tuple[int, str, str, int | None, float | None]]:
-        """{family: (items, df JSON, fingerprint, meaning items, meaning threshold)}."""
-        return {r[0]: tuple(r[1:]) for r in self.conn.execute(
+    def scaffolds(self) -> dict[str, ScaffoldRow]:
+        """{family: its scaffold as kept}."""
+        return {r[0]: ScaffoldRow._make(r[1:]) for r in self.conn.execute(
             "SELECT family, items, df, fingerprint, meaning_items, meaning_threshold FROM scaffolds")}
 
     def put_scaffold(self, family: str, items: int, df: str, fingerprint: str) -> None:
@@ -161,17 +188,17 @@ class SketchQueries:
             "SELECT s.example_id, s.cluster FROM sketches s JOIN examples e ON e.id = s.example_id "
             f"WHERE s.cluster IS NOT NULL AND NOT ({SET_POOL})").fetchall()
 
-    def decontam_todo(self, checked: list[str], limit: int, after: int = 0) -> list[tuple[int, str, str, str, str]]:
-        """(id, family, key, question, content JSON) of up to `limit` sketched pool candidates (not seeds)
-        with id > `after` not checked against any of `checked` (each names a family, the eval set and
-        that family's scaffold, so a candidate of another family never matches)."""
+    def decontam_todo(self, checked: list[str], limit: int, after: int = 0) -> list[SketchText]:
+        """Up to `limit` sketched pool candidates (not seeds) with id > `after` not checked against any of
+        `checked` (each names a family, the eval set and that family's scaffold, so a candidate of another
+        family never matches)."""
         values = checked or [""]
-        return self.conn.execute(
+        return self._sketch_texts(self.conn.execute(
             "SELECT s.example_id, e.family, s.key, s.question, c.content FROM sketches s JOIN examples e "
             "ON e.id = s.example_id LEFT JOIN contents c ON c.example_id = s.example_id "
             f"WHERE s.example_id > ? AND (s.eval_set IS NULL OR s.eval_set NOT IN "
             f"({','.join('?' * len(values))})) AND e.kind != 'seed' AND ({SET_POOL}) ORDER BY s.example_id LIMIT ?",
-            (after, *values, limit)).fetchall()
+            (after, *values, limit)))
 
     def set_checked_eval_set(self, rows: list[tuple[str, int]]) -> None:
         """Set (what it was checked against, id) in one transaction."""

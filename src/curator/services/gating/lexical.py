@@ -39,6 +39,7 @@ from curator.gates.scaffold import Scaffold, content_keys
 from curator.gates.sketch import Corpus, band_keys, band_pairs, key_pairs, minhash
 from curator.progress import NEVER, Cancel
 from curator.store import Store
+from curator.store.sketches import SketchText
 
 SKETCH_BATCH = 2000  # examples sketched per transaction
 CHECK_BATCH = 20000  # candidates decontaminated per pass (memory stays bounded)
@@ -148,9 +149,9 @@ def _messages(text: str) -> list[dict]:
 def load_scaffolds(store: Store) -> dict[str, Scaffold]:
     """Every family's current scaffold, as learned and kept in the store."""
     out = {}
-    for family, (_, df, fingerprint, _, _) in store.scaffolds().items():
-        if fingerprint:
-            items, counts = json.loads(df)
+    for family, row in store.scaffolds().items():
+        if row.fingerprint:
+            items, counts = json.loads(row.df)
             out[family] = Scaffold(items, counts)
     return out
 
@@ -163,13 +164,13 @@ def learn_scaffolds(store: Store, settings: DedupSettings, *, everything: bool =
     version = sketch_version(settings)
     kept = store.scaffolds()
     if new is not None and not everything:
-        grown = {f: n + kept.get(f, (0,))[0] for f, n in store.family_counts_of(new).items()}
-        if not any(not kept.get(f, (0, "", ""))[2] or n >= kept[f][0] * GROWTH for f, n in grown.items()):
+        grown = {f: n + (kept[f].items if f in kept else 0) for f, n in store.family_counts_of(new).items()}
+        if not any(f not in kept or not kept[f].fingerprint or n >= kept[f].items * GROWTH for f, n in grown.items()):
             return []
     learned = []
     for family, size in sorted(store.family_sizes(version).items()):
-        items = kept.get(family, (0, "", "", None, None))[0]
-        if not everything and kept.get(family, (0, "", ""))[2] and size < items * GROWTH and size * GROWTH > items:
+        row = kept.get(family)
+        if not everything and row is not None and row.fingerprint and row.items * GROWTH > size > row.items / GROWTH:
             continue
         every = max(1, math.ceil(size / SAMPLE))
         scaffold = Scaffold.learn(Content.from_json(c) for c in store.family_contents(version, family, every))
@@ -284,7 +285,7 @@ class _Pairs:
 
     def content(self, ex_id: int) -> Content | None:
         if ex_id not in self.contents:
-            text = self.sketches[ex_id][2]
+            text = self.sketches[ex_id].content
             self.contents[ex_id] = Content.from_json(text) if text else None
         return self.contents[ex_id]
 
@@ -303,8 +304,8 @@ class _Pairs:
         young = Scaffold()
         for pair in todo:
             a, b = int(self.ids[pair[0]]), int(self.ids[pair[1]])
-            key_a, _, _, family_a = self.sketches[a]
-            key_b, _, _, family_b = self.sketches[b]
+            key_a, family_a = self.sketches[a].key, self.sketches[a].family
+            key_b, family_b = self.sketches[b].key, self.sketches[b].family
             scaffold = self.scaffolds.get(family_a, young) if family_a == family_b else young
             contents = (self.content(a), self.content(b))
             found = None
@@ -427,6 +428,10 @@ def _write_dedup(store: Store, report: LexicalReport, verdicts: list[tuple[int, 
     return True
 
 
+def _text(row: SketchText) -> Text:
+    return Text(row.id, row.key, row.question, row.family, Content.from_json(row.content) if row.content else None)
+
+
 def checked_marks(eval_set: str, scaffolds: dict[str, Scaffold]) -> dict[str, str]:
     """What a candidate of each family is checked against: the eval set and its family's scaffold."""
     return {family: f"{family}|{eval_set}|{s.fingerprint()}" for family, s in scaffolds.items()}
@@ -436,8 +441,7 @@ def _decontaminate(store: Store, report: LexicalReport, dedup_settings: DedupSet
                    scaffolds: dict[str, Scaffold], cancel: Cancel) -> bool:
     """Check every candidate not yet checked against the current eval set and its family's scaffold,
     `CHECK_BATCH` at a time."""
-    evals = [Text(ex_id, key, question, family, Content.from_json(content) if content else None)
-             for ex_id, family, key, question, content in store.eval_sketches(sketch_version(dedup_settings))]
+    evals = [_text(row) for row in store.eval_sketches(sketch_version(dedup_settings))]
     eval_set = decontam_gate.fingerprint(evals, settings)
     marks = checked_marks(eval_set, scaffolds)
     after = 0
@@ -445,8 +449,7 @@ def _decontaminate(store: Store, report: LexicalReport, dedup_settings: DedupSet
         todo = store.decontam_todo(sorted(marks.values()), CHECK_BATCH, after)
         if not todo:
             return True
-        candidates = [Text(ex_id, key, question, family, Content.from_json(content) if content else None)
-                      for ex_id, family, key, question, content in todo]
+        candidates = [_text(row) for row in todo]
         verdicts = decontaminate(candidates, evals, settings, scaffolds, eval_set=eval_set)
         ids = [c.id for c in candidates]
         current = store.current_verdicts_of(decontam_gate.NAME, ids, ("eval_set", "eval_items"))

@@ -30,7 +30,7 @@ def thresholds(store: Store, model: str, settings: MeaningSettings, pool: list |
     never below the floors. Measured again (with `refresh`) for a family that has none or has grown or
     shrunk by `GROWTH` since; without `refresh`, what is kept (a family without one gets the floor)."""
     floor = min(settings.decontam_ask, settings.decontam_whole, settings.dedup)
-    kept = {family: (row[3], row[4]) for family, row in store.scaffolds().items()}
+    kept = {family: (row.meaning_items, row.meaning_threshold) for family, row in store.scaffolds().items()}
     out = {family: t for family, (_, t) in kept.items() if t is not None}
     if not refresh or pool is None:
         return out
@@ -58,7 +58,7 @@ def content_judge(store: Store, scaffolds: dict[str, Scaffold]) -> meaning.Judge
         found = store.sketch_keys(wanted)
         for ex_id in wanted:
             row = found.get(ex_id)
-            sketches[ex_id] = (Content.from_json(row[2]) if row and row[2] else None, row[3] if row else "")
+            sketches[ex_id] = (Content.from_json(row.content) if row and row.content else None, row.family if row else "")
 
     def judge(a: int, b: int) -> Match | None:
         load([a, b])
