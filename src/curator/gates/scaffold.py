@@ -54,6 +54,13 @@ class Scaffold:
             items += 1
         return cls(items, {u: n for u, n in df.items() if n > 1})
 
+    @classmethod
+    def kept(cls, items: int, df: Mapping[str, int], fingerprint: str) -> "Scaffold":
+        """A scaffold as the store keeps it, with the fingerprint it was stored with (not computed again)."""
+        scaffold = cls(items, df)
+        scaffold.__dict__["_fingerprint"] = fingerprint
+        return scaffold
+
     def _idf(self, df: int) -> float:
         return math.log((self.items + PRIOR + 1) / (df + 1))
 

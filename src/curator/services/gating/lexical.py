@@ -152,7 +152,7 @@ def load_scaffolds(store: Store) -> dict[str, Scaffold]:
     for family, row in store.scaffolds().items():
         if row.fingerprint:
             items, counts = json.loads(row.df)
-            out[family] = Scaffold(items, counts)
+            out[family] = Scaffold.kept(items, counts, row.fingerprint)
     return out
 
 
