@@ -285,19 +285,7 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
     polish = [s for s in seeds if s.role == "polish" and s.superseded_by is None]
     for row in polish:
         mix.reasons[row.id] = "exported: polish.jsonl"
-    passages: dict[int, str] = {}
-
-    def passage(passage_id: int | None) -> str | None:
-        if passage_id is None:
-            return None
-        if passage_id not in passages:
-            try:
-                passages[passage_id] = store.passage(passage_id).text
-            except KeyError:
-                passages[passage_id] = ""
-        return passages[passage_id]
-
-    leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam, scaffolds, passage)
+    leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam, scaffolds, store.passage_texts())
     meaning_note = "not checked"
     if meaning_check is not None:
         found, meaning_note = meaning_check(mix.selected + polish)

@@ -3,6 +3,8 @@ passages are invisible, and an interrupted one is cleaned up by the next writer 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -139,6 +141,20 @@ class CorpusQueries:
         if values is None:
             raise KeyError(passage_id)
         return Passage(**decode("passages", dict(zip(cols, values))))
+
+    def passage_texts(self) -> "Callable[[int | None], str | None]":
+        """A lookup of passage texts by id that reads each passage once (None for no id, "" for a passage
+        that is gone): what the gates take out of an ask that pasted it."""
+        texts: dict[int, str] = {}
+
+        def text(passage_id: int | None) -> str | None:
+            if passage_id is None:
+                return None
+            if passage_id not in texts:
+                row = self.conn.execute("SELECT text FROM passages WHERE id = ?", (passage_id,)).fetchone()
+                texts[passage_id] = row[0] if row else ""
+            return texts[passage_id]
+        return text
 
     def passages(self, *, search: str | None = None, limit: int | None = None, offset: int = 0) -> list[Passage]:
         """Visible passages in id order, optionally those containing `search`."""

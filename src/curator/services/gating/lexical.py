@@ -102,17 +102,7 @@ def sketch_new(store: Store, settings: DedupSettings, cancel: Cancel = NEVER, *,
     have come back into the pool) that have no sketch of this version; returns their ids."""
     version = sketch_version(settings)
     done: list[int] = []
-    passages: dict[int, str] = {}
-
-    def passage(passage_id: int | None) -> str | None:
-        if passage_id is None:
-            return None
-        if passage_id not in passages:
-            try:
-                passages[passage_id] = store.passage(passage_id).text
-            except KeyError:
-                passages[passage_id] = ""
-        return passages[passage_id]
+    passage = store.passage_texts()
 
     def put(rows: list[tuple[int, str, int | None]]) -> None:
         messages = [_messages(text) for _, text, _ in rows]
