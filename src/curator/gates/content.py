@@ -38,6 +38,15 @@ _QUOTED = re.compile(r'"([^"]{2,400})"')
 _NUMBER_WORDS = frozenset(number_words()) | frozenset(SCALES)
 
 
+def stored_messages(text: str) -> list[dict]:
+    """A stored row's messages as dicts (a row that no longer parses has none: the format gate fails it)."""
+    try:
+        messages = json.loads(text)
+    except ValueError:
+        return []
+    return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+
+
 def _key(text: str) -> str:
     """The match key with ZWNJ parts apart (the match key itself joins them)."""
     return match_key(text.replace("\u200c", " "))

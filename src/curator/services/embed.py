@@ -4,11 +4,12 @@ construction (what is stored is never recomputed); a new candidate costs one emb
 
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from curator.config import MeaningSettings
+from curator.gates.content import stored_messages
 from curator.meaning.embedder import Embedder, EmbedderUnavailable, active_model_id, default_embedder, pack
 from curator.meaning.texts import ask_text, number_signature, whole_text
 from curator.progress import NEVER, Cancel, Progress
@@ -56,12 +57,12 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
     missing, report.total = store.count_unembedded(embedder.model_id)
     todo = missing if limit is None else min(missing, limit)
     start = time.perf_counter()
-    passages: dict[int, str] = {}
+    passage = store.passage_texts()
     while report.embedded < todo and not cancel.is_set():
         rows = store.unembedded(embedder.model_id, min(settings.batch, todo - report.embedded))
         if not rows:
             break
-        _embed_rows(store, embedder, rows, passages)
+        _embed_rows(store, embedder, rows, passage)
         report.embedded += len(rows)
         if progress:
             progress(report.embedded, todo)
@@ -73,30 +74,18 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
 def embed_ids(store: Store, embedder: Embedder, ids: list[int], settings: MeaningSettings = MeaningSettings()) -> int:
     """Embed those of `ids` that have no vector yet; returns how many were embedded."""
     rows = store.unembedded_of(embedder.model_id, ids)
-    passages: dict[int, str] = {}
+    passage = store.passage_texts()
     for start in range(0, len(rows), settings.batch):
-        _embed_rows(store, embedder, rows[start:start + settings.batch], passages)
+        _embed_rows(store, embedder, rows[start:start + settings.batch], passage)
     return len(rows)
 
 
 def _embed_rows(store: Store, embedder: Embedder, rows: list[tuple[int, str, int | None, int]],
-                passages: dict[int, str]) -> None:
+                passage: Callable[[int | None], str | None]) -> None:
     """One vector per example (ask + response); eval items also get their ask's."""
     asks, wholes = [], []
     for _, messages_json, passage_id, _ in rows:
-        if passage_id is not None and passage_id not in passages:
-            try:
-                passages[passage_id] = store.passage(passage_id).text
-            except KeyError:
-                passages[passage_id] = ""
-        try:
-            messages = json.loads(messages_json)
-        except ValueError:
-            messages = []  # the format gate fails such a row
-        if not isinstance(messages, list):
-            messages = []
-        messages = [m for m in messages if isinstance(m, dict)]
-        text = passages.get(passage_id) if passage_id is not None else None
+        messages, text = stored_messages(messages_json), passage(passage_id)
         asks.append(ask_text(messages, text))
         wholes.append(whole_text(messages, text))
     evals = [i for i, row in enumerate(rows) if row[3]]

@@ -34,19 +34,21 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     Parquet copy of every JSONL data file, described in the manifest). OSError when the folder
     cannot be written."""
     out_dir = out_dir if out_dir is not None else store.path.parent / "exports"
-    check = meaning_leak_check(store, meaning_settings, embedder) if meaning_settings.enabled else None
+    scaffolds = load_scaffolds(store)
+    check = meaning_leak_check(store, meaning_settings, embedder, scaffolds) if meaning_settings.enabled else None
     # Millions of short-lived rows: the cyclic collector would rescan them over and over (they hold no cycles).
     enabled = gc.isenabled()
     gc.disable()
     try:
         return write_export(store, cmap, out_dir=out_dir, seed=seed, formats=formats, today=today, decontam=decontam,
-                            meaning_check=check, scaffolds=load_scaffolds(store))
+                            meaning_check=check, scaffolds=scaffolds)
     finally:
         if enabled:
             gc.enable()
 
 
-def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedder | None = None) -> MeaningCheck:
+def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedder | None = None,
+                       scaffolds: dict | None = None) -> MeaningCheck:
     """The export's leak check by meaning: rows whose semantic decontamination did not pass against
     the current eval set are embedded if need be and checked now."""
 
@@ -70,7 +72,7 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
         family = {r.id: r.family for r in rows}
         verdicts = meaning.decontaminate(
             embedded, evals, settings, fingerprint, thresholds=[limits.get(family.get(i, ""), 0.0) for i in embedded.ids],
-            judge=gating_meaning.content_judge(store, load_scaffolds(store)))
+            judge=gating_meaning.content_judge(store, scaffolds if scaffolds is not None else load_scaffolds(store)))
         leaks = [{"id": i, "eval_items": [v.detail["eval_item"]], "how": "meaning", "score": v.detail["score"]}
                  for i, v in verdicts.items() if v.verdict == "fail"]
         return leaks, (f"checked ({len(rows) - len(unverified)} rows verified by the gate, {len(unverified)} "

@@ -126,10 +126,12 @@ class SketchQueries:
             f"AND e.family = ? AND ((({SET_POOL}) AND s.example_id % ? = 0) OR ({EVAL}))",
             (version, family, every))]
 
-    def scaffolds(self) -> dict[str, ScaffoldRow]:
-        """{family: its scaffold as kept}."""
+    def scaffolds(self, *, df: bool = True) -> dict[str, ScaffoldRow]:
+        """{family: its scaffold as kept} (without its document frequencies, which may run to megabytes,
+        unless `df`)."""
         return {r[0]: ScaffoldRow._make(r[1:]) for r in self.conn.execute(
-            "SELECT family, items, df, fingerprint, meaning_items, meaning_threshold FROM scaffolds")}
+            f"SELECT family, items, {'df' if df else chr(39) * 2}, fingerprint, meaning_items, meaning_threshold "
+            "FROM scaffolds")}
 
     def put_scaffold(self, family: str, items: int, df: str, fingerprint: str) -> None:
         with self.transaction():

@@ -32,7 +32,7 @@ from curator.gates import content as content_gate
 from curator.gates import decontam as decontam_gate
 from curator.gates import dedup as dedup_gate
 from curator.gates.base import Verdict, verdict_changed
-from curator.gates.content import Content, content_of
+from curator.gates.content import Content, content_of, stored_messages
 from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
 from curator.gates.dedup import CONTENT_BUCKET, CONTENT_KEYS, CONTENT_SHARED, DedupItem, DedupSettings, UnionFind, cluster_verdicts
 from curator.gates.scaffold import Scaffold, content_keys
@@ -105,7 +105,7 @@ def sketch_new(store: Store, settings: DedupSettings, cancel: Cancel = NEVER, *,
     passage = store.passage_texts()
 
     def put(rows: list[tuple[int, str, int | None]]) -> None:
-        messages = [_messages(text) for _, text, _ in rows]
+        messages = [stored_messages(text) for _, text, _ in rows]
         keys = [conversation_keys(m, passage(pid)) for m, (_, _, pid) in zip(messages, rows)]
         contents = [content_of(m, passage(pid)).to_json() for m, (_, _, pid) in zip(messages, rows)]
         bands = sketch([k for k, _ in keys], settings)
@@ -123,15 +123,6 @@ def sketch_new(store: Store, settings: DedupSettings, cancel: Cancel = NEVER, *,
         put(rows)
         after = rows[-1][0]
     return done
-
-
-def _messages(text: str) -> list[dict]:
-    """A stored row's messages as dicts (a row that no longer parses has none: the format gate fails it)."""
-    try:
-        messages = json.loads(text)
-    except ValueError:
-        return []
-    return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
 
 # -- scaffolds ------------------------------------------------------------------------------------
@@ -152,7 +143,7 @@ def learn_scaffolds(store: Store, settings: DedupSettings, *, everything: bool =
     (every family's with `everything`); returns those families. With `new` (the examples sketched since
     the last run), only the families they belong to are counted, and only if they may have grown enough."""
     version = sketch_version(settings)
-    kept = store.scaffolds()
+    kept = store.scaffolds(df=False)
     if new is not None and not everything:
         grown = {f: n + (kept[f].items if f in kept else 0) for f, n in store.family_counts_of(new).items()}
         if not any(f not in kept or not kept[f].fingerprint or n >= kept[f].items * GROWTH for f, n in grown.items()):

@@ -30,7 +30,7 @@ def thresholds(store: Store, model: str, settings: MeaningSettings, pool: list |
     never below the floors. Measured again (with `refresh`) for a family that has none or has grown or
     shrunk by `GROWTH` since; without `refresh`, what is kept (a family without one gets the floor)."""
     floor = min(settings.decontam_ask, settings.decontam_whole, settings.dedup)
-    kept = {family: (row.meaning_items, row.meaning_threshold) for family, row in store.scaffolds().items()}
+    kept = {family: (row.meaning_items, row.meaning_threshold) for family, row in store.scaffolds(df=False).items()}
     out = {family: t for family, (_, t) in kept.items() if t is not None}
     if not refresh or pool is None:
         return out
