@@ -10,7 +10,7 @@ import pytest
 from curator.config import Settings
 from curator.store import Store
 from curator.tui.app import CuratorApp
-from tui_fixtures import ROOT, build_db, settle
+from tui_fixtures import command, settle_until, ROOT, build_db, settle
 
 
 @pytest.fixture
@@ -19,12 +19,7 @@ def db(tmp_path: Path) -> Path:
 
 
 async def palette(pilot, title: str, answer: str | None) -> None:
-    await pilot.press("ctrl+p")
-    await pilot.pause()
-    await pilot.press(*title)
-    await pilot.pause()
-    await pilot.press("enter")
-    await pilot.pause()
+    await command(pilot, title)
     if answer is not None:
         input_ = pilot.app.screen.query_one("#answer")
         input_.value = answer
@@ -93,7 +88,6 @@ async def test_an_import_from_the_palette_fills_the_empty_dashboard(tmp_path: Pa
         await settle(pilot)
         assert app.screen.has_class("empty")
         await palette(pilot, "Import a corpus", str(corpus))
-        await settle(pilot)
-        assert not app.screen.has_class("empty")
         table = app.screen.query_one("#counts")
-        assert any("passages" in str(table.get_row_at(i)) for i in range(table.row_count))
+        await settle_until(pilot, lambda: not app.screen.has_class("empty") and any(
+            "passages" in str(table.get_row_at(i)) for i in range(table.row_count)))

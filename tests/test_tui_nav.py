@@ -13,7 +13,7 @@ from curator.store import Store
 from curator.tui.app import CuratorApp
 from curator.tui.screens.help import HelpScreen
 from curator.tui.widgets.keyline import KeyLine
-from tui_fixtures import ROOT, build_db, settle
+from tui_fixtures import ROOT, build_db, settle, command
 
 
 @pytest.fixture(scope="module")
@@ -158,11 +158,7 @@ async def test_keys_in_the_palette_opens_this_screens_help(db: Path) -> None:
     app = app_for(db, start="seeds")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Keys")
-        await pilot.pause()
-        await pilot.press("enter")
+        await command(pilot, "Keys")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen) and not app.screen.query("HelpPanel")
         assert str(app.screen.query_one("#help-keys").render()).startswith("Seeds keys\nn  New")
@@ -200,11 +196,7 @@ async def test_export_from_the_triage_palette(tmp_path: Path, monkeypatch) -> No
     app = app_for(db)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Export (dashboard)")
-        await pilot.pause()
-        await pilot.press("enter")
+        await command(pilot, "Export (dashboard)")
         await settle(pilot)
         assert app.current_mode == "dashboard"
         exported = [n.message for n in app._notifications if n.message.startswith("exported ")]

@@ -64,3 +64,25 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def settle_until(pilot, condition, rounds: int = 20) -> None:
+    """Settle until `condition()` holds: a chain of workers (a command, then the refresh it asks for) may
+    take more than one round. Bounded by rounds of work, never by time."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await settle(pilot)
+    assert condition(), "the app settled without reaching the expected state"
+
+
+async def command(pilot, title: str) -> None:
+    """Open the palette, type `title` and run the command it finds. The palette gathers its hits in a
+    worker: wait for it, or enter may come before the hit it should pick."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*title)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
