@@ -201,3 +201,44 @@ def test_two_processes_give_the_same_sketches_and_verdicts(tmp_path: Path) -> No
     one, two = dump(copies[0]), dump(copies[1])
     assert one[1] and one[1] == two[1], "the sketches are byte-identical"
     assert one[0] and one[0] == two[0], "so are the verdicts"
+
+
+def test_the_pool_eval_items_and_what_is_left_to_check_are_read_through_their_indexes(store: Store) -> None:
+    """A run after new work reads the pool's ids, the eval items and the candidates still to check
+    without scanning every row (`predicates.SET_POOL` and the index `examples_pool` must agree)."""
+    from curator.store.predicates import EVAL, SET_POOL
+
+    def plan(sql: str, *args) -> str:
+        return " | ".join(r[-1] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql, args))
+
+    assert "USING INDEX examples_pool" in plan(f"SELECT group_concat(id) FROM examples WHERE {SET_POOL}")
+    assert "USING INDEX examples_eval" in plan(
+        "SELECT s.example_id FROM examples e CROSS JOIN sketches s ON s.example_id = e.id "
+        f"WHERE s.version = ? AND {EVAL.replace('kind', 'e.kind').replace('role', 'e.role')}", "v")
+    assert "sketches_eval_set" in plan("SELECT min(eval_set) FROM sketches WHERE eval_set > ?", "")
+    assert "sketches_eval_set" in plan(
+        "SELECT s.example_id FROM sketches s WHERE (s.eval_set IS NULL) AND s.example_id > ?", 0)
+
+
+def test_the_pool_arrays_leave_out_eval_items_and_rejected_candidates(store: Store, tmp_path: Path) -> None:
+    made = build(store)
+    run_gates(store, FAMS, meaning=OFF)
+    rejected = made["uniques"][1]
+    triage.decide(store, rejected, "reject")
+    evals = tmp_path / "eval.jsonl"
+    evals.write_text(json.dumps({"messages": [{"role": "user", "content": "یک پرسش تازه برای ارزیابی؟"},
+                                              {"role": "assistant", "content": "پاسخ آن."}]},
+                                ensure_ascii=False) + "\n", encoding="utf-8")
+    import_seeds(store, evals, eval_items=True)
+    run_gates(store, FAMS, meaning=OFF)
+    from curator.services.gating.lexical import sketch_version
+
+    ids, hashes, clusters, bands, content = store.pool_sketches(sketch_version(DedupSettings()))
+    pool = sorted(r[0] for r in store.dedup_pool())
+    assert ids.tolist() == pool and rejected not in pool
+    rows = {r[0]: r[1:] for r in store.conn.execute(
+        "SELECT example_id, key_hash, coalesce(cluster, 0), bands, content_keys FROM sketches")}
+    assert hashes.tolist() == [rows[i][0] for i in pool] and clusters.tolist() == [rows[i][1] for i in pool]
+    assert [bands[k].tobytes() for k in range(len(pool))] == [rows[i][2] for i in pool]
+    assert [content[k].tobytes() for k in range(len(pool))] == [rows[i][3] or bytes(content.shape[1] * 8)
+                                                                  for i in pool]

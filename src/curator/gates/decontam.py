@@ -191,13 +191,12 @@ class _Judge:
         if not evals:
             return
         vocab: dict[str, int] = {}
-        post: list[tuple[int, int]] = []
-        for j, e in enumerate(evals):
-            for unit in e.content.units():
-                post.append((vocab.setdefault(unit, len(vocab)), j))
-        post.sort()
-        post_units = np.fromiter((u for u, _ in post), dtype=np.int64, count=len(post))
-        post_evals = np.fromiter((j for _, j in post), dtype=np.int64, count=len(post))
+        units = [e.content.units() for e in evals]
+        unit_ids = np.fromiter((vocab.setdefault(u, len(vocab)) for us in units for u in us), dtype=np.int64,
+                               count=sum(map(len, units)))
+        owners = np.repeat(np.arange(len(evals), dtype=np.int64), [len(us) for us in units])
+        order = np.argsort(unit_ids, kind="stable")
+        post_units, post_evals = unit_ids[order], owners[order]
         starts = np.searchsorted(post_units, np.arange(len(vocab) + 1))
         quoting = np.array([bool(e.content.quotes) for e in evals])
         known = frozenset(vocab)
@@ -215,7 +214,9 @@ class _Judge:
         scaffold = self.scaffold(group[0])
         threshold = self.settings.content_threshold
         weight = scaffold.content_weight  # scaffold units weigh nothing: the sum over content units is exact
-        total = np.array([sum(weight(u) for u in e.content.units()) for e in evals])
+        unit_weight = np.fromiter((weight(u) for u in vocab), dtype=np.float64, count=len(vocab))
+        post_units = np.repeat(np.arange(len(vocab)), np.diff(starts))
+        total = np.bincount(post_evals, weights=unit_weight[post_units], minlength=len(evals))
         rows, units, weights = [], [], []
         for i, c in enumerate(group):
             for unit in c.content.units() & known:
@@ -247,6 +248,15 @@ class _Judge:
                     "shared": match.evidence()})
 
 
+def _holders(hashes: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each distinct hash, how many distinct owners hold it), by one sort of the (hash, owner) pairs."""
+    order = np.lexsort((owners, hashes))
+    h, o = hashes[order], owners[order]
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = (h[1:] != h[:-1]) | (o[1:] != o[:-1])  # each (hash, owner) pair once
+    return np.unique(h[first], return_counts=True)
+
+
 def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSettings,
                 hits: dict[int, list[dict]]) -> None:
     """Word n-grams of eval items found in candidates. A hit is `rare` when one of its n-grams is held by
@@ -258,8 +268,7 @@ def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSet
     if len(eval_hashes) == 0:
         return
     owner_of = dict(zip(eval_hashes.tolist(), eval_owner.tolist()))
-    held, counts = np.unique(np.unique(np.stack([eval_hashes, eval_owner.astype(np.uint64)]), axis=1)[0],
-                             return_counts=True)
+    held, counts = _holders(eval_hashes, eval_owner)
     single = set(held[counts == 1].tolist())  # n-grams of one eval item only
     sorted_eval = np.unique(eval_hashes)
     for start in range(0, len(candidates), settings.chunk):
@@ -269,8 +278,7 @@ def _ngram_hits(candidates: list[Text], evals: list[Text], settings: DecontamSet
         positions = np.flatnonzero(np.isin(hashes, sorted_eval))
         if len(positions) == 0:
             continue
-        found_hashes, found_counts = np.unique(
-            np.unique(np.stack([hashes[positions], owner[positions].astype(np.uint64)]), axis=1)[0], return_counts=True)
+        found_hashes, found_counts = _holders(hashes[positions], owner[positions])
         few = max(3, len(part) // 1000)
         rare = single & set(found_hashes[found_counts <= few].tolist())
         word_start = word_starts[positions]

@@ -268,6 +268,14 @@ MIGRATIONS: list[str] = [
         learned_at TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 9: the set-level pool's ids read from an index of their own, not a scan of every example's row
+    # (the expression is `predicates.SET_POOL`, as a query must spell it for SQLite to use the index);
+    # the candidates still to check against the eval set found through an index of what each was checked against.
+    """
+    CREATE INDEX sketches_eval_set ON sketches(eval_set);
+    CREATE INDEX examples_pool ON examples(id) WHERE (((kind IN ('candidate', 'revision') AND superseded_by IS NULL)
+        AND state != 'rejected') OR (kind = 'seed' AND superseded_by IS NULL AND role != 'eval'));
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -40,6 +40,11 @@ CONTENT_KEYS = 8  # content keys per example (`gates.dedup.CONTENT_KEYS`)
 _NOT_SET_LEVEL = f"gate NOT IN ({', '.join(repr(g) for g in SET_LEVEL_GATES)})"
 
 
+def _integers(text: str) -> np.ndarray:
+    """The integers of a `group_concat` (comma-separated), parsed in C."""
+    return np.fromstring(text, dtype=np.int64, sep=",")
+
+
 class SketchQueries:
     # -- sketches ------------------------------------------------------------------------------
 
@@ -71,19 +76,26 @@ class SketchQueries:
     def pool_sketches(self, version: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The sketched pool as arrays: ids, key hashes, clusters (0: alone), band keys (n x bands) and
         content keys (n x CONTENT_KEYS; 0 where there is none)."""
-        rows = self.conn.execute(
-            "SELECT s.example_id, s.key_hash, coalesce(s.cluster, 0), s.bands, s.content_keys FROM sketches s "
-            f"JOIN examples e ON e.id = s.example_id WHERE s.version = ? AND ({SET_POOL}) "
-            "ORDER BY s.example_id", (version,)).fetchall()
-        if not rows:
+        # Two reads, each in one row, beat a join that visits every example's row and a row object per
+        # sketch: the pool's ids (from their own index, `examples_pool`) and every sketch's arrays,
+        # concatenated by SQLite (the aggregates read the rows in one order; NULL content keys are zeros).
+        # The eval items' sketches are then left out.
+        pool = self.conn.execute(f"SELECT group_concat(id) FROM examples WHERE {SET_POOL}").fetchone()[0]
+        blank = 8 * CONTENT_KEYS
+        ids, hashes, clusters, bands, content = self.conn.execute(
+            "SELECT group_concat(example_id), group_concat(key_hash), group_concat(coalesce(cluster, 0)), "
+            f"CAST(group_concat(bands, '') AS BLOB), CAST(group_concat(coalesce(content_keys, zeroblob({blank})), '') "
+            "AS BLOB) FROM sketches WHERE version = ?", (version,)).fetchone()
+        if not ids or not pool:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty, np.zeros((0, 0), dtype=np.uint64), np.zeros((0, CONTENT_KEYS), np.uint64)
-        ids, hashes, clusters, bands, content = zip(*rows)
-        keys = np.frombuffer(b"".join(bands), dtype=np.uint64).reshape(len(rows), -1)
-        blank = bytes(8 * CONTENT_KEYS)
-        content_keys = np.frombuffer(b"".join(c or blank for c in content), dtype=np.uint64).reshape(len(rows), -1)
-        return (np.array(ids, dtype=np.int64), np.array(hashes, dtype=np.int64), np.array(clusters, dtype=np.int64),
-                keys, content_keys)
+        ids = _integers(ids)
+        keep = np.isin(ids, _integers(pool))
+        order = np.argsort(ids[keep], kind="stable")
+        rows = np.flatnonzero(keep)[order]
+        return (ids[rows], _integers(hashes)[rows], _integers(clusters)[rows],
+                np.frombuffer(bands, dtype=np.uint64).reshape(len(ids), -1)[rows],
+                np.frombuffer(content, dtype=np.uint64).reshape(len(ids), CONTENT_KEYS)[rows])
 
     def sketched_after(self, example_id: int) -> tuple[list[int], int]:
         """(ids of the sketches of examples after `example_id`, the last sketched example's id)."""
@@ -100,11 +112,12 @@ class SketchQueries:
 
     def eval_sketches(self, version: str) -> list[SketchText]:
         """Every private eval item's sketch."""
+        # (from the eval items' own index, `examples_eval`: CROSS JOIN keeps SQLite from scanning every sketch)
         return self._sketch_texts(self.conn.execute(
-            "SELECT s.example_id, e.family, s.key, s.question, c.content FROM sketches s JOIN examples e "
-            "ON e.id = s.example_id LEFT JOIN contents c ON c.example_id = s.example_id "
+            "SELECT s.example_id, e.family, s.key, s.question, c.content FROM examples e CROSS JOIN sketches s "
+            "ON s.example_id = e.id LEFT JOIN contents c ON c.example_id = s.example_id "
             f"WHERE s.version = ? AND {EVAL.replace('kind', 'e.kind').replace('role', 'e.role')} "
-            "ORDER BY s.example_id", (version,)))
+            "ORDER BY e.id", (version,)))
 
     @staticmethod
     def _sketch_texts(rows) -> list[SketchText]:
@@ -194,13 +207,23 @@ class SketchQueries:
         """Up to `limit` sketched pool candidates (not seeds) with id > `after` not checked against any of
         `checked` (each names a family, the eval set and that family's scaffold, so a candidate of another
         family never matches)."""
-        values = checked or [""]
+        # Through the index `sketches_eval_set`: the unchecked ones and those checked against another
+        # value (the few values are found by seeks, not by scanning every sketch).
+        stale = [v for v in self._eval_set_values() if v not in checked]
+        where = "s.eval_set IS NULL" + (f" OR s.eval_set IN ({','.join('?' * len(stale))})" if stale else "")
         return self._sketch_texts(self.conn.execute(
             "SELECT s.example_id, e.family, s.key, s.question, c.content FROM sketches s JOIN examples e "
             "ON e.id = s.example_id LEFT JOIN contents c ON c.example_id = s.example_id "
-            f"WHERE s.example_id > ? AND (s.eval_set IS NULL OR s.eval_set NOT IN "
-            f"({','.join('?' * len(values))})) AND e.kind != 'seed' AND ({SET_POOL}) ORDER BY s.example_id LIMIT ?",
-            (after, *values, limit)))
+            f"WHERE ({where}) AND s.example_id > ? AND e.kind != 'seed' AND ({SET_POOL}) "
+            "ORDER BY s.example_id LIMIT ?", (*stale, after, limit)))
+
+    def _eval_set_values(self) -> list[str]:
+        """The distinct values of `sketches.eval_set`, one index seek each."""
+        values: list[str] = []
+        while (found := self.conn.execute("SELECT min(eval_set) FROM sketches WHERE eval_set > ?",
+                                          (values[-1] if values else "",)).fetchone()[0]) is not None:
+            values.append(found)
+        return values
 
     def set_checked_eval_set(self, rows: list[tuple[str, int]]) -> None:
         """Set (what it was checked against, id) in one transaction."""
