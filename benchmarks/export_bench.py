@@ -57,7 +57,7 @@ def main() -> None:
     from curator.services.export import export_dataset as export
     from curator.gates.decontam import DecontamSettings
     from curator.services.gating.runner import GateReport, run_set_level
-    from curator.sample import prepare_sample
+    from curator.services.demo import prepare_sample
     from curator.store import Store
     from curator.families import load_families
 

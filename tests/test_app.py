@@ -4,7 +4,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store
 from curator.tui.app import CuratorApp
 

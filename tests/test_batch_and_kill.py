@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from curator.config import Settings, TeacherSettings
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store
 from curator.jobs import batch
 from curator.teacher.client import Teacher

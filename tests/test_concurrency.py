@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 from curator.models import Example, Message
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store
 from curator.text.normalize import key_hash
 from synthetic import generate

@@ -1,5 +1,5 @@
 """The curation log agrees with polish.jsonl: every current polish seed is written there and logged
-as exported (a new version's old one as replaced), even one the gates flagged as a duplicate."""
+as exported (a new version's old one as replaced), even one the gates put in a duplicate cluster."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from curator.services.seeds import edit_seed
 from curator.store import Store
 from curator.services.gate import run_gates
 from tui_fixtures import FAMILIES, ROOT
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 
 CMAP = CoverageMap.load(ROOT / "prompts" / "coverage.toml", FAMILIES)
 
@@ -27,10 +27,13 @@ def test_polish_seeds_are_logged_as_exported(tmp_path: Path) -> None:
         edited["messages"] = [m.model_dump(exclude_none=True) for m in first.messages]
         edited["messages"][-1]["content"] += " (ویرایش)"
         new_id = edit_seed(store, first.id, edited)
-        twin = Example(kind="seed", role="polish", family=first.family, task_type=first.task_type,
+        twin = Example(kind="seed", role="polish", family=polish[1].family, task_type=polish[1].task_type,
                        messages=[Message(role=m.role, content=m.content) for m in polish[1].messages])
-        twin_id = store.add_example(twin)  # the same words as another polish seed: dedup flags one of them
+        twin.messages[-1].content += " همین."  # all but the same words as another polish seed
+        twin_id = store.add_example(twin.copy_with())
         run_gates(store, FAMILIES)
+        clustered = [v.detail.get("cluster_size") for v in store.verdicts(twin_id) if v.gate == "dedup"]
+        assert clustered == [2], "dedup puts the two together (a seed is never removed as a duplicate)"
         result = export_dataset(store, CMAP, out_dir=tmp_path / "out")
     log = {row["id"]: row for row in map(json.loads, (result.path / "curation_log.jsonl").read_text().splitlines())}
     written = (result.path / "polish.jsonl").read_text(encoding="utf-8").splitlines()

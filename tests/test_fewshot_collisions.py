@@ -13,7 +13,7 @@ from curator.config import Settings, TeacherSettings
 from curator.families import load_families
 from curator.jobs.plan import plan_generation
 from curator.models import Example, Message, conversation_text
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.services import generate as service
 from curator.store import Store
 from curator.text.normalize import key_hash

@@ -14,7 +14,7 @@ import pytest
 from curator.config import JudgeSettings, Settings, TeacherSettings
 from curator.services.judge import JudgeModelError, plan_judging
 from curator.models import Example, Message
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.services import audit
 from curator.services.gate import run_gates
 from curator.services.seeds import import_seeds

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store
 from fake_messages_api import FakeMessagesAPI
 

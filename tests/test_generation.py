@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from curator.config import Settings, TeacherSettings
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store
 from curator.teacher.client import Teacher
 from curator.families import load_families

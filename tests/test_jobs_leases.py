@@ -18,7 +18,7 @@ from curator.config import Settings, TeacherSettings
 from curator.families import load_families
 from curator.jobs.plan import plan_generation
 from curator.jobs.runner import RunReport, run_jobs, settle
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store
 from curator.store.base import HOST
 from curator.teacher.client import Reply, Teacher, Usage

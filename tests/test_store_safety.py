@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store, StoreError
 
 PAGE = 8192

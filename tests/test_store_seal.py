@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store, StoreError
 from curator.store import base
 from test_store_safety import damage

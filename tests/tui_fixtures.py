@@ -9,7 +9,7 @@ from pathlib import Path
 from curator.config import Settings
 from curator.services.gate import run_gates
 from curator.models import Example, Message
-from curator.sample import prepare_sample
+from curator.services.demo import prepare_sample
 from curator.store import Store
 from curator.families import load_families
 from curator.jobs.procedural import run_procedural

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from curator.errors import CuratorError
 
 DEFAULT_DB = Path("db") / "curator.db"
 SAMPLE_DB = Path("db") / "sample.db"
@@ -218,5 +219,5 @@ class Settings(BaseModel):
             raise ConfigError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
 
 
-class ConfigError(Exception):
+class ConfigError(CuratorError):
     """The config file is invalid; the message names the file and the setting."""

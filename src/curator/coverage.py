@@ -3,7 +3,7 @@
 A cell is a family as a whole, or one value of one of its dimensions (task type, difficulty, topic,
 source type, or a custom metadata key). Coverage counts accepted candidates and revisions and the
 trainable seeds, current versions only (a superseded row never counts), and only what export would
-take: a row a contamination or duplicate gate fails (`export.mix.EXCLUDING_GATES`) never counts. Counts update per decision
+take: a row a contamination or duplicate gate fails (`policy.EXCLUDING_GATES`) never counts. Counts update per decision
 (`LiveCoverage.sync`) without recounting everything; `recount` does it from scratch with one
 grouped query.
 """
@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curator.export.mix import EXCLUDING_GATES
+from curator.errors import CuratorError
+from curator.policy import EXCLUDING_GATES
 from curator.store import Store
 
 CellKey = tuple[str, str, str]  # (family, dimension, value); the family total is (family, "family", family)
 
 
-class CoverageError(Exception):
+class CoverageError(CuratorError):
     """The coverage file is invalid; the message names the file and the setting."""
 
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from curator.errors import CuratorError
 from curator.models import Example
 from curator.store import Store
 from curator.text.normalize import match_key
@@ -15,7 +16,7 @@ from curator.text.normalize import match_key
 EVAL_GUARD_MIN_CHARS = 24
 
 
-class EvalLeak(Exception):
+class EvalLeak(CuratorError):
     """A request would carry a private eval item's text to the teacher."""
 
 

@@ -136,7 +136,16 @@ class Example(_Row):
     def _role_matches_kind(self) -> "Example":
         if self.kind == "seed" and self.role is None:
             raise ValueError("a seed needs a role: fewshot, eval or polish")
+        if not self.key_hash:  # the match key's hash of its text, unless one was given
+            from curator.text.normalize import key_hash
+
+            self.key_hash = key_hash(conversation_text(self.messages))
         return self
+
+    def copy_with(self, **update: Any) -> "Example":
+        """A validated copy with these fields changed and its key hash made again from its messages
+        (`model_copy` would keep the old hash and skip validation)."""
+        return Example.model_validate({**self.model_dump(), **update, "key_hash": ""})
 
 
 class GateVerdict(_Row):

@@ -1,5 +1,6 @@
 """The `curator` command line: one module per command group, each a thin shell over the services.
-No arguments opens the app. Every command takes `--db PATH` before or after its name."""
+No arguments opens the app. Every command takes `--db PATH` before or after its name. A command's
+module is imported only when it runs (`base.COMMANDS`)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,25 @@ import sys
 
 import click
 
-from curator.cli import candidates, corpus, export, gate, generate, judge, passages, prepare, seeds, triage  # noqa: F401 - they register their commands
 from curator.cli.base import cli
-from curator.config import ConfigError
-from curator.corpus import CorpusError
-from curator.store import StoreError
+from curator.errors import CuratorError
 
 __all__ = ["cli", "main"]
 
 
-def main() -> None:
-    """Entry point: errors become one clear line and a non-zero exit, not a traceback."""
+def main(args: list[str] | None = None) -> None:
+    """Entry point (`args`: the command line, by default the process's): errors become one clear line
+    and a non-zero exit, not a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=args, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (StoreError, CorpusError, ConfigError) as exc:
-        click.echo(f"error: {exc}", err=True)
+    except CuratorError as exc:  # every expected error: one line naming the file, row or setting
+        click.echo(f"error: {exc.line()}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -3,6 +3,9 @@ opening the store, settings and families, one-line output of untrusted text."""
 
 from __future__ import annotations
 
+import importlib
+import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -64,12 +67,43 @@ def safe_line(text: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+_UNSAFE_IN_JSON = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_line(value: Any) -> str:
+    """One JSON line for a terminal or a pipe: Persian stays readable (not \\u-escaped), but control
+    characters and bidi marks, embeddings, overrides and isolates are escaped (the same JSON value), so a
+    line can neither drive the terminal nor reorder what is shown."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def open_app(path: Path) -> None:
     from curator.tui.app import CuratorApp  # imported here: the core never imports Textual
 
     with Store(path):  # open (and migrate) before the screen takes over, so errors print plainly
         pass
     CuratorApp(path).run()
+
+
+def bar_progress(bar):
+    """A service's `progress(done, total)` callback moving a click progress bar."""
+    last = [0]
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - last[0])
+        last[0] = done
+    return progress
+
+
+def coverage_map(config: Settings, *, show_errors: bool = False):
+    """The target mix of `curator.toml` over the families (a bad map is a one-line error)."""
+    from curator.services.coverage import CoverageError, coverage_map as build
+
+    try:
+        return build(config, families(config, show_errors=show_errors).families)
+    except CoverageError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def progress_bar(total: int, label: str):
@@ -79,7 +113,32 @@ def progress_bar(total: int, label: str):
     return None
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+# Each command and the modules (in this package) that define it and its subcommands, named after the
+# service each is a shell over. A command's modules are imported only when it runs (or for `--help`):
+# `curator gate` does not pay for the app, the exporter or the teacher.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "augment": ("augment",), "candidates": ("candidates",), "classify": ("classify",), "coverage": ("coverage",),
+    "demo": ("demo",), "embed": ("embed",), "eval": ("seeds",), "export": ("export",), "families": ("families",),
+    "gate": ("gate", "judge"), "generate": ("generate",), "import": ("corpus_import",), "jobs": ("jobs",),
+    "passages": ("passages",), "prepare": ("prepare",), "seeds": ("seeds",), "stats": ("stats",),
+    "triage": ("triage",),
+}
+
+
+class LazyGroup(click.Group):
+    """The root group: a command's modules are imported when it is asked for (see `COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            for module in COMMANDS.get(cmd_name, ()):
+                importlib.import_module(f"curator.cli.{module}")
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @db_option
 @click.version_option(__version__, prog_name="curator")
 @click.pass_context

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, open_store
+from curator.cli.base import cli, db_option, families as _families_loader, json_line, open_store
 from curator.cli.base import settings as _settings_loader
 
 
@@ -48,7 +47,7 @@ def candidates_list(as_json: bool, state: str | None, family: str | None, db: Pa
     with open_store(db, readonly=True) as store:
         for row in list_candidates(store, state=state, family=family):
             if as_json:
-                click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+                click.echo(json_line(row))
                 continue
             failing = ",".join(f"{g}:{v['reason']}" for g, v in row["verdicts"].items() if v["verdict"] != "pass")
             last = next((d["action"] for d in reversed(row["decisions"]) if not d["undone"]

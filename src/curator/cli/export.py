@@ -1,4 +1,4 @@
-"""Coverage, augmentation and export commands."""
+"""`curator export`: the versioned dataset."""
 
 from __future__ import annotations
 
@@ -6,65 +6,9 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, open_store, safe_line
+from curator.cli.base import coverage_map, cli, db_option, open_store
 from curator.cli.base import settings as _settings_loader
-from curator.config import EXPORT_FORMATS, Settings
-
-
-def _coverage_map(settings: Settings, *, show_errors: bool = False):
-    from curator.services.coverage import CoverageError, coverage_map
-
-    try:
-        return coverage_map(settings, _families_loader(settings, show_errors=show_errors).families)
-    except CoverageError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@cli.command()
-@click.option("--thin", "only_thin", is_flag=True, help="Only the thin cells.")
-@db_option
-def coverage(only_thin: bool, db: Path | None) -> None:
-    """Accepted examples per cell of the coverage map (prompts/coverage.toml) against their targets."""
-    from curator.services.coverage import coverage as read_coverage
-
-    cmap = _coverage_map(_settings_loader())
-    with open_store(db, readonly=True) as store:
-        report = read_coverage(store, cmap)
-    for line in report.lines(only_thin=only_thin):
-        click.echo(line)
-    click.echo(report.summary())
-
-
-@cli.command()
-@click.option("--max-jobs", default=20, show_default=True, help="Jobs to queue per thin cell at most.")
-@click.option("--dry-run", is_flag=True, help="Show what would be queued and its worst-case cost; store nothing.")
-@click.option("--yes", is_flag=True, help="Queue without asking (for scripts).")
-@db_option
-def augment(max_jobs: int, dry_run: bool, yes: bool, db: Path | None) -> None:
-    """Queue targeted generation for every thin cell (then `curator generate` runs it, gates and triage follow).
-    Shows the job count and the worst-case cost and asks before queueing."""
-    from curator.services import augment as service
-
-    settings = _settings_loader()
-    families = _families_loader(settings).families
-    cmap = _coverage_map(settings)
-    with open_store(db, readonly=dry_run) as store:
-        planned = service.plan(store, cmap, families, settings, max_jobs_per_cell=max_jobs)
-        for line in planned.lines:
-            c = line.cell
-            what = line.note or f"{line.jobs} jobs ({line.added} new)"
-            click.echo(f"{safe_line(c.family, 16):<16} {c.dimension:<11} {safe_line(c.value, 22):<22} "
-                       f"{c.count:>5}/{c.target:<5} {what}")
-        if dry_run:
-            click.echo(service.AugmentReport(planned, 0, dry_run=True).summary())
-            return
-        if not planned.jobs:
-            click.echo("nothing to queue: " + planned.summary())
-            return
-        if not yes and not click.confirm(f"queue {planned.summary()}?", default=False):
-            click.echo("nothing queued")
-            return
-        click.echo(service.queue(store, planned).summary())
+from curator.config import EXPORT_FORMATS
 
 
 @cli.command("export")
@@ -81,7 +25,7 @@ def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Pa
     from curator.services.gate import set_level_settings
 
     config = _settings_loader()
-    cmap = _coverage_map(config)
+    cmap = coverage_map(config)
     with open_store(db) as store:
         try:
             result = export_dataset(store, cmap, out_dir=out_dir, seed=seed,

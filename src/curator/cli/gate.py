@@ -6,17 +6,8 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, open_store, progress_bar, safe_line
+from curator.cli.base import bar_progress, cli, db_option, families as _families_loader, open_store, progress_bar, safe_line
 from curator.cli.base import settings as _settings_loader
-
-
-def _bar_progress(bar):
-    last = [0]
-
-    def progress(done: int, total: int) -> None:
-        bar.update(done - last[0])
-        last[0] = done
-    return progress
 
 
 @cli.group(invoke_without_command=True)
@@ -40,35 +31,11 @@ def gate(ctx: click.Context, no_embed: bool, db: Path | None) -> None:
                 report = run_gates(store, fams, meaning=config.meaning, embed=not no_embed, gates=config.gates)
             else:
                 with bar:
-                    report = run_gates(store, fams, progress=_bar_progress(bar), meaning=config.meaning, gates=config.gates,
+                    report = run_gates(store, fams, progress=bar_progress(bar), meaning=config.meaning, gates=config.gates,
                                        embed=not no_embed)
         except KeyboardInterrupt:
             raise click.ClickException("interrupted: what was gated and embedded is kept; run again to go on")
     click.echo(report.summary())
-
-
-@cli.command("embed")
-@click.option("--limit", type=int, default=None, help="Embed at most this many examples.")
-@db_option
-def embed(limit: int | None, db: Path | None) -> None:
-    """Embed every candidate, seed and eval item that has no vector yet (resumable: stop it any time)."""
-    from curator.services.embed import embed_missing, pending
-
-    config = _settings_loader()
-    with open_store(db) as store:
-        todo = pending(store)
-        bar = progress_bar(min(todo, limit) if limit is not None else todo, "embedding")
-        try:
-            if bar is None:
-                report = embed_missing(store, config.meaning, limit=limit)
-            else:
-                with bar:
-                    report = embed_missing(store, config.meaning, limit=limit, progress=_bar_progress(bar))
-        except KeyboardInterrupt:
-            raise click.ClickException("interrupted: the examples embedded so far are kept; run again to go on")
-    click.echo(report.summary())
-    if report.unavailable:
-        raise SystemExit(1)
 
 
 @gate.command("audit")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, open_store, safe_line
+from curator.cli.base import cli, db_option, json_line, families as _families_loader, open_store, safe_line
 from curator.cli.base import settings as _settings_loader
 
 
 @cli.group()
-def passages() -> None:
+@db_option
+def passages(db: Path | None) -> None:
     """Passages of the imported corpus."""
 
 
@@ -29,7 +29,7 @@ def passages_list(search: str | None, limit: int, as_json: bool, db: Path | None
         page = list_passages(store, search=search, limit=limit)
     for p in page.rows:
         if as_json:
-            click.echo(json.dumps(p.model_dump(), ensure_ascii=False))
+            click.echo(json_line(p.model_dump()))
         else:
             click.echo(f"#{p.id:<6} {p.quality:<7} {','.join(p.tags):<24} {','.join(p.families):<24} "
                        f"{safe_line(p.text, 60)}")

@@ -9,13 +9,14 @@ import click
 
 from curator.cli.base import cli, db_option, open_store, safe_line
 from curator.services.seeds import ROLES, SeedError, change_role, import_seeds, list_seeds, role_change_risk
-from curator.store import StoreError
+from curator.errors import CuratorError
 
 EXIT_COLLISIONS = 3  # `seeds check`: a few-shot seed matches a private eval item
 
 
 @cli.group()
-def seeds() -> None:
+@db_option
+def seeds(db: Path | None) -> None:
     """Hand-written seed examples (fewshot, eval, polish)."""
 
 
@@ -77,7 +78,7 @@ def seeds_role(seed_id: int, role: str, yes: bool, db: Path | None) -> None:
             sys.exit(1)
         try:
             before = change_role(store, seed_id, role)
-        except (SeedError, StoreError) as exc:
+        except CuratorError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"seed #{seed_id} is now {role}" if before else f"seed #{seed_id} already is {role}")
 
@@ -88,10 +89,13 @@ def _import_examples(path: Path, db: Path | None, *, eval_items: bool) -> None:
     for problem in report.problems:
         click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
     click.echo(report.summary("eval items" if eval_items else "seeds"))
+    if report.problems:  # as `candidates import`: a skipped line is named above and the exit says so
+        raise SystemExit(1)
 
 
 @cli.group("eval")
-def eval_group() -> None:
+@db_option
+def eval_group(db: Path | None) -> None:
     """Private eval items: never trained on, never sent to the teacher."""
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from curator.errors import CuratorError
 from curator.jsonl import objects
 
 CHUNK_BYTES = 1 << 20
@@ -16,7 +17,7 @@ SUPPORTED = (".txt", ".md", ".jsonl", ".parquet")
 PARQUET_BATCH = 4096
 
 
-class CorpusError(Exception):
+class CorpusError(CuratorError):
     """A file (or a part of it) cannot be imported; the message names the file and where."""
 
 

@@ -12,10 +12,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from curator.gates.trainable import untrainable
+from curator.policy import exclusion_reason
 from curator.store import Store
 
-if TYPE_CHECKING:  # coverage counts only what export takes, so it imports this module
+if TYPE_CHECKING:
     from curator.coverage import CoverageMap
 
 
@@ -95,35 +95,12 @@ class Mix:
     reasons: dict[int, str]  # why each considered row was or was not exported
 
 
-# The gates whose failure keeps a row out of every export (see `exclusion_reason`).
-EXCLUDING_GATES = ("decontam", "decontam_meaning", "dedup", "dedup_meaning")
-
-
-def exclusion_reason(row: Row) -> str | None:
-    """Why a row can never be exported, or None."""
-    if row.kind == "eval_item" or row.role == "eval":
-        return "excluded: private eval item"
-    if why := untrainable(row.data.get("messages") or [], row.data.get("tools")):
-        return f"excluded: cannot train ({why})"
-    if row.failed("decontam"):
-        return f"excluded: contaminated (eval items {(row.verdicts['decontam']['detail'] or {}).get('eval_items', [])})"
-    if row.failed("decontam_meaning"):
-        detail = row.verdicts["decontam_meaning"]["detail"] or {}
-        return (f"excluded: contaminated (paraphrase of eval item #{detail.get('eval_item')}, "
-                f"{detail.get('matched')} cosine {detail.get('score')})")
-    if row.failed("dedup"):
-        return f"excluded: duplicate of #{(row.verdicts['dedup']['detail'] or {}).get('keeper')}"
-    if row.failed("dedup_meaning"):
-        return f"excluded: paraphrase of #{(row.verdicts['dedup_meaning']['detail'] or {}).get('keeper')}"
-    return None
-
-
 def build_mix(pool: list[Row], cmap: CoverageMap, *, seed: int = 0, reasons: dict[int, str] | None = None) -> Mix:
     """Fill every cell up to its target, best rows first; explain every choice (adding to `reasons`)."""
     reasons = dict(reasons or {})
     eligible = []
     for row in pool:
-        if reason := exclusion_reason(row):
+        if reason := exclusion_reason(row.data, row.verdicts):
             reasons[row.id] = reason
         else:
             eligible.append(row)

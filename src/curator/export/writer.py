@@ -20,9 +20,11 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from curator.errors import CuratorError
 from curator.coverage import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
-from curator.export.mix import Mix, Row, attach_verdicts, build_mix, exclusion_reason, load_rows, trainable
+from curator.export.mix import Mix, Row, attach_verdicts, build_mix, load_rows, trainable
+from curator.policy import exclusion_reason
 from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_tokens
 from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
@@ -34,7 +36,7 @@ from curator.store import Store
 EXPORT_VERSION = "1"
 
 
-class LeakError(Exception):
+class LeakError(CuratorError):
     """Rows that would leak private eval items into training; nothing was written."""
 
     def __init__(self, leaks: list[dict[str, Any]]) -> None:
@@ -167,7 +169,7 @@ def curation_log(store: Store, considered: list[Row], mix: Mix, others: Iterable
         decontam = (verdicts.get("decontam") or {}).get("detail") or {}
         paraphrase = (verdicts.get("decontam_meaning") or {}).get("detail") or {}
         meaning_dedup = (verdicts.get("dedup_meaning") or {}).get("detail") or {}
-        why = reasons.get(d["id"]) or exclusion_reason(r) or f"not accepted (state {d['state']})"
+        why = reasons.get(d["id"]) or exclusion_reason(r.data, r.verdicts) or f"not accepted (state {d['state']})"
         logged = decisions.get(d["id"], [])
         rejects = [e for e in logged if e["action"] in ("accept", "reject") and not e["undone"]]
         yield {

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curator.errors import CuratorError
 from curator.families.schemas import SCHEMAS
 
 PLACEHOLDERS = {"passage", "passage_id", "topic", "task_type", "difficulty", "fewshot", "n", "persona", "tools",
@@ -26,7 +27,7 @@ PASSAGE_MODES = {"required", "optional", "none"}
 PROCEDURAL_SCHEMAS = ("MathBatch", "ToolBatch")  # the schemas `jobs.procedural` has a generator for
 
 
-class FamilyError(Exception):
+class FamilyError(CuratorError):
     """A family file is malformed: `path:line: what is wrong`."""
 
 

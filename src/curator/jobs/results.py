@@ -16,10 +16,9 @@ from pydantic import BaseModel, ValidationError
 
 from curator.families import Family
 from curator.families.schemas import SCHEMAS, MathItem, PassageLabels, ToolItem
-from curator.models import Example, Job, conversation_text
+from curator.models import Example, Job
 from curator.store import Store
 from curator.teacher.client import OutputError, Reply, Usage, extract_json
-from curator.text.normalize import key_hash
 
 
 class LeaseLost(Exception):
@@ -99,7 +98,6 @@ def candidates_from(family: Family, job: Job, output: BaseModel, model: str, usa
                       "items_in_job": len(items)},
             job_id=job.id, template_hash=job.template_hash, model=model,
         )
-        example.key_hash = key_hash(conversation_text(example.messages))
         out.append(example)
     return out
 

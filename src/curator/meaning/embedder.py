@@ -13,11 +13,12 @@ import threading
 from functools import cache
 
 import numpy as np
+from curator.errors import CuratorError
 
 DIM = 384
 
 
-class EmbedderUnavailable(RuntimeError):
+class EmbedderUnavailable(CuratorError, RuntimeError):
     """The embedding model could not be loaded; the meaning gates say so and do not run."""
 
 

@@ -6,10 +6,12 @@ package and only when a preparation is built (`curator.scale.pipeline`); `plan` 
 
 from __future__ import annotations
 
+from curator.errors import CuratorError
+
 INSTALL_HINT = "curator prepare needs the scale extra: pip install -e '.[scale]'"
 
 
-class ScaleUnavailable(Exception):
+class ScaleUnavailable(CuratorError):
     """datatrove (the scale extra) is not installed."""
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from curator.errors import CuratorError
 from curator.services.gating.runner import update_status
 from curator.store import Store
 
 
-class AuditError(ValueError):
+class AuditError(CuratorError, ValueError):
     """The audit asked for cannot be recorded (no such verdict, a verdict that is not pass/fail)."""
 
 

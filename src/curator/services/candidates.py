@@ -22,10 +22,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from curator.config import Window
 from curator.corpus.analysis import analyse
 from curator.jsonl import objects
-from curator.models import Example, Message, Passage, conversation_text
+from curator.models import Example, Message, Passage
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
-from curator.text.normalize import key_hash
 
 BATCH = 200  # lines per write transaction
 
@@ -99,8 +98,7 @@ def _to_candidate(line: ImportedLine, window: Window, path: Path, number: int) -
         source_type="imported", passage_id=line.passage_id, messages=line.messages, tools=line.tools,
         answer=line.answer, metadata=line.metadata, uid=line.uid(),
         passage_start=0 if line.passage is not None else None,
-        passage_end=len(line.passage) if line.passage is not None else None,
-        key_hash=key_hash(conversation_text(line.messages)))
+        passage_end=len(line.passage) if line.passage is not None else None)
     return passage, example
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from curator.config import Settings
-from curator.coverage import Cell, CoverageError, CoverageMap, recount, table
+from curator.coverage import Cell, CoverageError, CoverageMap, LiveCoverage, bar, recount, table
 from curator.store import Store
 
-__all__ = ["CoverageError", "CoverageReport", "coverage", "coverage_map"]
+__all__ = ["CoverageError", "CoverageReport", "bar", "coverage", "coverage_map", "live_coverage"]
 
 
 def coverage_map(settings: Settings, families: dict[str, Any]) -> CoverageMap:
@@ -35,6 +35,11 @@ class CoverageReport:
 
     def summary(self) -> str:
         return f"{len(self.thin)} thin cells (below {self.cmap.thin_share:.0%} of their target)"
+
+
+def live_coverage(store: Store, cmap: CoverageMap) -> LiveCoverage:
+    """Coverage counted once, then kept current one decision at a time (the app's dashboard)."""
+    return LiveCoverage(store, cmap)
 
 
 def coverage(store: Store, cmap: CoverageMap) -> CoverageReport:

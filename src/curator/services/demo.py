@@ -8,8 +8,10 @@ from typing import Any
 
 from curator.config import Settings
 from curator.jobs.procedural import run_procedural
-from curator.sample import prepare_sample
+from curator.sample import sample_dir
+from curator.services.corpus_import import import_corpus
 from curator.services.gate import run_gates
+from curator.services.seeds import import_seeds
 from curator.store import Store
 
 DEMO_FAMILIES = ("school_math", "tool_calling")
@@ -23,6 +25,16 @@ class DemoReport:
     def summary(self) -> str:
         made = f"; {self.candidates} procedural candidates generated and gated" if self.candidates else ""
         return self.sample + made
+
+
+def prepare_sample(store: Store) -> str:
+    """Import the sample corpus and seeds into `store` (idempotent); returns a one-line summary."""
+    corpus = import_corpus(store, [sample_dir() / "corpus"])
+    seeds = import_seeds(store, sample_dir() / "seeds.jsonl")
+    problems = corpus.problems + seeds.problems
+    if problems:
+        raise RuntimeError("the bundled sample is broken: " + "; ".join(problems))
+    return f"{corpus.summary()}; {seeds.added} seeds added ({seeds.existing} already present)"
 
 
 def build_demo(store: Store, settings: Settings, families: dict[str, Any], *, per_family: int = 8) -> DemoReport:

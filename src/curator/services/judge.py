@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from curator.errors import CuratorError
 from curator.config import Settings
 from curator.families import Family
 from curator.families.schemas import JudgeVerdict
@@ -16,14 +17,13 @@ from curator.gates.judge import to_verdict
 from curator.jobs.plan import Plan, idem_key
 from curator.jobs.results import Finished, register
 from curator.jobs.runner import RunReport, run_with_teacher
-from curator.models import Job, conversation_text, now_iso
+from curator.models import Job, now_iso
 from curator.progress import NEVER, Cancel, Progress
 from curator.services.gating.runner import update_status
 from curator.store import Store
-from curator.text.normalize import key_hash
 
 
-class JudgeModelError(Exception):
+class JudgeModelError(CuratorError):
     """The judge would grade its own work."""
 
 
@@ -55,13 +55,12 @@ def record_judgement(store: Store, rubric: Family, job: Job, judged: BaseModel, 
     with store.transaction():
         if judged.fixed_example is not None:
             original = store.example(example_id)
-            revision = original.model_copy(update={
+            revision = original.copy_with(**{
                 "id": None, "uid": None, "lineage": original.lineage, "superseded_by": None, "kind": "revision", "source_type": "revision", "parent_id": example_id,
                 "messages": judged.fixed_example.messages, "state": "new", "gate_status": None,
                 "model": finished.model, "job_id": job.id, "created_at": now_iso(),
                 "metadata": {**original.metadata, "revised_by": "judge", "judge_reason": judged.reason},
             })
-            revision.key_hash = key_hash(conversation_text(revision.messages))
             revision_id = store.add_example(revision)
             verdict.detail["revision_id"] = revision_id
         store.insert_verdict(example_id, "judge", rubric.template_hash, verdict.verdict, verdict.reason, verdict.score,

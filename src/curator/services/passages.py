@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from curator.errors import CuratorError
 from curator.config import Settings
 from curator.jobs.plan import plan_generation
 from curator.models import Passage
@@ -14,7 +15,7 @@ from curator.store import Store
 QUALITIES = ("high", "medium", "reject")
 
 
-class PassageError(ValueError):
+class PassageError(CuratorError, ValueError):
     """A change that cannot be made (unknown passage, quality or family); nothing was written."""
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curator.errors import CuratorError
 from curator.config import Window
 from curator.models import now_iso
 from curator.progress import NEVER, Cancel, Progress
@@ -20,7 +21,7 @@ from curator.scale.plan import Plan, make_plan, read_manifest
 __all__ = ["PrepareError", "PrepareReport", "prepare"]
 
 
-class PrepareError(Exception):
+class PrepareError(CuratorError):
     """A preparation cannot start (its output folder holds something else, bad options)."""
 
 

@@ -15,10 +15,9 @@ from pydantic import ValidationError
 
 from curator.evalguard import Collision, fewshot_collisions
 from curator.jsonl import objects
-from curator.models import Example, conversation_text
+from curator.models import Example
 from curator.store import Store
 from curator.store.seeds import SeedError
-from curator.text.normalize import key_hash
 
 __all__ = ["SeedError", "SeedReport", "SeedListing", "ROLES", "read_seeds", "import_seeds", "seed_from",
            "create_seed", "edit_seed", "change_role", "role_change_risk", "list_seeds"]
@@ -61,7 +60,6 @@ def read_seeds(path: Path, problems: list[str], *, defaults: dict | None = None)
         except ValidationError as exc:
             problems.append(f"{path}:{number}: {_field_errors(exc)}")
             continue
-        example.key_hash = key_hash(conversation_text(example.messages))
         seeds.append(example)
     return seeds
 
@@ -87,7 +85,6 @@ def seed_from(data: dict[str, Any]) -> Example:
         raise SeedError(_field_errors(exc, 1)) from exc
     except TypeError as exc:
         raise SeedError(str(exc)) from exc
-    example.key_hash = key_hash(conversation_text(example.messages))
     return example
 
 

@@ -16,14 +16,14 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from curator.errors import CuratorError
 from curator.services.gating.runner import PER_EXAMPLE, check_example, update_status
-from curator.models import Decision, Example, Message, conversation_text, now_iso
-from curator.export.mix import Row, exclusion_reason
+from curator.models import Decision, Example, Message, now_iso
+from curator.policy import exclusion_reason
 from curator.gates.evidence import matches, word_diff
 from curator.gates.evidence import summary as evidence_summary
 from curator.store import BadRow, Store
 from curator.store.decisions import STATE_OF
-from curator.text.normalize import key_hash
 
 QUEUES = {
     "pending": "Pending review",
@@ -38,7 +38,7 @@ ACTIONS = ("accept", "reject", "skip", "flag", "note")
 AUDIT_SAMPLE = 50
 
 
-class TriageError(ValueError):
+class TriageError(CuratorError, ValueError):
     """A decision that cannot be made: an unknown id, or a row that is not (or no longer) decidable."""
 
 
@@ -122,9 +122,9 @@ class Card:
         failed = [line.gate for line in gate_lines(self.verdicts) if line.verdict.startswith("fail")]
         if failed:
             warnings.append("fails " + ", ".join(failed))
-        row = Row({"kind": self.example.kind, "role": self.example.role, "tools": self.example.tools,
-                   "messages": [m.model_dump(exclude_none=True) for m in self.example.messages]}, self.export_verdicts)
-        if dropped := exclusion_reason(row):
+        row = {"kind": self.example.kind, "role": self.example.role, "tools": self.example.tools,
+               "messages": [m.model_dump(exclude_none=True) for m in self.example.messages]}
+        if dropped := exclusion_reason(row, self.export_verdicts):
             warnings.append(f"export drops it ({dropped.removeprefix('excluded: ')})")
         if self.example.superseded_by is not None:
             warnings.append(f"export drops it (replaced by #{self.example.superseded_by})")
@@ -232,10 +232,10 @@ def save_revision(store: Store, example_id: int, messages: list[Message], famili
     uid), with its cheap gates' verdicts and status, in one transaction; returns the revision's id."""
     _require_decidable(store, example_id)
     original = store.example(example_id)
-    revision = original.model_copy(update={
+    revision = original.copy_with(**{
         "id": None, "uid": None, "lineage": original.lineage, "version": original.version + 1, "superseded_by": None,
         "kind": "revision", "source_type": "revision", "parent_id": example_id, "messages": messages,
-        "state": "new", "gate_status": None, "created_at": now_iso(), "key_hash": key_hash(conversation_text(messages)),
+        "state": "new", "gate_status": None, "created_at": now_iso(),
         "metadata": {**original.metadata, "revised_by": "curator"},
     })
     passage_text = store.passage(original.passage_id).text if original.passage_id is not None else None

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from curator.errors import CuratorError
 from curator.store.schema import LATEST_VERSION, MIGRATIONS
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -51,7 +52,7 @@ _open_count: dict[str, int] = {}  # real path -> connections this process holds 
 _checks: dict[str, "_Check"] = {}  # real path -> this process's quick_check of it (one per process)
 
 
-class StoreError(Exception):
+class StoreError(CuratorError):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
@@ -140,15 +141,21 @@ class StoreBase:
     """A curator database file and one connection to it (one `Store` per thread)."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,
-                 busy_timeout: float = BUSY_TIMEOUT_S, check_in_background: bool = False) -> None:
+                 busy_timeout: float = BUSY_TIMEOUT_S, check_in_background: bool = False,
+                 create: bool = True) -> None:
         """`check_in_background`: the app's fast start. The file's quick_check runs in a thread, and
         every write of this store waits for it (so nothing writes to a damaged file); used only when
-        opening needs no write of its own (the file is already in WAL mode at the current schema)."""
+        opening needs no write of its own (the file is already in WAL mode at the current schema).
+        `create=False`: the file must exist (a project already open: a file gone is an error, never
+        a new empty database)."""
         self.path = Path(path)
         self.readonly = readonly
         self.busy_timeout = busy_timeout
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a database file")
+        if not create and not self.path.exists():
+            raise StoreError(f"{self.path}: the database is gone (moved or deleted while the project was open); "
+                             "nothing was written", hint="put the file back, or open another database")
         if readonly and not self.path.exists():
             raise StoreError(f"{self.path}: no database here (import a corpus or run `curator demo` first)")
         self._key = os.path.realpath(self.path)
@@ -163,6 +170,7 @@ class StoreBase:
                 self._check = _checks.get(self._key) or _Check.start(self.path, self._key)
             self.conn = self._connect()
             _open_count[self._key] = _open_count.get(self._key, 0) + 1
+        self._identity = _identity(self.path)
         try:
             # A reader in a process that already checks the file (the app's workers) does not wait:
             # it never writes. Everything else waits here, or (the app's own store) at its first write.
@@ -289,18 +297,76 @@ class StoreBase:
             return
         if self._check is not None:
             self._check.result(self.busy_timeout)  # nothing writes to a file before its check has passed
-        self._retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        self._still_there()
+        try:
+            self._retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        except sqlite3.Error as exc:
+            raise self.write_error(exc) from exc
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        except BaseException as exc:
+            self._rollback()
+            if _refused(exc):
+                raise self.write_error(exc) from exc
+            raise  # (a constraint or a bad statement is the caller's to handle, or a bug)
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if self.conn.in_transaction:
+        except sqlite3.Error as exc:
+            self._rollback()
+            error = self.write_error(exc)
+            if type(error) is StoreError and isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                error = StoreBusy(f"{self.path}: could not commit ({exc}); nothing was written")
+            raise error from exc
+
+    def _still_there(self) -> None:
+        """Refuse to write when the file this store opened is no longer at its path (deleted, moved or
+        replaced): SQLite would write on into the unlinked file, and the work would be lost on close."""
+        now = _identity(self.path)
+        if now != self._identity:
+            what = "gone (moved or deleted" if now is None else "replaced by another file ("
+            raise StoreError(f"{self.path}: the database is {what} while it was open); nothing was written",
+                             hint="put the file back, or open the database again")
+
+    def _rollback(self) -> None:
+        """Roll back what is open (a failed write may have ended the transaction already)."""
+        if self.conn.in_transaction:
+            try:
                 self.conn.execute("ROLLBACK")
-            raise StoreBusy(f"{self.path}: could not commit ({exc}); nothing was written") from exc
+            except sqlite3.Error:
+                pass
+
+    def write_error(self, exc: sqlite3.Error) -> StoreError:
+        """A write SQLite refused, as an error naming the file and what to do; nothing was written."""
+        text = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return StoreBusy(f"{self.path}: the database is busy (another writer); nothing was written",
+                             hint="try again")
+        if "readonly" in text or "read-only" in text:
+            return StoreError(f"{self.path}: cannot write: the database is read-only ({text}); nothing was written",
+                              hint="check the file's and its folder's permissions, and that the file was not "
+                                   "moved or deleted while open")
+        if "full" in text:
+            return StoreError(f"{self.path}: cannot write: the disk is full ({text}); nothing was written",
+                              hint="free some space and do it again")
+        if "I/O" in text or "disk" in text:
+            return StoreError(f"{self.path}: cannot write: disk I/O error ({text}); nothing was written",
+                              hint="the disk may be full or the file gone; check it and do it again")
+        return StoreError(f"{self.path}: cannot write: {text}; nothing was written")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None if there is none (a stat: the file is not opened)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _refused(exc: BaseException) -> bool:
+    """SQLite could not write the file (read-only, full, gone, damaged, busy), as opposed to a constraint
+    or a statement that is wrong."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
 def _check_header(path: Path) -> None:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from curator.errors import CuratorError
 from curator.models import Passage, Source, now_iso
 from curator.store.base import decode, encode, lease_owner, lease_until, owner_is_dead
 from curator.store.predicates import VISIBLE_PASSAGE
@@ -18,7 +19,7 @@ _PASSAGE_COLUMNS = ("source_id", "source_path", "source_line", "start", "end", "
                     "quality", "rules", "families", "created_at")
 
 
-class SourceBusy(Exception):
+class SourceBusy(CuratorError):
     """Another live process is importing this very file."""
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from curator.errors import CuratorError
 from curator.models import Example
 from curator.store.base import decode, encode, new_uid
 from curator.store.predicates import ACTIVE, CURRENT_SEED, DECIDABLE, EVAL, FEWSHOT, SET_POOL
@@ -27,7 +28,7 @@ _QUEUES = {
 }
 
 
-class BadRow(Exception):
+class BadRow(CuratorError):
     """A stored row that no longer validates (say, written by an older version)."""
 
     def __init__(self, example_id: int, problem: str, row: dict[str, Any]) -> None:
@@ -79,19 +80,6 @@ class ExampleQueries:
             raise KeyError(example_id)
         return self._to_example(rows[0])
 
-    def example_by_uid(self, uid: str) -> Example:
-        rows = list(self._example_rows("uid = ?", [uid]))
-        if not rows:
-            raise KeyError(uid)
-        return self._to_example(rows[0])
-
-    def examples_by_id(self, ids: list[int]) -> list[Example]:
-        out = []
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            out.extend(self._to_example(r) for r in self._example_rows(f"id IN ({','.join('?' * len(part))})", part))
-        return out
-
     def iter_examples(self, where: str, params: Iterable[Any] = (), *, limit: int | None = None,
                       bad: list[BadRow] | None = None) -> Iterator[Example]:
         """Examples matching a store predicate (see `predicates`); rows that fail validation are
@@ -124,9 +112,6 @@ class ExampleQueries:
     def eval_examples(self) -> list[Example]:
         """Every private eval item (imported items and eval seeds, every version)."""
         return list(self.iter_examples(EVAL))
-
-    def eval_key_hashes(self) -> set[str]:
-        return {r[0] for r in self.conn.execute(f"SELECT key_hash FROM examples WHERE {EVAL}")}
 
     def decidable_families(self) -> list[str]:
         return sorted(r[0] for r in self.conn.execute(f"SELECT DISTINCT family FROM examples WHERE {DECIDABLE}"))

@@ -51,10 +51,6 @@ class JobQueries:
             raise KeyError(job_id)
         return rows[0]
 
-    def job_by_key(self, idem_key: str) -> Job | None:
-        rows = self._jobs("idem_key = ?", (idem_key,))
-        return rows[0] if rows else None
-
     def done_job_keys(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT idem_key FROM jobs WHERE state = 'done'")}
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
+from curator.errors import CuratorError
 from curator.models import Decision, Example, now_iso
 from curator.store.predicates import CURRENT_SEED
 
 BATCH = 500
 
 
-class SeedError(Exception):
+class SeedError(CuratorError):
     """A seed write that cannot be done as asked (the same text exists, the version was replaced)."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import anthropic
 
+from curator.errors import CuratorError
 from curator.config import TeacherSettings
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
@@ -51,7 +52,7 @@ class Reply:
     retries: list[str] = field(default_factory=list)
 
 
-class TeacherError(Exception):
+class TeacherError(CuratorError):
     """A request that failed for good (after retries, or at once when not retryable)."""
 
     def __init__(self, message: str, *, status: int | None = None, raw: str | None = None,
@@ -190,7 +191,7 @@ def _mentions_output_config(exc: anthropic.BadRequestError) -> bool:
     return bool(re.search(r"output_config|output_format|json_schema|structured", _message(exc), re.I))
 
 
-class OutputError(Exception):
+class OutputError(CuratorError):
     """The reply could not be used: truncated, refused, not JSON, or not of the schema."""
 
     def __init__(self, kind: str, detail: str) -> None:

@@ -13,19 +13,22 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
 
 from curator.config import Settings
+from curator.errors import CuratorError
 from curator.store import Store, StoreError
 from curator.display.cell import fit
 from curator.display.inert import visible
 from curator.display.rtl import resolve_mode
+from curator.project import Project
+from curator.tui.errors import describe
 from curator.tui.keys import binding_keys, declared_keys, keys_of
 from curator.tui.messages import BidiChanged, CoverageLoaded
 from curator.tui.screens.dashboard import DashboardScreen
 
 
-def load_families(settings: Settings) -> dict:
+def load_families(settings: Settings):  # -> FamilySet
     from curator.families import load_families as load
 
-    return load(settings.prompts_path()).families
+    return load(settings.prompts_path())
 
 
 UI_BUSY_TIMEOUT_S = 2.0
@@ -105,13 +108,19 @@ class CuratorApp(App):
             self.exit(return_code=1, message=str(exc))
             return
         self.run_worker(self.store_checked, thread=True, group="store-check")
-        self.families = load_families(self.settings)
+        self.project = Project(self.db_path, self.settings, load_families(self.settings))
+        self.families = self.project.families
         self.coverage = None  # live coverage counts, once the worker has them
         self.coverage_error: str | None = None
         self._decided_before_coverage: list[int] = []
         self._recounting = True
         self.load_coverage()
         if self.settings.keys:
+            from curator.tui.keys import unknown_binding_ids
+
+            if unknown := unknown_binding_ids(self.settings.keys):
+                self.show_error(f"curator.toml [keys]: no binding named {', '.join(map(repr, unknown))}, so "
+                                "it changes nothing (the names are in `?` help and the README)")
             self.set_keymap(self.settings.keys)
         self.sub_title = f"{fit(self.db_path.name, 40, self.bidi_mode)} · bidi {self.bidi_mode}"
         self.action_open(self.start)
@@ -119,17 +128,13 @@ class CuratorApp(App):
     @work(thread=True, exclusive=True, group="coverage")
     def load_coverage(self) -> None:
         """Count coverage from scratch in a worker (a second on 200k candidates), off the UI thread."""
-        from curator.coverage import CoverageError, CoverageMap, LiveCoverage
+        from curator.services.coverage import live_coverage
 
         try:
-            cmap = CoverageMap.load(self.settings.prompts_path() / "coverage.toml", self.families)
-        except CoverageError as exc:
-            self.post_message(CoverageLoaded(None, str(exc)))
-            return
-        try:
-            with Store(self.db_path, readonly=True) as store:
-                self.post_message(CoverageLoaded(LiveCoverage(store, cmap)))
-        except StoreError as exc:
+            cmap = self.project.coverage_map()
+            with self.project.reader() as store:
+                self.post_message(CoverageLoaded(live_coverage(store, cmap)))
+        except CuratorError as exc:
             self.post_message(CoverageLoaded(None, str(exc)))
 
     def recount_coverage(self) -> None:
@@ -171,7 +176,7 @@ class CuratorApp(App):
         nothing else stops). An error in a message handler stops that screen's message loop, so
         handlers catch what they expect themselves (`guarded`); anything else is a bug and ends the app."""
         if isinstance(error, WorkerFailed):
-            self.show_error(f"{type(error.error).__name__}: {error.error}")
+            self.show_error(describe(error.error))
             return
         super()._handle_exception(error)
 
@@ -289,7 +294,7 @@ class CuratorApp(App):
     def run_service_command(self, command, words: list[str]) -> None:
         """Run a palette command's service on this worker's own connection and show its summary."""
         self.call_from_thread(self.notify, f"{command.title}…", markup=False)
-        with Store(self.db_path) as store:
+        with self.project.writer() as store:
             summary = command.run(self, store, words)
         self.call_from_thread(self.show_result, command.title, summary)
 

@@ -102,3 +102,28 @@ def shown_key(app: App, binding_id: str, node: DOMNode | None = None) -> str:
     """The first key bound to a binding now, as displayed (what a hint like "a again" should name)."""
     keys = binding_keys(app, binding_id, node)
     return key_display(app, keys[0]) if keys else "?"
+
+
+def binding_ids() -> set[str]:
+    """Every binding id the app declares (its own, every screen's and widget's): what `[keys]` in
+    curator.toml may remap."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import curator.tui
+
+    ids: set[str] = set()
+    for info in pkgutil.walk_packages(curator.tui.__path__, "curator.tui."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            for binding in cls.__dict__.get("BINDINGS", ()):
+                if isinstance(binding, Binding) and binding.id:
+                    ids.add(binding.id)
+    return ids
+
+
+def unknown_binding_ids(keymap: dict[str, str]) -> list[str]:
+    """The ids of a `[keys]` table that name no binding (a misspelling): the app says so at start."""
+    known = binding_ids()
+    return sorted(k for k in keymap if k not in known)

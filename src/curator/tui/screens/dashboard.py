@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from curator.display.cell import cell, fit, fit_path
-from curator.store import Store, StoreError
+from curator.tui.errors import EXPECTED_ERRORS, describe
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
@@ -32,11 +32,11 @@ class Counts(Message):
         self.empty = empty
 
 
-def read_counts(path: Path) -> Counts:
+def read_counts(project) -> Counts:
     """Pipeline counts for the dashboard (its own connection: called from a worker thread)."""
     from curator.services.stats import stats
 
-    with Store(path, readonly=True) as store:
+    with project.reader() as store:
         report = stats(store)
     return Counts(report.sections, report.cost_usd, report.empty)
 
@@ -123,7 +123,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-counts", name="reading counts")
     def load_counts(self) -> None:
-        self.post_message(read_counts(self.db_path))
+        self.post_message(read_counts(self.app.project))
 
     def show_coverage(self) -> None:
         """Bars per cell: a filled part and a light remainder, so no colour is needed to read them."""
@@ -133,7 +133,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         if live is None:
             widget.text = "coverage: no coverage map (prompts/coverage.toml)"
             return
-        from curator.coverage import bar
+        from curator.services.coverage import bar
 
         cells = live.cells()
         thin = [c for c in cells if c.target and c.share < live.cmap.thin_share]
@@ -171,15 +171,15 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         from curator.services.gate import set_level_settings
 
         try:
-            with Store(self.db_path) as store:
+            with self.app.project.writer() as store:
                 result = export_dataset(store, cmap, formats=tuple(self.app.settings.export.formats),
                                         meaning_settings=self.app.settings.meaning,
                                         decontam=set_level_settings(self.app.settings.gates)[1])
         except LeakError as exc:
             self.post_message(Done(str(exc), error=True))
             return
-        except (OSError, StoreError) as exc:
-            self.post_message(Done(f"export failed: {exc}", error=True))
+        except EXPECTED_ERRORS as exc:
+            self.post_message(Done(describe(exc, "export failed"), error=True))
             return
         self.post_message(Done(f"{'already exported' if result.reused else 'exported'} {result.version}: "
                                f"train {result.counts['train']}, polish {result.counts['polish']} → {result.path}"))
@@ -202,7 +202,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     def plan_augment(self, cmap) -> None:
         from curator.services.augment import plan
 
-        with Store(self.db_path, readonly=True) as store:
+        with self.app.project.reader() as store:
             self.post_message(Planned(plan(store, cmap, self.app.families, self.app.settings)))
 
     def on_planned(self, message: Planned) -> None:
@@ -227,10 +227,10 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         from curator.services.augment import queue
 
         try:
-            with Store(self.db_path) as store:
+            with self.app.project.writer() as store:
                 report = queue(store, planned)
-        except StoreError as exc:
-            self.post_message(Done(f"augment failed: {exc}", error=True))
+        except EXPECTED_ERRORS as exc:
+            self.post_message(Done(describe(exc, "augment failed"), error=True))
             return
         self.post_message(Done(f"{report.summary()}; run them from Jobs (j)"))
 

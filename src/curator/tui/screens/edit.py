@@ -9,9 +9,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from curator.services.triage import TriageError, save_revision
+from curator.services.triage import save_revision
 from curator.models import Example, Message
-from curator.store import StoreError
+from curator.errors import CuratorError
 from curator.display.inert import visible
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.widgets.editor import TurnEditor
@@ -61,7 +61,7 @@ class EditScreen(ModalScreen[int | None]):
             return
         try:
             revision_id = save_revision(self.app.store, self.example.id, messages, self.app.families)
-        except (StoreError, TriageError) as exc:  # busy, or no longer editable: nothing was written
+        except CuratorError as exc:  # busy, read-only, or no longer editable: nothing was written
             self.query_one("#error", Static).update(plain(f"not saved: {exc}"))
             self.app.show_error(visible(f"revision not saved: {exc}"))
             return

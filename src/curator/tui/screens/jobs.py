@@ -18,7 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, DataTable, Header, Input, Select, Static
 
 from curator.display.cell import cell
-from curator.store import Store
+from curator.tui.errors import EXPECTED_ERRORS, describe
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
@@ -167,7 +167,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
     def load_tables(self) -> None:
         from curator.services.generate import jobs_overview  # imports the teacher's SDK: off the UI thread
 
-        with Store(self.db_path, readonly=True) as store:
+        with self.app.project.reader() as store:
             self.post_message(JobsLoaded(jobs_overview(store)))
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
@@ -241,7 +241,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         from curator.services import generate as service
 
         try:
-            with Store(self.db_path, readonly=True) as store:
+            with self.app.project.reader() as store:
                 found = service.estimate(store, self.app.families[family], self.app.settings, limit=limit)
         except Exception as exc:  # noqa: BLE001 - shown to the curator; the app goes on
             self.post_message(Estimated(family, limit, error=str(exc)))
@@ -290,7 +290,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
             self.post_message(JobProgress(f"running {family}: {done}/{total} jobs · {rate:.1f} jobs/s (space pauses)"))
 
         try:
-            with Store(self.db_path) as store:  # a worker has its own connection
+            with self.app.project.writer() as store:  # a worker has its own connection
                 if procedural:
                     report = service.procedural(store, fams[family], settings, limit=limit, progress=progress,
                                                 cancel=cancel)
@@ -318,7 +318,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         from curator.services.gate import run_gates
 
         try:
-            with Store(self.db_path) as store:
+            with self.app.project.writer() as store:
                 def progress(done: int, total: int) -> None:
                     self.post_message(JobProgress(f"gating: {done}/{total} (space pauses)"))
 
@@ -328,6 +328,9 @@ class JobsScreen(ShowsWorkerErrors, Screen):
                 report = run_gates(store, self.app.families, progress=progress, cancel=stop,
                                    meaning=self.app.settings.meaning, embed_progress=embedding,
                                    gates=self.app.settings.gates)
+        except EXPECTED_ERRORS as exc:
+            self.post_message(JobProgress(describe(exc, "gates stopped"), finished=True, error=True))
+            return
         finally:
             self.gating = None
         self.post_message(JobProgress(f"gates: {report.summary()}", finished=True))

@@ -13,7 +13,6 @@ from textual.widgets import DataTable, Header, Static
 
 from curator.models import Passage
 from curator.services.passages import list_passages, queue_generation, update_passage
-from curator.store import Store
 from curator.display.cell import cell, fit, fit_path
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.errors import guarded
@@ -106,7 +105,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="passages", name="loading passages")
     def load(self) -> None:
-        with Store(self.app.db_path, readonly=True) as store:
+        with self.app.project.reader() as store:
             page = list_passages(store, search=self.search, limit=PAGE)
             rows, total = page.rows, page.total
         self.post_message(PassagesLoaded(rows, total))

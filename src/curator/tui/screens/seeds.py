@@ -16,8 +16,8 @@ from textual.widgets import DataTable, Header, Select, Static, TextArea
 from curator.models import Example, Message
 from curator.services.seeds import (ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds,
                                     role_change_risk)
-from curator.store import Store, StoreError
 from curator.display.cell import cell
+from curator.tui.errors import EXPECTED_ERRORS, describe
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.prompt import ChooseScreen, ConfirmScreen
@@ -88,7 +88,7 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="seeds", name="loading seeds")
     def load_seeds(self) -> None:
-        with Store(self.app.db_path, readonly=True) as store:
+        with self.app.project.reader() as store:
             self.post_message(SeedsLoaded(list_seeds(store)))
 
     def on_seeds_loaded(self, message: SeedsLoaded) -> None:
@@ -174,8 +174,8 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
         def change(role: str) -> None:
             try:
                 change_role(self.app.store, seed.id, role)
-            except (SeedError, StoreError, KeyError) as exc:
-                tell(self, f"role not changed: {exc}", severity="error")
+            except (*EXPECTED_ERRORS, KeyError) as exc:
+                tell(self, describe(exc, "role not changed"), severity="error")
             else:
                 self.notify(f"seed #{seed.id} is now {role}")
             self.refresh_seeds()
@@ -277,8 +277,8 @@ class SeedEditScreen(ModalScreen[bool]):
                 create_seed(self.app.store, data)
             else:
                 edit_seed(self.app.store, self.seed.id, data)
-        except (SeedError, StoreError) as exc:
-            self.query_one("#error", Static).update(plain(f"not saved: {exc}"))
+        except EXPECTED_ERRORS as exc:
+            self.query_one("#error", Static).update(plain(describe(exc, "not saved")))
             return
         self.dismiss(True)
 

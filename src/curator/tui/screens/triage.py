@@ -15,9 +15,10 @@ from textual.widgets import Header, Static
 
 from curator.display.cell import cut, fit
 from curator.services import triage
-from curator.services.triage import Card, Filters, TriageError
+from curator.services.triage import Card, Filters
 from curator.store import BadRow, Store, StoreError
 from curator.display.inert import copyable, visible
+from curator.tui.errors import attempt
 from curator.tui.widgets.card_scroll import CardScroll
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.keys import shown_key
@@ -179,7 +180,7 @@ class TriageScreen(Screen):
     @work(thread=True, exclusive=True, group="triage-queue", exit_on_error=False)
     def load_queue(self, keep_position: int | None = None) -> None:
         try:
-            with Store(self.db_path, readonly=True) as store:  # a reader: it never waits for the file check
+            with self.app.project.reader() as store:  # a reader: it never waits for the file check
                 ids = triage.queue_ids(store, self.queue, self.filters)
                 families, tags = triage.filter_families(store), triage.filter_tags(store)
         except StoreError as exc:
@@ -221,11 +222,7 @@ class TriageScreen(Screen):
     def _attempt(self, what: str, fn):
         """Run a write on the UI thread's store; a failure is shown and changes nothing on screen.
         Returns (result, ok)."""
-        try:
-            return fn(), True
-        except (StoreError, TriageError) as exc:
-            self.app.show_error(visible(f"{what} not saved: {exc}"))
-            return None, False
+        return attempt(self.app, what, fn)
 
     def _set(self, selector: str, text: str) -> None:
         """Update a Static only if its text changed, with a layout pass only if its height did: a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
-from curator.display.inert import visible
+from curator.tui.errors import describe
 
 
 class ShowsWorkerErrors:
@@ -12,6 +12,4 @@ class ShowsWorkerErrors:
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self.app.show_error(visible(f"{event.worker.name or 'background task'} failed: {type(error).__name__}: "
-                                        f"{error}"))
+            self.app.show_error(describe(event.worker.error, f"{event.worker.name or 'background task'} failed"))

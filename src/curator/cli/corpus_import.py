@@ -1,4 +1,4 @@
-"""Corpus commands: import, stats, and the bundled demo project."""
+"""`curator import`: corpus files into passages."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import (cli, db_option, families as _families_loader, open_app, open_store, progress_bar,
-                              safe_line, settings as _settings_loader)
-from curator.config import SAMPLE_DB, Window
-from curator.store import Store
+from curator.cli.base import (cli, db_option, open_store, progress_bar,
+                              safe_line)
+from curator.config import Window
 
 
 # `curator import` exit codes (1 is any error that stopped it, as for every command).
@@ -68,38 +67,3 @@ def import_cmd(paths: tuple[Path, ...], field_name: str, min_chars: int, max_cha
     click.echo(report.summary())
     if EXIT_CODES[report.outcome]:
         sys.exit(EXIT_CODES[report.outcome])
-
-
-@cli.command()
-@db_option
-def stats(db: Path | None) -> None:
-    """Counts per table, per passage tag and quality, and per example kind and state."""
-    from curator.services.stats import stats as read_stats
-
-    with open_store(db, readonly=True) as store:
-        report = read_stats(store)
-    sections = report.sections
-    for title, counts in sections.items():
-        click.echo(f"{title}:")
-        if not counts:
-            click.echo("  (none)")
-        for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            click.echo(f"  {name:<24} {n:>8}")
-    click.echo(f"teacher cost so far: ${report.cost_usd:.4f}")
-
-@cli.command()
-@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help=f"Where to build the sample database (default: {SAMPLE_DB}).")
-@click.option("--no-app", is_flag=True, help="Only build the sample database.")
-def demo(db: Path | None, no_app: bool) -> None:
-    """Build the bundled sample project (Persian corpus and seeds) and open the app on it."""
-    from curator.services.demo import build_demo
-
-    given = db or click.get_current_context().find_root().params.get("db")
-    path = Path(given) if given else SAMPLE_DB
-    settings = _settings_loader()
-    with Store(path) as store:
-        report = build_demo(store, settings, _families_loader(settings).families)
-    click.echo(f"sample project in {path}: {report.summary()}")
-    if not no_app:
-        open_app(path)

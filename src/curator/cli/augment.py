@@ -1,0 +1,42 @@
+"""`curator augment`: generation jobs for the thin cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from curator.cli.base import coverage_map, cli, db_option, families as _families_loader, open_store, safe_line
+from curator.cli.base import settings as _settings_loader
+
+
+@cli.command()
+@click.option("--max-jobs", default=20, show_default=True, help="Jobs to queue per thin cell at most.")
+@click.option("--dry-run", is_flag=True, help="Show what would be queued and its worst-case cost; store nothing.")
+@click.option("--yes", is_flag=True, help="Queue without asking (for scripts).")
+@db_option
+def augment(max_jobs: int, dry_run: bool, yes: bool, db: Path | None) -> None:
+    """Queue targeted generation for every thin cell (then `curator generate` runs it, gates and triage follow).
+    Shows the job count and the worst-case cost and asks before queueing."""
+    from curator.services import augment as service
+
+    settings = _settings_loader()
+    families = _families_loader(settings).families
+    cmap = coverage_map(settings)
+    with open_store(db, readonly=dry_run) as store:
+        planned = service.plan(store, cmap, families, settings, max_jobs_per_cell=max_jobs)
+        for line in planned.lines:
+            c = line.cell
+            what = line.note or f"{line.jobs} jobs ({line.added} new)"
+            click.echo(f"{safe_line(c.family, 16):<16} {c.dimension:<11} {safe_line(c.value, 22):<22} "
+                       f"{c.count:>5}/{c.target:<5} {what}")
+        if dry_run:
+            click.echo(service.AugmentReport(planned, 0, dry_run=True).summary())
+            return
+        if not planned.jobs:
+            click.echo("nothing to queue: " + planned.summary())
+            return
+        if not yes and not click.confirm(f"queue {planned.summary()}?", default=False):
+            click.echo("nothing queued")
+            return
+        click.echo(service.queue(store, planned).summary())

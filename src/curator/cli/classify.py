@@ -1,0 +1,26 @@
+"""`curator classify`: passages tagged for the families."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from curator.cli.base import cli, db_option, open_store
+from curator.cli.base import settings as _settings_loader
+
+
+@cli.command("classify")
+@click.option("--llm", is_flag=True, required=True, help="Refine the heuristic tags with the teacher.")
+@click.option("--limit", default=50, show_default=True)
+@db_option
+def classify_cmd(llm: bool, limit: int, db: Path | None) -> None:
+    """Refine passage tags and quality with the teacher (through the job machinery)."""
+    from curator.families import load_family
+    from curator.services.classify import classify
+
+    settings = _settings_loader()
+    fam = load_family(settings.prompts_path() / "classify.toml")
+    with open_store(db) as store:
+        result = classify(store, fam, settings, limit=limit)
+    click.echo(result.summary())

@@ -1,0 +1,23 @@
+"""`curator families`: the task families and their problems."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from curator.cli.base import cli, families as _families_loader
+from curator.cli.base import settings as _settings_loader
+
+
+@cli.command()
+def families() -> None:
+    """List the task families in prompts/ and validate their files."""
+    loaded = _families_loader(_settings_loader(), show_errors=False)
+    for name, fam in sorted(loaded.families.items()):
+        dims = ", ".join(f"{k}:{len(v)}" for k, v in fam.dimensions.items())
+        click.echo(f"{name:<16} {fam.schema:<18} passage={fam.passage:<8} hash={fam.template_hash} {dims}")
+    for error in loaded.errors:
+        click.echo(f"invalid: {error}", err=True)
+    if loaded.errors:
+        sys.exit(1)

@@ -1,0 +1,46 @@
+"""`curator jobs`: generation jobs and their errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from curator.cli.base import cli, db_option, open_store, safe_line
+
+
+@cli.command()
+@click.option("--errors", "show_errors", is_flag=True, help="List failed jobs with their last error.")
+@click.option("--show", "show_id", type=int, default=None, help="Show one job with every attempt and its raw response.")
+@db_option
+def jobs(show_errors: bool, show_id: int | None, db: Path | None) -> None:
+    """Job status per family: counts, attempts, tokens, cost and errors."""
+    from curator.services.generate import job_detail, jobs_overview
+
+    with open_store(db, readonly=True) as store:
+        if show_id is not None:
+            try:
+                detail = job_detail(store, show_id)
+            except KeyError:
+                raise click.ClickException(f"no job {show_id}") from None
+            for key, value in detail.job.model_dump(exclude={"raw_response"}).items():
+                click.echo(f"{key:<18} {value}")
+            click.echo(f"attempts ({len(detail.attempts)}):")
+            for a in detail.attempts:
+                click.echo(f"  #{a['attempt']} {a['outcome'] or 'running'} by {a['owner'] or '-'} "
+                           f"{a['started_at']} → {a['finished_at'] or '…'}; {a['input_tokens']} in "
+                           f"{a['output_tokens']} out ${a['cost_usd']:.4f}; detail {a['detail']}")
+                if a["error"]:
+                    click.echo(f"    error: {safe_line(a['error'], 500)}")
+                click.echo(f"    raw: {safe_line(a['raw_response'] or '(none)', 20000)}")
+            return
+        overview = jobs_overview(store, errors=200 if show_errors else 0)
+        if not overview.rows:
+            click.echo("no jobs")
+        for r in overview.rows:
+            click.echo(f"{r['kind']:<11} {r['family'] or '-':<16} {r['state']:<8} {r['jobs']:>6} jobs "
+                       f"{r['attempts']:>6} attempts {r['input_tokens']:>9} in {r['output_tokens']:>9} out "
+                       f"${r['cost_usd']:.4f}")
+        click.echo(f"total cost ${overview.cost_usd:.4f}")
+        for job in overview.errors:
+            click.echo(f"job {job.id} [{job.state}, {job.attempts} attempts]: {safe_line(job.last_error or '', 300)}")

@@ -1,0 +1,86 @@
+"""The package layout holds (README, "Layout"): no import cycle between curator's top-level packages
+and modules, nothing imports upward (a shell from the core, the services from an engine), and the
+shells (`cli`, `tui`) import the services and the project, not the store or the engines, except
+where the allowance below says why. Read from the source (every import, in functions too)."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "curator"
+SHELLS = {"cli", "tui", "__main__"}
+# What a shell may import: the services and the project, and plain data and presentation.
+SHELL_MAY = {"services", "project", "config", "models", "errors", "display", "progress", "__version__"}
+# Where a shell reaches below the services, and why (the README's layout says the same).
+ALLOWED = {
+    ("cli", "tui"): "`curator` with no command opens the app",
+    ("cli", "store"): "`open_store` and `demo` open the database a command names; `gate audit` shows a BadRow",
+    ("tui", "store"): "the UI thread's one connection (decisions at keypress speed), and the store's row types",
+    ("cli", "families"): "the project's families are loaded where a command needs them (one family for judge/classify)",
+    ("tui", "families"): "the app loads the project's families once",
+    ("cli", "scale"): "`prepare` checks for the optional scale extra before it starts",
+}
+# Packages only the shells may import.
+TOP = {"services", "project"} | SHELLS
+
+
+def unit(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "curator"
+
+
+def graph() -> dict[tuple[str, str], set[str]]:
+    """{(importer unit, imported unit): the importing modules}."""
+    edges: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for path in SRC.rglob("*.py"):
+        module = ".".join(path.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name.startswith("curator.") and unit(name) != unit(module):
+                    target = unit(name)
+                    if (SRC / target).is_dir() or (SRC / f"{target}.py").exists() or target == "__version__":
+                        edges[(unit(module), target)].add(module)
+    return edges
+
+
+def test_no_import_cycle_between_packages() -> None:
+    edges = graph()
+    following: dict[str, set[str]] = defaultdict(set)
+    for a, b in edges:
+        following[a].add(b)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo.extend(following[node])
+        return False
+
+    cycles = sorted(f"{a} -> {b} ({', '.join(sorted(edges[(a, b)]))}) and back" for a, b in edges if reaches(b, a))
+    assert cycles == []
+
+
+def test_nothing_imports_upward() -> None:
+    upward = sorted(f"{a} -> {b}: {', '.join(sorted(mods))}" for (a, b), mods in graph().items()
+                    if b in TOP and a not in TOP and (a, b) not in ALLOWED)
+    assert upward == []
+    engines_to_services = sorted(m for (a, b), mods in graph().items() for m in mods if b == "services" and a not in TOP)
+    assert engines_to_services == []
+
+
+def test_shells_import_services_and_the_project_not_the_store_or_the_engines() -> None:
+    reached = sorted(f"{a} -> {b}: {', '.join(sorted(mods))}" for (a, b), mods in graph().items()
+                     if a in SHELLS and b not in SHELL_MAY | SHELLS and (a, b) not in ALLOWED)
+    assert reached == []
