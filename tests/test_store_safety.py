@@ -52,6 +52,39 @@ COMMANDS = [["stats"], ["gate"], ["export"], ["coverage"], ["jobs"], ["import", 
             ["seeds", "import", "{seeds}"], ["generate", "--family", "school_math", "--procedural", "--limit", "1"], []]
 
 
+@pytest.mark.parametrize("command", [["stats"], ["import", "{corpus}"]], ids=" ".join)
+def test_nothing_is_left_beside_a_damaged_wal_file(tmp_path: Path, command: list[str]) -> None:
+    path = tmp_path / "db" / "damaged.db"
+    with Store(path) as store:
+        prepare_sample(store)
+    damage(path, journal="WAL")
+    (tmp_path / "db" / "damaged.db.checked").unlink(missing_ok=True)
+    corpus = tmp_path / "a.txt"
+    corpus.write_text("متنی کوتاه برای آزمون. " * 30, encoding="utf-8")
+    before, listing = sha(path), sorted(p.name for p in path.parent.iterdir())
+    out = curator("--db", str(path), *[a.format(corpus=corpus) for a in command], cwd=tmp_path)
+    assert out.returncode == 1 and "damaged" in out.stderr
+    assert sha(path) == before
+    assert sorted(p.name for p in path.parent.iterdir()) == listing  # no -shm, -wal or .checked beside it
+
+
+def test_a_file_of_a_newer_schema_is_refused_and_nothing_is_left_beside_it(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    with Store(path):
+        pass
+    for leftover in path.parent.glob("newer.db?*"):
+        leftover.unlink()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    before, listing = sha(path), sorted(p.name for p in tmp_path.iterdir())
+    for command in (["stats"], ["import", str(path)]):
+        out = curator("--db", str(path), *command, cwd=tmp_path)
+        assert out.returncode == 1 and "newer curator" in out.stderr
+    assert sha(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "(the app)")
 def test_a_damaged_file_is_reported_and_left_byte_identical(damaged: Path, tmp_path: Path, command: list[str]) -> None:
     corpus = tmp_path / "a.txt"

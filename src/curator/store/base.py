@@ -50,6 +50,7 @@ JSON_FIELDS = {
 _open_lock = threading.Lock()
 _open_count: dict[str, int] = {}  # real path -> connections this process holds on it
 _checks: dict[str, "_Check"] = {}  # real path -> this process's quick_check of it (one per process)
+_made: dict[str, list[Path]] = {}  # real path -> its -wal/-shm that were not there when this process opened it
 
 
 class StoreError(CuratorError):
@@ -162,9 +163,11 @@ class StoreBase:
         self.conn: sqlite3.Connection | None = None
         self._check: _Check | None = None
         checked_elsewhere = False
+        self._opened = False
         with _open_lock:
             if _open_count.get(self._key, 0) == 0:
                 _check_header(self.path)  # plain file I/O is safe only while no connection is open here
+                _made[self._key] = [p for p in _siblings(self.path) if not p.exists()]
             if self.path.exists() and self.path.stat().st_size > 0:
                 checked_elsewhere = self._key in _checks
                 self._check = _checks.get(self._key) or _Check.start(self.path, self._key)
@@ -181,6 +184,7 @@ class StoreBase:
         except BaseException:
             self.close()
             raise
+        self._opened = True
 
     def _opens_without_writing(self) -> bool:
         try:
@@ -273,8 +277,12 @@ class StoreBase:
             self.conn = None
             _open_count[self._key] = max(0, _open_count.get(self._key, 1) - 1)
             check = _checks.get(self._key)
-            if not self.readonly and _open_count[self._key] == 0 and check is not None and check.passed():
-                _seal(self.path)
+            if _open_count[self._key] > 0 or check is None:
+                return
+            if check.failed():
+                _unmake(_made.pop(self._key, []))  # a damaged file is left as it was found, nothing beside it
+            elif self._opened and not self.readonly and check.passed():
+                _seal(self.path)  # (a file refused at open, say of a newer schema, is not sealed)
 
     def __enter__(self):
         return self
@@ -396,6 +404,9 @@ class _Check:
     def passed(self) -> bool:
         return self.done.is_set() and self.error is None
 
+    def failed(self) -> bool:
+        return self.done.is_set() and self.error is not None
+
     def run(self) -> None:
         try:
             if not _sealed(self.path):
@@ -426,6 +437,24 @@ def _file_state(path: Path) -> list:
         empty_wal = part is not path and st.st_size == 0  # a reader may leave one: nothing in it to check
         state.append(None if empty_wal else [st.st_ino, st.st_size, st.st_ctime_ns, st.st_mtime_ns])
     return state
+
+
+def _siblings(path: Path) -> list[Path]:
+    """The files SQLite keeps beside a database in WAL mode."""
+    return [Path(f"{path}-wal"), Path(f"{path}-shm")]
+
+
+def _unmake(paths: list[Path]) -> None:
+    """Remove the -wal/-shm this process's read-only connections made beside a damaged file (no
+    connection to it is open here, and nothing writes a file that failed its check); a WAL with
+    anything in it is kept."""
+    for path in paths:
+        try:
+            if path.name.endswith("-wal") and path.stat().st_size > 0:
+                continue
+            path.unlink()
+        except OSError:
+            pass
 
 
 def _seal_file(path: Path) -> Path:
