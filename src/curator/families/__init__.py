@@ -21,6 +21,7 @@ from curator.families.schemas import SCHEMAS
 PLACEHOLDERS = {"passage", "passage_id", "topic", "task_type", "difficulty", "fewshot", "n", "persona", "tools",
                 "seed_words", "example", "family"}
 KNOWN_GATES = {"format", "content", "language", "length", "math", "tools", "faithfulness", "dedup", "decontam", "judge"}
+LENGTH_KEYS = ("instruction_max_tokens", "response_max_tokens", "response_min_tokens")  # the length gate's bounds
 PASSAGE_MODES = {"required", "optional", "none"}
 
 
@@ -128,6 +129,22 @@ def load_family(path: Path) -> Family:
     items = data.get("items_per_request", 3)
     if not isinstance(items, int) or not 1 <= items <= 20:
         raise fail("items_per_request", "must be a whole number from 1 to 20")
+    threshold = data.get("dedup_threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not 0 < threshold <= 100):
+        raise fail("dedup_threshold", "must be a number from 1 to 100 (fuzz.ratio; [gates] near_duplicate is the default)")
+    ratio = data.get("min_persian_ratio", 0.6)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+        raise fail("min_persian_ratio", "must be a number from 0 to 1")
+    max_tokens = data.get("max_tokens")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 16):
+        raise fail("max_tokens", "must be a whole number of at least 16")
+    length = data.get("length", {})
+    if not isinstance(length, dict) or (bad := [k for k in length if k not in LENGTH_KEYS]) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in length.values()):
+        what = f"unknown key {bad[0]!r} (known: {', '.join(LENGTH_KEYS)})" if isinstance(length, dict) and bad \
+            else "a table of whole numbers of tokens"
+        raise fail("length", what)
     other_roles = data.get("other_language_roles", [])
     if not isinstance(other_roles, list) or any(r not in ("user", "assistant") for r in other_roles):
         raise fail("other_language_roles", 'must be a list of "user" and/or "assistant"')
@@ -138,8 +155,8 @@ def load_family(path: Path) -> Family:
         accepts_tags=tuple(data.get("accepts_tags", [])), gates=tuple(gates),
         dimensions={k: tuple(v) for k, v in dimensions.items()}, personas=tuple(data.get("personas", [])),
         items_per_request=items, max_tokens=data.get("max_tokens"),
-        min_persian_ratio=float(data.get("min_persian_ratio", 0.6)), length=dict(data.get("length", {})),
-        dedup_threshold=data.get("dedup_threshold"), other_language_roles=tuple(other_roles),
+        min_persian_ratio=float(ratio), length=dict(length),
+        dedup_threshold=None if threshold is None else float(threshold), other_language_roles=tuple(other_roles),
     )
 
 

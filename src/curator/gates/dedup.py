@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
+from curator.config import GateSettings
 from curator.gates.base import Verdict
 from curator.gates.content import Content
 from curator.gates.scaffold import Scaffold, compare, content_keys, same_content
@@ -46,11 +47,11 @@ class DedupItem:
 
 @dataclass
 class DedupSettings:
-    threshold: float = 90.0  # fuzz.ratio on match keys, 0-100
+    threshold: float = GateSettings().near_duplicate  # fuzz.ratio on match keys, 0-100 (curator.toml [gates])
     permutations: int = 63
     bands: int = 21
     ngram: int = 2
-    content_threshold: float = 0.5  # share of either's content weight two examples of one family share
+    content_threshold: float = GateSettings().same_content  # share of either's content weight two examples of one family share
 
 
 class UnionFind:
