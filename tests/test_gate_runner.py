@@ -180,7 +180,9 @@ def test_gate_cli_runs_and_reports(store: Store, db_file: Path) -> None:
     assert "1 new candidate checked" in out.stdout and "dedup" in out.stdout
     rep = subprocess.run([sys.executable, "-m", "curator", "gate", "report"], env=env, capture_output=True, text=True,
                          cwd=ROOT)
-    assert "false-reject" in rep.stdout and "format" in rep.stdout
+    table = audit.report_lines(audit.report(store))
+    assert table[0].split() == ["gate", "pass", "flag", "fail", "audited", "agree", "f-rej", "f-acc"]
+    assert rep.stdout.splitlines()[:len(table)] == table  # the same lines as the palette's Gate report
 
 
 def test_a_gate_run_pauses_between_batches_and_resumes(store: Store, monkeypatch) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from curator.config import Settings
+from curator.services.audit import report, report_lines
 from curator.store import Store
 from curator.tui.app import CuratorApp
 from tui_fixtures import command, settle_until, ROOT, build_db, settle
@@ -43,6 +44,9 @@ async def test_import_a_corpus_and_estimate_from_the_palette(db: Path, tmp_path:
         assert "dry run" in app.last_result and "nothing was sent" in app.last_result
         await palette(pilot, "Gate report", None)
         assert "format" in app.last_result and app.screen.__class__.__name__ == "RawScreen"
+        with Store(db, readonly=True) as store:
+            table = report_lines(report(store))
+        assert app.last_result.splitlines()[:len(table)] == table  # the same lines as `curator gate report`
 
 
 async def test_a_bad_answer_is_shown_and_the_app_goes_on(db: Path) -> None:

@@ -84,19 +84,7 @@ def gate_override(example_id: int, gate_name: str, verdict: str, note: str | Non
 @db_option
 def gate_report(db: Path | None) -> None:
     """Per gate: verdicts, audits, agreement with the curator, estimated false-reject and false-accept rates."""
-    from curator.services.audit import report
-    from curator.services.calibration import report_lines
-
-    def pct(x: float | None) -> str:
-        return "   -" if x is None else f"{x:4.0%}"
+    from curator.services.audit import gate_report as lines
 
     with open_store(db, readonly=True) as store:
-        rows = report(store)
-    click.echo(f"{'gate':<17} {'pass':>7} {'flag':>6} {'fail':>6} {'audited':>8} {'agree':>6} "
-               f"{'false-reject':>13} {'false-accept':>13}")
-    for r in rows:
-        click.echo(f"{r.gate:<17} {r.passed:>7} {r.flagged:>6} {r.failed:>6} {r.audited:>8} {pct(r.agreement):>6} "
-                   f"{pct(r.false_reject):>13} {pct(r.false_accept):>13}")
-    click.echo("")
-    config = _settings_loader()
-    click.echo("\n".join(report_lines(config.meaning, config.gates)))
+        click.echo("\n".join(lines(store, _settings_loader())))

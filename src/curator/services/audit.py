@@ -98,3 +98,24 @@ def report(store: Store) -> list[GateAgreement]:
             audited_fail=len(fails), curator_pass_of_fail=sum(cv == "pass" for _, cv in fails),
             audited_pass=len(passes), curator_fail_of_pass=sum(cv == "fail" for _, cv in passes)))
     return out
+
+
+def report_lines(rows: list[GateAgreement]) -> list[str]:
+    """The agreement table as both shells print it (`curator gate report`, the palette's Gate report):
+    fits 80 columns."""
+    if not rows:
+        return ["no verdicts yet"]
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.0%}"
+
+    return [f"{'gate':<16} {'pass':>7} {'flag':>5} {'fail':>6} {'audited':>7} {'agree':>5} {'f-rej':>5} {'f-acc':>5}"] + [
+        f"{r.gate:<16} {r.passed:>7} {r.flagged:>5} {r.failed:>6} {r.audited:>7} {pct(r.agreement):>5} "
+        f"{pct(r.false_reject):>5} {pct(r.false_accept):>5}" for r in rows]
+
+
+def gate_report(store: Store, settings) -> list[str]:  # settings: config.Settings
+    """The whole gate report: the agreement table, then the calibration with the project's settings."""
+    from curator.services.calibration import report_lines as calibration_lines
+
+    return [*report_lines(report(store)), "", *calibration_lines(settings.meaning, settings.gates)]

@@ -96,19 +96,9 @@ def _judge(app: Any, store: Store, words: list[str]) -> str:
 
 
 def _gate_report(app: Any, store: Store, words: list[str]) -> str:
-    from curator.services.audit import report
+    from curator.services.audit import gate_report
 
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{x:.0%}"
-
-    from curator.services.calibration import report_lines
-
-    rows = report(store)
-    lines = [f"{'gate':<16} {'pass':>7} {'flag':>5} {'fail':>6} audited agree f-rej f-acc"] + [
-        f"{r.gate:<16} {r.passed:>7} {r.flagged:>5} {r.failed:>6} {r.audited:>7} {pct(r.agreement):>5} "
-        f"{pct(r.false_reject):>5} {pct(r.false_accept):>5}" for r in rows] if rows else ["no verdicts yet"]
-    lines += ["", *report_lines(app.settings.meaning, app.settings.gates)]
-    return "\n".join(lines)
+    return "\n".join(gate_report(store, app.settings))
 
 
 def _embed(app: Any, store: Store, words: list[str]) -> str:
