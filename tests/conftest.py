@@ -11,8 +11,10 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import fake_messages_api
 APP_TESTS = ("test_tui", "test_snapshots", "test_app")
 
 
-@pytest.fixture(autouse=True)
-def _fixed_vectors_for_app_tests(request, monkeypatch):
+@pytest.fixture(autouse=True, scope="module")
+def _fixed_vectors_for_app_tests(request):
+    """Module-scoped, so it is in place before a module's own module-scoped fixtures (the databases
+    its snapshots draw are gated with these vectors too, whatever ran before in the process)."""
     if not request.module.__name__.startswith(APP_TESTS):
         yield
         return
@@ -22,12 +24,13 @@ def _fixed_vectors_for_app_tests(request, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("an app test loaded the embedding model: its scores differ by CPU")
 
-    monkeypatch.setattr(embedder.Embedder, "__init__", refuse)
-    embedder.install(STUB)
-    try:
-        yield
-    finally:
-        embedder.install(None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(embedder.Embedder, "__init__", refuse)
+        embedder.install(STUB)
+        try:
+            yield
+        finally:
+            embedder.install(None)
 
 
 @pytest.fixture

@@ -36,8 +36,17 @@ def build_db(path: Path) -> Path:
     """The sample project with gated candidates at `path`: built once per process (gating embeds every
     example), then a copy of that closed file for each test, so tests never share a database."""
     if not _TEMPLATE:
+        from curator.meaning import embedder
+        from stub_embedder import STUB
+
         template = Path(tempfile.mkdtemp(prefix="curator-tui-template-")) / "template.db"
-        _build(template)
+        stubbed = embedder.active_model_id() == STUB.model_id
+        embedder.install(STUB)  # gated with fixed vectors, whichever test builds it first: no model score on screen
+        try:
+            _build(template)
+        finally:
+            if not stubbed:
+                embedder.install(None)
         _TEMPLATE.append(template)
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_TEMPLATE[0], path)
