@@ -84,3 +84,52 @@ def test_shells_import_services_and_the_project_not_the_store_or_the_engines() -
     reached = sorted(f"{a} -> {b}: {', '.join(sorted(mods))}" for (a, b), mods in graph().items()
                      if a in SHELLS and b not in SHELL_MAY | SHELLS and (a, b) not in ALLOWED)
     assert reached == []
+
+
+def textual_private_names() -> dict[str, set[str]]:
+    """{Textual class name: the single-underscore names it holds (class attributes and what an
+    instance sets)}."""
+    from textual.app import App
+    from textual.document._document import Document
+    from textual.screen import ModalScreen, Screen
+    from textual.widget import Widget
+    from textual.widgets import DataTable, Input, Static, TextArea
+
+    def private(names) -> set[str]:
+        return {n for n in names if n.startswith("_") and not n.startswith("__")}
+
+    classes = {"App": App, "Screen": Screen, "ModalScreen": ModalScreen, "Widget": Widget, "Static": Static,
+               "DataTable": DataTable, "Input": Input, "TextArea": TextArea, "Document": Document}
+    instances = {"App": App(), "Screen": Screen(), "ModalScreen": ModalScreen(), "Static": Static(), "Input": Input(), "TextArea": TextArea(), "DataTable": DataTable(),
+                 "Document": Document(""), "Widget": Widget()}
+    return {name: private(dir(cls)) | private(vars(instances[name]) if name in instances else ())
+            for name, cls in classes.items()}
+
+
+def test_textual_private_api_is_used_in_one_module_only() -> None:
+    """`tui/textual_private.py` is the one place that reaches into Textual's private names (to be
+    checked when Textual is upgraded): no other module imports a private Textual module, and no class
+    of ours built on a Textual class defines or uses a private name of it, nor reads one of the app's,
+    a screen's or a widget's from outside."""
+    names = textual_private_names()
+    outside = names["App"] | names["Screen"] | names["Widget"]
+    found = []
+    for path in sorted((SRC / "tui").rglob("*.py")):
+        if path.name == "textual_private.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("textual") and any(
+                    part.startswith("_") for part in node.module.split(".")):
+                found.append(f"{path.name}: imports {node.module}")
+            elif isinstance(node, ast.Attribute) and not (isinstance(node.value, ast.Name) and node.value.id == "self") \
+                    and node.attr in outside:
+                found.append(f"{path.name}:{node.lineno}: .{node.attr}")
+            elif isinstance(node, ast.ClassDef):
+                private = set().union(*(names.get(getattr(b, "id", getattr(b, "attr", "")), set()) for b in node.bases))
+                for inner in ast.walk(node):
+                    name = inner.name if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)) else \
+                        inner.attr if isinstance(inner, ast.Attribute) else None
+                    if name in private:
+                        found.append(f"{path.name}:{inner.lineno}: {node.name}.{name}")
+    assert found == []

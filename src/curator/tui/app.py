@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingsMap
 from textual.screen import ModalScreen, Screen
 from textual.worker import WorkerFailed
@@ -21,6 +21,7 @@ from curator.display.rtl import resolve_mode
 from curator.project import Project
 from curator.tui.errors import describe
 from curator.tui.keys import binding_keys, declared_keys, keys_of
+from curator.tui.textual_private import ShowsWorkerFailures, bindings_of, write_to_terminal
 from curator.tui.messages import BidiChanged, CoverageLoaded
 from curator.tui.screens.dashboard import DashboardScreen
 
@@ -58,7 +59,7 @@ def screen_class(name: str) -> type[Screen]:
     return DashboardScreen
 
 
-class CuratorApp(App):
+class CuratorApp(ShowsWorkerFailures):
     """Keyboard-first curation of Persian SFT data."""
 
     TITLE = "curator"
@@ -91,9 +92,7 @@ class CuratorApp(App):
     def send_bdsm(self, explicit: bool) -> None:
         """Tell the terminal who reorders: explicit while the app does, so a terminal that applies
         bidi by itself (VTE, Konsole, mlterm) does not reorder a second time; implicit otherwise."""
-        if self._driver is not None:
-            self._driver.write(BDSM_EXPLICIT if explicit else BDSM_IMPLICIT)
-            self._driver.flush()
+        if write_to_terminal(self, BDSM_EXPLICIT if explicit else BDSM_IMPLICIT):
             self.bdsm_explicit = explicit
 
     def on_mount(self) -> None:
@@ -171,14 +170,14 @@ class CuratorApp(App):
         self.errors.append(text)
         self.notify(text, title="error", severity="error", timeout=15, markup=False)
 
-    def _handle_exception(self, error: Exception) -> None:
+    def worker_failed(self, error: Exception) -> bool:
         """A worker's error is shown and the app goes on (a worker runs apart from the screens, so
         nothing else stops). An error in a message handler stops that screen's message loop, so
         handlers catch what they expect themselves (`guarded`); anything else is a bug and ends the app."""
         if isinstance(error, WorkerFailed):
             self.show_error(describe(error.error))
-            return
-        super()._handle_exception(error)
+            return True
+        return False
 
     def on_decision_made(self, message) -> None:
         """Keep coverage counts current without recounting: one example in or out of the counted set."""
@@ -247,7 +246,7 @@ class CuratorApp(App):
         for key in here.screen:
             yield SystemCommand(key.description, f"key {key.label}",
                                 lambda a=key.action: self.call_later(screen.run_action, a))
-        for binding_id, (binding, keys) in declared_keys(self, self._bindings).items():
+        for binding_id, (binding, keys) in declared_keys(self, bindings_of(self)).items():
             if not binding_id.startswith("app."):
                 continue
             label = "/".join(keys)

@@ -10,6 +10,8 @@ from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 from textual.screen import Screen
 
+from curator.tui.textual_private import bindings_of, keymap_of
+
 # Shorter names for keys that Textual spells out.
 KEY_NAMES = {"space": "␣", "backspace": "⌫", "enter": "⏎", "escape": "esc", "left": "←", "right": "→",
              "up": "↑", "down": "↓", "tab": "⇥", "delete": "del", "pageup": "pgup", "pagedown": "pgdn"}
@@ -79,8 +81,8 @@ def declared_keys(app: App, bindings: BindingsMap) -> dict[str, tuple[Binding, t
     (remapped ones with their new key), as displayed."""
     order = {b.id: i for i, (_key, b) in enumerate(bindings) if b.id}
     remapped = bindings.copy()
-    if app._keymap:
-        remapped.apply_keymap(app._keymap)
+    if keymap := keymap_of(app):
+        remapped.apply_keymap(keymap)
     result: dict[str, tuple[Binding, tuple[str, ...]]] = {}
     for key, binding in sorted(remapped, key=lambda kb: order.get(kb[1].id, len(order))):
         if binding.id:
@@ -92,9 +94,9 @@ def declared_keys(app: App, bindings: BindingsMap) -> dict[str, tuple[Binding, t
 def binding_keys(app: App, binding_id: str, node: DOMNode | None = None) -> list[str]:
     """The keys bound to a binding of `node` (the app by default) now, as Textual names them (e.g.
     "question_mark")."""
-    remapped = (node or app)._bindings.copy()
-    if app._keymap:
-        remapped.apply_keymap(app._keymap)
+    remapped = bindings_of(node or app).copy()
+    if keymap := keymap_of(app):
+        remapped.apply_keymap(keymap)
     return [key for key, binding in remapped if binding.id == binding_id]
 
 

@@ -18,6 +18,7 @@ from curator.services import triage
 from curator.services.triage import Card, Filters
 from curator.store import BadRow, Store, StoreError
 from curator.display.inert import copyable, visible
+from curator.tui.textual_private import bindings_of
 from curator.tui.errors import attempt
 from curator.tui.widgets.card_scroll import CardScroll
 from curator.tui.widgets.keyline import KeyLine
@@ -134,7 +135,7 @@ class TriageScreen(Screen):
     def _name_reason_keys(self) -> None:
         """The number keys are described by the reason each rejects with (what `?` lists), or
         as having none."""
-        for key, bindings in self._bindings.key_to_bindings.items():
+        for key, bindings in bindings_of(self).key_to_bindings.items():
             for index, binding in enumerate(bindings):
                 if binding.id and binding.id.startswith("triage.reason"):
                     n = int(binding.id.removeprefix("triage.reason"))

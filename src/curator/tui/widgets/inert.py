@@ -9,16 +9,11 @@ applied to the true text at the same place. What the curator did not touch is sa
 
 from __future__ import annotations
 
-from rich.cells import cell_len, get_character_cell_size
 from rich.text import Text
 from textual.actions import SkipAction
-from textual.document._document import Document, EditResult, Location
-from textual.document._document_navigator import DocumentNavigator
-from textual.document._wrapped_document import WrappedDocument
-from textual.expand_tabs import expand_tabs_inline
-from textual.widgets import Input, TextArea
 
 from curator.display.inert import copyable, visible
+from curator.tui.textual_private import EditResult, Location, OwnDocumentTextArea, ShownDocument, ShownInput
 
 
 def plain(text: object, style: str = "") -> Text:
@@ -47,15 +42,14 @@ def _copy(app, text: str) -> None:
     app.copy_to_clipboard(Carried(copyable(_true(text)), _true(text)))
 
 
-class InertDocument(Document):
+class InertDocument(ShownDocument):
     """A document whose `text` is the true text and whose `lines` (what a TextArea lays out and draws)
     are its inert form. Lines are split at line feeds only, so every other character, a carriage
     return or a form feed included, is kept and shown as a picture."""
 
     def __init__(self, text: str) -> None:
-        self._newline = "\n"
         self._true = text.split("\n")
-        self._lines = [visible(line) for line in self._true]
+        super().__init__([visible(line) for line in self._true])
 
     @property
     def text(self) -> str:
@@ -72,7 +66,7 @@ class InertDocument(Document):
         inserted[0] = before + inserted[0]
         inserted[-1] += after
         self._true[top_row:bottom_row + 1] = inserted
-        self._lines[top_row:bottom_row + 1] = [visible(line) for line in inserted]
+        self.shown[top_row:bottom_row + 1] = [visible(line) for line in inserted]
         return EditResult((top_row + len(inserted) - 1, column), replaced)
 
     def get_text_range(self, start: Location, end: Location) -> Carried:
@@ -89,24 +83,13 @@ class InertDocument(Document):
         return Carried(visible(true), true)
 
 
-class InertTextArea(TextArea):
+class InertTextArea(OwnDocumentTextArea):
     """A TextArea over untrusted text: it draws control pictures (one cell each), `text` is the true
     text, and a copy or a cut puts escapes on the clipboard (the true text for a paste in the app).
     Plain text only (no syntax highlighting)."""
 
-    def __init__(self, text: str = "", **kwargs) -> None:
-        super().__init__("", **kwargs)
-        self._set_document(text, None)
-
-    def _set_document(self, text: str, language: str | None) -> None:
-        # TextArea._set_document (Textual 8.2) with an InertDocument in place of its Document.
-        self._highlight_query = None
-        self.document = InertDocument(text)
-        self.wrapped_document = WrappedDocument(self.document, tab_width=self.indent_width)
-        self.navigator = DocumentNavigator(self.wrapped_document)
-        self._build_highlight_map()
-        self.move_cursor((0, 0))
-        self._rewrap_and_refresh_virtual_size()
+    def make_document(self, text: str) -> InertDocument:
+        return InertDocument(text)
 
     def action_copy(self) -> None:
         selected = self.selected_text
@@ -117,32 +100,17 @@ class InertTextArea(TextArea):
     def action_cut(self) -> None:
         if self.read_only:
             return
-        start, end = self.selection
-        result = self._delete_cursor_line() if start == end else self._delete_via_keyboard(start, end)
+        result = self.delete_selection_or_line()
         if result is not None:
             _copy(self.app, result.replaced_text)
 
 
-class InertInput(Input):
+class InertInput(ShownInput):
     """An Input over untrusted text: `value` is the true text, drawn as control pictures (one cell
     each); a copy or a cut puts escapes on the clipboard (the true text for a paste in the app)."""
 
-    @property
-    def _value(self) -> Text:
-        return Text(visible(self.value), no_wrap=True, overflow="ignore", end="")
-
-    def _position_to_cell(self, position: int) -> int:
-        return cell_len(expand_tabs_inline(visible(self.value[:position]), 4))
-
-    def _cell_offset_to_index(self, offset: int) -> int:
-        # Input._cell_offset_to_index (Textual 8.2), measured on what is drawn.
-        cells, offset = 0, offset + self.scroll_offset.x
-        for index, char in enumerate(visible(self.value)):
-            width = get_character_cell_size(char)
-            if cells <= offset < cells + width:
-                return index
-            cells += width
-        return max(0, min(offset, len(self.value)))
+    def shown(self, value: str) -> str:
+        return visible(value)
 
     def action_copy(self) -> None:
         if self.selected_text:
