@@ -27,3 +27,49 @@ def test_a_command_imports_its_own_modules_only() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = eval(out.strip().splitlines()[-1])  # noqa: S307 - our own subprocess's list of names
     assert loaded == ["curator.cli.base", "curator.cli.gate", "curator.cli.judge"], "not the app, exporter or teacher"
+
+
+def test_every_palette_command_is_a_command_line_with_real_options() -> None:
+    """The palette is declared from the same table: each entry is a command (and options) the CLI has."""
+    import click
+
+    from curator.commands import PALETTE
+    from curator.tui.commands import COMMANDS as PALETTE_COMMANDS
+
+    assert [c.use for c in PALETTE_COMMANDS] == list(PALETTE)
+    for use in PALETTE:
+        ctx = click.Context(cli)
+        command: click.Command | None = cli
+        for word in use.path:
+            assert isinstance(command, click.Group), use.command
+            command = command.get_command(ctx, word)
+            assert command is not None, f"curator {use.command}: no such command"
+        declared = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert set(use.options) <= declared, f"curator {use.command}: unknown option"
+        assert f"(curator {use.command})" in next(c.help for c in PALETTE_COMMANDS if c.use == use)
+
+
+def test_a_project_is_built_once_per_command(tmp_path, monkeypatch) -> None:
+    """One invocation reads curator.toml and the family files once, however many helpers ask."""
+    from click.testing import CliRunner
+
+    import curator.project as project
+
+    loads = {"settings": 0, "families": 0}
+    real_settings, real_families = project.Settings.load, project.load_families
+
+    def count_settings(*args, **kwargs):
+        loads["settings"] += 1
+        return real_settings(*args, **kwargs)
+
+    def count_families(*args, **kwargs):
+        loads["families"] += 1
+        return real_families(*args, **kwargs)
+
+    monkeypatch.setattr(project.Settings, "load", count_settings)
+    monkeypatch.setattr(project, "load_families", count_families)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "p.db"), "generate", "--family", "school_math",
+                                      "--procedural", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert loads == {"settings": 1, "families": 1}

@@ -1,6 +1,6 @@
 """The `curator` command line: one module per command group, each a thin shell over the services.
 No arguments opens the app. Every command takes `--db PATH` before or after its name. A command's
-module is imported only when it runs (`base.COMMANDS`)."""
+module is imported only when it runs (`curator.commands.MODULES`)."""
 
 from __future__ import annotations
 

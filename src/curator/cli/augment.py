@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import coverage_map, cli, db_option, families as _families_loader, open_store, safe_line
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import cli, db_option, open_store, project, safe_line
 
 
 @cli.command()
@@ -20,9 +19,8 @@ def augment(max_jobs: int, dry_run: bool, yes: bool, db: Path | None) -> None:
     Shows the job count and the worst-case cost and asks before queueing."""
     from curator.services import augment as service
 
-    settings = _settings_loader()
-    families = _families_loader(settings).families
-    cmap = coverage_map(settings)
+    here = project(db)
+    settings, families, cmap = here.settings, here.families, here.coverage_map()
     with open_store(db, readonly=dry_run) as store:
         planned = service.plan(store, cmap, families, settings, max_jobs_per_cell=max_jobs)
         for line in planned.lines:

@@ -9,13 +9,17 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from curator import __version__
-from curator.config import ConfigError, Settings, db_path
-from curator.store import Store
+from curator.commands import MODULES
+from curator.config import Settings, db_path
+
+if TYPE_CHECKING:
+    from curator.project import Project
+    from curator.store import Store
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,26 +41,41 @@ def resolve_db(db: Path | None) -> Path:
     return db_path(None)
 
 
+def project(db: Path | None = None) -> "Project":
+    """This command's project (its database, settings and families), built once per invocation on the
+    root context; settings and families are read when first asked for."""
+    from curator.project import Project
+
+    path = resolve_db(db)
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.find_root().meta if ctx is not None else {}
+    found = meta.get("curator.project")
+    if found is None or found.db_path != path:
+        found = meta["curator.project"] = Project(path)
+    return found
+
+
 def open_store(db: Path | None, *, readonly: bool = False) -> Store:
     """The store for a command; read-only commands open the file read-only (and never create it)."""
-    return Store(resolve_db(db), readonly=readonly)
+    here = project(db)
+    return here.reader() if readonly else here.writer()
 
 
-def settings() -> Settings:
-    try:
-        return Settings.load()
-    except ConfigError:
-        raise
+def settings(db: Path | None = None) -> Settings:
+    """The project's settings (`curator.toml`)."""
+    return project(db).settings
 
 
-def families(config: Settings, *, show_errors: bool = True):  # -> LoadedFamilies
-    from curator.families import load_families
-
-    loaded = load_families(config.prompts_path())
-    if show_errors:
-        for error in loaded.errors:
+def families(db: Path | None = None, *, show_errors: bool = True) -> dict:
+    """The project's task families; a family file that failed to load is reported (once) on stderr."""
+    here = project(db)
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.find_root().meta if ctx is not None else {}
+    if show_errors and not meta.get("curator.family_errors_shown"):
+        meta["curator.family_errors_shown"] = True
+        for error in here.loaded.errors:
             click.echo(f"family disabled: {error}", err=True)
-    return loaded
+    return here.families
 
 
 def safe_line(text: str, width: int) -> str:
@@ -81,9 +100,10 @@ def json_line(value: Any) -> str:
 def open_app(path: Path) -> None:
     from curator.tui.app import CuratorApp  # imported here: the core never imports Textual
 
-    with Store(path):  # open (and migrate) before the screen takes over, so errors print plainly
+    here = project(path)
+    with here.writer():  # open (and migrate) before the screen takes over, so errors print plainly
         pass
-    CuratorApp(path).run()
+    CuratorApp(path, here.settings).run()
 
 
 def bar_progress(bar):
@@ -96,14 +116,9 @@ def bar_progress(bar):
     return progress
 
 
-def coverage_map(config: Settings, *, show_errors: bool = False):
-    """The target mix of `curator.toml` over the families (a bad map is a one-line error)."""
-    from curator.services.coverage import CoverageError, coverage_map as build
-
-    try:
-        return build(config, families(config, show_errors=show_errors).families)
-    except CoverageError as exc:
-        raise click.ClickException(str(exc)) from exc
+def coverage_map(db: Path | None = None):  # -> CoverageMap
+    """The project's target mix (`coverage.toml` over its families; a bad map is a one-line error)."""
+    return project(db).coverage_map()
 
 
 def progress_bar(total: int, label: str):
@@ -113,16 +128,9 @@ def progress_bar(total: int, label: str):
     return None
 
 
-# Each command and the modules (in this package) that define it and its subcommands, named after the
-# service each is a shell over. A command's modules are imported only when it runs (or for `--help`):
-# `curator gate` does not pay for the app, the exporter or the teacher.
-COMMANDS: dict[str, tuple[str, ...]] = {
-    "augment": ("augment",), "candidates": ("candidates",), "classify": ("classify",), "coverage": ("coverage",),
-    "demo": ("demo",), "embed": ("embed",), "eval": ("seeds",), "export": ("export",), "families": ("families",),
-    "gate": ("gate", "judge"), "generate": ("generate",), "import": ("corpus_import",), "jobs": ("jobs",),
-    "passages": ("passages",), "prepare": ("prepare",), "seeds": ("seeds",), "stats": ("stats",),
-    "triage": ("triage",),
-}
+# The modules that define each command (`curator.commands.MODULES`): a command's modules are imported
+# only when it runs (or for `--help`), so `curator gate` does not pay for the app, the exporter or the teacher.
+COMMANDS = MODULES
 
 
 class LazyGroup(click.Group):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, json_line, open_store
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import cli, db_option, families as project_families, json_line, open_store
 
 
 @cli.group()
@@ -25,7 +24,7 @@ def candidates_import(path: Path, db: Path | None) -> None:
     Bad lines are reported and skipped (the exit status is then 1); importing again adds nothing."""
     from curator.services.candidates import import_candidates
 
-    fams = _families_loader(_settings_loader()).families
+    fams = project_families(db)
     with open_store(db) as store:
         report = import_candidates(store, path, families=set(fams))
     for problem in report.problems:

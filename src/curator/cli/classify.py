@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, open_store
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import cli, db_option, open_store, project
 
 
 @cli.command("classify")
@@ -16,11 +15,9 @@ from curator.cli.base import settings as _settings_loader
 @db_option
 def classify_cmd(llm: bool, limit: int, db: Path | None) -> None:
     """Refine passage tags and quality with the teacher (through the job machinery)."""
-    from curator.families import load_family
     from curator.services.classify import classify
 
-    settings = _settings_loader()
-    fam = load_family(settings.prompts_path() / "classify.toml")
+    settings, fam = project(db).settings, project(db).rubric("classify")
     with open_store(db) as store:
         result = classify(store, fam, settings, limit=limit)
     click.echo(result.summary())

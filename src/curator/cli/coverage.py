@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from curator.cli.base import coverage_map, cli, db_option, open_store
-from curator.cli.base import settings as _settings_loader
 
 
 @cli.command()
@@ -17,7 +16,7 @@ def coverage(only_thin: bool, db: Path | None) -> None:
     """Accepted examples per cell of the coverage map (prompts/coverage.toml) against their targets."""
     from curator.services.coverage import coverage as read_coverage
 
-    cmap = coverage_map(_settings_loader())
+    cmap = coverage_map(db)
     with open_store(db, readonly=True) as store:
         report = read_coverage(store, cmap)
     for line in report.lines(only_thin=only_thin):

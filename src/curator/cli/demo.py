@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import (cli, families as _families_loader, open_app, settings as _settings_loader)
+from curator.cli.base import cli, open_app, project
 from curator.config import SAMPLE_DB
-from curator.store import Store
 
 
 @cli.command()
@@ -21,9 +20,9 @@ def demo(db: Path | None, no_app: bool) -> None:
 
     given = db or click.get_current_context().find_root().params.get("db")
     path = Path(given) if given else SAMPLE_DB
-    settings = _settings_loader()
-    with Store(path) as store:
-        report = build_demo(store, settings, _families_loader(settings).families)
+    here = project(path)
+    with here.writer() as store:
+        report = build_demo(store, here.settings, here.families)
     click.echo(f"sample project in {path}: {report.summary()}")
     if not no_app:
         open_app(path)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import bar_progress, cli, db_option, open_store, progress_bar
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import bar_progress, cli, db_option, open_store, progress_bar, settings as project_settings
 
 
 @cli.command("embed")
@@ -17,7 +16,7 @@ def embed(limit: int | None, db: Path | None) -> None:
     """Embed every candidate, seed and eval item that has no vector yet (resumable: stop it any time)."""
     from curator.services.embed import embed_missing, pending
 
-    config = _settings_loader()
+    config = project_settings(db)
     with open_store(db) as store:
         todo = pending(store)
         bar = progress_bar(min(todo, limit) if limit is not None else todo, "embedding")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import coverage_map, cli, db_option, open_store
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import coverage_map, cli, db_option, open_store, settings as project_settings
 from curator.config import EXPORT_FORMATS
 
 
@@ -24,8 +23,7 @@ def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Pa
     from curator.services.export import LeakError, export_dataset
     from curator.services.gate import set_level_settings
 
-    config = _settings_loader()
-    cmap = coverage_map(config)
+    config, cmap = project_settings(db), coverage_map(db)
     with open_store(db) as store:
         try:
             result = export_dataset(store, cmap, out_dir=out_dir, seed=seed,

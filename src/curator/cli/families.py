@@ -6,14 +6,13 @@ import sys
 
 import click
 
-from curator.cli.base import cli, families as _families_loader
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import cli, project
 
 
 @cli.command()
 def families() -> None:
     """List the task families in prompts/ and validate their files."""
-    loaded = _families_loader(_settings_loader(), show_errors=False)
+    loaded = project().loaded
     for name, fam in sorted(loaded.families.items()):
         dims = ", ".join(f"{k}:{len(v)}" for k, v in fam.dimensions.items())
         click.echo(f"{name:<16} {fam.schema:<18} passage={fam.passage:<8} hash={fam.template_hash} {dims}")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import bar_progress, cli, db_option, families as _families_loader, open_store, progress_bar, safe_line
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import bar_progress, cli, db_option, families as project_families, open_store, progress_bar, safe_line
+from curator.cli.base import settings as project_settings
 
 
 @cli.group(invoke_without_command=True)
@@ -22,8 +22,7 @@ def gate(ctx: click.Context, no_embed: bool, db: Path | None) -> None:
         return
     from curator.services.gate import pending_count, run_gates
 
-    config = _settings_loader()
-    fams = _families_loader(config).families
+    config, fams = project_settings(db), project_families(db)
     with open_store(db) as store:
         bar = progress_bar(pending_count(store), "gating")
         try:
@@ -87,4 +86,4 @@ def gate_report(db: Path | None) -> None:
     from curator.services.audit import gate_report as lines
 
     with open_store(db, readonly=True) as store:
-        click.echo("\n".join(lines(store, _settings_loader())))
+        click.echo("\n".join(lines(store, project_settings(db))))

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as _families_loader, open_store, safe_line
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import cli, db_option, families as project_families, open_store, safe_line, settings as project_settings
 
 
 @cli.command()
@@ -24,8 +23,7 @@ def generate(family_name: str, limit: int, per_passage: int, use_batch: bool, wa
     """Plan jobs for a family and run them through the teacher (resumable: run it again to continue)."""
     from curator.services import generate as service
 
-    settings = _settings_loader()
-    fams = _families_loader(settings).families
+    settings, fams = project_settings(db), project_families(db)
     if family_name not in fams:
         raise click.UsageError(f"unknown family {family_name!r} (known: {', '.join(sorted(fams))})")
     fam = fams[family_name]

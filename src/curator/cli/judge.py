@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import db_option, open_store, settings as _settings_loader
+from curator.cli.base import db_option, open_store, project
 from curator.cli.gate import gate
 
 
@@ -15,12 +15,10 @@ from curator.cli.gate import gate
 @db_option
 def gate_judge(limit: int, db: Path | None) -> None:
     """Judge gated candidates with the frozen rubric (prompts/judge.toml) and the judge model."""
-    from curator.families import load_family
     from curator.services.judge import JudgeModelError
     from curator.services.judge import judge
 
-    settings = _settings_loader()
-    rubric = load_family(settings.prompts_path() / "judge.toml")
+    settings, rubric = project(db).settings, project(db).rubric("judge")
     with open_store(db) as store:
         try:
             result = judge(store, rubric, settings, limit=limit)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, json_line, families as _families_loader, open_store, safe_line
-from curator.cli.base import settings as _settings_loader
+from curator.cli.base import cli, db_option, json_line, families as project_families, open_store, safe_line
+from curator.cli.base import settings as project_settings
 
 
 @cli.group()
@@ -48,7 +48,7 @@ def passages_set(passage_ids: tuple[int, ...], quality: str | None, tags: str | 
     """Set the quality, tags or families of passages (as the Passages screen does)."""
     from curator.services.passages import PassageError, update_passage
 
-    known = _families_loader(_settings_loader(), show_errors=False).families
+    known = project_families(db, show_errors=False)
     with open_store(db) as store:
         for passage_id in passage_ids:
             try:
@@ -69,8 +69,7 @@ def passages_queue(passage_ids: tuple[int, ...], family_name: str, db: Path | No
     """Queue one generation job of a family for each passage (then `curator generate` runs them)."""
     from curator.services.passages import queue_generation
 
-    settings = _settings_loader()
-    fams = _families_loader(settings).families
+    settings, fams = project_settings(db), project_families(db)
     if family_name not in fams:
         raise click.UsageError(f"unknown family {family_name!r} (known: {', '.join(sorted(fams))})")
     with open_store(db) as store:

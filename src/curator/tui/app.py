@@ -26,12 +26,6 @@ from curator.tui.messages import BidiChanged, CoverageLoaded
 from curator.tui.screens.dashboard import DashboardScreen
 
 
-def load_families(settings: Settings):  # -> FamilySet
-    from curator.families import load_families as load
-
-    return load(settings.prompts_path())
-
-
 UI_BUSY_TIMEOUT_S = 2.0
 MAIN_SCREENS = ("dashboard", "triage", "seeds", "passages", "jobs")
 # BDSM (ECMA-48 mode 8): explicit, the application has reordered its text; implicit, the terminal's default.
@@ -107,7 +101,7 @@ class CuratorApp(ShowsWorkerFailures):
             self.exit(return_code=1, message=str(exc))
             return
         self.run_worker(self.store_checked, thread=True, group="store-check")
-        self.project = Project(self.db_path, self.settings, load_families(self.settings))
+        self.project = Project.load(self.db_path, self.settings)
         self.families = self.project.families
         self.coverage = None  # live coverage counts, once the worker has them
         self.coverage_error: str | None = None

@@ -11,16 +11,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from curator.commands import PALETTE, UseCase, palette_help
 from curator.store import Store
 
 
 @dataclass(frozen=True)
 class ServiceCommand:
-    title: str
-    help: str
-    prompt: str  # what to type, shown in the one-line prompt
-    default: str
+    """A palette command: a use case of `curator.commands.PALETTE` and the function that runs it."""
+
+    use: UseCase
     run: Callable[[Any, Store, list[str]], str]  # (app, its own store, the words typed) -> a summary
+
+    @property
+    def title(self) -> str:
+        return self.use.title
+
+    @property
+    def help(self) -> str:
+        return palette_help(self.use)
+
+    @property
+    def prompt(self) -> str:
+        return self.use.prompt
+
+    @property
+    def default(self) -> str:
+        return self.use.default
 
 
 def _family(app: Any, words: list[str]) -> Any:
@@ -80,18 +96,16 @@ def _batch(app: Any, store: Store, words: list[str]) -> str:
 
 
 def _classify(app: Any, store: Store, words: list[str]) -> str:
-    from curator.families import load_family
     from curator.services.classify import classify
 
-    family = load_family(app.settings.prompts_path() / "classify.toml")
+    family = app.project.rubric("classify")
     return classify(store, family, app.settings, limit=_number(words, 0, 50)).summary()
 
 
 def _judge(app: Any, store: Store, words: list[str]) -> str:
-    from curator.families import load_family
     from curator.services.judge import judge
 
-    rubric = load_family(app.settings.prompts_path() / "judge.toml")
+    rubric = app.project.rubric("judge")
     return judge(store, rubric, app.settings, limit=_number(words, 0, 100)).summary()
 
 
@@ -116,27 +130,10 @@ def _override(app: Any, store: Store, words: list[str]) -> str:
     return f"#{words[0]} {words[1]}: the gate said {was}, you say {words[2]}"
 
 
-COMMANDS = (
-    ServiceCommand("Import a corpus", "txt, md, jsonl files or a folder (curator import)", "Import: path", "",
-                   _import_corpus),
-    ServiceCommand("Import seeds", "hand-written examples with a role (curator seeds import)", "Seeds file (JSONL)",
-                   "", _import_seeds(False)),
-    ServiceCommand("Import private eval items", "never trained on, never sent (curator eval import)",
-                   "Eval items file (JSONL)", "", _import_seeds(True)),
-    ServiceCommand("Import candidates", "candidates made elsewhere (curator candidates import)",
-                   "Candidates file (JSONL)", "", _import_candidates),
-    ServiceCommand("Estimate generation cost", "requests, tokens and worst-case cost; sends nothing "
-                   "(curator generate --dry-run)", "Estimate: family [jobs]", "passage_qa 10", _estimate),
-    ServiceCommand("Submit a batch", "the Message Batches API, half price (curator generate --batch)",
-                   "Batch: family [jobs]", "passage_qa 10", _batch),
-    ServiceCommand("Classify passages with the teacher", "curator classify --llm", "Classify: [passages]", "50",
-                   _classify),
-    ServiceCommand("Run the judge", "frozen rubric, another model (curator gate judge)", "Judge: [candidates]", "100",
-                   _judge),
-    ServiceCommand("Embed for the meaning gates", "vectors for what has none; resumable (curator embed)",
-                   "Embed: [at most N examples]", "", _embed),
-    ServiceCommand("Gate report", "verdicts, audits, agreement, false-reject and false-accept (curator gate report)",
-                   "", "", _gate_report),
-    ServiceCommand("Override a gate verdict", "the curator's verdict, counted in the report (curator gate override)",
-                   "Override: candidate-id gate pass|fail [note]", "", _override),
-)
+RUNS = {
+    "import": _import_corpus, "seeds import": _import_seeds(False), "eval import": _import_seeds(True),
+    "candidates import": _import_candidates, "generate --dry-run": _estimate, "generate --batch": _batch,
+    "classify --llm": _classify, "gate judge": _judge, "embed": _embed, "gate report": _gate_report,
+    "gate override": _override,
+}
+COMMANDS = tuple(ServiceCommand(use, RUNS[use.command]) for use in PALETTE)
