@@ -36,7 +36,7 @@ class UseCase:
 # after the service each is a shell over.
 MODULES: dict[str, tuple[str, ...]] = {
     "augment": ("augment",), "candidates": ("candidates",), "classify": ("classify",), "coverage": ("coverage",),
-    "demo": ("demo",), "embed": ("embed",), "eval": ("seeds",), "export": ("export",), "families": ("families",),
+    "demo": ("demo",), "embed": ("embed",), "eval": ("seeds", "evaluation"), "export": ("export",), "families": ("families",),
     "gate": ("gate", "judge"), "generate": ("generate",), "import": ("corpus_import",), "jobs": ("jobs",),
     "passages": ("passages",), "prepare": ("prepare",), "seeds": ("seeds",), "stats": ("stats",),
     "triage": ("triage",),

@@ -276,6 +276,39 @@ MIGRATIONS: list[str] = [
     CREATE INDEX examples_pool ON examples(id) WHERE (((kind IN ('candidate', 'revision') AND superseded_by IS NULL)
         AND state != 'rejected') OR (kind = 'seed' AND superseded_by IS NULL AND role != 'eval'));
     """,
+    # 10: eval runs: the student's answers to the private eval set (one `eval_answer` job an item) and
+    # their scores, kept apart from the examples (never trained on, never exported for training).
+    """
+    CREATE TABLE eval_runs (
+        id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        model TEXT NOT NULL,
+        api TEXT NOT NULL,
+        export_version TEXT,
+        params TEXT NOT NULL DEFAULT '{}',
+        finished_at TEXT
+    );
+    CREATE TABLE eval_answers (
+        run_id INTEGER NOT NULL REFERENCES eval_runs(id),
+        item_id INTEGER NOT NULL REFERENCES examples(id),
+        job_id INTEGER REFERENCES jobs(id),
+        answer TEXT NOT NULL,
+        raw TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, item_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE eval_scores (
+        run_id INTEGER NOT NULL REFERENCES eval_runs(id),
+        item_id INTEGER NOT NULL REFERENCES examples(id),
+        scorer TEXT NOT NULL,
+        passed INTEGER,
+        reason TEXT NOT NULL,
+        evidence TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, item_id, scorer)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

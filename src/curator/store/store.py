@@ -15,6 +15,7 @@ from curator.store.candidates import CandidateQueries
 from curator.store.corpus import CorpusQueries
 from curator.store.decisions import DecisionQueries
 from curator.store.embeddings import EmbeddingQueries
+from curator.store.evals import EvalQueries
 from curator.store.examples import ExampleQueries
 from curator.store.jobs import JobQueries
 from curator.store.seeds import SeedQueries
@@ -24,7 +25,7 @@ from curator.store.verdicts import VerdictQueries
 
 
 class Store(CorpusQueries, ExampleQueries, SeedQueries, CandidateQueries, VerdictQueries, DecisionQueries, JobQueries,
-            StatsQueries, EmbeddingQueries, SketchQueries, StoreBase):
+            StatsQueries, EmbeddingQueries, SketchQueries, EvalQueries, StoreBase):
     """A curator database file."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,

@@ -1,0 +1,185 @@
+"""Closing the loop: the private eval set asked of the student model trained on an export, every answer
+scored by the verifier its family deserves, and a scorecard per family and coverage cell.
+
+`start_run` checks the endpoint (a clear error naming the URL before anything is stored), records the
+run and queues one `eval_answer` job per eval item; `answer_run` asks the student (leased jobs: a kill
+loses nothing and an answered item is never asked again; retries, faults and cancel as for the
+teacher); `score_run` scores the answers; `scorecard` sums them up. The eval items go only to the
+endpoint named for the run; no answer or score is ever part of a training export."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from curator.errors import CuratorError
+from curator.models import Job
+from curator.progress import NEVER, Cancel, Progress
+from curator.scorecard import card, score
+from curator.store import Store
+from curator.store.base import lease_owner
+from curator.store.jobs import LEASE_S
+from curator.student.client import Student, StudentError, StudentSettings
+
+__all__ = ["StudentSettings", "answer_run", "run_eval", "score_run", "scorecard", "start_run"]
+KIND = "eval_answer"
+MAX_ATTEMPTS = 3
+
+
+class EvalRunError(CuratorError):
+    """An eval run cannot be started or read (no eval items, no such run)."""
+
+
+@dataclass
+class EvalRunReport:
+    run: int
+    endpoint: str
+    answered: int = 0
+    failed: int = 0
+    retried: int = 0
+    recovered: int = 0
+    already: int = 0  # answered before this call (a resumed run)
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (f"eval run #{self.run} on {self.endpoint}: {self.answered} answered, {self.failed} failed, "
+                f"{self.retried} to retry")
+        if self.already:
+            text += f"; {self.already} answered before"
+        if self.recovered:
+            text += f"; {self.recovered} items of a stopped run taken up again"
+        return text + "; the eval items were sent to this endpoint only"
+
+
+def start_run(store: Store, student: StudentSettings, *, export_version: str | None = None,
+              limit: int | None = None) -> int:
+    """Record a run and queue one job per current eval item (call after `Student.check`)."""
+    items = store.current_eval_items()[:limit] if limit else store.current_eval_items()
+    if not items:
+        raise EvalRunError("no private eval items to ask (import them with `curator eval import FILE`)")
+    run = store.add_eval_run(endpoint=student.endpoint, model=student.model, api=student.api,
+                             export_version=export_version,
+                             params={"concurrency": student.concurrency, "items": len(items)})
+    store.add_jobs([Job(idem_key=f"eval:{run}:{item.id}", kind=KIND, family=item.family,
+                        params={"run": run, "item": item.id}) for item in items])
+    return run
+
+
+async def answer_run(store: Store, run: int, student: Student, *, progress: Progress | None = None,
+                     cancel: Cancel = NEVER, owner: str | None = None) -> EvalRunReport:
+    """Ask the student every queued item of the run; each answer is stored with its job's `done`."""
+    if store.eval_run(run) is None:
+        raise EvalRunError(f"no eval run #{run} (see `curator eval report`)")
+    report = EvalRunReport(run, student.settings.endpoint)
+    owner = owner or lease_owner()
+    report.recovered = store.recover_jobs(max_attempts=MAX_ATTEMPTS)
+    report.already = len(store.answered_eval_items(run))
+    items = {item.id: item for item in store.current_eval_items()}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for job_id in store.queued_eval_jobs(run):
+        queue.put_nowait(job_id)
+    total = queue.qsize()
+
+    async def worker() -> None:
+        while not queue.empty() and not cancel.is_set():
+            job_id = queue.get_nowait()
+            job = store.job(job_id)
+            item = items.get(job.params.get("item"))
+            if item is None:
+                if store.fail_job(job_id, "the eval item is no longer in the eval set"):
+                    report.failed += 1
+                continue
+            attempt = store.claim_job(job_id, owner, max_attempts=MAX_ATTEMPTS)
+            if attempt is None:
+                continue
+            try:
+                answer = await student.answer(score.question(item), item.tools)
+            except StudentError as exc:
+                state = "queued" if exc.retryable and attempt < MAX_ATTEMPTS else "failed"
+                store.finish_attempt(job_id, state=state, attempt=attempt, error=str(exc), raw=exc.raw, owner=owner)
+                report.errors.append(f"item #{item.id}: {exc}")
+                if state == "queued":
+                    report.retried += 1
+                    queue.put_nowait(job_id)
+                else:
+                    report.failed += 1
+            else:
+                with store.transaction():
+                    if store.finish_attempt(job_id, state="done", attempt=attempt, raw=answer.raw, owner=owner,
+                                            input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
+                                            detail={"retries": answer.retries} if answer.retries else None):
+                        store.store_eval_answer(run, item.id, job_id, answer.as_message(), answer.raw)
+                        report.answered += 1
+            if progress:
+                progress(report.answered + report.failed, total)
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(LEASE_S / 3)
+            store.renew_leases(owner)
+
+    renewer = asyncio.create_task(renew())
+    try:
+        await asyncio.gather(*(worker() for _ in range(student.settings.concurrency)))
+    finally:
+        renewer.cancel()
+    if not store.queued_eval_jobs(run) and not store.eval_job_states(run).get("running"):
+        store.finish_eval_run(run)
+    return report
+
+
+def run_eval(store: Store, settings: StudentSettings, *, run: int | None = None, export_version: str | None = None,
+             limit: int | None = None, progress: Progress | None = None, cancel: Cancel = NEVER) -> EvalRunReport:
+    """From synchronous code: check the endpoint, start a run (or resume `run`), ask every item, score."""
+
+    async def main() -> EvalRunReport:
+        student = Student(settings)
+        try:
+            await student.check()
+            number = run if run is not None else start_run(store, settings, export_version=export_version, limit=limit)
+            return await answer_run(store, number, student, progress=progress, cancel=cancel)
+        finally:
+            await student.close()
+
+    report = asyncio.run(main())
+    return report
+
+
+def score_run(store: Store, run: int, families: dict[str, Any]) -> int:
+    """Score every answer of the run (again, from scratch); returns how many items were scored."""
+    items = {item.id: item for item in store.current_eval_items()}
+    rows = []
+    answers = store.eval_answers(run)
+    for item_id, answer in answers.items():
+        item = items.get(item_id)
+        if item is None:
+            continue
+        for s in score.score_answer(item, answer, families.get(item.family)):
+            rows.append((item_id, s.scorer, None if s.passed is None else int(s.passed), s.reason, s.evidence))
+    store.replace_eval_scores(run, rows)
+    return len(answers)
+
+
+def scorecard(store: Store, run: int | None = None) -> card.Scorecard:
+    """The scorecard of a run (the latest by default), with the change since the run before it."""
+    runs = [r["id"] for r in store.eval_runs()]
+    if not runs:
+        raise EvalRunError("no eval run yet (run `curator eval run --endpoint URL --model NAME`)")
+    run = runs[-1] if run is None else run
+    if run not in runs:
+        raise EvalRunError(f"no eval run #{run} (runs: {', '.join(map(str, runs))})")
+    earlier = [r for r in runs if r < run]
+    previous = _card(store, earlier[-1]) if earlier else None
+    return _card(store, run, previous)
+
+
+def _card(store: Store, run: int, previous: card.Scorecard | None = None) -> card.Scorecard:
+    items = {item.id: item for item in store.current_eval_items()}
+    by_item: dict[int, list[score.Score]] = {}
+    for item_id, scorer, passed, reason, evidence in store.eval_scores(run):
+        by_item.setdefault(item_id, []).append(score.Score(scorer, None if passed is None else bool(passed), reason,
+                                                            evidence))
+    rows = [(items[i].family, card.cell_of(items[i].task_type, items[i].difficulty), score.verdict(s))
+            for i, s in by_item.items() if i in items]
+    return card.build(run, store.eval_run(run)["export_version"], rows, previous)

@@ -1,0 +1,88 @@
+"""Eval runs: the student model's answers to the private eval set and their scores. A run's answers
+are asked by `eval_answer` jobs (one an eval item, leased and resumable like every job); an answer
+is stored with its job's `done` in one transaction. Nothing here is ever part of a training export."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from curator.models import Example, now_iso
+from curator.store.predicates import EVAL
+
+
+class EvalQueries:
+    def add_eval_run(self, *, endpoint: str, model: str, api: str, export_version: str | None,
+                     params: dict[str, Any]) -> int:
+        with self.transaction():
+            return self.conn.execute(
+                "INSERT INTO eval_runs (created_at, endpoint, model, api, export_version, params) VALUES (?,?,?,?,?,?)",
+                (now_iso(), endpoint, model, api, export_version, json.dumps(params, ensure_ascii=False))).lastrowid
+
+    def eval_run(self, run_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT id, created_at, endpoint, model, api, export_version, params, finished_at "
+                                "FROM eval_runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        keys = ("id", "created_at", "endpoint", "model", "api", "export_version", "params", "finished_at")
+        run = dict(zip(keys, row))
+        run["params"] = json.loads(run["params"] or "{}")
+        return run
+
+    def eval_runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM eval_runs ORDER BY id")]
+        return [self.eval_run(i) for i in ids]  # type: ignore[misc]
+
+    def finish_eval_run(self, run_id: int) -> None:
+        with self.transaction():
+            self.conn.execute("UPDATE eval_runs SET finished_at = ? WHERE id = ?", (now_iso(), run_id))
+
+    def store_eval_answer(self, run_id: int, item_id: int, job_id: int | None, answer: dict[str, Any],
+                          raw: str) -> None:
+        """One answer (inside the transaction that closes its job's attempt)."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO eval_answers (run_id, item_id, job_id, answer, raw, created_at) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT (run_id, item_id) DO UPDATE SET answer = excluded.answer, raw = excluded.raw, "
+                "job_id = excluded.job_id, created_at = excluded.created_at",
+                (run_id, item_id, job_id, json.dumps(answer, ensure_ascii=False), raw, now_iso()))
+
+    def eval_answers(self, run_id: int) -> dict[int, dict[str, Any]]:
+        """{eval item id: the student's answer message} of a run."""
+        return {item: json.loads(answer) for item, answer in self.conn.execute(
+            "SELECT item_id, answer FROM eval_answers WHERE run_id = ?", (run_id,))}
+
+    def answered_eval_items(self, run_id: int) -> set[int]:
+        return {r[0] for r in self.conn.execute("SELECT item_id FROM eval_answers WHERE run_id = ?", (run_id,))}
+
+    def replace_eval_scores(self, run_id: int, scores: list[tuple[int, str, int | None, str, dict[str, Any]]]) -> None:
+        """A run's scores, (item id, scorer, passed 1/0/None, reason, evidence) each, in place of its old ones."""
+        stamp = now_iso()
+        with self.transaction():
+            self.conn.execute("DELETE FROM eval_scores WHERE run_id = ?", (run_id,))
+            self.conn.executemany(
+                "INSERT INTO eval_scores (run_id, item_id, scorer, passed, reason, evidence, created_at) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [(run_id, item, scorer, passed, reason, json.dumps(evidence, ensure_ascii=False), stamp)
+                 for item, scorer, passed, reason, evidence in scores])
+
+    def eval_scores(self, run_id: int) -> list[tuple[int, str, int | None, str, dict[str, Any]]]:
+        return [(item, scorer, passed, reason, json.loads(evidence or "{}")) for item, scorer, passed, reason, evidence
+                in self.conn.execute("SELECT item_id, scorer, passed, reason, evidence FROM eval_scores "
+                                     "WHERE run_id = ? ORDER BY item_id, scorer", (run_id,))]
+
+    def current_eval_items(self) -> list[Example]:
+        """The private eval set as it is now (the current version of each item), by id."""
+        return list(self.iter_examples(f"{EVAL} AND superseded_by IS NULL"))
+
+    def queued_eval_jobs(self, run_id: int) -> list[int]:
+        """The run's `eval_answer` jobs still queued, by id."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM jobs WHERE kind = 'eval_answer' AND state = 'queued' AND json_extract(params, '$.run') = ? "
+            "ORDER BY id", (run_id,))]
+
+    def eval_job_states(self, run_id: int) -> dict[str, int]:
+        return dict(self.conn.execute(
+            "SELECT state, count(*) FROM jobs WHERE kind = 'eval_answer' AND json_extract(params, '$.run') = ? "
+            "GROUP BY state", (run_id,)).fetchall())

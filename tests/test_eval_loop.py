@@ -1,0 +1,220 @@
+"""Closing the loop: the private eval set asked of a student model behind a local OpenAI-compatible
+server (a scripted student, with faults), every answer scored by its family's verifier, and a
+scorecard per family and cell that equals the script; a killed run resumes without asking again."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from curator.services.evaluation import answer_run, run_eval, score_run, scorecard, start_run
+from curator.services.seeds import import_seeds
+from curator.store import Store
+from curator.student.client import Student, StudentError, StudentSettings
+from fake_chat_api import ChatFault, FakeChatAPI
+from tui_fixtures import FAMILIES, ROOT
+
+CALC = [{"type": "function", "function": {"name": "calculator", "description": "Arithmetic.", "parameters": {
+    "type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}}}]
+
+
+def math(n: int, difficulty: str) -> dict:
+    return {"family": "school_math", "role": "eval", "task_type": "word_problem", "difficulty": difficulty,
+            "messages": [{"role": "user", "content": f"اگر سارا {n} دفتر بخرد و هر دفتر ۴ هزار تومان باشد، روی هم چند هزار تومان می‌دهد؟"},
+                         {"role": "assistant", "content": f"{n} × ۴ = {4 * n}. پس سارا {4 * n} هزار تومان می‌دهد."}]}
+
+
+def tool(a: int, b: int) -> dict:
+    return {"family": "tool_calling", "role": "eval", "task_type": "tool_needed", "difficulty": "middle_school",
+            "tools": CALC, "messages": [
+                {"role": "user", "content": f"حاصل {a} ضربدر {b} چقدر است؟"},
+                {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "id": "c1", "function": {
+                    "name": "calculator", "arguments": {"expression": f"{a}*{b}"}}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": str(a * b)},
+                {"role": "assistant", "content": f"حاصل {a * b} است."}]}
+
+
+NO_CALL = {"family": "tool_calling", "role": "eval", "task_type": "no_tool_needed", "difficulty": "middle_school",
+           "tools": CALC, "messages": [{"role": "user", "content": "پایتخت ایران کجاست؟"},
+                                       {"role": "assistant", "content": "پایتخت ایران تهران است."}]}
+OPEN = {"family": "grammar_tutor", "role": "eval", "task_type": "explanation", "difficulty": "middle_school",
+        "messages": [{"role": "user", "content": "در جملهٔ «مریم به مدرسه رفت» فاعل کدام است؟"},
+                     {"role": "assistant", "content": "در این جمله «مریم» فاعل است، چون کار رفتن را انجام داده است."}]}
+
+ITEMS = [math(3, "easy"), math(5, "easy"), math(7, "easy"), math(11, "hard"), math(13, "hard"), math(17, "hard"),
+         tool(11, 70), tool(13, 70), tool(23, 47), NO_CALL, OPEN]
+
+
+def student(body: dict) -> dict:
+    """The script: right on easy math and 3 of 7 and 5 of 17 hard ones... exactly as WRONG says."""
+    ask = body["messages"][-1]["content"]
+    for n in (3, 5, 7, 11, 13, 17):
+        if f"سارا {n} دفتر" in ask:
+            given = 4 * n + (1 if n in WRONG_MATH else 0)
+            return {"content": f"{n} × ۴ = {given}. پس جواب {given} هزار تومان است."}
+    for a, b in ((11, 70), (13, 70), (23, 47)):
+        if f"حاصل {a} ضربدر {b}" in ask:
+            expression = f"{a}*{b}" if (a, b) != (23, 47) else "23+47"  # one wrong call
+            return {"content": "", "tool_calls": [{"name": "calculator", "arguments": {"expression": expression}}]}
+    if "پایتخت" in ask:
+        return {"content": "", "tool_calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]}  # needless call
+    return {"content": "در این جمله «مریم» فاعل است، چون کار رفتن را او انجام داده است و فعل به او نسبت داده می‌شود."}
+
+
+WRONG_MATH = {11, 17}  # two of the hard ones; every easy one right
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "eval.db"
+    items = tmp_path / "eval.jsonl"
+    items.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in ITEMS) + "\n", encoding="utf-8")
+    with Store(path) as store:
+        report = import_seeds(store, items, eval_items=True)
+        assert not report.problems, report.problems
+    return path
+
+
+def test_the_scorecard_equals_the_script_through_faults(db: Path) -> None:
+    with FakeChatAPI(script=student) as api, Store(db) as store:
+        api.faults.extend([ChatFault.status(429, retry_after="0"), ChatFault.status(500), ChatFault.malformed(),
+                           ChatFault.timeout(2.0)])
+        settings = StudentSettings(endpoint=api.url, model="student", concurrency=4, timeout_s=1.0,
+                                   backoff_base_s=0.01)
+        report = run_eval(store, settings, export_version="v3")
+        assert report.answered == len(ITEMS) and report.failed == 0, report.errors
+        assert api.answered == len(ITEMS)
+        score_run(store, report.run, FAMILIES)
+        card = scorecard(store)
+    lines = {(line.family, line.cell): (line.items, line.passed, line.pending) for line in card.lines}
+    assert lines[("school_math", None)] == (6, 4, 0)
+    assert lines[("school_math", "word_problem/easy")] == (3, 3, 0)
+    assert lines[("school_math", "word_problem/hard")] == (3, 1, 0)
+    assert lines[("tool_calling", "tool_needed/middle_school")] == (3, 2, 0)
+    assert lines[("tool_calling", "no_tool_needed/middle_school")] == (1, 0, 0)
+    assert lines[("grammar_tutor", None)] == (0, 0, 1), "an open answer waits for the judge"
+    assert card.export_version == "v3"
+    assert card.failing() == {("school_math", "word_problem/hard"): 2, ("tool_calling", "tool_needed/middle_school"): 1,
+                              ("tool_calling", "no_tool_needed/middle_school"): 1}
+
+
+def test_only_the_question_is_sent_with_its_tools(db: Path) -> None:
+    with FakeChatAPI(script=student) as api, Store(db) as store:
+        run_eval(store, StudentSettings(endpoint=api.url, model="student"), limit=len(ITEMS))
+    by_question = {r["messages"][-1]["content"]: r for r in api.requests}
+    asked = by_question["حاصل ۲۳ ضربدر ۴۷ چقدر است؟".replace("۲۳", "23").replace("۴۷", "47")]
+    assert [m["role"] for m in asked["messages"]] == ["user"] and asked["tools"] == CALC
+    assert all(m["role"] != "assistant" for r in api.requests for m in r["messages"]), "never the reference answer"
+
+
+def test_an_unreachable_endpoint_or_a_wrong_model_is_one_line_and_nothing_is_stored(db: Path, tmp_path: Path) -> None:
+    gone = subprocess.run([sys.executable, "-m", "curator", "eval", "run", "--endpoint", "http://127.0.0.1:9/v1",
+                           "--model", "student", "--db", str(db)], capture_output=True, text=True, timeout=120)
+    assert gone.returncode == 1 and "Traceback" not in gone.stderr
+    assert gone.stderr.startswith("error: http://127.0.0.1:9/v1: cannot connect")
+    with FakeChatAPI(script=student, models=["my-sft"]) as api:
+        wrong = subprocess.run([sys.executable, "-m", "curator", "eval", "run", "--endpoint", api.url, "--model",
+                                "student", "--db", str(db)], capture_output=True, text=True, timeout=120)
+        assert wrong.returncode == 1 and "no model 'student' there (it serves my-sft)" in wrong.stderr
+        assert api.requests == []
+    with Store(db, readonly=True) as store:
+        assert store.eval_runs() == [] and store.count("jobs") == 0
+
+
+def test_a_failing_item_is_named_and_the_others_are_answered(db: Path) -> None:
+    with FakeChatAPI(script=student) as api, Store(db) as store:
+        api.faults.extend([ChatFault.status(400)])  # a request the server refuses: not retried
+        report = run_eval(store, StudentSettings(endpoint=api.url, model="student", concurrency=1))
+    assert report.failed == 1 and report.answered == len(ITEMS) - 1
+    assert "400" in report.errors[0] and api.url in report.errors[0]
+
+
+def test_a_killed_run_resumes_without_asking_again(db: Path) -> None:
+    answered_first = 4
+    release, reached = threading.Event(), threading.Event()
+    count = [0]
+    lock = threading.Lock()
+
+    def held(body: dict) -> dict:
+        with lock:
+            count[0] += 1
+            mine = count[0]
+        if mine == answered_first:
+            reached.set()
+        if mine > answered_first:
+            release.wait(60)  # the requests after the first ones hang until the process is killed
+        return student(body)
+
+    with FakeChatAPI(script=held) as api:
+        cmd = [sys.executable, "-m", "curator", "eval", "run", "--endpoint", api.url, "--model", "student",
+               "--concurrency", "2", "--db", str(db)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert reached.wait(60), "the student was asked"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the first answers are committed (a condition, not a pause)
+            with Store(db, readonly=True) as store:
+                if store.eval_runs() and len(store.answered_eval_items(1)) == answered_first:
+                    break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        release.set()
+        with Store(db, readonly=True) as store:
+            before = store.answered_eval_items(1)
+        assert len(before) == answered_first
+        asked_before = len(api.requests)
+        api.script = student
+        out = subprocess.run([*cmd, "--resume", "1"], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert f"{answered_first} answered before" in out.stdout
+        assert len(api.requests) - asked_before == len(ITEMS) - answered_first
+    with Store(db, readonly=True) as store:
+        assert len(store.answered_eval_items(1)) == len(ITEMS)
+        assert len(store.eval_runs()) == 1
+
+
+def test_report_json_and_no_answer_reaches_an_export(db: Path, tmp_path: Path) -> None:
+    from curator.coverage import CoverageMap
+    from curator.services.export import export_dataset
+
+    with FakeChatAPI(script=student) as api:
+        out = subprocess.run([sys.executable, "-m", "curator", "eval", "run", "--endpoint", api.url, "--model",
+                              "student", "--export", "v1", "--db", str(db)], capture_output=True, text=True,
+                             timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "school_math" in out.stdout and "word_problem/hard" in out.stdout
+    report = subprocess.run([sys.executable, "-m", "curator", "eval", "report", "--json", "--db", str(db)],
+                            capture_output=True, text=True, timeout=120)
+    rows = [json.loads(line) for line in report.stdout.splitlines()]
+    fam = next(r for r in rows if r["family"] == "school_math" and r["cell"] is None)
+    assert (fam["items"], fam["passed"], fam["run"], fam["export"]) == (6, 4, 1, "v1")
+    assert all({"family", "cell", "items", "passed", "run"} <= set(r) for r in rows)
+    with Store(db) as store:
+        result = export_dataset(store, CoverageMap.load(ROOT / "prompts" / "coverage.toml", FAMILIES),
+                                out_dir=tmp_path / "out")
+    files = {p.name: p.read_text(encoding="utf-8") for p in result.path.iterdir() if p.is_file()}
+    everything = "".join(files.values())
+    assert "پس جواب" not in everything and "فعل به او نسبت داده می‌شود" not in everything, "no student answer leaves"
+    assert "train.jsonl" in files and "سارا" not in files["train.jsonl"] + files["polish.jsonl"], \
+        "nor an eval item in a training file"
+
+
+def test_student_error_names_the_endpoint() -> None:
+    import asyncio
+
+    async def ask() -> None:
+        s = Student(StudentSettings(endpoint="http://127.0.0.1:9/v1", model="m", max_retries=0))
+        try:
+            await s.answer([{"role": "user", "content": "سلام"}])
+        finally:
+            await s.close()
+
+    with pytest.raises(StudentError, match=r"127\.0\.0\.1:9/v1: connection error"):
+        asyncio.run(ask())
+    assert start_run and answer_run  # the service's steps, used by the app's worker too
