@@ -53,7 +53,7 @@ def build(path: Path, total: int, accepted: int) -> None:
 
 
 def main() -> None:
-    from curator.coverage import CoverageMap, recount
+    from curator.target_mix import CoverageMap, recount
     from curator.services.export import export_dataset as export
     from curator.gates.decontam import DecontamSettings
     from curator.services.gating.runner import GateReport, run_set_level

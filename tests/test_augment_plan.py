@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from curator.config import Settings
-from curator.coverage import CoverageMap
+from curator.target_mix import CoverageMap
 from curator.families import load_families
 from curator.services import augment as service
 from curator.store import Store

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from curator.augment import plan_augmentation, queue_augmentation
+from curator.augment_plan import plan_augmentation, queue_augmentation
 from curator.config import Settings
-from curator.coverage import CoverageError, CoverageMap, LiveCoverage, recount
+from curator.target_mix import CoverageError, CoverageMap, LiveCoverage, recount
 from curator.export.mix import attach_verdicts, build_mix, load_rows, trainable
 from curator.services.export import LeakError, export_dataset as export
 from curator.services.gate import run_gates
@@ -254,7 +254,7 @@ def test_a_killed_export_leaves_nothing_partial(store: Store, tmp_path: Path) ->
         sys.path.insert(0, {str(ROOT / 'tests')!r})
         from datetime import date
         from pathlib import Path
-        from curator.coverage import CoverageMap
+        from curator.target_mix import CoverageMap
         from curator.export import writer
         from curator.services.export import export_dataset
         from curator.store import Store

@@ -180,7 +180,7 @@ def test_a_killed_run_resumes_without_asking_again(db: Path) -> None:
 
 
 def test_report_json_and_no_answer_reaches_an_export(db: Path, tmp_path: Path) -> None:
-    from curator.coverage import CoverageMap
+    from curator.target_mix import CoverageMap
     from curator.services.export import export_dataset
 
     with FakeChatAPI(script=student) as api:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from curator.config import MeaningSettings, Settings
-from curator.coverage import CoverageMap
+from curator.target_mix import CoverageMap
 from curator.gates.evidence import word_diff
 from curator.models import Example, Message
 from curator.services import triage

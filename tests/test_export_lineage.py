@@ -12,7 +12,7 @@ import pytest
 
 from curator.services import triage as review
 from curator.config import Settings
-from curator.coverage import CoverageMap, LiveCoverage, recount
+from curator.target_mix import CoverageMap, LiveCoverage, recount
 from curator.services.gate import run_gates
 from curator.models import Message
 from curator.services.coverage import coverage
@@ -135,8 +135,8 @@ async def test_the_dashboard_shows_an_export_that_cannot_be_written_and_keeps_ru
         assert store.count_jobs(kind="generate") > 0
 
 
-MINE = ["corpus", "services", "export", "cli", "coverage.py",
-        "augment.py", "sample", "tui/screens/dashboard.py", "tui/screens/seeds.py", "tui/screens/passages.py",
+MINE = ["corpus", "services", "export", "cli", "target_mix.py",
+        "augment_plan.py", "sample", "tui/screens/dashboard.py", "tui/screens/seeds.py", "tui/screens/passages.py",
         "tui/screens/prompt.py", "tui/screens/raw.py"]
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET|WHERE)\b|\.conn\b|store\.(examples|jobs|count)\(")
 

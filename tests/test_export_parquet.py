@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 from curator.config import Settings
-from curator.coverage import CoverageMap
+from curator.target_mix import CoverageMap
 from curator.export import writer
 from curator.export.parquet import JSON_LIST, JSON_STRING, tools_column
 from curator.families import load_families

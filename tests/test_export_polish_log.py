@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from curator.coverage import CoverageMap
+from curator.target_mix import CoverageMap
 from curator.models import Example, Message
 from curator.services.export import export_dataset
 from curator.services.seeds import edit_seed

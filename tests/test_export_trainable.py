@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from curator.config import MeaningSettings, Settings
-from curator.coverage import CoverageMap
+from curator.target_mix import CoverageMap
 from curator.gates.trainable import untrainable
 from curator.models import Example, Message
 from curator.services.export import export_dataset

@@ -239,7 +239,7 @@ def test_the_decontamination_verdict_by_meaning_cannot_be_overridden(store: Stor
 # -- the export --------------------------------------------------------------------------------------
 
 def test_the_export_refuses_a_reworded_eval_item_the_gates_never_checked(store: Store, tmp_path: Path) -> None:
-    from curator.coverage import CoverageMap
+    from curator.target_mix import CoverageMap
     from curator.services.export import LeakError, export_dataset
 
     leak = pair("grade_phrase", match=True)
@@ -273,7 +273,7 @@ def test_curator_embed_and_the_gate_report_from_the_command_line(store: Store, d
 
 
 def test_the_curation_log_names_the_paraphrased_eval_item_and_the_keeper(store: Store, tmp_path: Path) -> None:
-    from curator.coverage import CoverageMap
+    from curator.target_mix import CoverageMap
     from curator.services.export import export_dataset
 
     leak, dup = pair("synonyms", 2, match=True), pair("synonyms", 3, match=True)

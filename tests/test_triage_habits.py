@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from curator.config import ConfigError, Settings
-from curator.coverage import CoverageMap, LiveCoverage, recount
+from curator.target_mix import CoverageMap, LiveCoverage, recount
 from curator.export.mix import Mix, load_rows, attach_verdicts
 from curator.export.writer import coverage_report, curation_log
 from curator.services.gating.runner import update_status

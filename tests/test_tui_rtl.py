@@ -123,7 +123,7 @@ async def test_a_persian_database_name_in_the_header_goes_through_the_pipeline(t
 
 
 async def test_persian_coverage_cells_on_the_dashboard_are_reordered_once(db: Path) -> None:
-    from curator.coverage import Cell
+    from curator.target_mix import Cell
 
     app = app_for(db, "dashboard")
     async with app.run_test(size=(120, 40)) as pilot:

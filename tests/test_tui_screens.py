@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from curator.config import Settings
-from curator.coverage import CoverageMap
+from curator.target_mix import CoverageMap
 from curator.services import augment as augment_service
 from curator.store import Store
 from curator.tui.app import CuratorApp

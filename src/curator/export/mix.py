@@ -16,7 +16,7 @@ from curator.policy import exclusion_reason
 from curator.store import Store
 
 if TYPE_CHECKING:
-    from curator.coverage import CoverageMap
+    from curator.target_mix import CoverageMap
 
 
 @dataclass

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from curator.errors import CuratorError
-from curator.coverage import CoverageMap, bar
+from curator.target_mix import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
 from curator.export.mix import Mix, Row, attach_verdicts, build_mix, load_rows, trainable
 from curator.policy import exclusion_reason

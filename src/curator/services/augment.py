@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from curator.augment import AugmentLine, plan_augmentation, queue_augmentation
+from curator.augment_plan import AugmentLine, plan_augmentation, queue_augmentation
 from curator.config import Settings
-from curator.coverage import CoverageMap, recount
+from curator.target_mix import CoverageMap, recount
 from curator.jobs.plan import FewShot
 from curator.services.generate import request_cost
 from curator.store import Store

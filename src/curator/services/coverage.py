@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.config import Settings
-from curator.coverage import Cell, CoverageError, CoverageMap, LiveCoverage, bar, recount, table
+from curator.target_mix import Cell, CoverageError, CoverageMap, LiveCoverage, bar, recount, table
 from curator.store import Store
 
 __all__ = ["CoverageError", "CoverageReport", "bar", "coverage", "coverage_map", "live_coverage"]

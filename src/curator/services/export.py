@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.config import MeaningSettings
-from curator.coverage import CoverageMap
+from curator.target_mix import CoverageMap
 from curator.export.mix import Row
 from curator.export.writer import ExportResult, LeakError, MeaningCheck, write_export
 from curator.gates import meaning

@@ -12,7 +12,7 @@ from math import ceil
 from typing import Any
 
 from curator.config import Settings
-from curator.coverage import Cell, CoverageMap
+from curator.target_mix import Cell, CoverageMap
 from curator.jobs.plan import FewShot, plan_generation
 from curator.models import Job
 from curator.store import Store
