@@ -218,3 +218,23 @@ def test_student_error_names_the_endpoint() -> None:
     with pytest.raises(StudentError, match=r"127\.0\.0\.1:9/v1: connection error"):
         asyncio.run(ask())
     assert start_run and answer_run  # the service's steps, used by the app's worker too
+
+
+def test_augment_from_eval_plans_only_the_failing_cells_in_proportion(db: Path) -> None:
+    from curator.config import Settings
+    from curator.services.augment import plan_from_eval, queue
+
+    settings = Settings(prompts_dir=ROOT / "prompts")
+    with FakeChatAPI(script=student) as api, Store(db) as store:
+        report = run_eval(store, StudentSettings(endpoint=api.url, model="student"))
+        score_run(store, report.run, FAMILIES)
+        planned = plan_from_eval(store, FAMILIES, settings, jobs_per_failure=2)
+        wanted = {(line.cell.family, line.cell.value): line.added for line in planned.lines}
+        assert wanted == {("school_math", "word_problem/hard"): 4, ("tool_calling", "tool_needed/middle_school"): 2,
+                          ("tool_calling", "no_tool_needed/middle_school"): 2}
+        assert store.count("jobs", "kind = 'generate'") == 0, "planning writes nothing"
+        queued = queue(store, planned).queued
+        assert queued == planned.jobs == 8, "the dry run counts what the real run queues"
+        params = [store.job(i).params for (i,) in store.conn.execute("SELECT id FROM jobs WHERE kind = 'generate'")]
+    hard = [p for p in params if p.get("difficulty") == "hard"]
+    assert len(hard) == 4 and all(p["task_type"] == "word_problem" and p["augment"]["eval_run"] == "1" for p in hard)

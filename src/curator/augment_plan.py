@@ -59,3 +59,31 @@ def plan_augmentation(store: Store, families: dict[str, Any], settings: Settings
 def queue_augmentation(store: Store, lines: list[AugmentLine]) -> int:
     """Store the planned new jobs (in short batches); returns how many were added."""
     return store.add_jobs([job for line in lines for job in line.new_jobs])
+
+
+def plan_from_failures(store: Store, families: dict[str, Any], settings: Settings,
+                       failures: dict[tuple[str, str], int], *, jobs_per_failure: int = 2, max_jobs_per_cell: int = 20,
+                       run: int | None = None, fewshot: FewShot | None = None) -> list[AugmentLine]:
+    """Targeted jobs for the cells where the student failed its eval items, in proportion: each failed
+    item of a cell ("task_type/difficulty") asks for `jobs_per_failure` jobs (at most
+    `max_jobs_per_cell`); the jobs carry the eval run that steered them. Writes nothing."""
+    fewshot = fewshot or FewShot.load(store)
+    lines: list[AugmentLine] = []
+    planned: set[str] = set()
+    for (family, cell_name), failed in sorted(failures.items(), key=lambda kv: (-kv[1], kv[0])):
+        cell = Cell(family, "eval", cell_name, failed)
+        fam = families.get(family)
+        if fam is None:
+            lines.append(AugmentLine(cell, 0, 0, "no such family file"))
+            continue
+        task_type, _, difficulty = cell_name.partition("/")
+        overrides = {k: v for k, v in (("task_type", task_type), ("difficulty", difficulty)) if v and v != "-"}
+        if run is not None:
+            overrides["eval_run"] = str(run)
+        jobs = min(max_jobs_per_cell, max(1, failed * jobs_per_failure))
+        plan = plan_generation(store, fam, settings, limit=jobs, overrides=overrides, dry_run=True, fewshot=fewshot)
+        stored = store.stored_job_keys([j.idem_key for j in plan.jobs])
+        new = [j for j in plan.jobs if j.idem_key not in stored and j.idem_key not in planned]
+        planned.update(j.idem_key for j in new)
+        lines.append(AugmentLine(cell, len(plan.jobs), len(new), new_jobs=new))
+    return lines

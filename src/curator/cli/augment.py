@@ -13,16 +13,24 @@ from curator.cli.base import cli, db_option, open_store, project, safe_line
 @click.option("--max-jobs", default=20, show_default=True, help="Jobs to queue per thin cell at most.")
 @click.option("--dry-run", is_flag=True, help="Show what would be queued and its worst-case cost; store nothing.")
 @click.option("--yes", is_flag=True, help="Queue without asking (for scripts).")
+@click.option("--from-eval", "from_eval", is_flag=False, flag_value=-1, type=int, default=None,
+              help="Plan for the cells where the student failed in eval run RUN (the latest without a number), "
+                   "in proportion to its failures there, instead of the thin cells.")
+@click.option("--per-failure", default=2, show_default=True, help="With --from-eval: jobs per failed eval item.")
 @db_option
-def augment(max_jobs: int, dry_run: bool, yes: bool, db: Path | None) -> None:
-    """Queue targeted generation for every thin cell (then `curator generate` runs it, gates and triage follow).
-    Shows the job count and the worst-case cost and asks before queueing."""
+def augment(max_jobs: int, dry_run: bool, yes: bool, from_eval: int | None, per_failure: int, db: Path | None) -> None:
+    """Queue targeted generation for every thin cell, or where the student fails (--from-eval); then `curator
+    generate` runs it, gates and triage follow. Shows the job count and the worst-case cost and asks before queueing."""
     from curator.services import augment as service
 
     here = project(db)
     settings, families, cmap = here.settings, here.families, here.coverage_map()
     with open_store(db, readonly=dry_run) as store:
-        planned = service.plan(store, cmap, families, settings, max_jobs_per_cell=max_jobs)
+        if from_eval is not None:
+            planned = service.plan_from_eval(store, families, settings, run=None if from_eval == -1 else from_eval,
+                                             jobs_per_failure=per_failure, max_jobs_per_cell=max_jobs)
+        else:
+            planned = service.plan(store, cmap, families, settings, max_jobs_per_cell=max_jobs)
         for line in planned.lines:
             c = line.cell
             what = line.note or f"{line.jobs} jobs ({line.added} new)"

@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from curator.augment_plan import AugmentLine, plan_augmentation, queue_augmentation
+from curator.augment_plan import AugmentLine, plan_augmentation, plan_from_failures, queue_augmentation
 from curator.config import Settings
 from curator.target_mix import CoverageMap, recount
 from curator.jobs.plan import FewShot
 from curator.services.generate import request_cost
 from curator.store import Store
 
-__all__ = ["AugmentLine", "AugmentPlan", "AugmentReport", "augment", "plan", "queue"]
+__all__ = ["AugmentLine", "AugmentPlan", "AugmentReport", "augment", "plan", "plan_from_eval", "queue"]
 
 
 @dataclass
@@ -62,6 +62,22 @@ def plan(store: Store, cmap: CoverageMap, families: dict[str, Any], settings: Se
     fewshot = FewShot.load(store)
     lines = plan_augmentation(store, families, settings, cmap, recount(store, cmap),
                               max_jobs_per_cell=max_jobs_per_cell, fewshot=fewshot)
+    cost = sum(request_cost(store, families[line.cell.family], line.new_jobs, settings, fewshot=fewshot)[2]
+               for line in lines if line.new_jobs)
+    return AugmentPlan(lines, cost, settings.teacher.max_job_attempts)
+
+
+def plan_from_eval(store: Store, families: dict[str, Any], settings: Settings, *, run: int | None = None,
+                   jobs_per_failure: int = 2, max_jobs_per_cell: int = 20) -> AugmentPlan:
+    """The jobs for the cells where the student failed in eval run `run` (the latest by default), in
+    proportion to its failures there, and their cost; writes nothing. A run's judge-pending items are
+    not failures."""
+    from curator.services.evaluation import scorecard
+
+    card = scorecard(store, run)
+    fewshot = FewShot.load(store)
+    lines = plan_from_failures(store, families, settings, card.failing(), jobs_per_failure=jobs_per_failure,
+                               max_jobs_per_cell=max_jobs_per_cell, run=card.run, fewshot=fewshot)
     cost = sum(request_cost(store, families[line.cell.family], line.new_jobs, settings, fewshot=fewshot)[2]
                for line in lines if line.new_jobs)
     return AugmentPlan(lines, cost, settings.teacher.max_job_attempts)
