@@ -238,3 +238,29 @@ def test_augment_from_eval_plans_only_the_failing_cells_in_proportion(db: Path) 
         params = [store.job(i).params for (i,) in store.conn.execute("SELECT id FROM jobs WHERE kind = 'generate'")]
     hard = [p for p in params if p.get("difficulty") == "hard"]
     assert len(hard) == 4 and all(p["task_type"] == "word_problem" and p["augment"]["eval_run"] == "1" for p in hard)
+
+
+def test_the_judge_scores_the_open_answers_against_their_references(db: Path) -> None:
+    """`--judge`: each open answer, with its question and reference, goes to the judge's endpoint (here the
+    Anthropic Messages API, through the real SDK); its verdict and reason are stored, scoring again keeps them."""
+    from curator.services.evaluation import judge_eval
+    from fake_messages_api import FakeMessagesAPI
+
+    def grader(body: dict, n: int) -> dict:
+        asked = "".join(block["text"] for block in body["messages"][-1]["content"])
+        assert "Reference answer:" in asked and "«مریم» فاعل است" in asked
+        return {"verdict": "pass", "reason": "فاعل درست گفته شده است."}
+
+    with FakeChatAPI(script=student) as api, FakeMessagesAPI(responder=grader) as teacher, Store(db) as store:
+        report = run_eval(store, StudentSettings(endpoint=api.url, model="student"))
+        score_run(store, report.run, FAMILIES)
+        judged = judge_eval(store, report.run, StudentSettings(endpoint=teacher.url, model="claude-haiku-4-5",
+                                                               api="anthropic", api_key="k"), ROOT / "prompts")
+        assert (judged.judged, judged.passed, judged.failed) == (1, 1, 0), judged.errors
+        assert len(teacher.requests) == 1, "only the open answer goes to the judge"
+        score_run(store, report.run, FAMILIES)  # scoring again keeps the judge's verdict
+        card = scorecard(store)
+        reasons = [r for _, scorer, _, _, r in store.eval_scores(report.run) if scorer == "judge"]
+    grammar = next(line for line in card.lines if line.family == "grammar_tutor" and line.cell is None)
+    assert (grammar.items, grammar.passed, grammar.pending) == (1, 1, 0)
+    assert reasons[0]["reason"] == "فاعل درست گفته شده است." and reasons[0]["rubric"]

@@ -8,8 +8,31 @@ from pathlib import Path
 import click
 
 from curator.cli.base import bar_progress, db_option, families as project_families, json_line, open_store, \
-    progress_bar
+    progress_bar, project
 from curator.cli.seeds import eval_group
+
+
+def judge_options(func):
+    """Which judge scores the open answers: the teacher's endpoint and the judge model by default."""
+    func = click.option("--judge-api", type=click.Choice(["anthropic", "openai"]), default="anthropic",
+                        show_default=True)(func)
+    func = click.option("--judge-model", default=None, help="The judge model (default: [judge] model).")(func)
+    func = click.option("--judge-endpoint", default=None,
+                        help="The judge's API base URL (default: $ANTHROPIC_BASE_URL or Anthropic's API).")(func)
+    return click.option("--judge", is_flag=True, help="Have the judge score the open answers (the teacher by default): "
+                        "their questions, references and answers go to its endpoint.")(func)
+
+
+def judge_settings(endpoint: str | None, model: str | None, api: str, db: Path | None):
+    from curator.services.evaluation import StudentSettings
+
+    key = os.environ.get("JUDGE_API_KEY") or (os.environ.get("ANTHROPIC_API_KEY", "") if api == "anthropic" else "")
+    where = endpoint or (os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com" if api == "anthropic"
+                         else None)
+    if where is None:
+        raise click.UsageError("--judge-api openai needs --judge-endpoint")
+    return StudentSettings(endpoint=where, model=model or project(db).settings.judge.model, api=api, api_key=key,
+                           concurrency=4)
 
 
 @eval_group.command("run")
@@ -22,13 +45,16 @@ from curator.cli.seeds import eval_group
 @click.option("--limit", type=click.IntRange(1), default=None, help="Ask only the first N eval items.")
 @click.option("--resume", "resume", type=int, default=None, help="Go on with run N (what it has answered is kept).")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds a request may take.")
+@judge_options
 @db_option
 def eval_run(endpoint: str, model: str, api: str, export_version: str | None, concurrency: int, limit: int | None,
-             resume: int | None, timeout: float, db: Path | None) -> None:
+             resume: int | None, timeout: float, judge: bool, judge_endpoint: str | None, judge_model: str | None,
+             judge_api: str, db: Path | None) -> None:
     """Ask the private eval set of the student model at ENDPOINT, score every answer, print the scorecard.
 
-    The eval items go to this endpoint only. A key, if the server wants one, comes from $STUDENT_API_KEY."""
-    from curator.services.evaluation import StudentSettings, run_eval, score_run, scorecard
+    The eval items go to this endpoint only (and, with --judge, the open ones to the judge's). A key, if the
+    server wants one, comes from $STUDENT_API_KEY."""
+    from curator.services.evaluation import StudentSettings, judge_eval, run_eval, score_run, scorecard
 
     settings = StudentSettings(endpoint=endpoint, model=model, api=api, concurrency=concurrency, timeout_s=timeout,
                                api_key=os.environ.get("STUDENT_API_KEY", ""))
@@ -44,8 +70,14 @@ def eval_run(endpoint: str, model: str, api: str, export_version: str | None, co
         for error in report.errors[:10]:
             click.echo(f"  {error}", err=True)
         score_run(store, report.run, project_families(db))
+        judged = None
+        if judge or judge_endpoint:
+            judged = judge_eval(store, report.run, judge_settings(judge_endpoint, judge_model, judge_api, db),
+                                project(db).settings.prompts_path())
         card = scorecard(store, report.run)
     click.echo(report.summary())
+    if judged is not None:
+        click.echo(judged.summary())
     click.echo("\n".join(card.report_lines()))
     if report.failed:
         raise SystemExit(1)
@@ -66,3 +98,28 @@ def eval_report(run: int | None, as_json: bool, db: Path | None) -> None:
             click.echo(json_line(line.as_json(card.run, card.export_version)))
     else:
         click.echo("\n".join(card.report_lines()))
+
+
+@eval_group.command("judge")
+@click.option("--run", "run", type=int, default=None, help="The run (default: the latest).")
+@click.option("--endpoint", "judge_endpoint", default=None,
+              help="The judge's API base URL (default: $ANTHROPIC_BASE_URL or Anthropic's API).")
+@click.option("--model", "judge_model", default=None, help="The judge model (default: [judge] model).")
+@click.option("--api", "judge_api", type=click.Choice(["anthropic", "openai"]), default="anthropic", show_default=True)
+@db_option
+def eval_judge(run: int | None, judge_endpoint: str | None, judge_model: str | None, judge_api: str,
+               db: Path | None) -> None:
+    """Have a judge score a run's open answers against their references (`prompts/eval_judge.toml`).
+
+    Their questions, references and answers go to the judge's endpoint only. Key: $JUDGE_API_KEY, else
+    $ANTHROPIC_API_KEY for the Anthropic API."""
+    from curator.services.evaluation import judge_eval, scorecard
+
+    with open_store(db) as store:
+        report = judge_eval(store, run, judge_settings(judge_endpoint, judge_model, judge_api, db),
+                            project(db).settings.prompts_path())
+        card = scorecard(store, report.run)
+    click.echo(report.summary())
+    for error in report.errors[:10]:
+        click.echo(f"  {error}", err=True)
+    click.echo("\n".join(card.report_lines()))

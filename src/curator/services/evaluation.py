@@ -10,7 +10,10 @@ endpoint named for the run; no answer or score is ever part of a training export
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from curator.errors import CuratorError
@@ -21,8 +24,10 @@ from curator.store import Store
 from curator.store.base import lease_owner
 from curator.store.jobs import LEASE_S
 from curator.student.client import Student, StudentError, StudentSettings
+from curator.teacher.client import OutputError, extract_json
 
-__all__ = ["StudentSettings", "answer_run", "run_eval", "score_run", "scorecard", "start_run"]
+__all__ = ["StudentSettings", "answer_run", "judge_eval", "judge_run", "latest_scorecard", "run_eval", "score_run",
+           "scorecard", "start_run"]
 KIND = "eval_answer"
 MAX_ATTEMPTS = 3
 
@@ -149,6 +154,8 @@ def run_eval(store: Store, settings: StudentSettings, *, run: int | None = None,
 def score_run(store: Store, run: int, families: dict[str, Any]) -> int:
     """Score every answer of the run (again, from scratch); returns how many items were scored."""
     items = {item.id: item for item in store.current_eval_items()}
+    judged = {item: (passed, reason, evidence) for item, scorer, passed, reason, evidence in store.eval_scores(run)
+              if scorer == "judge" and passed is not None}  # a judge's verdict is kept: scoring again costs nothing
     rows = []
     answers = store.eval_answers(run)
     for item_id, answer in answers.items():
@@ -156,6 +163,9 @@ def score_run(store: Store, run: int, families: dict[str, Any]) -> int:
         if item is None:
             continue
         for s in score.score_answer(item, answer, families.get(item.family)):
+            if s.scorer == "judge" and item_id in judged:
+                rows.append((item_id, "judge", *judged[item_id]))
+                continue
             rows.append((item_id, s.scorer, None if s.passed is None else int(s.passed), s.reason, s.evidence))
     store.replace_eval_scores(run, rows)
     return len(answers)
@@ -174,6 +184,11 @@ def scorecard(store: Store, run: int | None = None) -> card.Scorecard:
     return _card(store, run, previous)
 
 
+def latest_scorecard(store: Store) -> card.Scorecard | None:
+    """The latest run's scorecard, or None when there is no run yet (the dashboard)."""
+    return scorecard(store) if store.eval_runs() else None
+
+
 def _card(store: Store, run: int, previous: card.Scorecard | None = None) -> card.Scorecard:
     items = {item.id: item for item in store.current_eval_items()}
     by_item: dict[int, list[score.Score]] = {}
@@ -183,3 +198,82 @@ def _card(store: Store, run: int, previous: card.Scorecard | None = None) -> car
     rows = [(items[i].family, card.cell_of(items[i].task_type, items[i].difficulty), score.verdict(s))
             for i, s in by_item.items() if i in items]
     return card.build(run, store.eval_run(run)["export_version"], rows, previous)
+
+
+@dataclass
+class JudgeReport:
+    run: int
+    endpoint: str
+    judged: int = 0
+    passed: int = 0
+    failed: int = 0  # requests that did not give a verdict
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"eval run #{self.run}: {self.judged} open answers judged by {self.endpoint} ({self.passed} pass, "
+                f"{self.judged - self.passed} fail); {self.failed} not judged")
+
+
+def rubric(prompts: Path) -> tuple[dict[str, str], str]:
+    """The eval judge's prompt (`prompts/eval_judge.toml`) and its hash."""
+    path = prompts / "eval_judge.toml"
+    raw = path.read_bytes()
+    try:
+        prompt = tomllib.loads(raw.decode("utf-8"))["prompt"]
+        system, user = prompt["system"].strip(), prompt["user"].strip()
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise EvalRunError(f"{path}: not a judge rubric ({exc}); it needs [prompt] system and user") from exc
+    return {"system": system, "user": user}, hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _text(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{m['role']}: {m.get('content', '')}" for m in messages)
+
+
+async def judge_run(store: Store, run: int, judge: Student, prompts: Path) -> JudgeReport:
+    """Score the run's open answers still pending a judge: the question, the reference and the answer
+    go to the judge endpoint named for this run, and its verdict (with its reason) is stored."""
+    prompt, version = rubric(prompts)
+    report = JudgeReport(run, judge.settings.endpoint)
+    items = {item.id: item for item in store.current_eval_items()}
+    answers = store.eval_answers(run)
+    pending = [item for item, scorer, passed, _, _ in store.eval_scores(run) if scorer == "judge" and passed is None]
+
+    async def one(item_id: int) -> None:
+        item = items.get(item_id)
+        if item is None or item_id not in answers:
+            return
+        user = prompt["user"].format(question=_text(score.question(item)), reference=score.reference(item).content,
+                                     answer=answers[item_id].get("content") or "")
+        try:
+            said = await judge.answer([{"role": "system", "content": prompt["system"]},
+                                       {"role": "user", "content": user}])
+            verdict = extract_json(said.content)
+            passed = {"pass": True, "fail": False}[str(verdict.get("verdict", "")).lower()]
+        except (StudentError, OutputError, KeyError, AttributeError) as exc:
+            report.failed += 1
+            report.errors.append(f"item #{item_id}: {exc}")
+            return
+        reason = str(verdict.get("reason", ""))[:500]
+        store.set_eval_score(run, item_id, "judge", passed, "judged", {
+            "reason": reason, "judge": f"{judge.settings.endpoint} {judge.settings.model}", "rubric": version})
+        report.judged += 1
+        report.passed += passed
+
+    await asyncio.gather(*(one(i) for i in pending))
+    return report
+
+
+def judge_eval(store: Store, run: int | None, settings: StudentSettings, prompts: Path) -> JudgeReport:
+    """From synchronous code: check the judge endpoint, then judge the run's pending open answers."""
+    run = run if run is not None else scorecard(store).run
+
+    async def main() -> JudgeReport:
+        judge = Student(settings)
+        try:
+            await judge.check()
+            return await judge_run(store, run, judge, prompts)
+        finally:
+            await judge.close()
+
+    return asyncio.run(main())

@@ -86,3 +86,14 @@ class EvalQueries:
         return dict(self.conn.execute(
             "SELECT state, count(*) FROM jobs WHERE kind = 'eval_answer' AND json_extract(params, '$.run') = ? "
             "GROUP BY state", (run_id,)).fetchall())
+
+    def set_eval_score(self, run_id: int, item_id: int, scorer: str, passed: bool | None, reason: str,
+                       evidence: dict[str, Any]) -> None:
+        """One scorer's verdict on one item (a judge's, say), in place of the one it had."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO eval_scores (run_id, item_id, scorer, passed, reason, evidence, created_at) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT (run_id, item_id, scorer) DO UPDATE SET passed = excluded.passed, "
+                "reason = excluded.reason, evidence = excluded.evidence, created_at = excluded.created_at",
+                (run_id, item_id, scorer, None if passed is None else int(passed), reason,
+                 json.dumps(evidence, ensure_ascii=False), now_iso()))

@@ -130,10 +130,21 @@ def _override(app: Any, store: Store, words: list[str]) -> str:
     return f"#{words[0]} {words[1]}: the gate said {was}, you say {words[2]}"
 
 
+def _eval_run(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.evaluation import StudentSettings, run_eval, score_run, scorecard
+
+    if len(words) < 2:
+        raise ValueError("type: endpoint-URL model [export-version]")
+    report = run_eval(store, StudentSettings(endpoint=words[0], model=words[1]),
+                      export_version=words[2] if len(words) > 2 else None)
+    score_run(store, report.run, app.families)
+    return "\n".join([report.summary(), *report.errors[:5], "", *scorecard(store, report.run).report_lines()])
+
+
 RUNS = {
     "import": _import_corpus, "seeds import": _import_seeds(False), "eval import": _import_seeds(True),
     "candidates import": _import_candidates, "generate --dry-run": _estimate, "generate --batch": _batch,
     "classify --llm": _classify, "gate judge": _judge, "embed": _embed, "gate report": _gate_report,
-    "gate override": _override,
+    "gate override": _override, "eval run": _eval_run,
 }
 COMMANDS = tuple(ServiceCommand(use, RUNS[use.command]) for use in PALETTE)

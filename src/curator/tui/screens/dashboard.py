@@ -25,20 +25,44 @@ from curator.tui.widgets.rtl import RtlText
 class Counts(Message):
     """Fresh counts read from the store."""
 
-    def __init__(self, sections: dict[str, dict[str, int]], cost: float, empty: bool = False) -> None:
+    def __init__(self, sections: dict[str, dict[str, int]], cost: float, empty: bool = False, card=None) -> None:
         super().__init__()
         self.sections = sections
         self.cost = cost
         self.empty = empty
+        self.card = card  # the latest eval run's scorecard, if there is one
 
 
 def read_counts(project) -> Counts:
-    """Pipeline counts for the dashboard (its own connection: called from a worker thread)."""
+    """Pipeline counts and the latest eval run's scorecard for the dashboard (its own connection: called
+    from a worker thread)."""
+    from curator.services.evaluation import latest_scorecard
     from curator.services.stats import stats
 
     with project.reader() as store:
         report = stats(store)
-    return Counts(report.sections, report.cost_usd, report.empty)
+        card = latest_scorecard(store)
+    return Counts(report.sections, report.cost_usd, report.empty, card)
+
+
+def scorecard_lines(card, width: int) -> list[str]:
+    """The student's pass rate per family, a bar each (filled and light parts: no colour needed)."""
+    from curator.services.coverage import bar
+
+    decided = sum(line.items for line in card.families())
+    passed = sum(line.passed for line in card.families())
+    head = f"student: eval run #{card.run}" + (f" (export {card.export_version})" if card.export_version else "")
+    lines = [fit(f"{head}: {passed}/{decided} passed", width, "terminal")]
+    name = min(16, max((len(line.family) for line in card.families()), default=8))
+    for line in card.families():
+        counted = f"{line.passed:>4}/{line.items:<4}"
+        if line.rate is None:
+            lines.append(f"{fit(line.family, name, 'terminal'):<{name}} {counted} {line.pending} to judge")
+            continue
+        rate = f"{line.rate:>4.0%}"
+        room = min(30, max(4, width - name - len(counted) - len(rate) - 4))
+        lines.append(f"{fit(line.family, name, 'terminal'):<{name}} {counted} {bar(line.rate, room)} {rate}")
+    return lines + [""]
 
 
 EMPTY_HELP = """This database is empty: no passages, no seeds yet. To start, here:
@@ -93,6 +117,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     def __init__(self, db_path: Path) -> None:
         super().__init__()
         self.db_path = db_path
+        self.card = None  # the latest eval run's scorecard (from the counts worker)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -140,7 +165,9 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         box = self.query_one("#coverage-box")
         width = max(30, (box.content_region.width or 44) - 2)  # less a scrollbar
         name = min(16, max(len(c.family) for c in cells)) if cells else 8
-        lines = [fit(f"{len(thin)} thin cells (under {live.cmap.thin_share:.0%} of target)", width), ""]
+        card = getattr(self, "card", None)
+        lines = scorecard_lines(card, width) if card is not None else []
+        lines += [fit(f"{len(thin)} thin cells (under {live.cmap.thin_share:.0%} of target)", width), ""]
         for c in cells:
             if c.dimension == "family":
                 counted = f"{c.count:>5}/{c.target:<5}"
@@ -242,6 +269,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         return f"{fit_path(str(self.db_path), 40, self.app.bidi_mode)} · spent {spent} · ? keys"
 
     def on_counts(self, message: Counts) -> None:
+        self.card = message.card
         self.set_class(message.empty, "empty")
         table = self.query_one("#counts", DataTable)
         table.clear()

@@ -1,0 +1,74 @@
+"""The eval loop in the app: the private eval set run from the palette (a worker, its summary and
+scorecard shown), and the student's pass rate per family on the dashboard beside coverage (snapshots at
+80x24 and 120x40, a bar per family that needs no colour to read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curator.config import Settings
+from curator.services.evaluation import score_run
+from curator.store import Store
+from curator.tui.app import CuratorApp
+from fake_chat_api import FakeChatAPI
+from test_snapshots_screens import fixed_folder, ready
+from tui_fixtures import FAMILIES, ROOT, build_db, settle, settle_until
+from test_tui_commands import palette
+
+SETTINGS = dict(prompts_dir=ROOT / "prompts", bidi="app")
+
+
+def with_a_run(path: Path) -> Path:
+    """The sample project with one eval run: every eval item answered with its reference, every other open
+    answer judged right (the math item passes by its verifier)."""
+    build_db(path)
+    with Store(path) as store:
+        run = store.add_eval_run(endpoint="http://127.0.0.1:8000/v1", model="student", api="openai",
+                                 export_version="v1", params={})
+        items = store.current_eval_items()
+        for item in items:
+            store.store_eval_answer(run, item.id, None, {"role": "assistant", "content": item.messages[-1].content},
+                                    "{}")
+        score_run(store, run, FAMILIES)
+        pending = [item for item, scorer, passed, _, _ in store.eval_scores(run) if scorer == "judge" and passed is None]
+        for n, item_id in enumerate(pending):
+            store.set_eval_score(run, item_id, "judge", n % 2 == 0, "judged", {"reason": "ثابت"})
+    return path
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_dashboard_shows_the_students_scorecard(snap_compare, size: tuple[int, int]) -> None:
+    db = with_a_run(fixed_folder(f"eval-{size[0]}") / "eval.db")
+    app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+async def test_an_eval_run_from_the_palette(tmp_path: Path) -> None:
+    db = build_db(tmp_path / "tui.db")
+    with FakeChatAPI(script=lambda body: {"content": "پاسخ کوتاه دانش‌آموز به این پرسش این است که نمی‌دانم."}) as api:
+        app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await palette(pilot, "Run the private eval set", f"{api.url} student v2")
+            await settle_until(pilot, lambda: app.last_result is not None)
+            assert "eval run #1" in app.last_result and "answered" in app.last_result
+            assert "to judge" in app.last_result, "open answers wait for a judge"
+            await pilot.press("escape")
+            await settle(pilot)
+            await pilot.app.switch_mode("dashboard")
+            await settle_until(pilot, lambda: "student: eval run #1" in str(app.screen.query_one("#coverage").text))
+            assert "student: eval run #1 (export v2)" in str(app.screen.query_one("#coverage").text)
+        assert api.answered == 5  # the sample's five eval items, to this endpoint only
+
+
+async def test_an_unreachable_student_is_a_message_and_the_app_goes_on(tmp_path: Path) -> None:
+    db = build_db(tmp_path / "tui.db")
+    app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await palette(pilot, "Run the private eval set", "http://127.0.0.1:9/v1 student")
+        await settle_until(pilot, lambda: bool(app.errors))
+        assert "127.0.0.1:9/v1: cannot connect" in app.errors[-1]
+        assert app.is_running
