@@ -264,3 +264,26 @@ def test_the_judge_scores_the_open_answers_against_their_references(db: Path) ->
     grammar = next(line for line in card.lines if line.family == "grammar_tutor" and line.cell is None)
     assert (grammar.items, grammar.passed, grammar.pending) == (1, 1, 0)
     assert reasons[0]["reason"] == "فاعل درست گفته شده است." and reasons[0]["rubric"]
+
+
+def test_scores_from_an_outside_harness_make_a_run_of_their_own(db: Path, tmp_path: Path) -> None:
+    with Store(db, readonly=True) as store:
+        items = store.current_eval_items()
+    math_items = [i for i in items if i.family == "school_math"]
+    lines = [json.dumps({"uid": item.uid, "passed": n < 4, "reason": "lm-eval exact_match"})
+             for n, item in enumerate(math_items)]
+    lines += ['{"uid": "nope", "passed": true}', "not json", json.dumps({"uid": math_items[0].uid, "passed": "yes",
+                                                                            "scorer": "other"})]
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "curator", "eval", "import-scores", str(scores), "--model", "my-sft",
+                          "--db", str(db)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, "skipped lines are named and the exit says so"
+    assert "scores.jsonl:7: uid: 'nope' is not a current private eval item" in out.stderr
+    assert "scores.jsonl:8: not JSON" in out.stderr and "scores.jsonl:9: passed: must be true or false" in out.stderr
+    assert "6 scores imported" in out.stdout
+    report = subprocess.run([sys.executable, "-m", "curator", "eval", "report", "--json", "--db", str(db)],
+                            capture_output=True, text=True, timeout=120)
+    rows = [json.loads(line) for line in report.stdout.splitlines()]
+    assert next(r for r in rows if r["cell"] is None) == {**next(r for r in rows if r["cell"] is None),
+                                                          "family": "school_math", "items": 6, "passed": 4}

@@ -123,3 +123,25 @@ def eval_judge(run: int | None, judge_endpoint: str | None, judge_model: str | N
     for error in report.errors[:10]:
         click.echo(f"  {error}", err=True)
     click.echo("\n".join(card.report_lines()))
+
+
+@eval_group.command("import-scores")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", default="external", show_default=True, help="The model the harness scored.")
+@click.option("--export", "export_version", default=None, help="The export version that trained the model.")
+@db_option
+def eval_import_scores(path: Path, model: str, export_version: str | None, db: Path | None) -> None:
+    """Per-item scores from an outside harness (lm-eval, lighteval): JSONL with `uid` and `passed` (and
+    optionally `scorer`, `reason`), as a run of their own; then its scorecard."""
+    from curator.cli.base import safe_line
+    from curator.services.evaluation import import_scores, scorecard
+
+    with open_store(db) as store:
+        report = import_scores(store, path, model=model, export_version=export_version)
+        card = scorecard(store, report.run)
+    for problem in report.problems[:20]:
+        click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
+    click.echo(report.summary())
+    click.echo("\n".join(card.report_lines()))
+    if report.problems:
+        raise SystemExit(1)

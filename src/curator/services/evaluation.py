@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,8 @@ from curator.store.jobs import LEASE_S
 from curator.student.client import Student, StudentError, StudentSettings
 from curator.teacher.client import OutputError, extract_json
 
-__all__ = ["StudentSettings", "answer_run", "judge_eval", "judge_run", "latest_scorecard", "run_eval", "score_run",
-           "scorecard", "start_run"]
+__all__ = ["StudentSettings", "answer_run", "import_scores", "judge_eval", "judge_run", "latest_scorecard", "run_eval",
+           "score_run", "scorecard", "start_run"]
 KIND = "eval_answer"
 MAX_ATTEMPTS = 3
 
@@ -277,3 +278,60 @@ def judge_eval(store: Store, run: int | None, settings: StudentSettings, prompts
             await judge.close()
 
     return asyncio.run(main())
+
+
+@dataclass
+class ImportedScores:
+    run: int
+    imported: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"eval run #{self.run}: {self.imported} scores imported"
+        return text + (f"; {len(self.problems)} lines skipped" if self.problems else "")
+
+
+def import_scores(store: Store, path: Path, *, model: str = "external", export_version: str | None = None) -> ImportedScores:
+    """Per-item scores from an outside harness (lm-eval, lighteval): one JSON object a line with the eval
+    item's `uid` and `passed` (true/false), optionally `scorer` and `reason`. They become a run of their
+    own; a bad line is named (file:line: field: why) and skipped."""
+    by_uid = {item.uid: item for item in store.current_eval_items() if item.uid}
+    rows: list[tuple[int, str, int | None, str, dict[str, Any]]] = []
+    problems: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalRunError(f"{path}: cannot read the scores ({exc})") from exc
+    seen: set[tuple[int, str]] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}:{number}: not JSON ({exc.msg})")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"{path}:{number}: not a JSON object")
+            continue
+        item = by_uid.get(row.get("uid"))
+        if item is None:
+            problems.append(f"{path}:{number}: uid: {row.get('uid')!r} is not a current private eval item")
+            continue
+        if not isinstance(row.get("passed"), bool):
+            problems.append(f"{path}:{number}: passed: must be true or false")
+            continue
+        scorer = str(row.get("scorer") or "external")[:40]
+        if (item.id, scorer) in seen:
+            problems.append(f"{path}:{number}: uid: {row['uid']} scored twice by {scorer}")
+            continue
+        seen.add((item.id, scorer))
+        rows.append((item.id, scorer, int(row["passed"]), "imported",
+                     {"reason": str(row.get("reason", ""))[:500], "file": path.name, "line": number}))
+    if not rows:
+        raise EvalRunError(f"{path}: no score to import" + (f" ({problems[0]})" if problems else ""))
+    run = store.add_eval_run(endpoint=f"import:{path.name}", model=model, api="import", export_version=export_version,
+                             params={"items": len(rows)})
+    store.replace_eval_scores(run, rows)
+    store.finish_eval_run(run)
+    return ImportedScores(run, len(rows), problems)
