@@ -287,3 +287,35 @@ def test_scores_from_an_outside_harness_make_a_run_of_their_own(db: Path, tmp_pa
     rows = [json.loads(line) for line in report.stdout.splitlines()]
     assert next(r for r in rows if r["cell"] is None) == {**next(r for r in rows if r["cell"] is None),
                                                           "family": "school_math", "items": 6, "passed": 4}
+
+
+def test_the_next_export_records_the_eval_run_that_steered_it(db: Path, tmp_path: Path) -> None:
+    """augment --from-eval → the teacher generates for the failing cells → accepted → exported: the manifest
+    counts the rows each eval run steered, and the curation log names the run on each of them."""
+    from curator.config import Settings, TeacherSettings
+    from curator.jobs.runner import run_with_teacher
+    from curator.services.augment import plan_from_eval, queue
+    from curator.services.export import export_dataset
+    from curator.services.gate import run_gates
+    from curator.services.triage import decide
+    from curator.target_mix import CoverageMap
+    from fake_messages_api import FakeMessagesAPI
+
+    settings = Settings(prompts_dir=ROOT / "prompts", teacher=TeacherSettings(concurrency=2, backoff_base_s=0.01))
+    with FakeChatAPI(script=student) as api, FakeMessagesAPI() as teacher, Store(db) as store:
+        report = run_eval(store, StudentSettings(endpoint=api.url, model="student"))
+        score_run(store, report.run, FAMILIES)
+        queue(store, plan_from_eval(store, FAMILIES, settings, jobs_per_failure=1))
+        run_with_teacher(store, FAMILIES, settings, family="school_math", api_key="k", base_url=teacher.url)
+        run_gates(store, FAMILIES)
+        made = [r[0] for r in store.conn.execute("SELECT id FROM examples WHERE kind = 'candidate'")]
+        assert made, "the teacher made candidates for the failing math cell"
+        for example_id in made:
+            decide(store, example_id, "accept")
+        result = export_dataset(store, CoverageMap.load(ROOT / "prompts" / "coverage.toml", FAMILIES),
+                                out_dir=tmp_path / "out")
+    manifest = json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))
+    log = [json.loads(line) for line in (result.path / "curation_log.jsonl").read_text(encoding="utf-8").splitlines()]
+    exported = [row for row in log if row["exported"] and row["kind"] == "candidate"]
+    assert exported and all(row["eval_run"] == 1 for row in exported)
+    assert manifest["eval_runs"] == {"1": len(exported)}

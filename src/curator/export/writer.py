@@ -163,6 +163,7 @@ def curation_log(store: Store, considered: list[Row], mix: Mix, others: Iterable
             {"id": d["id"], "action": d["action"], "reason": d["reason"], "note": d["note"], "seconds": d["seconds"],
              "undoes": d["undoes"], "undone": undone, "at": d["created_at"]})
     reasons = mix.reasons
+    steered = store.steering_runs(sorted({r.data["job_id"] for r in considered if r.data.get("job_id") is not None}))
     for r in considered:
         d, verdicts = r.data, r.verdicts
         dedup = (verdicts.get("dedup") or {}).get("detail") or {}
@@ -176,6 +177,7 @@ def curation_log(store: Store, considered: list[Row], mix: Mix, others: Iterable
             "id": d["id"], "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": d["state"],
             "source_type": d["source_type"], "parent_id": d["parent_id"], "model": d["model"], "job_id": d["job_id"],
             "lineage": d["lineage"], "version": d["version"], "superseded_by": d["superseded_by"],
+            "eval_run": steered.get(d["job_id"]),  # the eval run whose failures this row was generated for
             "gates": {g: {"verdict": v["verdict"], "reason": v["reason"], "score": v["score"]}
                       for g, v in verdicts.items()},
             "dedup_cluster": {"keeper": dedup.get("keeper"), "size": dedup.get("cluster_size")},
@@ -207,6 +209,10 @@ def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: 
         "lineage": {"passages": passage_ids, "source_files": sources,
                     "jobs": sorted({r.job_id for r in rows if r.job_id is not None})},
     }
+    steered = store.steering_runs(body["lineage"]["jobs"])
+    if steered:  # which eval runs steered the generation of what this version holds (augment --from-eval)
+        body["eval_runs"] = {str(run): sum(1 for r in rows if steered.get(r.job_id) == run)
+                             for run in sorted(set(steered.values()))}
     if formats:
         body["formats"] = formats
     return json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1) + "\n"

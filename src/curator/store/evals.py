@@ -97,3 +97,9 @@ class EvalQueries:
                 "reason = excluded.reason, evidence = excluded.evidence, created_at = excluded.created_at",
                 (run_id, item_id, scorer, None if passed is None else int(passed), reason,
                  json.dumps(evidence, ensure_ascii=False), now_iso()))
+
+    def steering_runs(self, job_ids: list[int]) -> dict[int, int]:
+        """{job id: the eval run that steered it} for jobs queued by `augment --from-eval`."""
+        return {job: int(run) for job, run in self.rows_in(
+            "SELECT id, json_extract(params, '$.augment.eval_run') FROM jobs WHERE id IN ({in}) "
+            "AND json_extract(params, '$.augment.eval_run') IS NOT NULL", job_ids)}
