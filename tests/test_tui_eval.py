@@ -72,3 +72,21 @@ async def test_an_unreachable_student_is_a_message_and_the_app_goes_on(tmp_path:
         await settle_until(pilot, lambda: bool(app.errors))
         assert "127.0.0.1:9/v1: cannot connect" in app.errors[-1]
         assert app.is_running
+
+
+async def test_augment_on_the_dashboard_plans_for_the_cells_the_student_failed(tmp_path: Path) -> None:
+    db = with_a_run(tmp_path / "eval.db")
+    app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle_until(pilot, lambda: app.screen.card is not None)
+        await pilot.press("A")
+        await settle_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        question = str(app.screen.question)
+        assert "the cells the student failed in eval run #1" in question and "failing cells" in question
+        await pilot.press("y")
+        await settle(pilot)
+    with Store(db, readonly=True) as store:
+        steered = store.conn.execute("SELECT count(*) FROM jobs WHERE kind = 'generate' "
+                                     "AND json_extract(params, '$.augment.eval_run') = '1'").fetchone()[0]
+        families = {r[0] for r in store.conn.execute("SELECT DISTINCT family FROM jobs WHERE kind = 'generate'")}
+    assert steered > 0 and families == {"safety", "student_support"}  # the two families it failed in

@@ -34,7 +34,8 @@ class AugmentPlan:
         return self.cost_usd * self.max_attempts
 
     def summary(self) -> str:
-        return (f"{self.jobs} jobs for {len(self.lines)} thin cells; worst case ${self.worst_cost_usd:.4f} "
+        cells = "failing cells" if any(line.cell.dimension == "eval" for line in self.lines) else "thin cells"
+        return (f"{self.jobs} jobs for {len(self.lines)} {cells}; worst case ${self.worst_cost_usd:.4f} "
                 f"(${self.cost_usd:.4f} if each is sent once, up to {self.max_attempts} attempts each)")
 
 

@@ -80,9 +80,10 @@ or press q and run `curator demo` for the sample project."""
 class Planned(Message):
     """An augmentation plan, to confirm before anything is queued."""
 
-    def __init__(self, plan) -> None:
+    def __init__(self, plan, run: int | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.run = run  # the eval run it plans for (None: the thin cells)
 
 
 class Done(Message):
@@ -216,7 +217,13 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         self.action_refresh_counts()
 
     def action_augment(self) -> None:
-        """Plan in a worker, show the job count and the worst-case cost, queue only when confirmed."""
+        """Plan in a worker, show the job count and the worst-case cost, queue only when confirmed. When
+        the latest eval run has failures, plan for the cells where the student failed (in proportion);
+        else for the thin cells of coverage."""
+        if self.card is not None and self.card.failing():
+            self.notify(f"planning for the cells the student failed in eval run #{self.card.run}…")
+            self.plan_from_eval(self.card.run)
+            return
         live = getattr(self.app, "coverage", None)
         if live is None:
             tell(self, f"nothing to augment: {self.app.coverage_error or 'coverage is still being counted'}",
@@ -232,6 +239,13 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         with self.app.project.reader() as store:
             self.post_message(Planned(plan(store, cmap, self.app.families, self.app.settings)))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-augment", name="augment plan")
+    def plan_from_eval(self, run: int) -> None:
+        from curator.services.augment import plan_from_eval
+
+        with self.app.project.reader() as store:
+            self.post_message(Planned(plan_from_eval(store, self.app.families, self.app.settings, run=run), run))
+
     def on_planned(self, message: Planned) -> None:
         from curator.tui.screens.prompt import ConfirmScreen
 
@@ -246,7 +260,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
             else:
                 self.notify("nothing queued")
 
-        self.app.push_screen(ConfirmScreen(f"Augment thin cells: queue {planned.summary()}?\n"
+        what = f"the cells the student failed in eval run #{message.run}" if message.run else "thin cells"
+        self.app.push_screen(ConfirmScreen(f"Augment {what}: queue {planned.summary()}?\n"
                                            "The jobs only run when you start them from Jobs (j)."), answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-augment", name="augment")
