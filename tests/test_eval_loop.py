@@ -61,6 +61,8 @@ def student(body: dict) -> dict:
             return {"content": f"{n} × ۴ = {given}. پس جواب {given} هزار تومان است."}
     for a, b in ((11, 70), (13, 70), (23, 47)):
         if f"حاصل {a} ضربدر {b}" in ask:
+            if (a, b) == (13, 70):  # a call whose arguments are not JSON
+                return {"content": "", "tool_calls": [{"name": "calculator", "arguments": '{"expression": "13*70"'}]}
             expression = f"{a}*{b}" if (a, b) != (23, 47) else "23+47"  # one wrong call
             return {"content": "", "tool_calls": [{"name": "calculator", "arguments": {"expression": expression}}]}
     if "پایتخت" in ask:
@@ -93,15 +95,17 @@ def test_the_scorecard_equals_the_script_through_faults(db: Path) -> None:
         assert api.answered == len(ITEMS)
         score_run(store, report.run, FAMILIES)
         card = scorecard(store)
+        tool_reasons = sorted(r for _, scorer, _, r, _ in store.eval_scores(report.run) if scorer == "tool_call")
+    assert tool_reasons == ["arguments_not_json", "no_call_expected", "ok", "wrong_arguments"]
     lines = {(line.family, line.cell): (line.items, line.passed, line.pending) for line in card.lines}
     assert lines[("school_math", None)] == (6, 4, 0)
     assert lines[("school_math", "word_problem/easy")] == (3, 3, 0)
     assert lines[("school_math", "word_problem/hard")] == (3, 1, 0)
-    assert lines[("tool_calling", "tool_needed/middle_school")] == (3, 2, 0)
+    assert lines[("tool_calling", "tool_needed/middle_school")] == (3, 1, 0)
     assert lines[("tool_calling", "no_tool_needed/middle_school")] == (1, 0, 0)
     assert lines[("grammar_tutor", None)] == (0, 0, 1), "an open answer waits for the judge"
     assert card.export_version == "v3"
-    assert card.failing() == {("school_math", "word_problem/hard"): 2, ("tool_calling", "tool_needed/middle_school"): 1,
+    assert card.failing() == {("school_math", "word_problem/hard"): 2, ("tool_calling", "tool_needed/middle_school"): 2,
                               ("tool_calling", "no_tool_needed/middle_school"): 1}
 
 
@@ -230,11 +234,11 @@ def test_augment_from_eval_plans_only_the_failing_cells_in_proportion(db: Path) 
         score_run(store, report.run, FAMILIES)
         planned = plan_from_eval(store, FAMILIES, settings, jobs_per_failure=2)
         wanted = {(line.cell.family, line.cell.value): line.added for line in planned.lines}
-        assert wanted == {("school_math", "word_problem/hard"): 4, ("tool_calling", "tool_needed/middle_school"): 2,
+        assert wanted == {("school_math", "word_problem/hard"): 4, ("tool_calling", "tool_needed/middle_school"): 4,
                           ("tool_calling", "no_tool_needed/middle_school"): 2}
         assert store.count("jobs", "kind = 'generate'") == 0, "planning writes nothing"
         queued = queue(store, planned).queued
-        assert queued == planned.jobs == 8, "the dry run counts what the real run queues"
+        assert queued == planned.jobs == 10, "the dry run counts what the real run queues"
         params = [store.job(i).params for (i,) in store.conn.execute("SELECT id FROM jobs WHERE kind = 'generate'")]
     hard = [p for p in params if p.get("difficulty") == "hard"]
     assert len(hard) == 4 and all(p["task_type"] == "word_problem" and p["augment"]["eval_run"] == "1" for p in hard)
