@@ -81,6 +81,7 @@ class CuratorApp(ShowsWorkerFailures):
             self.add_mode(name, functools.partial(self.make_screen, name))
         self.errors: list[str] = []  # every error shown to the curator, oldest first
         self.last_result: str | None = None  # the summary of the last palette command
+        self.last_progress: str | None = None  # the last progress a palette command reported
         self.bdsm_explicit = False  # whether the terminal was told that the app reorders
 
     def send_bdsm(self, explicit: bool) -> None:
@@ -115,7 +116,7 @@ class CuratorApp(ShowsWorkerFailures):
                 self.show_error(f"curator.toml [keys]: no binding named {', '.join(map(repr, unknown))}, so "
                                 "it changes nothing (the names are in `?` help and the README)")
             self.set_keymap(self.settings.keys)
-        self.sub_title = f"{fit(self.db_path.name, 40, self.bidi_mode)} · bidi {self.bidi_mode}"
+        self.sub_title = self.header_line()
         self.action_open(self.start)
 
     @work(thread=True, exclusive=True, group="coverage")
@@ -207,7 +208,7 @@ class CuratorApp(ShowsWorkerFailures):
     def action_toggle_bidi(self) -> None:
         self.bidi_mode = "terminal" if self.bidi_mode == "app" else "app"
         self.send_bdsm(self.bidi_mode == "app")
-        self.sub_title = f"{fit(self.db_path.name, 40, self.bidi_mode)} · bidi {self.bidi_mode}"
+        self.sub_title = self.header_line()
         from curator.tui.widgets.conversation import ConversationView
         from curator.tui.widgets.rtl import RtlText
 
@@ -291,8 +292,19 @@ class CuratorApp(ShowsWorkerFailures):
             summary = command.run(self, store, words)
         self.call_from_thread(self.show_result, command.title, summary)
 
+    def header_line(self, progress: str = "") -> str:
+        """The header's subtitle: the database, the bidi mode, and a running command's progress."""
+        line = f"{fit(self.db_path.name, 40, self.bidi_mode)} · bidi {self.bidi_mode}"
+        return f"{line} · {progress}" if progress else line
+
+    def show_progress(self, what: str, done: int, total: int) -> None:
+        """A long palette command's progress, in the header (one line, updated in place)."""
+        self.last_progress = f"{what}: {done}/{total}"
+        self.sub_title = self.header_line(self.last_progress)
+
     def show_result(self, title: str, text: str) -> None:
         self.last_result = text
+        self.sub_title = self.header_line()
         from curator.tui.messages import DataChanged
 
         for screen in self._screens.values():  # the main screens reload what they show

@@ -135,8 +135,11 @@ def _eval_run(app: Any, store: Store, words: list[str]) -> str:
 
     if len(words) < 2:
         raise ValueError("type: endpoint-URL model [export-version]")
+    def progress(done: int, total: int) -> None:
+        app.call_from_thread(app.show_progress, "asking the student", done, total)
+
     report = run_eval(store, StudentSettings(endpoint=words[0], model=words[1]),
-                      export_version=words[2] if len(words) > 2 else None)
+                      export_version=words[2] if len(words) > 2 else None, progress=progress)
     score_run(store, report.run, app.families)
     return "\n".join([report.summary(), *report.errors[:5], "", *scorecard(store, report.run).report_lines()])
 
