@@ -54,7 +54,7 @@ async def test_an_eval_run_from_the_palette(tmp_path: Path) -> None:
             await palette(pilot, "Run the private eval set", f"{api.url} student v2")
             await settle_until(pilot, lambda: app.last_result is not None)
             assert "eval run #1" in app.last_result and "answered" in app.last_result
-            assert "to judge" in app.last_result, "open answers wait for a judge"
+            assert "still to be judged" in app.last_result, "open answers wait for a judge"
             assert app.last_progress == "asking the student: 5/5" and app.sub_title == "tui.db · bidi app"
             await pilot.press("escape")
             await settle(pilot)

@@ -68,12 +68,14 @@ class Scorecard:
                 if line.cell is not None and line.items > line.passed}
 
     def report_lines(self) -> list[str]:
-        """The scorecard as `curator eval report` prints it (80 columns)."""
+        """The scorecard as `curator eval report` and the palette print it (70 columns: the app's report
+        window at 80x24 holds a line whole; a cell name is cut at 30)."""
         head = f"eval run #{self.run}" + (f", model trained on export {self.export_version}" if self.export_version
                                           else ", export not named")
         if self.previous_run is not None:
             head += f"; change since run #{self.previous_run}"
-        out = [head, f"{'family / cell':<34} {'items':>5} {'pass':>5} {'rate':>5} {'95% CI':>11} {'change':>7}"]
+        out = [head, f"{'family / cell':<30} {'items':>5} {'pass':>4} {'rate':>5} {'95% CI':>9} {'change':>6} "
+                     f"{'judge':>5}"]
         for fam in self.families():
             for line in (fam, *self.cells(fam.family)):
                 name = line.family if line.cell is None else f"  {line.cell}"
@@ -81,8 +83,10 @@ class Scorecard:
                 rate = "-" if line.rate is None else f"{line.rate:.0%}"
                 ci = "-" if line.rate is None else f"{low:.0%}–{high:.0%}"
                 change = "" if line.change is None else f"{line.change:+.0%}"
-                pending = f"  ({line.pending} to judge)" if line.pending else ""
-                out.append(f"{name[:34]:<34} {line.items:>5} {line.passed:>5} {rate:>5} {ci:>11} {change:>7}{pending}")
+                out.append(f"{name[:30]:<30} {line.items:>5} {line.passed:>4} {rate:>5} {ci:>9} {change:>6} "
+                           f"{line.pending or '':>5}".rstrip())
+        if any(line.pending for line in self.lines):
+            out.append("judge: open answers still to be judged (`curator eval judge`)")
         return out
 
 
