@@ -193,6 +193,12 @@ def test_report_json_and_no_answer_reaches_an_export(db: Path, tmp_path: Path) -
                              timeout=120)
     assert out.returncode == 0, out.stderr
     assert "school_math" in out.stdout and "word_problem/hard" in out.stdout
+    assert f"({api.url}, model student)" in out.stdout, "the scorecard says where the eval items went"
+    written = db.parent / "evals" / "run-1" / "eval_report.md"
+    assert f"report: {written}" in out.stdout
+    markdown = written.read_text(encoding="utf-8")
+    assert "| school_math | (all) | 6 | 4 | 67% |" in markdown and "| school_math | word_problem/hard | 3 | 1 |" in markdown
+    assert f"- asked: {api.url}, model student" in markdown and "export: v1" in markdown
     report = subprocess.run([sys.executable, "-m", "curator", "eval", "report", "--json", "--db", str(db)],
                             capture_output=True, text=True, timeout=120)
     rows = [json.loads(line) for line in report.stdout.splitlines()]

@@ -54,7 +54,7 @@ def eval_run(endpoint: str, model: str, api: str, export_version: str | None, co
 
     The eval items go to this endpoint only (and, with --judge, the open ones to the judge's). A key, if the
     server wants one, comes from $STUDENT_API_KEY."""
-    from curator.services.evaluation import StudentSettings, judge_eval, run_eval, score_run, scorecard
+    from curator.services.evaluation import StudentSettings, judge_eval, run_eval, score_run, scorecard, write_report
 
     settings = StudentSettings(endpoint=endpoint, model=model, api=api, concurrency=concurrency, timeout_s=timeout,
                                api_key=os.environ.get("STUDENT_API_KEY", ""))
@@ -75,10 +75,12 @@ def eval_run(endpoint: str, model: str, api: str, export_version: str | None, co
             judged = judge_eval(store, report.run, judge_settings(judge_endpoint, judge_model, judge_api, db),
                                 project(db).settings.prompts_path())
         card = scorecard(store, report.run)
+        written = write_report(store, report.run)
     click.echo(report.summary())
     if judged is not None:
         click.echo(judged.summary())
     click.echo("\n".join(card.report_lines()))
+    click.echo(f"report: {written}")
     if report.failed:
         raise SystemExit(1)
 
@@ -86,13 +88,16 @@ def eval_run(endpoint: str, model: str, api: str, export_version: str | None, co
 @eval_group.command("report")
 @click.option("--run", "run", type=int, default=None, help="The run (default: the latest).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line, per family and per cell.")
+@click.option("--md", "as_markdown", is_flag=True, help="Also write evals/run-N/eval_report.md beside the database.")
 @db_option
-def eval_report(run: int | None, as_json: bool, db: Path | None) -> None:
+def eval_report(run: int | None, as_json: bool, as_markdown: bool, db: Path | None) -> None:
     """The scorecard of an eval run: pass rate per family and cell, its 95% interval, change since the last run."""
-    from curator.services.evaluation import scorecard
+    from curator.services.evaluation import scorecard, write_report
 
     with open_store(db, readonly=True) as store:
         card = scorecard(store, run)
+        if as_markdown:
+            click.echo(f"report: {write_report(store, card.run)}", err=True)
     if as_json:
         for line in card.lines:
             click.echo(json_line(line.as_json(card.run, card.export_version)))

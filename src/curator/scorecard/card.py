@@ -55,6 +55,7 @@ class Scorecard:
     export_version: str | None
     lines: list[Line] = field(default_factory=list)
     previous_run: int | None = None
+    asked: str = ""  # where the eval items went: the endpoint and model (or the file scores came from)
 
     def families(self) -> list[Line]:
         return [line for line in self.lines if line.cell is None]
@@ -70,8 +71,8 @@ class Scorecard:
     def report_lines(self) -> list[str]:
         """The scorecard as `curator eval report` and the palette print it (70 columns: the app's report
         window at 80x24 holds a line whole; a cell name is cut at 30)."""
-        head = f"eval run #{self.run}" + (f", model trained on export {self.export_version}" if self.export_version
-                                          else ", export not named")
+        head = f"eval run #{self.run}" + (f" ({self.asked})" if self.asked else "") + (
+            f", model trained on export {self.export_version}" if self.export_version else ", export not named")
         if self.previous_run is not None:
             head += f"; change since run #{self.previous_run}"
         out = [head, f"{'family / cell':<30} {'items':>5} {'pass':>4} {'rate':>5} {'95% CI':>9} {'change':>6} "
@@ -111,3 +112,26 @@ def build(run: int, export_version: str | None, items: list[tuple[str, str, bool
 
 def cell_of(task_type: str | None, difficulty: str | None) -> str:
     return f"{task_type or '-'}/{difficulty or '-'}"
+
+
+def markdown(card: Scorecard) -> str:
+    """`eval_report.md`: the scorecard as a Markdown table, per family then its cells."""
+    rows = ["| family | cell | items | passed | rate | 95% CI | change | to judge |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for fam in card.families():
+        for line in (fam, *card.cells(fam.family)):
+            low, high = line.interval
+            rate = "–" if line.rate is None else f"{line.rate:.0%}"
+            ci = "–" if line.rate is None else f"{low:.0%}–{high:.0%}"
+            change = "" if line.change is None else f"{line.change:+.0%}"
+            cell = (line.cell or "(all)").replace("|", "\\|")
+            family = line.family.replace("|", "\\|")
+            rows.append(f"| {family} | {cell} | {line.items} | {line.passed} | {rate} | {ci} | {change} | "
+                        f"{line.pending or ''} |")
+    head = [f"# Eval run {card.run}", "",
+            f"- asked: {card.asked or 'not recorded'}",
+            f"- model trained on export: {card.export_version or 'not named'}",
+            f"- compared with: {f'run {card.previous_run}' if card.previous_run is not None else 'no earlier run'}",
+            "- pass rate: items every scorer that applies passed; an open answer waits for a judge (to judge).",
+            ""]
+    return "\n".join(head + rows) + "\n"

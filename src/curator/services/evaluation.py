@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from curator.store.jobs import LEASE_S
 from curator.student.client import Student, StudentError, StudentSettings
 from curator.teacher.client import OutputError, extract_json
 
-__all__ = ["StudentSettings", "answer_run", "import_scores", "judge_eval", "judge_run", "latest_scorecard", "run_eval",
+__all__ = ["StudentSettings", "answer_run", "import_scores", "write_report", "judge_eval", "judge_run", "latest_scorecard", "run_eval",
            "score_run", "scorecard", "start_run"]
 KIND = "eval_answer"
 MAX_ATTEMPTS = 3
@@ -198,7 +199,22 @@ def _card(store: Store, run: int, previous: card.Scorecard | None = None) -> car
                                                             evidence))
     rows = [(items[i].family, card.cell_of(items[i].task_type, items[i].difficulty), score.verdict(s))
             for i, s in by_item.items() if i in items]
-    return card.build(run, store.eval_run(run)["export_version"], rows, previous)
+    recorded = store.eval_run(run)
+    built = card.build(run, recorded["export_version"], rows, previous)
+    built.asked = f"{recorded['endpoint']}, model {recorded['model']}"
+    return built
+
+
+def write_report(store: Store, run: int | None = None) -> Path:
+    """`evals/run-N/eval_report.md` beside the database (written atomically): the run's scorecard."""
+    found = scorecard(store, run)
+    folder = store.path.resolve().parent / "evals" / f"run-{found.run}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "eval_report.md"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(card.markdown(found), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 @dataclass
