@@ -290,7 +290,7 @@ def test_scores_from_an_outside_harness_make_a_run_of_their_own(db: Path, tmp_pa
                           "--db", str(db)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 1, "skipped lines are named and the exit says so"
     assert "scores.jsonl:7: uid: 'nope' is not a current private eval item" in out.stderr
-    assert "scores.jsonl:8: not JSON" in out.stderr and "scores.jsonl:9: passed: must be true or false" in out.stderr
+    assert "scores.jsonl:8: not valid JSON" in out.stderr and "scores.jsonl:9: passed: must be true or false" in out.stderr
     assert "6 scores imported" in out.stdout
     report = subprocess.run([sys.executable, "-m", "curator", "eval", "report", "--json", "--db", str(db)],
                             capture_output=True, text=True, timeout=120)
@@ -329,3 +329,35 @@ def test_the_next_export_records_the_eval_run_that_steered_it(db: Path, tmp_path
     exported = [row for row in log if row["exported"] and row["kind"] == "candidate"]
     assert exported and all(row["eval_run"] == 1 for row in exported)
     assert manifest["eval_runs"] == {"1": len(exported)}
+
+
+def test_a_stopped_run_keeps_its_answers_and_resumes(db: Path) -> None:
+    import asyncio
+    import threading
+
+    stop = threading.Event()
+    answered = [0]
+
+    def counting(body: dict) -> dict:
+        answered[0] += 1
+        if answered[0] == 3:
+            stop.set()  # the curator stops the run while the third item is being answered
+        return student(body)
+
+    with FakeChatAPI(script=counting) as api, Store(db) as store:
+        settings = StudentSettings(endpoint=api.url, model="student", concurrency=1)
+        run = start_run(store, settings)
+
+        async def ask() -> object:
+            s = Student(settings)
+            try:
+                return await answer_run(store, run, s, cancel=stop)
+            finally:
+                await s.close()
+
+        report = asyncio.run(ask())
+        assert report.stopped and report.answered == 3 and "--resume 1" in report.summary()
+        assert len(store.answered_eval_items(run)) == 3 and store.eval_run(run)["finished_at"] is None
+        resumed = run_eval(store, settings, run=run)
+    assert resumed.already == 3 and resumed.answered == len(ITEMS) - 3 and not resumed.stopped
+    assert len(api.requests) == len(ITEMS), "no item asked twice"

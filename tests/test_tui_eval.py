@@ -16,6 +16,7 @@ from fake_chat_api import FakeChatAPI
 from test_snapshots_screens import fixed_folder, ready
 from tui_fixtures import FAMILIES, ROOT, build_db, settle, settle_until
 from test_tui_commands import palette
+from curator.tui.commands import COMMANDS
 
 SETTINGS = dict(prompts_dir=ROOT / "prompts", bidi="app")
 
@@ -91,3 +92,32 @@ async def test_augment_on_the_dashboard_plans_for_the_cells_the_student_failed(t
                                      "AND json_extract(params, '$.augment.eval_run') = '1'").fetchone()[0]
         families = {r[0] for r in store.conn.execute("SELECT DISTINCT family FROM jobs WHERE kind = 'generate'")}
     assert steered > 0 and families == {"safety", "student_support"}  # the two families it failed in
+
+
+async def test_while_a_palette_command_runs_the_palette_offers_to_stop_it(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    db = build_db(tmp_path / "tui.db")
+    asked, release = threading.Event(), threading.Event()
+
+    def held(body: dict) -> dict:
+        asked.set()
+        release.wait(30)  # the requests wait until the test has asked to stop
+        return {"content": "پاسخ کوتاه دانش‌آموز به این پرسش این است که نمی‌دانم."}
+
+    with FakeChatAPI(script=held) as api:
+        app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert "Stop the running command" not in titles, "offered only while a command runs"
+            app.run_service_command(next(c for c in COMMANDS if c.use.command == "eval run"), [api.url, "student"])
+            assert await asyncio.to_thread(asked.wait, 30)
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert "Stop the running command" in titles
+            app.action_stop_command()
+            assert app.command_stop is not None and app.command_stop.is_set()
+            release.set()
+            await settle_until(pilot, lambda: app.last_result is not None)
+            assert "eval run #1" in app.last_result and app.command_stop is None

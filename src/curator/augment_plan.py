@@ -48,12 +48,19 @@ def plan_augmentation(store: Store, families: dict[str, Any], settings: Settings
         missing = cell.target - cell.count
         jobs = min(max_jobs_per_cell, max(1, ceil(missing / max(1, fam.items_per_request))))
         overrides = {cell.dimension: cell.value} if cell.dimension != "family" else {}
-        plan = plan_generation(store, fam, settings, limit=jobs, overrides=overrides, dry_run=True, fewshot=fewshot)
-        stored = store.stored_job_keys([j.idem_key for j in plan.jobs])
-        new = [j for j in plan.jobs if j.idem_key not in stored and j.idem_key not in planned]
-        planned.update(j.idem_key for j in new)
-        lines.append(AugmentLine(cell, len(plan.jobs), len(new), new_jobs=new))
+        lines.append(_targeted(store, fam, settings, cell, jobs, overrides, fewshot, planned))
     return lines
+
+
+def _targeted(store: Store, fam: Any, settings: Settings, cell: Cell, jobs: int, overrides: dict[str, str],
+              fewshot: FewShot, planned: set[str]) -> AugmentLine:
+    """A cell's line: `jobs` jobs of its family with `overrides`, those not stored nor planned for
+    another cell yet being new (`planned` grows by them)."""
+    plan = plan_generation(store, fam, settings, limit=jobs, overrides=overrides, dry_run=True, fewshot=fewshot)
+    stored = store.stored_job_keys([j.idem_key for j in plan.jobs])
+    new = [j for j in plan.jobs if j.idem_key not in stored and j.idem_key not in planned]
+    planned.update(j.idem_key for j in new)
+    return AugmentLine(cell, len(plan.jobs), len(new), new_jobs=new)
 
 
 def queue_augmentation(store: Store, lines: list[AugmentLine]) -> int:
@@ -81,9 +88,5 @@ def plan_from_failures(store: Store, families: dict[str, Any], settings: Setting
         if run is not None:
             overrides["eval_run"] = str(run)
         jobs = min(max_jobs_per_cell, max(1, failed * jobs_per_failure))
-        plan = plan_generation(store, fam, settings, limit=jobs, overrides=overrides, dry_run=True, fewshot=fewshot)
-        stored = store.stored_job_keys([j.idem_key for j in plan.jobs])
-        new = [j for j in plan.jobs if j.idem_key not in stored and j.idem_key not in planned]
-        planned.update(j.idem_key for j in new)
-        lines.append(AugmentLine(cell, len(plan.jobs), len(new), new_jobs=new))
+        lines.append(_targeted(store, fam, settings, cell, jobs, overrides, fewshot, planned))
     return lines

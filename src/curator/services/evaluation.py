@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.errors import CuratorError
+from curator.jsonl import objects
 from curator.models import Job
 from curator.progress import NEVER, Cancel, Progress
 from curator.scorecard import card, score
@@ -47,6 +47,7 @@ class EvalRunReport:
     retried: int = 0
     recovered: int = 0
     already: int = 0  # answered before this call (a resumed run)
+    stopped: bool = False  # cancelled before every item was asked
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -56,6 +57,8 @@ class EvalRunReport:
             text += f"; {self.already} answered before"
         if self.recovered:
             text += f"; {self.recovered} items of a stopped run taken up again"
+        if self.stopped:
+            text += f"; stopped: go on with `curator eval run ... --resume {self.run}`"
         return text + "; the eval items were sent to this endpoint only"
 
 
@@ -131,6 +134,7 @@ async def answer_run(store: Store, run: int, student: Student, *, progress: Prog
         await asyncio.gather(*(worker() for _ in range(student.settings.concurrency)))
     finally:
         renewer.cancel()
+    report.stopped = cancel.is_set() and bool(store.queued_eval_jobs(run))
     if not store.queued_eval_jobs(run) and not store.eval_job_states(run).get("running"):
         store.finish_eval_run(run)
     return report
@@ -314,22 +318,12 @@ def import_scores(store: Store, path: Path, *, model: str = "external", export_v
     by_uid = {item.uid: item for item in store.current_eval_items() if item.uid}
     rows: list[tuple[int, str, int | None, str, dict[str, Any]]] = []
     problems: list[str] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalRunError(f"{path}: cannot read the scores ({exc})") from exc
     seen: set[tuple[int, str]] = set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: not JSON ({exc.msg})")
-            continue
-        if not isinstance(row, dict):
-            problems.append(f"{path}:{number}: not a JSON object")
-            continue
+    try:
+        read = list(objects(path, problems))
+    except OSError as exc:
+        raise EvalRunError(f"{path}: cannot read the scores ({exc})") from exc
+    for number, row in read:
         item = by_uid.get(row.get("uid"))
         if item is None:
             problems.append(f"{path}:{number}: uid: {row.get('uid')!r} is not a current private eval item")

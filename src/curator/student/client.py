@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +16,7 @@ import anthropic
 import openai
 
 from curator.errors import CuratorError
-from curator.teacher.client import retry_after_seconds
+from curator.teacher.client import retry_after_seconds, wait_seconds
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 APIS = ("openai", "anthropic")
@@ -235,10 +234,7 @@ class Student:
                       reply.usage.output_tokens)
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.settings.retry_after_cap_s)
-        backoff = self.settings.backoff_base_s * (2 ** (attempt - 1))
-        return min(backoff, self.settings.retry_after_cap_s) * (0.5 + random.random() / 2)
+        return wait_seconds(attempt, retry_after, self.settings.backoff_base_s, self.settings.retry_after_cap_s)
 
 
 def _raw(exc: Any) -> str:

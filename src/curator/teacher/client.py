@@ -165,10 +165,15 @@ class Teacher:
                          usage=usage_of(message), raw=message.model_dump_json(), attempts=attempt, retries=retries)
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.settings.retry_after_cap_s)
-        backoff = self.settings.backoff_base_s * (2 ** (attempt - 1))
-        return min(backoff, self.settings.retry_after_cap_s) * (0.5 + random.random() / 2)
+        return wait_seconds(attempt, retry_after, self.settings.backoff_base_s, self.settings.retry_after_cap_s)
+
+
+def wait_seconds(attempt: int, retry_after: float | None, base_s: float, cap_s: float) -> float:
+    """How long to wait before asking again: the server's `retry-after` (up to the cap), else exponential
+    backoff with jitter (half to all of base × 2^(attempt-1), up to the cap)."""
+    if retry_after is not None:
+        return min(retry_after, cap_s)
+    return min(base_s * (2 ** (attempt - 1)), cap_s) * (0.5 + random.random() / 2)
 
 
 def _message(exc: anthropic.APIStatusError) -> str:

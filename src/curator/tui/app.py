@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -82,6 +83,7 @@ class CuratorApp(ShowsWorkerFailures):
         self.errors: list[str] = []  # every error shown to the curator, oldest first
         self.last_result: str | None = None  # the summary of the last palette command
         self.last_progress: str | None = None  # the last progress a palette command reported
+        self.command_stop: threading.Event | None = None  # set: the running palette command stops
         self.bdsm_explicit = False  # whether the terminal was told that the app reorders
 
     def send_bdsm(self, explicit: bool) -> None:
@@ -259,6 +261,9 @@ class CuratorApp(ShowsWorkerFailures):
                                     lambda n=name, a=binding.action: self.run_on(n, a))
         from curator.tui.commands import COMMANDS
 
+        if self.command_stop is not None:
+            yield SystemCommand("Stop the running command", self.last_progress or "what it has done is kept",
+                                lambda: self.action_stop_command())
         for command in COMMANDS:
             yield SystemCommand(command.title, command.help, lambda c=command: self.ask_service_command(c))
         ours = {"Keys", "Quit"}
@@ -286,11 +291,21 @@ class CuratorApp(ShowsWorkerFailures):
 
     @work(thread=True, group="service-command")
     def run_service_command(self, command, words: list[str]) -> None:
-        """Run a palette command's service on this worker's own connection and show its summary."""
+        """Run a palette command's service on this worker's own connection and show its summary. While
+        it runs, the palette offers to stop it (a command that reports progress stops between items)."""
         self.call_from_thread(self.notify, f"{command.title}…", markup=False)
-        with self.project.writer() as store:
-            summary = command.run(self, store, words)
+        self.command_stop = threading.Event()
+        try:
+            with self.project.writer() as store:
+                summary = command.run(self, store, words)
+        finally:
+            self.command_stop = None
         self.call_from_thread(self.show_result, command.title, summary)
+
+    def action_stop_command(self) -> None:
+        if self.command_stop is not None:
+            self.command_stop.set()
+            self.notify("stopping after the requests in flight…")
 
     def header_line(self, progress: str = "") -> str:
         """The header's subtitle: the database, the bidi mode, and a running command's progress."""

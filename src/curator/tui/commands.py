@@ -131,6 +131,7 @@ def _override(app: Any, store: Store, words: list[str]) -> str:
 
 
 def _eval_run(app: Any, store: Store, words: list[str]) -> str:
+    from curator.progress import NEVER
     from curator.services.evaluation import StudentSettings, run_eval, score_run, scorecard
 
     if len(words) < 2:
@@ -139,7 +140,8 @@ def _eval_run(app: Any, store: Store, words: list[str]) -> str:
         app.call_from_thread(app.show_progress, "asking the student", done, total)
 
     report = run_eval(store, StudentSettings(endpoint=words[0], model=words[1]),
-                      export_version=words[2] if len(words) > 2 else None, progress=progress)
+                      export_version=words[2] if len(words) > 2 else None, progress=progress,
+                      cancel=app.command_stop or NEVER)
     score_run(store, report.run, app.families)
     return "\n".join([report.summary(), *report.errors[:5], "", *scorecard(store, report.run).report_lines()])
 
