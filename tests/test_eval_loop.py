@@ -361,3 +361,19 @@ def test_a_stopped_run_keeps_its_answers_and_resumes(db: Path) -> None:
         resumed = run_eval(store, settings, run=run)
     assert resumed.already == 3 and resumed.answered == len(ITEMS) - 3 and not resumed.stopped
     assert len(api.requests) == len(ITEMS), "no item asked twice"
+
+
+def test_a_student_behind_the_messages_api(db: Path) -> None:
+    """`--api anthropic`: the same run through the Anthropic SDK (the teacher's), system turns and tools in
+    its shape; a server without a model list is asked anyway."""
+    from fake_messages_api import FakeMessagesAPI
+
+    def said(body: dict, n: int) -> dict:
+        assert "tools" not in body or body["tools"][0]["input_schema"]["required"] == ["expression"]
+        return {"note": "Persian answer follows"}
+
+    with FakeMessagesAPI(responder=said) as api, Store(db) as store:
+        report = run_eval(store, StudentSettings(endpoint=api.url, model="student", api="anthropic"))
+        assert report.answered == len(ITEMS) and report.failed == 0
+        with_tools = [r for r in api.requests if "tools" in r]
+    assert len(with_tools) == 4 and all(r["model"] == "student" for r in api.requests)
