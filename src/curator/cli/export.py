@@ -10,7 +10,7 @@ from curator.cli.base import coverage_map, cli, db_option, open_store, settings 
 from curator.config import EXPORT_FORMATS
 
 
-@cli.command("export")
+@cli.group("export", invoke_without_command=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the versions (default: exports/ beside the database).")
 @click.option("--seed", default=0, show_default=True, help="Tie-break seed of the mix builder.")
@@ -18,8 +18,13 @@ from curator.config import EXPORT_FORMATS
               help="Extra formats beside TRL messages (parquet: a Parquet copy of every JSONL data file); "
                    "default: [export] formats in curator.toml.")
 @db_option
-def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
-    """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log."""
+@click.pass_context
+def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
+    """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log.
+
+    `curator export diff A B` compares two versions."""
+    if ctx.invoked_subcommand is not None:
+        return
     from curator.services.export import LeakError, export_dataset
     from curator.services.gate import set_level_settings
 
@@ -39,3 +44,22 @@ def export_cmd(out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Pa
             where = out_dir or store.path.parent / "exports"
             raise click.ClickException(f"{where}: cannot write the export ({exc.strerror or exc})") from exc
     click.echo(result.summary())
+
+
+@export_cmd.command("diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line, per family and per cell.")
+@db_option
+def export_diff_cmd(a: str, b: str, as_json: bool, db: Path | None) -> None:
+    """Training rows B adds, removes and changes against A, per family and cell, with the eval run that steered
+    each. A and B: export folders, or version ids in exports/ beside the database."""
+    from curator.cli.base import json_line, resolve_db
+    from curator.services.export import export_diff
+
+    found = export_diff(resolve_db(db), a, b)
+    if as_json:
+        for line in found.lines:
+            click.echo(json_line(line.as_json(found.a, found.b)))
+    else:
+        click.echo("\n".join(found.report_lines()))

@@ -78,3 +78,12 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
         return leaks, (f"checked ({len(rows) - len(unverified)} rows verified by the gate, {len(unverified)} "
                        f"checked at export, {model.model_id})")
     return check
+
+
+def export_diff(store_path: Path, a: str, b: str):  # -> export.diff.ExportDiff
+    """`curator export diff A B`: B's training rows against A's, per family and cell. A and B are export
+    folders or version ids in `exports/` beside the database."""
+    from curator.export.diff import diff, resolve
+
+    exports_dir = store_path.parent / "exports"
+    return diff(resolve(a, exports_dir), resolve(b, exports_dir))

@@ -1,0 +1,68 @@
+"""`curator export diff A B`: the training rows B adds, removes and changes against A (by lineage), per
+family and cell, read from the two versions' curation logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from curator.services.export import export_dataset
+from curator.services.seeds import edit_seed
+from curator.services.triage import decide
+from curator.store import Store
+from curator.target_mix import CoverageMap
+from tui_fixtures import FAMILIES, ROOT, build_db
+
+CMAP = CoverageMap.load(ROOT / "prompts" / "coverage.toml", FAMILIES)
+
+
+def candidates(store: Store) -> list[tuple[int, str, str]]:
+    return [(r[0], r[1], r[2]) for r in store.conn.execute(
+        "SELECT id, family, task_type FROM examples WHERE kind = 'candidate' AND gate_status = 'pass' ORDER BY id")]
+
+
+def test_added_removed_and_changed_per_family_and_cell(tmp_path: Path) -> None:
+    db = build_db(tmp_path / "d.db")
+    with Store(db) as store:
+        first, second = candidates(store)[:2]
+        decide(store, first[0], "accept")
+        a = export_dataset(store, CMAP).version
+        decide(store, first[0], "reject", reason="wrong")  # removed from B
+        decide(store, second[0], "accept")  # added in B
+        polish = store.seeds(role="polish")[0]
+        edited = polish.model_dump(include={"family", "role", "task_type", "difficulty", "topic"})
+        edited["messages"] = [m.model_dump(exclude_none=True) for m in polish.messages]
+        edited["messages"][-1]["content"] += " (ویرایش)"
+        edit_seed(store, polish.id, edited)  # a new version of an exported seed: changed
+        b = export_dataset(store, CMAP).version
+    out = subprocess.run([sys.executable, "-m", "curator", "export", "diff", a, b, "--json", "--db", str(db)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = {(r["family"], r["cell"]): r for r in map(json.loads, out.stdout.splitlines())}
+    assert rows[(first[1], first[2])]["removed"] == 1
+    assert rows[(second[1], second[2])]["added"] == 1
+    assert rows[(polish.family, polish.task_type)]["changed"] == 1
+    assert sum(r["added"] for (f, c), r in rows.items() if c is None) == 1
+    assert all(r["a"] == a and r["b"] == b for r in rows.values())
+    text = subprocess.run([sys.executable, "-m", "curator", "export", "diff", a, b, "--db", str(db)],
+                          capture_output=True, text=True, timeout=120).stdout
+    assert text.startswith(f"{b} against {a}") and "added" in text
+
+
+def test_an_export_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    db = build_db(tmp_path / "d.db")
+    out = subprocess.run([sys.executable, "-m", "curator", "export", "diff", "nope", str(tmp_path), "--db", str(db)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stderr.startswith("error: nope: no export there")
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--format", "alpaca", "--help"]])
+def test_export_still_takes_its_options(tmp_path: Path, args: list[str]) -> None:
+    out = subprocess.run([sys.executable, "-m", "curator", "export", *args], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and "diff" in out.stdout
