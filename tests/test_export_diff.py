@@ -66,3 +66,20 @@ def test_export_still_takes_its_options(tmp_path: Path, args: list[str]) -> None
     out = subprocess.run([sys.executable, "-m", "curator", "export", *args], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0 and "diff" in out.stdout
+
+
+def test_the_log_names_the_revision_that_superseded_an_original(tmp_path: Path) -> None:
+    """An original replaced by its revision is logged as superseded, whatever state it was left in
+    (it used to say "not accepted (state gated)", or name a duplicate)."""
+    from curator.models import Message
+    from curator.services.triage import save_revision
+
+    db = build_db(tmp_path / "d.db")
+    with Store(db) as store:
+        original = candidates(store)[0][0]
+        messages = [Message(role=m.role, content=m.content + (" (ویرایش)" if m.role == "assistant" else ""))
+                    for m in store.example(original).messages]
+        revision = save_revision(store, original, messages, FAMILIES)
+        result = export_dataset(store, CMAP, out_dir=tmp_path / "out")
+    log = {row["id"]: row for row in map(json.loads, (result.path / "curation_log.jsonl").read_text().splitlines())}
+    assert log[original]["why"] == f"not exported: superseded by #{revision} (its revision)"

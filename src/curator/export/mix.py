@@ -66,10 +66,10 @@ def trainable(considered: list[Row], seeds: list[Row]) -> tuple[list[Row], dict[
     newest: dict[str, Row] = {}
     for row in considered:  # in id order: a later row of a lineage is newer
         d = row.data
-        if d["state"] != "accepted":
+        if d["superseded_by"] is not None:  # accepted or not: the log names what replaced it
+            reasons[d["id"]] = f"not exported: superseded by #{d['superseded_by']} (its revision)"
             continue
-        if d["superseded_by"] is not None:
-            reasons[d["id"]] = f"not exported: replaced by revision #{d['superseded_by']}"
+        if d["state"] != "accepted":
             continue
         lineage = d["lineage"] or f"#{d['id']}"
         older = newest.get(lineage)
