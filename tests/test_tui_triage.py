@@ -152,3 +152,15 @@ async def test_a_typed_reason_becomes_a_code_and_a_bad_one_decides_nothing(db: P
         assert any("reason code" in n.message for n in app._notifications)
     with Store(db) as store:
         assert [(d.action, d.reason) for d in store.decisions(target)] == [("reject", "off_topic")]
+
+
+async def test_the_reason_prompt_suggests_the_configured_reasons(db: Path) -> None:
+    """`X` suggests the reason codes the curator configured (it used to suggest wrong_answer, which is not one)."""
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        reasons = app.screen.reasons
+        await pilot.press("X")
+        await pilot.pause()
+        question = str(app.screen.question)
+        assert "wrong_answer" not in question and ", ".join(reasons[:4]) in question

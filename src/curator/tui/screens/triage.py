@@ -395,7 +395,8 @@ class TriageScreen(Screen):
                     return
                 self.action_decide("reject", reason=code)
 
-        self.app.push_screen(PromptScreen("Reject: a short reason code (say off_topic, wrong_answer)"), done)
+        known = ", ".join(self.reasons[:4]) if self.reasons else "off_topic"
+        self.app.push_screen(PromptScreen(f"Reject: a reason code (configured: {known}…; or a new one)"), done)
 
     def action_details(self) -> None:
         """Every gate's full evidence and the card's whole history, inert and scrollable."""
