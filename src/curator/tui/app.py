@@ -256,7 +256,12 @@ class CuratorApp(ShowsWorkerFailures):
             if self._screens.get(name) is screen:
                 continue
             cls = screen_class(name)
-            for binding_id, (binding, keys) in declared_keys(self, BindingsMap(cls.BINDINGS)).items():
+            bindings = BindingsMap(cls.BINDINGS)
+            if name == "triage":  # its number keys are named by the configured reasons, as on the screen
+                from curator.tui.screens.triage import name_reason_keys
+
+                name_reason_keys(bindings, list(self.settings.triage.reasons))
+            for binding_id, (binding, keys) in declared_keys(self, bindings).items():
                 yield SystemCommand(f"{binding.description} ({name})", f"key {'/'.join(keys)} on {name}",
                                     lambda n=name, a=binding.action: self.run_on(n, a))
         from curator.tui.commands import COMMANDS

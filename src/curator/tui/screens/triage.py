@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -58,6 +58,19 @@ class QueueFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+def name_reason_keys(bindings: BindingsMap, reasons: list[str]) -> BindingsMap:
+    """Describe triage's number keys by the reason each rejects with, in place (the palette names them
+    the same way whether triage is shown or not)."""
+    for key, bound in bindings.key_to_bindings.items():
+        for index, binding in enumerate(bound):
+            if binding.id and binding.id.startswith("triage.reason"):
+                n = int(binding.id.removeprefix("triage.reason"))
+                reason = reasons[n - 1] if n <= len(reasons) else None
+                bound[index] = replace(binding, description=f"Reject: {reason}" if reason
+                                       else f"Reject: no reason set on {n}")
+    return bindings
 
 
 class TriageScreen(Screen):
@@ -135,13 +148,7 @@ class TriageScreen(Screen):
     def _name_reason_keys(self) -> None:
         """The number keys are described by the reason each rejects with (what `?` lists), or
         as having none."""
-        for key, bindings in bindings_of(self).key_to_bindings.items():
-            for index, binding in enumerate(bindings):
-                if binding.id and binding.id.startswith("triage.reason"):
-                    n = int(binding.id.removeprefix("triage.reason"))
-                    reason = self.reasons[n - 1] if n <= len(self.reasons) else None
-                    bindings[index] = replace(binding, description=f"Reject: {reason}" if reason
-                                              else f"Reject: no reason set on {n}")
+        name_reason_keys(bindings_of(self), self.reasons)
 
     @property
     def undo_key(self) -> str:
