@@ -121,3 +121,4 @@ async def test_while_a_palette_command_runs_the_palette_offers_to_stop_it(tmp_pa
             release.set()
             await settle_until(pilot, lambda: app.last_result is not None)
             assert "eval run #1" in app.last_result and app.command_stop is None
+

@@ -10,7 +10,7 @@ from curator.config import Settings
 from curator.tui.app import CuratorApp
 from curator.tui.screens.prompt import ConfirmScreen
 from fake_messages_api import FakeMessagesAPI
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture
@@ -125,3 +125,22 @@ async def test_a_run_that_costs_money_shows_its_cost_and_sends_nothing_when_decl
             await pilot.pause()
             await app.workers.wait_for_complete()
             assert api.requests == [] and app.store.count_jobs(family="safety") == 0  # nothing sent or queued
+
+
+async def test_the_procedural_box_reads_without_colour(tmp_path: Path) -> None:
+    """The generate form's procedural box shows X when on and nothing when off (#23: it showed X both ways,
+    only the colour differed)."""
+    db = build_db(tmp_path / "tui.db")
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        box = app.screen.query_one("#procedural")
+        assert "▐ ▌" in str(box.render()) and not box.value
+        box.value = True
+        await pilot.pause()
+        assert "▐X▌" in str(box.render())
+        box.value = False
+        await pilot.pause()
+        assert "▐ ▌" in str(box.render())

@@ -26,6 +26,17 @@ from curator.tui.widgets.inert import plain, tell
 from curator.tui.widgets.table_room import fix_widths, last_column_room
 
 
+class OnOffBox(Checkbox):
+    """A checkbox whose state reads without colour: `X` when on, blank when off (Textual draws `X` in both,
+    only the colour differs)."""
+
+    BUTTON_INNER = " "
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "X" if self.value else " "
+        super().watch_value()
+
+
 class JobProgress(Message):
     def __init__(self, text: str, finished: bool = False, error: bool = False) -> None:
         super().__init__()
@@ -85,7 +96,7 @@ class GenerateForm(ModalScreen[tuple[str, int, bool] | None]):
                          allow_blank=not self.families)
             with Horizontal():
                 yield Input(str(self.count), type="integer", id="count", placeholder="jobs")
-                yield Checkbox("procedural (built-in, no API key)", id="procedural")
+                yield OnOffBox("procedural (built-in, no API key)", id="procedural")
             yield Static("", id="error", markup=False)
             yield Static("enter or ctrl+s starts · esc cancels · tab moves", id="keys", markup=False)
 
