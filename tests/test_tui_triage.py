@@ -176,3 +176,21 @@ async def test_the_palette_names_the_reason_keys_from_another_screen(db: Path) -
         first = app.settings.triage.reasons[0]
         assert f"Reject: {first} (triage)" in titles
         assert not any(t.startswith("Reject: reason") for t in titles)
+
+
+async def test_every_reason_key_is_listed_at_80x24(db: Path) -> None:
+    """At 80 columns the reject legend lists all nine keys (the reasons shortened to fit; `?` names them
+    whole), also after a resize on another screen (#23: 6–9 were cut)."""
+    app = app_for(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        legend = str(app.screen.query_one("#reasons").render())
+        reasons = app.screen.reasons
+        assert app.screen.has_class("narrow") and len(legend) <= 80
+        assert all(f"{n} {r[:3]}" in legend for n, r in enumerate(reasons, 1)), legend

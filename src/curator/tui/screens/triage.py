@@ -73,6 +73,24 @@ def name_reason_keys(bindings: BindingsMap, reasons: list[str]) -> BindingsMap:
     return bindings
 
 
+def one_line_legend(reasons: list[str], blind: bool, width: int) -> str:
+    """The reject keys on one line of `width`: every number with its reason, whole if they fit, else
+    after a shorter label with the reasons cut to the longest length that lets all of them fit (at
+    least 3 letters; `?` names them whole)."""
+    tail = " · blind (B)" if blind else ""
+
+    def line(label: str, room: int) -> str:
+        return label + " ".join(f"{n} {r[:room]}" for n, r in enumerate(reasons, 1)) + tail
+
+    longest = max((len(r) for r in reasons), default=0)
+    if len(whole := line("reject: ", longest)) <= width:
+        return whole
+    for room in range(longest, 2, -1):
+        if len(shown := line("rej: ", room)) <= width:
+            return shown
+    return line("rej: ", 3)
+
+
 class TriageScreen(Screen):
     """Accept, reject, skip, undo, edit, flag and annotate candidates with single keys."""
 
@@ -247,8 +265,9 @@ class TriageScreen(Screen):
         self._set("#status", cut(self.status_line(), self._width("#status")))
         self.draw_tally()
         legend = [f"{n} {r}" for n, r in enumerate(self.reasons, 1)] + (["· blind (B)"] if self.blind else [])
-        if self.has_class("narrow"):  # one line: the gates come first
-            self._set("#reasons", fit("reject: " + " ".join(legend), self._width("#reasons"), self.app.bidi_mode))
+        if self.has_class("narrow"):  # one line: the gates come first; every key is listed, shortened to fit
+            self._set("#reasons", fit(one_line_legend(self.reasons, self.blind, self._width("#reasons")),
+                                      self._width("#reasons"), self.app.bidi_mode))
         else:
             self._set("#reasons", "\n".join(line for line, _ in packed("reject:", legend, self._width("#reasons"))))
         view = self.query_one("#turns", ConversationView)
