@@ -186,8 +186,9 @@ def scorecard(store: Store, run: int | None = None) -> card.Scorecard:
     if run not in runs:
         raise EvalRunError(f"no eval run #{run} (runs: {', '.join(map(str, runs))})")
     earlier = [r for r in runs if r < run]
-    previous = _card(store, earlier[-1]) if earlier else None
-    return _card(store, run, previous)
+    items = {item.id: item for item in store.current_eval_items()}  # read once for both cards
+    previous = _card(store, earlier[-1], items) if earlier else None
+    return _card(store, run, items, previous)
 
 
 def latest_scorecard(store: Store) -> card.Scorecard | None:
@@ -195,8 +196,7 @@ def latest_scorecard(store: Store) -> card.Scorecard | None:
     return scorecard(store) if store.eval_runs() else None
 
 
-def _card(store: Store, run: int, previous: card.Scorecard | None = None) -> card.Scorecard:
-    items = {item.id: item for item in store.current_eval_items()}
+def _card(store: Store, run: int, items: dict[int, Any], previous: card.Scorecard | None = None) -> card.Scorecard:
     by_item: dict[int, list[score.Score]] = {}
     for item_id, scorer, passed, reason, evidence in store.eval_scores(run):
         by_item.setdefault(item_id, []).append(score.Score(scorer, None if passed is None else bool(passed), reason,

@@ -20,19 +20,20 @@ class EvalQueries:
                 (now_iso(), endpoint, model, api, export_version, json.dumps(params, ensure_ascii=False))).lastrowid
 
     def eval_run(self, run_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT id, created_at, endpoint, model, api, export_version, params, finished_at "
-                                "FROM eval_runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            return None
-        keys = ("id", "created_at", "endpoint", "model", "api", "export_version", "params", "finished_at")
-        run = dict(zip(keys, row))
-        run["params"] = json.loads(run["params"] or "{}")
-        return run
+        found = self._eval_runs("WHERE id = ?", (run_id,))
+        return found[0] if found else None
 
     def eval_runs(self) -> list[dict[str, Any]]:
         """Every run, oldest first."""
-        ids = [r[0] for r in self.conn.execute("SELECT id FROM eval_runs ORDER BY id")]
-        return [self.eval_run(i) for i in ids]  # type: ignore[misc]
+        return self._eval_runs("ORDER BY id")
+
+    def _eval_runs(self, where: str, params: tuple = ()) -> list[dict[str, Any]]:
+        keys = ("id", "created_at", "endpoint", "model", "api", "export_version", "params", "finished_at")
+        runs = [dict(zip(keys, row)) for row in self.conn.execute(f"SELECT {', '.join(keys)} FROM eval_runs {where}",
+                                                                   params)]
+        for run in runs:
+            run["params"] = json.loads(run["params"] or "{}")
+        return runs
 
     def finish_eval_run(self, run_id: int) -> None:
         with self.transaction():

@@ -151,12 +151,7 @@ class Student:
         """Ask the endpoint once before anything is planned: StudentError (naming the URL) if it is not
         there, refuses the key, or does not know the model."""
         try:
-            if self.settings.api == "openai":
-                listed = await self.client.models.list()
-                names = [m.id for m in listed.data]
-            else:
-                listed = await self.client.models.list()
-                names = [m.id for m in listed.data]
+            names = [m.id for m in (await self.client.models.list()).data]  # the same call in both SDKs
         except (openai.APIConnectionError, anthropic.APIConnectionError) as exc:
             raise StudentError(f"{self.settings.endpoint}: cannot connect ({type(exc).__name__}); nothing was sent",
                                hint="is the server running, and is the URL its API base (often ending in /v1)?") from exc
