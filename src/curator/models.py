@@ -173,6 +173,7 @@ class Decision(_Row):
     undoes: int | None = None
     created_at: str = Field(default_factory=now_iso)
     reason: str | None = None  # a reject reason code
+    bulk: int | None = None  # the bulk decision it is part of (`services.bulk`)
 
 
 class Job(_Row):

@@ -38,13 +38,23 @@ def candidates_import(path: Path, db: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the default prints one short line each).")
 @click.option("--state", type=click.Choice(["new", "gated", "accepted", "rejected"]), default=None)
 @click.option("--family", default=None)
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Keep the decidable candidates a triage filter selects (repeatable; the keys of "
+                   "`curator triage reject --help`).")
 @db_option
-def candidates_list(as_json: bool, state: str | None, family: str | None, db: Path | None) -> None:
-    """Candidates and revisions: id, uid, family, state, gate status, current verdicts, decisions, metadata."""
+def candidates_list(as_json: bool, state: str | None, family: str | None, where: tuple[str, ...],
+                    db: Path | None) -> None:
+    """Candidates and revisions: id, uid, family, state, gate status, current verdicts, decisions, the
+    predictor's P(reject), metadata."""
     from curator.services.candidates import list_candidates
+    from curator.services.triage import Filters, TriageError
 
+    try:
+        filters = Filters.parse(list(where)) if where else None
+    except TriageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--where") from exc
     with open_store(db, readonly=True) as store:
-        for row in list_candidates(store, state=state, family=family):
+        for row in list_candidates(store, state=state, family=family, where=filters):
             if as_json:
                 click.echo(json_line(row))
                 continue

@@ -14,7 +14,7 @@ import json
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -25,6 +25,9 @@ from curator.jsonl import objects
 from curator.models import Example, Message, Passage
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
+
+if TYPE_CHECKING:
+    from curator.services.triage import Filters
 
 BATCH = 200  # lines per write transaction
 
@@ -152,24 +155,34 @@ def import_candidates(store: Store, path: Path, *, families: Collection[str] | N
 
 
 def list_candidates(store: Store, *, state: str | None = None, family: str | None = None,
-                    batch: int = 500) -> Iterator[dict[str, Any]]:
+                    where: "Filters | None" = None, batch: int = 500) -> Iterator[dict[str, Any]]:
     """Each candidate and revision as a plain dict: id, uid, kind, family, state, gate status, its
-    current verdicts as {gate: {verdict, reason}} (after audits), its decisions and its metadata."""
+    current verdicts as {gate: {verdict, reason}} (after audits), its decisions, the predictor's
+    P(reject) if any, and its metadata. `where` keeps the decidable ones a triage filter selects."""
     rows: list[dict[str, Any]] = []
+    keep = None
+    if where is not None:
+        from curator.services.triage import queue_ids
+
+        keep = set(queue_ids(store, "all", where))
 
     def complete(part: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         ids = [r["id"] for r in part]
         verdicts = store.current_verdicts(ids, with_audits=True)
         decisions = store.decisions_of(ids)
+        predicted = store.predictions(ids)
         for r in part:
             r["verdicts"] = {gate: {"verdict": v["verdict"], "reason": v["reason"]}
                              for gate, v in sorted(verdicts.get(r["id"], {}).items())}
             r["decisions"] = [{"id": d.id, "action": d.action, "reason": d.reason, "note": d.note, "undone": undone,
                                "undoes": d.undoes, "at": d.created_at} for d, undone in decisions.get(r["id"], [])]
+            r["predicted_reject"] = predicted.get(r["id"])
             r["metadata"] = r.pop("metadata")
             yield r
 
     for row in store.candidate_rows(state=state, family=family):
+        if keep is not None and row["id"] not in keep:
+            continue
         rows.append(row)
         if len(rows) >= batch:
             yield from complete(rows)

@@ -42,30 +42,156 @@ class TriageError(CuratorError, ValueError):
     """A decision that cannot be made: an unknown id, or a row that is not (or no longer) decidable."""
 
 
+Range = tuple[float | None, float | None]
+# The keys a filter takes (`KEY=VALUE`), as the CLI's --where and the app's filter bar write them.
+FILTER_KEYS = {
+    "family": "a task family",
+    "state": "new, gated, accepted or rejected",
+    "verdict": "the gates' status: pass, flag or fail",
+    "gate": "a gate that does not pass it (gate or gate:fail / gate:flag)",
+    "reason": "the reason a gate gives, e.g. paraphrase_of_eval",
+    "tag": "a tag of the source passage",
+    "search": "text in the conversation",
+    "cluster": "a near-duplicate cluster (a number)",
+    "judge": "the judge's score: 0.8, 0.5..0.8, ..0.4 or 0.7..",
+    "predicted": "the predictor's guess: accept, reject, or a P(reject) range such as 0.9..",
+}
+ORDERS = {"review": "review order", "uncertain": "most uncertain first", "reject": "likeliest reject first"}
+
+
 @dataclass(frozen=True)
 class Filters:
     family: str | None = None
     verdict: str | None = None  # gate status: pass | flag | fail
     tag: str | None = None  # a tag of the source passage
     search: str | None = None  # text in the conversation
+    state: str | None = None  # new | gated | accepted | rejected
+    gate: tuple[str, str | None] | None = None  # a gate that does not pass (with the verdict, if one is named)
+    reason: str | None = None  # a non-passing gate's reason
+    cluster: int | None = None  # a near-duplicate cluster
+    judge: Range | None = None  # the judge's score, inclusive
+    predicted: Range | None = None  # the predictor's P(reject), inclusive
 
     def replace(self, **changes: Any) -> "Filters":
         return Filters(**{**self.__dict__, **changes})
 
+    @classmethod
+    def parse(cls, pairs: list[str] | tuple[str, ...] | str) -> "Filters":
+        """`KEY=VALUE` pairs (a list, or one string of them split on spaces; quote a value with spaces in
+        the app as search="two words") as a filter; TriageError names the pair that is wrong."""
+        if isinstance(pairs, str):
+            pairs = _split_pairs(pairs)
+        found: dict[str, Any] = {}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            key, value = key.strip().lower(), value.strip()
+            if not sep or key not in FILTER_KEYS:
+                raise TriageError(f"{pair!r}: a filter is KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
+            if not value:
+                raise TriageError(f"{pair!r}: {key} needs a value ({FILTER_KEYS[key]})")
+            if key in found:
+                raise TriageError(f"{pair!r}: {key} is given twice")
+            found[key] = _filter_value(key, value, pair)
+        return cls(**found)
 
-def queue_ids(store: Store, queue: str = "pending", filters: Filters = Filters(), *, seed: int = 0) -> list[int]:
-    """The ids of a queue, in review order."""
-    if queue not in QUEUES:
+    def text(self) -> str:
+        """The filter as `KEY=VALUE` pairs (what `parse` reads back)."""
+        parts = []
+        for key in FILTER_KEYS:
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if key == "gate":
+                value = value[0] + (f":{value[1]}" if value[1] else "")
+            elif key in ("judge", "predicted"):
+                value = _range_text(value)
+            elif key == "search" and (" " in value or '"' in value):
+                value = json.dumps(value, ensure_ascii=False)
+            parts.append(f"{key}={value}")
+        return " ".join(parts)
+
+    def store_args(self) -> dict[str, Any]:
+        return {"family": self.family, "gate_status": self.verdict, "tag": self.tag, "search": self.search,
+                "state": self.state, "gate": self.gate, "reason": self.reason, "cluster": self.cluster,
+                "judge": self.judge, "predicted": self.predicted}
+
+
+def _split_pairs(text: str) -> list[str]:
+    pairs, current, quoted = [], "", False
+    for ch in text.strip():
+        if ch == '"':
+            quoted = not quoted
+        elif ch.isspace() and not quoted:
+            if current:
+                pairs.append(current)
+            current = ""
+        else:
+            current += ch
+    if quoted:
+        raise TriageError(f"{text.strip()!r}: a quote is not closed")
+    return pairs + ([current] if current else [])
+
+
+def _range_text(bounds: Range) -> str:
+    low, high = bounds
+    if low == high:
+        return f"{low:g}"
+    return ("" if low is None else f"{low:g}") + ".." + ("" if high is None else f"{high:g}")
+
+
+def _parse_range(value: str, pair: str) -> Range:
+    low, sep, high = value.partition("..")
+    try:
+        if not sep:
+            return float(value), float(value)
+        bounds = (float(low) if low.strip() else None, float(high) if high.strip() else None)
+    except ValueError:
+        raise TriageError(f"{pair!r}: a score or a range of them (0.8, 0.5..0.8, ..0.4, 0.7..)") from None
+    if bounds == (None, None) or (None not in bounds and bounds[0] > bounds[1]):
+        raise TriageError(f"{pair!r}: the range is empty")
+    return bounds
+
+
+def _filter_value(key: str, value: str, pair: str) -> Any:
+    if key == "state" and value not in ("new", "gated", "accepted", "rejected"):
+        raise TriageError(f"{pair!r}: state is new, gated, accepted or rejected")
+    if key == "verdict" and value not in ("pass", "flag", "fail"):
+        raise TriageError(f"{pair!r}: verdict is pass, flag or fail")
+    if key == "gate":
+        name, _, verdict = value.partition(":")
+        if verdict and verdict not in ("pass", "flag", "fail"):
+            raise TriageError(f"{pair!r}: gate:VERDICT takes pass, flag or fail")
+        return name, verdict or None
+    if key == "cluster":
+        if not value.isdigit():
+            raise TriageError(f"{pair!r}: a cluster is a number")
+        return int(value)
+    if key == "judge":
+        return _parse_range(value, pair)
+    if key == "predicted":
+        if value == "reject":
+            return 0.5, None
+        if value == "accept":
+            return None, 0.5 - 1e-9
+        return _parse_range(value, pair)
+    return value
+
+
+def queue_ids(store: Store, queue: str = "pending", filters: Filters = Filters(), *, seed: int = 0,
+              order: str = "review") -> list[int]:
+    """The ids of a queue (`QUEUES`, or "all": every decidable candidate), in review order or by the
+    predictor's estimate (`ORDERS`)."""
+    if queue not in QUEUES and queue != "all":
         raise TriageError(f"unknown queue {queue!r} (one of {', '.join(QUEUES)})")
+    if order not in ORDERS:
+        raise TriageError(f"unknown order {order!r} (one of {', '.join(ORDERS)})")
     if queue == "mine":  # the curator's own flags, still undecided
         flagged = store.curator_flagged_ids()
         if filters == Filters() or not flagged:
             return flagged
-        kept = set(store.triage_queue_ids("pending", family=filters.family, gate_status=filters.verdict,
-                                          tag=filters.tag, search=filters.search))
+        kept = set(store.triage_queue_ids("pending", **filters.store_args()))
         return [i for i in flagged if i in kept]
-    ids = store.triage_queue_ids(queue, family=filters.family, gate_status=filters.verdict, tag=filters.tag,
-                                 search=filters.search)
+    ids = store.triage_queue_ids(queue, **filters.store_args(), order=order)
     if queue == "judge" and ids:
         verdicts = store.current_verdicts(ids)
         ids = [i for i in ids if _judge_disagrees(verdicts.get(i, {}))]
@@ -206,7 +332,15 @@ def decide(store: Store, example_id: int, action: str, *, seconds: float | None 
 def undo(store: Store, decision_id: int | None = None, *, example_id: int | None = None) -> Decision | None:
     """Undo a decision by appending an undo; the example's state follows. Which one: `decision_id`,
     else the latest effective decision of `example_id`, else the latest of all. Returns the decision
-    undone, or None when there is nothing to undo."""
+    undone, or None when there is nothing to undo. When the latest of all is part of a bulk, the whole
+    bulk is undone (`services.bulk.undo`, in short transactions) and its decision is returned."""
+    if decision_id is None and example_id is None:
+        latest = store.last_undoable()
+        if latest is not None and latest.bulk is not None:
+            from curator.services import bulk
+
+            bulk.undo(store, latest.bulk)
+            return latest
     with store.transaction():
         if decision_id is not None:
             found = store.decision(decision_id)

@@ -7,7 +7,7 @@ from curator.models import Decision
 from curator.store.predicates import DECIDABLE
 
 _NOT_UNDONE = "NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = {d}.id)"
-_COLS = ("id", "example_id", "action", "note", "seconds", "undoes", "created_at", "reason")
+_COLS = ("id", "example_id", "action", "note", "seconds", "undoes", "created_at", "reason", "bulk")
 STATE_OF = {"accept": "accepted", "reject": "rejected"}
 
 
@@ -15,10 +15,10 @@ class DecisionQueries:
     def add_decision(self, decision: Decision) -> int:
         with self.transaction():
             return self.conn.execute(
-                "INSERT INTO decisions (example_id, action, note, seconds, undoes, created_at, reason) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO decisions (example_id, action, note, seconds, undoes, created_at, reason, bulk) "
+                "VALUES (?,?,?,?,?,?,?,?)",
                 (decision.example_id, decision.action, decision.note, decision.seconds, decision.undoes,
-                 decision.created_at, decision.reason)).lastrowid
+                 decision.created_at, decision.reason, decision.bulk)).lastrowid
 
     def _decisions(self, sql: str, params: tuple) -> list[tuple[Decision, bool]]:
         rows = self.conn.execute(

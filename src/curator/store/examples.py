@@ -162,10 +162,18 @@ class ExampleQueries:
     # -- triage ------------------------------------------------------------------------------------
 
     def triage_queue_ids(self, queue: str, *, family: str | None = None, gate_status: str | None = None,
-                         tag: str | None = None, search: str | None = None) -> list[int]:
-        """Decidable ids of a triage queue (see `_QUEUES`) with optional filters, in review order
-        (pending: gated before new, then by id)."""
-        sql = f"SELECT id FROM examples WHERE {DECIDABLE} AND {_QUEUES[queue]}"
+                         tag: str | None = None, search: str | None = None, state: str | None = None,
+                         gate: tuple[str, str | None] | None = None, reason: str | None = None,
+                         cluster: int | None = None, judge: tuple[float | None, float | None] | None = None,
+                         predicted: tuple[float | None, float | None] | None = None,
+                         order: str = "review") -> list[int]:
+        """Decidable ids of a triage queue (see `_QUEUES`; "all" is every decidable row) with optional
+        filters, in review order (pending: gated before new, then by id) or by the predictor's estimate
+        (`order`: "uncertain" nearest 0.5 first, "reject" likeliest reject first; rows without one last).
+
+        `gate` is (gate, verdict or None for "not pass"), `reason` a non-passing gate's reason, `cluster` a
+        near-duplicate cluster, `judge` and `predicted` (P(reject)) inclusive ranges with open ends."""
+        sql = f"SELECT id FROM examples WHERE {DECIDABLE} AND {_QUEUES.get(queue, '1')}"
         params: list[Any] = []
         if family:
             sql += " AND family = ?"
@@ -173,11 +181,43 @@ class ExampleQueries:
         if gate_status:
             sql += " AND gate_status = ?"
             params.append(gate_status)
+        if state:
+            sql += " AND state = ?"
+            params.append(state)
         if tag:
             sql += " AND passage_id IN (SELECT p.id FROM passages p, json_each(p.tags) t WHERE t.value = ?)"
             params.append(tag)
         if search:
             sql += " AND messages LIKE ?"
             params.append(f"%{search}%")
-        sql += " ORDER BY CASE state WHEN 'gated' THEN 0 ELSE 1 END, id" if queue == "pending" else " ORDER BY id"
+        if gate:
+            name, verdict = gate
+            sql += (" AND id IN (SELECT c.example_id FROM current_verdicts c WHERE c.gate = ? AND "
+                    + ("c.verdict = ?)" if verdict else "c.verdict != 'pass')"))
+            params += [name, verdict] if verdict else [name]
+        if reason:
+            sql += (" AND id IN (SELECT c.example_id FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id "
+                    "WHERE c.verdict != 'pass' AND v.reason = ?)")
+            params.append(reason)
+        if cluster is not None:
+            sql += " AND id IN (SELECT example_id FROM sketches WHERE cluster = ?)"
+            params.append(cluster)
+        for column, bounds in (("judge", judge), ("predicted", predicted)):
+            if bounds is None:
+                continue
+            low, high = bounds
+            if column == "judge":
+                sql += (" AND id IN (SELECT c.example_id FROM current_verdicts c JOIN gate_verdicts v ON "
+                        "v.id = c.verdict_id WHERE c.gate = 'judge' AND v.score BETWEEN ? AND ?)")
+            else:
+                sql += " AND id IN (SELECT example_id FROM predictions WHERE p_reject BETWEEN ? AND ?)"
+            params += [-1e9 if low is None else low, 1e9 if high is None else high]
+        if order in ("uncertain", "reject"):
+            key = "abs(p.p_reject - 0.5)" if order == "uncertain" else "-p.p_reject"
+            sql = (f"SELECT s.id FROM ({sql}) s LEFT JOIN predictions p ON p.example_id = s.id "
+                   f"ORDER BY p.p_reject IS NULL, {key}, s.id")
+        elif queue == "pending":
+            sql += " ORDER BY CASE state WHEN 'gated' THEN 0 ELSE 1 END, id"
+        else:
+            sql += " ORDER BY id"
         return [r[0] for r in self.conn.execute(sql, params)]

@@ -309,6 +309,31 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, item_id, scorer)
     ) WITHOUT ROWID;
     """,
+    # 11: triage at scale. A bulk decision over a filter is planned whole (its ids, what it skips) and
+    # committed in short transactions, each decision naming its bulk: a bulk cut short is resumable (the
+    # planned ids without a decision of it) and one undo takes a bulk back. The predictor's latest
+    # estimate of each pending candidate's decision (P(reject)) is kept for ordering and filtering.
+    """
+    CREATE TABLE bulks (
+        id INTEGER PRIMARY KEY,
+        action TEXT NOT NULL,
+        reason TEXT,
+        filter TEXT NOT NULL,
+        ids TEXT NOT NULL,
+        skipped TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        undone_at TEXT
+    );
+    ALTER TABLE decisions ADD COLUMN bulk INTEGER REFERENCES bulks(id);
+    CREATE INDEX decisions_bulk ON decisions(bulk, example_id) WHERE bulk IS NOT NULL;
+    CREATE TABLE predictions (
+        example_id INTEGER PRIMARY KEY REFERENCES examples(id),
+        p_reject REAL NOT NULL,
+        model TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX predictions_p ON predictions(p_reject);
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ from typing import Any
 
 from curator.models import Example, Job
 from curator.store.base import BUSY_TIMEOUT_S, StoreBase
+from curator.store.bulks import BulkQueries
 from curator.store.candidates import CandidateQueries
 from curator.store.corpus import CorpusQueries
 from curator.store.decisions import DecisionQueries
@@ -25,7 +26,7 @@ from curator.store.verdicts import VerdictQueries
 
 
 class Store(CorpusQueries, ExampleQueries, SeedQueries, CandidateQueries, VerdictQueries, DecisionQueries, JobQueries,
-            StatsQueries, EmbeddingQueries, SketchQueries, EvalQueries, StoreBase):
+            StatsQueries, EmbeddingQueries, SketchQueries, EvalQueries, BulkQueries, StoreBase):
     """A curator database file."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,
