@@ -111,32 +111,6 @@ class BulkQueries:
         with self.transaction():
             self.conn.execute("UPDATE bulks SET undone_at = ? WHERE id = ?", (now_iso(), bulk_id))
 
-    # -- the predictor's estimates ------------------------------------------------------------------
-
-    def put_predictions(self, model: str, rows: list[tuple[int, float]]) -> None:
-        """Replace every estimate by these (example id, P(reject)) rows, in parts of short transactions
-        (a reader sees the old or the new estimate of a row, never none: rows of the old model that the
-        new one does not cover are dropped last)."""
-        for start in range(0, len(rows), 5000):
-            with self.transaction():
-                self.conn.executemany(
-                    "INSERT INTO predictions (example_id, p_reject, model) VALUES (?,?,?) ON CONFLICT(example_id) "
-                    "DO UPDATE SET p_reject = excluded.p_reject, model = excluded.model",
-                    [(i, p, model) for i, p in rows[start:start + 5000]])
-        with self.transaction():
-            self.conn.execute("DELETE FROM predictions WHERE model != ?", (model,))
-
-    def predictions(self, example_ids: list[int] | None = None) -> dict[int, float]:
-        """example id -> the latest P(reject)."""
-        if example_ids is None:
-            return dict(self.conn.execute("SELECT example_id, p_reject FROM predictions"))
-        return dict(self.rows_in("SELECT example_id, p_reject FROM predictions WHERE example_id IN ({in})",
-                                 example_ids))
-
-    def prediction_model(self) -> str | None:
-        row = self.conn.execute("SELECT model FROM predictions LIMIT 1").fetchone()
-        return row[0] if row else None
-
     def bulk_detail(self, bulk_id: int) -> dict[str, Any]:
         """How many of a bulk's decisions stand and how many were undone."""
         made, undone = self.conn.execute(

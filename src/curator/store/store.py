@@ -19,6 +19,7 @@ from curator.store.embeddings import EmbeddingQueries
 from curator.store.evals import EvalQueries
 from curator.store.examples import ExampleQueries
 from curator.store.jobs import JobQueries
+from curator.store.predictions import PredictionQueries
 from curator.store.seeds import SeedQueries
 from curator.store.sketches import SketchQueries
 from curator.store.stats import StatsQueries
@@ -26,7 +27,8 @@ from curator.store.verdicts import VerdictQueries
 
 
 class Store(CorpusQueries, ExampleQueries, SeedQueries, CandidateQueries, VerdictQueries, DecisionQueries, JobQueries,
-            StatsQueries, EmbeddingQueries, SketchQueries, EvalQueries, BulkQueries, StoreBase):
+            StatsQueries, EmbeddingQueries, SketchQueries, EvalQueries, BulkQueries,
+            PredictionQueries, StoreBase):
     """A curator database file."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,
