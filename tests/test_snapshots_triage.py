@@ -53,3 +53,39 @@ def test_triage_gate_details(snap_compare, db: Path, size: tuple[int, int]) -> N
         await pilot.pause()
 
     assert snap_compare(triage_app(db), terminal_size=size, run_before=details)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_triage_filter_bar_and_prediction(snap_compare, db: Path, size: tuple[int, int]) -> None:
+    """A filter typed in the bar (its count, `*` to decide all) and the predictor's estimate on the card."""
+    from curator.services import triage
+    from curator.store import Store
+
+    with Store(db) as store:
+        ids = triage.queue_ids(store)
+        store.put_predictions("snap", [(i, p) for i, p in zip(ids, (0.91, 0.12, 0.64, 0.3, 0.5, 0.07))])
+
+    async def filtered(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("equals_sign")
+        await pilot.pause()
+        pilot.app.screen.query_one("Input").value = "verdict=fail predicted=0.6.."
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(triage_app(db), terminal_size=size, run_before=filtered)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_triage_bulk_confirmation(snap_compare, db: Path, size: tuple[int, int]) -> None:
+    """`*` then reject: the confirmation names the count, the reason, the filter and what it skips."""
+    async def confirming(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("asterisk")
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        await pilot.press("enter")  # the first configured reason
+        await settle(pilot)
+
+    assert snap_compare(triage_app(db), terminal_size=size, run_before=confirming)

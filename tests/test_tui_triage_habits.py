@@ -237,14 +237,15 @@ async def test_t_filters_the_queue_by_passage_tag_and_c_clears_it(db: Path) -> N
         await pilot.press("t")
         await settle(pilot)
         tag = screen.filters.tag
-        assert tag == screen.tags_list[0] and f"tag={tag}" in text(app, "#status")
+        assert tag == screen.tags_list[0] and f"tag={tag}" in text(app, "#filterbar")
+        assert f"{len(screen.ids)} shown" in text(app, "#filterbar"), "the filter bar counts what it selects"
         with Store(db, readonly=True) as store:
             tagged = {p.id for p in store.passages() if tag in p.tags}
             assert all(store.example(i).passage_id in tagged for i in screen.ids)
         assert len(screen.ids) < len(everything)
         await pilot.press("c")
         await settle(pilot)
-        assert screen.ids == everything and "tag=" not in text(app, "#status")
+        assert screen.ids == everything and not app.screen.query_one("#filterbar").display
 
 
 async def test_tool_calls_and_tool_schemas_are_indented_json_left_to_right(db: Path) -> None:

@@ -202,3 +202,17 @@ def triage_undo(ids: tuple[int, ...], bulk_id: int | None, db: Path | None) -> N
                 click.echo(f"#{example_id}: undid {undone.action}")
         if missing:
             raise click.ClickException(f"nothing to undo for {', '.join(f'#{i}' for i in missing)}")
+
+
+@triage.command("predict")
+@db_option
+def triage_predict(db: Path | None) -> None:
+    """Train the triage predictor on the decisions so far and estimate each pending candidate's decision
+    (the app does this in the background as decisions arrive); filter with --where predicted=reject."""
+    from curator.services import predict
+
+    with open_store(db) as store:
+        refresh = predict.refresh(store)
+    click.echo(refresh.summary())
+    if refresh.name is None:
+        raise SystemExit(1)

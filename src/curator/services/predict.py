@@ -58,6 +58,30 @@ def refresh(store: Store, *, cap: int = predictor.TRAIN_CAP, write: bool = True)
     return Refresh(model.name, model.trained_on, model.rejects, len(pending), seconds)
 
 
+def trained_on(model_name: str) -> int:
+    """How many decisions a model learnt from (its name says: `hgb-<n>-<digest>`)."""
+    try:
+        return int(model_name.split("-")[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def stale(store: Store) -> bool:
+    """Whether the estimates are missing or `RETRAIN_EVERY` decisions behind (and there is enough to learn)."""
+    accepted, rejected = store.decision_mark()
+    if accepted < predictor.MIN_EACH or rejected < predictor.MIN_EACH or accepted + rejected < predictor.MIN_DECISIONS:
+        return False
+    name = store.prediction_model()
+    return name is None or abs(min(accepted + rejected, predictor.TRAIN_CAP) - trained_on(name)) >= RETRAIN_EVERY
+
+
+def current(store: Store) -> Refresh:
+    """The estimates as they stand (no training)."""
+    name = store.prediction_model()
+    return Refresh(name, trained_on(name) if name else 0, 0, store.count_predictions() if name else 0,
+                   why_not=None if name else "no estimates yet")
+
+
 def decisions_mark(store: Store) -> int:
     """How many decided candidates there are (the app retrains every `RETRAIN_EVERY` more)."""
     return sum(store.decision_mark())

@@ -226,6 +226,7 @@ class Card:
     passage_tags: list[str] = field(default_factory=list)
     decisions: list[tuple[Decision, bool]] = field(default_factory=list)  # oldest first, with "undone"
     export_verdicts: dict[str, dict] = field(default_factory=dict)  # the gates' own verdicts (what export reads)
+    predicted: float | None = None  # the predictor's P(reject), if it has estimated this candidate
 
     @property
     def decided(self) -> bool:
@@ -268,7 +269,8 @@ def load_card(store: Store, example_id: int) -> Card:
     verdicts = store.current_verdicts([example_id], with_audits=True).get(example_id, {})
     export_verdicts = {gate: {**v, "verdict": v.get("gate_verdict", v["verdict"])} for gate, v in verdicts.items()}
     return Card(example=example, verdicts=verdicts, passage_text=passage_text, passage_tags=tags,
-                decisions=store.decisions_with_undone(example_id), export_verdicts=export_verdicts)
+                decisions=store.decisions_with_undone(example_id), export_verdicts=export_verdicts,
+                predicted=store.predictions([example_id]).get(example_id))
 
 
 def accept_warnings(store: Store, example_id: int) -> list[str]:

@@ -53,12 +53,12 @@ class PredictionQueries:
         """Replace every estimate by these (example id, P(reject)) rows, in parts of short transactions
         (a reader sees the old or the new estimate of a row, never none: rows of the old model that the
         new one does not cover are dropped last)."""
-        for start in range(0, len(rows), 5000):
+        for start in range(0, len(rows), 1000):
             with self.transaction():
                 self.conn.executemany(
                     "INSERT INTO predictions (example_id, p_reject, model) VALUES (?,?,?) ON CONFLICT(example_id) "
                     "DO UPDATE SET p_reject = excluded.p_reject, model = excluded.model",
-                    [(i, p, model) for i, p in rows[start:start + 5000]])
+                    [(i, p, model) for i, p in rows[start:start + 1000]])
         with self.transaction():
             self.conn.execute("DELETE FROM predictions WHERE model != ?", (model,))
 
@@ -68,6 +68,9 @@ class PredictionQueries:
             return dict(self.conn.execute("SELECT example_id, p_reject FROM predictions"))
         return dict(self.rows_in("SELECT example_id, p_reject FROM predictions WHERE example_id IN ({in})",
                                  example_ids))
+
+    def count_predictions(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM predictions").fetchone()[0]
 
     def prediction_model(self) -> str | None:
         row = self.conn.execute("SELECT model FROM predictions LIMIT 1").fetchone()

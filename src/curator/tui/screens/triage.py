@@ -27,6 +27,7 @@ from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
+from curator.tui.screens.triage_scale import TriageAtScale, UnfinishedBulks
 
 VERDICT_FILTERS = (None, "pass", "flag", "fail")
 
@@ -91,7 +92,7 @@ def one_line_legend(reasons: list[str], blind: bool, width: int) -> str:
     return line("rej: ", 3)
 
 
-class TriageScreen(Screen):
+class TriageScreen(TriageAtScale, Screen):
     """Accept, reject, skip, undo, edit, flag and annotate candidates with single keys."""
 
     BINDINGS = [
@@ -107,6 +108,8 @@ class TriageScreen(Screen):
         Binding("left,h", "move(-1)", "Back", id="triage.previous", show=False),
         Binding("w", "cycle_queue", "Queue", id="triage.queue"),
         Binding("slash", "search", "Search", id="triage.search"),
+        Binding("equals_sign", "filter", "Filter", id="triage.filter"),
+        Binding("asterisk", "bulk", "Decide all shown", id="triage.bulk", show=False),
         Binding("F", "cycle_family", "Family", id="triage.family", show=False),
         Binding("v", "cycle_verdict", "Verdict", id="triage.verdict", show=False),
         Binding("t", "cycle_tag", "Tag", id="triage.tag", show=False),
@@ -117,12 +120,16 @@ class TriageScreen(Screen):
         Binding("g", "details", "Gate details", id="triage.details"),
         Binding("m", "my_flags", "My flags", id="triage.my_flags", show=False),
         Binding("B", "toggle_blind", "Blind", id="triage.blind", show=False),
+        Binding("o", "cycle_order", "Order", id="triage.order", show=False),
+        Binding("R", "resume_bulk", "Resume the stopped bulk", id="triage.resume", show=False),
     ] + [Binding(str(n), f"reject_reason({n - 1})", f"Reject: reason {n}", id=f"triage.reason{n}", show=False)
          for n in range(1, 10)]
     DEFAULT_CSS = """
     TriageScreen #status { height: 1; background: $boost; padding: 0 1; }
     TriageScreen #tally { height: 1; padding: 0 1; color: $text-muted; }
     TriageScreen #tally.warning { background: $warning 30%; color: $text; text-style: bold; }
+    TriageScreen #filterbar { height: 1; padding: 0 1; background: $accent 15%; display: none; }
+    TriageScreen #filterbar.warning { background: $warning 30%; text-style: bold; }
     TriageScreen #body { height: 1fr; }
     TriageScreen #conversation { width: 3fr; padding: 0 1; }
     TriageScreen #side { width: 2fr; border-left: solid $primary-background; padding: 0 1; }
@@ -180,6 +187,7 @@ class TriageScreen(Screen):
         yield Header()
         yield Static("loading…", id="status", markup=False)
         yield Static("", id="tally", markup=False)
+        yield Static("", id="filterbar", markup=False)
         with Horizontal(id="body"):
             with CardScroll(id="conversation"):
                 yield ConversationView(id="turns", mode=self.app.bidi_mode)
@@ -195,6 +203,7 @@ class TriageScreen(Screen):
 
     def on_mount(self) -> None:
         self.load_queue()
+        self.retrain(only_if_stale=True)
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 110, "narrow")
@@ -207,11 +216,13 @@ class TriageScreen(Screen):
     def load_queue(self, keep_position: int | None = None) -> None:
         try:
             with self.app.project.reader() as store:  # a reader: it never waits for the file check
-                ids = triage.queue_ids(store, self.queue, self.filters)
+                ids = triage.queue_ids(store, self.queue, self.filters, order=self.order)
                 families, tags = triage.filter_families(store), triage.filter_tags(store)
+                unfinished = store.unfinished_bulks()
         except StoreError as exc:
             self.post_message(QueueFailed(str(exc)))
             return
+        self.post_message(UnfinishedBulks(unfinished))
         self.post_message(QueueLoaded(ids, families, tags, keep_position))
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
@@ -264,6 +275,7 @@ class TriageScreen(Screen):
         card = self.card
         self._set("#status", cut(self.status_line(), self._width("#status")))
         self.draw_tally()
+        self.draw_filter_bar()
         legend = [f"{n} {r}" for n, r in enumerate(self.reasons, 1)] + (["· blind (B)"] if self.blind else [])
         if self.has_class("narrow"):  # one line: the gates come first; every key is listed, shortened to fit
             self._set("#reasons", fit(one_line_legend(self.reasons, self.blind, self._width("#reasons")),
@@ -323,7 +335,8 @@ class TriageScreen(Screen):
         if blind:
             return fit("hidden until you decide (blind mode; B shows them): " + ", ".join(g.gate for g in lines),
                        width, mode)
-        out = [(fit(f"{g.gate} {g.verdict} {g.summary}", width, mode), 1) for g in lines if g.verdict != "pass"]
+        out = [(fit(predicted, width, mode), 1)] if (predicted := self.prediction_line()) else []
+        out += [(fit(f"{g.gate} {g.verdict} {g.summary}", width, mode), 1) for g in lines if g.verdict != "pass"]
         out += packed("pass:", [g.gate for g in lines if g.verdict == "pass"], width, ",")  # passing gates share lines
         room = self._verdict_room()
         if len(out) > room:
@@ -346,14 +359,9 @@ class TriageScreen(Screen):
                                 self.app.bidi_mode))
 
     def status_line(self) -> str:
-        f = self.filters
         mode = self.app.bidi_mode
-        filters = ", ".join(f"{k}={fit(v, 30, mode)}" for k, v in (("family", f.family), ("verdict", f.verdict),
-                                                                  ("tag", f.tag), ("search", f.search)) if v)
         left = len(self.ids) - len(self.done)
-        head = f"{triage.QUEUES[self.queue]} · {left} left / {len(self.ids)}"
-        if filters:
-            head += f" · {filters}"
+        head = f"{triage.QUEUES[self.queue]} · {left} left / {len(self.ids)}"  # the filter is on the bar below
         if self.card is not None:
             e = self.card.example
             head += (f" · #{e.id} {fit(e.family, 24, mode)} / {fit(e.task_type or '-', 24, mode)}"
@@ -396,6 +404,7 @@ class TriageScreen(Screen):
         if action in ("accept", "reject"):
             self.done.add(example_id)
             self.app.post_message(DecisionMade(example_id, action))
+            self.decision_counted()
         done = {"accept": "accepted", "reject": "rejected", "skip": "skipped", "flag": "flagged"}[action]
         self.last_line = f"{done} #{example_id}{f' ({reason})' if reason else ''} · undo: {self.undo_key}"
         self.action_move(1)
@@ -456,6 +465,11 @@ class TriageScreen(Screen):
         self.show_current()
 
     def action_undo(self) -> None:
+        latest, ok = self._attempt("undo", lambda: self.store.last_undoable())
+        if ok and latest is not None and latest.bulk is not None:  # a bulk: undone whole, in a worker
+            if not self.bulk_running:
+                self.undo_bulk(latest.bulk)
+            return
         undone, ok = self._attempt("undo", lambda: triage.undo(self.store))
         if not ok:
             return
