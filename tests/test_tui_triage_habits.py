@@ -96,7 +96,7 @@ async def test_number_keys_reject_with_the_configured_reason_codes(db: Path) -> 
         await pilot.press("9")  # no reason on 9: nothing is decided
         await pilot.pause()
         assert screen.card.example.id == second and app.store.decisions(second) == []
-        assert any("no reason on key 9" in n.message for n in app._notifications)
+        assert "no reason on key 9" in text(app, "#tally"), "said on the tally line, not in a toast"
     with Store(db) as store:
         assert [(d.action, d.reason) for d in store.decisions(first)] == [("reject", "tone")]
         assert store.reject_reason_counts() == {"tone": 1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import replace
 
@@ -127,7 +128,8 @@ class TriageScreen(TriageAtScale, Screen):
     DEFAULT_CSS = """
     TriageScreen #status { height: 1; background: $boost; padding: 0 1; }
     TriageScreen #tally { height: 1; padding: 0 1; color: $text-muted; }
-    TriageScreen #tally.warning { background: $warning 30%; color: $text; text-style: bold; }
+    TriageScreen #tally.warning { height: auto; max-height: 3; background: $warning 30%; color: $text;
+                                  text-style: bold; }
     TriageScreen #filterbar { height: 1; padding: 0 1; background: $accent 15%; display: none; }
     TriageScreen #filterbar.warning { background: $warning 30%; text-style: bold; }
     TriageScreen #body { height: 1fr; }
@@ -344,12 +346,21 @@ class TriageScreen(TriageAtScale, Screen):
             out = out[:room - 1] + [(f"+{hidden} more gate{'s' if hidden > 1 else ''} (g shows all)", 0)]
         return "\n".join(text for text, _ in out)
 
+    def say(self, text: str) -> None:
+        """A message on the tally line, not a toast (at 80x24 a toast covers the gate lines)."""
+        self.last_line = text
+        self.draw_tally()
+
     def draw_tally(self) -> None:
         """The warning awaiting a confirmation, else the last decision and the session's pace."""
         tally = self.query_one("#tally", Static)
         tally.set_class(bool(self.warning), "warning")
-        if self.warning:
-            self._set("#tally", fit(self.warning, self._width("#tally"), self.app.bidi_mode))
+        if self.warning:  # whole, on up to three lines (a long one is cut only past them)
+            width = self._width("#tally")
+            lines = textwrap.wrap(self.warning, width) or [""]
+            if len(lines) > 3:
+                lines = lines[:2] + [" ".join(lines[2:])]
+            self._set("#tally", "\n".join(fit(line, width, self.app.bidi_mode) for line in lines))
             return
         session = self.session
         pace = f"{session.count} decided since opening"
@@ -414,7 +425,7 @@ class TriageScreen(TriageAtScale, Screen):
         if index < len(self.reasons):
             self.action_decide("reject", reason=self.reasons[index])
         else:
-            self.notify(f"no reason on key {index + 1}: [triage] reasons has {len(self.reasons)}")
+            self.say(f"no reason on key {index + 1}: [triage] reasons has {len(self.reasons)}")
 
     def action_reject_with_reason(self) -> None:
         if self.card is None:
@@ -454,7 +465,7 @@ class TriageScreen(TriageAtScale, Screen):
 
     def action_toggle_blind(self) -> None:
         self.blind = not self.blind
-        self.notify("blind mode: verdicts and judge scores hidden until you decide" if self.blind
+        self.say("blind mode: verdicts and judge scores hidden until you decide" if self.blind
                     else "blind mode off")
         self.draw()
 
@@ -474,7 +485,7 @@ class TriageScreen(TriageAtScale, Screen):
         if not ok:
             return
         if undone is None:
-            self.notify("nothing to undo")
+            self.say("nothing to undo")
             return
         self.app.post_message(DecisionMade(undone.example_id, "undo"))
         self.session.forget(undone.id)
@@ -486,7 +497,6 @@ class TriageScreen(TriageAtScale, Screen):
         else:
             self.ids.insert(self.position, undone.example_id)
         self.show_current()
-        self.notify(f"undid {undone.action} of #{undone.example_id}")
 
     def action_edit(self) -> None:
         if self.card is None:
@@ -497,7 +507,7 @@ class TriageScreen(TriageAtScale, Screen):
             if revision_id is not None:  # the revision takes the original's place: the original left the queues
                 self.ids[self.position] = revision_id
                 self.show_current()
-                self.notify(f"saved revision #{revision_id}; its cheap gates have run")
+                self.say(f"saved revision #{revision_id}; its cheap gates have run")
 
         self.app.push_screen(EditScreen(self.card.example), saved)
 
@@ -560,7 +570,7 @@ class TriageScreen(TriageAtScale, Screen):
         turn = self.query_one("#turns", ConversationView).selected_message()
         if turn is not None:
             self.app.copy_to_clipboard(copyable(turn.content))
-            self.notify("copied the logical text of the selected turn (control characters as escapes)")
+            self.say("copied the logical text of the selected turn (control characters as escapes)")
 
 
 

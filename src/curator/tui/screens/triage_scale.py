@@ -104,7 +104,7 @@ class TriageAtScale:
     def action_cycle_order(self) -> None:
         self.order = ORDER_CYCLE[(ORDER_CYCLE.index(self.order) + 1) % len(ORDER_CYCLE)]
         if self.order != "review" and not self.blind and not self.predictor_line:
-            self.notify("no estimates yet: the predictor learns after 50 decisions (both kinds); "
+            self.say("no estimates yet: the predictor learns after 50 decisions (both kinds); "
                         "until then this order is the review order")
         self.load_queue(keep_position=self.card.example.id if self.card else None)
 
@@ -114,10 +114,10 @@ class TriageAtScale:
         """Accept, reject (with a reason) or flag every candidate shown, after a confirmation that names
         the count and what it skips."""
         if self.bulk_running:
-            self.notify("a bulk is running: wait for it")
+            self.say("a bulk is running: wait for it")
             return
         if not self.ids:
-            self.notify("nothing shown to decide")
+            self.say("nothing shown to decide")
             return
         from curator.tui.screens.prompt import ChooseScreen, PromptScreen
 
@@ -162,7 +162,7 @@ class TriageAtScale:
         plan = message.plan
         if not plan.ids:
             skips = "; ".join(f"{n:,} {why}" for why, n in plan.skipped.items())
-            self.notify(visible(f"nothing to {plan.action}" + (f": {skips}" if skips else "")))
+            self.say(f"nothing to {plan.action}" + (f": {skips}" if skips else ""))
             return
         from curator.tui.screens.prompt import ConfirmScreen
 
@@ -206,10 +206,9 @@ class TriageAtScale:
             self.check_unfinished()
         else:
             b = message.bulk
-            self.last_line = bulk.describe(b) + (f" · undo: {self.undo_key}" if not b.undone_at else "")
-            self.notify(visible(bulk.describe(b)))
+            self.say(bulk.describe(b) + (f" · undo: {self.undo_key}" if not b.undone_at else ""))
             if b.action in ("accept", "reject"):
-                self.decided_since_training += b.done
+                self.decision_counted(b.done)
                 self.app.recount_coverage()
         self.load_queue(keep_position=None)
         for screen in self.app.screen_stack:
@@ -218,7 +217,7 @@ class TriageAtScale:
 
     def action_resume_bulk(self) -> None:
         if not self.unfinished:
-            self.notify("no bulk was cut short")
+            self.say("no bulk was cut short")
             return
         b = self.unfinished[0]
         self.bulk_running = f"bulk #{b.id}: resuming"
@@ -245,15 +244,21 @@ class TriageAtScale:
 
     # -- the predictor ----------------------------------------------------------------------------
 
-    def decision_counted(self) -> None:
-        """An accept or reject: retrain once `RETRAIN_EVERY` have arrived."""
-        self.decided_since_training += 1
-        if self.decided_since_training >= predict.RETRAIN_EVERY:
+    training = False  # a retrain is running (a thread cannot be stopped: the next waits for it)
+
+    def decision_counted(self, count: int = 1) -> None:
+        """Accepts or rejects: retrain once `RETRAIN_EVERY` have arrived (after the running one, if any)."""
+        self.decided_since_training += count
+        if self.decided_since_training >= predict.RETRAIN_EVERY and not self.training:
             self.retrain()
 
-    @work(thread=True, exclusive=True, group="triage-predictor", exit_on_error=False)
     def retrain(self, *, only_if_stale: bool = False) -> None:
+        self.training = True
         self.decided_since_training = 0
+        self._retrain(only_if_stale)
+
+    @work(thread=True, group="triage-predictor", exit_on_error=False)
+    def _retrain(self, only_if_stale: bool) -> None:
         try:
             with self.app.project.writer() as store:
                 if only_if_stale and not predict.stale(store):
@@ -266,6 +271,9 @@ class TriageAtScale:
         self.post_message(PredictorRefreshed(refresh))
 
     def on_predictor_refreshed(self, message: PredictorRefreshed) -> None:
+        self.training = False
+        if self.decided_since_training >= predict.RETRAIN_EVERY:
+            self.retrain()
         if message.error:
             self.app.show_error(visible(message.error))
             return
