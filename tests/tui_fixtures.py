@@ -68,6 +68,34 @@ def _build(path: Path) -> Path:
     return path
 
 
+# A candidate kept by the dedup gate and its reworded copy (a candidate, not a seed, keeps it: the
+# curator may make the copy the keeper instead).
+DUPLICATES = [
+    ("grammar_tutor", "در جملهٔ «علی کتاب را به دوستش داد» مفعول کدام است؟",
+     "در این جمله «کتاب» مفعول است، چون نشانهٔ «را» بعد از آن آمده و فعل «داد» بر آن واقع شده است."),
+    ("grammar_tutor", "در جملهٔ «علی کتاب را به دوستش داد» مفعول را مشخص کن.",
+     "در این جمله «کتاب» مفعول است، چون نشانهٔ «را» بعد از آن آمده و فعل «داد» بر آن واقع شده است."),
+]
+
+
+def build_duplicates_db(path: Path) -> tuple[Path, int, int]:
+    """`build_db` plus a candidate and its reworded copy, gated: (path, the keeper, the copy that fails
+    dedup naming it)."""
+    from stub_embedder import STUB
+
+    build_db(path)
+    with Store(path) as store:
+        ids = []
+        for family, question, answer in DUPLICATES:
+            e = Example(kind="candidate", family=family, task_type="explanation", difficulty="middle_school",
+                        model="gen-model", messages=[Message(role="user", content=question),
+                                                     Message(role="assistant", content=answer)])
+            e.key_hash = key_hash(question + "\n" + answer)
+            ids.append(store.add_example(e))
+        run_gates(store, FAMILIES, embedder=STUB)
+    return path, ids[0], ids[1]
+
+
 async def settle(pilot) -> None:
     """Let the app settle: pending messages handled, its workers done, their messages handled."""
     await pilot.pause()
