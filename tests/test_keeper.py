@@ -181,3 +181,13 @@ def test_the_gate_ranks_the_curators_keeper_after_seeds_and_before_everything_el
     assert verdicts[3].detail["chosen"] is True and "chosen" not in verdicts[1].detail
     verdicts = dedup([DedupItem(1, "k", seed=True), DedupItem(2, "k", chosen=5)])
     assert verdicts[2].verdict == "fail" and verdicts[2].detail["keeper"] == 1, "a seed keeps"
+
+
+def test_a_match_that_is_not_the_keeper_says_which_is_kept(store: Store, cluster: tuple[int, int, int]) -> None:
+    old, copy, chosen = cluster
+    keeper.make_keeper(store, chosen)
+    found = triage.evidence(store, triage.load_card(store, copy))  # an exact copy of the former keeper
+    assert found[0].other_label == f"duplicate #{old}"
+    assert found[0].summary.startswith(f"dedup: duplicate #{old} (exact, 1.00), kept: #{chosen}")
+    former = triage.evidence(store, triage.load_card(store, old))
+    assert former[0].other_label == f"keeper #{chosen}" and "kept:" not in former[0].summary
