@@ -352,7 +352,7 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
     alone = rows[~linked[rows]]
     rows = rows[linked[rows]]
     know(rows)
-    chosen = store.keeper_choices([int(ids[r]) for r in rows])  # the curator's keepers come before the gate's
+    chosen = store.keeper_choices()  # the curator's keepers come before the gate's (a few: one indexed read)
     # cluster the linked rows: exact keys first, then confirmed pairs (as `dedup.dedup` does)
     index = {int(r): i for i, r in enumerate(rows)}
     items: list[DedupItem] = []
