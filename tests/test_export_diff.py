@@ -83,3 +83,20 @@ def test_the_log_names_the_revision_that_superseded_an_original(tmp_path: Path) 
         result = export_dataset(store, CMAP, out_dir=tmp_path / "out")
     log = {row["id"]: row for row in map(json.loads, (result.path / "curation_log.jsonl").read_text().splitlines())}
     assert log[original]["why"] == f"not exported: superseded by #{revision} (its revision)"
+
+
+def test_export_list_names_the_versions_newest_first(tmp_path: Path, capsys) -> None:
+    from curator.cli import main
+    from tui_fixtures import build_exports_db
+
+    db, a, b = build_exports_db(tmp_path / "l.db")
+    main(["export", "list", "--db", str(db)])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [b, a]
+    assert lines[0].split()[1:] == ["train", "11", "polish", "4"]
+    main(["--db", str(db), "export", "list", "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["version"], r["train"]) for r in rows] == [(b, 11), (a, 10)]
+    assert rows[0]["path"] == str(db.parent / "exports" / b)
+    main(["export", "list", "--db", str(tmp_path / "other" / "o.db")])
+    assert capsys.readouterr().out == f"no exports yet in {tmp_path / 'other' / 'exports'}\n"

@@ -1,6 +1,7 @@
 """Snapshots of the triage screen at 80x24 and 120x40: a Persian card, a hostile card (control codes,
 markup, bidi overrides shown as pictures), the warning before accepting a failed candidate, and the
-gate details view."""
+gate details view (a copy of a seed; a duplicate beside the candidate that keeps it, with the word diff
+and `k` to make the duplicate the keeper)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from curator.config import Settings
 from curator.tui.app import CuratorApp
 from test_tui_inert import hostile_db
-from tui_fixtures import ROOT, build_db, settle
+from tui_fixtures import ROOT, build_db, build_duplicates_db, settle
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -89,3 +90,18 @@ def test_triage_bulk_confirmation(snap_compare, db: Path, size: tuple[int, int])
         await settle(pilot)
 
     assert snap_compare(triage_app(db), terminal_size=size, run_before=confirming)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_triage_duplicate_beside_its_keeper(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    db, _, copy = build_duplicates_db(tmp_path / "snap.db")
+
+    async def details(pilot) -> None:
+        await settle(pilot)
+        while pilot.app.screen.card.example.id != copy:
+            await pilot.press("right")
+            await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+
+    assert snap_compare(triage_app(db), terminal_size=size, run_before=details)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 
 from curator.config import Settings
@@ -66,6 +67,69 @@ def _build(path: Path) -> Path:
         run_procedural(store, FAMILIES["tool_calling"], Settings(), limit=2)
         run_gates(store, FAMILIES)
     return path
+
+
+# A candidate kept by the dedup gate and its reworded copy (a candidate, not a seed, keeps it: the
+# curator may make the copy the keeper instead).
+DUPLICATES = [
+    ("grammar_tutor", "در جملهٔ «علی کتاب را به دوستش داد» مفعول کدام است؟",
+     "در این جمله «کتاب» مفعول است، چون نشانهٔ «را» بعد از آن آمده و فعل «داد» بر آن واقع شده است."),
+    ("grammar_tutor", "در جملهٔ «علی کتاب را به دوستش داد» مفعول را مشخص کن.",
+     "در این جمله «کتاب» مفعول است، چون نشانهٔ «را» بعد از آن آمده و فعل «داد» بر آن واقع شده است."),
+]
+
+
+def build_duplicates_db(path: Path) -> tuple[Path, int, int]:
+    """`build_db` plus a candidate and its reworded copy, gated: (path, the keeper, the copy that fails
+    dedup naming it)."""
+    from stub_embedder import STUB
+
+    build_db(path)
+    with Store(path) as store:
+        ids = []
+        for family, question, answer in DUPLICATES:
+            e = Example(kind="candidate", family=family, task_type="explanation", difficulty="middle_school",
+                        model="gen-model", messages=[Message(role="user", content=question),
+                                                     Message(role="assistant", content=answer)])
+            e.key_hash = key_hash(question + "\n" + answer)
+            ids.append(store.add_example(e))
+        run_gates(store, FAMILIES, embedder=STUB)
+    return path, ids[0], ids[1]
+
+
+EXPORT_DAY = date(2025, 3, 21)  # exports made on a fixed day: their version ids are the same every run
+
+
+def build_exports_db(path: Path) -> tuple[Path, str, str]:
+    """`build_db` with two exports: A holds one accepted candidate; B drops it, adds the two procedural
+    tool_calling candidates (their jobs queued for eval run 1, as `augment --from-eval` does) and holds a
+    new version of a polish seed. Returns (path, A, B)."""
+    from curator.services.export import export_dataset
+    from curator.services.seeds import edit_seed
+    from curator.services.triage import decide
+    from curator.target_mix import CoverageMap
+    from stub_embedder import STUB
+
+    build_db(path)
+    cmap = CoverageMap.load(ROOT / "prompts" / "coverage.toml", FAMILIES)
+    with Store(path) as store:
+        passing = [r[0] for r in store.conn.execute(
+            "SELECT id FROM examples WHERE kind = 'candidate' AND gate_status = 'pass' AND job_id IS NULL ORDER BY id")]
+        tools = [r[0] for r in store.conn.execute(
+            "SELECT id FROM examples WHERE kind = 'candidate' AND family = 'tool_calling' ORDER BY id")]
+        store.conn.execute("UPDATE jobs SET params = json_set(params, '$.augment', json('{\"eval_run\": 1}'))")
+        decide(store, passing[0], "accept")
+        a = export_dataset(store, cmap, today=EXPORT_DAY, embedder=STUB).version
+        decide(store, passing[0], "reject", reason="wrong")
+        for example_id in tools:
+            decide(store, example_id, "accept")
+        polish = store.seeds(role="polish")[0]
+        edited = polish.model_dump(include={"family", "role", "task_type", "difficulty", "topic"})
+        edited["messages"] = [m.model_dump(exclude_none=True) for m in polish.messages]
+        edited["messages"][-1]["content"] += " (ویرایش)"
+        edit_seed(store, polish.id, edited)
+        b = export_dataset(store, cmap, today=EXPORT_DAY, embedder=STUB).version
+    return path, a, b
 
 
 async def settle(pilot) -> None:

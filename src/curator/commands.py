@@ -35,7 +35,7 @@ class UseCase:
 # Each top-level command and the modules in `curator.cli` that define it and its subcommands, named
 # after the service each is a shell over.
 MODULES: dict[str, tuple[str, ...]] = {
-    "augment": ("augment",), "candidates": ("candidates",), "classify": ("classify",), "coverage": ("coverage",),
+    "augment": ("augment",), "candidates": ("candidates", "keeper"), "classify": ("classify",), "coverage": ("coverage",),
     "demo": ("demo",), "embed": ("embed",), "eval": ("seeds", "evaluation"), "export": ("export",), "families": ("families",),
     "gate": ("gate", "judge"), "generate": ("generate",), "import": ("corpus_import",), "jobs": ("jobs",),
     "passages": ("passages",), "prepare": ("prepare",), "seeds": ("seeds",), "stats": ("stats",),
@@ -61,6 +61,8 @@ PALETTE = (
             "Eval: endpoint-URL model [export-version]"),
     UseCase("gate override", "the curator's verdict, counted in the report", "Override a gate verdict",
             "Override: candidate-id gate pass|fail [note]"),
+    UseCase("candidates keeper", "this duplicate is kept; its former keeper fails naming it",
+            "Make a duplicate the keeper", "Keeper: candidate-id"),
 )
 
 

@@ -15,7 +15,7 @@ ExampleState = Literal["new", "gated", "accepted", "rejected"]
 GateStatus = Literal["pass", "flag", "fail"]
 Role = Literal["system", "user", "assistant", "tool"]
 JobState = Literal["queued", "running", "done", "failed", "paused"]
-Action = Literal["accept", "reject", "skip", "undo", "flag", "note", "edit", "role"]
+Action = Literal["accept", "reject", "skip", "undo", "flag", "note", "edit", "role", "keeper"]
 
 
 def now_iso() -> str:

@@ -22,7 +22,7 @@ from curator.config import EXPORT_FORMATS
 def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tuple[str, ...], db: Path | None) -> None:
     """Write a versioned mix: train, polish and private eval files, manifest, stats, coverage report, log.
 
-    `curator export diff A B` compares two versions."""
+    `curator export list` lists the versions, `curator export diff A B` compares two."""
     if ctx.invoked_subcommand is not None:
         return
     from curator.services.export import LeakError, export_dataset
@@ -63,3 +63,26 @@ def export_diff_cmd(a: str, b: str, as_json: bool, db: Path | None) -> None:
             click.echo(json_line(line.as_json(found.a, found.b)))
     else:
         click.echo("\n".join(found.report_lines()))
+
+
+@export_cmd.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (version, path, train, polish).")
+@db_option
+def export_list_cmd(as_json: bool, db: Path | None) -> None:
+    """The versions in exports/ beside the database, newest first, with their training rows."""
+    from curator.cli.base import json_line, resolve_db, safe_line
+    from curator.services.export import list_exports
+
+    def rows(n: int | None) -> str:
+        return "?" if n is None else str(n)  # "?": a manifest that cannot be read
+
+    path = resolve_db(db)
+    found = list_exports(path)
+    for version in found:
+        if as_json:
+            click.echo(json_line(version.as_json()))
+        else:
+            click.echo(f"{safe_line(version.version, 40):<24} train {rows(version.train):>6}  "
+                       f"polish {rows(version.polish):>5}")
+    if not found and not as_json:
+        click.echo(f"no exports yet in {path.parent / 'exports'}")

@@ -51,6 +51,41 @@ class ExportDiff:
         return out
 
 
+@dataclass(frozen=True)
+class ExportVersion:
+    """An export folder: its version id, path, and its training rows (from its manifest; None when it
+    cannot be read)."""
+
+    version: str
+    path: Path
+    train: int | None = None
+    polish: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version": self.version, "path": str(self.path), "train": self.train, "polish": self.polish}
+
+
+def versions(exports_dir: Path) -> list[ExportVersion]:
+    """The export versions in `exports_dir` (folders with a curation log; an export being written is
+    hidden until it is whole), newest first: by when the manifest was written, then by id."""
+    found = []
+    try:
+        folders = [f for f in exports_dir.iterdir() if not f.name.startswith(".") and (f / "curation_log.jsonl").is_file()]
+    except OSError:
+        return []
+    for folder in folders:
+        manifest = folder / "manifest.json"
+        try:
+            written = (manifest if manifest.is_file() else folder / "curation_log.jsonl").stat().st_mtime_ns
+            counts = json.loads(manifest.read_text(encoding="utf-8")).get("counts") or {}
+        except (OSError, ValueError, AttributeError):
+            written, counts = 0, {}
+        train, polish = counts.get("train"), counts.get("polish")
+        found.append((written, ExportVersion(folder.name, folder, train if isinstance(train, int) else None,
+                                             polish if isinstance(polish, int) else None)))
+    return [v for _, v in sorted(found, key=lambda f: (f[0], f[1].version), reverse=True)]
+
+
 def resolve(where: str, exports_dir: Path) -> Path:
     """An export folder: a path to one, or a version id under `exports_dir`."""
     for candidate in (Path(where), exports_dir / where):

@@ -6,8 +6,9 @@ scale), and rapidfuzz's `fuzz.ratio` confirms them unless their content differs 
 quoted sentence, another slot in one frame: «۱۱ × ۷۰» is not «۱۳ × ۷۰»). Same content: two examples of
 one family that share their heaviest content units (content keys pick the pairs) and `content_threshold`
 of either's content weight, reworded or not. Duplicates form clusters with one keeper — hand-written
-first, then accepted, then not failed by other gates, then the higher judge score, then the older — and
-the others fail naming their keeper and what they share. A seed is never failed by a generated copy.
+first, then the one the curator chose (the latest choice first: `services.keeper`), then accepted, then
+not failed by other gates, then the higher judge score, then the older — and the others fail naming
+their keeper and what they share. A seed is never failed by a generated copy.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ class DedupItem:
     threshold: float | None = None  # the family's own near-dup threshold, if it sets one
     family: str = ""
     content: Content | None = None
+    chosen: int = 0  # the curator made it the keeper of its duplicates: the decision's id (a later choice outranks)
 
     def priority(self) -> tuple:
-        return (not self.seed, not self.accepted, self.failed_elsewhere, -self.judge_score, self.id)
+        return (not self.seed, -self.chosen, not self.accepted, self.failed_elsewhere, -self.judge_score, self.id)
 
 
 @dataclass
@@ -175,7 +177,8 @@ def cluster_verdicts(items: list[DedupItem], uf: "UnionFind", evidence: dict[int
         for i in members:
             item = items[i]
             if i == keeper:
-                verdicts[item.id] = Verdict.ok(None, cluster_size=len(members), keeper=keeper_id)
+                chosen = {"chosen": True} if item.chosen else {}  # the curator's choice, not the gate's
+                verdicts[item.id] = Verdict.ok(None, cluster_size=len(members), keeper=keeper_id, **chosen)
             elif item.seed:
                 verdicts[item.id] = Verdict.ok(None, cluster_size=len(members), keeper=keeper_id,
                                                note="a seed is never removed as a duplicate")

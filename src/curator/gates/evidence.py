@@ -20,8 +20,9 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def matches(verdicts: dict[str, dict]) -> list[dict[str, Any]]:
-    """For each failing set-level gate: {gate, matched, against ("eval item" or "keeper"), how, score,
-    shared: {quote, numbers, shared (words), coverage}}."""
+    """For each failing set-level gate: {gate, matched, against ("eval item", "keeper", or "duplicate"
+    when the matched item is another member of the keeper's cluster), how, score, shared: {quote,
+    numbers, shared (words), coverage}, and for a duplicate its keeper}."""
     found = []
     for gate in SET_LEVEL:
         v = verdicts.get(gate) or {}
@@ -36,8 +37,13 @@ def matches(verdicts: dict[str, dict]) -> list[dict[str, Any]]:
         else:
             matched = detail.get("matched", detail.get("keeper"))
             how, shared = detail.get("how"), detail.get("shared") or {}
-        found.append({"gate": gate, "matched": matched, "against": "eval item" if gate.startswith("decontam") else
-                      "keeper", "how": how, "score": v.get("score"), "shared": shared})
+        if gate.startswith("decontam"):
+            found.append({"gate": gate, "matched": matched, "against": "eval item", "how": how,
+                          "score": v.get("score"), "shared": shared})
+        else:
+            keeper = detail.get("keeper", matched)
+            found.append({"gate": gate, "matched": matched, "against": "keeper" if keeper == matched else "duplicate",
+                          "how": how, "score": v.get("score"), "shared": shared, "keeper": keeper})
     return found
 
 
@@ -61,6 +67,8 @@ def summary(match: dict[str, Any]) -> str:
     shared = match.get("shared") or {}
     score = f", {match['score']:.2f}" if isinstance(match.get("score"), (int, float)) else ""
     parts = [f"{match['gate']}: {match['against']} #{match['matched']} ({match.get('how') or '?'}{score})"]
+    if match.get("keeper") not in (None, match["matched"]):
+        parts[0] += f", kept: #{match['keeper']}"
     if shared.get("quote"):
         parts.append(f"quote «{shared['quote']}»")
     if shared.get("numbers"):

@@ -80,6 +80,14 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
     return check
 
 
+def list_exports(store_path: Path):  # -> list[export.diff.ExportVersion]
+    """`curator export list`, the dashboard's export list: the versions in `exports/` beside the database,
+    newest first."""
+    from curator.export.diff import versions
+
+    return versions(store_path.parent / "exports")
+
+
 def export_diff(store_path: Path, a: str, b: str):  # -> export.diff.ExportDiff
     """`curator export diff A B`: B's training rows against A's, per family and cell. A and B are export
     folders or version ids in `exports/` beside the database."""

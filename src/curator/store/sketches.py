@@ -1,10 +1,13 @@
 """What the lexical set-level gates keep so that a run does only new work: each example's match keys,
 LSH band keys and content units (computed once: examples never change; eval items are sketched too),
 the keys of its heaviest content units under its family's scaffold, the duplicate cluster it is in
-(its keeper's id), what its decontamination verdict was checked against, the families' scaffolds, and
-marks that say which decisions and verdicts the last run had seen."""
+(its keeper's id), what its decontamination verdict was checked against, the families' scaffolds, the
+curator's keeper choices (read from the decision log), and marks that say which decisions and verdicts
+the last run had seen."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -256,6 +259,29 @@ class SketchQueries:
                     f"SELECT c.example_id, v.verdict, v.reason, {fields} FROM current_verdicts c "
                     "JOIN gate_verdicts v ON v.id = c.verdict_id WHERE c.gate = ? AND c.example_id IN ({in})",
                     ids, (gate,))}
+
+    # -- the curator's keepers: which of a duplicate cluster is kept -----------------------------
+
+    def keeper_choices(self, ids: list[int] | None = None) -> dict[int, int]:
+        """{id: its latest `keeper` decision's id} of the examples (of `ids`, or all) the curator made the
+        keeper of their duplicates (`services.keeper`); a later choice outranks an earlier one."""
+        sql = ("SELECT example_id, max(id) FROM decisions WHERE action = 'keeper' AND NOT EXISTS "
+               "(SELECT 1 FROM decisions u WHERE u.undoes = decisions.id)")
+        if ids is None:
+            return dict(self.conn.execute(sql + " GROUP BY example_id").fetchall())
+        return dict(self.rows_in(sql + " AND example_id IN ({in}) GROUP BY example_id", ids))
+
+    def cluster_members(self, gate: str, keeper: int) -> dict[int, dict]:
+        """{id: {verdict, reason, score, detail}} of the pool examples a dedup gate (`dedup`,
+        `dedup_meaning`) fails naming `keeper`: the others of its duplicate cluster."""
+        # (through `current_verdicts_gate`: only the gate's fails are looked at)
+        rows = self.conn.execute(
+            "SELECT c.example_id, v.verdict, v.reason, v.score, v.detail FROM current_verdicts c "
+            "JOIN gate_verdicts v ON v.id = c.verdict_id JOIN examples e ON e.id = c.example_id "
+            f"WHERE c.gate = ? AND c.verdict = 'fail' AND json_extract(v.detail, '$.keeper') = ? AND ({SET_POOL})",
+            (gate, keeper)).fetchall()
+        return {ex_id: {"verdict": verdict, "reason": reason, "score": score, "detail": json.loads(detail)}
+                for ex_id, verdict, reason, score, detail in rows}
 
     # -- marks: what the last run had seen -----------------------------------------------------
 

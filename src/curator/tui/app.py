@@ -322,14 +322,19 @@ class CuratorApp(ShowsWorkerFailures):
         self.last_progress = f"{what}: {done}/{total}"
         self.sub_title = self.header_line(self.last_progress)
 
+    def reload_screens(self) -> None:
+        """The store changed behind the main screens' backs (a palette command, a keeper chosen in a
+        modal): each reloads what it shows."""
+        from curator.tui.messages import DataChanged
+
+        for screen in self._screens.values():
+            if isinstance(screen, Screen) and screen.is_mounted:
+                screen.post_message(DataChanged())
+
     def show_result(self, title: str, text: str) -> None:
         self.last_result = text
         self.sub_title = self.header_line()
-        from curator.tui.messages import DataChanged
-
-        for screen in self._screens.values():  # the main screens reload what they show
-            if isinstance(screen, Screen) and screen.is_mounted:
-                screen.post_message(DataChanged())
+        self.reload_screens()
         if "\n" in text:
             from curator.tui.screens.raw import RawScreen
 

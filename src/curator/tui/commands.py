@@ -130,6 +130,14 @@ def _override(app: Any, store: Store, words: list[str]) -> str:
     return f"#{words[0]} {words[1]}: the gate said {was}, you say {words[2]}"
 
 
+def _keeper(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.keeper import make_keeper
+
+    if len(words) != 1 or not words[0].isdigit():
+        raise ValueError("type: candidate-id")
+    return "\n".join(make_keeper(store, int(words[0])).lines())
+
+
 def _eval_run(app: Any, store: Store, words: list[str]) -> str:
     from curator.progress import NEVER
     from curator.services.evaluation import StudentSettings, run_eval, score_run, scorecard
@@ -150,6 +158,6 @@ RUNS = {
     "import": _import_corpus, "seeds import": _import_seeds(False), "eval import": _import_seeds(True),
     "candidates import": _import_candidates, "generate --dry-run": _estimate, "generate --batch": _batch,
     "classify --llm": _classify, "gate judge": _judge, "embed": _embed, "gate report": _gate_report,
-    "gate override": _override, "eval run": _eval_run,
+    "gate override": _override, "eval run": _eval_run, "candidates keeper": _keeper,
 }
 COMMANDS = tuple(ServiceCommand(use, RUNS[use.command]) for use in PALETTE)

@@ -5,8 +5,9 @@ LSH band keys and its content units (`gates.content`) are stored (`sketches`). E
 (`gates.scaffold`: what its items share) is learned from its sketches and kept until the family has
 grown or shrunk by `GROWTH`; each example's content keys (its heaviest content units) are made under
 its family's scaffold. A run then looks only at what can have changed since the last one:
-  - new examples, examples decided on or given another verdict since (a keeper may change), duplicate
-    clusters a member left, and the examples of a family whose scaffold was learned again;
+  - new examples, examples decided on or given another verdict since (a keeper may change: a decision
+    may be the curator's choice of keeper, which outranks the gate's own), duplicate clusters a member
+    left, and the examples of a family whose scaffold was learned again;
   - their LSH buckets, exact-key matches and content keys give the candidate pairs; rapidfuzz and the
     content comparison confirm them;
   - only the clusters they touch are rebuilt (all pairs among their members again, so a cluster that
@@ -351,13 +352,15 @@ def _dedup(store: Store, report: LexicalReport, dirty: set[int], left: list[tupl
     alone = rows[~linked[rows]]
     rows = rows[linked[rows]]
     know(rows)
+    chosen = store.keeper_choices()  # the curator's keepers come before the gate's (a few: one indexed read)
     # cluster the linked rows: exact keys first, then confirmed pairs (as `dedup.dedup` does)
     index = {int(r): i for i, r in enumerate(rows)}
     items: list[DedupItem] = []
     for r in rows:
         kind, state, failed, judge, family = facts[int(ids[r])]
         items.append(DedupItem(id=int(ids[r]), key=str(hashes[r]), seed=kind == "seed", accepted=state == "accepted",
-                               failed_elsewhere=failed, judge_score=judge, threshold=thresholds.get(family)))
+                               failed_elsewhere=failed, judge_score=judge, threshold=thresholds.get(family),
+                               chosen=chosen.get(int(ids[r]), 0)))
     uf = UnionFind()
     evidence: dict[int, tuple] = {}
     first_of: dict[int, int] = {}

@@ -120,8 +120,10 @@ def run_meaning(store: Store, report: runner.GateReport, model: str, settings: M
     settings_key = meaning.dedup_settings(settings, model, limits)
     scores = {ex_id: g["judge"]["score"] or 0.0 for ex_id, g in store.current_verdicts(gates=("judge",)).items()}
     failed = store.failed_elsewhere()
+    chosen = store.keeper_choices()  # the curator's keepers come before the gate's
     items = [DedupItem(id=r.id, key=f"#{r.id}", seed=r.kind == "seed", accepted=r.state == "accepted",
-                       failed_elsewhere=r.id in failed, judge_score=scores.get(r.id, 0.0)) for r in pool]
+                       failed_elsewhere=r.id in failed, judge_score=scores.get(r.id, 0.0), chosen=chosen.get(r.id, 0))
+             for r in pool]
     families = [r.family for r in pool]
     old = {r.id: (current[r.id][meaning.DEDUP]["detail"] or {}) for r in pool
            if meaning.DEDUP in current.get(r.id, {}) and

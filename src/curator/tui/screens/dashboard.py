@@ -1,4 +1,5 @@
-"""The dashboard: pipeline counts, cost, and (with the coverage map) live coverage against targets."""
+"""The dashboard: pipeline counts, cost, the export versions (two compared with `D`), and (with the
+coverage map) live coverage against targets."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from curator.display.cell import cell, fit, fit_path
 from curator.tui.errors import EXPECTED_ERRORS, describe
+from curator.tui.keys import shown_key
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
@@ -25,24 +27,27 @@ from curator.tui.widgets.rtl import RtlText
 class Counts(Message):
     """Fresh counts read from the store."""
 
-    def __init__(self, sections: dict[str, dict[str, int]], cost: float, empty: bool = False, card=None) -> None:
+    def __init__(self, sections: dict[str, dict[str, int]], cost: float, empty: bool = False, card=None,
+                 exports: list | None = None) -> None:
         super().__init__()
         self.sections = sections
         self.cost = cost
         self.empty = empty
         self.card = card  # the latest eval run's scorecard, if there is one
+        self.exports = exports or []  # the export versions, newest first (export.diff.ExportVersion)
 
 
 def read_counts(project) -> Counts:
-    """Pipeline counts and the latest eval run's scorecard for the dashboard (its own connection: called
-    from a worker thread)."""
+    """Pipeline counts, the latest eval run's scorecard and the export versions for the dashboard (its own
+    connection: called from a worker thread)."""
     from curator.services.evaluation import latest_scorecard
+    from curator.services.export import list_exports
     from curator.services.stats import stats
 
     with project.reader() as store:
         report = stats(store)
         card = latest_scorecard(store)
-    return Counts(report.sections, report.cost_usd, report.empty, card)
+    return Counts(report.sections, report.cost_usd, report.empty, card, list_exports(project.db_path))
 
 
 def scorecard_lines(card, width: int) -> list[str]:
@@ -102,10 +107,15 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         Binding("r", "refresh_counts", "Refresh", id="dashboard.refresh"),
         Binding("E", "export", "Export", id="dashboard.export"),
         Binding("A", "augment", "Augment", id="dashboard.augment"),
+        Binding("space", "mark_export", "Mark export", id="dashboard.mark", show=False),
+        Binding("D", "diff_exports", "Diff exports", id="dashboard.diff"),
     ]
     DEFAULT_CSS = """
     DashboardScreen #summary { height: 1; padding: 0 1; background: $boost; }
-    DashboardScreen #counts { width: 32; }
+    DashboardScreen #left { width: 32; }
+    DashboardScreen #counts { height: 1fr; }
+    DashboardScreen #exports-title { height: 1; padding: 0 1; background: $boost; }
+    DashboardScreen #exports { height: 1; }
     DashboardScreen #coverage-box { width: 1fr; border-left: solid $primary-background; padding: 0 1; }
     DashboardScreen #coverage { height: auto; }
     DashboardScreen #empty { display: none; padding: 1 2; height: auto; }
@@ -114,18 +124,25 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     """
     COUNT_WIDTH = 9  # cells for a count (up to 9,999,999 with its commas)
     NAME_WIDTH = 17  # the rest of the table's 32 cells, less cell padding and a scrollbar
+    VERSION_WIDTH = 23  # an export's version id (date and hash); its mark takes one cell before it
+    EXPORT_ROWS = 5  # the export list's height at most (it scrolls past that)
 
     def __init__(self, db_path: Path) -> None:
         super().__init__()
         self.db_path = db_path
         self.card = None  # the latest eval run's scorecard (from the counts worker)
+        self.exports: list = []  # the export versions, newest first
+        self.marked: list[str] = []  # the versions marked to compare (at most two, the latest last)
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self.summary_line(None), id="summary", markup=False)
         yield Static(EMPTY_HELP, id="empty", markup=False)
         with Horizontal(id="main"):
-            yield DataTable(id="counts", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="left"):
+                yield DataTable(id="counts", cursor_type="row", zebra_stripes=True)
+                yield Static("exports", id="exports-title", markup=False)
+                yield DataTable(id="exports", cursor_type="row")
             with VerticalScroll(id="coverage-box"):
                 yield RtlText("coverage: loading…", id="coverage", mode=self.app.bidi_mode)
         yield KeyLine()
@@ -134,6 +151,11 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         table = self.query_one("#counts", DataTable)
         table.add_column("count", width=self.COUNT_WIDTH)
         table.add_column("what", width=self.NAME_WIDTH)  # fixed: the header never waits for the rows
+        exports = self.query_one("#exports", DataTable)
+        exports.show_header = False
+        exports.add_column("mark", width=1, key="mark")
+        exports.add_column("version", width=self.VERSION_WIDTH, key="version")
+        exports.display = False
         self.action_refresh_counts()
 
     def on_screen_resume(self) -> None:
@@ -296,3 +318,91 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
                               key=f"{section}/{name}")
         self.show_coverage()
         self.query_one("#summary", Static).update(self.summary_line(message.cost))
+        self.show_exports(message.exports)
+
+    # -- exports: the versions, two compared ---------------------------------------------------------
+
+    def show_exports(self, exports: list) -> None:
+        """The versions newest first, each with its mark; the title says how to compare two."""
+        self.exports = exports
+        known = {e.version for e in exports}
+        self.marked = [v for v in self.marked if v in known]
+        table = self.query_one("#exports", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for e in exports:
+            table.add_row(self.mark_of(e.version), cell(e.version, self.VERSION_WIDTH, self.app.bidi_mode),
+                          key=e.version)
+        table.display = bool(exports)
+        # As tall as its rows up to a few (then it scrolls), set here: a table's own height is known only at
+        # its next idle moment, which a screen under a modal may not have.
+        table.styles.height = max(1, min(len(exports), self.EXPORT_ROWS))
+        if exports:
+            table.move_cursor(row=min(cursor, len(exports) - 1))
+        title = self.query_one("#exports-title", Static)
+        if not exports:
+            title.update(fit(f"exports: none ({shown_key(self.app, 'dashboard.export', self)} writes one)", 30,
+                             "terminal"))
+        else:
+            mark, diff = (shown_key(self.app, f"dashboard.{k}", self) for k in ("mark", "diff"))
+            title.update(fit(f"exports {len(exports)}: {mark} marks, {diff} diffs", 30, "terminal"))
+
+    def mark_of(self, version: str) -> str:
+        """A or B: the older and the newer of the two marked (one mark alone is A); blank if unmarked."""
+        if version not in self.marked:
+            return " "
+        order = [e.version for e in self.exports]
+        if len(self.marked) < 2:
+            return "A"
+        older = max(self.marked, key=order.index)  # newest first: the older one comes later
+        return "A" if version == older else "B"
+
+    def highlighted_export(self) -> str | None:
+        table = self.query_one("#exports", DataTable)
+        if not self.exports:
+            return None
+        return self.exports[min(max(table.cursor_row, 0), len(self.exports) - 1)].version
+
+    def action_mark_export(self) -> None:
+        """Mark (or unmark) the highlighted export: two marked are compared by `D`; a third mark replaces
+        the earliest."""
+        version = self.highlighted_export()
+        if version is None:
+            tell(self, "no export to mark yet", severity="warning")
+            return
+        if version in self.marked:
+            self.marked.remove(version)
+        else:
+            self.marked = (self.marked + [version])[-2:]
+        table = self.query_one("#exports", DataTable)
+        for e in self.exports:
+            table.update_cell(e.version, "mark", self.mark_of(e.version))
+
+    def exports_to_compare(self) -> tuple[str, str] | str:
+        """(A, B): the two marked; one marked and the highlighted one; else the highlighted one and the
+        version before it. Older first. Or why there are not two."""
+        order = [e.version for e in self.exports]
+        if len(order) < 2:
+            return "two exports are needed to compare" if order else "no export yet"
+        here = self.highlighted_export()
+        if len(self.marked) == 2:
+            pair = self.marked
+        elif len(self.marked) == 1:
+            if here == self.marked[0]:
+                return "the highlighted export is the one marked: move to another, or mark a second"
+            pair = [self.marked[0], here]
+        else:
+            at = order.index(here)
+            pair = [here, order[at + 1] if at + 1 < len(order) else order[at - 1]]
+        older, newer = sorted(pair, key=order.index, reverse=True)
+        return older, newer
+
+    def action_diff_exports(self) -> None:
+        """Compare two exports in a modal (computed there, in a worker)."""
+        found = self.exports_to_compare()
+        if isinstance(found, str):
+            tell(self, found, severity="warning")
+            return
+        from curator.tui.screens.export_diff import ExportDiffScreen
+
+        self.app.push_screen(ExportDiffScreen(self.db_path, *found))

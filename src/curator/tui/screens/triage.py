@@ -457,7 +457,7 @@ class TriageScreen(TriageAtScale, Screen):
         if history:
             text += "\n\nNotes, flags and decisions:\n" + "\n".join(history)
         found = triage.evidence(self.store, card, blind=blind)
-        self.app.push_screen(EvidenceScreen(f"#{card.example.id}: gates and history (Esc closes)", found, text))
+        self.app.push_screen(EvidenceScreen(f"#{card.example.id}: gates and history", found, text, example_id=card.example.id, blind=blind))
 
     def action_my_flags(self) -> None:
         self.queue = "mine"
