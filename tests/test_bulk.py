@@ -211,3 +211,20 @@ def test_a_killed_bulk_leaves_whole_parts_that_resume(db_file: Path) -> None:
     with Store(db_file, readonly=True) as store:
         assert all(store.example(i).state == "rejected" for i in ids)
         assert store.bulk(1).done == 10_000 and store.unfinished_bulks() == []
+
+
+def test_the_curation_log_names_the_bulk_of_each_decision(mix, tmp_path: Path) -> None:
+    from curator.config import MeaningSettings
+    from curator.services.export import export_dataset
+    from curator.target_mix import CoverageMap
+    from tui_fixtures import FAMILIES, ROOT
+
+    store, ids = mix
+    made = bulk.run(store, bulk.plan(store, "reject", Filters.parse(["verdict=fail"]), reason="leaked"))
+    triage.decide(store, ids["clean"], "accept")
+    result = export_dataset(store, CoverageMap.load(ROOT / "prompts" / "coverage.toml", FAMILIES),
+                            out_dir=tmp_path / "out", meaning_settings=MeaningSettings(enabled=False))
+    log = {e["id"]: e for e in map(json.loads, (result.path / "curation_log.jsonl").read_text().splitlines())}
+    assert [d["bulk"] for d in log[ids["leak"]]["decisions"]] == [made.id]
+    assert log[ids["leak"]]["reject_reason"] == "leaked"
+    assert [d["bulk"] for d in log[ids["clean"]]["decisions"]] == [None]

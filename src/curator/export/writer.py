@@ -161,7 +161,7 @@ def curation_log(store: Store, considered: list[Row], mix: Mix, others: Iterable
     for d, undone in store.all_decisions():
         decisions.setdefault(d["example_id"], []).append(
             {"id": d["id"], "action": d["action"], "reason": d["reason"], "note": d["note"], "seconds": d["seconds"],
-             "undoes": d["undoes"], "undone": undone, "at": d["created_at"]})
+             "undoes": d["undoes"], "undone": undone, "at": d["created_at"], "bulk": d["bulk"]})
     reasons = mix.reasons
     steered = store.steering_runs(sorted({r.data["job_id"] for r in considered if r.data.get("job_id") is not None}))
     for r in considered:
