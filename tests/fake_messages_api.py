@@ -7,12 +7,25 @@ answers with valid output for the schema a request names, and injects faults on 
     api.faults.extend([Fault.status(429, retry_after="0.1"), Fault.truncated()])
     ... ANTHROPIC_BASE_URL=api.url ...
     api.stop()
+
+Usage is counted as the Messages API counts it, prompt caching included: the prompt's tokens (a
+stand-in tokenizer, `count_tokens`: not one token per 3 bytes, so estimates must be calibrated), and
+the prefix up to and including the last block marked with `cache_control` (tools, then the
+structured-output schema, then the system blocks, then the messages, in that order) is reported as
+`cache_creation_input_tokens` the first time it is seen, as `cache_read_input_tokens` while it lives
+(5 minutes or the block's `ttl` "1h", renewed by each read, on `api.clock`), and as neither when it
+is shorter than the model's minimum cacheable length (`MIN_CACHEABLE`). An entry is readable once
+the request that wrote it has been answered: requests in flight meanwhile write it too.
+`POST /v1/messages/count_tokens` answers with the prompt's tokens.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -74,7 +87,7 @@ def default_output(body: dict[str, Any], n: int) -> dict[str, Any]:
     """Valid output for the schema the request names (structured outputs), else a conversation batch."""
     schema = ((body.get("output_config") or {}).get("format") or {}).get("schema") or {}
     title = schema.get("title", "")
-    prompt = json.dumps(body.get("messages", []), ensure_ascii=False)
+    prompt = json.dumps([body.get("system"), body.get("messages", [])], ensure_ascii=False)
     if title == "PassageLabels" or "label Persian passages" in str(body.get("system", "")):
         return {"tags": ["education"], "quality": "high", "families": ["student_support"], "reason": "روشن و آموزشی"}
     if title == "MathBatch" or "MathBatch" in prompt or '"answer"' in prompt:
@@ -93,11 +106,71 @@ def default_output(body: dict[str, Any], n: int) -> dict[str, Any]:
     return {"items": [_conversation_item(n), _conversation_item(n + 100000, "mini_quiz")]}
 
 
-def message(body: dict[str, Any], text: str, stop_reason: str = "end_turn") -> dict[str, Any]:
+# The minimum cacheable prefix of each model, in tokens (the provider's documentation); others: the default.
+MIN_CACHEABLE = {"claude-opus-4-6": 4096, "claude-opus-4-5": 4096, "claude-haiku-4-5": 4096, "claude-haiku-3-5": 2048}
+DEFAULT_MIN_CACHEABLE = 1024
+TTL_S = {"5m": 300.0, "1h": 3600.0}
+OUTPUT_TOKENS = 400  # every reply is billed this many output tokens
+_TOKEN = re.compile(r"[A-Za-z]+|[0-9]+|[\u0600-\u06ff\u200c]+|\s+|.", re.S)
+
+
+@functools.lru_cache(maxsize=4096)
+def count_tokens(text: str) -> int:
+    """The fake's tokenizer: a token for every 4 Latin letters, 3 digits or 3 Persian letters of a word
+    (rounded up), one for each other character; white space is free."""
+    n = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first.isspace():
+            continue
+        if first.isascii() and first.isalpha():
+            n += -(-len(token) // 4)
+        elif first.isascii() and first.isdigit() or "\u0600" <= first <= "\u06ff" or first == "\u200c":
+            n += -(-len(token) // 3)
+        else:
+            n += 1
+    return n
+
+
+def _text_of(block: dict[str, Any]) -> str:
+    if block.get("type", "text") == "text":
+        return str(block.get("text", ""))
+    return json.dumps({k: v for k, v in block.items() if k != "cache_control"}, ensure_ascii=False, sort_keys=True)
+
+
+def prompt_pieces(body: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+    """The prompt in cache order as (text, cache_control) pieces: tools, the output schema, system, messages."""
+    out: list[tuple[str, dict[str, Any] | None]] = []
+    for tool in body.get("tools") or []:
+        out.append((_text_of({**tool, "type": "tool"}), tool.get("cache_control")))
+    if body.get("output_config"):
+        out.append((json.dumps(body["output_config"], ensure_ascii=False, sort_keys=True), None))
+    system = body.get("system")
+    for block in [{"type": "text", "text": system}] if isinstance(system, str) else (system or []):
+        out.append((_text_of(block), block.get("cache_control")))
+    for turn in body.get("messages", []):
+        content = turn.get("content", "")
+        out.append((f"<{turn.get('role')}>", None))
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content:
+            out.append((_text_of(block), block.get("cache_control")))
+    if body.get("cache_control") and out:  # automatic caching: the last block is the breakpoint
+        out[-1] = (out[-1][0], body["cache_control"])
+    return out
+
+
+def input_tokens(body: dict[str, Any]) -> int:
+    """Every token of the request's prompt (what `count_tokens` answers)."""
+    return sum(count_tokens(text) for text, _ in prompt_pieces(body))
+
+
+def message(body: dict[str, Any], text: str, stop_reason: str = "end_turn",
+            usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    usage = usage or {"input_tokens": input_tokens(body), "cache_creation_input_tokens": 0,
+                      "cache_read_input_tokens": 0}
     return {"id": f"msg_{next(_counter)}", "type": "message", "role": "assistant", "model": body.get("model", "fake"),
             "content": [{"type": "text", "text": text}], "stop_reason": stop_reason, "stop_sequence": None,
-            "usage": {"input_tokens": 1000 + len(json.dumps(body)) // 4, "output_tokens": 400,
-                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+            "usage": {**usage, "output_tokens": OUTPUT_TOKENS}}
 
 
 class FakeMessagesAPI:
@@ -111,6 +184,9 @@ class FakeMessagesAPI:
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_outcomes: dict[str, str] = {}  # custom_id -> "errored" | "expired"
         self.polls_until_ended = 1
+        self.counted: list[dict[str, Any]] = []  # bodies sent to count_tokens
+        self.cache: dict[str, float] = {}  # prefix key -> when it expires (on `clock`)
+        self.clock: Callable[[], float] = time.monotonic
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -151,6 +227,10 @@ class FakeMessagesAPI:
                 body = json.loads(raw)
                 if self.path.startswith("/v1/messages/batches"):
                     return self._send(200, api._create_batch(body))
+                if self.path.startswith("/v1/messages/count_tokens"):
+                    with api._lock:
+                        api.counted.append(body)
+                    return self._send(200, {"input_tokens": input_tokens(body)})
                 with api._lock:
                     api.requests.append(body)
                     api.raw_bodies.append(raw)
@@ -158,9 +238,12 @@ class FakeMessagesAPI:
                     fault = api.faults.popleft() if api.faults else None
                 if fault is None and api.fault_for is not None:
                     fault = api.fault_for(n, body)
+                usage, write = api.cache_usage(body)
                 if api.latency:
                     time.sleep(api.latency)
-                status, payload, headers = api._answer(body, n, fault)
+                status, payload, headers = api._answer(body, n, fault, usage)
+                if status == 200:
+                    api.remember(write)
                 self._send(status, payload, headers)
 
             def do_GET(self) -> None:  # noqa: N802
@@ -187,21 +270,66 @@ class FakeMessagesAPI:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _answer(self, body: dict[str, Any], n: int, fault: Fault | None) -> tuple[int, Any, dict[str, str]]:
+    # -- prompt caching ----------------------------------------------------------------------
+
+    def cache_usage(self, body: dict[str, Any]) -> tuple[dict[str, Any], tuple[list[str], float] | None]:
+        """The request's input usage, and the cache entries it writes (keys, TTL) once it is answered.
+        The longest marked prefix still in the cache is read; the rest up to the last mark is written,
+        unless the prefix is shorter than the model's minimum."""
+        pieces = prompt_pieces(body)
+        tokens = [count_tokens(text) for text, _ in pieces]
+        usage: dict[str, Any] = {"input_tokens": sum(tokens), "cache_creation_input_tokens": 0,
+                                 "cache_read_input_tokens": 0}
+        marks = [i for i, (_, mark) in enumerate(pieces) if mark]
+        minimum = MIN_CACHEABLE.get(str(body.get("model")), DEFAULT_MIN_CACHEABLE)
+        marks = [i for i in marks if sum(tokens[:i + 1]) >= minimum]
+        if not marks:
+            return usage, None
+        keys = [hashlib.sha256(json.dumps([body.get("model"), [t for t, _ in pieces[:i + 1]]],
+                                          ensure_ascii=False).encode()).hexdigest() for i in marks]
+        ttl = TTL_S.get(str((pieces[marks[-1]][1] or {}).get("ttl", "5m")), TTL_S["5m"])
+        read = 0
+        with self._lock:
+            now = self.clock()
+            for i, key in reversed(list(zip(marks, keys))):
+                if self.cache.get(key, -1.0) > now:
+                    read = sum(tokens[:i + 1])
+                    self.cache[key] = max(self.cache[key], now + ttl)  # a read renews the entry
+                    break
+        written = sum(tokens[:marks[-1] + 1]) - read
+        usage.update(input_tokens=sum(tokens) - read - written, cache_read_input_tokens=read,
+                     cache_creation_input_tokens=written)
+        if written:
+            one_hour = ttl == TTL_S["1h"]
+            usage["cache_creation"] = {"ephemeral_5m_input_tokens": 0 if one_hour else written,
+                                       "ephemeral_1h_input_tokens": written if one_hour else 0}
+        return usage, (keys, ttl) if written else None
+
+    def remember(self, write: tuple[list[str], float] | None) -> None:
+        """The entries an answered request wrote become readable."""
+        if write is not None:
+            keys, ttl = write
+            with self._lock:
+                now = self.clock()
+                for key in keys:
+                    self.cache[key] = max(self.cache.get(key, -1.0), now + ttl)
+
+    def _answer(self, body: dict[str, Any], n: int, fault: Fault | None,
+                usage: dict[str, Any] | None = None) -> tuple[int, Any, dict[str, str]]:
         if fault is None:
-            return 200, message(body, json.dumps(self.responder(body, n), ensure_ascii=False)), {}
+            return 200, message(body, json.dumps(self.responder(body, n), ensure_ascii=False), usage=usage), {}
         if fault.kind == "status":
             return fault.status, fault.payload, fault.headers
         if fault.kind == "timeout":
             time.sleep(fault.delay)
-            return 200, message(body, json.dumps(self.responder(body, n), ensure_ascii=False)), {}
+            return 200, message(body, json.dumps(self.responder(body, n), ensure_ascii=False), usage=usage), {}
         if fault.kind == "text":
-            return 200, message(body, fault.payload), {}
+            return 200, message(body, fault.payload, usage=usage), {}
         if fault.kind == "truncated":
             text = json.dumps(self.responder(body, n), ensure_ascii=False)
-            return 200, message(body, text[: len(text) // 2], "max_tokens"), {}
+            return 200, message(body, text[: len(text) // 2], "max_tokens", usage=usage), {}
         if fault.kind == "refusal":
-            return 200, message(body, "I can't help with that.", "refusal"), {}
+            return 200, message(body, "I can't help with that.", "refusal", usage=usage), {}
         raise ValueError(fault.kind)
 
     # -- batches -----------------------------------------------------------------------------
@@ -239,7 +367,9 @@ class FakeMessagesAPI:
                 result = {"type": "expired"}
             else:
                 body = r["params"]
-                result = {"type": "succeeded",
-                          "message": message(body, json.dumps(self.responder(body, i), ensure_ascii=False))}
+                usage, write = self.cache_usage(body)
+                self.remember(write)
+                result = {"type": "succeeded", "message": message(
+                    body, json.dumps(self.responder(body, i), ensure_ascii=False), usage=usage)}
             lines.append(json.dumps({"custom_id": r["custom_id"], "result": result}, ensure_ascii=False))
         return ("\n".join(lines) + "\n").encode()

@@ -65,10 +65,13 @@ def test_batch_submit_poll_collect_with_errored_and_expired_entries(db_file: Pat
         assert len(resubmitted.submitted) == 1 and third.collected == resubmitted.submitted
         assert store.count("jobs", "state = 'done'") == 5
         assert store.count("examples", "kind = 'candidate'") == 5 * 2
-        # Half price: a batch job costs half of what the same usage costs synchronously.
-        job = store.jobs("state = 'done'")[0]
+        # Half price: a batch job costs half of what the same usage costs synchronously; its prefix is
+        # cached for an hour (a batch's requests are processed over a longer span than 5 minutes).
+        assert all(body["system"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"} for body in api.requests)
         price = settings.price(settings.teacher.model)
-        assert abs(job.cost_usd - price.cost(job.input_tokens, job.output_tokens, batch=True)) < 1e-9
+        for job in store.jobs("state = 'done'"):
+            usage = (job.input_tokens, job.output_tokens, job.cache_write_tokens, job.cache_read_tokens)
+            assert abs(job.cost_usd - price.cost(*usage, cache_write_1h=job.cache_write_tokens, batch=True)) < 1e-9
 
 
 def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from curator.config import Settings, TeacherSettings
 from curator.families import load_families
-from curator.jobs.plan import plan_generation
+from curator.jobs.plan import plan_generation, prompt_text
 from curator.models import Example, Message, conversation_text
 from curator.services.demo import prepare_sample
 from curator.services import generate as service
@@ -66,7 +66,7 @@ def test_a_colliding_seed_leaves_the_rotation_and_the_family_still_runs(setup, h
     assert f"few-shot seed #{seed.id}" in result.plan.summary()
     assert result.run.done == 4 and result.run.failed == 0, result.run.errors
     assert len(api.requests) == 4
-    assert all(_turns(seed)[1].content not in body["messages"][0]["content"] for body in api.requests)
+    assert all(_turns(seed)[1].content not in prompt_text(body) for body in api.requests)
     for job in store.jobs():
         assert seed.id not in job.params["fewshot_ids"], "left out at plan time"
         shown = store.attempts_of(job.id)[0]["detail"]["fewshot_ids"]
@@ -96,7 +96,7 @@ def test_an_edited_seed_is_shown_in_its_new_version_and_recorded_by_id(setup) ->
         store.supersede(old.id, new_id)
     result = service.run(store, FAMS, FAMILY, SETTINGS, limit=2, api_key="k", base_url=api.url)
     assert result.run.done == 2
-    assert all(EXTRA in body["messages"][0]["content"] for body in api.requests)
+    assert all(EXTRA in prompt_text(body) for body in api.requests)
     for job in store.jobs():
         shown = store.attempts_of(job.id)[0]["detail"]["fewshot_ids"]
         assert new_id in shown and old.id not in shown
@@ -122,4 +122,4 @@ def test_dry_run_and_batch_report_the_collision_and_still_send(setup, db_file: P
     assert batch.returncode == 0, batch.stderr
     assert "batches submitted: msgbatch_" in batch.stdout and line in batch.stdout
     assert store.count_jobs(state="done") == 3 and len(api.requests) == 3
-    assert all(_turns(seed)[1].content not in body["messages"][0]["content"] for body in api.requests)
+    assert all(_turns(seed)[1].content not in prompt_text(body) for body in api.requests)

@@ -62,27 +62,42 @@ class Price(BaseModel):
     model_config = ConfigDict(extra="forbid")
     input: float
     output: float
-    cache_write: float | None = None
-    cache_read: float | None = None
+    cache_write: float | None = None  # a 5-minute cache write (default 1.25x input)
+    cache_read: float | None = None  # default 0.1x input
+    cache_write_1h: float | None = None  # a 1-hour cache write (default 2x input)
 
     def cost(self, input_tokens: int, output_tokens: int, cache_write: int = 0, cache_read: int = 0,
-             *, batch: bool = False) -> float:
-        """Cost in USD of one request's usage (the batch API is half price)."""
+             *, cache_write_1h: int = 0, batch: bool = False) -> float:
+        """Cost in USD of one request's usage (the batch API is half price). `cache_write` counts every
+        token written to the cache; `cache_write_1h` those of them written for an hour."""
         usd = (input_tokens * self.input + output_tokens * self.output
-               + cache_write * (self.cache_write if self.cache_write is not None else self.input * 1.25)
+               + (cache_write - cache_write_1h) * self.write_price("5m") + cache_write_1h * self.write_price("1h")
                + cache_read * (self.cache_read if self.cache_read is not None else self.input * 0.1)) / 1e6
         return usd * (0.5 if batch else 1.0)
+
+    def write_price(self, ttl: str) -> float:
+        """USD per million tokens written to the cache for `ttl` ("5m" or "1h")."""
+        if ttl == "1h":
+            return self.cache_write_1h if self.cache_write_1h is not None else self.input * 2
+        return self.cache_write if self.cache_write is not None else self.input * 1.25
 
 
 # Check these against the provider's current price list; override them in curator.toml.
 DEFAULT_PRICES = {
-    "claude-opus-4-6": Price(input=5.0, output=25.0, cache_write=6.25, cache_read=0.5),
-    "claude-sonnet-4-6": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.3),
-    "claude-sonnet-4-5": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.3),
-    "claude-haiku-4-5": Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.1),
+    "claude-opus-4-6": Price(input=5.0, output=25.0, cache_write=6.25, cache_read=0.5, cache_write_1h=10.0),
+    "claude-sonnet-4-6": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.3, cache_write_1h=6.0),
+    "claude-sonnet-4-5": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.3, cache_write_1h=6.0),
+    "claude-haiku-4-5": Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.1, cache_write_1h=2.0),
 }
 # A model missing from the table is charged at this (deliberately high) price, so budgets stay safe.
 FALLBACK_PRICE = Price(input=15.0, output=75.0)
+# The shortest prefix each model caches, in tokens (the provider's prompt caching documentation): a
+# shorter prefix marked with cache_control is silently not cached. `[teacher.cache_min_tokens]` overrides.
+CACHE_MIN_TOKENS = {
+    "claude-opus-4-6": 4096, "claude-opus-4-5": 4096, "claude-haiku-4-5": 4096,
+    "claude-sonnet-4-6": 1024, "claude-sonnet-4-5": 1024, "claude-opus-4-1": 1024, "claude-sonnet-4": 1024,
+    "claude-haiku-3-5": 2048,
+}
 
 
 class TeacherSettings(BaseModel):
@@ -98,10 +113,21 @@ class TeacherSettings(BaseModel):
     max_tokens: int = Field(default=4096, ge=16)
     budget_usd: float | None = Field(default=None, ge=0)
     structured_outputs: str = Field(default="auto", pattern="^(auto|on|off)$")
-    fewshot_count: int = Field(default=3, ge=0)
+    fewshot_count: int = Field(default=3, ge=0)  # few-shot seeds each request names to imitate
+    prompt_cache: bool = True  # mark each family's shared prefix with cache_control (off: a server that rejects it)
+    cache_min_tokens: dict[str, int] = Field(default_factory=dict)  # per model, over CACHE_MIN_TOKENS
 
     def model_for(self, family: str) -> str:
         return self.family_models.get(family, self.model)
+
+    def cache_minimum(self, model: str) -> tuple[int, bool]:
+        """The model's minimum cacheable prefix in tokens, and whether it is known (configured or in
+        CACHE_MIN_TOKENS); an unknown model is taken at the largest documented minimum."""
+        if model in self.cache_min_tokens:
+            return self.cache_min_tokens[model], True
+        if model in CACHE_MIN_TOKENS:
+            return CACHE_MIN_TOKENS[model], True
+        return max(CACHE_MIN_TOKENS.values()), False
 
 
 class JudgeSettings(BaseModel):

@@ -5,7 +5,7 @@ private eval item, and a few-shot seed that matches one is reported and left out
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from curator.errors import CuratorError
@@ -34,6 +34,8 @@ class EvalGuard:
     """Match keys of every private eval item's turns: no request may contain one."""
 
     keys: list[tuple[int, str]]
+    # System prompts already checked (every request of a family shares one): text -> the eval item it holds.
+    _systems: dict[str, int | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store) -> "EvalGuard":
@@ -48,15 +50,29 @@ class EvalGuard:
         return None
 
     def check(self, body: dict[str, Any]) -> None:
-        text = "\n".join([body.get("system", "")] + [_content(m) for m in body["messages"]])
-        found = self.hit(text)
+        """EvalLeak if the request holds a private eval item's turn: in its system prompt (checked once
+        per distinct system prompt), its messages, or across the two."""
+        system = _content({"content": body.get("system", "")})
+        messages = "\n".join(_content(m) for m in body["messages"])
+        if system not in self._systems:
+            self._systems[system] = self.hit(system)
+        found = self._systems[system]
+        if found is None:
+            found = self.hit(messages)
+        if found is None and system and self.keys:  # a turn that would run from the one into the other
+            reach = 2 * max(len(key) for _, key in self.keys) + 64
+            found = self.hit(system[-reach:] + "\n" + messages[:reach])
         if found is not None:
             raise EvalLeak(f"the request contains the text of private eval item #{found}")
 
 
 def _content(message: dict[str, Any]) -> str:
+    """A message's (or a system prompt's) text: a string, or its blocks' texts (other blocks as JSON)."""
     content = message.get("content", "")
-    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+    if isinstance(content, str):
+        return content
+    return "\n".join(b["text"] if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+                     else json.dumps(b, ensure_ascii=False) for b in content or [])
 
 
 @dataclass(frozen=True)

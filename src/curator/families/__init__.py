@@ -2,8 +2,11 @@
 
 A family file names its description, the output schema (a model in `families.schemas`), which passage
 tags it accepts (or `passage = "none"` for families that need no passage), the gates it runs, its
-coverage dimensions, and the prompt: a system prompt and a user template whose placeholders are
-filled per job. A malformed file is reported with file and line; only that family is disabled.
+coverage dimensions, and the prompt: the instructions (`system`), the output rules (`output`, optional:
+the same for every request, so plain text without placeholders) and a user template whose placeholders
+are filled per job. The instructions, the family's few-shot seeds and the output rules make the prefix
+every request of the family shares (and the teacher caches); the user turn is the job's own part.
+A malformed file is reported with file and line; only that family is disabled.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Family:
     system: str
     user: str
     template_hash: str
+    output: str = ""  # the output rules: after the few-shot block, the end of the shared prefix
     passage: str = "required"
     accepts_tags: tuple[str, ...] = ()
     gates: tuple[str, ...] = ()
@@ -109,6 +113,12 @@ def load_family(path: Path) -> Family:
         raise fail("user", f"bad template ({exc})") from exc
     if unknown := sorted(f for f in fields if f not in PLACEHOLDERS):
         raise fail("user", f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
+    output = prompt.get("output", "")
+    if not isinstance(output, str):
+        raise fail("output", "must be text")
+    if used := sorted(name for name in PLACEHOLDERS if f"{{{name}}}" in output):
+        raise fail("output", f"{{{used[0]}}}: the output rules are the same for every request (a job's own "
+                             "values belong in user)")
     name = data.get("name", path.stem)
     schema = data.get("schema")
     if schema not in SCHEMAS:
@@ -150,7 +160,7 @@ def load_family(path: Path) -> Family:
         raise fail("other_language_roles", 'must be a list of "user" and/or "assistant"')
     return Family(
         name=name, path=path, description=str(data.get("description", "")).strip(), schema=schema,
-        system=prompt["system"].strip(), user=prompt["user"].strip(),
+        system=prompt["system"].strip(), user=prompt["user"].strip(), output=output.strip(),
         template_hash=hashlib.sha256(raw).hexdigest()[:16], passage=passage,
         accepts_tags=tuple(data.get("accepts_tags", [])), gates=tuple(gates),
         dimensions={k: tuple(v) for k, v in dimensions.items()}, personas=tuple(data.get("personas", [])),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from curator.config import Settings
 from curator.evalguard import EvalGuard, EvalLeak
 from curator.families import Family
-from curator.jobs.plan import FewShot, body_input_tokens, build_request
+from curator.jobs.plan import BATCH_TTL, FewShot, body_input_tokens, build_request
 from curator.jobs.runner import RunReport, record_failed_attempt, settle
 from curator.store import Store
 from curator.store.base import lease_owner
@@ -53,7 +53,8 @@ async def submit(store: Store, families: dict[str, Family], teacher: Teacher, se
         if fam is None:
             report.errors.append(f"job {job_id}: family {job.family!r} is not loaded (see `curator families`)")
             continue
-        request = build_request(store, fam, job, settings, structured=teacher.structured, fewshot=fewshot)
+        request = build_request(store, fam, job, settings, structured=teacher.structured, fewshot=fewshot,
+                                ttl=BATCH_TTL)
         try:
             guard.check(request.body)
         except EvalLeak as exc:
@@ -67,7 +68,7 @@ async def submit(store: Store, families: dict[str, Family], teacher: Teacher, se
             report.budget_reached = True
             break
         attempt = store.claim_job(job_id, owner, max_attempts=max_attempts,
-                                  detail={"fewshot_ids": request.fewshot_ids})
+                                  detail={"fewshot_ids": request.fewshot_ids, "imitated": request.imitated})
         if attempt is None:
             continue
         spent += estimate

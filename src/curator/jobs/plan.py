@@ -4,6 +4,12 @@ A job is family + passage (or slot) + template hash + parameters, keyed by an id
 planning the same thing twice adds nothing. Parameters (task type, difficulty, topic, persona,
 few-shot seed ids) are chosen at plan time by cycling through the family's dimensions, so a job's
 request is reproducible after a restart.
+
+Every request of a family starts with the same prefix, so the teacher caches it (prompt caching):
+the system prompt is a list of text blocks in a fixed order — the family's instructions, the whole
+few-shot block of the family (its seeds numbered in a stable order), the output rules — and the last
+one carries `cache_control` (5 minutes for live runs, 1 hour for batches). The job's own part follows
+in the user turn: which few-shot seeds to imitate this time, its dimensions, its passage, its slot.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class FewShot:
     collisions: list[Collision]
     _by_lineage: dict[str, Example] = field(default_factory=dict)
     _lineage_of: dict[int, str | None] = field(default_factory=dict)
+    _blocks: dict[str, tuple[list[Example], str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store, guard: EvalGuard | None = None) -> "FewShot":
@@ -75,6 +82,15 @@ class FewShot:
 
     def collisions_of(self, family: str) -> list[Collision]:
         return [c for c in self.collisions if c.family == family]
+
+    def block(self, family: str) -> tuple[list[Example], str]:
+        """The family's few-shot block: every seed of its rotation in a stable order (by id) and their
+        text, numbered from 1 (made once per family: every request of the family shows the same)."""
+        if family not in self._blocks:
+            seeds = sorted((s for s in self.seeds.values() if s.family == family), key=lambda s: s.id or 0)
+            text = "\n".join(f"[{number}] {line}" for number, line in enumerate(_fewshot_lines(seeds), start=1))
+            self._blocks[family] = (seeds, f"{FEWSHOT_HEADING}\n{text}" if seeds else "")
+        return self._blocks[family]
 
     def shown(self, store: Store, ids: list[int]) -> list[Example]:
         """The seeds a job planned with `ids` shows now: each id, or the current version of its line
@@ -148,7 +164,11 @@ def plan_generation(store: Store, family: Family, settings: Settings, *, limit: 
     return plan
 
 
-def _fewshot_text(seeds: list[Example]) -> str:
+FEWSHOT_HEADING = ("Style examples (numbered; each request names the ones to imitate — write new content, "
+                   "never their sentences):")
+
+
+def _fewshot_lines(seeds: list[Example]) -> list[str]:
     examples = []
     for ex in seeds:
         item: dict[str, Any] = {"task_type": ex.task_type, "difficulty": ex.difficulty, "topic": ex.topic,
@@ -158,15 +178,33 @@ def _fewshot_text(seeds: list[Example]) -> str:
         if ex.answer:
             item["answer"] = ex.answer
         examples.append(json.dumps(item, ensure_ascii=False))
-    return "\n".join(examples) if examples else "(none)"
+    return examples
 
 
-def prompt_values(store: Store, family: Family, job: Job, shown: list[Example]) -> dict[str, Any]:
+def _fewshot_text(seeds: list[Example]) -> str:
+    return "\n".join(_fewshot_lines(seeds)) or "(none)"
+
+
+def imitation_text(block: list[Example], imitate: list[Example]) -> str:
+    """Which seeds of the family's few-shot block a job imitates, by their numbers in the block."""
+    ids = [s.id for s in block]
+    numbers = [f"[{ids.index(s.id) + 1}]" for s in imitate if s.id in ids]
+    if not numbers:
+        return "(none)"
+    listed = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+    return f"{listed} of the numbered style examples above"
+
+
+def prompt_values(store: Store, family: Family, job: Job, shown: list[Example],
+                  block: list[Example] | None = None) -> dict[str, Any]:
+    """The user template's values for a job. `block`: the family's few-shot block (in the system
+    prompt), so `{fewshot}` names the seeds of `shown` to imitate; without it, their text."""
     params = job.params
     values: dict[str, Any] = {
         "task_type": params.get("task_type", ""), "difficulty": params.get("difficulty", ""),
         "topic": params.get("topic", ""), "persona": params.get("persona", "a student"),
-        "n": params.get("n", family.items_per_request), "fewshot": _fewshot_text(shown),
+        "n": params.get("n", family.items_per_request),
+        "fewshot": _fewshot_text(shown) if block is None else imitation_text(block, shown),
         "passage": "", "passage_id": "",
         "tools": tools_prompt_text(job.topic) if family.schema == "ToolBatch" else "",
         "seed_words": "، ".join(params.get("seed_words", [])),
@@ -188,29 +226,49 @@ def prompt_values(store: Store, family: Family, job: Job, shown: list[Example]) 
     return values
 
 
+LIVE_TTL = "5m"  # a live run sends a family's requests back to back: each read renews the entry
+BATCH_TTL = "1h"  # a batch's requests are processed over a longer span (a write costs 2x input, not 1.25x)
+
+
 @dataclass
 class Request:
-    """A job's Messages API body and the few-shot seed ids (versions) it shows the teacher."""
+    """A job's Messages API body and the few-shot seed ids (versions) it shows the teacher: the
+    family's whole few-shot block (`imitated`: those the job is asked to imitate)."""
 
     body: dict[str, Any]
     fewshot_ids: list[int]
+    imitated: list[int] = field(default_factory=list)
+
+
+def system_blocks(family: Family, fewshot_block: str, ttl: str | None) -> list[dict[str, Any]]:
+    """The family's shared prefix as system blocks in a fixed order — instructions, few-shot block,
+    output rules — the last marked with `cache_control` (none when `ttl` is None)."""
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text}
+                                    for text in (family.system, fewshot_block, family.output) if text]
+    if ttl is not None:
+        blocks[-1]["cache_control"] = {"type": "ephemeral", "ttl": ttl}
+    return blocks
 
 
 def build_request(store: Store, family: Family, job: Job, settings: Settings, *, structured: bool | None,
-                  fewshot: FewShot | None = None) -> Request:
+                  fewshot: FewShot | None = None, ttl: str | None = LIVE_TTL) -> Request:
     """The request for a job (no sampling parameters: see the teacher module). `fewshot`: the
-    rotation loaded once for many jobs (else loaded here); only its seeds are ever shown."""
+    rotation loaded once for many jobs (else loaded here); only its seeds are ever shown. `ttl`: the
+    prompt cache's lifetime for the shared prefix (LIVE_TTL, BATCH_TTL; no cache_control if None or
+    if `[teacher] prompt_cache` is off)."""
     fewshot = fewshot or FewShot.load(store)
-    shown = fewshot.shown(store, job.params.get("fewshot_ids", []))
+    block, block_text = fewshot.block(family.name)
+    imitate = fewshot.shown(store, job.params.get("fewshot_ids", []))
     body: dict[str, Any] = {
         "model": settings.judge.model if job.kind == "judge" else settings.teacher.model_for(family.name),
         "max_tokens": family.max_tokens or settings.teacher.max_tokens,
-        "system": family.system,
-        "messages": [{"role": "user", "content": family.render(prompt_values(store, family, job, shown))}],
+        "system": system_blocks(family, block_text, ttl if settings.teacher.prompt_cache else None),
+        "messages": [{"role": "user", "content": family.render(prompt_values(store, family, job, imitate, block))}],
     }
     if structured is not False:
         body["output_config"] = {"format": {"type": "json_schema", "schema": json_schema(family.schema)}}
-    return Request(body, [s.id for s in shown if s.id is not None])
+    shown = [s.id for s in block if s.id is not None]
+    return Request(body, shown, [s.id for s in imitate if s.id in shown])
 
 
 def estimate_tokens(text: str) -> int:
@@ -218,8 +276,33 @@ def estimate_tokens(text: str) -> int:
     return ceil(len(text.encode("utf-8")) / 3)
 
 
+def _text(content: Any) -> str:
+    """The text of a system prompt or a message's content: a string, or a list of blocks."""
+    if isinstance(content, str):
+        return content
+    return "".join(b.get("text", "") if b.get("type") == "text" else json.dumps(b, ensure_ascii=False)
+                   for b in content or [])
+
+
+def prompt_text(body: dict[str, Any]) -> str:
+    """Everything a request asks the teacher in, as text (the system prompt, then the messages)."""
+    return "\n".join([_text(body.get("system", ""))] + [_text(m["content"]) for m in body["messages"]])
+
+
+def prompt_bytes(body: dict[str, Any]) -> tuple[int, int]:
+    """(bytes of the cacheable prefix, bytes of the whole prompt): the prefix is the output schema and
+    the system blocks up to the one marked with cache_control (0 if none is)."""
+    schema = len(json.dumps(body["output_config"], ensure_ascii=False).encode()) if "output_config" in body else 0
+    system = body.get("system", "")
+    blocks = [{"type": "text", "text": system}] if isinstance(system, str) else list(system or [])
+    marked = max((i for i, b in enumerate(blocks) if b.get("cache_control")), default=-1)
+    prefix = schema + sum(len(_text([b]).encode()) for b in blocks[:marked + 1]) if marked >= 0 else 0
+    return prefix, schema + len(prompt_text(body).encode())
+
+
 def body_input_tokens(body: dict[str, Any]) -> int:
-    text = body.get("system", "") + "".join(m["content"] for m in body["messages"])
+    """A conservative input estimate of a request (one token per 3 bytes): the budget's reservation."""
+    text = prompt_text(body)
     if "output_config" in body:
         text += json.dumps(body["output_config"])
     return estimate_tokens(text)

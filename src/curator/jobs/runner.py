@@ -59,8 +59,7 @@ def settle(store: Store, family: Family, job: Job, reply: Reply, settings: Setti
     """Validate a reply and hand it to the job kind's handler (or record the failed attempt)."""
     model = reply.model or settings.teacher.model_for(family.name)
     u = reply.usage
-    cost = settings.price(model).cost(u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens,
-                                      batch=batch_id is not None)
+    cost = u.cost(settings.price(model), batch=batch_id is not None)
     report.usage.add(u)
     report.cost_usd += cost
     handler = HANDLERS.get(job.kind)
@@ -77,7 +76,9 @@ def settle(store: Store, family: Family, job: Job, reply: Reply, settings: Setti
         report.candidates += handler(store, family, job, output, finished)
     except LeaseLost as exc:
         store.finish_attempt(job.id, state="done", attempt=attempt, raw=reply.raw, input_tokens=u.input_tokens,  # type: ignore[arg-type]
-                             output_tokens=u.output_tokens, cost=cost, owner=owner, batch_id=batch_id, detail=detail)
+                             output_tokens=u.output_tokens, cache_write_tokens=u.cache_write_tokens,
+                             cache_read_tokens=u.cache_read_tokens, cost=cost, owner=owner, batch_id=batch_id,
+                             detail=detail)
         report.errors.append(str(exc))
         return
     report.done += 1
@@ -157,7 +158,7 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
                     report.failed += 1
                     report.errors.append(f"job {job_id}: {exc}")
                 continue
-            detail = {"fewshot_ids": request.fewshot_ids}
+            detail = {"fewshot_ids": request.fewshot_ids, "imitated": request.imitated}
             attempt = store.claim_job(job_id, owner, max_attempts=max_attempts, detail=detail)
             if attempt is None:
                 continue

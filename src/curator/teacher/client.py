@@ -3,12 +3,17 @@
 Works against any server that speaks the Messages API (`ANTHROPIC_BASE_URL`: vLLM, llama.cpp, Ollama,
 LiteLLM...). No sampling knobs are sent (current Claude models reject temperature/top_p and prefill):
 diversity comes from the prompts. The API key is read from the environment and never stored.
+
+Prompt caching: the first request of a cacheable prefix (system blocks marked with cache_control)
+goes alone; requests with the same prefix wait for it, so they read the cache it wrote instead of
+each writing it (a cache entry is readable once the request that wrote it has been answered).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import json
 import os
 import random
@@ -20,23 +25,37 @@ from typing import Any
 import anthropic
 
 from curator.errors import CuratorError
-from curator.config import TeacherSettings
+from curator.config import Price, TeacherSettings
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 
 
 @dataclass
 class Usage:
+    """A request's usage: input not cached, output, written to the cache (of them, for an hour), read from it."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     def add(self, other: "Usage") -> None:
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.cache_write_tokens += other.cache_write_tokens
         self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_1h_tokens += other.cache_write_1h_tokens
+
+    def cost(self, price: Price, *, batch: bool = False) -> float:
+        """What this usage costs in USD at `price` (cache writes and reads included)."""
+        return price.cost(self.input_tokens, self.output_tokens, self.cache_write_tokens, self.cache_read_tokens,
+                          cache_write_1h=self.cache_write_1h_tokens, batch=batch)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every token of the prompt, cached or not."""
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
 
 
 @dataclass
@@ -80,7 +99,21 @@ def usage_of(message: Any) -> Usage:
         output_tokens=getattr(u, "output_tokens", 0) or 0,
         cache_write_tokens=getattr(u, "cache_creation_input_tokens", 0) or 0,
         cache_read_tokens=getattr(u, "cache_read_input_tokens", 0) or 0,
+        cache_write_1h_tokens=getattr(getattr(u, "cache_creation", None), "ephemeral_1h_input_tokens", 0) or 0,
     )
+
+
+def cache_key(body: dict[str, Any]) -> str | None:
+    """What identifies a request's cacheable prefix (the model, the output schema, the system blocks up
+    to the last one marked with cache_control), or None if nothing is marked."""
+    system = body.get("system")
+    if not isinstance(system, list):
+        return None
+    marked = max((i for i, b in enumerate(system) if isinstance(b, dict) and b.get("cache_control")), default=-1)
+    if marked < 0:
+        return None
+    prefix = [body.get("model"), body.get("output_config"), system[:marked + 1]]
+    return hashlib.sha256(json.dumps(prefix, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def text_of(message: Any) -> str:
@@ -121,12 +154,33 @@ class Teacher:
         self.semaphore = asyncio.Semaphore(settings.concurrency)
         self.structured = {"on": True, "off": False}.get(settings.structured_outputs)  # None: find out
         self._sleep = sleep
+        self._warm: dict[str, asyncio.Event] = {}  # cacheable prefix -> set once its first request is answered
 
     async def close(self) -> None:
         await self.client.close()
 
+    async def count_tokens(self, body: dict[str, Any]) -> int:
+        """The prompt's input tokens by the server's token-counting endpoint (free; nothing is generated)."""
+        fields = {k: body[k] for k in ("model", "system", "messages", "output_config", "tools") if k in body}
+        return (await self.client.messages.count_tokens(**fields)).input_tokens
+
     async def complete(self, body: dict[str, Any]) -> Reply:
-        """Send one request; retry what is retryable; TeacherError when it finally fails."""
+        """Send one request; retry what is retryable; TeacherError when it finally fails. The first
+        request of a cacheable prefix goes alone: the others with that prefix wait until it is answered."""
+        key = cache_key(body)
+        if key is None:
+            return await self._complete(body)
+        warm = self._warm.get(key)
+        if warm is None:
+            self._warm[key] = warm = asyncio.Event()
+            try:
+                return await self._complete(body)
+            finally:
+                warm.set()
+        await warm.wait()
+        return await self._complete(body)
+
+    async def _complete(self, body: dict[str, Any]) -> Reply:
         retries: list[str] = []
         attempt = 0
         while True:
