@@ -46,8 +46,17 @@ def test_generate_then_jobs(env) -> None:
     out = curator(environ, "generate", "--family", "passage_qa", "--limit", "3")
     assert out.returncode == 0, out.stderr
     assert "3 jobs done" in out.stdout and "6 candidates" in out.stdout
+    assert "read from the prompt cache" in out.stdout
     jobs = curator(environ, "jobs")
     assert "passage_qa" in jobs.stdout and "done" in jobs.stdout and "total cost $" in jobs.stdout
+    with Store(environ["CURATOR_DB"]) as store:
+        done = store.jobs("state = 'done'")
+        read, written = sum(j.cache_read_tokens for j in done), sum(j.cache_write_tokens for j in done)
+        assert read > 0 and written > 0
+        job = next(j for j in done if j.cache_write_tokens)
+    assert f" {read} cache read {written:>8} cache written " in jobs.stdout
+    shown = curator(environ, "jobs", "--show", str(job.id))
+    assert f"(cache: 0 read, {job.cache_write_tokens} written)" in shown.stdout
 
 
 def test_generate_batch_and_wait(env) -> None:

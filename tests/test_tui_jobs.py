@@ -51,6 +51,15 @@ async def test_a_generation_error_is_shown_and_the_next_run_works(db: Path, monk
             await _start(app, pilot, "safety 3")
             assert "finished safety: 3 jobs done" in str(app.screen.query_one("#progress").render())
             assert app.store.count_jobs(state="done", family="safety") == 3 and len(api.requests) == 3
+            await app.workers.wait_for_complete()  # the tables, read again after the run
+            await pilot.pause()
+            summary = app.screen.query_one("#summary")
+            labels = [c.label.plain for c in summary.ordered_columns]
+            rows = [dict(zip(labels, map(str, summary.get_row_at(i)))) for i in range(summary.row_count)]
+            (row,) = [r for r in rows if (r["kind"], r["family"].strip(), r["state"]) == ("generate", "safety", "done")]
+            jobs = app.store.jobs("state = 'done' AND family = 'safety'")
+            assert int(row["cached"]) == sum(j.cache_read_tokens for j in jobs) > 0, "the prompt cache's reads"
+            assert int(row["written"]) == sum(j.cache_write_tokens for j in jobs) > 0, "and writes"
 
 
 async def test_enter_on_a_job_with_errors_shows_every_attempt(db: Path, monkeypatch) -> None:

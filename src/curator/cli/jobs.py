@@ -27,9 +27,11 @@ def jobs(show_errors: bool, show_id: int | None, db: Path | None) -> None:
                 click.echo(f"{key:<18} {value}")
             click.echo(f"attempts ({len(detail.attempts)}):")
             for a in detail.attempts:
+                cached = a["detail"].get("cache_read_tokens", 0), a["detail"].get("cache_write_tokens", 0)
                 click.echo(f"  #{a['attempt']} {a['outcome'] or 'running'} by {a['owner'] or '-'} "
                            f"{a['started_at']} → {a['finished_at'] or '…'}; {a['input_tokens']} in "
-                           f"{a['output_tokens']} out ${a['cost_usd']:.4f}; detail {a['detail']}")
+                           f"(cache: {cached[0]} read, {cached[1]} written) {a['output_tokens']} out "
+                           f"${a['cost_usd']:.4f}; detail {a['detail']}")
                 if a["error"]:
                     click.echo(f"    error: {safe_line(a['error'], 500)}")
                 click.echo(f"    raw: {safe_line(a['raw_response'] or '(none)', 20000)}")
@@ -39,8 +41,8 @@ def jobs(show_errors: bool, show_id: int | None, db: Path | None) -> None:
             click.echo("no jobs")
         for r in overview.rows:
             click.echo(f"{r['kind']:<11} {r['family'] or '-':<16} {r['state']:<8} {r['jobs']:>6} jobs "
-                       f"{r['attempts']:>6} attempts {r['input_tokens']:>9} in {r['output_tokens']:>9} out "
-                       f"${r['cost_usd']:.4f}")
+                       f"{r['attempts']:>6} attempts {r['input_tokens']:>9} in {r['cache_read_tokens']:>9} cache read "
+                       f"{r['cache_write_tokens']:>8} cache written {r['output_tokens']:>9} out ${r['cost_usd']:.4f}")
         click.echo(f"total cost ${overview.cost_usd:.4f}")
         for job in overview.errors:
             click.echo(f"job {job.id} [{job.state}, {job.attempts} attempts]: {safe_line(job.last_error or '', 300)}")

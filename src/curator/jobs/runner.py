@@ -42,8 +42,11 @@ class RunReport:
     collisions: list[Collision] = field(default_factory=list)
 
     def summary(self) -> str:
+        u = self.usage
+        cached = (f" ({u.cache_read_tokens} more read from the prompt cache, {u.cache_write_tokens} written to it)"
+                  if u.cache_read_tokens or u.cache_write_tokens else "")
         text = (f"{self.done} jobs done, {self.failed} failed, {self.retried} to retry; {self.candidates} candidates; "
-                f"{self.requests} requests, {self.usage.input_tokens} input + {self.usage.output_tokens} output tokens, "
+                f"{self.requests} requests, {u.input_tokens} input{cached} + {u.output_tokens} output tokens, "
                 f"${self.cost_usd:.4f}")
         if self.recovered:
             text += f"; {self.recovered} jobs of a stopped runner recovered"

@@ -80,11 +80,14 @@ class JobQueries:
         return self.conn.execute("SELECT coalesce(sum(cost_usd), 0) FROM jobs").fetchone()[0]
 
     def job_summary(self) -> list[dict[str, Any]]:
-        """Per kind, family and state: jobs, attempts, tokens, cost."""
+        """Per kind, family and state: jobs, attempts, tokens (input not cached, output, read from and
+        written to the prompt cache), cost."""
         rows = self.conn.execute(
-            "SELECT kind, family, state, count(*), sum(attempts), sum(input_tokens), sum(output_tokens), sum(cost_usd) "
+            "SELECT kind, family, state, count(*), sum(attempts), sum(input_tokens), sum(output_tokens), "
+            "sum(cache_read_tokens), sum(cache_write_tokens), sum(cost_usd) "
             "FROM jobs GROUP BY kind, family, state ORDER BY kind, family, state").fetchall()
-        keys = ("kind", "family", "state", "jobs", "attempts", "input_tokens", "output_tokens", "cost_usd")
+        keys = ("kind", "family", "state", "jobs", "attempts", "input_tokens", "output_tokens", "cache_read_tokens",
+                "cache_write_tokens", "cost_usd")
         return [dict(zip(keys, r)) for r in rows]
 
     # -- leases and attempts ------------------------------------------------------------------
@@ -144,6 +147,9 @@ class JobQueries:
                  state, job_id, *params])
             finished = cur.rowcount == 1
             outcome = ("retry" if state == "queued" else state) if finished else "late"
+            if cache_read_tokens or cache_write_tokens:  # the attempt's prompt cache use, beside what it showed
+                detail = {**(detail or {}), "cache_read_tokens": cache_read_tokens,
+                          "cache_write_tokens": cache_write_tokens}
             which = "attempt = ?" if attempt is not None else "id = (SELECT max(id) FROM job_attempts WHERE job_id = ?)"
             self.conn.execute(
                 "UPDATE job_attempts SET finished_at = ?, outcome = ?, error = ?, raw_response = ?, input_tokens = ?, "

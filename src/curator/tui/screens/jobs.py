@@ -160,7 +160,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#summary", DataTable).add_columns("kind", "family", "state", "jobs", "tries", "in", "out",
-                                                           "cost $")
+                                                           "cost $", "cached", "written")
         self.query_one("#errors", DataTable).add_columns("job", "family", "state", "tries", "last error")
 
     def on_screen_resume(self) -> None:
@@ -197,7 +197,8 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         summary = self.query_one("#summary", DataTable)
         summary.clear()
         rows = [(r["kind"], cell(r["family"] or "-", names, mode), r["state"], str(r["jobs"]), str(r["attempts"]),
-                 str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}") for r in overview.rows]
+                 str(r["input_tokens"]), str(r["output_tokens"]), f"{r['cost_usd']:.4f}", str(r["cache_read_tokens"]),
+                 str(r["cache_write_tokens"])) for r in overview.rows]
         fix_widths(summary, rows)
         for values in rows:
             summary.add_row(*values)
