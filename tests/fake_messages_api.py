@@ -72,6 +72,10 @@ class Fault:
         return cls.status_code(400, message="output_config: Extra inputs are not permitted")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a burst of new connections (a client at concurrency 16) is never reset
+
+
 Responder = Callable[[dict[str, Any], int], dict[str, Any]]
 _counter = itertools.count(1)
 
@@ -254,7 +258,7 @@ class FakeMessagesAPI:
                     return self._send(200, api._batch_results(parts[3]), content_type="application/binary")
                 self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

@@ -36,7 +36,9 @@ def test_dry_run_estimates_and_sends_nothing(env) -> None:
     out = curator(environ, "generate", "--family", "passage_qa", "--limit", "5", "--dry-run")
     assert out.returncode == 0, out.stderr
     assert "5 requests to send" in out.stdout and "cost ≤ $" in out.stdout
-    assert api.requests == []
+    assert "read from the prompt cache" in out.stdout and "prompt cache: the shared prefix is ≈ " in out.stdout
+    assert "tokens from the token-counting endpoint on 5 requests of passage_qa" in out.stdout, out.stdout
+    assert api.requests == [] and len(api.counted) == 6, "counted (free), nothing generated"
     with Store(environ["CURATOR_DB"]) as store:
         assert store.count("jobs") == 0
 

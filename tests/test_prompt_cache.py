@@ -15,15 +15,15 @@ import pytest
 
 from curator.config import Settings, TeacherSettings
 from curator.families import load_families, load_family
-from curator.families.schemas import json_schema
 from curator.jobs import runner
-from curator.jobs.plan import FewShot, Request, build_request, plan_generation, prompt_values
+from curator.jobs.plan import FewShot, build_request, plan_generation
 from curator.jobs.runner import run_jobs
 from curator.models import Job
 from curator.services.demo import prepare_sample
 from curator.services.seeds import import_seeds
 from curator.store import Store
 from curator.teacher.client import Teacher
+from before_caching import build_request_before
 from fake_messages_api import FakeMessagesAPI, _conversation_item
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,22 +161,6 @@ def test_cache_writes_and_reads_are_counted_in_each_job(twenty_seeds: Store) -> 
 
 
 # -- 1,000 jobs, before and after -------------------------------------------------------------
-
-BEFORE = load_family(ROOT / "tests" / "data" / "before_caching" / "safety.toml")  # the family file before #24
-
-
-def build_request_before(store, family, job, settings, *, structured, fewshot=None, ttl=None) -> Request:
-    """The request as it was built before #24: the system prompt as one string, the 3 rotated few-shot
-    seeds in the user turn after the job's values (so no two requests shared more than the system prompt)."""
-    fewshot = fewshot or FewShot.load(store)
-    shown = fewshot.shown(store, job.params.get("fewshot_ids", []))
-    body = {"model": settings.teacher.model_for(family.name), "max_tokens": family.max_tokens or settings.teacher.max_tokens,
-            "system": BEFORE.system,
-            "messages": [{"role": "user", "content": BEFORE.render(prompt_values(store, BEFORE, job, shown))}]}
-    if structured is not False:
-        body["output_config"] = {"format": {"type": "json_schema", "schema": json_schema(family.schema)}}
-    return Request(body, [s.id for s in shown if s.id is not None])
-
 
 def by_job(body: dict, n: int) -> dict:
     """The fake's answer depends on the job (its seed words), not on the prompt's layout or the order."""

@@ -34,8 +34,9 @@ class EvalGuard:
     """Match keys of every private eval item's turns: no request may contain one."""
 
     keys: list[tuple[int, str]]
-    # System prompts already checked (every request of a family shares one): text -> the eval item it holds.
-    _systems: dict[str, int | None] = field(default_factory=dict)
+    # System prompts already checked (every request of a family shares one): their block texts -> the
+    # eval item the prompt holds, and its end (a turn may run from it into the messages).
+    _systems: dict[Any, tuple[int | None, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store) -> "EvalGuard":
@@ -51,17 +52,18 @@ class EvalGuard:
 
     def check(self, body: dict[str, Any]) -> None:
         """EvalLeak if the request holds a private eval item's turn: in its system prompt (checked once
-        per distinct system prompt), its messages, or across the two."""
-        system = _content({"content": body.get("system", "")})
-        messages = "\n".join(_content(m) for m in body["messages"])
-        if system not in self._systems:
-            self._systems[system] = self.hit(system)
-        found = self._systems[system]
+        per distinct system prompt), or in its messages with the system prompt's end before them."""
+        raw = body.get("system", "")
+        key = raw if isinstance(raw, str) else tuple(
+            b["text"] if isinstance(b, dict) and isinstance(b.get("text"), str) else json.dumps(b, sort_keys=True)
+            for b in raw or [])
+        if key not in self._systems:
+            system = _content({"content": raw})
+            reach = 2 * max((len(k) for _, k in self.keys), default=0) + 64
+            self._systems[key] = (self.hit(system), system[-reach:])
+        found, tail = self._systems[key]
         if found is None:
-            found = self.hit(messages)
-        if found is None and system and self.keys:  # a turn that would run from the one into the other
-            reach = 2 * max(len(key) for _, key in self.keys) + 64
-            found = self.hit(system[-reach:] + "\n" + messages[:reach])
+            found = self.hit(tail + "\n" + "\n".join(_content(m) for m in body["messages"]))
         if found is not None:
             raise EvalLeak(f"the request contains the text of private eval item #{found}")
 

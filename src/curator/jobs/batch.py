@@ -68,7 +68,7 @@ async def submit(store: Store, families: dict[str, Family], teacher: Teacher, se
             report.budget_reached = True
             break
         attempt = store.claim_job(job_id, owner, max_attempts=max_attempts,
-                                  detail={"fewshot_ids": request.fewshot_ids, "imitated": request.imitated})
+                                  detail=request.detail)
         if attempt is None:
             continue
         spent += estimate

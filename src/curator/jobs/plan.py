@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import ceil
 from typing import Any
 
@@ -239,6 +240,12 @@ class Request:
     fewshot_ids: list[int]
     imitated: list[int] = field(default_factory=list)
 
+    @property
+    def detail(self) -> dict[str, Any]:
+        """What its attempt records: the seeds shown and imitated, and the bytes of its cacheable prefix
+        and whole prompt (what estimates are calibrated on, with the usage measured)."""
+        return {"fewshot_ids": self.fewshot_ids, "imitated": self.imitated, "prompt_bytes": list(prompt_bytes(self.body))}
+
 
 def system_blocks(family: Family, fewshot_block: str, ttl: str | None) -> list[dict[str, Any]]:
     """The family's shared prefix as system blocks in a fixed order — instructions, few-shot block,
@@ -289,20 +296,38 @@ def prompt_text(body: dict[str, Any]) -> str:
     return "\n".join([_text(body.get("system", ""))] + [_text(m["content"]) for m in body["messages"]])
 
 
+@lru_cache(maxsize=256)
+def _shared_bytes(text: str) -> int:
+    """UTF-8 bytes of a text every request of a family sends (a system block: the same object each
+    time, so its hash is cached and the lookup costs nothing)."""
+    return len(text.encode())
+
+
+_schema_bytes: dict[int, tuple[Any, int]] = {}  # id of a (cached, never mutated) schema -> (it, its JSON's bytes)
+
+
+def _config_bytes(config: dict[str, Any]) -> int:
+    schema = (config.get("format") or {}).get("schema")
+    known = _schema_bytes.get(id(schema))
+    if known is None or known[0] is not schema:
+        known = _schema_bytes[id(schema)] = (schema, len(json.dumps(config, ensure_ascii=False).encode()))
+    return known[1]
+
+
 def prompt_bytes(body: dict[str, Any]) -> tuple[int, int]:
     """(bytes of the cacheable prefix, bytes of the whole prompt): the prefix is the output schema and
     the system blocks up to the one marked with cache_control (0 if none is)."""
-    schema = len(json.dumps(body["output_config"], ensure_ascii=False).encode()) if "output_config" in body else 0
+    schema = _config_bytes(body["output_config"]) if "output_config" in body else 0
     system = body.get("system", "")
     blocks = [{"type": "text", "text": system}] if isinstance(system, str) else list(system or [])
+    sizes = [_shared_bytes(b["text"]) if b.get("type") == "text" and isinstance(b.get("text"), str)
+             else len(_text([b]).encode()) for b in blocks]
     marked = max((i for i, b in enumerate(blocks) if b.get("cache_control")), default=-1)
-    prefix = schema + sum(len(_text([b]).encode()) for b in blocks[:marked + 1]) if marked >= 0 else 0
-    return prefix, schema + len(prompt_text(body).encode())
+    prefix = schema + sum(sizes[:marked + 1]) if marked >= 0 else 0
+    rest = sum(len(_text(m["content"]).encode()) for m in body["messages"])
+    return prefix, schema + sum(sizes) + rest
 
 
 def body_input_tokens(body: dict[str, Any]) -> int:
     """A conservative input estimate of a request (one token per 3 bytes): the budget's reservation."""
-    text = prompt_text(body)
-    if "output_config" in body:
-        text += json.dumps(body["output_config"])
-    return estimate_tokens(text)
+    return ceil(prompt_bytes(body)[1] / 3)

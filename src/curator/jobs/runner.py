@@ -161,7 +161,7 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
                     report.failed += 1
                     report.errors.append(f"job {job_id}: {exc}")
                 continue
-            detail = {"fewshot_ids": request.fewshot_ids, "imitated": request.imitated}
+            detail = request.detail
             attempt = store.claim_job(job_id, owner, max_attempts=max_attempts, detail=detail)
             if attempt is None:
                 continue

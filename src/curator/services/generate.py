@@ -1,4 +1,5 @@
-"""Generation: plan, estimate (a dry run at worst-case cost), run, run as batches, run procedurally.
+"""Generation: plan, estimate (a dry run: measured tokens, the prompt cache, expected and worst-case cost), run,
+run as batches, run procedurally.
 
 The CLI (`curator generate`, `curator jobs`) and the jobs screen call these same functions.
 """
@@ -6,13 +7,15 @@ The CLI (`curator generate`, `curator jobs`) and the jobs screen call these same
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from curator.config import Settings
-from curator.evalguard import Collision
+from curator.evalguard import Collision, EvalGuard, EvalLeak
 from curator.families import Family
 from curator.jobs import batch as batches
+from curator.jobs.costing import Counter, Forecast, forecast
 from curator.jobs.plan import FewShot, body_input_tokens, build_request, plan_generation
 from curator.jobs.procedural import run_procedural
 from curator.jobs.runner import RunReport, run_with_teacher
@@ -20,6 +23,9 @@ from curator.models import Job
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 from curator.teacher.client import Teacher
+
+
+COUNT_TIMEOUT_S = 10.0  # the token-counting endpoint answers at once, or the estimate goes on without it
 
 
 def _collision_lines(collisions: list[Collision]) -> list[str]:
@@ -50,28 +56,52 @@ class Estimate:
     model: str
     requests: int
     done_before: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float  # every request once, each answered with max_tokens
+    input_tokens: int  # every prompt token, cached or not (calibrated: see `calibration`)
+    output_tokens: int  # max_tokens, every request
+    cost_usd: float  # every request once, each answered with max_tokens (the cache as predicted)
     worst_cost_usd: float  # every request on every attempt it may get
     max_attempts: int
     batch: bool
     collisions: list[Collision] = field(default_factory=list)
+    forecast: Forecast | None = None  # the cache's writes and reads, the expected cost, the calibration
+
+    @property
+    def expected_cost_usd(self) -> float:
+        """The cost with the output measured so far (max_tokens until a reply of the family is measured)."""
+        return self.forecast.cost_usd if self.forecast else self.cost_usd
+
+    def cache_line(self) -> str:
+        f = self.forecast
+        return "" if f is None else (f"{f.cache_read_tokens} read from the prompt cache, {f.cache_write_tokens} "
+                                     f"written to it" if f.cached else "nothing read from the prompt cache")
 
     def summary(self) -> str:
         price = " (batch price)" if self.batch else ""
-        return "\n".join([
-            f"dry run, {self.family} with {self.model}: {self.requests} requests to send ({self.done_before} done before)",
-            f"  input ≈ {self.input_tokens} tokens, output ≤ {self.output_tokens} tokens (max_tokens)",
-            f"  cost ≤ ${self.cost_usd:.4f}{price}; ≤ ${self.worst_cost_usd:.4f} if every job used all "
-            f"{self.max_attempts} attempts; nothing was sent or stored",
-            *_collision_lines(self.collisions)])
+        f = self.forecast
+        lines = [f"dry run, {self.family} with {self.model}: {self.requests} requests to send ({self.done_before} done before)"]
+        if f is None:
+            lines.append(f"  input ≈ {self.input_tokens} tokens, output ≤ {self.output_tokens} tokens (max_tokens)")
+        else:
+            calibration = f.calibration.describe() if f.calibration else ""
+            measured = f.calibration is not None and f.calibration.output_tokens is not None
+            output = (f"output ≈ {f.expected_output_tokens} tokens as measured, ≤ {self.output_tokens} (max_tokens)"
+                      if measured else f"output ≤ {self.output_tokens} tokens (max_tokens; none measured yet)")
+            lines += [f"  input ≈ {self.input_tokens} tokens: {f.input_tokens} not cached, {self.cache_line()}",
+                      f"  {f.cache_line()}", f"  {calibration}; {output}",
+                      f"  cost ≈ ${f.cost_usd:.4f}{price} (${f.uncached_usd:.4f} without the prompt cache)"]
+        lines += [f"  cost ≤ ${self.cost_usd:.4f}{price} if every reply used max_tokens; ≤ ${self.worst_cost_usd:.4f} "
+                  f"if every job used all {self.max_attempts} attempts",
+                  "  nothing was sent to generate, nothing was stored", *_collision_lines(self.collisions)]
+        return "\n".join(lines)
 
 
 def estimate(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1,
-             batch: bool = False) -> Estimate:
-    """What `run` would send — the planned jobs and the family's queued ones — in tokens and worst-case
-    dollars; writes nothing."""
+             batch: bool = False, count_tokens: bool = True, api_key: str | None = None,
+             base_url: str | None = None) -> Estimate:
+    """What `run` would send — the planned jobs and the family's queued ones — in tokens and dollars,
+    calibrated on the family's measured usage, with the prompt cache's writes and reads; writes
+    nothing. With too little usage stored and an API key (`count_tokens`), the server's free
+    token-counting endpoint measures a few of the requests (never one holding private eval text)."""
     fewshot = FewShot.load(store)
     planned = plan_generation(store, family, settings, limit=limit, per_passage=per_passage, dry_run=True,
                               fewshot=fewshot)
@@ -81,10 +111,44 @@ def estimate(store: Store, family: Family, settings: Settings, *, limit: int, pe
     planned_keys = {j.idem_key for j in todo}
     # a run also sends every job of the family already queued (by `A`, an earlier run paused...)
     todo += [job for job in map(store.job, store.queued_job_ids(family=family.name)) if job.idem_key not in planned_keys]
-    tokens_in, tokens_out, cost = request_cost(store, family, todo, settings, fewshot=fewshot, batch=batch)
+    counter = token_counter(store, settings, api_key, base_url) if count_tokens else None
+    f = forecast(store, family, todo, settings, fewshot=fewshot, batch=batch, counter=counter)
     attempts = settings.teacher.max_job_attempts
-    return Estimate(family.name, settings.teacher.model_for(family.name), len(todo), done_before,
-                    tokens_in, tokens_out, cost, cost * attempts, attempts, batch, planned.collisions)
+    return Estimate(family.name, f.model, len(todo), done_before, f.prompt_tokens, f.output_tokens, f.bound_usd,
+                    f.bound_usd * attempts, attempts, batch, planned.collisions, f)
+
+
+def token_counter(store: Store, settings: Settings, api_key: str | None = None,
+                  base_url: str | None = None) -> Counter | None:
+    """Counts request bodies' tokens with the server's token-counting endpoint (None without an API
+    key). A body holding a private eval item's text is never sent: its count is None."""
+    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+    if not key:
+        return None
+    guard = EvalGuard.load(store)
+
+    def sendable(body: dict[str, Any]) -> bool:
+        try:
+            guard.check(body)
+        except EvalLeak:
+            return False
+        return True
+
+    def count(bodies: list[dict[str, Any]]) -> list[int | None]:
+        async def one(teacher: Teacher, body: dict[str, Any]) -> int | None:
+            return await teacher.count_tokens(body) if sendable(body) else None
+
+        async def main() -> list[int | None]:
+            quick = settings.teacher.model_copy(update={"timeout_s": min(settings.teacher.timeout_s, COUNT_TIMEOUT_S)})
+            teacher = Teacher(quick, api_key=key, base_url=base_url)
+            try:
+                return list(await asyncio.gather(*(one(teacher, body) for body in bodies)))
+            finally:
+                await teacher.close()
+
+        return asyncio.run(main())
+
+    return count
 
 
 def request_cost(store: Store, family: Family, jobs: list[Job], settings: Settings, *, fewshot: FewShot,

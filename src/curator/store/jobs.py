@@ -76,6 +76,23 @@ class JobQueries:
         where = " AND ".join(conditions) or "1"
         return self.conn.execute(f"SELECT count(*) FROM jobs WHERE {where}", params).fetchone()[0]
 
+    def measured_jobs(self, family: str, *, limit: int = 200) -> list[tuple[Job, dict[str, Any]]]:
+        """The latest jobs of a family done in one attempt, each with that attempt's detail: what one
+        request's prompt measured (input, cache reads and writes) and answered (output), to calibrate
+        estimates on."""
+        cur = self.conn.execute(
+            "SELECT j.*, a.detail AS attempt_detail FROM jobs j JOIN job_attempts a ON a.job_id = j.id AND a.attempt = 1 "
+            "WHERE j.family = ? AND j.state = 'done' AND j.attempts = 1 "
+            "AND j.input_tokens + j.cache_read_tokens + j.cache_write_tokens > 0 ORDER BY j.id DESC LIMIT ?",
+            (family, limit))
+        cols = [c[0] for c in cur.description]
+        out = []
+        for row in cur:
+            values = dict(zip(cols, row))
+            detail = decode("job_attempts", {"detail": values.pop("attempt_detail")})["detail"]
+            out.append((Job(**decode("jobs", values)), detail or {}))
+        return out
+
     def spent_usd(self) -> float:
         return self.conn.execute("SELECT coalesce(sum(cost_usd), 0) FROM jobs").fetchone()[0]
 

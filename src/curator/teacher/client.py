@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import hashlib
 import json
 import os
 import random
@@ -103,17 +102,33 @@ def usage_of(message: Any) -> Usage:
     )
 
 
-def cache_key(body: dict[str, Any]) -> str | None:
-    """What identifies a request's cacheable prefix (the model, the output schema, the system blocks up
-    to the last one marked with cache_control), or None if nothing is marked."""
+def cache_key(body: dict[str, Any]) -> int | None:
+    """What identifies a request's cacheable prefix in this process (the model, the output schema, the
+    system blocks up to the last one marked with cache_control), or None if nothing is marked. A hash
+    of the blocks' texts: every request of a family holds the same text objects, whose hashes Python
+    keeps, so this costs next to nothing per request."""
     system = body.get("system")
     if not isinstance(system, list):
         return None
     marked = max((i for i, b in enumerate(system) if isinstance(b, dict) and b.get("cache_control")), default=-1)
     if marked < 0:
         return None
-    prefix = [body.get("model"), body.get("output_config"), system[:marked + 1]]
-    return hashlib.sha256(json.dumps(prefix, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    blocks = tuple(b.get("text") if isinstance(b.get("text"), str) else json.dumps(b, sort_keys=True, default=str)
+                   for b in system[:marked + 1])
+    return hash((body.get("model"), _config_text(body.get("output_config")), blocks))
+
+
+_configs: dict[int, tuple[Any, str]] = {}  # id of an output schema (built once, never mutated) -> (it, the config's JSON)
+
+
+def _config_text(config: dict[str, Any] | None) -> str | None:
+    if not config:
+        return None
+    schema = (config.get("format") or {}).get("schema")
+    known = _configs.get(id(schema))
+    if known is None or known[0] is not schema:
+        known = _configs[id(schema)] = (schema, json.dumps(config, sort_keys=True))
+    return known[1]
 
 
 def text_of(message: Any) -> str:
@@ -154,7 +169,7 @@ class Teacher:
         self.semaphore = asyncio.Semaphore(settings.concurrency)
         self.structured = {"on": True, "off": False}.get(settings.structured_outputs)  # None: find out
         self._sleep = sleep
-        self._warm: dict[str, asyncio.Event] = {}  # cacheable prefix -> set once its first request is answered
+        self._warm: dict[int, asyncio.Event] = {}  # cacheable prefix -> set once its first request is answered
 
     async def close(self) -> None:
         await self.client.close()

@@ -271,9 +271,12 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         if e.requests == 0:
             self.notify(f"nothing to send: the {message.limit} jobs of {e.family} are done already")
             return
+        f = e.forecast
         question = (f"Generate {e.family} with {e.model}: {e.requests} requests, about {e.input_tokens} input "
-                    f"and at most {e.output_tokens} output tokens.\nCost ≤ ${e.cost_usd:.4f}, worst case "
-                    f"${e.worst_cost_usd:.4f} (every job on all {e.max_attempts} attempts). Send them?")
+                    f"tokens ({e.cache_line()}) and at most {e.output_tokens} output tokens.\n"
+                    f"{f.cache_line()}; {f.calibration.describe()}.\n"
+                    f"Cost ≈ ${f.cost_usd:.4f} (${f.uncached_usd:.4f} without the cache), ≤ ${e.cost_usd:.4f}, "
+                    f"worst case ${e.worst_cost_usd:.4f} (every job on all {e.max_attempts} attempts). Send them?")
         question += "".join(f"\n{c.describe()}" for c in e.collisions)
 
         def answered(yes: bool | None) -> None:
