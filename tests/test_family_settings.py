@@ -43,3 +43,15 @@ def test_good_overrides_are_read(tmp_path: Path) -> None:
     assert family.dedup_threshold == 95.0 and family.length["response_max_tokens"] == 350
     assert load_family(family_with(tmp_path, "min_persian_ratio = 0.7")).min_persian_ratio == 0.7
     assert load_family(ROOT / "prompts/families/passage_qa.toml").dedup_threshold is None  # [gates] near_duplicate
+
+
+def test_the_output_rules_are_the_same_for_every_request(tmp_path: Path) -> None:
+    """`[prompt] output` ends the prefix every request of the family shares: no per-job placeholder."""
+    path = tmp_path / "math.toml"
+    path.write_text(MATH.replace('output = """\nWhat to return:', 'output = """\nWhat to return for {topic}:'),
+                    encoding="utf-8")
+    line = next(i for i, x in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if x.startswith("output"))
+    with pytest.raises(FamilyError, match=rf"math.toml:{line}: output: \{{topic\}}: the output rules are the same"):
+        load_family(path)
+    family = load_family(ROOT / "prompts/families/school_math.toml")
+    assert family.output.startswith("What to return:") and '"answer": "120000"' in family.output

@@ -160,6 +160,19 @@ def test_cache_writes_and_reads_are_counted_in_each_job(twenty_seeds: Store) -> 
     assert report.usage.cache_write_tokens == writes[0].cache_write_tokens
 
 
+def test_the_others_wait_for_the_first_request_of_a_prefix_only_so_long(twenty_seeds: Store, monkeypatch) -> None:
+    """A long reply does not hold the run back: the cache entry is written while the prompt is read."""
+    from curator.teacher import client
+
+    monkeypatch.setattr(client, "WARMUP_S", 0.01)
+    settings = Settings(teacher=TeacherSettings(concurrency=4))
+    plan_generation(twenty_seeds, FAMS["safety"], settings, limit=4)
+    with FakeMessagesAPI(latency=0.3) as api:  # the fake makes its entry readable only with the answer
+        report = run(twenty_seeds, api, settings)
+    assert report.done == 4
+    assert all(j.cache_write_tokens for j in twenty_seeds.jobs()), "none waited for the first one's answer"
+
+
 # -- 1,000 jobs, before and after -------------------------------------------------------------
 
 def by_job(body: dict, n: int) -> dict:

@@ -6,11 +6,15 @@ Defaults live here; a `curator.toml` (in the working folder, or `$CURATOR_CONFIG
     model = "claude-sonnet-4-6"
     concurrency = 16
     budget_usd = 25.0
+    prompt_cache = true              # cache_control on each family's shared prefix
     [teacher.family_models]
     school_math = "claude-opus-4-6"
+    [teacher.cache_min_tokens]       # a model's minimum cacheable prefix (see CACHE_MIN_TOKENS)
+    "my-local-model" = 1024
     [prices."claude-sonnet-4-6"]   # USD per million tokens
     input = 3.0
     output = 15.0
+    cache_write = 3.75               # a 5-minute cache write (1.25x input); cache_write_1h: 2x; cache_read: 0.1x
     [triage]
     reasons = ["wrong", "unnatural", "off_topic"]   # reject reasons on the keys 1-9
     blind = false                                    # hide judge scores and verdicts until decided

@@ -5,8 +5,9 @@ LiteLLM...). No sampling knobs are sent (current Claude models reject temperatur
 diversity comes from the prompts. The API key is read from the environment and never stored.
 
 Prompt caching: the first request of a cacheable prefix (system blocks marked with cache_control)
-goes alone; requests with the same prefix wait for it, so they read the cache it wrote instead of
-each writing it (a cache entry is readable once the request that wrote it has been answered).
+goes alone; requests with the same prefix wait for it (until it is answered, or WARMUP_S: the entry
+is written while the prompt is read, long before a long reply ends), so they read the cache it
+wrote instead of each writing it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from curator.errors import CuratorError
 from curator.config import Price, TeacherSettings
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+WARMUP_S = 5.0  # the longest the requests of a prefix wait for its first one
 
 
 @dataclass
@@ -192,7 +194,11 @@ class Teacher:
                 return await self._complete(body)
             finally:
                 warm.set()
-        await warm.wait()
+        if not warm.is_set():
+            try:
+                await asyncio.wait_for(warm.wait(), WARMUP_S)
+            except asyncio.TimeoutError:
+                pass
         return await self._complete(body)
 
     async def _complete(self, body: dict[str, Any]) -> Reply:
