@@ -140,12 +140,13 @@ DEFAULT_REASONS = ("wrong", "unnatural", "off_topic", "unsupported", "incomplete
 
 
 class TriageSettings(BaseModel):
-    """Triage: reject reason codes for the keys 1-9, and blind mode (judge scores and gate verdicts
-    hidden until the curator has decided)."""
+    """Triage: reject reason codes for the keys 1-9, blind mode (judge scores and gate verdicts
+    hidden until the curator has decided), and whether the app retrains the predictor as decisions arrive."""
 
     model_config = ConfigDict(extra="forbid")
     reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REASONS), max_length=9)
     blind: bool = False
+    predictor: bool = True
 
     @field_validator("reasons")
     @classmethod
