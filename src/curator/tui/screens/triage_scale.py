@@ -211,7 +211,9 @@ class TriageAtScale:
             self.check_unfinished()
         else:
             b = message.bulk
-            self.say(bulk.describe(b) + (f" · undo: {self.undo_key}" if not b.undone_at else ""))
+            done = {"accept": "accepted", "reject": "rejected", "flag": "flagged"}[b.action]
+            what = f"bulk #{b.id}: {done} {b.done:,}" + (f" ({b.reason})" if b.reason else "")
+            self.say(f"{what} · undone" if b.undone_at else f"{what} · undo: {self.undo_key}")
             if b.action in ("accept", "reject"):
                 self.decision_counted(b.done)
                 self.app.recount_coverage()
