@@ -168,6 +168,9 @@ class ExportSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     formats: list[str] = Field(default_factory=list)
+    # Rows of the mix the export may embed itself for its leak check by meaning; past it the export stops
+    # at once, says how many and to run `curator embed` first (0: no limit).
+    embed_limit: int = Field(default=2000, ge=0)
 
     @field_validator("formats")
     @classmethod
