@@ -61,10 +61,19 @@ def test_generate_batch_and_wait(env) -> None:
 
 def test_missing_api_key_is_one_clear_line(env) -> None:
     _, environ = env
-    environ = {k: v for k, v in environ.items() if k != "ANTHROPIC_API_KEY"}
+    environ = {k: v for k, v in environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")}
     out = curator(environ, "generate", "--family", "safety", "--limit", "1")
     assert out.returncode == 1
     assert "ANTHROPIC_API_KEY is not set" in out.stderr and "Traceback" not in out.stderr
+    assert "export ANTHROPIC_API_KEY=" in out.stderr and "ANTHROPIC_BASE_URL" in out.stderr, "it says how"
+
+
+def test_a_compatible_server_needs_no_key(env) -> None:
+    api, environ = env
+    environ = {k: v for k, v in environ.items() if k != "ANTHROPIC_API_KEY"}
+    out = curator(environ, "generate", "--family", "safety", "--limit", "1")
+    assert out.returncode == 0, out.stderr
+    assert "1 jobs done" in out.stdout and len(api.requests) == 1
 
 
 def test_unknown_family_is_a_usage_error(env) -> None:

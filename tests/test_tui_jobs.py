@@ -38,7 +38,7 @@ async def _start(app: CuratorApp, pilot, request: str) -> None:
 async def test_a_generation_error_is_shown_and_the_next_run_works(db: Path, monkeypatch) -> None:
     with FakeMessagesAPI() as api:
         monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)  # (a compatible server needs no key)
         app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
         async with app.run_test(size=(140, 45)) as pilot:
             await pilot.pause()
@@ -48,6 +48,7 @@ async def test_a_generation_error_is_shown_and_the_next_run_works(db: Path, monk
             assert any("ANTHROPIC_API_KEY" in n.message for n in app._notifications)
             assert app.is_running and api.requests == []
             monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
             await _start(app, pilot, "safety 3")
             assert "finished safety: 3 jobs done" in str(app.screen.query_one("#progress").render())
             assert app.store.count_jobs(state="done", family="safety") == 3 and len(api.requests) == 3
