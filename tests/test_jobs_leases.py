@@ -73,12 +73,14 @@ def test_two_generate_processes_send_each_job_exactly_once(tmp_path: Path) -> No
         outs = [p.communicate(timeout=120) for p in (first, second)]
         assert first.returncode == 0 and second.returncode == 0, outs
     sent = Counter(body["messages"][0]["content"] for body in api.requests)
-    assert len(sent) == 40, "one distinct request per job"
-    assert set(sent.values()) == {1}, f"jobs sent twice: {[n for n in sent.values() if n > 1]}"
     with Store(db) as store:
-        assert store.count_jobs(state="done") == 40
+        jobs = store.count_jobs()
+        # each run takes 40: the family's queued jobs first (the other's, not yet claimed), then new ones
+        assert 40 < jobs <= 80 and len(sent) == jobs, "one distinct request per job"
+        assert set(sent.values()) == {1}, f"jobs sent twice: {[n for n in sent.values() if n > 1]}"
+        assert store.count_jobs(state="done") == jobs
         assert all(len(store.attempts_of(j.id)) == 1 for j in store.jobs())
-        assert store.count("examples", "kind = 'candidate'") == 80
+        assert store.count("examples", "kind = 'candidate'") == 2 * jobs
         assert store.conn.execute("SELECT count(*) FROM (SELECT job_id, job_item FROM examples WHERE job_id IS NOT NULL "
                                   "GROUP BY job_id, job_item HAVING count(*) > 1)").fetchone()[0] == 0
 
@@ -104,7 +106,7 @@ def test_a_job_killed_on_its_last_attempt_fails_instead_of_getting_another(tmp_p
         release.set()
         with Store(db) as store:
             in_flight = [j.id for j in store.jobs("state = 'running'")]
-        out = subprocess.run(_generate(8), env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run([*_generate(8), "--resume"], env=env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         sent = Counter(body["messages"][0]["content"] for body in api.requests)
     assert in_flight and set(sent.values()) == {1}, "no job was sent twice"

@@ -48,6 +48,7 @@ class RunReport:
     collisions: list[Collision] = field(default_factory=list)
     failed_total: int | None = None  # failed jobs of the run's kind and family in the database, after it
     stopped: str | None = None  # why the run stopped before its jobs were done (say, an unreachable server)
+    taken: str | None = None  # what the run took on, when it says so first (procedural runs)
 
     def summary(self) -> str:
         total = f" ({self.failed_total} failed in all: curator jobs --errors)" if self.failed_total else ""
@@ -60,7 +61,8 @@ class RunReport:
                 f" ({failed} of them out of attempts: failed)" if failed else "")
         if self.stopped:
             text += f"; stopped: {self.stopped}"
-        return text + ("; stopped: budget reached" if self.budget_reached else "")
+        text += "; stopped: budget reached" if self.budget_reached else ""
+        return f"{self.taken}\n{text}" if self.taken else text
 
 
 Progress = Callable[[int, int], None]  # (jobs finished, jobs to run)

@@ -7,6 +7,8 @@ using one (`lost_leases`, capped apart). Batch chunks: a batch run's requests, s
 from __future__ import annotations
 
 import json
+
+import orjson
 from typing import Any
 
 from curator.models import Job, now_iso
@@ -68,6 +70,14 @@ class JobQueries:
         cur = self.conn.execute(f"SELECT * FROM jobs WHERE {where} {suffix}", params)
         cols = [c[0] for c in cur.description]
         return [Job(**decode("jobs", dict(zip(cols, r)))) for r in cur]
+
+    def jobs_by_id(self, ids: list[int]) -> dict[int, Job]:
+        """Many jobs at once (900 per query)."""
+        out: dict[int, Job] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start:start + 900]
+            out.update((j.id, j) for j in self._jobs(f"id IN ({','.join('?' * len(part))})", part))  # type: ignore[misc]
+        return out
 
     def job(self, job_id: int) -> Job:
         rows = self._jobs("id = ?", (job_id,))
@@ -272,15 +282,24 @@ class JobQueries:
         claimed; a job another runner holds, or without attempts left, is skipped."""
         claimed: list[tuple[int, int]] = []
         for start in range(0, len(items), GROUP):
+            group = dict(items[start:start + GROUP])
+            marks = ",".join("?" * len(group))
             with self.transaction():
-                for job_id, detail in items[start:start + GROUP]:
-                    cur = self.conn.execute(
-                        "UPDATE jobs SET state = 'running', chunk_id = ?, lease_owner = ?, lease_expires = ?, "
-                        "updated_at = ? WHERE id = ? AND state = 'queued' AND batch_id IS NULL AND chunk_id IS NULL "
-                        "AND attempts < ?", (chunk_id, owner, lease_until(lease_s), now_iso(), job_id, max_attempts))
-                    if cur.rowcount == 1:
-                        claimed.append((job_id, self._open_attempt(job_id, owner, {**detail, "chunk": chunk_id},
-                                                                   False)))
+                stamp = now_iso()
+                self.conn.execute(
+                    "UPDATE jobs SET state = 'running', chunk_id = ?, lease_owner = ?, lease_expires = ?, updated_at = ? "
+                    f"WHERE id IN ({marks}) AND state = 'queued' AND batch_id IS NULL AND chunk_id IS NULL "
+                    "AND attempts < ?", (chunk_id, owner, lease_until(lease_s), stamp, *group, max_attempts))
+                got = self.conn.execute(
+                    "SELECT j.id, (SELECT coalesce(max(a.attempt), 0) + 1 FROM job_attempts a WHERE a.job_id = j.id) "
+                    f"FROM jobs j WHERE j.id IN ({marks}) AND j.chunk_id = ? AND j.state = 'running' "
+                    "AND j.batch_id IS NULL", (*group, chunk_id)).fetchall()
+                self.conn.executemany(
+                    "INSERT INTO job_attempts (job_id, attempt, owner, started_at, detail) VALUES (?,?,?,?,?)",
+                    [(job_id, attempt, owner, stamp,
+                      orjson.dumps({**group[job_id], "chunk": chunk_id}, option=orjson.OPT_SORT_KEYS).decode())
+                     for job_id, attempt in got])
+            claimed += got
         return claimed
 
     def chunk_sending(self, chunk_id: int, owner: str, *, requests: int, size: int) -> bool:
@@ -302,22 +321,12 @@ class JobQueries:
         """The jobs of a submitted chunk wait in its batch: batch collection (not a lease) finishes
         them, and their attempt counts (the request was sent). GROUP per transaction; safe to repeat."""
         chunk = self.chunk(chunk_id)
-        attached = 0
-        while True:
-            with self.transaction():
-                ids = [r[0] for r in self.conn.execute(
-                    "SELECT id FROM jobs WHERE chunk_id = ? AND state = 'running' AND batch_id IS NULL LIMIT ?",
-                    (chunk_id, GROUP))]
-                for job_id in ids:
-                    self.conn.execute("UPDATE jobs SET batch_id = ?, attempts = attempts + 1, lease_owner = NULL, "
-                                      "lease_expires = NULL, updated_at = ? WHERE id = ?",
-                                      (chunk["batch_id"], now_iso(), job_id))
-                    self.conn.execute("UPDATE job_attempts SET sent_at = ?, detail = json_patch(detail, ?) "
-                                      "WHERE id = (SELECT max(id) FROM job_attempts WHERE job_id = ?)",
-                                      (chunk["sending_at"], _json({"batch_id": chunk["batch_id"]}), job_id))
-            attached += len(ids)
-            if len(ids) < GROUP:
-                return attached
+        patch = _json({"batch_id": chunk["batch_id"]})
+        return self._chunk_groups(chunk_id, [
+            ("UPDATE jobs SET batch_id = ?, attempts = attempts + 1, lease_owner = NULL, lease_expires = NULL, "
+             "updated_at = ? WHERE id IN ({in})", lambda stamp: (chunk["batch_id"], stamp)),
+            ("UPDATE job_attempts SET sent_at = ?, detail = json_patch(detail, ?) WHERE job_id IN ({in}) "
+             "AND finished_at IS NULL", lambda stamp: (chunk["sending_at"] or stamp, patch))])
 
     def release_chunk(self, chunk_id: int, *, state: str, error: str) -> int:
         """A chunk whose batch was refused or never created: it takes `state` (refused, abandoned) and
@@ -326,23 +335,29 @@ class JobQueries:
             self.conn.execute("UPDATE batch_chunks SET state = ?, error = ?, finished_at = ?, lease_owner = NULL, "
                               "lease_expires = NULL WHERE id = ? AND state IN ('forming', 'sending', ?)",
                               (state, error, now_iso(), chunk_id, state))
-        released = 0
         outcome = "refused" if state == "refused" else "unsent"
+        return self._chunk_groups(chunk_id, [
+            ("UPDATE jobs SET state = 'queued', chunk_id = NULL, lease_owner = NULL, lease_expires = NULL, "
+             "updated_at = ?, last_error = ? WHERE id IN ({in})", lambda stamp: (stamp, error)),
+            ("UPDATE job_attempts SET finished_at = ?, outcome = ?, error = ? WHERE job_id IN ({in}) "
+             "AND finished_at IS NULL", lambda stamp: (stamp, outcome, error))])
+
+    def _chunk_groups(self, chunk_id: int, statements: list[tuple[str, Any]]) -> int:
+        """Run `statements` (SQL with `{in}`, and a function of the time giving the parameters before the
+        ids) over the chunk's jobs still running outside a batch, GROUP per transaction."""
+        done = 0
         while True:
             with self.transaction():
                 ids = [r[0] for r in self.conn.execute(
                     "SELECT id FROM jobs WHERE chunk_id = ? AND state = 'running' AND batch_id IS NULL LIMIT ?",
                     (chunk_id, GROUP))]
                 stamp = now_iso()
-                for job_id in ids:
-                    self.conn.execute("UPDATE jobs SET state = 'queued', chunk_id = NULL, lease_owner = NULL, "
-                                      "lease_expires = NULL, updated_at = ?, last_error = ? WHERE id = ?",
-                                      (stamp, error, job_id))
-                    self.conn.execute("UPDATE job_attempts SET finished_at = ?, outcome = ?, error = ? "
-                                      "WHERE job_id = ? AND finished_at IS NULL", (stamp, outcome, error, job_id))
-            released += len(ids)
+                for sql, params in statements:
+                    if ids:
+                        self.conn.execute(sql.format(**{"in": ",".join("?" * len(ids))}), (*params(stamp), *ids))
+            done += len(ids)
             if len(ids) < GROUP:
-                return released
+                return done
 
     def take_over_chunk(self, chunk_id: int, owner: str, lease_s: float = LEASE_S) -> bool:
         """Take a chunk whose submitter stopped (lease expired, or its process here is gone) to resolve it."""
@@ -353,6 +368,21 @@ class JobQueries:
                 return False
             return self.conn.execute("UPDATE batch_chunks SET lease_owner = ?, lease_expires = ? WHERE id = ? "
                                      "AND lease_owner IS ?", (owner, lease_until(lease_s), chunk_id, row[0])).rowcount == 1
+
+    def expire_chunk_lease(self, chunk_id: int, owner: str) -> None:
+        """Leave a chunk one could not resolve yet: anyone may take it up again."""
+        with self.transaction():
+            self.conn.execute("UPDATE batch_chunks SET lease_expires = ? WHERE id = ? AND lease_owner = ?",
+                              (lease_until(-1), chunk_id, owner))
+
+    def chunk_token(self, batch_id: str) -> str | None:
+        """The token in the custom_ids of the chunk that made this batch (None: a batch from before chunks)."""
+        row = self.conn.execute("SELECT token FROM batch_chunks WHERE batch_id = ?", (batch_id,)).fetchone()
+        return row[0] if row else None
+
+    def jobs_in_batch(self, batch_id: str) -> list[Job]:
+        """Jobs still waiting in a batch."""
+        return self._jobs("state = 'running' AND batch_id = ?", (batch_id,))
 
     def chunk(self, chunk_id: int) -> dict[str, Any]:
         cur = self.conn.execute("SELECT * FROM batch_chunks WHERE id = ?", (chunk_id,))
@@ -386,17 +416,6 @@ class JobQueries:
         with self.transaction():
             self.conn.execute("UPDATE batch_chunks SET state = 'collected', finished_at = ? WHERE batch_id = ? "
                               "AND state = 'submitted'", (now_iso(), batch_id))
-
-    def attach_batch(self, job_ids: list[int], batch_id: str, owner: str) -> None:
-        """Claimed jobs now wait in a submitted batch: batch collection (not a lease) finishes them."""
-        with self.transaction():
-            for job_id in job_ids:
-                self.conn.execute("UPDATE jobs SET batch_id = ?, lease_owner = NULL, lease_expires = NULL, "
-                                  "updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
-                                  (batch_id, now_iso(), job_id, owner))
-                self.conn.execute("UPDATE job_attempts SET detail = json_patch(detail, ?) WHERE id = "
-                                  "(SELECT max(id) FROM job_attempts WHERE job_id = ?)",
-                                  (_json({"batch_id": batch_id}), job_id))
 
     def open_batch_ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute(
