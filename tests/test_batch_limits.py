@@ -21,6 +21,7 @@ from curator.config import API_BATCH_MAX_BYTES, API_BATCH_MAX_REQUESTS, BatchSet
 from curator.families import load_families
 from curator.jobs import batch
 from curator.store import Store
+from curator.store.base import HOST
 from curator.teacher.client import Teacher
 from fake_messages_api import FakeMessagesAPI, Fault
 
@@ -292,3 +293,15 @@ def test_collect_gives_a_job_the_results_do_not_mention_back_to_the_queue(db_fil
         job = store.job(int(dropped["custom_id"].split("-")[1]))
         assert job.state == "queued" and "ended without a result" in job.last_error
         assert store.count_jobs(state="done") == 2
+
+
+def test_a_chunk_being_sent_keeps_its_lease_while_its_submitter_lives(db_file: Path) -> None:
+    """A long upload renews its chunk's lease: another process never takes (and resends) a live chunk."""
+    with Store(db_file) as store:
+        me, other = f"{HOST}:{os.getpid()}:sender", f"{HOST}:{os.getpid()}:other"
+        chunk = store.open_chunk("abc123", "generate", "tiny", me, lease_s=-1)  # its lease ran out
+        store.chunk_sending(chunk, me, requests=1, size=100)
+        assert store.renew_leases(me) == 0  # (no job of its own here: the chunk's lease is renewed all the same)
+        assert not store.take_over_chunk(chunk, other), "a renewed lease is not taken"
+        store.expire_chunk_lease(chunk, me)
+        assert store.take_over_chunk(chunk, other)

@@ -20,6 +20,7 @@ left without a result. Errored, expired and canceled entries are failed attempts
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Callable
@@ -34,10 +35,11 @@ from curator.config import Settings
 from curator.evalguard import EvalGuard, EvalLeak
 from curator.families import Family
 from curator.jobs.plan import FewShot, body_input_tokens, build_request
-from curator.jobs.runner import RunReport, record_failed_attempt, settle
+from curator.jobs.runner import RunReport, _renew, record_failed_attempt, settle
 from curator.models import Job
 from curator.store import Store
 from curator.store.base import lease_owner
+from curator.store.jobs import LEASE_S
 from curator.teacher.client import RETRYABLE_STATUS, Reply, Teacher, TeacherError, text_of, usage_of
 
 ENVELOPE = len(b'{"requests":[]}')  # the creation body around its entries (joined by commas)
@@ -119,6 +121,7 @@ async def submit(store: Store, families: dict[str, Family], teacher: Teacher, se
     spent = store.spent_usd()
     chunk = _Chunk()
     ids = job_ids if job_ids is not None else store.queued_job_ids(kind=kind, family=family, limit=limit)
+    renewer = asyncio.create_task(_renew(store, owner, LEASE_S / 3))  # a long upload keeps its chunk's lease
     try:
         for job in _each_job(store, ids):
             job_id: int = job.id  # type: ignore[assignment]
@@ -162,6 +165,8 @@ async def submit(store: Store, families: dict[str, Family], teacher: Teacher, se
                         max_attempts=max_attempts, on_chunk=on_chunk)
     except _Stop:
         pass
+    finally:
+        renewer.cancel()
     return status
 
 

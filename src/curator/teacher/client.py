@@ -248,9 +248,11 @@ class Teacher:
     async def check(self) -> None:
         """Before anything costs money: the server answers at all, and does not refuse the key (a free
         GET of the model list; a server without that route still counts as reachable). TeacherError if not."""
+        models = getattr(self.client, "models", None)
+        if models is None:  # an SDK without the model list: the first request tells
+            return
         try:
-            await self.client.models.with_raw_response.list(timeout=min(self.settings.connect_timeout_s * 2,
-                                                                        self.settings.timeout_s))
+            await models.with_raw_response.list(timeout=min(self.settings.connect_timeout_s * 2, self.settings.timeout_s))
         except anthropic.APIStatusError as exc:
             if exc.status_code in (401, 403):
                 raise TeacherError(f"the Messages API at {self.url} refused the key ({exc.status_code} "
