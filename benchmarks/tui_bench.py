@@ -60,12 +60,13 @@ def build(path: Path, n: int, decisions: int) -> None:
                 " VALUES (?,?,?,?,?,?,?,?)", verdicts)
 
 
-async def measure(path: Path, keys: int) -> None:
-    from curator.config import Settings
+async def measure(path: Path, keys: int, predictor: bool = True) -> None:
+    from curator.config import Settings, TriageSettings
     from curator.tui.app import CuratorApp
 
     t0 = time.perf_counter()
-    app = CuratorApp(path, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="triage")
+    app = CuratorApp(path, Settings(prompts_dir=ROOT / "prompts", bidi="app",
+                                    triage=TriageSettings(predictor=predictor)), start="triage")
     async with app.run_test(size=(120, 40)) as pilot:
         while getattr(app.screen, "card", None) is None:
             await asyncio.sleep(0.005)
@@ -74,6 +75,7 @@ async def measure(path: Path, keys: int) -> None:
         screen = app.screen
         times = await _keys(app, screen, keys, pace=0.0)
         paced = await _keys(app, screen, min(keys, 100), pace=0.1)
+        trainings, training = screen.trainings, screen.training
         jobs_paint = await _first_paint(app, "jobs")
     times.sort()
     paced.sort()
@@ -87,6 +89,8 @@ async def measure(path: Path, keys: int) -> None:
     print(f"time to first paint of the Jobs screen: {jobs_paint * 1000:.0f} ms (target <= 300; its tables follow "
           "from a worker)")
     print(f"peak memory {peak:.0f} MB (target < 400)")
+    print(f"the predictor retrained {trainings} times during the keys (every 25 decisions, in a process of its "
+          f"own){'; one was still running' if training else ''}")
 
 
 async def _keys(app, screen, keys: int, *, pace: float) -> list[float]:
@@ -130,6 +134,7 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=150_000, help="size of the decision log")
     parser.add_argument("--keys", type=int, default=300)
     parser.add_argument("--db", type=Path, default=None, help="reuse or keep the database here")
+    parser.add_argument("--no-predictor", action="store_true", help="[triage] predictor = false (the baseline)")
     args = parser.parse_args()
     path = args.db or Path(tempfile.mkdtemp(prefix="curator-tui-")) / "bench.db"
     if not path.exists():
@@ -138,7 +143,7 @@ def main() -> None:
         builder.start()
         builder.join()
         print(f"built {args.n} candidates and {args.decisions} decisions in {time.perf_counter() - t0:.1f} s: {path}")
-    asyncio.run(measure(path, args.keys))
+    asyncio.run(measure(path, args.keys, predictor=not args.no_predictor))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,12 @@ structured-output schema, then the system blocks, then the messages, in that ord
 is shorter than the model's minimum cacheable length (`MIN_CACHEABLE`). An entry is readable once
 the request that wrote it has been answered: requests in flight meanwhile write it too.
 `POST /v1/messages/count_tokens` answers with the prompt's tokens.
+
+Batches: create (refused over the API's limits, 100,000 requests or 256 MB, as the real one does;
+`batch_create_faults` refuse the next creations), retrieve, list (newest first, paged), results.
+`before_create(n, body)` and `after_create(batch_id)` run in the server's thread around a creation:
+a test blocks in them to kill its client at that moment (before the batch exists, or after it exists
+but before the client hears of it).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,6 +198,14 @@ class FakeMessagesAPI:
         self.counted: list[dict[str, Any]] = []  # bodies sent to count_tokens
         self.cache: dict[str, float] = {}  # prefix key -> when it expires (on `clock`)
         self.clock: Callable[[], float] = time.monotonic
+        self.max_batch_requests = 100_000  # the API's limits on one batch
+        self.max_batch_bytes = 256_000_000
+        self.batch_create_faults: deque[Fault] = deque()
+        self.before_create: Callable[[int, int], Fault | None] | None = None  # (creation number, body bytes)
+        self.after_create: Callable[[str], None] | None = None
+        self.batch_creates = 0  # creation requests received (refused ones included)
+        self.batch_bytes: dict[str, int] = {}  # batch id -> the size of the body that created it
+        self.batch_order: list[str] = []  # batch ids, oldest first
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -228,9 +243,10 @@ class FakeMessagesAPI:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", 0))
                 raw = self.rfile.read(length).decode()
-                body = json.loads(raw)
                 if self.path.startswith("/v1/messages/batches"):
-                    return self._send(200, api._create_batch(body))
+                    status, payload = api._create_batch(raw, length)
+                    return self._send(status, payload)
+                body = json.loads(raw)
                 if self.path.startswith("/v1/messages/count_tokens"):
                     with api._lock:
                         api.counted.append(body)
@@ -251,7 +267,10 @@ class FakeMessagesAPI:
                 self._send(status, payload, headers)
 
             def do_GET(self) -> None:  # noqa: N802
-                parts = self.path.split("?")[0].strip("/").split("/")
+                path, _, query = self.path.partition("?")
+                parts = path.strip("/").split("/")
+                if parts == ["v1", "messages", "batches"]:
+                    return self._send(200, api._list_batches(dict(urllib.parse.parse_qsl(query))))
                 if len(parts) == 4 and parts[:3] == ["v1", "messages", "batches"]:
                     return self._send(200, api._poll_batch(parts[3]))
                 if len(parts) == 5 and parts[4] == "results":
@@ -338,13 +357,48 @@ class FakeMessagesAPI:
 
     # -- batches -----------------------------------------------------------------------------
 
-    def _create_batch(self, body: dict[str, Any]) -> dict[str, Any]:
-        batch_id = f"msgbatch_{next(_counter)}"
+    def _create_batch(self, raw: str, size: int) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.batch_creates += 1
+            n = self.batch_creates
+            fault = self.batch_create_faults.popleft() if self.batch_create_faults else None
+        if self.before_create is not None:
+            fault = self.before_create(n, size) or fault  # (a Fault it returns refuses this creation)
+        if fault is not None:
+            return fault.status, fault.payload
+        if size > self.max_batch_bytes:
+            return 413, {"type": "error", "error": {"type": "request_too_large",
+                                                    "message": f"Request exceeds the maximum size ({size} bytes)"}}
+        body = json.loads(raw)
+        if len(body["requests"]) > self.max_batch_requests:
+            return 400, {"type": "error", "error": {"type": "invalid_request_error", "message":
+                         f"requests: at most {self.max_batch_requests} requests in a batch"}}
+        batch_id = f"msgbatch_{next(_counter):06d}"
         with self._lock:
             for r in body["requests"]:
                 self.requests.append(r["params"])
-            self.batches[batch_id] = {"requests": body["requests"], "polls": 0}
-        return self._batch_object(batch_id, "in_progress")
+            self.batches[batch_id] = {"requests": body["requests"], "polls": 0,
+                                      "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            self.batch_bytes[batch_id] = size
+            self.batch_order.append(batch_id)
+        if self.after_create is not None:
+            self.after_create(batch_id)
+        return 200, self._batch_object(batch_id, "in_progress")
+
+    def custom_ids(self) -> list[str]:
+        """Every custom_id of every batch created, in order (a request sent twice shows twice)."""
+        return [r["custom_id"] for b in self.batch_order for r in self.batches[b]["requests"]]
+
+    def _list_batches(self, query: dict[str, str]) -> dict[str, Any]:
+        newest = list(reversed(self.batch_order))
+        if "after_id" in query and query["after_id"] in newest:
+            newest = newest[newest.index(query["after_id"]) + 1:]
+        limit = int(query.get("limit", 20))
+        page = newest[:limit]
+        data = [self._batch_object(b, "ended" if self.batches[b]["polls"] > self.polls_until_ended else "in_progress")
+                for b in page]
+        return {"data": data, "has_more": len(newest) > limit, "first_id": page[0] if page else None,
+                "last_id": page[-1] if page else None}
 
     def _poll_batch(self, batch_id: str) -> dict[str, Any]:
         batch = self.batches[batch_id]
@@ -355,7 +409,8 @@ class FakeMessagesAPI:
     def _batch_object(self, batch_id: str, status: str) -> dict[str, Any]:
         n = len(self.batches[batch_id]["requests"])
         return {"id": batch_id, "type": "message_batch", "processing_status": status,
-                "created_at": "2026-11-22T00:00:00Z", "expires_at": "2026-11-23T00:00:00Z",
+                "created_at": self.batches[batch_id].get("created_at", "2026-11-22T00:00:00Z"),
+                "expires_at": "2099-11-23T00:00:00Z",
                 "ended_at": "2026-11-22T00:01:00Z" if status == "ended" else None,
                 "request_counts": {"processing": 0 if status == "ended" else n, "succeeded": n if status == "ended" else 0,
                                    "errored": 0, "canceled": 0, "expired": 0},
@@ -364,7 +419,8 @@ class FakeMessagesAPI:
     def _batch_results(self, batch_id: str) -> bytes:
         lines = []
         for i, r in enumerate(self.batches[batch_id]["requests"], start=1):
-            outcome = self.batch_outcomes.get(r["custom_id"])
+            outcome = self.batch_outcomes.get(r["custom_id"]) or self.batch_outcomes.get(
+                r["custom_id"].rsplit("-", 1)[0])  # "job-ID" names the job whatever chunk token follows
             if outcome == "errored":
                 result = {"type": "errored", "error": {"type": "error", "error": {"type": "api_error", "message": "boom"}}}
             elif outcome == "expired":

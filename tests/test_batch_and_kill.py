@@ -99,9 +99,10 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(tmp_path: Pat
             candidates_at_kill = store.count("examples", "kind = 'candidate'")
         assert 8 <= done_at_kill < 40 and candidates_at_kill == 2 * done_at_kill
         sent_before_restart = len(api.requests)
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert "planned 40 jobs (0 new, 40 planned before)" in out.stdout
+        left = 40 - done_at_kill
+        assert f"this run: {left} jobs ({left} queued before, 0 new)" in out.stdout, out.stdout
     with Store(db) as store:
         assert store.count("jobs", "state = 'done'") == 40
         assert store.count("examples", "kind = 'candidate'") == 80

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from curator.config import Settings
+from curator.families import load_families
+from curator.jobs.plan import plan_generation
 from curator.services.demo import prepare_sample
 from curator.store import Store
 from fake_messages_api import FakeMessagesAPI
@@ -72,10 +77,19 @@ def test_generate_batch_and_wait(env) -> None:
 
 def test_missing_api_key_is_one_clear_line(env) -> None:
     _, environ = env
-    environ = {k: v for k, v in environ.items() if k != "ANTHROPIC_API_KEY"}
+    environ = {k: v for k, v in environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")}
     out = curator(environ, "generate", "--family", "safety", "--limit", "1")
     assert out.returncode == 1
     assert "ANTHROPIC_API_KEY is not set" in out.stderr and "Traceback" not in out.stderr
+    assert "export ANTHROPIC_API_KEY=" in out.stderr and "ANTHROPIC_BASE_URL" in out.stderr, "it says how"
+
+
+def test_a_compatible_server_needs_no_key(env) -> None:
+    api, environ = env
+    environ = {k: v for k, v in environ.items() if k != "ANTHROPIC_API_KEY"}
+    out = curator(environ, "generate", "--family", "safety", "--limit", "1")
+    assert out.returncode == 0, out.stderr
+    assert "1 jobs done" in out.stdout and len(api.requests) == 1
 
 
 def test_unknown_family_is_a_usage_error(env) -> None:
@@ -101,3 +115,52 @@ def test_llm_classification_refines_passage_tags(env) -> None:
         refined = store.passages(limit=3)
         assert all(p.rules[-1].startswith("llm") for p in refined)
         assert all(p.tags == ["education"] and p.quality == "high" for p in refined)
+
+
+def _closed_port() -> int:
+    """A port nothing listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_server_fails_in_seconds_naming_its_url(env) -> None:
+    """#24: nothing was printed for over a minute, then 'connection error after 7 attempts' without the URL,
+    with the jobs left queued. The server is checked before anything is queued or sent."""
+    _, environ = env
+    url = f"http://127.0.0.1:{_closed_port()}"
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "curator", "generate", "--family", "safety", "--limit", "1"],
+                         env={**environ, "ANTHROPIC_BASE_URL": url}, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and time.monotonic() - started < 30
+    assert f"cannot reach the Messages API at {url}" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    with Store(environ["CURATOR_DB"]) as store:
+        assert store.count_jobs() == 0, "nothing queued"
+
+
+def test_limit_counts_the_jobs_this_run_sends(env) -> None:
+    """#24: with jobs queued before (a run that stopped), --limit 1 sent 5 jobs."""
+    api, environ = env
+    with Store(environ["CURATOR_DB"]) as store:
+        fams = load_families(ROOT / "prompts").families
+        plan_generation(store, fams["safety"], Settings(), limit=4)  # queued by an earlier run that stopped
+    out = curator(environ, "generate", "--family", "safety", "--limit", "1")
+    assert out.returncode == 0, out.stderr
+    assert len(api.requests) == 1 and "this run: 1 jobs (1 queued before, 0 new)" in out.stdout, out.stdout
+    out = curator(environ, "generate", "--family", "safety", "--limit", "5")
+    assert out.returncode == 0 and "this run: 5 jobs (3 queued before, 2 new)" in out.stdout, out.stdout
+    assert len(api.requests) == 6
+    out = curator(environ, "generate", "--family", "safety", "--limit", "2")  # a count to add, not a total
+    assert "this run: 2 jobs (0 queued before, 2 new)" in out.stdout and len(api.requests) == 8
+    with Store(environ["CURATOR_DB"]) as store:
+        assert store.count_jobs(state="done") == 8 == store.count_jobs()
+
+
+def test_procedural_limit_is_a_count_to_add_and_says_so(env) -> None:
+    _, environ = env
+    for total in (6, 12):
+        out = curator(environ, "generate", "--family", "school_math", "--procedural", "--limit", "6")
+        assert out.returncode == 0, out.stderr
+        assert "this run: 6 jobs (0 queued before, 6 new)" in out.stdout and "6 jobs done" in out.stdout
+        with Store(environ["CURATOR_DB"]) as store:
+            assert store.count_jobs(state="done", family="school_math") == total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,28 @@ def test_templates_insert_passage_text_verbatim(sample_store, families, settings
     body = build_request(sample_store, fam, Job(idem_key="x", family=fam.name, passage_id=pid, params={}), settings,
                          structured=False).body
     assert tricky in body["messages"][0]["content"]
+
+
+def test_a_server_gone_mid_run_stops_it_and_sends_nothing_more(sample_store, families, settings) -> None:
+    """#24: an unreachable server took every job through 7 connection attempts each. Now the first job
+    that cannot connect goes back without using an attempt, the run stops and says where it could not go."""
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    plan_generation(sample_store, families["safety"], settings, limit=5)
+    one = settings.model_copy(update={"teacher": settings.teacher.model_copy(update={"concurrency": 1})})
+
+    async def main():
+        teacher = Teacher(one.teacher, api_key=KEY, base_url=url)
+        try:
+            return await run_jobs(sample_store, families, teacher, one)
+        finally:
+            await teacher.close()
+
+    report = asyncio.run(main())
+    assert report.stopped and f"cannot reach the Messages API at {url}" in report.stopped
+    assert report.requests == 0 and f"stopped: cannot reach the Messages API at {url}" in report.summary()
+    jobs = sample_store.jobs()
+    assert all(j.state == "queued" and j.attempts == 0 for j in jobs)
+    outcomes = [a["outcome"] for j in jobs for a in sample_store.attempts_of(j.id)]
+    assert outcomes == ["unsent"], "one job tried, given back; nothing more was sent"

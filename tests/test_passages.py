@@ -55,3 +55,18 @@ def test_bad_changes_are_refused_and_write_nothing(db: Path) -> None:
     assert out.returncode != 0 and "no passage #999999" in out.stderr
     with Store(db, readonly=True) as store:
         assert store.passage(1) == before
+
+
+def test_the_screen_reads_the_ids_then_a_screenful_of_rows(db: Path) -> None:
+    """What the Passages screen scrolls over: every visible passage's id in order (those containing
+    the search), and the rows of a screenful by id (a passage gone is left out)."""
+    from curator.services.passages import list_passages, matching_ids, passages_by_id
+
+    with Store(db, readonly=True) as store:
+        everything = list_passages(store, limit=None)
+        ids = matching_ids(store)
+        assert list(ids) == [p.id for p in everything.rows] and len(ids) == everything.total
+        word = everything.rows[0].text.split()[0]
+        assert list(matching_ids(store, search=word)) == [p.id for p in list_passages(store, search=word, limit=None).rows]
+        rows = passages_by_id(store, [ids[2], ids[0], 999_999])
+        assert set(rows) == {ids[0], ids[2]} and rows[ids[2]] == everything.rows[2]

@@ -115,7 +115,10 @@ def test_procedural_jobs_write_candidates_like_the_teacher(db_file: Path) -> Non
         first = run_procedural(store, fams["school_math"], Settings(), limit=12)
         again = run_procedural(store, fams["school_math"], Settings(), limit=12)
         tools = run_procedural(store, fams["tool_calling"], Settings(), limit=10)
-        assert first.candidates == 12 and again.candidates == 0 and tools.candidates == 10
+        # --limit is a count to add, not a total (#24: the second run made nothing and did not say so)
+        assert first.candidates == 12 and again.candidates == 12 and tools.candidates == 10
+        assert "this run: 12 jobs (0 queued before, 12 new)" in again.summary()
+        assert len({c.messages[0].content for c in store.examples("family = 'school_math'")}) == 24
         cands = store.examples("kind = 'candidate'")
         assert {c.source_type for c in cands} == {"procedural"}
         assert all(c.job_id and c.template_hash and c.model.startswith("procedural:") for c in cands)

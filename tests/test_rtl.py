@@ -94,3 +94,14 @@ def test_control_sequences_never_reach_the_screen() -> None:
         assert not any(unicodedata.category(ch) == "Cc" for ch in joined)
         assert "\u202e" not in joined and "\u241b" in joined and "2J" in joined and "\u2407" in joined
         assert joined.count("\u25af") == 2, "U+202E and the C1 control are shown as placeholders"
+
+
+@pytest.mark.parametrize("text", ["ب\u200dب لا", "می\u200dخواهم الله را", "\u200dلا", "ک\u200dل\u200dا"])
+def test_a_zwj_before_a_ligature_is_drawn_not_a_crash(text: str) -> None:
+    """arabic-reshaper fails on a ZWJ before لا or الله in the same text; such text is shaped without the
+    ligature instead (corpus text must never stop a screen)."""
+    from curator.display.cell import fit
+
+    for line in display_lines(text, 30):
+        assert "\u200d" not in line.text
+    assert "\u200d" not in fit(text, 20)

@@ -55,3 +55,20 @@ def test_wrap_keeps_indentation_and_inner_spaces() -> None:
     assert wrap("a  b", 40) == ["a  b"]
     assert wrap("aaa bbb ccc", 3) == ["aaa", "bbb", "ccc"]
     assert wrap("", 5) == [""]
+
+
+def test_a_long_text_is_fitted_from_its_beginning_exactly_as_the_whole() -> None:
+    """A passage of 1,500 characters in a cell of 50 is shaped from its beginning only (a list of
+    200k passages draws a screenful of them per keypress): the cell is the same as fitting the whole,
+    whatever the text holds (joining letters, ligatures, marks, ZWNJ, controls, brackets, Latin, spaces)."""
+    import random
+
+    from curator.display.cell import fit_whole
+
+    pieces = ["کتاب", "لا", "الله", "بسم الله الرحمن الرحيم", "لالالالا", "می\u200cروم", "\u064e\u0650", "«متن»", "(۱۲۳)", "numpy", "1.26",
+              " ", "   ", "\n", "\t", "\x1b[31m", "\u202e", "\u061c", "漢字", "؟", "[bold]", "ـــ"]
+    rng = random.Random(12)
+    for _ in range(600):
+        text = "".join(rng.choices(pieces, k=rng.randint(50, 700)))
+        width, mode = rng.randint(1, 100), rng.choice(("app", "terminal"))
+        assert fit(text, width, mode) == fit_whole(text, width, mode), (text, width, mode)

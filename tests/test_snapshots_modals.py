@@ -11,6 +11,7 @@ import pytest
 
 from curator.config import Settings
 from curator.tui.app import CuratorApp
+from fake_messages_api import FakeMessagesAPI
 from test_snapshots_screens import fixed_folder, ready
 from test_tui_inert import hostile_db
 from tui_fixtures import ROOT, build_db
@@ -41,7 +42,7 @@ def databases() -> dict[str, Path]:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("name", list(MODALS))
-def test_modal(snap_compare, databases: dict[str, Path], name: str, size: tuple[int, int]) -> None:
+def test_modal(snap_compare, databases: dict[str, Path], name: str, size: tuple[int, int], monkeypatch) -> None:
     database, start, keys = MODALS[name]
 
     async def opened(pilot) -> None:
@@ -51,4 +52,7 @@ def test_modal(snap_compare, databases: dict[str, Path], name: str, size: tuple[
             await ready(pilot)
 
     app = CuratorApp(databases[database], Settings(**SETTINGS), start=start)
-    assert snap_compare(app, terminal_size=size, run_before=opened)
+    with FakeMessagesAPI() as api:  # the server is checked (and counts tokens) before the cost question
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+        assert snap_compare(app, terminal_size=size, run_before=opened)

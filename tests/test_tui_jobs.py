@@ -18,7 +18,7 @@ def db(tmp_path: Path) -> Path:
     return build_db(tmp_path / "tui.db")
 
 
-async def _start(app: CuratorApp, pilot, request: str) -> None:
+async def _start(app: CuratorApp, pilot, request: str, *, asked: bool = True) -> None:
     family, count = request.split()
     await pilot.press("g")
     await pilot.pause()
@@ -26,8 +26,11 @@ async def _start(app: CuratorApp, pilot, request: str) -> None:
     app.screen.query_one("#count").value = count
     await pilot.press("ctrl+s")
     await pilot.pause()
-    await app.workers.wait_for_complete()  # the estimate: the cost is asked about first
+    await app.workers.wait_for_complete()  # the key and the estimate: the cost is asked about first
     await pilot.pause()
+    if not asked:
+        assert not isinstance(app.screen, ConfirmScreen), "no question about a run that cannot be sent"
+        return
     assert isinstance(app.screen, ConfirmScreen) and "worst case $" in app.screen.question
     await pilot.press("y")
     await pilot.pause()
@@ -38,16 +41,20 @@ async def _start(app: CuratorApp, pilot, request: str) -> None:
 async def test_a_generation_error_is_shown_and_the_next_run_works(db: Path, monkeypatch) -> None:
     with FakeMessagesAPI() as api:
         monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)  # (a compatible server needs no key)
         app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
         async with app.run_test(size=(140, 45)) as pilot:
             await pilot.pause()
-            await _start(app, pilot, "safety 3")
+            # #24: the cost question came first, took y, and only then said the key was not set, with the
+            # jobs left queued; now the key is checked first, and the app says how to set it or a server
+            await _start(app, pilot, "safety 3", asked=False)
             progress = str(app.screen.query_one("#progress").render())
-            assert "generation stopped" in progress and "ANTHROPIC_API_KEY is not set" in progress
-            assert any("ANTHROPIC_API_KEY" in n.message for n in app._notifications)
-            assert app.is_running and api.requests == []
+            assert "cannot generate safety" in progress and "ANTHROPIC_API_KEY is not set" in progress
+            told = " ".join(n.message for n in app._notifications)
+            assert "export ANTHROPIC_API_KEY=" in told and "ANTHROPIC_BASE_URL" in told, told
+            assert app.is_running and api.requests == [] and app.store.count_jobs(family="safety") == 0
             monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
             await _start(app, pilot, "safety 3")
             assert "finished safety: 3 jobs done" in str(app.screen.query_one("#progress").render())
             assert app.store.count_jobs(state="done", family="safety") == 3 and len(api.requests) == 3

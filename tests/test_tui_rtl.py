@@ -55,7 +55,7 @@ async def test_passages_rule_text_goes_through_the_pipeline(db: Path) -> None:
         assert persian in rules.text  # the widget holds the logical text and draws it reordered
         drawn = str(rules.render())
         assert visual(persian) in drawn and persian not in drawn
-        cell = str(app.screen.query_one("#passage-table").get_row_at(0)[-1])
+        cell = app.screen.query_one("#passage-table").cells_at(0)[-1]
         assert cell and not any(word in cell for word in app.screen.current().text.split()[:3])
 
 

@@ -17,6 +17,7 @@ from curator.services import augment as augment_service
 from curator.store import Store
 from curator.tui.app import CuratorApp
 from curator.tui.screens.prompt import ConfirmScreen
+from curator.tui.widgets.line_table import LineTable
 from tui_fixtures import FAMILIES, ROOT, build_db, settle
 
 SETTINGS = Settings(prompts_dir=ROOT / "prompts", bidi="app")
@@ -181,17 +182,17 @@ async def test_passages_header_counts_the_marked_rows(db: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         info = app.screen.query_one("#info", Static)
-        table = app.screen.query_one("#passage-table", DataTable)
+        table = app.screen.query_one("#passage-table", LineTable)
         assert "0 marked" in str(info.render())
         await pilot.press("space", "space")
         assert "2 marked" in str(info.render())
-        assert [str(table.get_row_at(i)[0]) for i in range(2)] == ["●", "●"]
+        assert [table.cells_at(i)[0] for i in range(2)] == ["●", "●"]
         await pilot.press("g")
         await pilot.pause()
         await pilot.press(*"passage_qa", "enter")
         await pilot.pause()
-        assert "0 marked" in str(info.render()) and str(table.get_row_at(0)[0]) == " "
-        assert [c.label.plain for c in table.ordered_columns] == ["", "id", "quality", "text"], "80 wide: text room"
+        assert "0 marked" in str(info.render()) and table.cells_at(0)[0] == " "
+        assert table.labels == ["", "id", "quality", "text"], "80 wide: text room"
         await pilot.press("q")
 
 

@@ -159,3 +159,25 @@ async def command(pilot, title: str) -> None:
     await pilot.pause()
     await pilot.press("enter")
     await pilot.pause()
+
+
+PASSAGE_WORDS = ("تاریخ ایران زبان فارسی شهر کتاب مدرسه دانش‌آموز معلم درس آب خورشید گیاه برگ نور "
+                 "است را که از به با در برای این آن هم یک و").split()
+
+
+def build_passages_db(path: Path, n: int, *, marker: str = "ziggurat", every: int = 1000) -> Path:
+    """A database of `n` short passages, ids 1 to n, every `every`-th with `marker` in its text:
+    one executemany through the store's bulk path (a couple of seconds for 200k)."""
+    import json
+    import random
+
+    from curator.models import now_iso
+
+    rng = random.Random(23)
+    stamp, empty = now_iso(), json.dumps([])
+    rows = ((None, "corpus/big.txt", i, 0, 80, " ".join(rng.choices(PASSAGE_WORDS, k=14)) + f" شمارهٔ {i}"
+             + (f" {marker}" if i % every == 0 else ""), f"h{i}", empty, "medium", empty, empty, stamp)
+            for i in range(1, n + 1))
+    with Store(path) as store:
+        assert store.insert_passage_rows(rows) == n
+    return path

@@ -11,6 +11,9 @@ Defaults live here; a `curator.toml` (in the working folder, or `$CURATOR_CONFIG
     school_math = "claude-opus-4-6"
     [teacher.cache_min_tokens]       # a model's minimum cacheable prefix (see CACHE_MIN_TOKENS)
     "my-local-model" = 1024
+    [batch]                        # batch mode: requests and bytes per batch (the API's limits by default)
+    max_requests = 100000
+    max_bytes = 256000000
     [prices."claude-sonnet-4-6"]   # USD per million tokens
     input = 3.0
     output = 15.0
@@ -113,7 +116,9 @@ class TeacherSettings(BaseModel):
     max_retries: int = Field(default=6, ge=0)
     retry_after_cap_s: float = Field(default=60.0, ge=0)
     backoff_base_s: float = Field(default=1.0, ge=0)
-    max_job_attempts: int = Field(default=3, ge=1)
+    max_job_attempts: int = Field(default=3, ge=1)  # attempts that sent a request
+    max_lost_leases: int = Field(default=5, ge=1)  # runners that stopped before sending a job's request
+    connect_timeout_s: float = Field(default=10.0, gt=0)  # an unreachable server fails this fast
     max_tokens: int = Field(default=4096, ge=16)
     budget_usd: float | None = Field(default=None, ge=0)
     structured_outputs: str = Field(default="auto", pattern="^(auto|on|off)$")
@@ -132,6 +137,23 @@ class TeacherSettings(BaseModel):
         if model in CACHE_MIN_TOKENS:
             return CACHE_MIN_TOKENS[model], True
         return max(CACHE_MIN_TOKENS.values()), False
+
+
+# The Message Batches API takes at most 100,000 requests or 256 MB in one batch, whichever comes first
+# (256,000,000 bytes: the smaller reading of "MB").
+API_BATCH_MAX_REQUESTS = 100_000
+API_BATCH_MAX_BYTES = 256_000_000
+
+
+class BatchSettings(BaseModel):
+    """Batch mode sends a run in chunks, each one batch within these limits (the API's, by default;
+    smaller values make smaller batches). `confirm_after_s`: how long a chunk whose submitter stopped
+    while sending waits to show up in the API's list of batches before it counts as never created."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_requests: int = Field(default=API_BATCH_MAX_REQUESTS, ge=1, le=API_BATCH_MAX_REQUESTS)
+    max_bytes: int = Field(default=API_BATCH_MAX_BYTES, ge=1024, le=API_BATCH_MAX_BYTES)
+    confirm_after_s: float = Field(default=120.0, ge=0)
 
 
 class JudgeSettings(BaseModel):
@@ -170,12 +192,13 @@ DEFAULT_REASONS = ("wrong", "unnatural", "off_topic", "unsupported", "incomplete
 
 
 class TriageSettings(BaseModel):
-    """Triage: reject reason codes for the keys 1-9, and blind mode (judge scores and gate verdicts
-    hidden until the curator has decided)."""
+    """Triage: reject reason codes for the keys 1-9, blind mode (judge scores and gate verdicts
+    hidden until the curator has decided), and whether the app retrains the predictor as decisions arrive."""
 
     model_config = ConfigDict(extra="forbid")
     reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REASONS), max_length=9)
     blind: bool = False
+    predictor: bool = True
 
     @field_validator("reasons")
     @classmethod
@@ -197,6 +220,9 @@ class ExportSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     formats: list[str] = Field(default_factory=list)
+    # Rows of the mix the export may embed itself for its leak check by meaning; past it the export stops
+    # at once, says how many and to run `curator embed` first (0: no limit).
+    embed_limit: int = Field(default=2000, ge=0)
 
     @field_validator("formats")
     @classmethod
@@ -212,6 +238,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     teacher: TeacherSettings = Field(default_factory=TeacherSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     meaning: MeaningSettings = Field(default_factory=MeaningSettings)
     gates: GateSettings = Field(default_factory=GateSettings)

@@ -201,6 +201,8 @@ class Job(_Row):
     updated_at: str = Field(default_factory=now_iso)
     lease_owner: str | None = None
     lease_expires: str | None = None
+    chunk_id: int | None = None  # the batch chunk it was sent in (batch mode)
+    lost_leases: int = 0  # leases lost before its request was sent (they use no attempt)
 
 
 class ExportRecord(_Row):

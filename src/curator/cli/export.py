@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import coverage_map, cli, db_option, open_store, settings as project_settings
+from curator.cli.base import coverage_map, cli, db_option, open_store, progress_bar, settings as project_settings
 from curator.config import EXPORT_FORMATS
 
 
@@ -25,16 +25,29 @@ def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tup
     `curator export list` lists the versions, `curator export diff A B` compares two."""
     if ctx.invoked_subcommand is not None:
         return
-    from curator.services.export import LeakError, export_dataset
+    from curator.services.export import LeakError, NeedsEmbedding, export_dataset
     from curator.services.gate import set_level_settings
 
     config, cmap = project_settings(db), coverage_map(db)
+    bars: list = []
+
+    def embedding(done: int, total: int) -> None:  # a bar once the export starts embedding
+        if not bars:
+            bars.append(progress_bar(total, "embedding for the leak check"))
+            if bars[0] is not None:
+                bars[0].__enter__()
+        if bars[0] is not None:
+            bars[0].update(done - bars[0].pos)
+
     with open_store(db) as store:
         try:
             result = export_dataset(store, cmap, out_dir=out_dir, seed=seed,
                                     formats=formats or tuple(config.export.formats),
                                     meaning_settings=config.meaning,
-                                    decontam=set_level_settings(config.gates)[1])
+                                    decontam=set_level_settings(config.gates)[1],
+                                    embed_limit=config.export.embed_limit, progress=embedding)
+        except NeedsEmbedding as exc:
+            raise click.ClickException(f"{exc}; {exc.hint}") from exc
         except LeakError as exc:
             for leak in exc.leaks:
                 how = f" by meaning (cosine {leak['score']})" if leak.get("how") == "meaning" else ""
@@ -43,6 +56,9 @@ def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tup
         except OSError as exc:
             where = out_dir or store.path.parent / "exports"
             raise click.ClickException(f"{where}: cannot write the export ({exc.strerror or exc})") from exc
+        finally:
+            if bars and bars[0] is not None:
+                bars[0].__exit__(None, None, None)
     click.echo(result.summary())
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, open_store
+from curator.cli.base import cli, db_option, json_line, open_store
 
 
 @cli.group()
@@ -205,14 +205,27 @@ def triage_undo(ids: tuple[int, ...], bulk_id: int | None, db: Path | None) -> N
 
 
 @triage.command("predict")
+@click.option("--if-stale", is_flag=True, help="Only when the estimates are missing or 25 decisions behind.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line (exit 0 whether it learnt or not).")
+@click.option("--background", is_flag=True, hidden=True,
+              help="Lower priority and one thread (how the app runs it beside the screen).")
 @db_option
-def triage_predict(db: Path | None) -> None:
+def triage_predict(if_stale: bool, as_json: bool, background: bool, db: Path | None) -> None:
     """Train the triage predictor on the decisions so far and estimate each pending candidate's decision
     (the app does this in the background as decisions arrive); filter with --where predicted=reject."""
+    if background:
+        import os
+
+        os.nice(10)
     from curator.services import predict
 
     with open_store(db) as store:
-        refresh = predict.refresh(store)
+        refresh = predict.current(store) if if_stale and not predict.stale(store) else predict.refresh(store)
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json_line(asdict(refresh)))
+        return
     click.echo(refresh.summary())
     if refresh.name is None:
         raise SystemExit(1)

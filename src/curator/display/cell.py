@@ -27,9 +27,43 @@ def cut(text: str, width: int) -> str:
     return text[:end] + ELLIPSIS
 
 
+HEAD = 16  # cells past the cut that the beginning of a long text keeps once shaped (see `_fit_head`)
+
+
 @functools.lru_cache(maxsize=8192)
 def fit(text: str, width: int, mode: str = "app") -> str:
     """`text` as one line of at most `width` terminal cells, ready to draw."""
+    if len(text) > width + 2 * HEAD:
+        fitted = _fit_head(text, width, mode)
+        if fitted is not None:
+            return fitted
+    return fit_whole(text, width, mode)
+
+
+def _fit_head(text: str, width: int, mode: str) -> str | None:
+    """`fit` of a long text (a passage of 1,500 characters, for a cell of 50) from its beginning
+    only, or None where the beginning might not decide it as the whole text does (then the caller
+    fits the whole). A letter's form depends on the letters next to it only and the reshaper's
+    ligatures join at most 4 letters (lam-alef, Allah), so a beginning that keeps HEAD cells past the
+    cut once shaped is cut exactly as the whole would be; its first strong letter decides the
+    direction as the whole's does."""
+    end = width + 2 * HEAD
+    while end < len(text):
+        line = " ".join(visible(text[:end]).split())
+        if cell_len(line) >= width + HEAD:  # else mostly spaces or marks, which take no cell
+            if mode == "terminal" or not has_rtl(text):
+                return cut(line, width)
+            if not has_rtl(line):  # its right-to-left letters come later: they decide the direction
+                return None
+            shaped = shape(line)
+            if cell_len(shaped) >= width + HEAD:  # else ligatures took the room
+                return reorder(cut(shaped, width), paragraph_is_rtl(line))
+        end *= 2
+    return None
+
+
+def fit_whole(text: str, width: int, mode: str = "app") -> str:
+    """`fit` computed on the whole text (what `fit` gives for every text, faster for long ones)."""
     line = " ".join(visible(text).split())
     if not has_rtl(line):
         return cut(line, width)

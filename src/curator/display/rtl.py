@@ -27,6 +27,10 @@ from curator.display.inert import visible
 
 ZWNJ, ZWJ = "\u200c", "\u200d"
 _RESHAPER = arabic_reshaper.ArabicReshaper(configuration={"delete_harakat": False, "delete_tatweel": False})
+# arabic-reshaper 3.0 fails (IndexError) on a ZWJ before a ligature (لا, الله) in the same text: it drops the
+# ZWJ, then looks the ligature up at the text's old offsets. Such a text is shaped without ligatures.
+_NO_LIGATURES = arabic_reshaper.ArabicReshaper(configuration={"delete_harakat": False, "delete_tatweel": False,
+                                                              "support_ligatures": False})
 _STRONG_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _STRONG = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefcA-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]")
 _ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06ee-\u06ff\ufb50-\ufdff\ufe80-\ufefc]")
@@ -139,7 +143,11 @@ def shape(text: str) -> str:
     are dropped so they cannot take a terminal cell. Text with no right-to-left letter is unchanged."""
     if not has_rtl(text):
         return text
-    return _RESHAPER.reshape(text).replace(ZWNJ, "").replace(ZWJ, "")
+    try:
+        shaped = _RESHAPER.reshape(text)
+    except IndexError:
+        shaped = _NO_LIGATURES.reshape(text)
+    return shaped.replace(ZWNJ, "").replace(ZWJ, "")
 
 
 def reorder(line: str, rtl: bool) -> str:

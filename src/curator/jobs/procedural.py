@@ -14,7 +14,7 @@ from curator.families import Family
 from curator.families.schemas import SCHEMAS
 from curator.generators import math as math_gen
 from curator.generators import tools as tools_gen
-from curator.jobs.plan import plan_generation
+from curator.jobs.take import take_jobs
 from curator.jobs.results import Finished, LeaseLost, candidates_from, store_candidates
 from curator.jobs.runner import Progress, RunReport
 from curator.progress import NEVER, Cancel
@@ -48,16 +48,18 @@ def _items(family: Family, params: dict[str, Any], idem: str) -> list[dict[str, 
 
 def run_procedural(store: Store, family: Family, settings: Settings, *, limit: int, progress: Progress | None = None,
                    cancel: Cancel = NEVER) -> RunReport:
-    """Plan and run up to `limit` procedural jobs of a math or tool family (leased like any job)."""
+    """Take this run's `limit` procedural jobs of a math or tool family (those queued before, then new
+    ones: a count to add, not a total) and run them (leased like any job)."""
     if family.schema not in SUPPORTED:
         raise ValueError(f"family {family.name!r} has no procedural generator (only {', '.join(SUPPORTED)} schemas)")
     report = RunReport()
     owner = lease_owner()
     max_attempts = settings.teacher.max_job_attempts
-    report.recovered = store.recover_jobs(max_attempts=max_attempts)
-    plan_generation(store, family, settings, limit=limit, kind="procedural")
+    taken = take_jobs(store, family, settings, limit=limit, kind="procedural")
+    taken.merge_recovery(report)
+    report.taken = taken.summary()
     model = f"procedural:{SUPPORTED[family.schema]}"
-    todo = store.queued_job_ids(kind="procedural", family=family.name)
+    todo = taken.ids
     for done, job_id in enumerate(todo, start=1):
         if cancel.is_set():
             break
@@ -79,4 +81,5 @@ def run_procedural(store: Store, family: Family, settings: Settings, *, limit: i
         report.done += 1
         if progress:
             progress(done, len(todo))
+    report.failed_total = store.count_jobs(state="failed", kind="procedural", family=family.name)
     return report

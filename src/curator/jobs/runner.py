@@ -6,6 +6,12 @@ renews every LEASE_S / 3 while it runs. Only jobs whose lease expired, or whose 
 this host is gone, are recovered — so two runs at once (two CLI processes, or the CLI and the app)
 never take each other's jobs in flight. Every attempt is a row in `job_attempts` with its raw
 response; a job never gets more than `max_job_attempts` attempts, kills included.
+
+An attempt counts when its request is sent: the store marks it just before the request's headers go
+out (the teacher watches the transport). A runner that stops before that gives the job back without
+using an attempt; such lost leases have a cap of their own (`max_lost_leases`), so a job that kills
+its runner cannot loop forever. A server that cannot be reached stops the run at once: the job goes
+back unsent and nothing more is sent.
 """
 
 from __future__ import annotations
@@ -40,17 +46,26 @@ class RunReport:
     budget_reached: bool = False
     errors: list[str] = field(default_factory=list)
     collisions: list[Collision] = field(default_factory=list)
+    failed_total: int | None = None  # failed jobs of the run's kind and family in the database, after it
+    stopped: str | None = None  # why the run stopped before its jobs were done (say, an unreachable server)
+    taken: str | None = None  # what the run took on, when it says so first (procedural runs)
 
     def summary(self) -> str:
         u = self.usage
         cached = (f" ({u.cache_read_tokens} more read from the prompt cache, {u.cache_write_tokens} written to it)"
                   if u.cache_read_tokens or u.cache_write_tokens else "")
-        text = (f"{self.done} jobs done, {self.failed} failed, {self.retried} to retry; {self.candidates} candidates; "
-                f"{self.requests} requests, {u.input_tokens} input{cached} + {u.output_tokens} output tokens, "
-                f"${self.cost_usd:.4f}")
+        total = f" ({self.failed_total} failed in all: curator jobs --errors)" if self.failed_total else ""
+        text = (f"{self.done} jobs done, {self.failed} failed in this run{total}, {self.retried} to retry; "
+                f"{self.candidates} candidates; {self.requests} requests, {u.input_tokens} input{cached} + "
+                f"{u.output_tokens} output tokens, ${self.cost_usd:.4f}")
         if self.recovered:
-            text += f"; {self.recovered} jobs of a stopped runner recovered"
-        return text + ("; stopped: budget reached" if self.budget_reached else "")
+            failed = getattr(self.recovered, "failed", 0)
+            text += f"; {self.recovered} jobs of a stopped runner taken back" + (
+                f" ({failed} of them out of attempts: failed)" if failed else "")
+        if self.stopped:
+            text += f"; stopped: {self.stopped}"
+        text += "; stopped: budget reached" if self.budget_reached else ""
+        return f"{self.taken}\n{text}" if self.taken else text
 
 
 Progress = Callable[[int, int], None]  # (jobs finished, jobs to run)
@@ -93,7 +108,7 @@ def record_failed_attempt(store: Store, job: Job, error: str, raw: str | None, s
                           detail: dict | None = None) -> bool:
     """A failed attempt, kept with its raw response; the job goes back to the queue until it has
     used max_job_attempts (or fails at once without `retry`). True if requeued."""
-    used = attempt if attempt is not None else store.job(job.id).attempts  # type: ignore[arg-type]
+    used = store.job(job.id).attempts  # type: ignore[arg-type]  (attempts that sent a request)
     state = "queued" if retry and used < settings.teacher.max_job_attempts else "failed"
     u = usage or Usage()
     if not store.finish_attempt(job.id, state=state, attempt=attempt, error=error, raw=raw,  # type: ignore[arg-type]
@@ -118,12 +133,16 @@ async def _renew(store: Store, owner: str, every: float) -> None:
 
 async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, settings: Settings, *,
                    kind: str = "generate", family: str | None = None, limit: int | None = None,
-                   progress: Progress | None = None, cancel: Cancel = NEVER, owner: str | None = None) -> RunReport:
-    """Run queued jobs with the teacher's concurrency until done, cancelled, or the budget is reached."""
+                   progress: Progress | None = None, cancel: Cancel = NEVER, owner: str | None = None,
+                   job_ids: list[int] | None = None) -> RunReport:
+    """Run queued jobs (`job_ids`, else the kind's and family's queued ones) with the teacher's
+    concurrency until done, cancelled, the budget is reached or the server cannot be reached."""
     report = RunReport()
     owner = owner or lease_owner()
     max_attempts = settings.teacher.max_job_attempts
-    report.recovered = store.recover_jobs(max_attempts=max_attempts)
+    max_lost = settings.teacher.max_lost_leases
+    report.recovered = store.recover_jobs(max_attempts=max_attempts, max_lost=max_lost)
+    report.failed += report.recovered.failed
     guard = EvalGuard.load(store)
     fewshot = FewShot.load(store, guard)
     report.collisions = fewshot.collisions_of(family) if family else fewshot.collisions
@@ -131,14 +150,14 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
     spent = store.spent_usd()
     reserved = 0.0
     queue: asyncio.Queue[int] = asyncio.Queue()
-    for job_id in store.queued_job_ids(kind=kind, family=family, limit=limit):
+    for job_id in (job_ids if job_ids is not None else store.queued_job_ids(kind=kind, family=family, limit=limit)):
         queue.put_nowait(job_id)
     total = queue.qsize()
 
     async def worker() -> None:
         nonlocal spent, reserved
         while not queue.empty():
-            if cancel.is_set() or report.budget_reached:
+            if cancel.is_set() or report.budget_reached or report.stopped:
                 return
             job_id = queue.get_nowait()
             job = store.job(job_id)
@@ -162,15 +181,28 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
                     report.errors.append(f"job {job_id}: {exc}")
                 continue
             detail = request.detail
-            attempt = store.claim_job(job_id, owner, max_attempts=max_attempts, detail=detail)
+            attempt = store.claim_job(job_id, owner, max_attempts=max_attempts, detail=detail, sent=False,
+                                      max_lost=max_lost)
             if attempt is None:
+                if store.job(job_id).state == "failed":
+                    report.failed += 1
                 continue
             reserved += estimate
-            report.requests += 1
+
+            def sent(job_id: int = job_id, attempt: int = attempt) -> None:
+                store.mark_sent(job_id, attempt)
+                report.requests += 1
+
             try:
-                reply = await teacher.complete(body)
+                reply = await teacher.complete(body, on_sent=sent)
             except TeacherError as exc:
                 reserved -= estimate
+                if not exc.sent:  # the server never saw it: the job goes back without using an attempt
+                    store.finish_attempt(job_id, state="queued", attempt=attempt, error=str(exc), owner=owner,
+                                         outcome="unsent")
+                    report.errors.append(f"job {job_id}: {exc}")
+                    report.stopped = str(exc)  # nothing reaches the server: send nothing more
+                    return
                 retry = exc.status is None or exc.retryable  # a 4xx: the request itself is wrong
                 if record_failed_attempt(store, job, str(exc), exc.raw, settings, report, attempt=attempt,
                                          owner=owner, retry=retry):
@@ -190,12 +222,14 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
         await asyncio.gather(*(worker() for _ in range(settings.teacher.concurrency)))
     finally:
         renewer.cancel()
+    report.failed_total = store.count_jobs(state="failed", kind=kind, family=family)
     return report
 
 
 def run_with_teacher(store: Store, families: dict[str, Family], settings: Settings, *, kind: str = "generate",
                      family: str | None = None, progress: Progress | None = None, cancel: Cancel = NEVER,
-                     api_key: str | None = None, base_url: str | None = None) -> RunReport:
+                     api_key: str | None = None, base_url: str | None = None,
+                     job_ids: list[int] | None = None) -> RunReport:
     """`run_jobs` from synchronous code (services), with a teacher built for the run and closed after it.
     TeacherError if no teacher can be built (no API key, say)."""
 
@@ -203,7 +237,7 @@ def run_with_teacher(store: Store, families: dict[str, Family], settings: Settin
         teacher = Teacher(settings.teacher, api_key=api_key, base_url=base_url)
         try:
             return await run_jobs(store, families, teacher, settings, kind=kind, family=family, progress=progress,
-                                  cancel=cancel)
+                                  cancel=cancel, job_ids=job_ids)
         finally:
             await teacher.close()
 

@@ -71,12 +71,16 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
     return report
 
 
-def embed_ids(store: Store, embedder: Embedder, ids: list[int], settings: MeaningSettings = MeaningSettings()) -> int:
-    """Embed those of `ids` that have no vector yet; returns how many were embedded."""
+def embed_ids(store: Store, embedder: Embedder, ids: list[int], settings: MeaningSettings = MeaningSettings(),
+              progress: Progress | None = None) -> int:
+    """Embed those of `ids` that have no vector yet, `settings.batch` at a time (progress after each);
+    returns how many were embedded."""
     rows = store.unembedded_of(embedder.model_id, ids)
     passage = store.passage_texts()
     for start in range(0, len(rows), settings.batch):
         _embed_rows(store, embedder, rows[start:start + settings.batch], passage)
+        if progress:
+            progress(min(start + settings.batch, len(rows)), len(rows))
     return len(rows)
 
 

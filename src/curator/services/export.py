@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.config import MeaningSettings
+from curator.errors import CuratorError
 from curator.target_mix import CoverageMap
 from curator.export.mix import Row
 from curator.export.writer import ExportResult, LeakError, MeaningCheck, write_export
@@ -15,27 +16,32 @@ from curator.gates import meaning
 from curator.services.gating import meaning as gating_meaning
 from curator.services.gating.lexical import load_scaffolds
 from curator.gates.decontam import DecontamSettings
-from curator.meaning.embedder import Embedder, EmbedderUnavailable, default_embedder
+from curator.meaning.embedder import Embedder, EmbedderUnavailable, active_model_id, default_embedder
 from curator.services.embed import embed_ids
+from curator.progress import Progress
 from curator.store import Store
 
-__all__ = ["ExportResult", "LeakError", "export_dataset"]
+__all__ = ["ExportResult", "LeakError", "NeedsEmbedding", "export_dataset"]
 
 
 def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = None, seed: int = 0,
                    formats: tuple[str, ...] = (), today: date | None = None,
                    decontam: DecontamSettings = DecontamSettings(),
                    meaning_settings: MeaningSettings = MeaningSettings(),
-                   embedder: Embedder | None = None) -> ExportResult:
+                   embedder: Embedder | None = None, embed_limit: int = 0,
+                   progress: Progress | None = None) -> ExportResult:
     """Build the mix (one example per lineage, cells capped at their targets), refuse it if a row
     matches a private eval item by words or by meaning (LeakError, nothing written), and write a new
     version folder atomically (or find the identical one) under `out_dir`, by default `exports/`
     beside the database. `formats`: extra row formats (prompt_completion, alpaca) and "parquet" (a
     Parquet copy of every JSONL data file, described in the manifest). OSError when the folder
-    cannot be written."""
+    cannot be written. The leak check by meaning embeds the rows it must check that have no vector yet, in
+    batches with `progress`; more than `embed_limit` of them (0: no limit) stop it at once (NeedsEmbedding:
+    run `curator embed` first)."""
     out_dir = out_dir if out_dir is not None else store.path.parent / "exports"
     scaffolds = load_scaffolds(store)
-    check = meaning_leak_check(store, meaning_settings, embedder, scaffolds) if meaning_settings.enabled else None
+    check = (meaning_leak_check(store, meaning_settings, embedder, scaffolds, embed_limit=embed_limit,
+                                progress=progress) if meaning_settings.enabled else None)
     # Millions of short-lived rows: the cyclic collector would rescan them over and over (they hold no cycles).
     enabled = gc.isenabled()
     gc.disable()
@@ -47,12 +53,29 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
             gc.enable()
 
 
+class NeedsEmbedding(CuratorError):
+    """More rows to embed than the export may embed itself: nothing was written."""
+
+    def __init__(self, missing: int, limit: int) -> None:
+        self.missing, self.limit = missing, limit
+        super().__init__(f"export stopped: {missing:,} rows to check for leaks by meaning have no sentence vector yet "
+                         f"(the export embeds at most {limit:,} itself)",
+                         hint="run `curator embed` first (it shows progress and can be stopped and resumed), "
+                              "or raise [export] embed_limit in curator.toml (0: no limit)")
+
+
 def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedder | None = None,
-                       scaffolds: dict | None = None) -> MeaningCheck:
+                       scaffolds: dict | None = None, *, embed_limit: int = 0,
+                       progress: Progress | None = None) -> MeaningCheck:
     """The export's leak check by meaning: rows whose semantic decontamination did not pass against
-    the current eval set are embedded if need be and checked now."""
+    the current eval set are embedded if need be (in batches, with progress; more than `embed_limit`
+    missing vectors raise NeedsEmbedding before any is made) and checked now."""
 
     def check(rows: list[Row]) -> tuple[list[dict[str, Any]], str]:
+        if embed_limit and (model_id := (embedder.model_id if embedder is not None else active_model_id())):
+            missing = len(store.unembedded_of(model_id, [r.id for r in rows]))  # a row the gate verified has one
+            if missing > embed_limit:
+                raise NeedsEmbedding(missing, embed_limit)
         try:
             model = embedder or default_embedder(settings.threads)
         except EmbedderUnavailable as exc:
@@ -66,7 +89,7 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
             and ((r.verdicts.get(meaning.DECONTAM) or {}).get("detail") or {}).get("eval_set") == fingerprint)]
         if not unverified or not evals.ids:
             return [], f"checked ({len(rows) - len(unverified)} rows verified by the gate, {model.model_id})"
-        embed_ids(store, model, unverified, settings)
+        embed_ids(store, model, unverified, settings, progress=progress)
         found = store.embeddings_of(model.model_id, unverified)
         embedded = meaning.Embedded.from_rows([(i, *found[i]) for i in unverified if i in found])
         family = {r.id: r.family for r in rows}

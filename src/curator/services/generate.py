@@ -16,9 +16,10 @@ from curator.evalguard import Collision, EvalGuard, EvalLeak
 from curator.families import Family
 from curator.jobs import batch as batches
 from curator.jobs.costing import Counter, Forecast, forecast
-from curator.jobs.plan import FewShot, body_input_tokens, build_request, plan_generation
+from curator.jobs.plan import FewShot, body_input_tokens, build_request
 from curator.jobs.procedural import run_procedural
 from curator.jobs.runner import RunReport, run_with_teacher
+from curator.jobs.take import Taken, take_jobs
 from curator.models import Job
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
@@ -32,22 +33,14 @@ def _collision_lines(collisions: list[Collision]) -> list[str]:
     return [f"  {c.describe()}" for c in collisions]
 
 
-@dataclass
-class PlanReport:
-    family: str
-    planned: int
-    added: int
-    collisions: list[Collision] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return "\n".join([f"planned {self.planned} jobs ({self.added} new, {self.planned - self.added} planned before)",
-                          *_collision_lines(self.collisions)])
+PlanReport = Taken  # what a run takes on: the family's queued jobs first, then new ones to make up --limit
 
 
-def plan(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1) -> PlanReport:
-    """Queue up to `limit` jobs of a family (idempotent: planning again adds nothing)."""
-    planned = plan_generation(store, family, settings, limit=limit, per_passage=per_passage)
-    return PlanReport(family.name, len(planned.jobs), planned.added, planned.collisions)
+def plan(store: Store, family: Family, settings: Settings, *, limit: int | None, per_passage: int = 1,
+         kind: str = "generate", resume: bool = False) -> Taken:
+    """This run's `limit` jobs of a family: those queued before, then new ones (a count to add, not a
+    total); with `resume`, the queued ones only (every one without a limit)."""
+    return take_jobs(store, family, settings, limit=limit, per_passage=per_passage, kind=kind, resume=resume)
 
 
 @dataclass
@@ -78,7 +71,8 @@ class Estimate:
     def summary(self) -> str:
         price = " (batch price)" if self.batch else ""
         f = self.forecast
-        lines = [f"dry run, {self.family} with {self.model}: {self.requests} requests to send ({self.done_before} done before)"]
+        lines = [f"dry run, {self.family} with {self.model}: {self.requests} requests to send ({self.done_before} of them "
+                 f"queued before, {self.requests - self.done_before} new)"]
         if f is None:
             lines.append(f"  input ≈ {self.input_tokens} tokens, output ≤ {self.output_tokens} tokens (max_tokens)")
         else:
@@ -95,22 +89,18 @@ class Estimate:
         return "\n".join(lines)
 
 
-def estimate(store: Store, family: Family, settings: Settings, *, limit: int, per_passage: int = 1,
-             batch: bool = False, count_tokens: bool = True, api_key: str | None = None,
+def estimate(store: Store, family: Family, settings: Settings, *, limit: int | None, per_passage: int = 1,
+             batch: bool = False, resume: bool = False, count_tokens: bool = True, api_key: str | None = None,
              base_url: str | None = None) -> Estimate:
-    """What `run` would send — the planned jobs and the family's queued ones — in tokens and dollars,
+    """What `run` would send — the family's queued jobs, then new ones — in tokens and dollars,
     calibrated on the family's measured usage, with the prompt cache's writes and reads; writes
-    nothing. With too little usage stored and an API key (`count_tokens`), the server's free
-    token-counting endpoint measures a few of the requests (never one holding private eval text)."""
+    nothing. With too little usage stored and a key or server at hand (`count_tokens`), the server's
+    free token-counting endpoint measures a few of the requests (never one holding private eval text)."""
     fewshot = FewShot.load(store)
-    planned = plan_generation(store, family, settings, limit=limit, per_passage=per_passage, dry_run=True,
-                              fewshot=fewshot)
-    done = store.done_job_keys()
-    todo = [j for j in planned.jobs if j.idem_key not in done]
-    done_before = len(planned.jobs) - len(todo)
-    planned_keys = {j.idem_key for j in todo}
-    # a run also sends every job of the family already queued (by `A`, an earlier run paused...)
-    todo += [job for job in map(store.job, store.queued_job_ids(family=family.name)) if job.idem_key not in planned_keys]
+    # what the run takes on: the family's queued jobs (by `A`, an earlier run paused...), then new ones
+    planned = take_jobs(store, family, settings, limit=limit, per_passage=per_passage, dry_run=True, fewshot=fewshot,
+                        resume=resume)
+    todo, done_before = planned.planned, len(planned.queued)  # (done_before: queued before)
     counter = token_counter(store, settings, api_key, base_url) if count_tokens else None
     f = forecast(store, family, todo, settings, fewshot=fewshot, batch=batch, counter=counter)
     attempts = settings.teacher.max_job_attempts
@@ -120,10 +110,10 @@ def estimate(store: Store, family: Family, settings: Settings, *, limit: int, pe
 
 def token_counter(store: Store, settings: Settings, api_key: str | None = None,
                   base_url: str | None = None) -> Counter | None:
-    """Counts request bodies' tokens with the server's token-counting endpoint (None without an API
-    key). A body holding a private eval item's text is never sent: its count is None."""
-    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-    if not key:
+    """Counts request bodies' tokens with the server's token-counting endpoint (None without an API key
+    or a compatible server's ANTHROPIC_BASE_URL). A body holding a private eval item's text is never
+    sent: its count is None."""
+    if not (api_key or os.environ.get("ANTHROPIC_API_KEY") or base_url or os.environ.get("ANTHROPIC_BASE_URL")):
         return None
     guard = EvalGuard.load(store)
 
@@ -140,7 +130,7 @@ def token_counter(store: Store, settings: Settings, api_key: str | None = None,
 
         async def main() -> list[int | None]:
             quick = settings.teacher.model_copy(update={"timeout_s": min(settings.teacher.timeout_s, COUNT_TIMEOUT_S)})
-            teacher = Teacher(quick, api_key=key, base_url=base_url)
+            teacher = Teacher(quick, api_key=api_key, base_url=base_url)
             try:
                 return list(await asyncio.gather(*(one(teacher, body) for body in bodies)))
             finally:
@@ -167,7 +157,7 @@ def request_cost(store: Store, family: Family, jobs: list[Job], settings: Settin
 
 @dataclass
 class GenerateReport:
-    plan: PlanReport
+    plan: Taken
     run: RunReport
 
     def summary(self) -> str:
@@ -178,43 +168,71 @@ def _teacher(settings: Settings, api_key: str | None, base_url: str | None) -> T
     return Teacher(settings.teacher, api_key=api_key, base_url=base_url)
 
 
-def run(store: Store, families: dict[str, Family], family: str, settings: Settings, *, limit: int,
+def check_teacher(settings: Settings, *, api_key: str | None = None, base_url: str | None = None) -> str:
+    """Before anything is queued or costs money: a key (or a compatible server's ANTHROPIC_BASE_URL) is
+    set, and the server answers in seconds without refusing the key. Returns the server's URL;
+    TeacherError saying what is wrong and how to set the key or the server."""
+
+    async def main() -> str:
+        teacher = _teacher(settings, api_key, base_url)
+        try:
+            await teacher.check()
+            return teacher.url
+        finally:
+            await teacher.close()
+
+    return asyncio.run(main())
+
+
+def run(store: Store, families: dict[str, Family], family: str, settings: Settings, *, limit: int | None,
         per_passage: int = 1, progress: Progress | None = None, cancel: Cancel = NEVER,
-        api_key: str | None = None, base_url: str | None = None) -> GenerateReport:
-    """Plan, then run the family's queued jobs through the teacher until done or cancelled
-    (requests in flight finish; nothing new is sent). TeacherError if no teacher can be built."""
-    planned = plan(store, families[family], settings, limit=limit, per_passage=per_passage)
-    return GenerateReport(planned, run_with_teacher(store, families, settings, family=family, progress=progress,
-                                                    cancel=cancel, api_key=api_key, base_url=base_url))
+        api_key: str | None = None, base_url: str | None = None, resume: bool = False) -> GenerateReport:
+    """Take this run's `limit` jobs (the family's queued ones first, then new ones), then run them
+    through the teacher until done or cancelled (requests in flight finish; nothing new is sent).
+    TeacherError if no teacher can be built."""
+    taken = plan(store, families[family], settings, limit=limit, per_passage=per_passage, resume=resume)
+    report = run_with_teacher(store, families, settings, family=family, progress=progress, cancel=cancel,
+                              api_key=api_key, base_url=base_url, job_ids=taken.ids)
+    taken.merge_recovery(report)
+    return GenerateReport(taken, report)
 
 
 @dataclass
 class BatchReport:
-    plan: PlanReport
+    plan: Taken
     submitted: list[str] = field(default_factory=list)
     collected: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     report: RunReport = field(default_factory=RunReport)
+    chunks: list[batches.ChunkSent] = field(default_factory=list)
+    unconfirmed: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [self.plan.summary(),
-                 f"batches submitted: {', '.join(self.submitted) or 'none'}; collected: {len(self.collected)}; "
+                 f"batches submitted: {', '.join(self.submitted) or 'none'}"
+                 f"{f' ({len(self.chunks)} chunks)' if len(self.chunks) > 1 else ''}; collected: {len(self.collected)}; "
                  f"pending: {len(self.pending)}"]
-        if not self.submitted and not self.pending and not self.collected:
+        if not self.submitted and not self.pending and not self.collected and not self.report.stopped:
             lines.append("  nothing to send: every planned job is done, failed or running elsewhere")
-        if self.collected:
+        lines += [sent.line() for sent in self.chunks if sent.adopted]
+        if self.collected or self.report.stopped:
             lines.append(self.report.summary())
+        if self.unconfirmed:
+            lines.append(f"chunks whose batch is not confirmed yet: {', '.join(map(str, self.unconfirmed))} "
+                         f"(run again: they are found, or sent once they surely were not)")
         if self.pending:
             lines.append(f"still processing: {', '.join(self.pending)} (run again to collect)")
         return "\n".join(lines)
 
 
-def run_batch(store: Store, families: dict[str, Family], family: str, settings: Settings, *, limit: int,
+def run_batch(store: Store, families: dict[str, Family], family: str, settings: Settings, *, limit: int | None,
               per_passage: int = 1, wait: bool = False, poll_s: float | None = None, cancel: Cancel = NEVER,
-              api_key: str | None = None, base_url: str | None = None) -> BatchReport:
-    """Collect ended batches, plan, submit the family's queued jobs as one batch (half price), and
-    with `wait` poll until every batch has ended (or `cancel` is set)."""
-    out = BatchReport(plan(store, families[family], settings, limit=limit, per_passage=per_passage))
+              api_key: str | None = None, base_url: str | None = None,
+              on_chunk: batches.OnChunk | None = None, resume: bool = False) -> BatchReport:
+    """Collect ended batches, take this run's `limit` jobs (queued ones first, then new ones), submit
+    them as batches within the API's limits, chunk by chunk (half price; `on_chunk` hears of each once
+    its batch id is recorded), and with `wait` poll until every batch has ended (or `cancel` is set)."""
+    out = BatchReport(Taken(family, limit or 0))
     poll = poll_s if poll_s is not None else min(30.0, max(0.05, settings.teacher.backoff_base_s))
 
     def absorb(status: batches.BatchStatus) -> None:
@@ -227,29 +245,38 @@ def run_batch(store: Store, families: dict[str, Family], family: str, settings: 
         r.usage.add(s.usage)
         r.budget_reached |= s.budget_reached
         r.errors += s.errors
+        r.stopped = r.stopped or s.stopped
+        out.chunks += status.chunks
+        out.unconfirmed = sorted(set(out.unconfirmed) | set(status.unconfirmed))
 
     async def main() -> None:
         teacher = _teacher(settings, api_key, base_url)
         try:
-            absorb(await batches.collect(store, families, teacher, settings))
-            submitted = await batches.submit(store, families, teacher, settings, family=family)
+            absorb(await batches.collect(store, families, teacher, settings))  # (resolves stopped chunks first)
+            out.plan = plan(store, families[family], settings, limit=limit, per_passage=per_passage, resume=resume)
+            out.plan.merge_recovery(out.report)
+            submitted = await batches.submit(store, families, teacher, settings, family=family, job_ids=out.plan.ids,
+                                             on_chunk=on_chunk)
             out.submitted = submitted.submitted
             absorb(submitted)
             out.pending = store.open_batch_ids()
-            while out.pending and wait and not cancel.is_set():
+            while (out.pending or out.unconfirmed) and wait and not cancel.is_set():
                 await asyncio.sleep(poll)
+                out.unconfirmed = []
                 absorb(await batches.collect(store, families, teacher, settings))
+                out.pending = store.open_batch_ids()
         finally:
             await teacher.close()
 
     asyncio.run(main())
+    out.report.failed_total = store.count_jobs(state="failed", family=family)
     return out
 
 
 def procedural(store: Store, family: Family, settings: Settings, *, limit: int, progress: Progress | None = None,
                cancel: Cancel = NEVER) -> RunReport:
-    """Plan and run jobs of a math or tool family with the built-in generators (no API key).
-    ValueError for a family without a generator."""
+    """Take this run's `limit` jobs of a math or tool family (queued ones first, then new ones: a count
+    to add) and run them with the built-in generators (no API key). ValueError for a family without one."""
     return run_procedural(store, family, settings, limit=limit, progress=progress, cancel=cancel)
 
 

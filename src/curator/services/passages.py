@@ -3,6 +3,7 @@ rules), and queue generation for chosen passages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,17 @@ def list_passages(store: Store, *, search: str | None = None, limit: int = 2000,
     """Visible passages in id order (those containing `search`), a page at a time, with the total."""
     return PassagePage(store.passages(search=search or None, limit=limit, offset=offset),
                        store.count_passages(search=search or None))
+
+
+def matching_ids(store: Store, *, search: str | None = None) -> Sequence[int]:
+    """The ids of the visible passages (those containing `search`), in id order: the whole list to
+    scroll over, 8 bytes an id; the passages themselves are read a screenful at a time (`passages_by_id`)."""
+    return store.visible_passage_ids(search=search or None)
+
+
+def passages_by_id(store: Store, ids: Sequence[int]) -> dict[int, Passage]:
+    """The passages with these ids (a screenful: one read by primary key), by id; a passage gone is left out."""
+    return store.passages_by_id(ids)
 
 
 def update_passage(store: Store, passage_id: int, *, quality: str | None = None, tags: list[str] | None = None,

@@ -11,6 +11,7 @@ from curator import predictor
 from curator.store import Store
 
 RETRAIN_EVERY = 25  # new decisions before the app retrains
+CHANGED = 0.005  # an estimate that moved less is not rewritten
 
 
 @dataclass
@@ -52,8 +53,12 @@ def refresh(store: Store, *, cap: int = predictor.TRAIN_CAP, write: bool = True)
     estimates = model.p_reject(pending, vectors)
     seconds["predict"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    if write:
-        store.put_predictions(model.name, [(r.id, float(p)) for r, p in zip(pending, estimates)])
+    if write:  # only the estimates that moved (a retrain rewrites few rows), and none of a decided candidate
+        before = store.predictions()
+        moved = [(r.id, float(p)) for r, p in zip(pending, estimates)
+                 if abs(before.get(r.id, -1.0) - float(p)) >= CHANGED]
+        now_pending = {r.id for r in pending}
+        store.put_predictions(model.name, moved, drop=[i for i in before if i not in now_pending])
     seconds["write"] = time.perf_counter() - clock
     return Refresh(model.name, model.trained_on, model.rejects, len(pending), seconds)
 

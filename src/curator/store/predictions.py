@@ -49,18 +49,21 @@ class PredictionQueries:
         return dict(self.rows_in("SELECT example_id, whole FROM embeddings WHERE model = ? AND example_id IN ({in})",
                                  example_ids, (row[0],)))
 
-    def put_predictions(self, model: str, rows: list[tuple[int, float]]) -> None:
-        """Replace every estimate by these (example id, P(reject)) rows, in parts of short transactions
-        (a reader sees the old or the new estimate of a row, never none: rows of the old model that the
-        new one does not cover are dropped last)."""
-        for start in range(0, len(rows), 1000):
+    def put_predictions(self, model: str, rows: list[tuple[int, float]], *, drop: list[int] = ()) -> None:
+        """Write these (example id, P(reject)) estimates and drop those of `drop` (candidates decided since),
+        500 rows a transaction (a writer deciding meanwhile never waits long), then name the model."""
+        for start in range(0, len(rows), 500):
             with self.transaction():
                 self.conn.executemany(
                     "INSERT INTO predictions (example_id, p_reject, model) VALUES (?,?,?) ON CONFLICT(example_id) "
                     "DO UPDATE SET p_reject = excluded.p_reject, model = excluded.model",
-                    [(i, p, model) for i, p in rows[start:start + 1000]])
+                    [(i, p, model) for i, p in rows[start:start + 500]])
+        for start in range(0, len(drop), 500):
+            with self.transaction():
+                self.conn.executemany("DELETE FROM predictions WHERE example_id = ?",
+                                      [(i,) for i in drop[start:start + 500]])
         with self.transaction():
-            self.conn.execute("DELETE FROM predictions WHERE model != ?", (model,))
+            self.conn.execute("INSERT OR REPLACE INTO gate_marks (name, value) VALUES ('predictor.model', ?)", (model,))
 
     def predictions(self, example_ids: list[int] | None = None) -> dict[int, float]:
         """example id -> the latest P(reject)."""
@@ -73,6 +76,7 @@ class PredictionQueries:
         return self.conn.execute("SELECT count(*) FROM predictions").fetchone()[0]
 
     def prediction_model(self) -> str | None:
-        row = self.conn.execute("SELECT model FROM predictions LIMIT 1").fetchone()
+        """The model whose estimates the table holds (the latest refresh), or None before the first."""
+        row = self.conn.execute("SELECT value FROM gate_marks WHERE name = 'predictor.model'").fetchone()
         return row[0] if row else None
 

@@ -334,6 +334,39 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX predictions_p ON predictions(p_reject);
     """,
+    # 12: attempts that mean something, and batches within the API's limits. An attempt row is a claim;
+    # it counts as one of the job's attempts (jobs.attempts) only once its request was sent (sent_at). A
+    # lease lost before sending gives the job back without using an attempt, counted in lost_leases (a
+    # cap of its own). A batch run is sent in chunks (each within the request and byte limits): a chunk
+    # is a row with its state (forming, sending, submitted, collected, refused, abandoned), its lease
+    # and, once created, its batch id; its jobs carry its id. A chunk whose submitter stopped while
+    # sending is matched with the batch the API shows, never sent twice.
+    """
+    CREATE TABLE batch_chunks (
+        id INTEGER PRIMARY KEY,
+        token TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        family TEXT,
+        state TEXT NOT NULL CHECK (state IN ('forming', 'sending', 'submitted', 'collected', 'refused',
+                                              'abandoned')),
+        requests INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        batch_id TEXT UNIQUE,
+        lease_owner TEXT,
+        lease_expires TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        sending_at TEXT,
+        submitted_at TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX batch_chunks_state ON batch_chunks(state);
+    ALTER TABLE jobs ADD COLUMN chunk_id INTEGER REFERENCES batch_chunks(id);
+    ALTER TABLE jobs ADD COLUMN lost_leases INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_chunk ON jobs(chunk_id) WHERE chunk_id IS NOT NULL;
+    ALTER TABLE job_attempts ADD COLUMN sent_at TEXT;
+    UPDATE job_attempts SET sent_at = started_at;
+    """,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

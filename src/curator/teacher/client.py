@@ -13,6 +13,7 @@ wrote instead of each writing it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import json
 import os
@@ -21,6 +22,8 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from urllib.parse import urlsplit
 
 import anthropic
 
@@ -73,22 +76,105 @@ class Reply:
 
 
 class TeacherError(CuratorError):
-    """A request that failed for good (after retries, or at once when not retryable)."""
+    """A request that failed for good (after retries, or at once when not retryable). `sent`: whether
+    any request of it went out (False: the server was never reached, so it used no attempt);
+    `unreachable`: the server could not be reached at all (a run stops: nothing more is sent)."""
 
     def __init__(self, message: str, *, status: int | None = None, raw: str | None = None,
-                 attempts: int = 1, retryable: bool = False) -> None:
+                 attempts: int = 1, retryable: bool = False, sent: bool = True, unreachable: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.raw = raw
         self.attempts = attempts
         self.retryable = retryable
+        self.sent = sent
+        self.unreachable = unreachable
 
 
-def api_key_from_env() -> str:
+HOW_TO_CONNECT = ("set ANTHROPIC_API_KEY to your Anthropic API key (export ANTHROPIC_API_KEY=sk-ant-... in the "
+                  "shell that starts curator), or set ANTHROPIC_BASE_URL to a server that speaks the Messages API "
+                  "(vLLM, llama.cpp, Ollama, LiteLLM: export ANTHROPIC_BASE_URL=http://localhost:8000), which "
+                  "needs no key; the built-in generators (--procedural) need neither")
+# Sent to a compatible server (ANTHROPIC_BASE_URL) when no key is set: such servers take any value.
+NO_KEY = "no-key"
+
+
+def api_key_from_env(base_url: str | None = None) -> str:
+    """The API key from the environment; with a base URL (a compatible server) and no key, a placeholder."""
     key = os.environ.get("ANTHROPIC_API_KEY")
-    if not key:
-        raise TeacherError("ANTHROPIC_API_KEY is not set (a local Messages API server accepts any value)")
-    return key
+    if key:
+        return key
+    if base_url or os.environ.get("ANTHROPIC_BASE_URL"):
+        return NO_KEY
+    raise TeacherError(f"ANTHROPIC_API_KEY is not set: {HOW_TO_CONNECT}")
+
+
+def base_url_from_env(explicit: str | None = None) -> str | None:
+    """ANTHROPIC_BASE_URL (or `explicit`), checked: an http(s) URL with a host; TeacherError if not."""
+    url = explicit or os.environ.get("ANTHROPIC_BASE_URL") or None
+    if url is None:
+        return None
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise TeacherError(f"ANTHROPIC_BASE_URL is not an http(s) URL: {url!r} ({HOW_TO_CONNECT})")
+    try:
+        parsed.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise TeacherError(f"ANTHROPIC_BASE_URL has a bad port: {url!r} ({exc})") from None
+    return url
+
+
+class _Exchange:
+    """One call's HTTP requests, watched through the transport's trace: a request counts as sent
+    when its headers start going out on an open connection (never before the server can see it)."""
+
+    def __init__(self, on_sent: Any = None) -> None:
+        self.on_sent = on_sent
+        self.sent = False
+        self.traced = False
+
+    async def trace(self, name: str, info: dict[str, Any]) -> None:
+        self.traced = True
+        if name.endswith("send_request_headers.started"):
+            self.mark()
+
+    def mark(self) -> None:
+        if not self.sent:
+            self.sent = True
+            if self.on_sent is not None:
+                self.on_sent()
+
+
+_EXCHANGE: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar("curator_exchange", default=None)
+
+
+class _TracingClient(anthropic.DefaultAsyncHttpxClient):  # type: ignore[misc, valid-type]
+    """The SDK's default HTTP client, telling the call in progress (if it watches) when a request is sent."""
+
+    async def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        exchange = _EXCHANGE.get()
+        if exchange is not None:
+            previous = request.extensions.get("trace")
+
+            async def trace(name: str, info: dict[str, Any]) -> None:
+                await exchange.trace(name, info)
+                if previous is not None:
+                    result = previous(name, info)
+                    if asyncio.iscoroutine(result):
+                        await result
+
+            request.extensions["trace"] = trace
+        return await super().send(request, *args, **kwargs)
+
+
+def _never_connected(exc: BaseException, exchange: _Exchange) -> bool:
+    """A connection error or timeout before any request went out: the server never saw it."""
+    if exchange.sent:
+        return False
+    if exchange.traced:
+        return True
+    cause = exc.__cause__
+    return type(cause).__name__ in ("ConnectError", "ConnectTimeout")
 
 
 def usage_of(message: Any) -> Usage:
@@ -162,11 +248,14 @@ class Teacher:
     def __init__(self, settings: TeacherSettings, *, api_key: str | None = None, base_url: str | None = None,
                  sleep: Any = asyncio.sleep) -> None:
         self.settings = settings
+        base_url = base_url_from_env(base_url)
+        timeout = anthropic.Timeout(settings.timeout_s, connect=min(settings.connect_timeout_s, settings.timeout_s))
         self.client = anthropic.AsyncAnthropic(
-            api_key=api_key or api_key_from_env(),
-            base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            api_key=api_key or api_key_from_env(base_url),
+            base_url=base_url,
             max_retries=0,
-            timeout=settings.timeout_s,
+            timeout=timeout,
+            http_client=_TracingClient(timeout=timeout),
         )
         self.semaphore = asyncio.Semaphore(settings.concurrency)
         self.structured = {"on": True, "off": False}.get(settings.structured_outputs)  # None: find out
@@ -176,22 +265,73 @@ class Teacher:
     async def close(self) -> None:
         await self.client.close()
 
+    @property
+    def url(self) -> str:
+        """The server requests go to (ANTHROPIC_BASE_URL, or Anthropic's API)."""
+        return str(self.client.base_url).rstrip("/")
+
+    def unreachable(self, exc: BaseException, attempts: int = 1) -> TeacherError:
+        reason = str(exc) or type(exc).__name__
+        return TeacherError(f"cannot reach the Messages API at {self.url}: {reason}; nothing was sent "
+                            f"(is ANTHROPIC_BASE_URL right and the server up?)", attempts=attempts, retryable=True,
+                            sent=False, unreachable=True)
+
+    async def watched(self, call: Any, on_sent: Any = None) -> tuple[Any, _Exchange]:
+        """Await `call()` (an SDK call) while watching whether its request was sent: `on_sent()` runs
+        just before the first request's headers go out. Returns the result and the exchange; an SDK
+        error is raised with the exchange as its `curator_exchange` attribute."""
+        exchange = _Exchange(on_sent)
+        token = _EXCHANGE.set(exchange)
+        try:
+            result = await call()
+        except anthropic.APIStatusError as exc:
+            exchange.mark()  # an HTTP answer: the request was sent
+            exc.curator_exchange = exchange  # type: ignore[attr-defined]
+            raise
+        except Exception as exc:
+            exc.curator_exchange = exchange  # type: ignore[attr-defined]
+            raise
+        finally:
+            _EXCHANGE.reset(token)
+        exchange.mark()
+        return result, exchange
+
+    async def check(self) -> None:
+        """Before anything costs money: the server answers at all, and does not refuse the key (a free
+        GET of the model list; a server without that route still counts as reachable). TeacherError if not."""
+        models = getattr(self.client, "models", None)
+        if models is None:  # an SDK without the model list: the first request tells
+            return
+        try:
+            await models.with_raw_response.list(timeout=min(self.settings.connect_timeout_s * 2, self.settings.timeout_s))
+        except anthropic.APIStatusError as exc:
+            if exc.status_code in (401, 403):
+                raise TeacherError(f"the Messages API at {self.url} refused the key ({exc.status_code} "
+                                   f"{_message(exc)}): {HOW_TO_CONNECT}", status=exc.status_code) from exc
+        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+            raise self.unreachable(exc) from exc
+
     async def count_tokens(self, body: dict[str, Any]) -> int:
         """The prompt's input tokens by the server's token-counting endpoint (free; nothing is generated)."""
         fields = {k: body[k] for k in ("model", "system", "messages", "output_config", "tools") if k in body}
         return (await self.client.messages.count_tokens(**fields)).input_tokens
 
-    async def complete(self, body: dict[str, Any]) -> Reply:
-        """Send one request; retry what is retryable; TeacherError when it finally fails. The first
-        request of a cacheable prefix goes alone: the others with that prefix wait until it is answered."""
+    async def complete(self, body: dict[str, Any], on_sent: Any = None) -> Reply:
+        """Send one request; retry what is retryable; TeacherError when it finally fails. `on_sent()`
+        runs once, just before the first request's headers go out (so a caller can count the attempt
+        before the server sees it); TeacherError.sent tells whether any was. A server that cannot be
+        reached is asked once more after a short wait, then TeacherError(unreachable=True).
+
+        The first request of a cacheable prefix goes alone: the others with that prefix wait until it
+        is answered (or WARMUP_S), so they read the cache it wrote."""
         key = cache_key(body)
         if key is None:
-            return await self._complete(body)
+            return await self._complete(body, on_sent)
         warm = self._warm.get(key)
         if warm is None:
             self._warm[key] = warm = asyncio.Event()
             try:
-                return await self._complete(body)
+                return await self._complete(body, on_sent)
             finally:
                 warm.set()
         if not warm.is_set():
@@ -199,16 +339,19 @@ class Teacher:
                 await asyncio.wait_for(warm.wait(), WARMUP_S)
             except asyncio.TimeoutError:
                 pass
-        return await self._complete(body)
+        return await self._complete(body, on_sent)
 
-    async def _complete(self, body: dict[str, Any]) -> Reply:
+    async def _complete(self, body: dict[str, Any], on_sent: Any = None) -> Reply:
         retries: list[str] = []
         attempt = 0
+        sent = False
+        connect_failures = 0
         while True:
             attempt += 1
             try:
                 async with self.semaphore:
-                    message = await self.client.messages.create(**body)
+                    message, exchange = await self.watched(lambda: self.client.messages.create(**body), on_sent)
+                    sent = True
             except anthropic.BadRequestError as exc:
                 if "output_config" in body and self.structured is None and _mentions_output_config(exc):
                     self.structured = False  # this server has no structured outputs: parse JSON from text
@@ -218,6 +361,7 @@ class Teacher:
                 raise TeacherError(f"400 bad request: {_message(exc)}", status=400, raw=_raw(exc),
                                    attempts=attempt) from exc
             except anthropic.APIStatusError as exc:
+                sent = True
                 status = exc.status_code
                 if status in RETRYABLE_STATUS and attempt <= self.settings.max_retries:
                     wait = self._wait(attempt, retry_after_seconds(exc.response.headers))
@@ -227,13 +371,25 @@ class Teacher:
                 raise TeacherError(f"{status} {_message(exc)}", status=status, raw=_raw(exc), attempts=attempt,
                                    retryable=status in RETRYABLE_STATUS) from exc
             except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+                exchange = getattr(exc, "curator_exchange", None) or _Exchange()
+                sent = sent or exchange.sent
+                if _never_connected(exc, exchange):
+                    connect_failures += 1
+                    if connect_failures <= 1:
+                        wait = min(0.5, self.settings.retry_after_cap_s)
+                        retries.append(f"cannot connect; retry in {wait:.2f}s")
+                        await self._sleep(wait)
+                        continue
+                    if not sent:
+                        raise self.unreachable(exc, attempt) from exc
                 kind = "timeout" if isinstance(exc, anthropic.APITimeoutError) else "connection error"
                 if attempt <= self.settings.max_retries:
                     wait = self._wait(attempt, None)
                     retries.append(f"{kind}; retry in {wait:.2f}s")
                     await self._sleep(wait)
                     continue
-                raise TeacherError(f"{kind} after {attempt} attempts", attempts=attempt, retryable=True) from exc
+                raise TeacherError(f"{kind} after {attempt} attempts ({self.url}: {exc})", attempts=attempt,
+                                   retryable=True, sent=sent) from exc
             if "output_config" in body and self.structured is None:
                 self.structured = True
             return Reply(text=text_of(message), stop_reason=message.stop_reason, model=message.model,

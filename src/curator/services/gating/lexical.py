@@ -37,7 +37,7 @@ from curator.gates.content import Content, content_of, stored_messages
 from curator.gates.decontam import DecontamSettings, Text, conversation_keys, decontaminate
 from curator.gates.dedup import CONTENT_BUCKET, CONTENT_KEYS, CONTENT_SHARED, DedupItem, DedupSettings, UnionFind, cluster_verdicts
 from curator.gates.scaffold import Scaffold, content_keys
-from curator.gates.sketch import Corpus, band_keys, band_pairs, key_pairs, minhash
+from curator.gates.sketch import MINHASH, Corpus, band_keys, band_pairs, key_pairs, minhash
 from curator.progress import NEVER, Cancel
 from curator.store import Store
 from curator.store.sketches import SketchText
@@ -75,7 +75,7 @@ def sketch_version(settings: DedupSettings) -> str:
     """What a stored sketch depends on: the match key and content units (through the gates' versions) and
     the LSH shape."""
     return (f"d{dedup_gate.VERSION}.c{decontam_gate.VERSION}.u{content_gate.VERSION}."
-            f"{settings.permutations}x{settings.bands}.{settings.ngram}")
+            f"{settings.permutations}x{settings.bands}.{settings.ngram}.{MINHASH}")
 
 
 def rules_key(dedup: DedupSettings, decontam: DecontamSettings, thresholds: dict[str, float | None]) -> str:

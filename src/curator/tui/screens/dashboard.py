@@ -224,7 +224,11 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
             with self.app.project.writer() as store:
                 result = export_dataset(store, cmap, formats=tuple(self.app.settings.export.formats),
                                         meaning_settings=self.app.settings.meaning,
-                                        decontam=set_level_settings(self.app.settings.gates)[1])
+                                        decontam=set_level_settings(self.app.settings.gates)[1],
+                                        embed_limit=self.app.settings.export.embed_limit,
+                                        progress=lambda done, total: self.app.call_from_thread(
+                                            self.app.show_progress, "export: embedding for the leak check",
+                                            done, total))
         except LeakError as exc:
             self.post_message(Done(str(exc), error=True))
             return
@@ -235,6 +239,9 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
                                f"train {result.counts['train']}, polish {result.counts['polish']} → {result.path}"))
 
     def on_done(self, message: "Done") -> None:
+        if self.app.last_progress and self.app.last_progress.startswith("export:"):  # the export's own progress
+            self.app.last_progress = None
+            self.app.sub_title = self.app.header_line()
         tell(self, message.text, severity="error" if message.error else "information", timeout=10)
         self.action_refresh_counts()
 

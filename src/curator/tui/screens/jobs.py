@@ -243,16 +243,18 @@ class JobsScreen(ShowsWorkerErrors, Screen):
             self.running.set()
             self.query_one("#progress", Static).update("pausing: requests in flight finish, nothing new is sent…")
         elif self.last_request:
-            self.generate(*self.last_request, False)
+            self.generate(*self.last_request, False, resume=True)  # the jobs the pause left, nothing new
         else:
             self.notify("nothing to pause or resume")
 
     @work(thread=True, exclusive=True, group="jobs-estimate", exit_on_error=False)
     def estimate(self, family: str, limit: int) -> None:
-        """What the run would send and cost (`curator generate --dry-run`); writes nothing."""
+        """The key and the server first (before the question: a run that cannot be sent is never asked
+        about), then what the run would send and cost (`curator generate --dry-run`); writes nothing."""
         from curator.services import generate as service
 
         try:
+            service.check_teacher(self.app.settings)
             with self.app.project.reader() as store:
                 found = service.estimate(store, self.app.families[family], self.app.settings, limit=limit)
         except Exception as exc:  # noqa: BLE001 - shown to the curator; the app goes on
@@ -264,7 +266,8 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         """Confirm the cost before anything is sent: the requests, and the worst case in dollars."""
         progress = self.query_one("#progress", Static)
         if message.error:
-            progress.update(plain(f"could not estimate {message.family}: {message.error}"))
+            progress.update(plain(f"cannot generate {message.family}: {message.error}"))
+            tell(self, f"cannot generate {message.family}: {message.error}", severity="error")
             return
         e = message.estimate
         progress.update(self.IDLE)
@@ -291,7 +294,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         self.app.push_screen(ConfirmScreen(question), answered)
 
     @work(thread=True, exclusive=True, group="jobs-run", exit_on_error=False)
-    def generate(self, family: str, limit: int, procedural: bool) -> None:
+    def generate(self, family: str, limit: int, procedural: bool, resume: bool = False) -> None:
         """Generation through the same services as `curator generate`; an error is shown, never fatal."""
         from curator.services import generate as service
 
@@ -311,7 +314,8 @@ class JobsScreen(ShowsWorkerErrors, Screen):
                                                 cancel=cancel)
                     self.post_message(JobProgress(report.summary(), finished=True))
                     return
-                result = service.run(store, fams, family, settings, limit=limit, progress=progress, cancel=cancel)
+                result = service.run(store, fams, family, settings, limit=None if resume else limit,
+                                     progress=progress, cancel=cancel, resume=resume)
                 paused = store.count_jobs(state="queued", family=family)
         except Exception as exc:  # noqa: BLE001 - shown to the curator; the app goes on
             self.post_message(JobProgress(f"generation stopped: {exc}", finished=True, error=True))

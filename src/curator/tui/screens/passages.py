@@ -1,7 +1,13 @@
 """Passages: browse and search, change tags and quality, assign families, queue generation.
-Pages load in a worker on a read-only connection; a change is one quick write through the store."""
+Every visible passage is in the list, however many: a worker reads their ids (those matching the
+search) on a read-only connection, and the list draws line by line, reading the rows in view a
+screenful at a time on a read-only connection of its own. A change is one quick write through the store."""
 
 from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 
 from textual import work
 from textual.app import ComposeResult
@@ -9,28 +15,31 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import Header, Static
 
 from curator.models import Passage
-from curator.services.passages import list_passages, queue_generation, update_passage
-from curator.display.cell import cell, fit, fit_path
+from curator.services.passages import matching_ids, passages_by_id, queue_generation, update_passage
+from curator.display.cell import fit, fit_path
+from curator.display.rtl import display_lines
 from curator.tui.widgets.keyline import KeyLine
-from curator.tui.errors import guarded
+from curator.tui.errors import EXPECTED_ERRORS, describe, guarded
 from curator.tui.messages import BidiChanged, DataChanged
 from curator.tui.screens.prompt import ChooseScreen, PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
+from curator.tui.widgets.line_table import LineTable
 from curator.tui.widgets.rtl import RtlText
-from curator.tui.widgets.table_room import last_column_room
-
-PAGE = 2000
 
 
-class PassagesLoaded(Message):
-    def __init__(self, rows: list[Passage], total: int) -> None:
+class PassageIdsLoaded(Message):
+    """The ids of the passages to list (those matching `search`), in id order; `keep`: the passage the
+    cursor stays on (or the next one) if still listed, else the cursor goes to the top."""
+
+    def __init__(self, ids: Sequence[int], search: str, keep: int | None) -> None:
         super().__init__()
-        self.rows = rows
-        self.total = total
+        self.ids = ids
+        self.search = search
+        self.keep = keep
 
 
 class PassagesScreen(ShowsWorkerErrors, Screen):
@@ -57,22 +66,28 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     """
     BESIDE = 110  # columns from which the text sits beside the list, not under it
     WIDE = 160  # columns from which tags and families get columns of their own (else they are in the side panel)
+    NAMES = 24  # cells for the tags and the families columns
 
     def __init__(self) -> None:
         super().__init__()
         self.search = ""
         self.marked: set[int] = set()
-        self.rows: list[Passage] = []
-        self.text_room = 50  # cells for the text column (see last_column_room)
-        self.total = 0
+        self.ids: Sequence[int] = array("q")  # the listed passages' ids, in order (not the passages)
         self.last_family: str | None = None  # the family `g` queued last: the chooser starts on it
         self.wide: bool | None = None  # the columns shown: with tags and families, or not
+        self._reader = None  # the UI thread's read-only connection, for the rows in view
+        self._read_failed = False  # the last read of rows failed (said once)
+
+    @property
+    def table(self) -> LineTable:
+        return self.query_one("#passage-table", LineTable)
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="info", markup=False)
         with Container(id="body"):
-            yield DataTable(id="passage-table", cursor_type="row", zebra_stripes=True)
+            yield LineTable(self.read_rows, self.row_cells, lambda _id: self.show_selected(), self.lay_out_ahead,
+                            id="passage-table")
             with Vertical(id="passage-side"):
                 with VerticalScroll():
                     yield RtlText("", id="passage-text", mode=self.app.bidi_mode)
@@ -83,84 +98,77 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.set_columns(self.app.size.width)
         self.load()
 
-    def on_resize(self, event) -> None:
-        if self.set_columns(event.size.width) and self.rows:
-            self.show_rows()
+    def on_unmount(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
-    def set_columns(self, width: int) -> bool:
-        """Columns for this width (at 80 the text needs the room: tags and families go to the side panel).
-        True if they changed."""
+    def on_resize(self, event) -> None:
+        self.set_columns(event.size.width)
+
+    def set_columns(self, width: int) -> None:
+        """Columns for this width (at 80 the text needs the room: tags and families go to the side
+        panel); the id column as wide as the largest id listed."""
         self.set_class(width < self.BESIDE, "narrow")
-        wide = width >= self.WIDE
-        if wide == self.wide:
-            return False
-        self.wide = wide
-        table = self.query_one("#passage-table", DataTable)
-        table.clear(columns=True)
-        table.add_columns("", "id", "quality", *(("tags", "families") if wide else ()), "text")
-        return True
+        self.wide = width >= self.WIDE
+        id_width = max(2, len(str(self.ids[-1]))) if self.ids else 2  # in id order: the last is the largest
+        names = (("tags", self.NAMES), ("families", self.NAMES)) if self.wide else ()
+        self.table.set_columns([("", 1), ("id", id_width), ("quality", 7), *names, ("text", None)])
 
     def on_data_changed(self, _message: DataChanged) -> None:
-        self.load()
+        self.load(keep=self.table.row_id)
+
+    def load(self, keep: int | None = None) -> None:
+        self.load_ids(self.search, keep)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="passages", name="loading passages")
-    def load(self) -> None:
+    def load_ids(self, search: str, keep: int | None) -> None:
         with self.app.project.reader() as store:
-            page = list_passages(store, search=self.search, limit=PAGE)
-            rows, total = page.rows, page.total
-        self.post_message(PassagesLoaded(rows, total))
+            ids = matching_ids(store, search=search)
+        self.post_message(PassageIdsLoaded(ids, search, keep))
 
-    def on_passages_loaded(self, message: PassagesLoaded) -> None:
-        self.rows, self.total = message.rows, message.total
-        self.call_after_refresh(self.show_rows)  # once laid out: the text column's room is the table's real width
-
-    def show_rows(self) -> None:
-        table = self.query_one("#passage-table", DataTable)
-        row = table.cursor_row
-        self.text_room = self.room_for_text()
-        table.clear(columns=True)  # the text column's width fixed to its room: the header never waits for the rows
-        table.add_columns("", "id", "quality", *(("tags", "families") if self.wide else ()))
-        table.add_column("text", width=self.text_room)
-        for p in self.rows:
-            table.add_row(*self.cells(p), key=str(p.id))
-        if self.rows:
-            table.move_cursor(row=min(row, len(self.rows) - 1), animate=False)
+    def on_passage_ids_loaded(self, message: PassageIdsLoaded) -> None:
+        self.ids = message.ids
+        self.set_columns(self.app.size.width)
+        position = bisect_left(self.ids, message.keep) if message.keep is not None else 0
+        self.table.set_ids(self.ids, cursor=position)  # the side panel follows (see show_selected)
         self.show_info()
-        self.show_selected()
 
-    def room_for_text(self) -> int:
-        table = self.query_one("#passage-table", DataTable)
-        return last_column_room(table, [self.cells(p)[:-1] for p in self.rows], most=80)
+    def read_rows(self, ids: list[int]) -> Mapping[int, Passage]:
+        """The rows the list draws now (a screenful, one read by primary key) on the UI thread's
+        read-only connection. Rows that cannot be read are drawn so (until the list is read again);
+        failing reads are said once, until one works."""
+        try:
+            if self._reader is None:
+                self._reader = self.app.project.reader()
+            rows = passages_by_id(self._reader, ids)
+            self._read_failed = False
+            return rows
+        except EXPECTED_ERRORS as exc:
+            if not self._read_failed:
+                self._read_failed = True
+                self.app.show_error(describe(exc, "could not read the passages"))
+            return {}
 
     def show_info(self) -> None:
-        shown = f"{len(self.rows)} of {self.total}" if self.total > len(self.rows) else str(self.total)
         self.query_one("#info", Static).update(
-            f"{shown} passages{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
+            f"{len(self.ids):,} passages{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
             f" · {len(self.marked)} marked (space marks, g queues generation for them)")
 
-    def cells(self, p: Passage) -> tuple:
+    def row_cells(self, passage_id: int, p: Passage | None, widths: Sequence[int]) -> tuple[str, ...]:
+        """A row's cells, each fitted to its width (inert, cut, reordered)."""
         mode = self.app.bidi_mode
-        names = (cell(",".join(p.tags), 24, mode), cell(",".join(p.families), 24, mode)) if self.wide else ()
-        return ("●" if p.id in self.marked else " ", str(p.id), p.quality, *names, cell(p.text, self.text_room, mode))
+        mark = "●" if passage_id in self.marked else " "
+        if p is None:
+            return (mark, str(passage_id), "", *(("", "") if self.wide else ()), "(cannot be read)")
+        names = (fit(",".join(p.tags), widths[3], mode), fit(",".join(p.families), widths[4], mode)) if self.wide else ()
+        return (mark, str(p.id), p.quality, *names, fit(p.text, widths[-1], mode))
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
-        self.redraw_cells()
-
-    def redraw_cells(self) -> None:
-        """Redraw the rows' cells in place (the cursor stays where it is)."""
-        table = self.query_one("#passage-table", DataTable)
-        for p in self.rows:
-            for column, value in zip(table.columns, self.cells(p)):
-                table.update_cell(str(p.id), column, value)
+        self.table.redraw()
 
     def current(self) -> Passage | None:
-        table = self.query_one("#passage-table", DataTable)
-        if not self.rows or table.cursor_row >= len(self.rows):
-            return None
-        return self.rows[table.cursor_row]
-
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        self.show_selected()
+        return self.table.current()
 
     def show_selected(self) -> None:
         p = self.current()
@@ -169,17 +177,22 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         tags = "" if p is None or self.wide else f"tags: {', '.join(p.tags) or '-'} · families: {', '.join(p.families) or '-'}\n"
         self.query_one("#rules", RtlText).text = tags + "\n".join(p.rules) + "\n" + where if p else ""
 
+    def lay_out_ahead(self) -> None:
+        """When keys pause (the list calls it), lay out the texts the next key would show (the rows next
+        to the cursor and a page away) as the side panel would: that key then only draws them."""
+        text = self.query_one("#passage-text", RtlText)
+        table = self.table
+        for position in (table.cursor + 1, table.cursor - 1, table.cursor + table.page, table.cursor - table.page):
+            if 0 <= position < len(self.ids) and (p := table.row(position)) is not None:
+                display_lines(p.text, text.size.width, text.mode)
+
     @guarded
     def _update(self, **fields) -> None:
         p = self.current()
         if p is None:
             return
         updated = update_passage(self.app.store, p.id, known_families=self.app.families, **fields)
-        index = self.query_one("#passage-table", DataTable).cursor_row
-        self.rows[index] = updated
-        table = self.query_one("#passage-table", DataTable)
-        for column, value in zip(table.columns, self.cells(updated)):
-            table.update_cell(str(p.id), column, value)
+        self.table.put(p.id, updated)
         self.show_selected()
 
     def action_search(self) -> None:
@@ -217,13 +230,9 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         if p is None:
             return
         self.marked ^= {p.id}
-        self.show_mark(p.id)
+        self.table.redraw_row(p.id)
         self.show_info()
-        self.query_one("#passage-table", DataTable).action_cursor_down()
-
-    def show_mark(self, passage_id: int) -> None:
-        table = self.query_one("#passage-table", DataTable)
-        table.update_cell(str(passage_id), table.ordered_columns[0].key, "●" if passage_id in self.marked else " ")
+        self.table.action_cursor_down()
 
     def action_generate(self) -> None:
         ids = sorted(self.marked) or ([self.current().id] if self.current() else [])
@@ -237,9 +246,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             self.last_family = family
             report = queue_generation(self.app.store, fam, self.app.settings, ids)
             self.notify(f"queued {report.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")
-            unmarked, self.marked = self.marked, set()
-            for passage_id in unmarked:
-                self.show_mark(passage_id)
+            self.marked = set()
+            self.table.redraw()
             self.show_info()
 
         if not self.app.families:

@@ -372,7 +372,7 @@ class TriageScreen(TriageAtScale, Screen):
     def status_line(self) -> str:
         mode = self.app.bidi_mode
         left = len(self.ids) - len(self.done)
-        head = f"{triage.QUEUES[self.queue]} · {left} left / {len(self.ids)}"  # the filter is on the bar below
+        head = f"{triage.QUEUES[self.queue]} · {left:,} left / {len(self.ids):,}"  # the filter is on the bar below
         if self.card is not None:
             e = self.card.example
             head += (f" · #{e.id} {fit(e.family, 24, mode)} / {fit(e.task_type or '-', 24, mode)}"

@@ -4,6 +4,11 @@ and the predictor, retrained in a worker as decisions arrive."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from textual import work
 from textual.message import Message
 
@@ -206,7 +211,9 @@ class TriageAtScale:
             self.check_unfinished()
         else:
             b = message.bulk
-            self.say(bulk.describe(b) + (f" · undo: {self.undo_key}" if not b.undone_at else ""))
+            done = {"accept": "accepted", "reject": "rejected", "flag": "flagged"}[b.action]
+            what = f"bulk #{b.id}: {done} {b.done:,}" + (f" ({b.reason})" if b.reason else "")
+            self.say(f"{what} · undone" if b.undone_at else f"{what} · undo: {self.undo_key}")
             if b.action in ("accept", "reject"):
                 self.decision_counted(b.done)
                 self.app.recount_coverage()
@@ -244,7 +251,8 @@ class TriageAtScale:
 
     # -- the predictor ----------------------------------------------------------------------------
 
-    training = False  # a retrain is running (a thread cannot be stopped: the next waits for it)
+    training = False  # a retrain is running (one at a time: the next waits for it)
+    trainings = 0  # retrains finished since the screen opened
 
     def decision_counted(self, count: int = 1) -> None:
         """Accepts or rejects: retrain once `RETRAIN_EVERY` have arrived (after the running one, if any)."""
@@ -253,18 +261,25 @@ class TriageAtScale:
             self.retrain()
 
     def retrain(self, *, only_if_stale: bool = False) -> None:
+        settings = getattr(self.app, "settings", None)
+        if settings is not None and not settings.triage.predictor:  # [triage] predictor = false
+            return
         self.training = True
         self.decided_since_training = 0
         self._retrain(only_if_stale)
 
     @work(thread=True, group="triage-predictor", exit_on_error=False)
     def _retrain(self, only_if_stale: bool) -> None:
+        """`curator triage predict` in a process of its own, at a lower priority and on one thread: the
+        training's Python work never holds this process's interpreter (a thread would, between keys)."""
+        command = [sys.executable, "-m", "curator", "triage", "predict", "--json", "--background",
+                   "--db", str(self.app.project.db_path)] + (["--if-stale"] if only_if_stale else [])
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
         try:
-            with self.app.project.writer() as store:
-                if only_if_stale and not predict.stale(store):
-                    refresh = predict.current(store)
-                else:
-                    refresh = predict.refresh(store)
+            done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+            if done.returncode != 0:
+                raise RuntimeError((done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
+            refresh = predict.Refresh(**json.loads(done.stdout.strip().splitlines()[-1]))
         except Exception as exc:  # shown, never fatal
             self.post_message(PredictorRefreshed(None, f"the predictor could not learn: {exc}"))
             return
@@ -272,6 +287,7 @@ class TriageAtScale:
 
     def on_predictor_refreshed(self, message: PredictorRefreshed) -> None:
         self.training = False
+        self.trainings += 1
         if self.decided_since_training >= predict.RETRAIN_EVERY:
             self.retrain()
         if message.error:

@@ -17,7 +17,7 @@ class RtlText(Widget):
     DEFAULT_CSS = """
     RtlText { height: auto; width: 1fr; }
     """
-    text: reactive[str] = reactive("", layout=True)
+    text: reactive[str] = reactive("")  # a new text is laid out again only when it takes other lines (watch_text)
     mode: reactive[str] = reactive("app", layout=True)
 
     def __init__(self, text: str = "", *, ltr: bool = False, style: str = "", mode: str = "app",
@@ -27,6 +27,15 @@ class RtlText(Widget):
         self.line_style = style
         self.set_reactive(RtlText.text, text)
         self.set_reactive(RtlText.mode, mode)
+
+    def watch_text(self, old: str, new: str) -> None:
+        """Repaint; lay the screen out again only if the height changes (a relayout costs a list of
+        passages or cards ~10 ms a key, a repaint of the same height does not)."""
+        width = self.content_region.width
+        self.refresh(layout=not width or len(self.lines(width)) != len(self._lines_of(old, width)))
+
+    def _lines_of(self, text: str, width: int) -> tuple:
+        return ltr_lines(text, width, self.mode) if self.ltr else display_lines(text, width, self.mode)
 
     def lines(self, width: int) -> tuple:
         return ltr_lines(self.text, width, self.mode) if self.ltr else display_lines(self.text, width, self.mode)
