@@ -183,7 +183,7 @@ def cache_run(requests: int, concurrency: int, latency: float, repeat: int) -> N
                 plan_generation(store, family, settings, limit=warmup)
                 with Server(latency) as server:
                     run_jobs_timed(store, fams, settings, server.url)
-            estimate = service.estimate(store, family, settings, limit=warmup + requests, count_tokens=False)
+            estimate = service.estimate(store, family, settings, limit=requests, count_tokens=False)  # (a count to add)
             spent = store.spent_usd()
             plan_generation(store, family, settings, limit=warmup + requests)
             fewshot = FewShot.load(store)
