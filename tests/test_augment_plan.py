@@ -83,6 +83,9 @@ def test_the_cost_of_a_run_counts_the_jobs_already_queued_for_its_family(db: Pat
         service.queue(store, planned)
         queued = store.count_jobs(state="queued", family="grammar_tutor")
         assert queued > 1
-        estimate = generate.estimate(store, FAMS["grammar_tutor"], settings, limit=1)
-    # a run sends the one planned job and every job `A` queued for the family: the question says so
-    assert estimate.requests >= queued and estimate.worst_cost_usd > 0
+        estimate = generate.estimate(store, FAMS["grammar_tutor"], settings, limit=queued + 1)
+        one = generate.estimate(store, FAMS["grammar_tutor"], settings, limit=1)
+    # `--limit N` is what one run sends: the jobs `A` queued for the family first, then new ones up to N;
+    # the question counts them all
+    assert estimate.requests == queued + 1 and estimate.worst_cost_usd > 0
+    assert one.requests == 1
