@@ -4,7 +4,8 @@ It reads only what curator already stores: each gate's verdict and score (the ju
 family, the length and the sentence vector (reduced to a few principal components). The model is
 scikit-learn's `HistGradientBoostingClassifier`: missing values (a gate that did not run, no vector)
 are native to it, thresholds such as "judge below 0.6" or "longer than 1,500 characters" are what
-trees learn, and it fits 10,000 rows in well under a second on two cores.
+trees learn, and it fits 10,000 rows in under half a second on one thread (one: OpenMP's spin-waiting makes
+two threads erratic when the other core is busy, as it is beside the app).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from curator.store.predictions import FeatureRow
 
@@ -106,7 +108,8 @@ class Predictor:
     def p_reject(self, rows: Sequence[FeatureRow], vectors: dict[int, bytes]) -> np.ndarray:
         if not rows:
             return np.zeros(0)
-        return self.model.predict_proba(self.features.matrix(rows, vectors)[:, self.features.keep])[:, 1]
+        with threadpool_limits(1):
+            return self.model.predict_proba(self.features.matrix(rows, vectors)[:, self.features.keep])[:, 1]
 
 
 def enough(labels: Sequence[int]) -> bool:
@@ -133,7 +136,8 @@ def train(rows: Sequence[FeatureRow], labels: Sequence[int], vectors: dict[int, 
     model = HistGradientBoostingClassifier(
         max_iter=150, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=max(5, len(y) // 100),
         l2_regularization=1.0, categorical_features=categorical, early_stopping=False, random_state=seed)
-    model.fit(x, y)
+    with threadpool_limits(1):  # OpenMP's spin-waits make two threads erratic beside other work (0.1 s → 30 s+)
+        model.fit(x, y)
     digest = hashlib.blake2b(np.asarray([r.id for r in rows], dtype=np.int64).tobytes() + y.tobytes(),
                              digest_size=6).hexdigest()
     return Predictor(features, model, len(y), int(y.sum()), f"hgb-{len(y)}-{digest}")
