@@ -232,8 +232,9 @@ def test_a_150000_job_batch_run_survives_a_kill_between_chunks(tmp_path: Path, p
 @pytest.mark.parametrize("moment", ["before_created", "after_created", "after_recorded"])
 def test_a_kill_at_any_moment_of_a_submission_sends_no_chunk_twice(tmp_path: Path, prompts: Path, moment) -> None:
     """Killed while its second chunk's creation is at the server (before the batch exists, or after it
-    exists but before the client hears of it), or just after it is recorded: the next run finds the
-    batch (or, never created, sends the chunk), and every job gets its result exactly once."""
+    exists but before the client hears of it), or after it is recorded (held while the third chunk's
+    creation is at the server, so the moment is the same on every run): the next run finds the batch
+    (or, never created, sends the chunk), and every job gets its result exactly once."""
     db = tmp_path / "kill.db"
     with Store(db) as store:
         _queue(store, 30)
@@ -241,9 +242,11 @@ def test_a_kill_at_any_moment_of_a_submission_sends_no_chunk_twice(tmp_path: Pat
     with FakeMessagesAPI() as api:
         api.polls_until_ended = 0
         env = _env(tmp_path, prompts, api, db, max_requests=10, confirm=0)
-        if moment == "before_created":
+        if moment in ("before_created", "after_recorded"):
+            held = 2 if moment == "before_created" else 3
+
             def before(n: int, size: int) -> None:
-                if n == 2:
+                if n == held:
                     arrived.set()
                     hold.wait(60)
                     return Fault.status_code(500, message="not created: its client went away")
@@ -260,14 +263,14 @@ def test_a_kill_at_any_moment_of_a_submission_sends_no_chunk_twice(tmp_path: Pat
             assert proc.stdout.readline().startswith("chunk ") and proc.stdout.readline().startswith("chunk ")
         else:
             assert proc.stdout.readline().startswith("chunk ")
-            assert arrived.wait(60), proc.communicate()
+        assert arrived.wait(60), proc.communicate()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         hold.set()
         with Store(db, readonly=True) as store:
             states = [c["state"] for c in store.chunks()]
         assert states == {"before_created": ["submitted", "sending"], "after_created": ["submitted", "sending"],
-                          "after_recorded": ["submitted", "submitted"]}[moment]
+                          "after_recorded": ["submitted", "submitted", "sending"]}[moment]
         out = subprocess.run(_batch_cli(30, "--wait", "--resume"), env=env, capture_output=True, text=True,
                              timeout=120)
         assert out.returncode == 0, out.stderr
