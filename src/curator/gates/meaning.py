@@ -94,6 +94,8 @@ def eval_set(evals: Embedded, settings: MeaningSettings, model: str, thresholds:
 def numbers_differ(a: str, b: str) -> bool:
     """Whether two number signatures (`meaning.texts.number_signature`) each hold a number the other lacks
     («۲۴ ÷ ۶» and «۲۴ ÷ ۸» do; «نقش دو واژه…» and a question with no number do not)."""
+    if a == b:  # most pairs: the same numbers, or none
+        return False
     left, right = Counter(a.split()), Counter(b.split())
     return bool(left - right) and bool(right - left)
 

@@ -58,11 +58,15 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
     todo = missing if limit is None else min(missing, limit)
     start = time.perf_counter()
     passage = store.passage_texts()
-    while report.embedded < todo and not cancel.is_set():
-        rows = store.unembedded(embedder.model_id, min(settings.batch, todo - report.embedded))
-        if not rows:
+    # The examples to embed are listed once (a pass over the store), then embedded a batch at a time
+    # (each batch only what still has no vector: another process may have embedded some meanwhile).
+    ids = store.unembedded_ids(embedder.model_id, todo) if todo else []
+    for first in range(0, len(ids), settings.batch):
+        if cancel.is_set():
             break
-        _embed_rows(store, embedder, rows, passage)
+        rows = store.unembedded_of(embedder.model_id, ids[first:first + settings.batch])
+        if rows:
+            _embed_rows(store, embedder, rows, passage)
         report.embedded += len(rows)
         if progress:
             progress(report.embedded, todo)

@@ -33,6 +33,13 @@ class EmbeddingQueries:
             f"SELECT id, messages, passage_id, ({EVAL}) FROM examples WHERE {_EMBEDDABLE} AND {_MISSING} "
             f"ORDER BY ({EVAL}) DESC, id LIMIT ?", (model, limit)).fetchall()
 
+    def unembedded_ids(self, model: str, limit: int | None = None) -> list[int]:
+        """Ids of up to `limit` (default: all) examples with no vector from `model`, in the order
+        `unembedded` gives them: one pass over the examples, however many batches embed them."""
+        return [r[0] for r in self.conn.execute(
+            f"SELECT id FROM examples WHERE {_EMBEDDABLE} AND {_MISSING} ORDER BY ({EVAL}) DESC, id LIMIT ?",
+            (model, -1 if limit is None else limit))]
+
     def unembedded_of(self, model: str, ids: list[int]) -> list[tuple[int, str, int | None, int]]:
         """(id, messages JSON, passage id, is an eval item) of those of `ids` with no vector from `model`."""
         return sorted(self.rows_in(f"SELECT id, messages, passage_id, ({EVAL}) FROM examples "
