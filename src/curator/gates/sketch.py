@@ -51,6 +51,7 @@ class Corpus:
 
         lengths = np.zeros(len(keys), dtype=np.int64)
         parts = []
+        known: dict[str, int] = {}  # word ids made in earlier batches
         for lo in range(0, len(keys), _BUILD_BATCH):
             batch = keys[lo:lo + _BUILD_BATCH]
             present = np.fromiter(map(bool, batch), dtype=bool, count=len(batch))  # "" has no word
@@ -62,7 +63,8 @@ class Corpus:
             lengths[lo:lo + len(batch)][present] = np.diff(words.offsets.to_numpy())
             distinct = pc.dictionary_encode(words.flatten())
             vocab = distinct.dictionary.to_pylist()
-            ids = np.fromiter(map(word_id, vocab), dtype=np.uint64, count=len(vocab))
+            known.update((w, word_id(w)) for w in vocab if w not in known)
+            ids = np.fromiter(map(known.__getitem__, vocab), dtype=np.uint64, count=len(vocab))
             parts.append(ids[distinct.indices.to_numpy()])
         offsets = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -141,11 +143,10 @@ def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
     count, perms = sig.shape
     rows = perms // bands
     keys = np.zeros((count, bands), dtype=np.uint64)
-    for b in range(bands):
-        key = np.zeros(count, dtype=np.uint64)
-        for r in range(rows):
-            key = _mix(key ^ sig[:, b * rows + r])
-        keys[:, b] = key & np.uint64(0x7FFFFFFFFFFFFFFF)
+    for r in range(rows):  # every band at once: row r of band b is column b * rows + r
+        keys ^= sig[:, r:bands * rows:rows]
+        _mix(keys)
+    keys &= np.uint64(0x7FFFFFFFFFFFFFFF)
     empty = np.all(sig == np.iinfo(sig.dtype).max, axis=1)
     keys[empty] = (np.flatnonzero(empty).astype(np.uint64) | np.uint64(1 << 63))[:, None]
     return keys
@@ -161,6 +162,7 @@ def band_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: in
     paired all with all."""
     columns = np.ascontiguousarray(keys.T)
     low = np.uint64(_FILTER - 1)
+    spread = np.uint64((1 << int(np.clip(np.ceil(np.log2(max(len(keys), 1))) + 3, 10, 24))) - 1)  # ~8 slots a row
     found: list[np.ndarray] = []  # pairs as a * len(keys) + b
     for b in range(keys.shape[1]):
         column = columns[b]
@@ -171,8 +173,10 @@ def band_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: in
             rows = np.flatnonzero(bitmap[(column & low).astype(np.int64)])
             rows = rows[np.isin(column[rows], wanted)]
             order = rows[np.argsort(column[rows])]
-        else:
-            order = np.argsort(column)
+        else:  # only rows whose key's low bits another row has too can share its key: few to sort
+            bits = (column & spread).astype(np.intp)
+            rows = np.flatnonzero(np.bincount(bits, minlength=int(spread) + 1)[bits] > 1)
+            order = rows[np.argsort(column[rows])]
         sorted_keys = column[order]
         bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
         sizes = np.diff(bounds)
