@@ -29,8 +29,9 @@ def keys(count: int, seed: int = 5) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("batch", [2, 50_000])
-def test_word_ids_are_each_word_s_stable_hash_in_order(monkeypatch, batch: int) -> None:
+@pytest.mark.parametrize("arrow_from, batch", [(0, 2), (0, 50_000), (10**9, 2)])
+def test_word_ids_are_each_word_s_stable_hash_in_order(monkeypatch, arrow_from: int, batch: int) -> None:
+    monkeypatch.setattr(sketch, "_ARROW_FROM", arrow_from)  # split by Arrow or by Python
     monkeypatch.setattr(sketch, "_BUILD_BATCH", batch)  # the batches' seams change nothing
     texts = keys(40)
     corpus = Corpus.build(texts)
@@ -101,9 +102,11 @@ def test_band_pairs_are_every_pair_sharing_a_band_key(max_bucket: int) -> None:
 
 
 def test_another_process_makes_the_same_sketches() -> None:
-    """Word ids are no salted `hash()`: a process with another PYTHONHASHSEED gets the same band keys."""
+    """Word ids are no salted `hash()`: a process with another PYTHONHASHSEED gets the same band keys
+    (there through Arrow's split, here through Python's)."""
     texts = keys(300)
-    code = ("import sys, json\nfrom curator.gates.sketch import Corpus, minhash, band_keys\n"
+    code = ("import sys, json\nfrom curator.gates import sketch\nsketch._ARROW_FROM = 0\n"
+            "from curator.gates.sketch import Corpus, minhash, band_keys\n"
             "texts = json.load(sys.stdin)\nc = Corpus.build(texts)\nh, o, _ = c.ngrams(2)\n"
             "sys.stdout.write(band_keys(minhash(h, o, len(texts), 63), 21).tobytes().hex())")
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT / "src")}

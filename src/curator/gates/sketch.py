@@ -31,7 +31,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-_BUILD_BATCH = 50_000  # keys split into words at a time (memory)
+_ARROW_FROM = 5_000  # keys from which Arrow splits them (fewer: loading it would cost more than it saves)
+_BUILD_BATCH = 50_000  # keys Arrow splits into words at a time (memory)
 
 
 @dataclass
@@ -43,32 +44,19 @@ class Corpus:
 
     @classmethod
     def build(cls, keys: list[str]) -> "Corpus":
-        """Word ids are stable 64-bit hashes (`word_id`), each distinct word hashed once. The words are
-        split and told apart by Arrow's string kernels (C++), a batch of keys at a time: no Python
-        object a word."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        lengths = np.zeros(len(keys), dtype=np.int64)
-        parts = []
-        known: dict[str, int] = {}  # word ids made in earlier batches
-        for lo in range(0, len(keys), _BUILD_BATCH):
-            batch = keys[lo:lo + _BUILD_BATCH]
-            present = np.fromiter(map(bool, batch), dtype=bool, count=len(batch))  # "" has no word
-            encoded = [k.encode("utf-8") for k in batch if k]
-            ends = np.zeros(len(encoded) + 1, dtype=np.int64)
-            np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=ends[1:])
-            texts = pa.LargeStringArray.from_buffers(len(encoded), pa.py_buffer(ends), pa.py_buffer(b"".join(encoded)))
-            words = pc.split_pattern(texts, " ")
-            lengths[lo:lo + len(batch)][present] = np.diff(words.offsets.to_numpy())
-            distinct = pc.dictionary_encode(words.flatten())
-            vocab = distinct.dictionary.to_pylist()
-            known.update((w, word_id(w)) for w in vocab if w not in known)
-            ids = np.fromiter(map(known.__getitem__, vocab), dtype=np.uint64, count=len(vocab))
-            parts.append(ids[distinct.indices.to_numpy()])
+        """Word ids are stable 64-bit hashes (`word_id`), each distinct word hashed once. Many keys are
+        split and told apart by Arrow's string kernels (C++), a batch at a time: no Python object a
+        word; a few by Python's `str.split` (no Arrow to load for them)."""
+        if len(keys) < _ARROW_FROM:
+            lengths = [key.count(" ") + 1 if key else 0 for key in keys]
+            words = " ".join(k for k in keys if k).split(" ") if any(keys) else []
+            vocab = {w: word_id(w) for w in set(words)}
+            ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.uint64, count=len(words))
+        else:
+            ids, lengths = _split_with_arrow(keys)
         offsets = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        return cls(np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64), offsets)
+        return cls(ids, offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -93,6 +81,31 @@ class Corpus:
         position = np.arange(count) - self.offsets[owner]  # the word where each n-gram starts in its text
         inside = position + n <= lengths[owner]
         return h[inside], owner[inside], position[inside]
+
+
+def _split_with_arrow(keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(word ids of every key in order, words a key) with Arrow's split and dictionary encoding."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lengths = np.zeros(len(keys), dtype=np.int64)
+    parts = [np.zeros(0, dtype=np.uint64)]
+    known: dict[str, int] = {}  # word ids made in earlier batches
+    for lo in range(0, len(keys), _BUILD_BATCH):
+        batch = keys[lo:lo + _BUILD_BATCH]
+        present = np.fromiter(map(bool, batch), dtype=bool, count=len(batch))  # "" has no word
+        encoded = [k.encode("utf-8") for k in batch if k]
+        ends = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=ends[1:])
+        texts = pa.LargeStringArray.from_buffers(len(encoded), pa.py_buffer(ends), pa.py_buffer(b"".join(encoded)))
+        words = pc.split_pattern(texts, " ")
+        lengths[lo:lo + len(batch)][present] = np.diff(words.offsets.to_numpy())
+        distinct = pc.dictionary_encode(words.flatten())
+        vocab = distinct.dictionary.to_pylist()
+        known.update((w, word_id(w)) for w in vocab if w not in known)
+        ids = np.fromiter(map(known.__getitem__, vocab), dtype=np.uint64, count=len(vocab))
+        parts.append(ids[distinct.indices.to_numpy()])
+    return np.concatenate(parts), lengths
 
 
 def word_id(word: str) -> int:
