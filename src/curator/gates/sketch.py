@@ -13,16 +13,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer: a good 64-bit mixer, vectorised (wrapping uint64 arithmetic)."""
-    x = (x + _GOLDEN) & _MASK
-    x = ((x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK
-    x = ((x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK
-    return x ^ (x >> np.uint64(31))
+    """splitmix64 finalizer: a good 64-bit mixer, vectorised (wrapping uint64 arithmetic), in place:
+    `x` (uint64) is overwritten and returned."""
+    x += _GOLDEN
+    t = x >> np.uint64(30)
+    x ^= t
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    np.right_shift(x, np.uint64(27), out=t)
+    x ^= t
+    x *= np.uint64(0x94D049BB133111EB)
+    np.right_shift(x, np.uint64(31), out=t)
+    x ^= t
+    return x
+
+
+_ARROW_FROM = 5_000  # keys from which Arrow splits them (fewer: loading it would cost more than it saves)
+_BUILD_BATCH = 50_000  # keys Arrow splits into words at a time (memory)
 
 
 @dataclass
@@ -34,11 +44,16 @@ class Corpus:
 
     @classmethod
     def build(cls, keys: list[str]) -> "Corpus":
-        """Word ids are stable 64-bit hashes (`word_id`), each distinct word hashed once."""
-        lengths = [key.count(" ") + 1 if key else 0 for key in keys]
-        words = " ".join(k for k in keys if k).split(" ") if any(keys) else []
-        vocab = {w: word_id(w) for w in set(words)}
-        ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.uint64, count=len(words))
+        """Word ids are stable 64-bit hashes (`word_id`), each distinct word hashed once. Many keys are
+        split and told apart by Arrow's string kernels (C++), a batch at a time: no Python object a
+        word; a few by Python's `str.split` (no Arrow to load for them)."""
+        if len(keys) < _ARROW_FROM:
+            lengths = [key.count(" ") + 1 if key else 0 for key in keys]
+            words = " ".join(k for k in keys if k).split(" ") if any(keys) else []
+            vocab = {w: word_id(w) for w in set(words)}
+            ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.uint64, count=len(words))
+        else:
+            ids, lengths = _split_with_arrow(keys)
         offsets = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         return cls(ids, offsets)
@@ -56,13 +71,41 @@ class Corpus:
         if total < n:
             empty = np.zeros(0, dtype=np.int64)
             return np.zeros(0, dtype=np.uint64), empty, empty
-        h = np.zeros(total - n + 1, dtype=np.uint64)
-        for k in range(n):
-            h = _mix(h ^ self.ids[k: total - n + 1 + k])
-        starts = np.arange(total - n + 1)
-        owner = np.searchsorted(self.offsets, starts, side="right") - 1
-        inside = starts + n <= self.offsets[owner + 1]
-        return h[inside], owner[inside], (starts - self.offsets[owner])[inside]
+        count = total - n + 1
+        h = _mix(self.ids[:count].copy())
+        for k in range(1, n):
+            h ^= self.ids[k:count + k]
+            _mix(h)
+        lengths = self.lengths()
+        owner = np.repeat(np.arange(len(lengths)), lengths)[:count]
+        position = np.arange(count) - self.offsets[owner]  # the word where each n-gram starts in its text
+        inside = position + n <= lengths[owner]
+        return h[inside], owner[inside], position[inside]
+
+
+def _split_with_arrow(keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(word ids of every key in order, words a key) with Arrow's split and dictionary encoding."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lengths = np.zeros(len(keys), dtype=np.int64)
+    parts = [np.zeros(0, dtype=np.uint64)]
+    known: dict[str, int] = {}  # word ids made in earlier batches
+    for lo in range(0, len(keys), _BUILD_BATCH):
+        batch = keys[lo:lo + _BUILD_BATCH]
+        present = np.fromiter(map(bool, batch), dtype=bool, count=len(batch))  # "" has no word
+        encoded = [k.encode("utf-8") for k in batch if k]
+        ends = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=ends[1:])
+        texts = pa.LargeStringArray.from_buffers(len(encoded), pa.py_buffer(ends), pa.py_buffer(b"".join(encoded)))
+        words = pc.split_pattern(texts, " ")
+        lengths[lo:lo + len(batch)][present] = np.diff(words.offsets.to_numpy())
+        distinct = pc.dictionary_encode(words.flatten())
+        vocab = distinct.dictionary.to_pylist()
+        known.update((w, word_id(w)) for w in vocab if w not in known)
+        ids = np.fromiter(map(known.__getitem__, vocab), dtype=np.uint64, count=len(vocab))
+        parts.append(ids[distinct.indices.to_numpy()])
+    return np.concatenate(parts), lengths
 
 
 def word_id(word: str) -> int:
@@ -88,16 +131,21 @@ def minhash(hashes: np.ndarray, owner: np.ndarray, count: int, permutations: int
     sig = np.full((count, permutations), np.iinfo(np.uint32).max, dtype=np.uint32)
     if len(hashes) == 0:
         return sig
-    order = np.argsort(owner, kind="stable")
-    owner, top = owner[order], (hashes[order] >> np.uint64(32)).astype(np.uint32)
+    if np.any(owner[1:] < owner[:-1]):  # `Corpus.ngrams` gives them in text order already
+        order = np.argsort(owner, kind="stable")
+        owner, hashes = owner[order], hashes[order]
+    top = (hashes >> np.uint64(32)).astype(np.uint32)
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     docs = owner[starts]
     cuts = np.unique(np.r_[starts[np.searchsorted(starts, np.arange(0, len(top), _BLOCK))], len(top)])
+    mult, add = mult[:, None], add[:, None]
+    values = np.empty((permutations, int(np.diff(cuts).max())), dtype=np.uint32)
     for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
         first, last = np.searchsorted(starts, lo), np.searchsorted(starts, hi)
-        values = top[lo:hi, None] * mult[None, :]
-        values += add[None, :]
-        sig[docs[first:last]] = np.minimum.reduceat(values, starts[first:last] - lo, axis=0)
+        block = values[:, :hi - lo]  # permutations x values: the inner loops run along contiguous memory
+        np.multiply(mult, top[None, lo:hi], out=block)
+        np.add(block, add, out=block)
+        sig[docs[first:last]] = np.minimum.reduceat(block, starts[first:last] - lo, axis=1).T
     return sig
 
 
@@ -108,11 +156,10 @@ def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
     count, perms = sig.shape
     rows = perms // bands
     keys = np.zeros((count, bands), dtype=np.uint64)
-    for b in range(bands):
-        key = np.zeros(count, dtype=np.uint64)
-        for r in range(rows):
-            key = _mix(key ^ sig[:, b * rows + r])
-        keys[:, b] = key & np.uint64(0x7FFFFFFFFFFFFFFF)
+    for r in range(rows):  # every band at once: row r of band b is column b * rows + r
+        keys ^= sig[:, r:bands * rows:rows]
+        _mix(keys)
+    keys &= np.uint64(0x7FFFFFFFFFFFFFFF)
     empty = np.all(sig == np.iinfo(sig.dtype).max, axis=1)
     keys[empty] = (np.flatnonzero(empty).astype(np.uint64) | np.uint64(1 << 63))[:, None]
     return keys
@@ -126,32 +173,43 @@ def band_pairs(keys: np.ndarray, focus: np.ndarray | None = None, max_bucket: in
     boolean mask), only pairs with at least one focused row: the new texts against everything.
     A bucket larger than `max_bucket` is chained (each member paired with the next) instead of
     paired all with all."""
-    pairs: set[tuple[int, int]] = set()
     columns = np.ascontiguousarray(keys.T)
     low = np.uint64(_FILTER - 1)
+    spread = np.uint64((1 << int(np.clip(np.ceil(np.log2(max(len(keys), 1))) + 3, 10, 24))) - 1)  # ~8 slots a row
+    found: list[np.ndarray] = []  # pairs as a * len(keys) + b
     for b in range(keys.shape[1]):
         column = columns[b]
-        rows = np.arange(len(column))
         if focus is not None:  # the rows sharing a key with a focused row: a bitmap of the keys' low bits
             wanted = column[focus]  # first, then an exact test of the few rows it lets through
             bitmap = np.zeros(_FILTER, dtype=bool)
             bitmap[(wanted & low).astype(np.int64)] = True
             rows = np.flatnonzero(bitmap[(column & low).astype(np.int64)])
             rows = rows[np.isin(column[rows], wanted)]
-        order = rows[np.argsort(column[rows], kind="stable")]
+            order = rows[np.argsort(column[rows])]
+        else:  # only rows whose key's low bits another row has too can share its key: few to sort
+            bits = (column & spread).astype(np.intp)
+            rows = np.flatnonzero(np.bincount(bits, minlength=int(spread) + 1)[bits] > 1)
+            order = rows[np.argsort(column[rows])]
         sorted_keys = column[order]
-        boundaries = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
-        sizes = np.diff(boundaries)
-        for start, size in zip(boundaries[:-1][sizes > 1], sizes[sizes > 1]):
-            members = sorted(order[start:start + size].tolist())
+        bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
+        sizes = np.diff(bounds)
+        firsts = bounds[:-1]
+        for size in np.unique(sizes[sizes > 1]).tolist():
+            # every bucket of this size as a row of its members (ascending), then every pair at once
+            members = np.sort(order[firsts[sizes == size][:, None] + np.arange(size)], axis=1)
             if size > max_bucket:
-                pairs.update(zip(members, members[1:]))
-                continue
-            for i, a in enumerate(members):
-                for b_ in members[i + 1:]:
-                    if focus is None or focus[a] or focus[b_]:
-                        pairs.add((a, b_))
-    return pairs
+                i, j = np.arange(size - 1), np.arange(1, size)
+            else:
+                i, j = np.triu_indices(size, 1)
+            left, right = members[:, i].reshape(-1), members[:, j].reshape(-1)
+            if focus is not None and size <= max_bucket:
+                keep = focus[left] | focus[right]
+                left, right = left[keep], right[keep]
+            found.append(left.astype(np.int64) * len(keys) + right)
+    if not found:
+        return set()
+    pairs = np.unique(np.concatenate(found))
+    return set(zip((pairs // len(keys)).tolist(), (pairs % len(keys)).tolist()))
 
 
 def lsh_pairs(sig: np.ndarray, bands: int, max_bucket: int = 200) -> set[tuple[int, int]]:
