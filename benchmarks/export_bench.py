@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import random
 import resource
+from queue import Empty
 import sys
 import tempfile
 import time
@@ -123,7 +124,7 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def _export_child(path: Path, work: Path, total: int, case: str, limit: int, out: multiprocessing.Queue) -> None:
+def _export_child(path: Path, work: Path, total: int, case: str, limit: int, out) -> None:
     from curator.config import MeaningSettings
     from curator.gates.decontam import DecontamSettings
     from curator.services.export import NeedsEmbedding, export_dataset
@@ -162,10 +163,18 @@ def _export_child(path: Path, work: Path, total: int, case: str, limit: int, out
 
 
 def run_export(path: Path, work: Path, total: int, case: str, limit: int = 0) -> dict:
-    queue: multiprocessing.Queue = multiprocessing.Queue()
-    child = multiprocessing.Process(target=_export_child, args=(path, work, total, case, limit, queue))
+    """One export in a fresh (spawned) process: nothing of this one's memory is counted in its peak."""
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
+    child = spawn.Process(target=_export_child, args=(path, work, total, case, limit, queue))
     child.start()
-    found = queue.get()
+    while True:
+        try:
+            found = queue.get(timeout=1)
+            break
+        except Empty:
+            if not child.is_alive():
+                sys.exit(f"the export ({case}) failed: exit code {child.exitcode}")
     child.join()
     return found
 

@@ -1,23 +1,25 @@
 """Writing a versioned export: `exports/<date>-<content hash>/`, atomically.
 
 The mix is built and checked first (the leak check refuses any train or polish row that matches a
-private eval item) from the rows it may hold, read in one streamed pass (only accepted and replaced rows
-are kept); then the files go into a hidden temporary folder that is renamed into place once the
-version (the hash of the data files) is known, so a failed or killed export leaves no partial version.
-Data files are converted and written a chunk at a time; the curation log streams every candidate and
-seed again from the store, with its decisions, a chunk at a time. The same state exported twice gives
-byte-identical files (nothing in them depends on the clock). With the "parquet" format every JSONL data
-file gets a Parquet twin built from the same rows (`curator.export.parquet`)."""
+private eval item) from the rows it may hold: the accepted and replaced rows, read in one streamed pass.
+Then the files go into a hidden temporary folder that is renamed into place once the version (the hash
+of the data files) is known, so a failed or killed export leaves no partial version. Data files are
+converted and written a chunk at a time; the curation log merges those rows with the other candidates
+and the seeds, streamed from the store, with their decisions, a chunk at a time. The same state
+exported twice gives byte-identical files (nothing in them depends on the clock). With the "parquet"
+format every JSONL data file gets a Parquet twin built from the same rows (`curator.export.parquet`)."""
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import shutil
 import statistics
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 from datetime import date
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
@@ -330,8 +332,9 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
     evals = load_rows(store, "eval")  # every version: the leak check's reference (no verdicts)
     considered, accepted = store.export_part_counts("considered")
     clock.mark("load rows")
-    # Only the accepted and the replaced rows are held in memory; the curation log reads them all again.
-    pool, reasons = trainable(stream_rows(store, "mixable"), seeds)
+    # Only the accepted and the replaced rows are held in memory; the curation log streams the others.
+    mixable = list(stream_rows(store, "mixable"))
+    pool, reasons = trainable(mixable, seeds)
     clock.mark("load rows")
     mix = build_mix(pool, cmap, seed=seed, reasons=reasons)
     del pool
@@ -379,7 +382,8 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
         staging.write("coverage_report.md", [coverage_report(mix.selected, cmap, version,
                                                              store.reject_reason_counts()).encode()])
         clock.mark("coverage report")
-        logged = (row for part in ("considered", "seeds") for row in stream_rows(store, part))
+        logged = chain(heapq.merge(mixable, stream_rows(store, "unmixable"), key=lambda r: r.data["id"]),
+                       stream_rows(store, "seeds"))  # every candidate and revision in id order, then the seeds
         staging.write("curation_log.jsonl", _chunked(curation_log(store, logged, mix, evals)))
         clock.mark("curation log")
         files = dict(sorted(staging.hashes.items()))

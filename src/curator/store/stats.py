@@ -19,9 +19,11 @@ EXPORT_COLUMNS = ("id", "uid", "lineage", "version", "superseded_by", "kind", "r
                   "model", "template_hash", "job_id", "parent_id", "state", "gate_status")
 # The rows an export reads, by part: every candidate and revision (each is logged), every seed version,
 # and the private eval set (imported items and eval seeds, every version: the leak check's reference).
-# "mixable": the considered rows the mix looks at (accepted, or replaced by a revision: the log names it).
+# "mixable": the considered rows the mix looks at (accepted, or replaced by a revision: the log names it);
+# "unmixable": the other considered rows (only the curation log reads them).
 EXPORT_PARTS = {"considered": "kind IN ('candidate', 'revision')", "seeds": "kind = 'seed'", "eval": EVAL,
-                "mixable": "kind IN ('candidate', 'revision') AND (state = 'accepted' OR superseded_by IS NOT NULL)"}
+                "mixable": "kind IN ('candidate', 'revision') AND (state = 'accepted' OR superseded_by IS NOT NULL)",
+                "unmixable": "kind IN ('candidate', 'revision') AND NOT (state = 'accepted' OR superseded_by IS NOT NULL)"}
 
 TABLES = ("sources", "passages", "examples", "gate_verdicts", "decisions", "jobs", "exports")
 
@@ -103,7 +105,7 @@ class StatsQueries:
     # -- export -----------------------------------------------------------------------------------
 
     def export_rows(self, part: str, *, decode: bool = True) -> Iterator[dict[str, Any]]:
-        """Rows of one part of an export (`considered`, `mixable`, `seeds` or `eval`, see EXPORT_PARTS) in id
+        """Rows of one part of an export (`considered`, `mixable`, `unmixable`, `seeds` or `eval`, see EXPORT_PARTS) in id
         order, as plain dicts (no per-row validation: exports read 100k+ rows), streamed from a cursor. With
         `decode` False, messages, tools and metadata stay JSON text."""
         cursor = self.conn.execute(
