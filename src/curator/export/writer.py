@@ -31,7 +31,7 @@ from curator.export.formats import FORMATS, jsonl, trl
 from curator.export.mix import Mix, Row, build_mix, load_rows, stream_rows, trainable
 from curator.policy import exclusion_reason
 from curator.export.parquet import parquet_bytes, tools_column
-from curator.gates.base import approx_tokens
+from curator.gates.base import approx_chars_tokens
 from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
 from curator.gates.evidence import matches, word_diff
 from curator.gates.scaffold import Scaffold
@@ -105,16 +105,24 @@ def stats(rows: list[Row], cmap: CoverageMap) -> dict[str, Any]:
             key = "family" if dim == "family" else f"{family}.{dim}"
             per_dim.setdefault(key, {}).setdefault(value, 0)
             per_dim[key][value] += 1
-    responses = ["\n".join(m.get("content") or "" for m in r.messages if m["role"] == "assistant") for r in rows]
-    prompts = ["\n".join(m.get("content") or "" for m in r.messages if m["role"] in ("user", "system")) for r in rows]
+    prompt_chars, response_chars = [], []
+    for r in rows:  # the length of the turns' text joined by newlines, without joining it
+        prompt, response = [], []
+        for m in r.data["messages"]:
+            if m["role"] == "assistant":
+                response.append(len(m.get("content") or ""))
+            elif m["role"] in ("user", "system"):
+                prompt.append(len(m.get("content") or ""))
+        prompt_chars.append(sum(prompt) + max(len(prompt) - 1, 0))
+        response_chars.append(sum(response) + max(len(response) - 1, 0))
     return {
         "rows": len(rows), "counts": per_dim,
-        "source_types": _count(r.source_type for r in rows),
-        "length": {"prompt_chars": _lengths([len(p) for p in prompts]),
-                   "prompt_tokens_approx": _lengths([approx_tokens(p) for p in prompts]),
-                   "response_chars": _lengths([len(t) for t in responses]),
-                   "response_tokens_approx": _lengths([approx_tokens(t) for t in responses]),
-                   "turns": _lengths([len(r.messages) for r in rows])},
+        "source_types": _count(r.data["source_type"] for r in rows),
+        "length": {"prompt_chars": _lengths(prompt_chars),
+                   "prompt_tokens_approx": _lengths([approx_chars_tokens(n) for n in prompt_chars]),
+                   "response_chars": _lengths(response_chars),
+                   "response_tokens_approx": _lengths([approx_chars_tokens(n) for n in response_chars]),
+                   "turns": _lengths([len(r.data["messages"]) for r in rows])},
     }
 
 
