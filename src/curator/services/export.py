@@ -92,11 +92,13 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
             and ((r.verdicts.get(meaning.DECONTAM) or {}).get("detail") or {}).get("eval_set") == fingerprint)]
         if not unverified or not evals.ids:
             return [], f"checked ({len(rows) - len(unverified)} rows verified by the gate, {model.model_id})"
-        try:
-            embed_ids(store, model, unverified, settings, progress=progress)
-        except EmbedderUnavailable as exc:
-            return [], f"not checked: {exc}"
-        found = store.embeddings_of(model.model_id, unverified)
+        found = store.embeddings_of(model.model_id, unverified)  # (one pass over them when all have their vector)
+        if missing := [i for i in unverified if i not in found]:
+            try:
+                embed_ids(store, model, missing, settings, progress=progress)
+            except EmbedderUnavailable as exc:
+                return [], f"not checked: {exc}"
+            found.update(store.embeddings_of(model.model_id, missing))
         embedded = meaning.Embedded.from_rows([(i, *found[i]) for i in unverified if i in found])
         family = {r.id: r.family for r in rows}
         verdicts = meaning.decontaminate(
