@@ -47,8 +47,9 @@ class Row:
 
 def stream_rows(store: Store, part: str, *, verdicts: bool = True) -> Iterator[Row]:
     """One part of what an export reads, in id order, streamed: `considered` (candidates and revisions),
-    `mixable` (those of them accepted or replaced), `seeds` (every version) or `eval` (the private eval
-    set, every version); each row with the current verdict of every gate (two cursors, merged by id)."""
+    `mixable` (those of them accepted or replaced), `unmixable` (the others), `seeds` (every version) or
+    `eval` (the private eval set, every version); each row with the current verdict of every gate (two
+    cursors, merged by id)."""
     if not verdicts:
         yield from (Row(data) for data in store.export_rows(part))
         return

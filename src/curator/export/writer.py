@@ -248,10 +248,6 @@ def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: 
     return json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _clean_stale(out_dir: Path) -> None:
     for stale in out_dir.glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -422,11 +418,11 @@ def _write_rows(staging: _Staging, tables: dict[str, tuple[str, list[Row], Calla
         shape, rows, convert = tables[stem]
         if parquet and stem not in converted:  # Parquet needs the whole table: converted once for both files
             converted[stem] = [c for c in map(convert, rows) if c is not None]
-        chunks = (_chunked(converted[stem]) if stem in converted
-                  else _chunked(c for c in map(convert, rows) if c is not None))
         if kind == "parquet":
-            chunks = [parquet_bytes(converted[stem], shape, tools)]
-        staging.write(name, chunks)
+            staging.write(name, [parquet_bytes(converted[stem], shape, tools)])
+        else:
+            staging.write(name, _chunked(converted[stem] if stem in converted
+                                         else (c for c in map(convert, rows) if c is not None)))
     staging.content = None
     if parquet:
         described["parquet"] = {**tools.describe(), "files": {

@@ -104,20 +104,19 @@ class StatsQueries:
 
     # -- export -----------------------------------------------------------------------------------
 
-    def export_rows(self, part: str, *, decode: bool = True) -> Iterator[dict[str, Any]]:
-        """Rows of one part of an export (`considered`, `mixable`, `unmixable`, `seeds` or `eval`, see EXPORT_PARTS) in id
-        order, as plain dicts (no per-row validation: exports read 100k+ rows), streamed from a cursor. With
-        `decode` False, messages, tools and metadata stay JSON text."""
+    def export_rows(self, part: str) -> Iterator[dict[str, Any]]:
+        """Rows of one part of an export (`considered`, `mixable`, `unmixable`, `seeds` or `eval`, see
+        EXPORT_PARTS) in id order, as plain dicts with JSON decoded (no per-row validation: exports read
+        100k+ rows), streamed from a cursor."""
         cursor = self.conn.execute(
             f"SELECT {', '.join(EXPORT_COLUMNS)} FROM examples WHERE {EXPORT_PARTS[part]} ORDER BY id")
         loads = orjson.loads
         while chunk := cursor.fetchmany(2000):
             for values in chunk:
                 data = dict(zip(EXPORT_COLUMNS, values))
-                if decode:
-                    data["messages"] = loads(data["messages"])
-                    data["tools"] = loads(data["tools"]) if data["tools"] else None
-                    data["metadata"] = loads(data["metadata"]) if data["metadata"] else {}
+                data["messages"] = loads(data["messages"])
+                data["tools"] = loads(data["tools"]) if data["tools"] else None
+                data["metadata"] = loads(data["metadata"]) if data["metadata"] else {}
                 yield data
 
     def export_part_counts(self, part: str) -> tuple[int, int]:
