@@ -39,13 +39,15 @@ def verified(row: Row) -> bool:
 
 
 def metadata(row: Row) -> dict[str, Any]:
-    return {"id": row.id, "family": row.family, "task_type": row.task_type, "difficulty": row.difficulty,
-            "source_type": row.source_type, "source_passage_id": row.passage_id, "verified": verified(row)}
+    d = row.data  # (read directly: this runs for every exported row)
+    return {"id": d["id"], "family": d["family"], "task_type": d["task_type"], "difficulty": d["difficulty"],
+            "source_type": d["source_type"], "source_passage_id": d["passage_id"], "verified": verified(row)}
 
 
 def trl(row: Row) -> dict[str, Any]:
-    return {"messages": [_message(m) for m in row.messages],
-            "tools": json.dumps(row.tools, ensure_ascii=False, sort_keys=True) if row.tools else None,
+    d = row.data
+    return {"messages": [_message(m) for m in d["messages"]],
+            "tools": json.dumps(d["tools"], ensure_ascii=False, sort_keys=True) if d["tools"] else None,
             **metadata(row)}
 
 

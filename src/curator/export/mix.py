@@ -9,6 +9,7 @@ contaminated candidate, a duplicate, or a private eval item.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,24 +45,45 @@ class Row:
         return (self.verdicts.get(gate) or {}).get("verdict") == "fail"
 
 
+def stream_rows(store: Store, part: str, *, verdicts: bool = True) -> Iterator[Row]:
+    """One part of what an export reads, in id order, streamed: `considered` (candidates and revisions),
+    `mixable` (those of them accepted or replaced), `unmixable` (the others), `seeds` (every version) or
+    `eval` (the private eval set, every version); each row with the current verdict of every gate (two
+    cursors, merged by id)."""
+    if not verdicts:
+        yield from (Row(data) for data in store.export_rows(part))
+        return
+    found = store.export_verdicts(part)
+    upcoming = next(found, None)
+    for data in store.export_rows(part):
+        while upcoming is not None and upcoming[0] < data["id"]:
+            upcoming = next(found, None)
+        if upcoming is not None and upcoming[0] == data["id"]:
+            yield Row(data, upcoming[1])
+            upcoming = next(found, None)
+        else:
+            yield Row(data)
+
+
 def load_rows(store: Store, part: str) -> list[Row]:
-    """One part of what an export reads: `considered` (candidates and revisions), `seeds` (every
-    version) or `eval` (the private eval set, every version)."""
-    return [Row(data) for data in store.export_rows(part)]
+    """One part of what an export reads (see `stream_rows`), without verdicts."""
+    return list(stream_rows(store, part, verdicts=False))
 
 
 def attach_verdicts(store: Store, rows: list[Row]) -> None:
-    """The current verdict of every gate for each row (kept by the store, read in one query)."""
+    """The current verdict of every gate for each row (kept by the store)."""
     by_id = {r.data["id"]: r for r in rows}
-    for example_id, gates in store.export_verdicts().items():
-        row = by_id.get(example_id)
-        if row is not None:
-            row.verdicts.update(gates)
+    for part in ("considered", "seeds"):
+        for example_id, gates in store.export_verdicts(part):
+            row = by_id.get(example_id)
+            if row is not None:
+                row.verdicts.update(gates)
 
 
-def trainable(considered: list[Row], seeds: list[Row]) -> tuple[list[Row], dict[int, str]]:
+def trainable(considered: Iterable[Row], seeds: list[Row]) -> tuple[list[Row], dict[int, str]]:
     """What the mix may choose from: the newest accepted row of each lineage of candidates and
-    revisions, and the current few-shot seeds; with why each other accepted row or seed is left out."""
+    revisions (`considered` in id order, streamed: only those rows are kept), and the current few-shot
+    seeds; with why each other accepted row or seed is left out."""
     reasons: dict[int, str] = {}
     newest: dict[str, Row] = {}
     for row in considered:  # in id order: a later row of a lineage is newer

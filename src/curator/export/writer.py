@@ -1,20 +1,25 @@
 """Writing a versioned export: `exports/<date>-<content hash>/`, atomically.
 
-Everything is built in memory and checked first (the leak check refuses any train or polish row
-that matches a private eval item); then the files go into a hidden temporary folder that is renamed
-into place, so a failed or killed export leaves no partial version. The same state exported twice
-gives byte-identical files (nothing in them depends on the clock). With the "parquet" format every
-JSONL data file gets a Parquet twin built from the same rows (`curator.export.parquet`).
-"""
+The mix is built and checked first (the leak check refuses any train or polish row that matches a
+private eval item) from the rows it may hold: the accepted and replaced rows, read in one streamed pass.
+Then the files go into a hidden temporary folder that is renamed into place once the version (the hash
+of the data files) is known, so a failed or killed export leaves no partial version. Data files are
+converted and written a chunk at a time; the curation log merges those rows with the other candidates
+and the seeds, streamed from the store, with their decisions, a chunk at a time. The same state
+exported twice gives byte-identical files (nothing in them depends on the clock). With the "parquet"
+format every JSONL data file gets a Parquet twin built from the same rows (`curator.export.parquet`)."""
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import shutil
 import statistics
+import time
 from dataclasses import dataclass, field
+from itertools import chain
 from datetime import date
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
@@ -23,10 +28,10 @@ from typing import Any
 from curator.errors import CuratorError
 from curator.target_mix import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
-from curator.export.mix import Mix, Row, attach_verdicts, build_mix, load_rows, trainable
+from curator.export.mix import Mix, Row, build_mix, load_rows, stream_rows, trainable
 from curator.policy import exclusion_reason
 from curator.export.parquet import parquet_bytes, tools_column
-from curator.gates.base import approx_tokens
+from curator.gates.base import approx_chars_tokens
 from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
 from curator.gates.evidence import matches, word_diff
 from curator.gates.scaffold import Scaffold
@@ -100,16 +105,24 @@ def stats(rows: list[Row], cmap: CoverageMap) -> dict[str, Any]:
             key = "family" if dim == "family" else f"{family}.{dim}"
             per_dim.setdefault(key, {}).setdefault(value, 0)
             per_dim[key][value] += 1
-    responses = ["\n".join(m.get("content") or "" for m in r.messages if m["role"] == "assistant") for r in rows]
-    prompts = ["\n".join(m.get("content") or "" for m in r.messages if m["role"] in ("user", "system")) for r in rows]
+    prompt_chars, response_chars = [], []
+    for r in rows:  # the length of the turns' text joined by newlines, without joining it
+        prompt, response = [], []
+        for m in r.data["messages"]:
+            if m["role"] == "assistant":
+                response.append(len(m.get("content") or ""))
+            elif m["role"] in ("user", "system"):
+                prompt.append(len(m.get("content") or ""))
+        prompt_chars.append(sum(prompt) + max(len(prompt) - 1, 0))
+        response_chars.append(sum(response) + max(len(response) - 1, 0))
     return {
         "rows": len(rows), "counts": per_dim,
-        "source_types": _count(r.source_type for r in rows),
-        "length": {"prompt_chars": _lengths([len(p) for p in prompts]),
-                   "prompt_tokens_approx": _lengths([approx_tokens(p) for p in prompts]),
-                   "response_chars": _lengths([len(t) for t in responses]),
-                   "response_tokens_approx": _lengths([approx_tokens(t) for t in responses]),
-                   "turns": _lengths([len(r.messages) for r in rows])},
+        "source_types": _count(r.data["source_type"] for r in rows),
+        "length": {"prompt_chars": _lengths(prompt_chars),
+                   "prompt_tokens_approx": _lengths([approx_chars_tokens(n) for n in prompt_chars]),
+                   "response_chars": _lengths(response_chars),
+                   "response_tokens_approx": _lengths([approx_chars_tokens(n) for n in response_chars]),
+                   "turns": _lengths([len(r.data["messages"]) for r in rows])},
     }
 
 
@@ -148,30 +161,47 @@ def coverage_report(rows: list[Row], cmap: CoverageMap, version: str, reject_rea
     return "\n".join(lines) + "\n"
 
 
-def _said(row: Row) -> str:
-    return "\n".join(m.get("content") or "" for m in row.messages if m.get("role") in ("user", "assistant"))
+def _said(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(m.get("content") or "" for m in messages if m.get("role") in ("user", "assistant"))
 
 
-def curation_log(store: Store, considered: list[Row], mix: Mix, others: Iterable[Row] = ()) -> Iterator[dict[str, Any]]:
-    """One entry per candidate and seed considered: verdicts, dedup cluster, decontamination hits, the
-    evidence of each duplicate or leak (the matched item, the content they share, the word diff against
-    it: `others` holds the eval items it may name), decisions, outcome."""
-    said = {r.id: r for r in [*considered, *others]}
-    decisions: dict[int, list[dict[str, Any]]] = {}
-    for d, undone in store.all_decisions():
-        decisions.setdefault(d["example_id"], []).append(
-            {"id": d["id"], "action": d["action"], "reason": d["reason"], "note": d["note"], "seconds": d["seconds"],
-             "undoes": d["undoes"], "undone": undone, "at": d["created_at"], "bulk": d["bulk"]})
+def curation_log(store: Store, considered: Iterable[Row], mix: Mix, others: Iterable[Row] = (),
+                 chunk: int = 2000) -> Iterator[dict[str, Any]]:
+    """One entry per candidate and seed considered (streamed: `chunk` rows at a time, with their decisions
+    and eval runs read for that chunk): verdicts, dedup cluster, decontamination hits, the evidence of
+    each duplicate or leak (the matched item, the content they share, the word diff against it: an item
+    of `others`, else read from the store), decisions, outcome."""
+    known = {r.id: r.messages for r in others}
+    batch: list[Row] = []
+    for row in considered:
+        batch.append(row)
+        if len(batch) >= chunk:
+            yield from _log_entries(store, batch, mix, known)
+            batch = []
+    if batch:
+        yield from _log_entries(store, batch, mix, known)
+
+
+def _log_entries(store: Store, rows: list[Row], mix: Mix, known: dict[int, list]) -> Iterator[dict[str, Any]]:
+    decisions = store.export_decisions([r.data["id"] for r in rows])
     reasons = mix.reasons
-    steered = store.steering_runs(sorted({r.data["job_id"] for r in considered if r.data.get("job_id") is not None}))
-    for r in considered:
+    steered = store.steering_runs(sorted({r.data["job_id"] for r in rows if r.data.get("job_id") is not None}))
+    found = {r.data["id"]: matches(r.verdicts) for r in rows}
+    wanted = sorted({m["matched"] for ms in found.values() for m in ms
+                     if m["matched"] is not None and m["matched"] not in known})
+    said = {**{r.data["id"]: r.messages for r in rows}, **known}
+    for example_id, messages in store.export_messages([i for i in wanted if i not in said]).items():
+        said[example_id] = messages
+    for r in rows:
         d, verdicts = r.data, r.verdicts
         dedup = (verdicts.get("dedup") or {}).get("detail") or {}
         decontam = (verdicts.get("decontam") or {}).get("detail") or {}
         paraphrase = (verdicts.get("decontam_meaning") or {}).get("detail") or {}
         meaning_dedup = (verdicts.get("dedup_meaning") or {}).get("detail") or {}
         why = reasons.get(d["id"]) or exclusion_reason(r.data, r.verdicts) or f"not accepted (state {d['state']})"
-        logged = decisions.get(d["id"], [])
+        logged = [{"id": e["id"], "action": e["action"], "reason": e["reason"], "note": e["note"],
+                   "seconds": e["seconds"], "undoes": e["undoes"], "undone": undone, "at": e["created_at"],
+                   "bulk": e["bulk"]} for e, undone in decisions.get(d["id"], [])]
         rejects = [e for e in logged if e["action"] in ("accept", "reject") and not e["undone"]]
         yield {
             "id": d["id"], "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": d["state"],
@@ -185,8 +215,8 @@ def curation_log(store: Store, considered: list[Row], mix: Mix, others: Iterable
             "decontamination_hits": decontam.get("hits", []) + (
                 [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
                   "matched": paraphrase.get("matched")}] if paraphrase.get("eval_item") is not None else []),
-            "evidence": [{**m, "word_diff": word_diff(_said(r), _said(said[m["matched"]]))
-                          if m["matched"] in said else None} for m in matches(verdicts)],
+            "evidence": [{**m, "word_diff": word_diff(_said(r.messages), _said(said[m["matched"]]))
+                          if m["matched"] in said else None} for m in found[d["id"]]],
             "decisions": logged,
             "reject_reason": rejects[-1]["reason"] if d["state"] == "rejected" and rejects
             and rejects[-1]["action"] == "reject" else None,
@@ -218,46 +248,48 @@ def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: 
     return json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _clean_stale(out_dir: Path) -> None:
     for stale in out_dir.glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
 
 
 class _Staging:
-    """A hidden folder beside the final one; `commit()` renames it into place (atomic), anything else
-    removes it. Files are fsynced before the rename, and the folder after it."""
+    """A hidden folder beside the final one, named before the version is known; `commit(version)` renames
+    it into place (atomic), anything else removes it. Files are fsynced before the rename, and the folder
+    after it."""
 
-    def __init__(self, out_dir: Path, version: str) -> None:
-        self.out_dir, self.final = out_dir, out_dir / version
-        self.tmp = out_dir / f".tmp-{version}-{os.getpid()}"
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.tmp = out_dir / f".tmp-{os.getpid()}-{os.urandom(4).hex()}"
         self.hashes: dict[str, str] = {}
+        self.content: Any = None  # a hash every file written is also fed to, while set (the version's)
 
     def __enter__(self) -> "_Staging":
         self.tmp.mkdir(parents=True)
         return self
 
     def write(self, name: str, chunks: Iterable[bytes]) -> None:
-        digest = hashlib.sha256()
+        """Write `chunks` to `name`, hashing them (and feeding them to `content`, if set)."""
+        digest, also = hashlib.sha256(), self.content
         with open(self.tmp / name, "wb") as fh:
             for chunk in chunks:
                 digest.update(chunk)
+                if also is not None:
+                    also.update(chunk)
                 fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         self.hashes[name] = digest.hexdigest()
 
-    def commit(self) -> Path:
-        os.rename(self.tmp, self.final)  # the version appears whole or not at all
+    def commit(self, version: str) -> Path:
+        final = self.out_dir / version
+        os.rename(self.tmp, final)  # the version appears whole or not at all
         fd = os.open(self.out_dir, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-        return self.final
+        return final
 
     def __exit__(self, *exc: object) -> None:
         if self.tmp.exists():
@@ -278,72 +310,122 @@ def _chunked(rows: Iterable[dict[str, Any]], size: int = 5000) -> Iterator[bytes
 MeaningCheck = Callable[[list[Row]], tuple[list[dict[str, Any]], str]]
 
 
+class PhaseClock:
+    """Seconds spent in each phase of an export, added up into `into` (None: nothing is timed);
+    `benchmarks/export_bench.py` prints them."""
+
+    def __init__(self, into: dict[str, float] | None = None) -> None:
+        self.into, self.last = into, time.perf_counter()
+
+    def mark(self, phase: str) -> None:
+        """The time since the previous mark was spent in `phase`."""
+        if self.into is not None:
+            now = time.perf_counter()
+            self.into[phase] = self.into.get(phase, 0.0) + now - self.last
+            self.last = now
+
+
 def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, formats: tuple[str, ...],
                  today: date | None, decontam: DecontamSettings,
-                 meaning_check: MeaningCheck | None = None, scaffolds: dict[str, Scaffold] | None = None
-                 ) -> ExportResult:
+                 meaning_check: MeaningCheck | None = None, scaffolds: dict[str, Scaffold] | None = None,
+                 clock: PhaseClock | None = None) -> ExportResult:
     """Build the mix, check it for leaks (each row with its family's scaffold), and write a new version
-    folder (or find the identical one)."""
-    considered = load_rows(store, "considered")
-    seeds = load_rows(store, "seeds")
-    evals = load_rows(store, "eval")  # every version: the leak check's reference
-    attach_verdicts(store, considered + seeds)
-    pool, reasons = trainable(considered, seeds)
+    folder (or find the identical one). `clock` times the phases."""
+    clock = clock or PhaseClock()
+    seeds = list(stream_rows(store, "seeds"))
+    evals = load_rows(store, "eval")  # every version: the leak check's reference (no verdicts)
+    considered, accepted = store.export_part_counts("considered")
+    clock.mark("load rows")
+    # Only the accepted and the replaced rows are held in memory; the curation log streams the others.
+    mixable = list(stream_rows(store, "mixable"))
+    pool, reasons = trainable(mixable, seeds)
+    clock.mark("load rows")
     mix = build_mix(pool, cmap, seed=seed, reasons=reasons)
+    del pool
     polish = [s for s in seeds if s.role == "polish" and s.superseded_by is None]
     for row in polish:
         mix.reasons[row.id] = "exported: polish.jsonl"
+    clock.mark("mix")
     leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam, scaffolds, store.passage_texts())
+    clock.mark("leak check (words)")
     meaning_note = "not checked"
     if meaning_check is not None:
         found, meaning_note = meaning_check(mix.selected + polish)
         train_ids, by_words = {r.id for r in mix.selected}, {leak["id"] for leak in leaks}
         leaks += [{**leak, "file": "train" if leak["id"] in train_ids else "polish"} for leak in found
                   if leak["id"] not in by_words]
+        clock.mark("leak check (meaning)")
     if leaks:
         raise LeakError(leaks)
     private = [r for r in evals if r.superseded_by is None]
-    tables = {"train": ("trl", [trl(r) for r in mix.selected]), "polish": ("trl", [trl(r) for r in polish]),
-             "eval_private": ("trl", [trl(r) for r in private])}
+    # name -> (shape, rows, conversion): each file is converted and written a chunk at a time
+    tables: dict[str, tuple[str, list[Row], Callable[[Row], dict[str, Any] | None]]] = {
+        "train": ("trl", mix.selected, trl), "polish": ("trl", polish, trl), "eval_private": ("trl", private, trl)}
     for name in formats:
         if name == "parquet":
             continue
         if name not in FORMATS:
             raise ValueError(f"unknown format {name!r} (known: {', '.join([*FORMATS, 'parquet'])})")
-        converted = [FORMATS[name](r) for r in mix.selected]
-        tables[f"train.{name}"] = (name, [c for c in converted if c is not None])
-    contents = {f"{stem}.jsonl": jsonl(rows) for stem, (_, rows) in tables.items()}
-    described: dict[str, Any] = {}
-    if "parquet" in formats:
-        tools = tools_column()
-        contents.update({f"{stem}.parquet": parquet_bytes(rows, shape, tools) for stem, (shape, rows) in tables.items()})
-        described["parquet"] = {**tools.describe(), "files": {
-            f"{stem}.parquet": {"rows": len(rows), "sha256": _sha(contents[f"{stem}.parquet"])}
-            for stem, (_, rows) in tables.items()}}
+        tables[f"train.{name}"] = (name, mix.selected, FORMATS[name])
     counts = {"train": len(mix.selected), "polish": len(polish), "eval_private": len(private),
-              "considered": len(considered), "accepted": sum(r.state == "accepted" for r in considered)}
-    digest = _sha(b"".join(contents[k] for k in sorted(contents)))[:12]
-    version = f"{(today or date.today()).isoformat()}-{digest}"
+              "considered": considered, "accepted": accepted}
     settings = {"seed": seed, "formats": sorted(formats), "thin_share": cmap.thin_share,
                 "decontamination": {"ngram": decontam.ngram, "fuzzy_threshold": decontam.fuzzy_threshold,
                                     "word_threshold": decontam.word_threshold, "meaning": meaning_note}}
     out_dir.mkdir(parents=True, exist_ok=True)
     _clean_stale(out_dir)
-    if (out_dir / version).exists():
-        files = {name: _sha(data) for name, data in contents.items()}
-        return ExportResult(version, out_dir / version, counts, reused=True, files=files)
-    contents["stats.json"] = (json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True, indent=1)
-                              + "\n").encode()
-    contents["coverage_report.md"] = coverage_report(mix.selected, cmap, version, store.reject_reason_counts()).encode()
-    with _Staging(out_dir, version) as staging:
-        for name, data in contents.items():
-            staging.write(name, [data])
-        staging.write("curation_log.jsonl", _chunked(curation_log(store, considered + seeds, mix, evals)))
+    with _Staging(out_dir) as staging:
+        digest, described = _write_rows(staging, tables, "parquet" in formats)
+        version = f"{(today or date.today()).isoformat()}-{digest}"
+        clock.mark("messages files")
+        if (out_dir / version).exists():
+            return ExportResult(version, out_dir / version, counts, reused=True, files=dict(staging.hashes))
+        staging.write("stats.json", [(json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True,
+                                                 indent=1) + "\n").encode()])
+        clock.mark("stats")
+        staging.write("coverage_report.md", [coverage_report(mix.selected, cmap, version,
+                                                             store.reject_reason_counts()).encode()])
+        clock.mark("coverage report")
+        logged = chain(heapq.merge(mixable, stream_rows(store, "unmixable"), key=lambda r: r.data["id"]),
+                       stream_rows(store, "seeds"))  # every candidate and revision in id order, then the seeds
+        staging.write("curation_log.jsonl", _chunked(curation_log(store, logged, mix, evals)))
+        clock.mark("curation log")
         files = dict(sorted(staging.hashes.items()))
         staging.write("manifest.json", [manifest(store, files, counts, mix.selected + polish, settings,
                                                  described).encode()])
-        path = staging.commit()
+        clock.mark("manifest")
+        path = staging.commit(version)
     record = ExportRecord(version=version, path=str(path), counts=counts,
                           manifest_sha256=staging.hashes["manifest.json"])
     store.record_export(record.version, record.path, json.dumps(counts), record.manifest_sha256, record.created_at)
+    clock.mark("commit")
     return ExportResult(version, path, counts, files=files)
+
+
+def _write_rows(staging: _Staging, tables: dict[str, tuple[str, list[Row], Callable[[Row], dict[str, Any] | None]]],
+                parquet: bool) -> tuple[str, dict[str, Any]]:
+    """Write every data file (JSONL, and with `parquet` its Parquet twin) in name order; returns the
+    version's content hash (of all of them, in that order) and the Parquet files' description."""
+    staging.content = combined = hashlib.sha256()
+    names: dict[str, tuple[str, str]] = {f"{stem}.jsonl": (stem, "jsonl") for stem in tables}
+    if parquet:
+        names.update({f"{stem}.parquet": (stem, "parquet") for stem in tables})
+    converted: dict[str, list[dict[str, Any]]] = {}
+    tools = tools_column() if parquet else None
+    described: dict[str, Any] = {}
+    for name in sorted(names):
+        stem, kind = names[name]
+        shape, rows, convert = tables[stem]
+        if parquet and stem not in converted:  # Parquet needs the whole table: converted once for both files
+            converted[stem] = [c for c in map(convert, rows) if c is not None]
+        if kind == "parquet":
+            staging.write(name, [parquet_bytes(converted[stem], shape, tools)])
+        else:
+            staging.write(name, _chunked(converted[stem] if stem in converted
+                                         else (c for c in map(convert, rows) if c is not None)))
+    staging.content = None
+    if parquet:
+        described["parquet"] = {**tools.describe(), "files": {
+            f"{stem}.parquet": {"rows": len(converted[stem]), "sha256": staging.hashes[f"{stem}.parquet"]}
+            for stem in tables}}
+    return combined.hexdigest()[:12], described

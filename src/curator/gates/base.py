@@ -68,4 +68,9 @@ def response_text(example: Example) -> str:
 
 def approx_tokens(text: str) -> int:
     """A tokenizer-free estimate: about three characters a token for Persian."""
-    return (len(text) + 2) // 3
+    return approx_chars_tokens(len(text))
+
+
+def approx_chars_tokens(chars: int) -> int:
+    """`approx_tokens` of a text `chars` characters long."""
+    return (chars + 2) // 3

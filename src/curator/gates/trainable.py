@@ -99,6 +99,17 @@ def tool_call_problem(messages: list[dict], tools: list[dict] | None) -> str | N
 
 def untrainable(messages: list[dict], tools: list[dict] | None = None) -> str | None:
     """Why a row cannot train (see the module), or None."""
+    if len(messages) == 2:  # the common shape, one question and its answer, judged in one step (the same verdict)
+        ask, answer = messages
+        if (isinstance(ask, dict) and isinstance(answer, dict) and ask.get("role") == "user"
+                and answer.get("role") == "assistant" and not ask.get("tool_calls") and not answer.get("tool_calls")
+                and isinstance(ask.get("content") or "", str) and isinstance(answer.get("content") or "", str)):
+            if not (answer.get("content") or "").strip():
+                return "no assistant answer"
+            for turn, m in enumerate(messages):
+                if _CONTROL.search(text := m.get("content") or "") is not None:
+                    return f"control characters in turn {turn} ({m['role']}): {', '.join(control_characters(text))}"
+            return None
     messages = [m for m in messages if isinstance(m, dict)]
     if not any(m.get("role") == "user" for m in messages):
         return "no user turn"
@@ -109,7 +120,8 @@ def untrainable(messages: list[dict], tools: list[dict] | None = None) -> str | 
     if problem := tool_call_problem(messages, tools):
         return problem
     for turn, m in enumerate(messages):
-        texts = [m.get("content") or ""] + [json.dumps(c, ensure_ascii=False) for c in _calls(m)]
-        if found := control_characters("".join(texts)):
-            return f"control characters in turn {turn} ({m.get('role')}): {', '.join(found)}"
+        calls = _calls(m)
+        text = "".join([m.get("content") or ""] + [json.dumps(c, ensure_ascii=False) for c in calls])
+        if _CONTROL.search(text) is not None:  # (most turns have none: no set built)
+            return f"control characters in turn {turn} ({m.get('role')}): {', '.join(control_characters(text))}"
     return None

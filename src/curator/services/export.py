@@ -11,7 +11,7 @@ from curator.config import MeaningSettings
 from curator.errors import CuratorError
 from curator.target_mix import CoverageMap
 from curator.export.mix import Row
-from curator.export.writer import ExportResult, LeakError, MeaningCheck, write_export
+from curator.export.writer import ExportResult, LeakError, MeaningCheck, PhaseClock, write_export
 from curator.gates import meaning
 from curator.services.gating import meaning as gating_meaning
 from curator.services.gating.lexical import load_scaffolds
@@ -29,7 +29,7 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
                    decontam: DecontamSettings = DecontamSettings(),
                    meaning_settings: MeaningSettings = MeaningSettings(),
                    embedder: Embedder | None = None, embed_limit: int = 0,
-                   progress: Progress | None = None) -> ExportResult:
+                   progress: Progress | None = None, timings: dict[str, float] | None = None) -> ExportResult:
     """Build the mix (one example per lineage, cells capped at their targets), refuse it if a row
     matches a private eval item by words or by meaning (LeakError, nothing written), and write a new
     version folder atomically (or find the identical one) under `out_dir`, by default `exports/`
@@ -37,9 +37,11 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     Parquet copy of every JSONL data file, described in the manifest). OSError when the folder
     cannot be written. The leak check by meaning embeds the rows it must check that have no vector yet, in
     batches with `progress`; more than `embed_limit` of them (0: no limit) stop it at once (NeedsEmbedding:
-    run `curator embed` first)."""
+    run `curator embed` first). `timings`, when given, gets the seconds spent in each phase."""
+    clock = PhaseClock(timings)
     out_dir = out_dir if out_dir is not None else store.path.parent / "exports"
     scaffolds = load_scaffolds(store)
+    clock.mark("scaffolds")
     check = (meaning_leak_check(store, meaning_settings, embedder, scaffolds, embed_limit=embed_limit,
                                 progress=progress) if meaning_settings.enabled else None)
     # Millions of short-lived rows: the cyclic collector would rescan them over and over (they hold no cycles).
@@ -47,7 +49,7 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     gc.disable()
     try:
         return write_export(store, cmap, out_dir=out_dir, seed=seed, formats=formats, today=today, decontam=decontam,
-                            meaning_check=check, scaffolds=scaffolds)
+                            meaning_check=check, scaffolds=scaffolds, clock=clock)
     finally:
         if enabled:
             gc.enable()
@@ -72,15 +74,16 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
     missing vectors raise NeedsEmbedding before any is made) and checked now."""
 
     def check(rows: list[Row]) -> tuple[list[dict[str, Any]], str]:
-        if embed_limit and (model_id := (embedder.model_id if embedder is not None else active_model_id())):
+        model_id = embedder.model_id if embedder is not None else active_model_id()
+        if embed_limit and model_id:
             missing = len(store.unembedded_of(model_id, [r.id for r in rows]))  # a row the gate verified has one
             if missing > embed_limit:
                 raise NeedsEmbedding(missing, embed_limit)
         try:
-            model = embedder or default_embedder(settings.threads)
+            model = embedder or (_OnFirstUse(model_id, settings.threads) if model_id else default_embedder(settings.threads))
+            embed_ids(store, model, store.eval_ids(), settings)
         except EmbedderUnavailable as exc:
             return [], f"not checked: {exc}"
-        embed_ids(store, model, store.eval_ids(), settings)
         evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model.model_id))
         limits = gating_meaning.thresholds(store, model.model_id, settings, refresh=False)
         fingerprint = meaning.eval_set(evals, settings, model.model_id, limits)
@@ -89,8 +92,13 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
             and ((r.verdicts.get(meaning.DECONTAM) or {}).get("detail") or {}).get("eval_set") == fingerprint)]
         if not unverified or not evals.ids:
             return [], f"checked ({len(rows) - len(unverified)} rows verified by the gate, {model.model_id})"
-        embed_ids(store, model, unverified, settings, progress=progress)
-        found = store.embeddings_of(model.model_id, unverified)
+        found = store.embeddings_of(model.model_id, unverified)  # (one pass over them when all have their vector)
+        if missing := [i for i in unverified if i not in found]:
+            try:
+                embed_ids(store, model, missing, settings, progress=progress)
+            except EmbedderUnavailable as exc:
+                return [], f"not checked: {exc}"
+            found.update(store.embeddings_of(model.model_id, missing))
         embedded = meaning.Embedded.from_rows([(i, *found[i]) for i in unverified if i in found])
         family = {r.id: r.family for r in rows}
         verdicts = meaning.decontaminate(
@@ -101,6 +109,17 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
         return leaks, (f"checked ({len(rows) - len(unverified)} rows verified by the gate, {len(unverified)} "
                        f"checked at export, {model.model_id})")
     return check
+
+
+class _OnFirstUse:
+    """The process's embedder, loaded when the first vector must be made: an export whose rows all have
+    their vectors never loads the model."""
+
+    def __init__(self, model_id: str, threads: int) -> None:
+        self.model_id, self.threads = model_id, threads
+
+    def embed(self, texts: list[str], batch: int = 16):
+        return default_embedder(self.threads).embed(texts, batch)
 
 
 def list_exports(store_path: Path):  # -> list[export.diff.ExportVersion]

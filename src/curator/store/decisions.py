@@ -75,14 +75,6 @@ class DecisionQueries:
             return STATE_OF[row[0]]
         return "gated" if self.has_verdicts(example_id) else "new"
 
-    def all_decisions(self):
-        """Every decision with whether it was undone, in log order (for the curation log)."""
-        cur = self.conn.execute(
-            f"SELECT {', '.join('d.' + c for c in _COLS)}, EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id) "
-            "FROM decisions d ORDER BY d.id")
-        for r in cur:
-            yield dict(zip(_COLS, r[:-1])), bool(r[-1])
-
     def curator_flagged_ids(self) -> list[int]:
         """Undecided candidates the curator flagged (a flag not undone), in id order."""
         return [r[0] for r in self.conn.execute(

@@ -19,7 +19,11 @@ EXPORT_COLUMNS = ("id", "uid", "lineage", "version", "superseded_by", "kind", "r
                   "model", "template_hash", "job_id", "parent_id", "state", "gate_status")
 # The rows an export reads, by part: every candidate and revision (each is logged), every seed version,
 # and the private eval set (imported items and eval seeds, every version: the leak check's reference).
-EXPORT_PARTS = {"considered": "kind IN ('candidate', 'revision')", "seeds": "kind = 'seed'", "eval": EVAL}
+# "mixable": the considered rows the mix looks at (accepted, or replaced by a revision: the log names it);
+# "unmixable": the other considered rows (only the curation log reads them).
+EXPORT_PARTS = {"considered": "kind IN ('candidate', 'revision')", "seeds": "kind = 'seed'", "eval": EVAL,
+                "mixable": "kind IN ('candidate', 'revision') AND (state = 'accepted' OR superseded_by IS NOT NULL)",
+                "unmixable": "kind IN ('candidate', 'revision') AND NOT (state = 'accepted' OR superseded_by IS NOT NULL)"}
 
 TABLES = ("sources", "passages", "examples", "gate_verdicts", "decisions", "jobs", "exports")
 
@@ -100,29 +104,61 @@ class StatsQueries:
 
     # -- export -----------------------------------------------------------------------------------
 
-    def export_rows(self, part: str) -> list[dict[str, Any]]:
-        """Rows of one part of an export (`considered`, `seeds` or `eval`, see EXPORT_PARTS) in id
-        order, as plain dicts with JSON decoded (no per-row validation: exports read 100k+ rows)."""
-        out = []
-        sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM examples WHERE {EXPORT_PARTS[part]} ORDER BY id"
-        for values in self.conn.execute(sql):
-            data = dict(zip(EXPORT_COLUMNS, values))
-            data["messages"] = orjson.loads(data["messages"])
-            data["tools"] = orjson.loads(data["tools"]) if data["tools"] else None
-            data["metadata"] = orjson.loads(data["metadata"]) if data["metadata"] else {}
-            out.append(data)
-        return out
+    def export_rows(self, part: str) -> Iterator[dict[str, Any]]:
+        """Rows of one part of an export (`considered`, `mixable`, `unmixable`, `seeds` or `eval`, see
+        EXPORT_PARTS) in id order, as plain dicts with JSON decoded (no per-row validation: exports read
+        100k+ rows), streamed from a cursor."""
+        cursor = self.conn.execute(
+            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM examples WHERE {EXPORT_PARTS[part]} ORDER BY id")
+        loads = orjson.loads
+        while chunk := cursor.fetchmany(2000):
+            for values in chunk:
+                data = dict(zip(EXPORT_COLUMNS, values))
+                data["messages"] = loads(data["messages"])
+                data["tools"] = loads(data["tools"]) if data["tools"] else None
+                data["metadata"] = loads(data["metadata"]) if data["metadata"] else {}
+                yield data
 
-    def export_verdicts(self) -> dict[int, dict[str, dict[str, Any]]]:
-        """example id -> gate -> its current verdict (verdict, score, reason, detail), for every
-        example in one query: the export reads them all (the curator's audits are not applied)."""
-        out: dict[int, dict[str, dict[str, Any]]] = {}
-        for example_id, gate, verdict, score, reason, detail in self.conn.execute(
-                "SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, v.detail "
-                "FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id"):
-            out.setdefault(example_id, {})[gate] = {"verdict": verdict, "score": score, "reason": reason,
-                                                    "detail": orjson.loads(detail)}
-        return out
+    def export_part_counts(self, part: str) -> tuple[int, int]:
+        """(rows, accepted rows) of one part of an export."""
+        total, accepted = self.conn.execute(
+            f"SELECT count(*), coalesce(sum(state = 'accepted'), 0) FROM examples WHERE {EXPORT_PARTS[part]}").fetchone()
+        return total, accepted
+
+    def export_verdicts(self, part: str) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
+        """(example id, gate -> its current verdict: verdict, score, reason, detail) for every example of
+        one part of an export that has a verdict, in id order, streamed (the curator's audits are not applied)."""
+        where = EXPORT_PARTS[part]
+        cursor = self.conn.execute(
+            "SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, v.detail "
+            f"FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id "
+            f"WHERE c.example_id IN (SELECT id FROM examples WHERE {where}) ORDER BY c.example_id")
+        loads = orjson.loads
+        current, gates = None, {}
+        while chunk := cursor.fetchmany(5000):
+            for example_id, gate, verdict, score, reason, detail in chunk:
+                if example_id != current:
+                    if current is not None:
+                        yield current, gates
+                    current, gates = example_id, {}
+                gates[gate] = {"verdict": verdict, "score": score, "reason": reason, "detail": loads(detail)}
+        if current is not None:
+            yield current, gates
+
+    def export_decisions(self, example_ids: list[int]) -> dict[int, list[tuple[dict[str, Any], bool]]]:
+        """{example id: its decisions in log order, each with whether it was undone} for those of
+        `example_ids` with any (for the curation log, a chunk of rows at a time)."""
+        columns = ("id", "example_id", "action", "note", "seconds", "undoes", "created_at", "reason", "bulk")
+        found: dict[int, list[tuple[dict[str, Any], bool]]] = {}
+        for values in sorted(self.rows_in(
+                f"SELECT {', '.join('d.' + c for c in columns)}, EXISTS (SELECT 1 FROM decisions u WHERE "
+                "u.undoes = d.id) FROM decisions d WHERE d.example_id IN ({in})", example_ids)):
+            found.setdefault(values[1], []).append((dict(zip(columns, values[:-1])), bool(values[-1])))
+        return found
+
+    def export_messages(self, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """{id: messages} of those of `ids` that exist (any kind)."""
+        return {i: orjson.loads(m) for i, m in self.rows_in("SELECT id, messages FROM examples WHERE id IN ({in})", ids)}
 
     def record_export(self, version: str, path: str, counts_json: str, manifest_sha256: str, created_at: str) -> None:
         with self.transaction():
