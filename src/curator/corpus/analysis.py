@@ -12,7 +12,7 @@ import orjson
 
 from curator.config import Window
 from curator.corpus.classify import classify
-from curator.text.normalize import key_hash
+from curator.text.normalize import key_hashes
 
 # key hash, tags JSON, quality, rules JSON, families JSON: ready for the passages table.
 Analysis = tuple[str, str, str, str, str]
@@ -26,8 +26,8 @@ def _json_list(items: tuple[str, ...]) -> str:
 def analyse(texts: list[str], window: Window) -> list[Analysis]:
     """Match-key hash and classification of each text, encoded for the store."""
     out = []
-    for text in texts:
+    for text, key in zip(texts, key_hashes(texts)):
         c = classify(text, window)
-        out.append((key_hash(text), _json_list(tuple(c.tags)), c.quality, orjson.dumps(c.rules).decode(),
+        out.append((key, _json_list(tuple(c.tags)), c.quality, orjson.dumps(c.rules).decode(),
                     _json_list(tuple(c.families))))
     return out

@@ -59,18 +59,23 @@ _SPACE_BEFORE_PUNCT = re.compile(r" (?=[,;:?!.)\]}])")
 _DIACRITIC_FORMS_UTF8 = b"\xef\xb9"  # the UTF-8 prefix of U+FE40-FE7F
 # White space that NFKC leaves as it is (it maps NBSP, thin spaces and the like to a plain space).
 _OTHER_SPACE = re.compile("[\t-\r\x1c-\x1f\x85\u1680\u2028\u2029]")
+_SPACES = re.compile("  +")
 
 
 def _fold_run(m: re.Match[str]) -> str:
     return m.group().translate(_FOLD_ALL)
 
 
+def _nfkc(text: str) -> str:
+    if _DIACRITIC_FORMS_UTF8 in text.encode("utf-8", "surrogatepass"):
+        text = text.translate(_PRE_DROP)  # before NFKC: it would turn these into "space + mark"
+    return unicodedata.normalize("NFKC", text)
+
+
 def match_key(text: str) -> str:
     """Fold `text` so that orthographic variants of the same Persian text compare equal."""
     if not unicodedata.is_normalized("NFKC", text):  # a fast check; most text is NFKC already
-        if _DIACRITIC_FORMS_UTF8 in text.encode("utf-8", "surrogatepass"):
-            text = text.translate(_PRE_DROP)  # before NFKC: it would turn these into "space + mark"
-        text = unicodedata.normalize("NFKC", text)
+        text = _nfkc(text)
     text = _FOLD_CHARS.sub(_fold_run, text)
     if "  " in text or text[:1] == " " or text[-1:] == " " or _OTHER_SPACE.search(text):
         text = " ".join(text.split())  # white space runs, NBSP (after NFKC), line breaks
@@ -92,3 +97,57 @@ def match_key(text: str) -> str:
 def key_hash(text: str) -> str:
     """A short stable hash of the match key of `text` (used for exact dedup)."""
     return hashlib.blake2b(match_key(text).encode("utf-8"), digest_size=16).hexdigest()
+
+
+_SEP = "\x00"  # joins a batch: no step below matches it, produces it or reads across it
+
+
+def _batch_keys(texts: list[str]) -> str | None:
+    """The match keys of `texts` joined by `_SEP` (None when a text holds `_SEP` itself).
+
+    The steps of `match_key` on the joined batch, each one pass over it: NFKC and the fold work char
+    by char, and the white space, ZWNJ, quote and bracket steps look only at the text next to what they
+    change, which never holds `_SEP`. Squeezing white space always is what `match_key` does when it
+    finds something to squeeze (and a no-op when not); after NFKC the white space outside
+    `_OTHER_SPACE` is a plain space, so turning those into spaces and squeezing runs of spaces is the
+    same; the single spaces left beside `_SEP` are each text's ends, so they go.
+    """
+    texts = [t if unicodedata.is_normalized("NFKC", t) else _nfkc(t) for t in texts]
+    text = _SEP.join(texts)
+    if text.count(_SEP) != len(texts) - 1:
+        return None
+    text = _FOLD_CHARS.sub(_fold_run, text)
+    text = _OTHER_SPACE.sub(" ", text)  # after NFKC, all other white space is a plain space already
+    if "  " in text:
+        text = _SPACES.sub(" ", text)
+    text = text.replace(" " + _SEP, _SEP).replace(_SEP + " ", _SEP).strip(" ")
+    if "\u200c" in text:
+        text = text.replace(" \u200c", "\u200c").replace("\u200c ", "\u200c").replace("\u200c", "")
+    text = text.casefold()
+    for quote in '"\'':
+        if quote in text:
+            text = text.replace(" " + quote, quote).replace(quote + " ", quote)
+    text = _SPACE_BEFORE_PUNCT.sub("", text)
+    for bracket in "([{":
+        if bracket in text:
+            text = text.replace(bracket + " ", bracket)
+    return text
+
+
+def match_keys(texts: list[str]) -> list[str]:
+    """`[match_key(t) for t in texts]`, computed on the batch at once."""
+    if not texts:
+        return []
+    joined = _batch_keys(texts)
+    return [match_key(t) for t in texts] if joined is None else joined.split(_SEP)
+
+
+def key_hashes(texts: list[str]) -> list[str]:
+    """`[key_hash(t) for t in texts]`, computed on the batch at once."""
+    if not texts:
+        return []
+    joined = _batch_keys(texts)
+    if joined is None:
+        return [key_hash(t) for t in texts]
+    blake2b = hashlib.blake2b
+    return [blake2b(key, digest_size=16).hexdigest() for key in joined.encode("utf-8").split(b"\x00")]

@@ -1,0 +1,67 @@
+"""The batch paths of import analysis give exactly what the per-text functions give.
+
+`match_keys`/`key_hashes` (one pass over a joined batch) against `match_key`/`key_hash` on each text,
+on varied Persian text: Persian and Arabic-Indic digits, ZWNJ with stray spaces, Arabic letter
+variants, presentation forms, diacritics, mixed Latin, emoji, control and white-space characters.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from curator.text.normalize import key_hash, key_hashes, match_key, match_keys
+
+# Characters the steps of the match key treat specially, and some they leave alone.
+ALPHABET = list(
+    "abcXYZ ΣΑßİ  \t\n\r\x0b\x0c\x1c\x1f\x85\u00a0\u1680\u2000\u2009\u202f\u205f\u3000\u2028\u2029"
+    "\u200c\u200d\u200e\u200f\u202a\u202b\u202e\u2066\u2069\ufeff\u00ad\u061c"
+    ",;:?!.)]}([{\"'«»“”„‘’–—−،؛؟٪٫٬"
+    "يىكڪةۀأإٱؤئېکیپچژگهابتسمنلو"
+    "۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩0123456789"
+    "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670\u0654\u0655\u0640\u06d6"
+    "\ufe70\ufe71\ufe77\ufe7f\ufb50\ufb8e\ufbfe\ufe8d\ufedb\ufefb\ufdf2\ufe98"
+    "😀👍🏽\x01\x07\x7f+-×÷*/=%"
+)
+PERSIAN = [
+    "دانش‌آموزان در کلاس درس، فاعل و مفعول را یاد می‌گیرند.",
+    "در سال ۱۴۰۲ جمعیت استان ۳٬۵۰۰٬۰۰۰ نفر بود؛ یعنی ٢٠٪ بیشتر.",
+    "كتاب‌هاي  عربي\u200c  را مي‌خوانم ؟",
+    "کُتُبٌ « مُعَلِّم » ( نمونه ) [ مثال ] { \"api\": 1 }",
+    "Hello  World\tAPI endpoint‌ ‌ parameters\r\n\r\nفصل دوم",
+    "\ufedb\ufe98\ufe8e\ufe8f و \ufe70کتاب و \ufefb",
+    "  ",
+    "",
+    "👍 خوب بود 😀\u202bمتن\u202c\u200f",
+]
+
+
+def _random_texts(rng: random.Random) -> list[str]:
+    texts = []
+    for _ in range(rng.randint(1, 12)):
+        pieces = [rng.choice(PERSIAN)[: rng.randint(0, 40)] if rng.random() < 0.3 else rng.choice(ALPHABET)
+                  for _ in range(rng.randint(0, 40))]
+        texts.append("".join(pieces))
+    return texts
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_match_keys_of_a_batch_are_the_keys_of_each_text(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(50):
+        texts = _random_texts(rng)
+        assert match_keys(texts) == [match_key(t) for t in texts]
+        assert key_hashes(texts) == [key_hash(t) for t in texts]
+
+
+def test_match_keys_on_the_examples() -> None:
+    assert match_keys(PERSIAN) == [match_key(t) for t in PERSIAN]
+    assert key_hashes(PERSIAN) == [key_hash(t) for t in PERSIAN]
+    assert match_keys([]) == [] and key_hashes([]) == []
+
+
+def test_a_text_holding_the_separator_is_keyed_on_its_own() -> None:
+    texts = ["کتاب\x00 ها", " مدرسه ", "a\x00"]
+    assert match_keys(texts) == [match_key(t) for t in texts]
+    assert key_hashes(texts) == [key_hash(t) for t in texts]
