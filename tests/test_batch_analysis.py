@@ -65,3 +65,25 @@ def test_a_text_holding_the_separator_is_keyed_on_its_own() -> None:
     texts = ["کتاب\x00 ها", " مدرسه ", "a\x00"]
     assert match_keys(texts) == [match_key(t) for t in texts]
     assert key_hashes(texts) == [key_hash(t) for t in texts]
+
+
+def test_minhash_signatures_of_a_batch_are_datatroves_of_each_text(tmp_path) -> None:
+    pytest.importorskip("datatrove")
+    import numpy as np
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+
+    from curator.scale.steps import MatchKeySignature
+
+    step = MatchKeySignature(str(tmp_path), MinhashConfig())
+    step.BLOCK = 64  # many blocks, documents on both sides of their edges
+    rng = random.Random(3)
+    words = [w for text in PERSIAN for w in text.split()]
+    texts = [" ".join(rng.choices(words, k=rng.randint(0, 60))) for _ in range(300)] + PERSIAN
+    expected = []
+    for text in texts:
+        shingles = step.shingles(text).reshape((-1, 1))
+        expected.append(MinhashDedupSignature.get_signature(step, shingles) if shingles.size else None)
+    assert step.signatures(texts) == expected
+    assert sum(sig is None for sig in expected) >= 3  # texts with fewer words than an n-gram
+    assert all(isinstance(x, int) for sig in expected if sig for band in sig for x in band)
+    assert np.array(expected[0]).shape == (14, 8)
