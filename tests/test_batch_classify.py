@@ -105,3 +105,19 @@ def test_edge_batches() -> None:
     assert batch_features([]) == [] and classify_batch([]) == []
     _same([""], Window())
     _same(["", "\x00", "کتاب\x00درس", "درس\u200c", "\u200cدرس مثال", "۱۲۳۴"], Window())
+
+
+def test_the_import_analysis_is_the_per_text_one() -> None:
+    import orjson
+
+    from curator.corpus.analysis import analyse
+    from curator.text.normalize import key_hash
+
+    rng = random.Random(5)
+    texts = [_random_text(rng).replace("\ud800", "") for _ in range(300)]  # no lone surrogate reaches an import
+    expected = []
+    for text in texts:
+        c = classify(text, Window())
+        expected.append((key_hash(text), orjson.dumps(c.tags).decode(), c.quality, orjson.dumps(c.rules).decode(),
+                         orjson.dumps(c.families).decode()))
+    assert analyse(texts, Window()) == expected

@@ -27,7 +27,7 @@ from datatrove.utils.binaryio import read_tuples_from_file
 from datatrove.utils.word_tokenizers import WordTokenizer
 
 from curator.corpus import prepared
-from curator.corpus.classify import classify
+from curator.corpus.batch import classify_batch
 from curator.corpus.readers import ByteCount, CorpusError, file_sha256, text_chunks
 from curator.corpus.spans import file_spans
 from curator.scale.plan import Plan
@@ -81,17 +81,27 @@ class ClassifyPassages(PipelineStep):
     type = "🏷 - CLASSIFIER"
     name = "curator classify"
 
+    BATCH = 1024  # documents classified at once (`classify_batch`)
+
     def __init__(self, plan: Plan):
         super().__init__()
         self.window = plan.window
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        batch: list[Document] = []
         for doc in data:
-            with self.track_time():
-                c = classify(doc.text, self.window)
+            batch.append(doc)
+            if len(batch) >= self.BATCH:
+                yield from self._classified(batch)
+                batch = []
+        yield from self._classified(batch)
+
+    def _classified(self, batch: list[Document]) -> DocumentsPipeline:
+        with self.track_time():
+            for doc, c in zip(batch, classify_batch([doc.text for doc in batch], self.window)):
                 doc.metadata.update(tags=c.tags, quality=c.quality, rules=c.rules, families=c.families)
                 self.stat_update(f"quality_{c.quality}")
-            yield doc
+        yield from batch
 
 
 class MatchKeyHash(PipelineStep):
