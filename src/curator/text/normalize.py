@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from typing import Any
 
 # Characters removed before NFKC: isolated/medial diacritic presentation forms and invisible controls.
 _PRE_DROP = {cp: None for cp in range(0xFE70, 0xFE80)}
@@ -58,8 +59,8 @@ _FOLD_ALL = {**{cp: None for cp in _PRE_DROP}, **_FOLD}
 _SPACE_BEFORE_PUNCT = re.compile(r" (?=[,;:?!.)\]}])")
 _DIACRITIC_FORMS_UTF8 = b"\xef\xb9"  # the UTF-8 prefix of U+FE40-FE7F
 # White space that NFKC leaves as it is (it maps NBSP, thin spaces and the like to a plain space).
-_OTHER_SPACE = re.compile("[\t-\r\x1c-\x1f\x85\u1680\u2028\u2029]")
-_SPACES = re.compile("  +")
+_OTHER_SPACE_CHARS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u1680\u2028\u2029"
+_OTHER_SPACE = re.compile(f"[{_OTHER_SPACE_CHARS}]")
 
 
 def _fold_run(m: re.Match[str]) -> str:
@@ -105,7 +106,8 @@ _SEP = "\x00"  # joins a batch: no step below matches it, produces it or reads a
 def _batch_keys(texts: list[str]) -> str | None:
     """The match keys of `texts` joined by `_SEP` (None when a text holds `_SEP` itself).
 
-    The steps of `match_key` on the joined batch, each one pass over it: NFKC and the fold work char
+    The steps of `match_key` on the joined batch, each one pass over it (the fold, white space and
+    ZWNJ steps in `_folded_and_spaced`, with numpy): NFKC and the fold work char
     by char, and the white space, ZWNJ, quote and bracket steps look only at the text next to what they
     change, which never holds `_SEP`. Squeezing white space always is what `match_key` does when it
     finds something to squeeze (and a no-op when not); after NFKC the white space outside
@@ -116,13 +118,7 @@ def _batch_keys(texts: list[str]) -> str | None:
     text = _SEP.join(texts)
     if text.count(_SEP) != len(texts) - 1:
         return None
-    text = _FOLD_CHARS.sub(_fold_run, text)
-    text = _OTHER_SPACE.sub(" ", text)  # after NFKC, all other white space is a plain space already
-    if "  " in text:
-        text = _SPACES.sub(" ", text)
-    text = text.replace(" " + _SEP, _SEP).replace(_SEP + " ", _SEP).strip(" ")
-    if "\u200c" in text:
-        text = text.replace(" \u200c", "\u200c").replace("\u200c ", "\u200c").replace("\u200c", "")
+    text = _folded_and_spaced(text)
     text = text.casefold()
     for quote in '"\'':
         if quote in text:
@@ -132,6 +128,42 @@ def _batch_keys(texts: list[str]) -> str | None:
         if bracket in text:
             text = text.replace(bracket + " ", bracket)
     return text
+
+
+_DELETE = 0xFFFFFFFF
+_TABLE: Any = None  # code point -> code point, a space or _DELETE (numpy, made on first use)
+
+
+def _folded_and_spaced(text: str) -> str:
+    """The fold, the white space and the ZWNJ steps of `match_key` on a joined batch, with numpy: every
+    code point through one table (the fold, `_OTHER_SPACE` to a space, what goes marked), then runs of
+    spaces squeezed to one, and the spaces beside `_SEP`, at the ends or beside a ZWNJ dropped with the
+    ZWNJ (after the squeeze a space stands alone, so `match_key`'s replaces drop exactly these)."""
+    global _TABLE
+    import numpy as np
+
+    if _TABLE is None:
+        table = np.arange(0x110000, dtype=np.uint32)
+        for cp, to in _FOLD_ALL.items():
+            table[cp] = _DELETE if to is None else ord(to)
+        table[[ord(c) for c in _OTHER_SPACE_CHARS]] = 32
+        _TABLE = table
+    codes = _TABLE[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+    codes = codes[codes != _DELETE]
+    if len(codes) > 1:
+        space = codes == 32
+        repeated = np.zeros(len(codes), dtype=bool)
+        np.logical_and(space[1:], space[:-1], out=repeated[1:])
+        codes = codes[~repeated]
+    if len(codes):
+        space = codes == 32
+        edge = (codes == 0) | (codes == 0x200C)
+        drop = np.zeros(len(codes) + 2, dtype=bool)
+        drop[0] = drop[-1] = True  # the ends
+        drop[1:-1] = edge
+        drop = space & (drop[:-2] | drop[2:])
+        codes = codes[~(drop | (codes == 0x200C))]
+    return codes.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def match_keys(texts: list[str]) -> list[str]:
