@@ -152,6 +152,22 @@ _ENTRIES = [(name, term) for name, terms in _TERM_LISTS.items() for term in term
 _PHRASE_WORDS_OF = {p: [_TERM_COLUMN[w] for w in sorted(needed)] for needed, p in _PHRASES}
 if any(not cols for cols in _PHRASE_WORDS_OF.values()):
     raise RuntimeError("a phrase without a word")
+if list(_TERM_LISTS) != ["grammar", "education", "math", "tool", "boilerplate", "facts"]:
+    raise RuntimeError("the term lists changed: update the empty hits of `batch_features`")
+if any(len(set(terms)) != len(terms) for terms in _TERM_LISTS.values()):
+    raise RuntimeError("a term list names a term twice")
+_SINGLE_ENTRIES = [e for e, (_, term) in enumerate(_ENTRIES) if term in _SINGLE_WORDS]
+_SINGLE_COLUMNS = [_TERM_COLUMN[_ENTRIES[e][1]] for e in _SINGLE_ENTRIES]
+_PHRASE_ENTRIES = {p: [e for e, (_, term) in enumerate(_ENTRIES) if term == p] for p in _PHRASE_WORDS_OF}
+
+
+def _runs(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The starts and lengths of the runs of consecutive positions (sorted, distinct)."""
+    if not len(positions):
+        return positions, positions
+    breaks = np.flatnonzero(np.diff(positions) != 1) + 1
+    firsts = np.concatenate([[0], breaks])
+    return positions[firsts], np.diff(np.concatenate([firsts, [len(positions)]]))
 
 
 def batch_features(texts: list[str]) -> list[Features]:
@@ -192,10 +208,7 @@ def batch_features(texts: list[str]) -> list[Features]:
     sentences += ends_dot
 
     # Runs of 3 or 4 digits.
-    digit = table.digit[cls]
-    edges = np.flatnonzero(np.diff(digit.view(np.int8), prepend=0, append=0))
-    run_start, run_end = edges[::2], edges[1::2]
-    run_len = run_end - run_start
+    run_start, run_len = _runs(np.flatnonzero(table.digit[cls]))
     years = np.bincount(text_of(run_start[(run_len >= 3) & (run_len <= 4)]), minlength=n_texts)
 
     # Words: a letter, then letters and ZWNJ (a ZWNJ belongs to a word when the last non-ZWNJ before it
@@ -214,7 +227,11 @@ def batch_features(texts: list[str]) -> list[Features]:
         joined = np.zeros(len(zwnj), dtype=bool)
         joined[inside] = inword[before[inside]]
         inword[zwnj[joined]] = True
-    edges = np.flatnonzero(np.diff(inword.view(np.int8), prepend=0, append=0))
+    edges = np.flatnonzero(inword[1:] != inword[:-1]) + 1
+    if n and inword[0]:
+        edges = np.concatenate([[0], edges])
+    if n and inword[-1]:
+        edges = np.concatenate([edges, [n]])
     w_start, w_end = edges[::2], edges[1::2]
     w_len = w_end - w_start
     short = w_len <= vocab.longest
@@ -227,11 +244,15 @@ def batch_features(texts: list[str]) -> list[Features]:
     hit = (vocab.hashes[slot] == hashes) & (vocab.lengths[slot] == w_len)
     w_start, w_len, slot = w_start[hit], w_len[hit], slot[hit]
     # Each hit confirmed on its code points, the words of each length at once.
+    order = np.argsort(w_len, kind="stable")
+    w_start, w_len, slot = w_start[order], w_len[order], slot[order]
     confirmed = np.ones(len(slot), dtype=bool)
-    for size in np.unique(w_len).tolist():
-        mine = np.flatnonzero(w_len == size)
-        spelled = vocab.codes[slot[mine], :size]
-        confirmed[mine] = (codes[w_start[mine, None] + np.arange(size)] == spelled).all(axis=1)
+    bounds = np.searchsorted(w_len, np.arange(vocab.longest + 2))
+    for size in range(1, vocab.longest + 1):
+        lo, hi = bounds[size], bounds[size + 1]
+        if hi > lo:
+            spelled = vocab.codes[slot[lo:hi], :size]
+            confirmed[lo:hi] = (codes[w_start[lo:hi, None] + np.arange(size)] == spelled).all(axis=1)
     w_start, slot = w_start[confirmed], slot[confirmed]
     w_text = text_of(w_start)
     persian_words = np.bincount(w_text[vocab.persian[slot]], minlength=n_texts)
@@ -257,20 +278,15 @@ def batch_features(texts: list[str]) -> list[Features]:
 
     # The terms found, each list in its order: single words by the words present, phrases by their
     # words present and then as substrings.
-    found = np.zeros((n_texts, len(_ENTRIES)), dtype=bool)
-    phrase_found: dict[str, np.ndarray] = {}
-    for e, (_, term) in enumerate(_ENTRIES):
-        if term in _TERM_COLUMN and term in _SINGLE_WORDS:
-            found[:, e] = present[:, _TERM_COLUMN[term]]
-            continue
-        if term not in phrase_found:
-            cols = _PHRASE_WORDS_OF[term]
-            maybe = present[:, cols].all(axis=1)
-            for i in np.flatnonzero(maybe).tolist():
-                maybe[i] = term in texts[i]
-            phrase_found[term] = maybe
-        found[:, e] = phrase_found[term]
-    hits: list[dict[str, list[str]]] = [{name: [] for name in _TERM_LISTS} for _ in range(n_texts)]
+    found = np.empty((n_texts, len(_ENTRIES)), dtype=bool)
+    found[:, _SINGLE_ENTRIES] = present[:, _SINGLE_COLUMNS]
+    for phrase, cols in _PHRASE_WORDS_OF.items():
+        maybe = present[:, cols].all(axis=1)
+        for i in np.flatnonzero(maybe).tolist():
+            maybe[i] = phrase in texts[i]
+        found[:, _PHRASE_ENTRIES[phrase]] = maybe[:, None]
+    hits = [{"grammar": [], "education": [], "math": [], "tool": [], "boilerplate": [], "facts": []}
+            for _ in range(n_texts)]
     rows, cols = np.nonzero(found)
     for i, e in zip(rows.tolist(), cols.tolist()):
         name, term = _ENTRIES[e]

@@ -103,7 +103,7 @@ class Classification:
         self.rules.append(f"{tag}: {rule}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slow to make, and a batch makes thousands
 class Features:
     """What the rules of `decide` look at in a passage (computed per text by `features`, or for a batch
     at once by `curator.corpus.batch.batch_features`: both must give the same)."""
