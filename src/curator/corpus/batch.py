@@ -99,35 +99,37 @@ _TABLE: _Table | None = None
 # Words looked up: the term words and the function words of the language evidence.
 _VOCABULARY = sorted(w for w in _TERM_WORDS | _PERSIAN_WORDS | _ARABIC_WORDS if _ARABIC_CHAR.match(w))
 _TERM_COLUMN = {w: i for i, w in enumerate(sorted(_TERM_WORDS))}  # columns of the `present` matrix
-_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd: invertible modulo 2^64
-_BASE_INVERSE = np.uint64(pow(int(_BASE), -1, 1 << 64))
+# Words are hashed modulo 2^32 (a collision costs a confirmation, never a wrong result; 32 bits keep
+# the batch's arrays small).
+_BASE = np.uint32(0x9E3779B1)  # odd: invertible modulo 2^32
+_BASE_INVERSE = np.uint32(pow(int(_BASE), -1, 1 << 32))
+_CHUNK = 1 << 16  # characters counted at once (the (text, class) keys of a chunk are int64)
 
 
-def _powers(base: np.uint64, n: int) -> np.ndarray:
-    out = np.full(n, base, dtype=np.uint64)
-    out[0] = 1
-    return np.multiply.accumulate(out)
+def _powers(base: np.uint32, n: int) -> np.ndarray:
+    out = np.full(n, base, dtype=np.uint32)
+    out[:1] = 1
+    return np.multiply.accumulate(out, dtype=np.uint32)
 
 
 class _Words:
     """Hashes and code points of the vocabulary, and the powers the hashes use (grown as needed)."""
 
     def __init__(self) -> None:
-        self.size = 0
-        self.ensure(1 << 16)
-        codes = [np.array([ord(c) for c in w], dtype=np.uint64) for w in _VOCABULARY]
-        hashes = np.array([int((c * self.power[:len(c)]).sum()) for c in codes], dtype=np.uint64)
+        power = _powers(_BASE, 64)
+        codes = [np.array([ord(c) for c in w], dtype=np.uint32) for w in _VOCABULARY]
+        hashes = np.array([(c * power[:len(c)]).sum(dtype=np.uint32) for c in codes], dtype=np.uint32)
         # A direct-mapped table on 16 bits of the hash, where no two words of the vocabulary meet.
-        for shift in range(48, -1, -4):
-            buckets = (hashes >> np.uint64(shift)) & np.uint64(0xFFFF)
+        for shift in range(16, -1, -4):
+            buckets = (hashes >> np.uint32(shift)) & np.uint32(0xFFFF)
             if len(np.unique(buckets)) == len(buckets):
                 break
         else:
             raise RuntimeError("no 16 bits of the hash tell the vocabulary apart")
-        self.shift = np.uint64(shift)
+        self.shift = np.uint32(shift)
         self.slots = np.full(1 << 16, len(hashes), dtype=np.int64)  # len(hashes): no word
         self.slots[buckets.astype(np.int64)] = np.arange(len(hashes))
-        self.hashes = np.append(hashes, np.uint64(0))
+        self.hashes = np.append(hashes, np.uint32(0))
         words = _VOCABULARY
         self.longest = max(map(len, words))
         self.codes = np.zeros((len(words) + 1, self.longest), dtype=np.uint32)
@@ -137,12 +139,6 @@ class _Words:
         self.persian = np.array([w in _PERSIAN_WORDS for w in words] + [False])
         self.arabic = np.array([w in _ARABIC_WORDS for w in words] + [False])
         self.column = np.array([_TERM_COLUMN.get(w, -1) for w in words] + [-1], dtype=np.int64)
-
-    def ensure(self, n: int) -> None:
-        if n > self.size:
-            self.size = max(n, 2 * self.size)
-            self.power = _powers(_BASE, self.size)
-            self.inverse = _powers(_BASE_INVERSE, self.size)
 
 
 _WORDS: _Words | None = None
@@ -189,9 +185,15 @@ def batch_features(texts: list[str]) -> list[Features]:
 
     # Every count of every text: one bincount of (text, class), then the properties of each class.
     k = len(table.props)
-    owner = np.repeat(np.arange(n_texts, dtype=np.int64) * k, lengths + 1)[:n]
-    owner += cls
-    counts = np.bincount(owner, minlength=n_texts * k).reshape(n_texts, k) @ table.props
+    owner = np.repeat(np.arange(n_texts, dtype=np.int32), lengths + 1)[:n]
+    by_class = np.zeros(n_texts * k, dtype=np.int64)
+    for lo in range(0, n, _CHUNK):
+        key = owner[lo:lo + _CHUNK].astype(np.int64)
+        key *= k
+        key += cls[lo:lo + _CHUNK]
+        by_class += np.bincount(key, minlength=n_texts * k)
+    del owner
+    counts = by_class.reshape(n_texts, k) @ table.props
     arabic, latin = counts[:, _ARABIC], counts[:, _LATIN]
     letters = np.where(counts[:, _OTHER] > 0, counts[:, _LETTER], arabic + latin)
 
@@ -236,11 +238,14 @@ def batch_features(texts: list[str]) -> list[Features]:
     w_len = w_end - w_start
     short = w_len <= vocab.longest
     w_start, w_end, w_len = w_start[short], w_end[short], w_len[short]
-    vocab.ensure(n + 1)
-    prefix = np.zeros(n + 1, dtype=np.uint64)
-    np.cumsum(codes * vocab.power[:n], out=prefix[1:])
-    hashes = (prefix[w_end] - prefix[w_start]) * vocab.inverse[w_start]
-    slot = vocab.slots[((hashes >> vocab.shift) & np.uint64(0xFFFF)).astype(np.intp)]
+    prefix = np.zeros(n + 1, dtype=np.uint32)
+    power = _powers(_BASE, n)
+    power *= codes
+    np.cumsum(power, dtype=np.uint32, out=prefix[1:])
+    del power
+    hashes = (prefix[w_end] - prefix[w_start]) * _powers(_BASE_INVERSE, n)[w_start]
+    del prefix
+    slot = vocab.slots[((hashes >> vocab.shift) & np.uint32(0xFFFF)).astype(np.intp)]
     hit = (vocab.hashes[slot] == hashes) & (vocab.lengths[slot] == w_len)
     w_start, w_len, slot = w_start[hit], w_len[hit], slot[hit]
     # Each hit confirmed on its code points, the words of each length at once.
