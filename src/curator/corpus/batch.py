@@ -99,26 +99,24 @@ _TABLE: _Table | None = None
 # Words looked up: the term words and the function words of the language evidence.
 _VOCABULARY = sorted(w for w in _TERM_WORDS | _PERSIAN_WORDS | _ARABIC_WORDS if _ARABIC_CHAR.match(w))
 _TERM_COLUMN = {w: i for i, w in enumerate(sorted(_TERM_WORDS))}  # columns of the `present` matrix
-# Words are hashed modulo 2^32 (a collision costs a confirmation, never a wrong result; 32 bits keep
-# the batch's arrays small).
-_BASE = np.uint32(0x9E3779B1)  # odd: invertible modulo 2^32
-_BASE_INVERSE = np.uint32(pow(int(_BASE), -1, 1 << 32))
+# Words are hashed modulo 2^32, h = h * _BASE + code point over the word (a collision costs a
+# confirmation, never a wrong result; 32 bits keep the batch's arrays small).
+_BASE = np.uint32(0x9E3779B1)
 _CHUNK = 1 << 16  # characters counted at once (the (text, class) keys of a chunk are int64)
 
 
-def _powers(base: np.uint32, n: int) -> np.ndarray:
-    out = np.full(n, base, dtype=np.uint32)
-    out[:1] = 1
-    return np.multiply.accumulate(out, dtype=np.uint32)
+def _hash(word: str) -> int:
+    h = 0
+    for c in word:
+        h = (h * int(_BASE) + ord(c)) & 0xFFFFFFFF
+    return h
 
 
 class _Words:
-    """Hashes and code points of the vocabulary, and the powers the hashes use (grown as needed)."""
+    """Hashes and code points of the vocabulary."""
 
     def __init__(self) -> None:
-        power = _powers(_BASE, 64)
-        codes = [np.array([ord(c) for c in w], dtype=np.uint32) for w in _VOCABULARY]
-        hashes = np.array([(c * power[:len(c)]).sum(dtype=np.uint32) for c in codes], dtype=np.uint32)
+        hashes = np.array([_hash(w) for w in _VOCABULARY], dtype=np.uint32)
         # A direct-mapped table on 16 bits of the hash, where no two words of the vocabulary meet.
         for shift in range(16, -1, -4):
             buckets = (hashes >> np.uint32(shift)) & np.uint32(0xFFFF)
@@ -234,23 +232,23 @@ def batch_features(texts: list[str]) -> list[Features]:
         edges = np.concatenate([[0], edges])
     if n and inword[-1]:
         edges = np.concatenate([edges, [n]])
-    w_start, w_end = edges[::2], edges[1::2]
-    w_len = w_end - w_start
+    w_start, w_len = edges[::2], edges[1::2] - edges[::2]
+    del edges, inword
     short = w_len <= vocab.longest
-    w_start, w_end, w_len = w_start[short], w_end[short], w_len[short]
-    prefix = np.zeros(n + 1, dtype=np.uint32)
-    power = _powers(_BASE, n)
-    power *= codes
-    np.cumsum(power, dtype=np.uint32, out=prefix[1:])
-    del power
-    hashes = (prefix[w_end] - prefix[w_start]) * _powers(_BASE_INVERSE, n)[w_start]
-    del prefix
+    w_start, w_len = w_start[short], w_len[short]
+    # The words by length: the words longer than k are a tail, hashed a character at a time.
+    order = np.argsort(w_len, kind="stable")
+    w_start, w_len = w_start[order], w_len[order]
+    bounds = np.searchsorted(w_len, np.arange(vocab.longest + 2))
+    hashes = np.zeros(len(w_start), dtype=np.uint32)
+    for k in range(vocab.longest):
+        tail = hashes[bounds[k + 1]:]  # the words longer than k (a view: updated in place)
+        tail *= _BASE
+        tail += codes[w_start[bounds[k + 1]:] + k]
     slot = vocab.slots[((hashes >> vocab.shift) & np.uint32(0xFFFF)).astype(np.intp)]
     hit = (vocab.hashes[slot] == hashes) & (vocab.lengths[slot] == w_len)
-    w_start, w_len, slot = w_start[hit], w_len[hit], slot[hit]
+    w_start, w_len, slot = w_start[hit], w_len[hit], slot[hit]  # still by length
     # Each hit confirmed on its code points, the words of each length at once.
-    order = np.argsort(w_len, kind="stable")
-    w_start, w_len, slot = w_start[order], w_len[order], slot[order]
     confirmed = np.ones(len(slot), dtype=bool)
     bounds = np.searchsorted(w_len, np.arange(vocab.longest + 2))
     for size in range(1, vocab.longest + 1):

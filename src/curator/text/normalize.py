@@ -131,7 +131,7 @@ def _batch_keys(texts: list[str]) -> str | None:
 
 
 _DELETE = 0xFFFFFFFF
-_TABLE: Any = None  # code point -> code point, a space or _DELETE (numpy, made on first use)
+_TABLE: Any = None  # BMP code point -> code point, a space or _DELETE (numpy, made on first use)
 
 
 def _folded_and_spaced(text: str) -> str:
@@ -143,12 +143,16 @@ def _folded_and_spaced(text: str) -> str:
     import numpy as np
 
     if _TABLE is None:
-        table = np.arange(0x110000, dtype=np.uint32)
+        table = np.arange(0x10000, dtype=np.uint32)  # the fold and the spaces are all in the BMP
         for cp, to in _FOLD_ALL.items():
             table[cp] = _DELETE if to is None else ord(to)
         table[[ord(c) for c in _OTHER_SPACE_CHARS]] = 32
         _TABLE = table
-    codes = _TABLE[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+    raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = _TABLE[np.minimum(raw, 0xFFFF)]  # U+FFFF maps to itself
+    astral = np.flatnonzero(raw > 0xFFFF)
+    codes[astral] = raw[astral]
+    del raw
     codes = codes[codes != _DELETE]
     if len(codes) > 1:
         space = codes == 32
