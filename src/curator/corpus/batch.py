@@ -130,6 +130,8 @@ class _Words:
         self.hashes = np.append(hashes, np.uint32(0))
         words = _VOCABULARY
         self.longest = max(map(len, words))
+        if self.longest > 255:
+            raise RuntimeError("a vocabulary word longer than 255 characters (word lengths are sorted as uint8)")
         self.codes = np.zeros((len(words) + 1, self.longest), dtype=np.uint32)
         for i, w in enumerate(words):
             self.codes[i, :len(w)] = [ord(c) for c in w]
@@ -237,7 +239,7 @@ def batch_features(texts: list[str]) -> list[Features]:
     short = w_len <= vocab.longest
     w_start, w_len = w_start[short], w_len[short]
     # The words by length: the words longer than k are a tail, hashed a character at a time.
-    order = np.argsort(w_len, kind="stable")
+    order = np.argsort(w_len.astype(np.uint8), kind="stable")  # lengths <= longest: a radix sort
     w_start, w_len = w_start[order], w_len[order]
     bounds = np.searchsorted(w_len, np.arange(vocab.longest + 2))
     hashes = np.zeros(len(w_start), dtype=np.uint32)

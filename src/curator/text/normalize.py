@@ -112,34 +112,36 @@ def _batch_keys(texts: list[str]) -> str | None:
     change, which never holds `_SEP`. Squeezing white space always is what `match_key` does when it
     finds something to squeeze (and a no-op when not); after NFKC the white space outside
     `_OTHER_SPACE` is a plain space, so turning those into spaces and squeezing runs of spaces is the
-    same; the single spaces left beside `_SEP` are each text's ends, so they go.
+    same; the single spaces left beside `_SEP` are each text's ends, so they go. The quote, punctuation
+    and bracket steps come after the casefold in `match_key`, but the casefold makes no space, quote,
+    punctuation or bracket and takes none away, so they are done before it, with the others.
     """
     texts = [t if unicodedata.is_normalized("NFKC", t) else _nfkc(t) for t in texts]
     text = _SEP.join(texts)
     if text.count(_SEP) != len(texts) - 1:
         return None
-    text = _folded_and_spaced(text)
-    text = text.casefold()
-    for quote in '"\'':
-        if quote in text:
-            text = text.replace(" " + quote, quote).replace(quote + " ", quote)
-    text = _SPACE_BEFORE_PUNCT.sub("", text)
-    for bracket in "([{":
-        if bracket in text:
-            text = text.replace(bracket + " ", bracket)
-    return text
+    return _folded_and_spaced(text)
 
 
 _DELETE = 0xFFFFFFFF
 _TABLE: Any = None  # BMP code point -> code point, a space or _DELETE (numpy, made on first use)
+_CASED: Any = None  # BMP code point -> does casefold change it
+# A (single) space goes when what stands before it, or after it, is one of these (0: `_SEP` or an end).
+_DROP_AFTER = "\x00\u200c\"'([{"
+_DROP_BEFORE = "\x00\u200c\"',;:?!.)]}"
+
+
+_AFTER = [ord(c) for c in _DROP_AFTER]
+_BEFORE = [ord(c) for c in _DROP_BEFORE]
 
 
 def _folded_and_spaced(text: str) -> str:
-    """The fold, the white space and the ZWNJ steps of `match_key` on a joined batch, with numpy: every
-    code point through one table (the fold, `_OTHER_SPACE` to a space, what goes marked), then runs of
-    spaces squeezed to one, and the spaces beside `_SEP`, at the ends or beside a ZWNJ dropped with the
-    ZWNJ (after the squeeze a space stands alone, so `match_key`'s replaces drop exactly these)."""
-    global _TABLE
+    """The steps of `match_key` after NFKC on a joined batch, with numpy: every code point through one
+    table (the fold, `_OTHER_SPACE` to a space, what goes marked), then runs of spaces squeezed to one,
+    then the spaces beside `_SEP`, at the ends, beside a ZWNJ or a quote, before punctuation or a closing
+    bracket or after an opening one dropped, and the ZWNJ (after the squeeze a space stands alone, so
+    `match_key`'s replaces drop exactly these); the casefold last, when a character needs it."""
+    global _TABLE, _CASED
     import numpy as np
 
     if _TABLE is None:
@@ -147,6 +149,7 @@ def _folded_and_spaced(text: str) -> str:
         for cp, to in _FOLD_ALL.items():
             table[cp] = _DELETE if to is None else ord(to)
         table[[ord(c) for c in _OTHER_SPACE_CHARS]] = 32
+        _CASED = np.array([chr(cp).casefold() != chr(cp) for cp in range(0x10000)])
         _TABLE = table
     raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     codes = _TABLE[np.minimum(raw, 0xFFFF)]  # U+FFFF maps to itself
@@ -160,14 +163,15 @@ def _folded_and_spaced(text: str) -> str:
         np.logical_and(space[1:], space[:-1], out=repeated[1:])
         codes = codes[~repeated]
     if len(codes):
-        space = codes == 32
-        edge = (codes == 0) | (codes == 0x200C)
-        drop = np.zeros(len(codes) + 2, dtype=bool)
-        drop[0] = drop[-1] = True  # the ends
-        drop[1:-1] = edge
-        drop = space & (drop[:-2] | drop[2:])
-        codes = codes[~(drop | (codes == 0x200C))]
-    return codes.tobytes().decode("utf-32-le", "surrogatepass")
+        spaces = np.flatnonzero(codes == 32)
+        padded = np.concatenate([[0], codes, [0]])  # the ends count as `_SEP`
+        drop = np.isin(padded[spaces], _AFTER) | np.isin(padded[spaces + 2], _BEFORE)
+        keep = codes != 0x200C
+        keep[spaces[drop]] = False
+        codes = codes[keep]
+    cased = bool(_CASED[np.minimum(codes, 0xFFFF)].any() or (codes > 0xFFFF).any())
+    text = codes.tobytes().decode("utf-32-le", "surrogatepass")
+    return text.casefold() if cased else text
 
 
 def match_keys(texts: list[str]) -> list[str]:
