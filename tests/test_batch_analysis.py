@@ -79,6 +79,9 @@ def test_minhash_signatures_of_a_batch_are_datatroves_of_each_text(tmp_path) -> 
     rng = random.Random(3)
     words = [w for text in PERSIAN for w in text.split()]
     texts = [" ".join(rng.choices(words, k=rng.randint(0, 60))) for _ in range(300)] + PERSIAN
+    for _ in range(100):  # punctuation, white space and symbols anywhere, words among them
+        texts.append("".join(rng.choice(words) + " " if rng.random() < 0.5 else rng.choice(ALPHABET)
+                             for _ in range(rng.randint(0, 80))))
     expected = []
     for text in texts:
         shingles = step.shingles(text).reshape((-1, 1))
@@ -87,3 +90,17 @@ def test_minhash_signatures_of_a_batch_are_datatroves_of_each_text(tmp_path) -> 
     assert sum(sig is None for sig in expected) >= 3  # texts with fewer words than an n-gram
     assert all(isinstance(x, int) for sig in expected if sig for band in sig for x in band)
     assert np.array(expected[0]).shape == (14, 8)
+
+
+def test_the_words_of_a_batch_of_keys_are_the_regex_ones() -> None:
+    pytest.importorskip("datatrove")
+    import re
+
+    from curator.scale.steps import _PUNCTUATION, _words_by_line
+
+    rng = random.Random(4)
+    for _ in range(2000):
+        keys = ["".join(rng.choice(ALPHABET[:40] + ALPHABET[-30:]) for _ in range(rng.randint(0, 15))).replace("\n", "")
+                for _ in range(rng.randint(1, 5))]
+        expected = re.sub("  +", " ", _PUNCTUATION.sub(" ", "\n".join(keys)))
+        assert _words_by_line(keys) == expected.replace(" \n", "\n").replace("\n ", "\n").strip(" ")

@@ -184,7 +184,6 @@ class MatchKeyWords(WordTokenizer):
 
 
 _PUNCTUATION = re.compile(r"[^\w\s\u200c]")  # anything but letters, digits, spaces and ZWNJ
-_SPACE_RUN = re.compile("  +")
 
 
 def xxhash64_text(text: str) -> int:
@@ -203,7 +202,7 @@ class MatchKeySignature(MinhashDedupSignature):
     """
 
     BATCH = 1024  # documents a batch
-    BLOCK = 4096  # shingles a block: the (block x permutations) values stay small
+    BLOCK = 1024  # shingles a block: the (block x permutations) values stay in the cache
 
     def __init__(self, output_folder: str, config: Any = None):
         super().__init__(output_folder, config, language=MatchKeyWords())
@@ -253,8 +252,7 @@ class MatchKeySignature(MinhashDedupSignature):
         word's start to its last word's end (one space between words, as `" ".join` puts them), hashed
         straight from the buffer."""
         n = self.config.n_grams
-        text = _SPACE_RUN.sub(" ", _PUNCTUATION.sub(" ", "\n".join(keys)))  # keys hold no line break
-        buffer = text.replace(" \n", "\n").replace("\n ", "\n").strip(" ").encode("utf-8")
+        buffer = _words_by_line(keys).encode("utf-8")
         codes = np.frombuffer(buffer, dtype=np.uint8)
         breaks = np.flatnonzero(codes == 10)
         edges = np.flatnonzero(codes == 32)
@@ -296,7 +294,7 @@ class MatchKeySignature(MinhashDedupSignature):
                                                             side="right")))
             block = docs[lo_doc:hi_doc]
             lo, hi = offsets[block[0]], offsets[block[-1] + 1]
-            phv = _mod_mersenne61(shingles[lo:hi, None] * a + b)  # datatrove's arithmetic, wrapping uint64
+            phv = _mod_mersenne61(np.multiply(shingles[lo:hi, None], a), b)  # datatrove's arithmetic, wrapping
             if hc.precision == 32:
                 phv = np.bitwise_and(phv, hc.max)
             mins = np.minimum.reduceat(phv, offsets[block] - lo, axis=0).astype(hc.np_dtype)
@@ -307,14 +305,40 @@ class MatchKeySignature(MinhashDedupSignature):
 
 
 _SHIFT61 = np.uint64(61)
+_PUNCT_TABLE = np.zeros(0x110000, dtype=np.uint8)  # 0: not looked at yet, 1: kept, 2: punctuation
 
 
-def _mod_mersenne61(values: np.ndarray) -> np.ndarray:
-    """`values % (2**61 - 1)` without a division: v = hi * 2^61 + lo, and 2^61 = 1 (mod p), so
-    v = hi + lo (mod p), and hi + lo < 2p needs at most one subtraction."""
-    out = values & _MERSENNE_PRIME
-    out += values >> _SHIFT61
-    out -= _MERSENNE_PRIME * (out >= _MERSENNE_PRIME)
+def _words_by_line(keys: list[str]) -> str:
+    """The keys one a line (they hold no line break), their `_PUNCTUATION` made spaces, runs of spaces
+    squeezed, no space at a line's ends: what `" ".join(_PUNCTUATION.sub(" ", key).split())` gives each
+    key (the key's white space is single plain spaces already), with numpy over the whole batch."""
+    codes = np.frombuffer("\n".join(keys).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    kinds = _PUNCT_TABLE[codes]
+    if not kinds.all():
+        for cp in np.unique(codes[kinds == 0]).tolist():
+            _PUNCT_TABLE[cp] = 2 if _PUNCTUATION.fullmatch(chr(cp)) else 1
+        kinds = _PUNCT_TABLE[codes]
+    codes = np.where(kinds == 2, np.uint32(32), codes)
+    if len(codes) > 1:  # squeeze: a space after a space goes
+        space = codes == 32
+        repeated = np.zeros(len(codes), dtype=bool)
+        np.logical_and(space[1:], space[:-1], out=repeated[1:])
+        codes = codes[~repeated]
+    padded = np.concatenate([[10], codes, [10]])  # the buffer's ends are line ends
+    drop = (codes == 32) & ((padded[:-2] == 10) | (padded[2:] == 10))
+    return codes[~drop].tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _mod_mersenne61(values: np.ndarray, add: np.ndarray) -> np.ndarray:
+    """`(values + add) % (2**61 - 1)` (uint64, wrapping) without a division, `values` overwritten: v =
+    hi * 2^61 + lo, and 2^61 = 1 (mod p), so v = hi + lo (mod p); hi + lo < 2p needs at most one
+    subtraction, and min(x, x - p) (wrapping) is that. In place: two arrays, not seven."""
+    values += add
+    out = values >> _SHIFT61
+    values &= _MERSENNE_PRIME
+    out += values
+    np.subtract(out, _MERSENNE_PRIME, out=values)
+    np.minimum(out, values, out=out)
     return out
 
 
