@@ -324,7 +324,8 @@ def _words_by_line(keys: list[str]) -> str:
         repeated = np.zeros(len(codes), dtype=bool)
         np.logical_and(space[1:], space[:-1], out=repeated[1:])
         codes = codes[~repeated]
-    padded = np.concatenate([[10], codes, [10]])  # the buffer's ends are line ends
+    line_end = np.array([10], dtype=np.uint32)
+    padded = np.concatenate([line_end, codes, line_end])  # the buffer's ends are line ends
     drop = (codes == 32) & ((padded[:-2] == 10) | (padded[2:] == 10))
     return codes[~drop].tobytes().decode("utf-32-le", "surrogatepass")
 

@@ -152,7 +152,7 @@ def _folded_and_spaced(text: str) -> str:
         _CASED = np.array([chr(cp).casefold() != chr(cp) for cp in range(0x10000)])
         _TABLE = table
     raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    codes = _TABLE[np.minimum(raw, 0xFFFF)]  # U+FFFF maps to itself
+    codes = np.take(_TABLE, raw, mode="clip")  # past the BMP: U+FFFF's entry, itself; fixed below
     astral = np.flatnonzero(raw > 0xFFFF)
     codes[astral] = raw[astral]
     del raw
@@ -164,12 +164,17 @@ def _folded_and_spaced(text: str) -> str:
         codes = codes[~repeated]
     if len(codes):
         spaces = np.flatnonzero(codes == 32)
-        padded = np.concatenate([[0], codes, [0]])  # the ends count as `_SEP`
-        drop = np.isin(padded[spaces], _AFTER) | np.isin(padded[spaces + 2], _BEFORE)
+        before = np.zeros(len(spaces), dtype=np.uint32)  # what stands before each space (0: the start)
+        inner = spaces > 0
+        before[inner] = codes[spaces[inner] - 1]
+        after = np.zeros(len(spaces), dtype=np.uint32)  # and after it (0: the end)
+        inner = spaces < len(codes) - 1
+        after[inner] = codes[spaces[inner] + 1]
+        drop = np.isin(before, _AFTER) | np.isin(after, _BEFORE)
         keep = codes != 0x200C
         keep[spaces[drop]] = False
         codes = codes[keep]
-    cased = bool(_CASED[np.minimum(codes, 0xFFFF)].any() or (codes > 0xFFFF).any())
+    cased = bool(np.take(_CASED, codes, mode="clip").any() or (codes > 0xFFFF).any())
     text = codes.tobytes().decode("utf-32-le", "surrogatepass")
     return text.casefold() if cased else text
 
