@@ -6,9 +6,10 @@ Arabic and Latin, digit, operator, ... and the weight of a Persian or Arabic evi
 lazily by testing each new code point against the same character classes `features` uses, so the two
 cannot disagree on a character. One `bincount` of (text, class) then gives every count of every text.
 
-Words are the runs `script.words` finds (an Arabic-script letter, then letters and ZWNJ). Each is
-hashed (a polynomial hash of its code points, from prefix sums) and only the term words and function
-words are looked up; a hit is confirmed against the word's code points, so a hash collision can never
+Words are the runs `script.words` finds (an Arabic-script letter, then letters and ZWNJ). Those no
+longer than the longest word looked up are hashed (a polynomial hash modulo 2^32, a character at a time
+over the words sorted by length), and only the term words and function words are looked up (a table on
+16 bits of the hash); a hit is confirmed against the word's code points, so a hash collision can never
 change a result. Phrases are searched as substrings only in texts holding all their words, as
 `term_hits` does.
 
