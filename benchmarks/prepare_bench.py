@@ -1,7 +1,8 @@
 """`curator prepare` (datatrove, local executor) at 1, 2 and 4 tasks beside `curator import` on the same files.
 
 Usage: python benchmarks/prepare_bench.py [--mb 500] [--files 8] [--tasks 1,2,4] [--no-near-dedup] [--keep DIR]
-Prints throughput (MB/s) of each, the ratio prepare/import, and the scaling over one task. Needs the
+Prints throughput (MB/s) of each, the ratio prepare/import, the scaling over one task, the load
+average, and where the first run's time went (each stage's steps, from datatrove's stats). Needs the
 scale extra. The machine's cores bound the local scaling; on a cluster each task is its own process.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -23,12 +25,32 @@ from synthetic import generate  # noqa: E402 - the same generated corpus as the 
 
 
 def timed(*args: str) -> tuple[float, str]:
+    """Run `curator *args`; its wall time and its output, with its CPU time (and its children's)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         sys.exit(f"curator {args[0]} failed: {out.stderr[-2000:]}")
-    return elapsed, out.stdout.strip()
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, f"{out.stdout.strip()}   CPU {cpu:.1f} s"
+
+
+def breakdown(out: Path) -> str:
+    """Each stage's steps that took 0.1 s or more, by datatrove's `time_stats` (wall time, summed over
+    the stage's tasks). Steps pull their documents lazily from the steps before them, so a step's time
+    may hold some of theirs (in exact-filter, the MinHash signatures step holds the rest)."""
+    lines = []
+    for stats in sorted((out / "work" / "logs").glob("*/stats.json"), key=lambda p: p.stat().st_mtime):
+        steps = []
+        for step in json.loads(stats.read_text(encoding="utf-8")):
+            total = step.get("time_stats", 0)
+            total = total.get("total", 0) if isinstance(total, dict) else total
+            if total >= 0.1:
+                steps.append(f"{step['name']} {total:.1f} s")
+        lines.append(f"  {stats.parent.name}: " + (", ".join(steps) or "-"))
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -52,19 +74,23 @@ def main() -> None:
     db = work / "direct.db"
     for stale in work.glob("direct.db*"):
         stale.unlink()
+    load = os.getloadavg()[0]
     direct, line = timed("import", str(corpus), "--db", str(db))
-    print(f"import (direct):   {direct:7.1f} s  {mb / direct:6.1f} MB/s   {line}")
+    print(f"import (direct):   {direct:7.1f} s  {mb / direct:6.1f} MB/s   {line}   load {load:.1f}")
     results = {}
     for tasks in (int(t) for t in args.tasks.split(",")):
         out = work / f"prepared-{tasks}"
         shutil.rmtree(out, ignore_errors=True)
         flags = ["--no-near-dedup"] if args.no_near_dedup else []
-        elapsed, _ = timed("prepare", str(corpus), "--out", str(out), "--tasks", str(tasks), *flags)
+        load = os.getloadavg()[0]
+        elapsed, cpu = timed("prepare", str(corpus), "--out", str(out), "--tasks", str(tasks), *flags)
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         results[tasks] = elapsed
         print(f"prepare tasks={tasks}: {elapsed:7.1f} s  {mb / elapsed:6.1f} MB/s   {manifest['passages']} passages, "
               f"prepare/import throughput {direct / elapsed:.2f}x, scaling over 1 task "
-              f"{results[min(results)] / elapsed:.2f}x")
+              f"{results[min(results)] / elapsed:.2f}x   load {load:.1f}   {cpu.strip()}")
+        if len(results) == 1:
+            print(breakdown(out))
     first = min(results)
     imported, line = timed("import", str(work / f"prepared-{first}" / "passages"), "--db", str(work / "shards.db"))
     print(f"import of the shards: {imported:.1f} s ({line})")

@@ -132,6 +132,7 @@ def test_an_interrupted_file_leaves_nothing_behind(store: Store, tmp_path: Path,
         return real(batch)
 
     monkeypatch.setattr(store, "insert_passage_rows", crash_on_second_batch)
+    monkeypatch.setattr(importer_module, "WRITE_BATCHES", 1)  # one write a batch
     with pytest.raises(KeyboardInterrupt):
         import_paths(store, [big])
     assert calls["n"] == 2, "the first batch was written inside the file's transaction"

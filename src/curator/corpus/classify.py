@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from curator.config import Window
-from curator.text.script import latin_runs, script_stats, words
+from curator.text.script import ScriptStats, latin_runs, script_stats, words
 
 GRAMMAR_TERMS = (
     "فاعل", "مفعول", "متمم", "مسند", "نهاد", "گزاره", "قید", "صفت", "موصوف", "مضاف", "مضاف‌الیه", "فعل لازم",
@@ -103,13 +103,28 @@ class Classification:
         self.rules.append(f"{tag}: {rule}")
 
 
-def classify(text: str, window: Window = Window()) -> Classification:
-    """Classify one passage by transparent rules (see `rules` in the result)."""
-    c = Classification()
-    multiline = text.count("\n") >= 2
-    lines = [ln for ln in text.splitlines() if ln.strip()] if multiline else [text]
-    n_lines = len(lines)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slow to make, and a batch makes thousands
+class Features:
+    """What the rules of `decide` look at in a passage (computed per text by `features`, or for a batch
+    at once by `curator.corpus.batch.batch_features`: both must give the same)."""
 
+    length: int  # characters
+    lines: int  # non-blank lines (1 unless the text has two line breaks or more)
+    hits: dict[str, list[str]]  # the terms found, per term list, in list order
+    expression: bool  # an arithmetic expression (digits, an operator, digits)
+    json_object: bool  # a brace and `":`
+    speakers: int  # lines that open with a speaker or a dash (0 unless multiline)
+    list_lines: int  # list items and table rows (0 unless multiline)
+    years: int  # runs of 3 or 4 digits
+    many_links: bool  # three links or more
+    sentences: int
+    stats: ScriptStats
+
+
+def features(text: str) -> Features:
+    """The features of one passage, with regular expressions."""
+    multiline = text.count("\n") >= 2
+    n_lines = sum(1 for ln in text.splitlines() if ln.strip()) if multiline else 1
     arabic_words = words(text)
     counts = Counter(arabic_words)
     wordset: Collection[str] = counts
@@ -119,43 +134,71 @@ def classify(text: str, window: Window = Window()) -> Classification:
         runs = " ".join(mixed)
         latin, digit_runs = latin_runs(runs), _DIGIT_RUN.findall(runs)
         if latin:
-            wordset = counts.keys() | _LATIN_WORD.findall(" ".join(latin).lower())
-    hits = term_hits(text, wordset)  # the phrases are Persian: no case to fold
+            wordset = counts.keys() | latin_words(latin)
+    return Features(
+        length=len(text),
+        lines=n_lines,
+        hits=term_hits(text, wordset),  # the phrases are Persian: no case to fold
+        expression=_OPERATOR.search(text) is not None and _MATH_EXPR.search(text) is not None,
+        json_object="{" in text and '":' in text,
+        speakers=len(_DIALOGUE_LINE.findall(text)) if multiline else 0,
+        list_lines=len(_LIST_LINE.findall(text)) + len(_TABLE_LINE.findall(text)) if multiline else 0,
+        years=sum(1 for run in digit_runs if 3 <= len(run) <= 4),
+        many_links=many_links(text),
+        sentences=text.count(". ") + text.count("؟") + text.count("!") + text.count("?") + text.endswith("."),
+        stats=script_stats(text, arabic_words, word_counts=counts, latin=latin),
+    )
+
+
+def latin_words(latin: list[str]) -> set[str]:
+    """The lower-case ASCII words of the Latin runs of a text (what the Latin terms are looked up in)."""
+    return set(_LATIN_WORD.findall(" ".join(latin).lower()))
+
+
+def many_links(text: str) -> bool:
+    """Three links or more (`http://`, `https://` or `www.`)."""
+    return ("://" in text or "ww." in text or "WW." in text) and len(_URL.findall(text)) >= 3
+
+
+def classify(text: str, window: Window = Window()) -> Classification:
+    """Classify one passage by transparent rules (see `rules` in the result)."""
+    return decide(features(text), window)
+
+
+def decide(f: Features, window: Window = Window()) -> Classification:
+    """The tags, quality and families the rules give a passage with features `f`."""
+    c = Classification()
+    hits = f.hits
     if len(grammar := hits["grammar"]) >= 2:
         c.tag("grammar", "grammar terms " + "، ".join(grammar[:4]))
     edu = hits["education"]
     if len(edu) >= 2:
         c.tag("education", "teaching or defining words " + "، ".join(edu[:4]))
-    has_expr = _OPERATOR.search(text) is not None and _MATH_EXPR.search(text) is not None
-    if has_expr:
+    if f.expression:
         c.tag("math", "arithmetic expression")
     elif len(math_words := hits["math"]) >= 3:
         c.tag("math", "math words " + "، ".join(math_words[:4]))
-    if len(tool := hits["tool"]) >= 2 or ("{" in text and '":' in text):
+    if len(tool := hits["tool"]) >= 2 or f.json_object:
         c.tag("tool-doc", "API words " + ", ".join(tool[:4]) if tool else "JSON object")
-    if multiline:
-        speakers = len(_DIALOGUE_LINE.findall(text))
-        if speakers >= 3 and speakers * 2 >= n_lines:
-            c.tag("dialogue", "speaker lines")
-    years = sum(1 for run in digit_runs if 3 <= len(run) <= 4)
-    facts = len(hits["facts"]) + years
+    n_lines = f.lines
+    if f.speakers >= 3 and f.speakers * 2 >= n_lines:
+        c.tag("dialogue", "speaker lines")
+    facts = len(hits["facts"]) + f.years
     if facts >= 2:
         c.tag("factual", f"{facts} dates, quantities or places")
-    if multiline:
-        list_lines = len(_LIST_LINE.findall(text)) + len(_TABLE_LINE.findall(text))
-        if n_lines >= 3 and list_lines * 2 > n_lines:
-            c.tag("list/table", f"{list_lines} of {n_lines} lines are list items or table rows")
+    if n_lines >= 3 and f.list_lines * 2 > n_lines:
+        c.tag("list/table", f"{f.list_lines} of {n_lines} lines are list items or table rows")
     if boiler := hits["boilerplate"]:
         c.tag("boilerplate", "site furniture " + "، ".join(boiler[:3]))
-    elif ("://" in text or "ww." in text or "WW." in text) and len(_URL.findall(text)) >= 3:
+    elif f.many_links:
         c.tag("boilerplate", "many links")
-    if len(text) < window.min_chars:
-        c.tag("too-short", f"{len(text)} < {window.min_chars} characters")
-    if len(text) > window.max_chars:
-        c.tag("too-long", f"{len(text)} > {window.max_chars} characters")
+    length = f.length
+    if length < window.min_chars:
+        c.tag("too-short", f"{length} < {window.min_chars} characters")
+    if length > window.max_chars:
+        c.tag("too-long", f"{length} > {window.max_chars} characters")
 
-    stats = script_stats(text, arabic_words, word_counts=counts, latin=latin)
-    sentences = text.count(". ") + text.count("؟") + text.count("!") + text.count("?") + text.endswith(".")
+    stats, sentences = f.stats, f.sentences
     useful = [t for t in c.tags if t in FAMILIES_BY_TAG]
     if stats.verdict != "fa":
         c.quality = "reject"
@@ -163,9 +206,9 @@ def classify(text: str, window: Window = Window()) -> Classification:
     elif "boilerplate" in c.tags or ("list/table" in c.tags and not useful):
         c.quality = "reject"
         c.rules.append("quality reject: boilerplate or bare list/table")
-    elif "too-short" in c.tags and len(text) < window.min_chars // 2:
+    elif "too-short" in c.tags and length < window.min_chars // 2:
         c.quality = "reject"
-        c.rules.append(f"quality reject: fragment of {len(text)} characters")
+        c.rules.append(f"quality reject: fragment of {length} characters")
     elif useful and stats.arabic_script_ratio >= 0.85 and sentences >= 2 and "too-short" not in c.tags:
         c.quality = "high"
         c.rules.append(f"quality high: {', '.join(useful)}; {sentences} sentences; Persian ratio {stats.arabic_script_ratio:.2f}")

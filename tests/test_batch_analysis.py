@@ -1,0 +1,106 @@
+"""The batch paths of import analysis give exactly what the per-text functions give.
+
+`match_keys`/`key_hashes` (one pass over a joined batch) against `match_key`/`key_hash` on each text,
+on varied Persian text: Persian and Arabic-Indic digits, ZWNJ with stray spaces, Arabic letter
+variants, presentation forms, diacritics, mixed Latin, emoji, control and white-space characters.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from curator.text.normalize import key_hash, key_hashes, match_key, match_keys
+
+# Characters the steps of the match key treat specially, and some they leave alone.
+ALPHABET = list(
+    "abcXYZ ΣΑßİ  \t\n\r\x0b\x0c\x1c\x1f\x85\u00a0\u1680\u2000\u2009\u202f\u205f\u3000\u2028\u2029"
+    "\u200c\u200d\u200e\u200f\u202a\u202b\u202e\u2066\u2069\ufeff\u00ad\u061c"
+    ",;:?!.)]}([{\"'«»“”„‘’–—−،؛؟٪٫٬"
+    "يىكڪةۀأإٱؤئېکیپچژگهابتسمنلو"
+    "۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩0123456789"
+    "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670\u0654\u0655\u0640\u06d6"
+    "\ufe70\ufe71\ufe77\ufe7f\ufb50\ufb8e\ufbfe\ufe8d\ufedb\ufefb\ufdf2\ufe98"
+    "😀👍🏽\x01\x07\x7f+-×÷*/=%"
+)
+PERSIAN = [
+    "دانش‌آموزان در کلاس درس، فاعل و مفعول را یاد می‌گیرند.",
+    "در سال ۱۴۰۲ جمعیت استان ۳٬۵۰۰٬۰۰۰ نفر بود؛ یعنی ٢٠٪ بیشتر.",
+    "كتاب‌هاي  عربي\u200c  را مي‌خوانم ؟",
+    "کُتُبٌ « مُعَلِّم » ( نمونه ) [ مثال ] { \"api\": 1 }",
+    "Hello  World\tAPI endpoint‌ ‌ parameters\r\n\r\nفصل دوم",
+    "\ufedb\ufe98\ufe8e\ufe8f و \ufe70کتاب و \ufefb",
+    "  ",
+    "",
+    "👍 خوب بود 😀\u202bمتن\u202c\u200f",
+]
+
+
+def _random_texts(rng: random.Random) -> list[str]:
+    texts = []
+    for _ in range(rng.randint(1, 12)):
+        pieces = [rng.choice(PERSIAN)[: rng.randint(0, 40)] if rng.random() < 0.3 else rng.choice(ALPHABET)
+                  for _ in range(rng.randint(0, 40))]
+        texts.append("".join(pieces))
+    return texts
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_match_keys_of_a_batch_are_the_keys_of_each_text(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(50):
+        texts = _random_texts(rng)
+        assert match_keys(texts) == [match_key(t) for t in texts]
+        assert key_hashes(texts) == [key_hash(t) for t in texts]
+
+
+def test_match_keys_on_the_examples() -> None:
+    assert match_keys(PERSIAN) == [match_key(t) for t in PERSIAN]
+    assert key_hashes(PERSIAN) == [key_hash(t) for t in PERSIAN]
+    assert match_keys([]) == [] and key_hashes([]) == []
+
+
+def test_a_text_holding_the_separator_is_keyed_on_its_own() -> None:
+    texts = ["کتاب\x00 ها", " مدرسه ", "a\x00"]
+    assert match_keys(texts) == [match_key(t) for t in texts]
+    assert key_hashes(texts) == [key_hash(t) for t in texts]
+
+
+def test_minhash_signatures_of_a_batch_are_datatroves_of_each_text(tmp_path) -> None:
+    pytest.importorskip("datatrove")
+    import numpy as np
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+
+    from curator.scale.steps import MatchKeySignature
+
+    step = MatchKeySignature(str(tmp_path), MinhashConfig())
+    step.BLOCK = 64  # many blocks, documents on both sides of their edges
+    rng = random.Random(3)
+    words = [w for text in PERSIAN for w in text.split()]
+    texts = [" ".join(rng.choices(words, k=rng.randint(0, 60))) for _ in range(300)] + PERSIAN
+    for _ in range(100):  # punctuation, white space and symbols anywhere, words among them
+        texts.append("".join(rng.choice(words) + " " if rng.random() < 0.5 else rng.choice(ALPHABET)
+                             for _ in range(rng.randint(0, 80))))
+    expected = []
+    for text in texts:
+        shingles = step.shingles(text).reshape((-1, 1))
+        expected.append(MinhashDedupSignature.get_signature(step, shingles) if shingles.size else None)
+    assert step.signatures(texts) == expected
+    assert sum(sig is None for sig in expected) >= 3  # texts with fewer words than an n-gram
+    assert all(isinstance(x, int) for sig in expected if sig for band in sig for x in band)
+    assert np.array(expected[0]).shape == (14, 8)
+
+
+def test_the_words_of_a_batch_of_keys_are_the_regex_ones() -> None:
+    pytest.importorskip("datatrove")
+    import re
+
+    from curator.scale.steps import _PUNCTUATION, _words_by_line
+
+    rng = random.Random(4)
+    for _ in range(2000):
+        keys = ["".join(rng.choice(ALPHABET[:40] + ALPHABET[-30:]) for _ in range(rng.randint(0, 15))).replace("\n", "")
+                for _ in range(rng.randint(1, 5))]
+        expected = re.sub("  +", " ", _PUNCTUATION.sub(" ", "\n".join(keys)))
+        assert _words_by_line(keys) == expected.replace(" \n", "\n").replace("\n ", "\n").strip(" ")
