@@ -24,10 +24,17 @@ def _json_list(items: tuple[str, ...]) -> str:
     return orjson.dumps(items).decode()
 
 
+# Texts a numpy pass holds at once: a batch's code-point arrays (4-8 bytes a character, a few of them)
+# stay a few MB, so two import workers stay small (the import's memory target: 300 MB in all).
+ANALYSIS_PART = 250
+
+
 def analyse(texts: list[str], window: Window) -> list[Analysis]:
     """Match-key hash and classification of each text, encoded for the store."""
     out = []
-    for key, c in zip(key_hashes(texts), classify_batch(texts, window)):
-        out.append((key, _json_list(tuple(c.tags)), c.quality, orjson.dumps(c.rules).decode(),
-                    _json_list(tuple(c.families))))
+    for first in range(0, len(texts), ANALYSIS_PART):
+        part = texts[first:first + ANALYSIS_PART]
+        for key, c in zip(key_hashes(part), classify_batch(part, window)):
+            out.append((key, _json_list(tuple(c.tags)), c.quality, orjson.dumps(c.rules).decode(),
+                        _json_list(tuple(c.families))))
     return out

@@ -72,7 +72,7 @@ def _analysed(batches: Iterable[list[tuple[Span, int | None]]], window: Window,
             yield [(s, line, a) for (s, line), a in zip(batch, analyse([s.text for s, _ in batch], window))]
         return
     in_flight: deque[tuple[list[tuple[Span, int | None]], Future[list[Analysis]]]] = deque()
-    limit = 4 * (getattr(pool, "_max_workers", 2) or 2)
+    limit = 2 * (getattr(pool, "_max_workers", 2) or 2)
     for batch in batches:
         in_flight.append((batch, pool.submit(analyse, [s.text for s, _ in batch], window)))
         if len(in_flight) >= limit:
