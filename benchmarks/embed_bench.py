@@ -21,19 +21,13 @@ time is printed too: texts per CPU-second times the threads is what a machine le
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import re
 import time
 
 import numpy as np
 
 from curator.meaning.embedder import Embedder
-from curator.sample import sample_dir
-
-_SENTENCE_END = re.compile(r"(?<=[.!؟?])\s+")
-_PERSIAN = re.compile("[\u0600-\u06ff]")
 
 
 def load() -> str:
@@ -41,15 +35,10 @@ def load() -> str:
 
 
 def persian_texts(n: int, chars: int, seed: int = 7) -> list[str]:
-    texts = []
-    for path in sorted((sample_dir() / "corpus").iterdir()):
-        raw = path.read_text(encoding="utf-8")
-        texts += [json.loads(line)["text"] for line in raw.splitlines()] if path.suffix == ".jsonl" else [raw]
-    for line in (sample_dir() / "seeds.jsonl").read_text(encoding="utf-8").splitlines():
-        texts += [m["content"] for m in json.loads(line)["messages"] if m["role"] in ("user", "assistant")]
-    pool = [s.strip(" #*-\n") for t in texts for s in _SENTENCE_END.split(t.replace("\n", " "))]
-    pool = [s for s in pool if len(s) > 20 and len(_PERSIAN.findall(s)) > len(s) / 2]
-    rng, out = random.Random(seed), []
+    """`n` texts of `chars` characters: sentences of the bundled sample (language_bench's pool), seeded."""
+    from language_bench import persian_sentences
+
+    rng, pool, out = random.Random(seed), persian_sentences(), []
     for _ in range(n):
         parts: list[str] = []
         while sum(len(p) + 1 for p in parts) < chars:
