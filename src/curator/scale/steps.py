@@ -75,57 +75,56 @@ class ReadPassages(PipelineStep):
         self.stat_update("problems", value=len(problems))
 
 
-class ClassifyPassages(PipelineStep):
-    """Heuristic classification: tags, quality, the rules that fired, and the families a passage serves."""
+class _BatchStep(PipelineStep):
+    """A step that handles BATCH documents at once (`annotate`), in their order."""
+
+    BATCH = 1024
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        batch: list[Document] = []
+        for doc in data:
+            batch.append(doc)
+            if len(batch) >= self.BATCH:
+                yield from self._annotated(batch)
+                batch = []
+        yield from self._annotated(batch)
+
+    def _annotated(self, batch: list[Document]) -> DocumentsPipeline:
+        with self.track_time():
+            self.annotate(batch)
+        yield from batch
+
+    def annotate(self, batch: list[Document]) -> None:
+        raise NotImplementedError
+
+
+class ClassifyPassages(_BatchStep):
+    """Heuristic classification: tags, quality, the rules that fired, and the families a passage serves
+    (`classify_batch`, a batch at once)."""
 
     type = "🏷 - CLASSIFIER"
     name = "curator classify"
-
-    BATCH = 1024  # documents classified at once (`classify_batch`)
 
     def __init__(self, plan: Plan):
         super().__init__()
         self.window = plan.window
 
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        batch: list[Document] = []
-        for doc in data:
-            batch.append(doc)
-            if len(batch) >= self.BATCH:
-                yield from self._classified(batch)
-                batch = []
-        yield from self._classified(batch)
-
-    def _classified(self, batch: list[Document]) -> DocumentsPipeline:
-        with self.track_time():
-            for doc, c in zip(batch, classify_batch([doc.text for doc in batch], self.window)):
-                doc.metadata.update(tags=c.tags, quality=c.quality, rules=c.rules, families=c.families)
-                self.stat_update(f"quality_{c.quality}")
-        yield from batch
+    def annotate(self, batch: list[Document]) -> None:
+        for doc, c in zip(batch, classify_batch([doc.text for doc in batch], self.window)):
+            doc.metadata.update(tags=c.tags, quality=c.quality, rules=c.rules, families=c.families)
+            self.stat_update(f"quality_{c.quality}")
 
 
-class MatchKeyHash(PipelineStep):
-    """The match-key hash the store keys passages on (`curator.text.normalize.key_hash`)."""
+class MatchKeyHash(_BatchStep):
+    """The match-key hash the store keys passages on (`curator.text.normalize.key_hash`; `key_hashes`:
+    one pass over a batch)."""
 
     type = "🔑 - KEY"
     name = "curator match key"
 
-    BATCH = 1024  # documents hashed at once (`key_hashes`: one pass over the batch)
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        batch: list[Document] = []
-        for doc in data:
-            batch.append(doc)
-            if len(batch) >= self.BATCH:
-                yield from self._hashed(batch)
-                batch = []
-        yield from self._hashed(batch)
-
-    def _hashed(self, batch: list[Document]) -> DocumentsPipeline:
-        with self.track_time():
-            for doc, key in zip(batch, key_hashes([doc.text for doc in batch])):
-                doc.metadata["key_hash"] = key
-        yield from batch
+    def annotate(self, batch: list[Document]) -> None:
+        for doc, key in zip(batch, key_hashes([doc.text for doc in batch])):
+            doc.metadata["key_hash"] = key
 
 
 def passage_row(writer: Any, doc: Document) -> dict[str, Any]:
