@@ -132,6 +132,22 @@ def test_embedding_stops_between_batches_when_cancelled(store: Store) -> None:
     assert "run again to continue" in report.summary()
 
 
+def test_the_model_is_loaded_only_when_something_needs_a_vector(store: Store, monkeypatch) -> None:
+    """Loading the model takes about a second: a gate run with nothing to embed (or told not to embed)
+    never pays it."""
+    from curator.meaning import embedder as embedder_module
+    from stub_embedder import STUB
+
+    loads = []
+    monkeypatch.setattr(embedder_module, "_bundled", lambda threads: loads.append(threads) or STUB)
+    monkeypatch.setattr(embedder_module, "model_id", lambda: STUB.model_id)
+    assert embed_missing(store).embedded == 0 and loads == [], "an empty store: nothing to embed"
+    add(store, "پرسش تازه؟", "پاسخ تازه.")
+    assert embed_missing(store, limit=0).model == STUB.model_id and loads == []
+    assert embed_missing(store).embedded == 1 and len(loads) == 1
+    assert embed_missing(store).embedded == 0 and len(loads) == 1, "everything has its vector"
+
+
 # -- the gates on a store --------------------------------------------------------------------------
 
 def test_a_reworded_eval_item_fails_decontamination_by_meaning_with_its_evidence(store: Store) -> None:

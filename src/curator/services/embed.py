@@ -46,21 +46,31 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
     """Embed up to `limit` (default: all) examples that have no vector from the model, eval items first.
     `cancel` is checked between batches; what is embedded stays."""
     report = EmbedReport()
-    try:
-        embedder = embedder or default_embedder(settings.threads)
-    except EmbedderUnavailable as exc:
-        report.unavailable = str(exc)
-        return report
-    report.model = embedder.model_id
+    # The model is loaded only when there is something to embed (loading it takes about a second).
+    model = embedder.model_id if embedder is not None else active_model_id()
+    if model is None:  # not installed: the error says why
+        try:
+            embedder = default_embedder(settings.threads)
+        except EmbedderUnavailable as exc:
+            report.unavailable = str(exc)
+            return report
+        model = embedder.model_id
+    report.model = model
     if limit == 0:  # nothing to embed: no need to count what has no vector
         return report
-    missing, report.total = store.count_unembedded(embedder.model_id)
+    missing, report.total = store.count_unembedded(model)
     todo = missing if limit is None else min(missing, limit)
+    if todo and embedder is None:
+        try:
+            embedder = default_embedder(settings.threads)
+        except EmbedderUnavailable as exc:
+            report.unavailable = str(exc)
+            return report
     start = time.perf_counter()
     passage = store.passage_texts()
     # The examples to embed are listed once (a pass over the store), then embedded a batch at a time
     # (each batch only what still has no vector: another process may have embedded some meanwhile).
-    ids = store.unembedded_ids(embedder.model_id, todo) if todo else []
+    ids = store.unembedded_ids(model, todo) if todo else []
     for first in range(0, len(ids), settings.batch):
         if cancel.is_set():
             break
