@@ -12,6 +12,7 @@ import json
 import re
 import struct
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +76,26 @@ class ReadPassages(PipelineStep):
         self.stat_update("problems", value=len(problems))
 
 
+def _batches(data: DocumentsPipeline, size: int) -> Iterator[list[Document]]:
+    """The documents in lists of `size` (the last one shorter), in their order."""
+    batch: list[Document] = []
+    for doc in data:
+        batch.append(doc)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class _BatchStep(PipelineStep):
     """A step that handles BATCH documents at once (`annotate`), in their order."""
 
     BATCH = 1024
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        batch: list[Document] = []
-        for doc in data:
-            batch.append(doc)
-            if len(batch) >= self.BATCH:
-                yield from self._annotated(batch)
-                batch = []
-        yield from self._annotated(batch)
+        for batch in _batches(data, self.BATCH):
+            yield from self._annotated(batch)
 
     def _annotated(self, batch: list[Document]) -> DocumentsPipeline:
         with self.track_time():
@@ -213,13 +221,8 @@ class MatchKeySignature(MinhashDedupSignature):
         return super().run(self._signed(data), rank, world_size)
 
     def _signed(self, data: DocumentsPipeline) -> DocumentsPipeline:
-        batch: list[Document] = []
-        for doc in data:
-            batch.append(doc)
-            if len(batch) >= self.BATCH:
-                yield from self._release(batch)
-                batch = []
-        yield from self._release(batch)
+        for batch in _batches(data, self.BATCH):
+            yield from self._release(batch)
 
     def _release(self, batch: list[Document]) -> DocumentsPipeline:
         for doc, sig in zip(batch, self.signatures([doc.text for doc in batch])):

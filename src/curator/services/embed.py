@@ -48,11 +48,8 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
     report = EmbedReport()
     # The model is loaded only when there is something to embed (loading it takes about a second).
     model = embedder.model_id if embedder is not None else active_model_id()
-    if model is None:  # not installed: the error says why
-        try:
-            embedder = default_embedder(settings.threads)
-        except EmbedderUnavailable as exc:
-            report.unavailable = str(exc)
+    if model is None:  # not installed: loading it says why
+        if (embedder := _loaded(settings, report)) is None:
             return report
         model = embedder.model_id
     report.model = model
@@ -60,12 +57,8 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
         return report
     missing, report.total = store.count_unembedded(model)
     todo = missing if limit is None else min(missing, limit)
-    if todo and embedder is None:
-        try:
-            embedder = default_embedder(settings.threads)
-        except EmbedderUnavailable as exc:
-            report.unavailable = str(exc)
-            return report
+    if todo and embedder is None and (embedder := _loaded(settings, report)) is None:
+        return report
     start = time.perf_counter()
     passage = store.passage_texts()
     # The examples to embed are listed once (a pass over the store), then embedded a batch at a time
@@ -83,6 +76,15 @@ def embed_missing(store: Store, settings: MeaningSettings = MeaningSettings(), *
     report.seconds = time.perf_counter() - start
     report.remaining = missing - report.embedded
     return report
+
+
+def _loaded(settings: MeaningSettings, report: EmbedReport) -> Embedder | None:
+    """The process's embedder, or None with why it could not be loaded in `report`."""
+    try:
+        return default_embedder(settings.threads)
+    except EmbedderUnavailable as exc:
+        report.unavailable = str(exc)
+        return None
 
 
 def embed_ids(store: Store, embedder: Embedder, ids: list[int], settings: MeaningSettings = MeaningSettings(),
