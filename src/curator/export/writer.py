@@ -25,6 +25,8 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from curator.errors import CuratorError
 from curator.target_mix import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
@@ -33,7 +35,7 @@ from curator.policy import exclusion_reason
 from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_chars_tokens
 from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
-from curator.gates.evidence import matches, word_diff
+from curator.gates.evidence import SET_LEVEL, matches, word_diff
 from curator.gates.scaffold import Scaffold
 from curator.models import ExportRecord
 from curator.store import Store
@@ -172,57 +174,104 @@ def curation_log(store: Store, considered: Iterable[Row], mix: Mix, others: Iter
     each duplicate or leak (the matched item, the content they share, the word diff against it: an item
     of `others`, else read from the store), decisions, outcome."""
     known = {r.id: r.messages for r in others}
+    fragments = _Fragments()
     batch: list[Row] = []
     for row in considered:
         batch.append(row)
         if len(batch) >= chunk:
-            yield from _log_entries(store, batch, mix, known)
+            yield from _log_entries(store, batch, mix, known, fragments)
             batch = []
     if batch:
-        yield from _log_entries(store, batch, mix, known)
+        yield from _log_entries(store, batch, mix, known, fragments)
 
 
-def _log_entries(store: Store, rows: list[Row], mix: Mix, known: dict[int, list]) -> Iterator[dict[str, Any]]:
+_NO_CLUSTER = orjson.Fragment(b'{"keeper":null,"size":null}')
+
+
+class _Fragments:
+    """The parts of log entries that repeat from row to row (a gate's verdict, no cluster), serialized
+    once: orjson writes a Fragment as it is, so an entry's bytes are those of the plain dicts, sorted."""
+
+    def __init__(self) -> None:
+        self.gates: dict[tuple, orjson.Fragment] = {}
+
+    def of_gates(self, verdicts: dict[str, dict]) -> orjson.Fragment:
+        key = tuple((g, v["verdict"], v["reason"], v["score"]) for g, v in verdicts.items())
+        found = self.gates.get(key)
+        if found is None:
+            if len(self.gates) > 100_000:  # (scores vary freely in some stores: keep the cache bounded)
+                self.gates.clear()
+            found = self.gates[key] = orjson.Fragment(orjson.dumps(
+                {g: {"verdict": verdict, "reason": reason, "score": score} for g, verdict, reason, score in key},
+                option=orjson.OPT_SORT_KEYS))
+        return found
+
+
+def _cluster(detail: dict, size: str) -> Any:
+    keeper, n = detail.get("keeper"), detail.get(size)
+    return _NO_CLUSTER if keeper is None and n is None else {"keeper": keeper, "size": n}
+
+
+def _log_entries(store: Store, rows: list[Row], mix: Mix, known: dict[int, list],
+                 fragments: _Fragments | None = None) -> Iterator[dict[str, Any]]:
+    fragments = fragments or _Fragments()
     decisions = store.export_decisions([r.data["id"] for r in rows])
     reasons = mix.reasons
     steered = store.steering_runs(sorted({r.data["job_id"] for r in rows if r.data.get("job_id") is not None}))
-    found = {r.data["id"]: matches(r.verdicts) for r in rows}
+    found = {r.data["id"]: matches(r.verdicts) for r in rows if _any_set_level_failure(r.verdicts)}
     wanted = sorted({m["matched"] for ms in found.values() for m in ms
                      if m["matched"] is not None and m["matched"] not in known})
     said = {**{r.data["id"]: r.messages for r in rows}, **known}
     for example_id, messages in store.export_messages([i for i in wanted if i not in said]).items():
         said[example_id] = messages
+    empty: dict = {}
     for r in rows:
         d, verdicts = r.data, r.verdicts
-        dedup = (verdicts.get("dedup") or {}).get("detail") or {}
-        decontam = (verdicts.get("decontam") or {}).get("detail") or {}
-        paraphrase = (verdicts.get("decontam_meaning") or {}).get("detail") or {}
-        meaning_dedup = (verdicts.get("dedup_meaning") or {}).get("detail") or {}
-        why = reasons.get(d["id"]) or exclusion_reason(r.data, r.verdicts) or f"not accepted (state {d['state']})"
+        example_id = d["id"]
+        dedup = (verdicts.get("dedup") or empty).get("detail") or empty
+        decontam = (verdicts.get("decontam") or empty).get("detail") or empty
+        paraphrase = (verdicts.get("decontam_meaning") or empty).get("detail") or empty
+        meaning_dedup = (verdicts.get("dedup_meaning") or empty).get("detail") or empty
+        why = reasons.get(example_id) or exclusion_reason(d, verdicts) or f"not accepted (state {d['state']})"
+        state = d["state"]
         logged = [{"id": e["id"], "action": e["action"], "reason": e["reason"], "note": e["note"],
                    "seconds": e["seconds"], "undoes": e["undoes"], "undone": undone, "at": e["created_at"],
-                   "bulk": e["bulk"]} for e, undone in decisions.get(d["id"], [])]
-        rejects = [e for e in logged if e["action"] in ("accept", "reject") and not e["undone"]]
+                   "bulk": e["bulk"]} for e, undone in decisions.get(example_id, ())]
+        reject_reason = None
+        if state == "rejected":
+            rejects = [e for e in logged if e["action"] in ("accept", "reject") and not e["undone"]]
+            if rejects and rejects[-1]["action"] == "reject":
+                reject_reason = rejects[-1]["reason"]
+        hits = decontam.get("hits", [])
+        if paraphrase.get("eval_item") is not None:
+            hits = hits + [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
+                            "matched": paraphrase.get("matched")}]
+        evidence = [{**m, "word_diff": word_diff(_said(r.messages), _said(said[m["matched"]]))
+                     if m["matched"] in said else None} for m in found.get(example_id, ())]
+        job = d["job_id"]
         yield {
-            "id": d["id"], "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": d["state"],
-            "source_type": d["source_type"], "parent_id": d["parent_id"], "model": d["model"], "job_id": d["job_id"],
+            "id": example_id, "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": state,
+            "source_type": d["source_type"], "parent_id": d["parent_id"], "model": d["model"], "job_id": job,
             "lineage": d["lineage"], "version": d["version"], "superseded_by": d["superseded_by"],
-            "eval_run": steered.get(d["job_id"]),  # the eval run whose failures this row was generated for
-            "gates": {g: {"verdict": v["verdict"], "reason": v["reason"], "score": v["score"]}
-                      for g, v in verdicts.items()},
-            "dedup_cluster": {"keeper": dedup.get("keeper"), "size": dedup.get("cluster_size")},
-            "paraphrase_cluster": {"keeper": meaning_dedup.get("keeper"), "size": meaning_dedup.get("cluster_size")},
-            "decontamination_hits": decontam.get("hits", []) + (
-                [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
-                  "matched": paraphrase.get("matched")}] if paraphrase.get("eval_item") is not None else []),
-            "evidence": [{**m, "word_diff": word_diff(_said(r.messages), _said(said[m["matched"]]))
-                          if m["matched"] in said else None} for m in found[d["id"]]],
+            "eval_run": steered.get(job) if job is not None else None,  # the eval run whose failures made it
+            "gates": fragments.of_gates(verdicts),
+            "dedup_cluster": _cluster(dedup, "cluster_size"),
+            "paraphrase_cluster": _cluster(meaning_dedup, "cluster_size"),
+            "decontamination_hits": hits,
+            "evidence": evidence,
             "decisions": logged,
-            "reject_reason": rejects[-1]["reason"] if d["state"] == "rejected" and rejects
-            and rejects[-1]["action"] == "reject" else None,
+            "reject_reason": reject_reason,
             "exported": why.startswith("exported"),
             "why": why,
         }
+
+
+def _any_set_level_failure(verdicts: dict[str, dict]) -> bool:
+    for gate in SET_LEVEL:
+        v = verdicts.get(gate)
+        if v is not None and v.get("verdict") == "fail":
+            return True
+    return False
 
 
 def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: list[Row], settings: dict[str, Any],
