@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import multiprocessing
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from curator.augment_plan import plan_augmentation, queue_augmentation
 from curator.config import Settings
 from curator.target_mix import CoverageError, CoverageMap, LiveCoverage, recount
 from curator.export.mix import attach_verdicts, build_mix, load_rows, trainable
+from curator.export import curation_log
 from curator.services.export import LeakError, export_dataset as export
 from curator.services.gate import run_gates
 from curator.services import triage as review
@@ -231,7 +233,11 @@ def test_exports_are_deterministic(store: Store, tmp_path: Path) -> None:
     assert export(store, CMAP, out_dir=tmp_path / "a", today=TODAY).version != a.version
 
 
-def test_the_leak_check_refuses_a_planted_leak(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("log", ["made here", "made by a second process"])
+def test_the_leak_check_refuses_a_planted_leak(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               log: str) -> None:
+    if log == "made by a second process":  # (a large export's): stopped with the export, nothing left behind
+        monkeypatch.setattr(curation_log, "IN_CHILD_FROM", 0)
     accept_all_passing(store)
     (eval_seed,) = store.examples("kind = 'seed' AND role = 'eval' AND family = 'passage_qa'")
     planted = Example(kind="candidate", family="passage_qa", task_type="factual_question", model="m", state="accepted",
@@ -242,7 +248,8 @@ def test_the_leak_check_refuses_a_planted_leak(store: Store, tmp_path: Path) -> 
     with pytest.raises(LeakError) as err:
         export(store, CMAP, out_dir=tmp_path / "exports", today=TODAY)
     assert err.value.leaks == [{"id": planted_id, "file": "train", "eval_items": [eval_seed.id]}]
-    assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir()), "nothing written"
+    assert not (tmp_path / "exports").exists(), "nothing written"
+    assert multiprocessing.active_children() == [], "no process left"
 
 
 def test_a_killed_export_leaves_nothing_partial(store: Store, tmp_path: Path) -> None:

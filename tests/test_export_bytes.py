@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from curator.config import MeaningSettings
+from curator.export import curation_log
 from curator.families import load_families
 from curator.models import Message
 from curator.services.demo import prepare_sample
@@ -99,14 +100,17 @@ EXPECTED: dict[str, str] = {
 }
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["log made here", "log made by a second process"])
+def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("bytes")
     build(work / "fixed.db")
     cmap = CoverageMap.load(ROOT / "prompts" / "coverage.toml", load_families(ROOT / "prompts").families)
-    with Store(work / "fixed.db") as store:
+    with Store(work / "fixed.db") as store, pytest.MonkeyPatch.context() as patch:
+        if request.param == "log made by a second process":  # (what a large export does)
+            patch.setattr(curation_log, "IN_CHILD_FROM", 0)
         result = export_dataset(store, cmap, out_dir=work / "exports", seed=3, today=date(2025, 1, 2),
                                 formats=("prompt_completion", "alpaca"), meaning_settings=MeaningSettings(enabled=False))
+    assert sorted(p.name for p in (work / "exports").iterdir()) == [result.version]  # (no staging left)
     return result.path
 
 

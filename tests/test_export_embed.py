@@ -46,10 +46,11 @@ def cmap() -> CoverageMap:
 
 
 def test_past_the_limit_the_export_stops_before_embedding_anything(db: Path, tmp_path: Path) -> None:
-    model = Counting()
+    model, phases = Counting(), {}
     with Store(db) as store, pytest.raises(NeedsEmbedding) as stopped:
-        export_dataset(store, cmap(), out_dir=tmp_path / "out", embedder=model, embed_limit=1)
+        export_dataset(store, cmap(), out_dir=tmp_path / "out", embedder=model, embed_limit=1, timings=phases)
     assert stopped.value.missing > 1 and "curator embed" in stopped.value.hint
+    assert phases == {}, "it stops at once: before reading the rows or building the mix"
     assert model.embedded == 0 and not (tmp_path / "out").exists(), "nothing embedded, nothing written"
 
 

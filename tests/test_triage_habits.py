@@ -11,8 +11,9 @@ import pytest
 
 from curator.config import ConfigError, Settings
 from curator.target_mix import CoverageMap, LiveCoverage, recount
-from curator.export.mix import Mix, load_rows, attach_verdicts
-from curator.export.writer import coverage_report, curation_log
+from curator.export.mix import load_rows, attach_verdicts
+from curator.export.curation_log import entries
+from curator.export.writer import coverage_report
 from curator.services.gating.runner import update_status
 from curator.models import Example, Message
 from curator.services import triage
@@ -137,7 +138,7 @@ def test_reject_reasons_are_counted_in_the_coverage_report_and_the_curation_log(
     assert "| wrong | 2 |" in report and "| (no reason) | 1 |" in report
     rows = load_rows(store, "considered")
     attach_verdicts(store, rows)
-    log = {entry["id"]: entry for entry in curation_log(store, rows, Mix([], {}))}
+    log = {entry["id"]: entry for entry in entries(store, rows, {})}
     assert log[ids[0]]["reject_reason"] == "wrong" and log[ids[2]]["reject_reason"] is None
     assert [d["reason"] for d in log[ids[2]]["decisions"]] == ["off_topic", None]
 

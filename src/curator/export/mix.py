@@ -107,10 +107,6 @@ def trainable(considered: Iterable[Row], seeds: list[Row]) -> tuple[list[Row], d
     return pool, reasons
 
 
-def _tiebreak(seed: int, example_id: int) -> str:
-    return hashlib.sha256(f"{seed}:{example_id}".encode()).hexdigest()
-
-
 @dataclass
 class Mix:
     selected: list[Row]
@@ -118,26 +114,33 @@ class Mix:
 
 
 def build_mix(pool: list[Row], cmap: CoverageMap, *, seed: int = 0, reasons: dict[int, str] | None = None) -> Mix:
-    """Fill every cell up to its target, best rows first; explain every choice (adding to `reasons`)."""
+    """Fill every cell up to its target, best rows first (hand-written, then by judge score, ties broken by
+    the hash of the seed and the id); explain every choice (adding to `reasons`)."""
     reasons = dict(reasons or {})
-    eligible = []
+    ranked = []
+    sha256 = hashlib.sha256
     for row in pool:
-        if reason := exclusion_reason(row.data, row.verdicts):
-            reasons[row.id] = reason
-        else:
-            eligible.append(row)
-    eligible.sort(key=lambda r: (not r.hand_written, -r.judge_score, _tiebreak(seed, r.id)))
+        d, verdicts = row.data, row.verdicts
+        if reason := exclusion_reason(d, verdicts):
+            reasons[d["id"]] = reason
+            continue
+        judge = verdicts.get("judge")
+        score = (judge.get("score") if judge else None) or 0.0
+        # ties: sha256 of "seed:id" (compared as bytes: the order of its hex digest, as before)
+        ranked.append((d["source_type"] != "manual_seed", -score, sha256(b"%d:%d" % (seed, d["id"])).digest(), row))
+    ranked.sort(key=lambda entry: entry[:3])
+    targets, keys_of = cmap.targets, cmap.keys_of
     used: dict[tuple, int] = {}
     selected = []
-    for row in eligible:
-        keys = cmap.keys_of(row.data)
-        full = next((k for k in keys if k in cmap.targets and used.get(k, 0) >= cmap.targets[k]), None)
+    for *_, row in ranked:
+        keys = keys_of(row.data)
+        full = next((k for k in keys if k in targets and used.get(k, 0) >= targets[k]), None)
         if full is not None:
-            reasons[row.id] = f"not selected: cell {full[0]}/{full[1]}={full[2]} is full ({cmap.targets[full]})"
+            reasons[row.data["id"]] = f"not selected: cell {full[0]}/{full[1]}={full[2]} is full ({targets[full]})"
             continue
         for k in keys:
             used[k] = used.get(k, 0) + 1
         selected.append(row)
-        reasons[row.id] = "exported"
-    selected.sort(key=lambda r: r.id)
+        reasons[row.data["id"]] = "exported"
+    selected.sort(key=lambda r: r.data["id"])
     return Mix(selected, reasons)

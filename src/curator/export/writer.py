@@ -11,6 +11,7 @@ format every JSONL data file gets a Parquet twin built from the same rows (`cura
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import json
@@ -25,17 +26,16 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import orjson
 
 from curator.errors import CuratorError
 from curator.target_mix import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
-from curator.export.mix import Mix, Row, build_mix, load_rows, stream_rows, trainable
-from curator.policy import exclusion_reason
+from curator.export import curation_log
+from curator.export.curation_log import LogWriter
+from curator.export.mix import Row, build_mix, load_rows, stream_rows, trainable
 from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_chars_tokens
 from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
-from curator.gates.evidence import SET_LEVEL, matches, word_diff
 from curator.gates.scaffold import Scaffold
 from curator.models import ExportRecord
 from curator.store import Store
@@ -163,117 +163,6 @@ def coverage_report(rows: list[Row], cmap: CoverageMap, version: str, reject_rea
     return "\n".join(lines) + "\n"
 
 
-def _said(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m.get("content") or "" for m in messages if m.get("role") in ("user", "assistant"))
-
-
-def curation_log(store: Store, considered: Iterable[Row], mix: Mix, others: Iterable[Row] = (),
-                 chunk: int = 2000) -> Iterator[dict[str, Any]]:
-    """One entry per candidate and seed considered (streamed: `chunk` rows at a time, with their decisions
-    and eval runs read for that chunk): verdicts, dedup cluster, decontamination hits, the evidence of
-    each duplicate or leak (the matched item, the content they share, the word diff against it: an item
-    of `others`, else read from the store), decisions, outcome."""
-    known = {r.id: r.messages for r in others}
-    fragments = _Fragments()
-    batch: list[Row] = []
-    for row in considered:
-        batch.append(row)
-        if len(batch) >= chunk:
-            yield from _log_entries(store, batch, mix, known, fragments)
-            batch = []
-    if batch:
-        yield from _log_entries(store, batch, mix, known, fragments)
-
-
-_NO_CLUSTER = orjson.Fragment(b'{"keeper":null,"size":null}')
-
-
-class _Fragments:
-    """The parts of log entries that repeat from row to row (a gate's verdict, no cluster), serialized
-    once: orjson writes a Fragment as it is, so an entry's bytes are those of the plain dicts, sorted."""
-
-    def __init__(self) -> None:
-        self.gates: dict[tuple, orjson.Fragment] = {}
-
-    def of_gates(self, verdicts: dict[str, dict]) -> orjson.Fragment:
-        key = tuple((g, v["verdict"], v["reason"], v["score"]) for g, v in verdicts.items())
-        found = self.gates.get(key)
-        if found is None:
-            if len(self.gates) > 100_000:  # (scores vary freely in some stores: keep the cache bounded)
-                self.gates.clear()
-            found = self.gates[key] = orjson.Fragment(orjson.dumps(
-                {g: {"verdict": verdict, "reason": reason, "score": score} for g, verdict, reason, score in key},
-                option=orjson.OPT_SORT_KEYS))
-        return found
-
-
-def _cluster(detail: dict, size: str) -> Any:
-    keeper, n = detail.get("keeper"), detail.get(size)
-    return _NO_CLUSTER if keeper is None and n is None else {"keeper": keeper, "size": n}
-
-
-def _log_entries(store: Store, rows: list[Row], mix: Mix, known: dict[int, list],
-                 fragments: _Fragments | None = None) -> Iterator[dict[str, Any]]:
-    fragments = fragments or _Fragments()
-    decisions = store.export_decisions([r.data["id"] for r in rows])
-    reasons = mix.reasons
-    steered = store.steering_runs(sorted({r.data["job_id"] for r in rows if r.data.get("job_id") is not None}))
-    found = {r.data["id"]: matches(r.verdicts) for r in rows if _any_set_level_failure(r.verdicts)}
-    wanted = sorted({m["matched"] for ms in found.values() for m in ms
-                     if m["matched"] is not None and m["matched"] not in known})
-    said = {**{r.data["id"]: r.messages for r in rows}, **known}
-    for example_id, messages in store.export_messages([i for i in wanted if i not in said]).items():
-        said[example_id] = messages
-    empty: dict = {}
-    for r in rows:
-        d, verdicts = r.data, r.verdicts
-        example_id = d["id"]
-        dedup = (verdicts.get("dedup") or empty).get("detail") or empty
-        decontam = (verdicts.get("decontam") or empty).get("detail") or empty
-        paraphrase = (verdicts.get("decontam_meaning") or empty).get("detail") or empty
-        meaning_dedup = (verdicts.get("dedup_meaning") or empty).get("detail") or empty
-        why = reasons.get(example_id) or exclusion_reason(d, verdicts) or f"not accepted (state {d['state']})"
-        state = d["state"]
-        logged = [{"id": e["id"], "action": e["action"], "reason": e["reason"], "note": e["note"],
-                   "seconds": e["seconds"], "undoes": e["undoes"], "undone": undone, "at": e["created_at"],
-                   "bulk": e["bulk"]} for e, undone in decisions.get(example_id, ())]
-        reject_reason = None
-        if state == "rejected":
-            rejects = [e for e in logged if e["action"] in ("accept", "reject") and not e["undone"]]
-            if rejects and rejects[-1]["action"] == "reject":
-                reject_reason = rejects[-1]["reason"]
-        hits = decontam.get("hits", [])
-        if paraphrase.get("eval_item") is not None:
-            hits = hits + [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
-                            "matched": paraphrase.get("matched")}]
-        evidence = [{**m, "word_diff": word_diff(_said(r.messages), _said(said[m["matched"]]))
-                     if m["matched"] in said else None} for m in found.get(example_id, ())]
-        job = d["job_id"]
-        yield {
-            "id": example_id, "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": state,
-            "source_type": d["source_type"], "parent_id": d["parent_id"], "model": d["model"], "job_id": job,
-            "lineage": d["lineage"], "version": d["version"], "superseded_by": d["superseded_by"],
-            "eval_run": steered.get(job) if job is not None else None,  # the eval run whose failures made it
-            "gates": fragments.of_gates(verdicts),
-            "dedup_cluster": _cluster(dedup, "cluster_size"),
-            "paraphrase_cluster": _cluster(meaning_dedup, "cluster_size"),
-            "decontamination_hits": hits,
-            "evidence": evidence,
-            "decisions": logged,
-            "reject_reason": reject_reason,
-            "exported": why.startswith("exported"),
-            "why": why,
-        }
-
-
-def _any_set_level_failure(verdicts: dict[str, dict]) -> bool:
-    for gate in SET_LEVEL:
-        v = verdicts.get(gate)
-        if v is not None and v.get("verdict") == "fail":
-            return True
-    return False
-
-
 def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: list[Row], settings: dict[str, Any],
              formats: dict[str, Any] | None = None) -> str:
     """The version's manifest; `formats` describes the file formats written beside the JSONL (Parquet:
@@ -381,12 +270,43 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
     """Build the mix, check it for leaks (each row with its family's scaffold), and write a new version
     folder (or find the identical one). `clock` times the phases."""
     clock = clock or PhaseClock()
-    seeds = list(stream_rows(store, "seeds"))
-    evals = load_rows(store, "eval")  # every version: the leak check's reference (no verdicts)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _clean_stale(out_dir)
     considered, accepted = store.export_part_counts("considered")
+    try:
+        return _staged(store, cmap, out_dir, (considered, accepted), seed=seed, formats=formats, today=today,
+                       decontam=decontam, meaning_check=meaning_check, scaffolds=scaffolds, clock=clock)
+    except BaseException:
+        if created:  # a refused or failed export leaves nothing behind, not even the folder it made
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # (only if empty)
+        raise
+
+
+def _staged(store: Store, cmap: CoverageMap, out_dir: Path, counts: tuple[int, int], **options: Any) -> ExportResult:
+    considered, _ = counts
+    with _Staging(out_dir) as staging:
+        evals = load_rows(store, "eval")  # every version: the leak check's reference (no verdicts)
+        mixable: list[Row] = []
+        # A large log is made by a second process from now on (the other core); a small one here, at the end.
+        log = LogWriter(store, staging.tmp, evals, in_child=considered >= curation_log.IN_CHILD_FROM,
+                        rows=lambda: chain(heapq.merge(mixable, stream_rows(store, "unmixable"),
+                                                       key=lambda r: r.data["id"]), stream_rows(store, "seeds")))
+        try:
+            return _write(store, cmap, staging, log, mixable, evals, counts=counts, **options)
+        finally:
+            log.cancel()
+
+
+def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, mixable: list[Row], evals: list[Row],
+           *, counts: tuple[int, int], seed: int, formats: tuple[str, ...], today: date | None,
+           decontam: DecontamSettings, meaning_check: MeaningCheck | None, scaffolds: dict[str, Scaffold] | None,
+           clock: PhaseClock) -> ExportResult:
+    seeds = list(stream_rows(store, "seeds"))
     clock.mark("load rows")
     # Only the accepted and the replaced rows are held in memory; the curation log streams the others.
-    mixable = list(stream_rows(store, "mixable"))
+    mixable.extend(stream_rows(store, "mixable"))
     pool, reasons = trainable(mixable, seeds)
     clock.mark("load rows")
     mix = build_mix(pool, cmap, seed=seed, reasons=reasons)
@@ -416,39 +336,37 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
         if name not in FORMATS:
             raise ValueError(f"unknown format {name!r} (known: {', '.join([*FORMATS, 'parquet'])})")
         tables[f"train.{name}"] = (name, mix.selected, FORMATS[name])
-    counts = {"train": len(mix.selected), "polish": len(polish), "eval_private": len(private),
-              "considered": considered, "accepted": accepted}
+    considered, accepted = counts
+    counts_by_file = {"train": len(mix.selected), "polish": len(polish), "eval_private": len(private),
+                      "considered": considered, "accepted": accepted}
     settings = {"seed": seed, "formats": sorted(formats), "thin_share": cmap.thin_share,
                 "decontamination": {"ngram": decontam.ngram, "fuzzy_threshold": decontam.fuzzy_threshold,
                                     "word_threshold": decontam.word_threshold, "meaning": meaning_note}}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out_dir)
-    with _Staging(out_dir) as staging:
-        digest, described = _write_rows(staging, tables, "parquet" in formats)
-        version = f"{(today or date.today()).isoformat()}-{digest}"
-        clock.mark("messages files")
-        if (out_dir / version).exists():
-            return ExportResult(version, out_dir / version, counts, reused=True, files=dict(staging.hashes))
-        staging.write("stats.json", [(json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True,
-                                                 indent=1) + "\n").encode()])
-        clock.mark("stats")
-        staging.write("coverage_report.md", [coverage_report(mix.selected, cmap, version,
-                                                             store.reject_reason_counts()).encode()])
-        clock.mark("coverage report")
-        logged = chain(heapq.merge(mixable, stream_rows(store, "unmixable"), key=lambda r: r.data["id"]),
-                       stream_rows(store, "seeds"))  # every candidate and revision in id order, then the seeds
-        staging.write("curation_log.jsonl", _chunked(curation_log(store, logged, mix, evals)))
-        clock.mark("curation log")
-        files = dict(sorted(staging.hashes.items()))
-        staging.write("manifest.json", [manifest(store, files, counts, mix.selected + polish, settings,
-                                                 described).encode()])
-        clock.mark("manifest")
-        path = staging.commit(version)
-    record = ExportRecord(version=version, path=str(path), counts=counts,
+    out_dir = staging.out_dir
+    digest, described = _write_rows(staging, tables, "parquet" in formats)
+    version = f"{(today or date.today()).isoformat()}-{digest}"
+    clock.mark("messages files")
+    if (out_dir / version).exists():
+        return ExportResult(version, out_dir / version, counts_by_file, reused=True, files=dict(staging.hashes))
+    staging.write("stats.json", [(json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True,
+                                             indent=1) + "\n").encode()])
+    clock.mark("stats")
+    staging.write("coverage_report.md", [coverage_report(mix.selected, cmap, version,
+                                                         store.reject_reason_counts()).encode()])
+    clock.mark("coverage report")
+    staging.hashes[curation_log.NAME] = log.finish(mix.reasons)
+    clock.mark("curation log")
+    files = dict(sorted(staging.hashes.items()))
+    staging.write("manifest.json", [manifest(store, files, counts_by_file, mix.selected + polish, settings,
+                                             described).encode()])
+    clock.mark("manifest")
+    path = staging.commit(version)
+    record = ExportRecord(version=version, path=str(path), counts=counts_by_file,
                           manifest_sha256=staging.hashes["manifest.json"])
-    store.record_export(record.version, record.path, json.dumps(counts), record.manifest_sha256, record.created_at)
+    store.record_export(record.version, record.path, json.dumps(counts_by_file), record.manifest_sha256,
+                        record.created_at)
     clock.mark("commit")
-    return ExportResult(version, path, counts, files=files)
+    return ExportResult(version, path, counts_by_file, files=files)
 
 
 def _write_rows(staging: _Staging, tables: dict[str, tuple[str, list[Row], Callable[[Row], dict[str, Any] | None]]],

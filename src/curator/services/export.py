@@ -40,6 +40,10 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     run `curator embed` first). `timings`, when given, gets the seconds spent in each phase."""
     clock = PhaseClock(timings)
     out_dir = out_dir if out_dir is not None else store.path.parent / "exports"
+    if meaning_settings.enabled and embed_limit:  # stop at once, before the mix, when too many lack a vector
+        model_id = embedder.model_id if embedder is not None else active_model_id()
+        if model_id and (missing := store.count_unembedded_exportable(model_id)) > embed_limit:
+            raise NeedsEmbedding(missing, embed_limit)
     scaffolds = load_scaffolds(store)
     clock.mark("scaffolds")
     check = (meaning_leak_check(store, meaning_settings, embedder, scaffolds, embed_limit=embed_limit,
@@ -60,7 +64,8 @@ class NeedsEmbedding(CuratorError):
 
     def __init__(self, missing: int, limit: int) -> None:
         self.missing, self.limit = missing, limit
-        super().__init__(f"export stopped: {missing:,} rows to check for leaks by meaning have no sentence vector yet "
+        super().__init__(f"export stopped: {missing:,} rows the export may hold have no sentence vector yet for "
+                         "the leak check by meaning "
                          f"(the export embeds at most {limit:,} itself)",
                          hint="run `curator embed` first (it shows progress and can be stopped and resumed), "
                               "or raise [export] embed_limit in curator.toml (0: no limit)")

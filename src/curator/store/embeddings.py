@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from curator.models import now_iso
-from curator.store.predicates import ACTIVE, CURRENT_SEED, EVAL
+from curator.store.predicates import ACCEPTED, ACTIVE, CURRENT_SEED, EVAL, TRAINABLE_SEED
 
 # What the meaning gates compare: candidates, seeds and the private eval set.
 _EMBEDDABLE = f"(({ACTIVE}) OR ({CURRENT_SEED}) OR ({EVAL}))"
@@ -54,6 +54,12 @@ class EmbeddingQueries:
         missing, total = self.conn.execute(
             f"SELECT SUM({_MISSING}), COUNT(*) FROM examples WHERE {_EMBEDDABLE}", (model,)).fetchone()
         return missing or 0, total
+
+    def count_unembedded_exportable(self, model: str) -> int:
+        """How many rows an export may hold (accepted candidates and revisions, current few-shot and polish
+        seeds) have no vector from `model`: an export counts them before it builds its mix."""
+        return self.conn.execute(f"SELECT count(*) FROM examples WHERE (({ACCEPTED}) OR ({TRAINABLE_SEED})) "
+                                 f"AND {_MISSING}", (model,)).fetchone()[0]
 
     def embedding_mark(self, model: str) -> str:
         """Where the vectors of `model` stand (how many, and which): changes when any is added."""

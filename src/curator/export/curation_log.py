@@ -1,0 +1,286 @@
+"""The export's curation log: one JSON line per candidate, revision and seed (id order), with its gates'
+verdicts, clusters, decontamination hits, the evidence of each duplicate or leak, its decisions, and
+whether and why it was exported.
+
+Only `exported` and `why` depend on the mix; everything else is known from the store alone. So each
+entry is made in two parts that leave those two keys out (`parts`): the keys sorted before `exported`
+(`head`) and those between it and `why` (`tail`), with the row's own reason (`fallback`: why it cannot
+be exported, or its state) for a row the mix does not name. `lines` joins them once the mix's reasons
+are known; the bytes are those of the whole entry dumped with sorted keys.
+
+A large log is made in a second process (`LogWriter(..., in_child=True)`), started with the export, so
+it runs on the other core while this one loads rows, builds the mix and writes the data files: the
+child reads the store on its own connection, spools the parts to a file in the staging folder, and
+joins them when the mix's reasons arrive. A small log is made in this process, after the mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import struct
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from curator.errors import CuratorError
+from curator.export.mix import Row, load_rows, stream_rows
+from curator.gates.evidence import SET_LEVEL, matches, word_diff
+from curator.policy import exclusion_reason
+from curator.store import Store
+
+NAME = "curation_log.jsonl"
+# Logs of more rows than this are made in a second process (a test lowers it to run that path).
+IN_CHILD_FROM = 20_000
+
+_SORTED = orjson.OPT_SORT_KEYS
+_NO_CLUSTER = orjson.Fragment(b'{"keeper":null,"size":null}')
+_RECORD = struct.Struct("<qIII")  # a spooled entry: id, then the lengths of head, tail and fallback
+
+
+class _Fragments:
+    """The parts of entries that repeat from row to row (the gates' verdicts), serialized once: orjson
+    writes a Fragment as it is, so an entry's bytes are those of the plain dicts, keys sorted."""
+
+    def __init__(self) -> None:
+        self.gates: dict[tuple, orjson.Fragment] = {}
+
+    def of_gates(self, verdicts: dict[str, dict]) -> orjson.Fragment:
+        key = tuple((g, v["verdict"], v["reason"], v["score"]) for g, v in verdicts.items())
+        found = self.gates.get(key)
+        if found is None:
+            if len(self.gates) > 100_000:  # (scores vary freely in some stores: keep the cache bounded)
+                self.gates.clear()
+            found = self.gates[key] = orjson.Fragment(orjson.dumps(
+                {g: {"verdict": verdict, "reason": reason, "score": score} for g, verdict, reason, score in key},
+                option=_SORTED))
+        return found
+
+
+def _said(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(m.get("content") or "" for m in messages if m.get("role") in ("user", "assistant"))
+
+
+def _cluster(detail: dict, size: str) -> Any:
+    keeper, n = detail.get("keeper"), detail.get(size)
+    return _NO_CLUSTER if keeper is None and n is None else {"keeper": keeper, "size": n}
+
+
+def _any_set_level_failure(verdicts: dict[str, dict]) -> bool:
+    for gate in SET_LEVEL:
+        v = verdicts.get(gate)
+        if v is not None and v.get("verdict") == "fail":
+            return True
+    return False
+
+
+def parts(store: Store, rows: Iterable[Row], others: Iterable[Row] = (),
+          chunk: int = 2000) -> Iterator[tuple[int, bytes, bytes, str]]:
+    """(id, head, tail, fallback) for each of `rows` (streamed: `chunk` rows at a time, with their
+    decisions and eval runs read for that chunk). The evidence of a duplicate or a leak names the matched
+    item, the content they share and the word diff against it (an item of `others`, else read from the
+    store)."""
+    known = {r.id: r.messages for r in others}
+    fragments = _Fragments()
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk:
+            yield from _parts_of(store, batch, known, fragments)
+            batch = []
+    if batch:
+        yield from _parts_of(store, batch, known, fragments)
+
+
+def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
+              fragments: _Fragments) -> Iterator[tuple[int, bytes, bytes, str]]:
+    decisions = store.export_decisions([r.data["id"] for r in rows])
+    steered = store.steering_runs(sorted({r.data["job_id"] for r in rows if r.data.get("job_id") is not None}))
+    found = {r.data["id"]: matches(r.verdicts) for r in rows if _any_set_level_failure(r.verdicts)}
+    wanted = sorted({m["matched"] for ms in found.values() for m in ms
+                     if m["matched"] is not None and m["matched"] not in known})
+    said = {**{r.data["id"]: r.messages for r in rows}, **known}
+    for example_id, messages in store.export_messages([i for i in wanted if i not in said]).items():
+        said[example_id] = messages
+    empty: dict = {}
+    dumps = orjson.dumps
+    for r in rows:
+        d, verdicts = r.data, r.verdicts
+        example_id, state, job = d["id"], d["state"], d["job_id"]
+        dedup = (verdicts.get("dedup") or empty).get("detail") or empty
+        decontam = (verdicts.get("decontam") or empty).get("detail") or empty
+        paraphrase = (verdicts.get("decontam_meaning") or empty).get("detail") or empty
+        meaning_dedup = (verdicts.get("dedup_meaning") or empty).get("detail") or empty
+        logged = [{"id": e["id"], "action": e["action"], "reason": e["reason"], "note": e["note"],
+                   "seconds": e["seconds"], "undoes": e["undoes"], "undone": undone, "at": e["created_at"],
+                   "bulk": e["bulk"]} for e, undone in decisions.get(example_id, ())]
+        reject_reason = None
+        if state == "rejected":
+            rejects = [e for e in logged if e["action"] in ("accept", "reject") and not e["undone"]]
+            if rejects and rejects[-1]["action"] == "reject":
+                reject_reason = rejects[-1]["reason"]
+        hits = decontam.get("hits", [])
+        if paraphrase.get("eval_item") is not None:
+            hits = hits + [{"eval_item": paraphrase["eval_item"], "score": paraphrase.get("score"), "how": "meaning",
+                            "matched": paraphrase.get("matched")}]
+        head = dumps({
+            "decisions": logged,
+            "decontamination_hits": hits,
+            "dedup_cluster": _cluster(dedup, "cluster_size"),
+            "eval_run": steered.get(job) if job is not None else None,  # the eval run whose failures made it
+            "evidence": [{**m, "word_diff": word_diff(_said(r.messages), _said(said[m["matched"]]))
+                          if m["matched"] in said else None} for m in found.get(example_id, ())],
+        }, option=_SORTED)
+        tail = dumps({
+            "id": example_id, "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": state,
+            "source_type": d["source_type"], "parent_id": d["parent_id"], "model": d["model"], "job_id": job,
+            "lineage": d["lineage"], "version": d["version"], "superseded_by": d["superseded_by"],
+            "gates": fragments.of_gates(verdicts),
+            "paraphrase_cluster": _cluster(meaning_dedup, "cluster_size"),
+            "reject_reason": reject_reason,
+        }, option=_SORTED)
+        yield example_id, head, tail, exclusion_reason(d, verdicts) or f"not accepted (state {state})"
+
+
+def lines(entries: Iterable[tuple[int, bytes, bytes, str]], reasons: dict[int, str],
+          size: int = 5000) -> Iterator[bytes]:
+    """The log's lines, `size` at a time: each entry's parts joined with `exported` and `why` (the mix's
+    reason for the row, else its own)."""
+    batch: list[bytes] = []
+    dumps, get = orjson.dumps, reasons.get
+    for example_id, head, tail, fallback in entries:
+        why = get(example_id) or fallback
+        batch.append(b"".join((head[:-1], b',"exported":true,' if why.startswith("exported") else b',"exported":false,',
+                               tail[1:-1], b',"why":', dumps(why), b"}\n")))
+        if len(batch) >= size:
+            yield b"".join(batch)
+            batch = []
+    if batch:
+        yield b"".join(batch)
+
+
+def logged_rows(store: Store) -> Iterator[Row]:
+    """What the log covers, in its order: every candidate and revision in id order, then every seed."""
+    return chain(stream_rows(store, "considered"), stream_rows(store, "seeds"))
+
+
+def entries(store: Store, rows: Iterable[Row], reasons: dict[int, str], others: Iterable[Row] = ()) -> Iterator[dict]:
+    """The log's entries as dicts (what its lines hold)."""
+    for chunk in lines(parts(store, rows, others), reasons):
+        yield from map(orjson.loads, chunk.splitlines())
+
+
+class LogError(CuratorError):
+    """The second process that makes the curation log failed: nothing was written."""
+
+
+def _spool(entries: Iterable[tuple[int, bytes, bytes, str]], path: Path) -> None:
+    pack = _RECORD.pack
+    with open(path, "wb", buffering=1 << 20) as fh:
+        for example_id, head, tail, fallback in entries:
+            why = fallback.encode()
+            fh.write(pack(example_id, len(head), len(tail), len(why)))
+            fh.write(head)
+            fh.write(tail)
+            fh.write(why)
+
+
+def _unspool(path: Path) -> Iterator[tuple[int, bytes, bytes, str]]:
+    size, unpack = _RECORD.size, _RECORD.unpack_from
+    with open(path, "rb", buffering=1 << 20) as fh:
+        read = fh.read
+        while header := read(size):
+            example_id, n_head, n_tail, n_why = unpack(header)
+            yield example_id, read(n_head), read(n_tail), read(n_why).decode()
+
+
+def write_file(path: Path, chunks: Iterable[bytes]) -> str:
+    """Write `chunks` to `path` (flushed and fsynced); its sha256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as fh:
+        for chunk in chunks:
+            digest.update(chunk)
+            fh.write(chunk)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return digest.hexdigest()
+
+
+def _child(db_path: str, folder: str, pipe: Any) -> None:
+    """The second process: spool the parts, wait for the mix's reasons, write the log, send its sha256
+    (or the error). Its output goes nowhere (the app's terminal is not its to write)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    spool = Path(folder) / ".curation_log.parts"
+    try:
+        with Store(db_path, readonly=True, migrate=False, create=False) as store:
+            evals = load_rows(store, "eval")
+            _spool(parts(store, logged_rows(store), evals), spool)
+        pipe.send(("spooled", None))
+        reasons = pipe.recv()
+        if reasons is None:  # the export stopped
+            return
+        digest = write_file(Path(folder) / NAME, lines(_unspool(spool), reasons))
+        spool.unlink()  # (before the export renames the folder into place)
+        pipe.send(("done", digest))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the export, which raises it
+        pipe.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"))
+    finally:
+        spool.unlink(missing_ok=True)
+        pipe.close()
+
+
+class LogWriter:
+    """Makes `curation_log.jsonl` in `folder`: started before the mix, finished with its reasons.
+    `in_child`: in a second process (see the module), else here when `finish` is called."""
+
+    def __init__(self, store: Store, folder: Path, evals: list[Row], *, in_child: bool,
+                 rows: Callable[[], Iterable[Row]] | None = None) -> None:
+        """`rows`: what the log covers, in its order, when it is made here (default: read from the store)."""
+        self.store, self.folder, self.evals = store, folder, evals
+        self.rows = rows or (lambda: logged_rows(store))
+        self.process = self.pipe = None
+        if in_child:
+            context = multiprocessing.get_context("spawn")  # (no fork: the app runs threads)
+            self.pipe, theirs = context.Pipe()
+            self.process = context.Process(target=_child, args=(str(store.path), str(folder), theirs),
+                                           name="curator curation log", daemon=True)
+            self.process.start()
+            theirs.close()
+
+    def finish(self, reasons: dict[int, str]) -> str:
+        """Write the log with the mix's `reasons`; its sha256. LogError if the second process failed."""
+        if self.process is None:
+            return write_file(self.folder / NAME, lines(parts(self.store, self.rows(), self.evals), reasons))
+        self._expect("spooled")
+        self.pipe.send(reasons)
+        digest = self._expect("done")
+        self.process.join()
+        return digest
+
+    def _expect(self, what: str) -> str:
+        try:
+            kind, value = self.pipe.recv()
+        except (EOFError, OSError):
+            self.process.join()
+            raise LogError(f"the curation log's process ended without a word (exit code {self.process.exitcode}); "
+                           "nothing was written") from None
+        if kind == "error":
+            self.process.join()
+            raise LogError(f"the curation log could not be made: {value}")
+        assert kind == what, (kind, what)
+        return value
+
+    def cancel(self) -> None:
+        """Stop the second process, if any (the export stopped: the staging folder goes with it)."""
+        if self.process is not None and self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        if self.pipe is not None:
+            self.pipe.close()
