@@ -8,7 +8,6 @@ import random
 import signal
 import subprocess
 import sys
-import multiprocessing
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -238,6 +237,8 @@ def test_the_leak_check_refuses_a_planted_leak(store: Store, tmp_path: Path, mon
                                                log: str) -> None:
     if log == "made by a second process":  # (a large export's): stopped with the export, nothing left behind
         monkeypatch.setattr(curation_log, "IN_CHILD_FROM", 0)
+    writers, real = [], curation_log.LogWriter.__init__
+    monkeypatch.setattr(curation_log.LogWriter, "__init__", lambda self, *a, **k: (writers.append(self), real(self, *a, **k))[1])
     accept_all_passing(store)
     (eval_seed,) = store.examples("kind = 'seed' AND role = 'eval' AND family = 'passage_qa'")
     planted = Example(kind="candidate", family="passage_qa", task_type="factual_question", model="m", state="accepted",
@@ -249,7 +250,8 @@ def test_the_leak_check_refuses_a_planted_leak(store: Store, tmp_path: Path, mon
         export(store, CMAP, out_dir=tmp_path / "exports", today=TODAY)
     assert err.value.leaks == [{"id": planted_id, "file": "train", "eval_items": [eval_seed.id]}]
     assert not (tmp_path / "exports").exists(), "nothing written"
-    assert multiprocessing.active_children() == [], "no process left"
+    assert all(w.process.poll() is not None for w in writers if w.process), "no process left running"
+    assert len(writers) == 1 and (writers[0].process is not None) == (log == "made by a second process")
 
 
 def test_a_killed_export_leaves_nothing_partial(store: Store, tmp_path: Path) -> None:

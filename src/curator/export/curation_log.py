@@ -17,9 +17,12 @@ joins them when the mix's reasons arrive. A small log is made in this process, a
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
+import pickle
 import struct
+import subprocess
+import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
@@ -211,76 +214,91 @@ def write_file(path: Path, chunks: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _child(db_path: str, folder: str, pipe: Any) -> None:
-    """The second process: spool the parts, wait for the mix's reasons, write the log, send its sha256
-    (or the error). Its output goes nowhere (the app's terminal is not its to write)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+def _child(db_path: str, folder: str) -> None:
+    """The second process (`python -m curator.export.curation_log DB FOLDER`): spool the parts, say so,
+    read the mix's reasons (None: the export stopped), write the log, say its sha256. It speaks pickles
+    on its standard input and output; an error goes back the same way."""
+    into, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # (nothing else may write to the export's pipe)
+
+    def say(*message: Any) -> None:
+        pickle.dump(message, out)
+        out.flush()
+
     spool = Path(folder) / ".curation_log.parts"
     try:
         with Store(db_path, readonly=True, migrate=False, create=False) as store:
             evals = load_rows(store, "eval")
             _spool(parts(store, logged_rows(store), evals), spool)
-        pipe.send(("spooled", None))
-        reasons = pipe.recv()
-        if reasons is None:  # the export stopped
-            return
-        digest = write_file(Path(folder) / NAME, lines(_unspool(spool), reasons))
-        spool.unlink()  # (before the export renames the folder into place)
-        pipe.send(("done", digest))
-    except BaseException as exc:  # noqa: BLE001 - everything goes back to the export, which raises it
-        pipe.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"))
+        say("spooled", None)
+        reasons = pickle.load(into)
+        if reasons is not None:
+            digest = write_file(Path(folder) / NAME, lines(_unspool(spool), reasons))
+            spool.unlink()  # (before the export renames the folder into place)
+            say("done", digest)
+    except (EOFError, BrokenPipeError):  # the export is gone
+        pass
+    except Exception as exc:  # noqa: BLE001 - everything goes back to the export, which raises it
+        say("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
     finally:
         spool.unlink(missing_ok=True)
-        pipe.close()
 
 
 class LogWriter:
     """Makes `curation_log.jsonl` in `folder`: started before the mix, finished with its reasons.
-    `in_child`: in a second process (see the module), else here when `finish` is called."""
+    `in_child`: in a second process (see the module; a new interpreter, never a fork: the app runs
+    threads), else here when `finish` is called."""
 
     def __init__(self, store: Store, folder: Path, evals: list[Row], *, in_child: bool,
                  rows: Callable[[], Iterable[Row]] | None = None) -> None:
         """`rows`: what the log covers, in its order, when it is made here (default: read from the store)."""
         self.store, self.folder, self.evals = store, folder, evals
         self.rows = rows or (lambda: logged_rows(store))
-        self.process = self.pipe = None
+        self.process: subprocess.Popen | None = None
         if in_child:
-            context = multiprocessing.get_context("spawn")  # (no fork: the app runs threads)
-            self.pipe, theirs = context.Pipe()
-            self.process = context.Process(target=_child, args=(str(store.path), str(folder), theirs),
-                                           name="curator curation log", daemon=True)
-            self.process.start()
-            theirs.close()
+            self.errors = tempfile.TemporaryFile()  # what the process prints, shown if it fails
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "curator.export.curation_log", str(store.path), str(folder)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors)
 
     def finish(self, reasons: dict[int, str]) -> str:
         """Write the log with the mix's `reasons`; its sha256. LogError if the second process failed."""
         if self.process is None:
             return write_file(self.folder / NAME, lines(parts(self.store, self.rows(), self.evals), reasons))
         self._expect("spooled")
-        self.pipe.send(reasons)
+        try:
+            pickle.dump(reasons, self.process.stdin)
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # (what it said is read next)
         digest = self._expect("done")
-        self.process.join()
+        self.process.wait()
         return digest
 
     def _expect(self, what: str) -> str:
         try:
-            kind, value = self.pipe.recv()
-        except (EOFError, OSError):
-            self.process.join()
-            raise LogError(f"the curation log's process ended without a word (exit code {self.process.exitcode}); "
-                           "nothing was written") from None
+            kind, value = pickle.load(self.process.stdout)
+        except (EOFError, pickle.UnpicklingError):
+            code = self.process.wait()
+            self.errors.seek(0)
+            printed = self.errors.read().decode(errors="replace").strip()[-2000:]
+            raise LogError(f"the curation log's process ended without a word (exit code {code}); nothing was "
+                           f"written{': ' + printed if printed else ''}") from None
         if kind == "error":
-            self.process.join()
             raise LogError(f"the curation log could not be made: {value}")
-        assert kind == what, (kind, what)
+        if kind != what:
+            raise LogError(f"the curation log's process said {kind!r} where {what!r} was expected")
         return value
 
     def cancel(self) -> None:
-        """Stop the second process, if any (the export stopped: the staging folder goes with it)."""
-        if self.process is not None and self.process.is_alive():
-            self.process.terminate()
-            self.process.join()
-        if self.pipe is not None:
-            self.pipe.close()
+        """Stop the second process, if any (finished or not; the staging folder goes with the export)."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            for stream in (self.process.stdin, self.process.stdout, self.errors):
+                stream.close()
+
+
+if __name__ == "__main__":
+    _child(*sys.argv[1:3])
