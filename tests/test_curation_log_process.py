@@ -23,8 +23,7 @@ def test_a_log_process_that_cannot_read_the_store_says_why(tmp_path: Path) -> No
 
 
 def test_a_killed_log_process_is_reported_with_its_exit_code(tmp_path: Path) -> None:
-    with Store(tmp_path / "curator.db") as store:
-        pass
+    Store(tmp_path / "curator.db").close()
     # Killed wherever it is (starting, spooling, or waiting for the mix's reasons): the same report.
     writer = LogWriter(SimpleNamespace(path=tmp_path / "curator.db"), tmp_path, [], in_child=True)
     writer.process.send_signal(signal.SIGKILL)
