@@ -33,9 +33,12 @@ def _message(m: dict[str, Any]) -> dict[str, Any]:
 
 def verified(row: Row) -> bool:
     """True when a computation or a schema proves the example: math or tool gates, or a procedural generator."""
-    if (row.verdicts.get("math") or {}).get("verdict") == "pass" or (row.verdicts.get("tools") or {}).get("verdict") == "pass":
-        return True
-    return bool(row.metadata.get("verified")) or row.hand_written
+    verdicts, d = row.verdicts, row.data
+    if verdicts:
+        math, tools = verdicts.get("math"), verdicts.get("tools")
+        if (math and math.get("verdict") == "pass") or (tools and tools.get("verdict") == "pass"):
+            return True
+    return bool((d.get("metadata") or {}).get("verified")) or d["source_type"] == "manual_seed"
 
 
 def metadata(row: Row) -> dict[str, Any]:

@@ -27,6 +27,14 @@ class Row:
     data: dict[str, Any]
     verdicts: dict[str, dict] = field(default_factory=dict)
 
+    # The attributes read row by row on the hot paths, without `__getattr__`'s failed lookup first.
+    id = property(lambda self: self.data["id"])
+    family = property(lambda self: self.data["family"])
+    messages = property(lambda self: self.data["messages"])
+    role = property(lambda self: self.data["role"])
+    superseded_by = property(lambda self: self.data["superseded_by"])
+    passage_id = property(lambda self: self.data["passage_id"])
+
     def __getattr__(self, name: str) -> Any:
         try:
             return self.data[name]

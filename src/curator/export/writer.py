@@ -19,6 +19,7 @@ import os
 import shutil
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
 from datetime import date
@@ -101,22 +102,27 @@ def _lengths(values: list[int]) -> dict[str, float]:
 
 
 def stats(rows: list[Row], cmap: CoverageMap) -> dict[str, Any]:
-    per_dim: dict[str, dict[str, int]] = {}
+    cells: Counter = Counter()
+    keys_of = cmap.keys_of
     for r in rows:
-        for family, dim, value in cmap.keys_of(r.data):
-            key = "family" if dim == "family" else f"{family}.{dim}"
-            per_dim.setdefault(key, {}).setdefault(value, 0)
-            per_dim[key][value] += 1
+        cells.update(keys_of(r.data))
+    per_dim: dict[str, dict[str, int]] = {}
+    for (family, dim, value), n in cells.items():  # (each cell is one key and value: no two add up)
+        per_dim.setdefault("family" if dim == "family" else f"{family}.{dim}", {})[value] = n
     prompt_chars, response_chars = [], []
     for r in rows:  # the length of the turns' text joined by newlines, without joining it
-        prompt, response = [], []
+        prompt = response = 0
+        asked = answered = 0
         for m in r.data["messages"]:
-            if m["role"] == "assistant":
-                response.append(len(m.get("content") or ""))
-            elif m["role"] in ("user", "system"):
-                prompt.append(len(m.get("content") or ""))
-        prompt_chars.append(sum(prompt) + max(len(prompt) - 1, 0))
-        response_chars.append(sum(response) + max(len(response) - 1, 0))
+            role = m["role"]
+            if role == "assistant":
+                response += len(m.get("content") or "")
+                answered += 1
+            elif role == "user" or role == "system":
+                prompt += len(m.get("content") or "")
+                asked += 1
+        prompt_chars.append(prompt + max(asked - 1, 0))
+        response_chars.append(response + max(answered - 1, 0))
     return {
         "rows": len(rows), "counts": per_dim,
         "source_types": _count(r.data["source_type"] for r in rows),

@@ -92,9 +92,11 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
         evals = meaning.Embedded.evals_from_rows(store.eval_embeddings(model.model_id))
         limits = gating_meaning.thresholds(store, model.model_id, settings, refresh=False)
         fingerprint = meaning.eval_set(evals, settings, model.model_id, limits)
-        unverified = [r.id for r in rows if not (
-            (r.verdicts.get(meaning.DECONTAM) or {}).get("verdict") == "pass"
-            and ((r.verdicts.get(meaning.DECONTAM) or {}).get("detail") or {}).get("eval_set") == fingerprint)]
+        unverified = []
+        for r in rows:
+            v = r.verdicts.get(meaning.DECONTAM)
+            if not (v and v.get("verdict") == "pass" and (v.get("detail") or {}).get("eval_set") == fingerprint):
+                unverified.append(r.data["id"])
         if not unverified or not evals.ids:
             return [], f"checked ({len(rows) - len(unverified)} rows verified by the gate, {model.model_id})"
         found = store.embeddings_of(model.model_id, unverified)  # (one pass over them when all have their vector)
@@ -105,7 +107,7 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
                 return [], f"not checked: {exc}"
             found.update(store.embeddings_of(model.model_id, missing))
         embedded = meaning.Embedded.from_rows([(i, *found[i]) for i in unverified if i in found])
-        family = {r.id: r.family for r in rows}
+        family = {r.data["id"]: r.data["family"] for r in rows}
         verdicts = meaning.decontaminate(
             embedded, evals, settings, fingerprint, thresholds=[limits.get(family.get(i, ""), 0.0) for i in embedded.ids],
             judge=gating_meaning.content_judge(store, scaffolds if scaffolds is not None else load_scaffolds(store)))

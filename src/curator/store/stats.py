@@ -141,7 +141,8 @@ class StatsQueries:
                     if current is not None:
                         yield current, gates
                     current, gates = example_id, {}
-                gates[gate] = {"verdict": verdict, "score": score, "reason": reason, "detail": loads(detail)}
+                gates[gate] = {"verdict": verdict, "score": score, "reason": reason,
+                               "detail": {} if detail == "{}" else loads(detail)}
         if current is not None:
             yield current, gates
 
