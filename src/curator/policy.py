@@ -34,6 +34,13 @@ def exclusion_reason(data: Mapping[str, Any], verdicts: Mapping[str, dict]) -> s
     if why := untrainable(data.get("messages") or [], data.get("tools")):
         return f"excluded: cannot train ({why})"
 
+    for gate in EXCLUDING_GATES:  # (most rows fail none: one look at each)
+        v = verdicts.get(gate)
+        if v is not None and v.get("verdict") == "fail":
+            break
+    else:
+        return None
+
     def detail(gate: str) -> dict:
         return verdicts[gate].get("detail") or {}
 

@@ -102,14 +102,16 @@ def untrainable(messages: list[dict], tools: list[dict] | None = None) -> str | 
     if len(messages) == 2:  # the common shape, one question and its answer, judged in one step (the same verdict)
         ask, answer = messages
         if (isinstance(ask, dict) and isinstance(answer, dict) and ask.get("role") == "user"
-                and answer.get("role") == "assistant" and not ask.get("tool_calls") and not answer.get("tool_calls")
-                and isinstance(ask.get("content") or "", str) and isinstance(answer.get("content") or "", str)):
-            if not (answer.get("content") or "").strip():
-                return "no assistant answer"
-            for turn, m in enumerate(messages):
-                if _CONTROL.search(text := m.get("content") or "") is not None:
-                    return f"control characters in turn {turn} ({m['role']}): {', '.join(control_characters(text))}"
-            return None
+                and answer.get("role") == "assistant" and not ask.get("tool_calls") and not answer.get("tool_calls")):
+            question, reply = ask.get("content") or "", answer.get("content") or ""
+            if isinstance(question, str) and isinstance(reply, str):
+                if not reply.strip():
+                    return "no assistant answer"
+                if _CONTROL.search(question) is not None:
+                    return f"control characters in turn 0 (user): {', '.join(control_characters(question))}"
+                if _CONTROL.search(reply) is not None:
+                    return f"control characters in turn 1 (assistant): {', '.join(control_characters(reply))}"
+                return None
     messages = [m for m in messages if isinstance(m, dict)]
     if not any(m.get("role") == "user" for m in messages):
         return "no user turn"
