@@ -147,7 +147,11 @@ def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
             "paraphrase_cluster": _cluster(meaning_dedup, "cluster_size"),
             "reject_reason": reject_reason,
         }, option=_SORTED)
-        yield example_id, head, tail, exclusion_reason(d, verdicts) or f"not accepted (state {state})"
+        if d["kind"] != "seed" and (state == "accepted" or d["superseded_by"] is not None):
+            fallback = f"not accepted (state {state})"  # (the mix names every accepted or replaced row)
+        else:
+            fallback = exclusion_reason(d, verdicts) or f"not accepted (state {state})"
+        yield example_id, head, tail, fallback
 
 
 def lines(entries: Iterable[tuple[int, bytes, bytes, str]], reasons: dict[int, str],
@@ -173,7 +177,8 @@ def logged_rows(store: Store) -> Iterator[Row]:
 
 
 def entries(store: Store, rows: Iterable[Row], reasons: dict[int, str], others: Iterable[Row] = ()) -> Iterator[dict]:
-    """The log's entries as dicts (what its lines hold)."""
+    """The log's entries as dicts (what its lines hold); `reasons`: the mix's, which name every accepted or
+    replaced row."""
     for chunk in lines(parts(store, rows, others), reasons):
         yield from map(orjson.loads, chunk.splitlines())
 
