@@ -32,7 +32,7 @@ def hits(queries: np.ndarray, keys: np.ndarray, threshold: float) -> Iterator[tu
     index.add(_f32(keys))
     for start in range(0, len(queries), BLOCK * 4):
         lims, scores, ids = index.range_search(_f32(queries[start:start + BLOCK * 4]), threshold - 1e-6)
-        for r in range(len(lims) - 1):
+        for r in np.flatnonzero(np.diff(lims)).tolist():  # (only the queries with a hit: most have none)
             for c, s in zip(ids[lims[r]:lims[r + 1]].tolist(), scores[lims[r]:lims[r + 1]].tolist()):
                 yield start + r, c, float(s)
 
