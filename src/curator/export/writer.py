@@ -135,9 +135,9 @@ def stats(rows: list[Row], cmap: CoverageMap) -> dict[str, Any]:
 
 
 def _count(values) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[str(v)] = out.get(str(v), 0) + 1
+    out: Counter = Counter()
+    for v, n in Counter(values).items():
+        out[str(v)] += n
     return dict(sorted(out.items()))
 
 
@@ -150,10 +150,10 @@ def reason_lines(reasons: dict[str, int]) -> list[str]:
 
 
 def coverage_report(rows: list[Row], cmap: CoverageMap, version: str, reject_reasons: dict[str, int]) -> str:
-    counts: dict[tuple, int] = {}
+    counts: Counter = Counter()
+    keys_of = cmap.keys_of
     for r in rows:
-        for key in cmap.keys_of(r.data):
-            counts[key] = counts.get(key, 0) + 1
+        counts.update(keys_of(r.data))
     lines = [f"# Coverage report: {version}", "", f"Thin means below {cmap.thin_share:.0%} of the target.", "",
              "| family | dimension | value | in the mix | target | share | |", "|---|---|---|---:|---:|---:|---|"]
     thin = []
@@ -173,19 +173,20 @@ def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: 
              formats: dict[str, Any] | None = None) -> str:
     """The version's manifest; `formats` describes the file formats written beside the JSONL (Parquet:
     how the tools column is stored, and each file's rows and sha256)."""
-    passage_ids = sorted({r.passage_id for r in rows if r.passage_id is not None})
+    data = [r.data for r in rows]
+    passage_ids = sorted({d["passage_id"] for d in data if d["passage_id"] is not None})
     sources = store.source_paths(passage_ids)
     body = {
         "export_format_version": EXPORT_VERSION, "counts": counts, "files": files,
-        "template_hashes": _count(r.template_hash for r in rows if r.template_hash),
-        "models": _count(r.model for r in rows if r.model),
+        "template_hashes": _count(d["template_hash"] for d in data if d["template_hash"]),
+        "models": _count(d["model"] for d in data if d["model"]),
         "settings": settings,
         "lineage": {"passages": passage_ids, "source_files": sources,
-                    "jobs": sorted({r.job_id for r in rows if r.job_id is not None})},
+                    "jobs": sorted({d["job_id"] for d in data if d["job_id"] is not None})},
     }
     steered = store.steering_runs(body["lineage"]["jobs"])
     if steered:  # which eval runs steered the generation of what this version holds (augment --from-eval)
-        body["eval_runs"] = {str(run): sum(1 for r in rows if steered.get(r.job_id) == run)
+        body["eval_runs"] = {str(run): sum(1 for d in data if steered.get(d["job_id"]) == run)
                              for run in sorted(set(steered.values()))}
     if formats:
         body["formats"] = formats
