@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from curator.config import Window
+from curator.window import Window
 from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256
 from curator.corpus.spans import file_spans

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from curator.config import Window
+from curator.window import Window
 
 # A paragraph break: a line break followed by one or more blank lines.
 _BREAK = re.compile(r"\n(?:[^\S\n]*\n)+")
