@@ -199,3 +199,23 @@ def test_a_bad_file_among_big_ones_is_skipped_whole_by_the_workers(tmp_path: Pat
         paths = {row[0] for row in store.conn.execute("SELECT DISTINCT source_path FROM passages")}
         assert paths == {str(corpus / n) for n in ("a.txt", "b.md", "c.jsonl")}
         assert store.conn.execute("SELECT count(*) FROM sources WHERE path LIKE '%bad.txt'").fetchone()[0] == 0
+
+
+def test_an_import_checkpoints_less_often_and_restores_the_setting(store: Store, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    def interval() -> int:
+        return store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+
+    before = interval()
+    seen = []
+    real_write = importer_module._write
+
+    def spying_write(*args, **kwargs):
+        seen.append(interval())
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(importer_module, "_write", spying_write)
+    report = import_paths(store, [write(tmp_path / "a.txt", PARA * 3)])
+    assert report.passages_added == 1
+    assert seen == [10_000]  # while the passages were written
+    assert interval() == before  # and as it was afterwards

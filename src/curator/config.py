@@ -30,11 +30,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from curator.errors import CuratorError
+from curator.window import Window  # noqa: F401 - re-exported: the shells and services take it from the settings module
 
 DEFAULT_DB = Path("db") / "curator.db"
 SAMPLE_DB = Path("db") / "sample.db"
@@ -49,18 +49,6 @@ def db_path(explicit: str | Path | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get("CURATOR_DB")
     return Path(env) if env else DEFAULT_DB
-
-
-@dataclass(frozen=True)
-class Window:
-    """Passage size bounds in characters: passages aim for [min_chars, max_chars]."""
-
-    min_chars: int = 200
-    max_chars: int = 1500
-
-    def __post_init__(self) -> None:
-        if not 0 < self.min_chars < self.max_chars:
-            raise ValueError(f"bad passage window: min {self.min_chars}, max {self.max_chars}")
 
 
 class Price(BaseModel):

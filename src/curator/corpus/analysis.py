@@ -11,7 +11,7 @@ import functools
 
 import orjson
 
-from curator.config import Window
+from curator.window import Window
 from curator.corpus.batch import classify_batch
 from curator.text.normalize import key_hashes
 

@@ -24,7 +24,7 @@ import re
 
 import numpy as np
 
-from curator.config import Window
+from curator.window import Window
 from curator.corpus.classify import (
     _DIALOGUE_LINE, _DIGIT_RUN, _LIST_LINE, _MATH_EXPR, _OPERATOR, _PHRASES, _SINGLE_WORDS, _TABLE_LINE,
     _TERM_LISTS, _TERM_WORDS, Classification, Features, decide, latin_words, many_links,

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from curator.config import Window
+from curator.window import Window
 from curator.text.script import ScriptStats, latin_runs, script_stats, words
 
 GRAMMAR_TERMS = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from curator.config import Window
+from curator.window import Window
 from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256
 from curator.corpus.spans import file_spans
@@ -64,23 +64,29 @@ class ImportReport:
                 f" ({dup} already present){skipped}{', cancelled' if self.cancelled else ''}")
 
 
+Analysed = tuple[list[tuple[Span, int | None]], list[str], list[Analysis]]
+
+
 def _analysed(batches: Iterable[list[tuple[Span, int | None]]], window: Window,
-              pool: Executor | None) -> Iterator[list[tuple[Span, int | None, Analysis]]]:
-    """Analyse batches in order; with a pool, a few batches are in flight at once (bounded memory)."""
+              pool: Executor | None) -> Iterator[Analysed]:
+    """Each batch with its texts and their analyses, in order; with a pool, a few batches are in flight
+    at once (bounded memory)."""
     if pool is None:
         for batch in batches:
-            yield [(s, line, a) for (s, line), a in zip(batch, analyse([s.text for s, _ in batch], window))]
+            texts = [s.text for s, _ in batch]
+            yield batch, texts, analyse(texts, window)
         return
-    in_flight: deque[tuple[list[tuple[Span, int | None]], Future[list[Analysis]]]] = deque()
+    in_flight: deque[tuple[list[tuple[Span, int | None]], list[str], Future[list[Analysis]]]] = deque()
     limit = 2 * (getattr(pool, "_max_workers", 2) or 2)
     for batch in batches:
-        in_flight.append((batch, pool.submit(analyse, [s.text for s, _ in batch], window)))
+        texts = [s.text for s, _ in batch]
+        in_flight.append((batch, texts, pool.submit(analyse, texts, window)))
         if len(in_flight) >= limit:
-            done, future = in_flight.popleft()
-            yield [(s, line, a) for (s, line), a in zip(done, future.result())]
+            done, texts, future = in_flight.popleft()
+            yield done, texts, future.result()
     while in_flight:
-        done, future = in_flight.popleft()
-        yield [(s, line, a) for (s, line), a in zip(done, future.result())]
+        done, texts, future = in_flight.popleft()
+        yield done, texts, future.result()
 
 
 def _batched(items: Iterator[tuple[Span, int | None]], size: int) -> Iterator[list[tuple[Span, int | None]]]:
@@ -110,25 +116,26 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     stamp = now_iso()
     source_id = store.begin_source(Source(path=str(path), sha256=file_sha256(path), size=path.stat().st_size))
     name = str(path)
-    pending: list[tuple[Span, int | None, Analysis]] = []
+    pending: list[tuple] = []  # rows of the passages table, in `_write`'s column order
     batches = chars = writes = 0
     try:
         spans = file_spans(path, field_name, window, counter, problems)
-        for batch in _analysed(_batched(spans, BATCH), window, pool):
+        for batch, texts, analyses in _analysed(_batched(spans, BATCH), window, pool):
             if cancel.is_set():
                 raise ImportCancelled(name)
-            pending.extend(batch)
+            pending += [(source_id, name, line, span.start, span.end, span.text, key, tags, quality, rules, families,
+                         stamp) for (span, line), (key, tags, quality, rules, families) in zip(batch, analyses)]
             batches += 1
-            chars += sum(len(span) for span, _, _ in batch)
+            chars += sum(map(len, texts))
             if batches >= min(WRITE_BATCHES, 1 << writes) or chars >= WRITE_CHARS:
-                added += _write(store, source_id, name, stamp, pending)
+                added += _write(store, source_id, pending)
                 seen += len(pending)
                 pending, batches, chars, writes = [], 0, 0, writes + 1
             if progress:
                 progress(counter.bytes_read - reported)
                 reported = counter.bytes_read
         if pending:
-            added += _write(store, source_id, name, stamp, pending)
+            added += _write(store, source_id, pending)
             seen += len(pending)
     except BaseException:
         store.abandon_source(source_id)
@@ -139,12 +146,11 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     return added, seen, problems
 
 
-def _write(store: Store, source_id: int, path: str, stamp: str,
-           rows: list[tuple[Span, int | None, Analysis]]) -> int:
-    """Insert analysed passages in one short transaction; returns how many were new."""
+def _write(store: Store, source_id: int, rows: list[tuple]) -> int:
+    """Insert analysed passages (rows in the store's passage column order: source id, path, line, start,
+    end, text, the analysis, the time stamp) in one short transaction; returns how many were new."""
     with store.transaction():
-        n = store.insert_passage_rows((source_id, path, line, span.start, span.end, span.text, *analysis, stamp)
-                                      for span, line, analysis in rows)
+        n = store.insert_passage_rows(rows)
         store.renew_source(source_id, n)
     return n
 
@@ -172,7 +178,8 @@ def import_paths(store: Store, paths: list[Path], *, field_name: str = "text", w
     files = corpus_files([Path(p) for p in paths], report.problems)
     pool = _pool_for(files, workers, window)
     try:
-        _import_each(store, files, report, field_name, window, progress, pool, cancel)
+        with store.bulk_writes():
+            _import_each(store, files, report, field_name, window, progress, pool, cancel)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from curator.config import Window
+from curator.window import Window
 from curator.corpus.readers import ByteCount, jsonl_records, parquet_records, text_chunks
 from curator.corpus.split import Span, passages, split_text
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from curator.config import Window
+from curator.window import Window
 
 # A paragraph break: a line break followed by one or more blank lines.
 _BREAK = re.compile(r"\n(?:[^\S\n]*\n)+")
@@ -97,19 +97,18 @@ def sentences_packed(para: Span, max_chars: int) -> Iterator[Span]:
 def passages(chunks: Iterable[str], window: Window = Window()) -> Iterator[Span]:
     """Pack paragraphs into passages inside the window: short ones are merged, long ones split."""
     pending: Span | None = None
+    low, high = window.min_chars, window.max_chars
     for para, gap in paragraphs(chunks):
-        pieces = [para] if len(para) <= window.max_chars else list(sentences_packed(para, window.max_chars))
+        # (lengths as end - start: this loop runs once a paragraph, and `len(span)` is a Python call)
+        pieces = [para] if para.end - para.start <= high else list(sentences_packed(para, high))
         for i, piece in enumerate(pieces):
             # What lies between the passage being built and this piece, exactly as in the source.
             sep = gap if i == 0 else para.text[pieces[i - 1].end - para.start: piece.start - para.start]
-            if (
-                pending is not None
-                and (len(pending) < window.min_chars or len(piece) < window.min_chars)
-                and len(pending) + len(sep) + len(piece) <= window.max_chars
-            ):
-                pending = Span(pending.start, piece.end, pending.text + sep + piece.text)
-                continue
             if pending is not None:
+                size, more = pending.end - pending.start, piece.end - piece.start
+                if (size < low or more < low) and size + len(sep) + more <= high:
+                    pending = Span(pending.start, piece.end, pending.text + sep + piece.text)
+                    continue
                 yield pending
             pending = piece
     if pending is not None:
