@@ -40,7 +40,7 @@ def timed(*args: str) -> tuple[float, str]:
 def breakdown(out: Path) -> str:
     """Each stage's steps that took 0.1 s or more, by datatrove's `time_stats` (wall time, summed over
     the stage's tasks). Steps pull their documents lazily from the steps before them, so a step's time
-    may hold some of theirs (in exact-filter, the MinHash signatures step holds the rest)."""
+    may hold some of theirs (in read, the Parquet writer and the MinHash signatures step hold the rest)."""
     lines = []
     for stats in sorted((out / "work" / "logs").glob("*/stats.json"), key=lambda p: p.stat().st_mtime):
         steps = []

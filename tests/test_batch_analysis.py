@@ -104,3 +104,53 @@ def test_the_words_of_a_batch_of_keys_are_the_regex_ones() -> None:
                 for _ in range(rng.randint(1, 5))]
         expected = re.sub("  +", " ", _PUNCTUATION.sub(" ", "\n".join(keys)))
         assert _words_by_line(keys) == expected.replace(" \n", "\n").replace("\n ", "\n").strip(" ")
+
+
+def test_minhash_signature_files_are_the_ones_datatroves_stage_writes(tmp_path) -> None:
+    """`MatchKeySignature.run` passes every document on and leaves, byte for byte, the sorted band
+    files datatrove's own stage 1 (`MinhashDedupSignature.run`, one document at a time) writes."""
+    pytest.importorskip("datatrove")
+    from datatrove.data import Document
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+
+    from curator.scale.steps import MatchKeySignature, MatchKeyWords
+
+    config = MinhashConfig()
+    ours = MatchKeySignature(str(tmp_path / "ours"), config)
+    ours.BATCH = 7  # documents without a shingle on both sides of batch edges
+
+    class Reference(MinhashDedupSignature):
+        def get_shingles(self, text: str):
+            return ours.shingles(text).reshape((-1, 1))
+
+    rng = random.Random(5)
+    words = [w for text in PERSIAN for w in text.split()]
+    texts = [" ".join(rng.choices(words, k=rng.randint(0, 40))) for _ in range(120)]
+    texts += texts[:30]  # exact copies: records that tie on every hash, ordered by document
+    texts += [t.replace(t.split()[-1], "چندین") for t in texts[:60] if len(t.split()) > 8]  # near copies
+    rng.shuffle(texts)
+    docs = [Document(text, str(i)) for i, text in enumerate(texts)]
+    assert list(ours.run(iter(docs), rank=3)) == docs
+    Reference(str(tmp_path / "theirs"), config, language=MatchKeyWords()).run(iter(docs), rank=3)
+    for band in range(config.num_buckets):
+        name = f"bucket_{band:03d}/00003.minhash.sig"
+        mine, theirs = (tmp_path / "ours" / name).read_bytes(), (tmp_path / "theirs" / name).read_bytes()
+        assert mine == theirs and len(mine) > 100 * 68
+
+
+def test_band_records_are_ordered_as_datatrove_sorts_them() -> None:
+    """Ties on the first hash (and on all of them) are ordered by the other hashes, then the document."""
+    pytest.importorskip("datatrove")
+    import numpy as np
+
+    from curator.scale.steps import _record_order
+
+    rng = np.random.default_rng(6)
+    dtype = np.dtype([("sig", "<u8", (4,)), ("doc", "<u4")])
+    for size in (0, 1, 2, 50, 500):
+        records = np.zeros(size, dtype=dtype)
+        records["sig"] = rng.integers(0, 3, size=(size, 4))  # few values: ties of every depth
+        records["doc"] = rng.permutation(size)
+        flat = np.dtype([(f"field{i + 1}", "<u8") for i in range(4)] + [("field5", "<u4")])
+        expected = np.sort(records.view(flat), order=flat.names)
+        assert records[_record_order(records)].tobytes() == expected.tobytes()

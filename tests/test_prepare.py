@@ -105,6 +105,12 @@ def test_near_dedup_drops_only_the_later_near_duplicate(tmp_path: Path) -> None:
     (text, path, *_), = dropped
     assert path.endswith("c_near.txt") and "چندین" in text
     assert manifest["minhash"]["bands"] == 14
+    stages = {s["name"]: s["counts"] for s in manifest["stages"]}
+    assert [s["name"] for s in manifest["stages"]] == ["read", "exact-find", "minhash-buckets", "minhash-cluster",
+                                                       "dedup-filter"]
+    cluster = stages["minhash-cluster"]["🫂 - DEDUP: curator keep-first clusters"]
+    assert cluster["to_remove"] == 1 and cluster["exact_duplicates"] >= 1  # the Arabic-letter copy goes too
+    assert sum(c.get("dropped", 0) for c in stages["dedup-filter"].values()) == 1 + cluster["exact_duplicates"]
 
 
 def test_tasks_take_contiguous_runs_of_files_balanced_by_bytes(tmp_path: Path) -> None:
@@ -140,7 +146,7 @@ def test_slurm_and_ray_executors_are_built_with_the_chain(tmp_path: Path) -> Non
     plan = make_plan([src], tmp_path / "out", tasks=8, executor="slurm")
     chain = executors(plan, ClusterOptions(workers=4, partition="cpu", time="2:00:00"))
     assert all(isinstance(e, SlurmPipelineExecutor) for e in chain)
-    assert [e.tasks for e in chain] == [8, 1, 8, 14, 1, 8, 1]
+    assert [e.tasks for e in chain] == [8, 1, 14, 1, 8, 1]
     assert all(e.partition == "cpu" and e.time == "2:00:00" for e in chain)
     assert chain[0].depends is None and all(b.depends is a for a, b in zip(chain, chain[1:]))
     assert chain[0].job_name == "curator-read"

@@ -3,14 +3,14 @@
 Stages, each a datatrove executor that depends on the one before (on a cluster only the executor
 class changes):
 
-1. read (N tasks): read → split → classify → match-key hash → `work/read/<task>.parquet`, and the
-   exact-dedup signatures of the key hashes;
+1. read (N tasks): read → split → classify → match-key hash → (with near-dedup) the MinHash signatures
+   of the match keys → `work/read/<task>.parquet`, and the exact-dedup signatures of the key hashes;
 2. exact-find (1 task): datatrove's ExactFindDedups: the later copies of each key hash;
-3. exact-filter (N): drop them; with near-dedup, write `work/unique/` and the MinHash signatures of the
-   match keys, else write the output shards `passages/<task>.parquet`;
-4. minhash-buckets (14 tasks, one a band), 5. minhash-cluster (1, keep the first of each cluster),
-6. minhash-filter (N): the output shards;
-7. manifest (1): `manifest.json` (inputs, stages and steps with versions, counts, tasks, executor, time).
+3. without near-dedup, exact-filter (N): drop them, write the output shards `passages/<task>.parquet`;
+3. with it, minhash-buckets (14 tasks, one a band), 4. minhash-cluster (1: keep the first of each
+   cluster; the exact duplicates join the list of passages to drop), 5. dedup-filter (N): drop that list,
+   write the output shards. The shards of stage 1 are read back once, by the stage that writes the output;
+6. manifest (1): `manifest.json` (inputs, stages and steps with versions, counts, tasks, executor, time).
 
 Duplicates keep their FIRST occurrence in import order (files are given to tasks in contiguous runs),
 which is what `curator import` keeps (the store ignores a passage whose key hash it holds).
@@ -40,7 +40,7 @@ from curator.scale.steps import (ClassifyPassages, KeepFirstCluster, MatchKeyHas
                                  ReadShard, passage_key, passage_priority, shard_writer)
 
 MINHASH = MinhashConfig()  # 5-grams of match-key words, 14 bands of 8 hashes (~0.72 Jaccard), seed 1
-WORK_DATA = ("read", "exact_sigs", "exact_dups", "unique", "minhash_sigs", "minhash_buckets", "minhash_remove")
+WORK_DATA = ("read", "exact_sigs", "exact_dups", "minhash_sigs", "minhash_buckets", "minhash_remove")
 
 
 @dataclass(frozen=True)
@@ -65,23 +65,26 @@ def stages(plan: Plan) -> list[Stage]:
     """The stages of a preparation, in order (see the module docstring)."""
     exact = ExactDedupConfig(content_getter=passage_key, document_priority=passage_priority)
     work, out = plan.folder, plan.folder("passages")
-    out_or_unique = work("unique") if plan.near_dedup else out
-    filtered = [ReadShard(work("read")), ExactDedupFilter(str(work("exact_dups")), exact), shard_writer(out_or_unique)]
+    read = [ReadPassages(plan), ClassifyPassages(plan), MatchKeyHash()]
     if plan.near_dedup:
-        filtered.append(MatchKeySignature(str(work("minhash_sigs")), MINHASH))
+        read.append(MatchKeySignature(str(work("minhash_sigs")), MINHASH))
+    read += [shard_writer(work("read")), ExactDedupSignature(str(work("exact_sigs")), exact)]
     chain = [
-        Stage("read", plan.tasks, [ReadPassages(plan), ClassifyPassages(plan), MatchKeyHash(),
-                                   shard_writer(work("read")), ExactDedupSignature(str(work("exact_sigs")), exact)]),
+        Stage("read", plan.tasks, read),
         Stage("exact-find", 1, [ExactFindDedups(str(work("exact_sigs")), str(work("exact_dups")), exact)]),
-        Stage("exact-filter", plan.tasks, filtered),
     ]
-    if plan.near_dedup:
+    if not plan.near_dedup:
+        chain.append(Stage("exact-filter", plan.tasks, [ReadShard(work("read")),
+                                                         ExactDedupFilter(str(work("exact_dups")), exact),
+                                                         shard_writer(out)]))
+    else:
         chain += [
             Stage("minhash-buckets", MINHASH.num_buckets,
                   [MinhashDedupBuckets(str(work("minhash_sigs")), str(work("minhash_buckets")), config=MINHASH)]),
-            Stage("minhash-cluster", 1, [KeepFirstCluster(str(work("minhash_buckets")), str(work("minhash_remove")))]),
-            Stage("minhash-filter", plan.tasks,
-                  [ReadShard(work("unique")), MinhashDedupFilter(str(work("minhash_remove"))), shard_writer(out)]),
+            Stage("minhash-cluster", 1, [KeepFirstCluster(str(work("minhash_buckets")), str(work("minhash_remove")),
+                                                          str(work("exact_dups")))]),
+            Stage("dedup-filter", plan.tasks,
+                  [ReadShard(work("read")), MinhashDedupFilter(str(work("minhash_remove"))), shard_writer(out)]),
         ]
     return chain + [Stage("manifest", 1, [WriteManifest(plan)])]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup.minhash import MinhashDedupSignature, _mersenne_prime as _MERSENNE_PRIME
 from datatrove.pipeline.writers.parquet import ParquetWriter
 from datatrove.utils.binaryio import read_tuples_from_file
+from datatrove.utils.typeshelper import ExtensionHelperSD, StatHints
 from datatrove.utils.word_tokenizers import WordTokenizer
 
 from curator.corpus import prepared
@@ -203,9 +203,10 @@ class MatchKeySignature(MinhashDedupSignature):
 
     The signatures are datatrove's own (the same permutations of the same shingles), computed for a
     batch of documents at once: the batch's match keys in one pass (`match_keys`), then every shingle
-    of the batch through every permutation in blocks, and each document's minimum by `np.minimum.reduceat`,
-    instead of one numpy call per document. datatrove's `run` writes and sorts them as before: it takes
-    each document's signature from `get_shingles`/`get_signature`, in order.
+    of the batch through every permutation in blocks, and each document's minimum by `np.minimum.reduceat`.
+    `run` writes the files datatrove's stage 1 writes (`bucket_<band>/<task>.minhash.sig`: per band, a
+    record of the band's hashes and the document's index in the task, sorted), a batch of records a band
+    at a time, and passes the documents on: the step can sit inside a stage instead of ending one.
     """
 
     BATCH = 1024  # documents a batch
@@ -215,29 +216,86 @@ class MatchKeySignature(MinhashDedupSignature):
         super().__init__(output_folder, config, language=MatchKeyWords())
         if self.config.hash_config.hash_fc == "xxhash" and self.config.hash_config.precision == 64:
             self._hash_func = xxhash64_text
-        self._ready: deque[list[list[int]] | None] = deque()
 
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Any:
-        return super().run(self._signed(data), rank, world_size)
+    @property
+    def record(self) -> np.dtype:
+        """A band's record as datatrove packs it (`<{hashes per band}{hash}I`, no padding)."""
+        hc = self.config.hash_config
+        return np.dtype([("sig", f"<{hc.struct_format}", (self.config.hashes_per_bucket,)), ("doc", "<u4")])
 
-    def _signed(self, data: DocumentsPipeline) -> DocumentsPipeline:
-        for batch in _batches(data, self.BATCH):
-            yield from self._release(batch)
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        bands, width = self.config.num_buckets, self.config.hashes_per_bucket
+        names = [f"bucket_{band:03d}/{rank:05d}.minhash.sig" for band in range(bands)]
+        files = [self.output_folder.open(name, mode="wb") for name in names]
+        seen = signed = 0
+        try:
+            for batch in _batches(data, self.BATCH):
+                with self.track_time():
+                    docs, mins = self.signature_matrix([doc.text for doc in batch])
+                    records = np.empty((len(docs), bands), dtype=self.record)
+                    records["sig"] = mins.reshape(len(docs), bands, width)
+                    records["doc"] = (docs + seen)[:, None]
+                    for band, fh in enumerate(files):
+                        fh.write(np.ascontiguousarray(records[:, band]).tobytes())
+                    seen, signed = seen + len(batch), signed + len(docs)
+                self.stat_update(StatHints.total, value=len(batch))
+                yield from batch
+        finally:
+            for fh in files:
+                fh.close()
+        with self.track_time():
+            for name in names:
+                self._sort(name, signed)
 
-    def _release(self, batch: list[Document]) -> DocumentsPipeline:
-        for doc, sig in zip(batch, self.signatures([doc.text for doc in batch])):
-            self._ready.append(sig)
-            yield doc
+    def _sort(self, name: str, count: int) -> None:
+        """Sort a band's file by (hashes, document), datatrove's order; its size is checked first."""
+        with self.output_folder.open(name, mode="rb") as fh:
+            raw = fh.read()
+        if len(raw) != count * self.record.itemsize:
+            raise ValueError(f"{name}: {len(raw)} bytes of MinHash signatures, expected "
+                             f"{count * self.record.itemsize} ({count} documents)")
+        records = np.frombuffer(raw, dtype=self.record)
+        with self.output_folder.open(name, mode="wb") as fh:
+            fh.write(records[_record_order(records)].tobytes())
 
-    def get_shingles(self, text: str) -> Any:
-        """The signature computed for this document's batch (datatrove's `run` asks in document order)."""
-        if not self._ready:  # called outside `run`: this text alone
-            self._ready.extend(self.signatures([text]))
-        sig = self._ready.popleft()
-        return _Signed(sig)
+    def signature_matrix(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The texts that have a shingle (their places in `texts`) and their signatures, one row each
+        (datatrove's `get_signature`, its bands side by side, in the hash's numpy type)."""
+        keys = match_keys(texts)
+        if self._hash_func is xxhash64_text:
+            shingles, counts = self._batch_shingles(keys)
+        else:
+            each = [self.shingles(text, key) for text, key in zip(texts, keys)]
+            shingles = np.concatenate(each) if each else np.zeros(0, dtype=np.uint64)
+            counts = np.array([len(s) for s in each], dtype=np.int64)
+        hc = self.config.hash_config
+        docs = np.flatnonzero(counts)
+        if not len(docs):
+            return docs, np.zeros((0, self.num_hashes), dtype=hc.np_dtype)
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        a, b = self.parameters
+        parts = []
+        lo_doc = 0
+        while lo_doc < len(docs):  # blocks of whole documents, about BLOCK shingles each
+            hi_doc = max(lo_doc + 1, int(np.searchsorted(offsets[docs + 1], offsets[docs[lo_doc]] + self.BLOCK,
+                                                            side="right")))
+            block = docs[lo_doc:hi_doc]
+            lo, hi = offsets[block[0]], offsets[block[-1] + 1]
+            phv = _mod_mersenne61(np.multiply(shingles[lo:hi, None], a), b)  # datatrove's arithmetic, wrapping
+            if hc.precision == 32:
+                phv = np.bitwise_and(phv, hc.max)
+            parts.append(np.minimum.reduceat(phv, offsets[block] - lo, axis=0).astype(hc.np_dtype))
+            lo_doc = hi_doc
+        return docs, np.concatenate(parts)
 
-    def get_signature(self, shingles: Any) -> list[list[int]]:
-        return shingles.sig
+    def signatures(self, texts: list[str]) -> list[list[list[int]] | None]:
+        """Each text's signature as datatrove's `get_signature` makes it (None: the text has no shingle)."""
+        docs, mins = self.signature_matrix(texts)
+        out: list[list[list[int]] | None] = [None] * len(texts)
+        for doc, row in zip(docs.tolist(), mins.reshape(len(docs), self.config.num_buckets, -1).tolist()):
+            out[doc] = row
+        return out
 
     def shingles(self, text: str, key: str | None = None) -> np.ndarray:
         """The hashed word n-grams of the match key with its punctuation taken out (what datatrove's
@@ -273,38 +331,6 @@ class MatchKeySignature(MinhashDedupSignature):
                              dtype=np.uint64, count=len(first))
         return hashes, np.bincount(line[: len(line) - n + 1][inside], minlength=len(keys))
 
-    def signatures(self, texts: list[str]) -> list[list[list[int]] | None]:
-        """Each text's signature as datatrove's `get_signature` makes it (None: the text has no shingle)."""
-        keys = match_keys(texts)
-        if self._hash_func is xxhash64_text:
-            shingles, counts = self._batch_shingles(keys)
-        else:
-            each = [self.shingles(text, key) for text, key in zip(texts, keys)]
-            shingles = np.concatenate(each) if each else np.zeros(0, dtype=np.uint64)
-            counts = np.array([len(s) for s in each], dtype=np.int64)
-        out: list[list[list[int]] | None] = [None] * len(texts)
-        if not counts.any():
-            return out
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        a, b = self.parameters
-        hc, buckets = self.config.hash_config, self.config.num_buckets
-        docs = np.flatnonzero(counts)
-        lo_doc = 0
-        while lo_doc < len(docs):  # blocks of whole documents, about BLOCK shingles each
-            hi_doc = max(lo_doc + 1, int(np.searchsorted(offsets[docs + 1], offsets[docs[lo_doc]] + self.BLOCK,
-                                                            side="right")))
-            block = docs[lo_doc:hi_doc]
-            lo, hi = offsets[block[0]], offsets[block[-1] + 1]
-            phv = _mod_mersenne61(np.multiply(shingles[lo:hi, None], a), b)  # datatrove's arithmetic, wrapping
-            if hc.precision == 32:
-                phv = np.bitwise_and(phv, hc.max)
-            mins = np.minimum.reduceat(phv, offsets[block] - lo, axis=0).astype(hc.np_dtype)
-            for doc, row in zip(block.tolist(), mins.reshape(len(block), buckets, -1).tolist()):
-                out[doc] = row
-            lo_doc = hi_doc
-        return out
-
 
 _SHIFT61 = np.uint64(61)
 _PUNCT_TABLE = np.zeros(0x110000, dtype=np.uint8)  # 0: not looked at yet, 1: kept, 2: punctuation
@@ -332,6 +358,24 @@ def _words_by_line(keys: list[str]) -> str:
     return codes[~drop].tobytes().decode("utf-32-le", "surrogatepass")
 
 
+def _record_order(records: np.ndarray) -> np.ndarray:
+    """The order that sorts band records by (hash 1, ..., hash k, document), as datatrove's
+    `records.sort(order=...)` does: by the first hash (the hashes are uniform, so it almost always
+    decides), then the runs that tie on it by every field (`np.lexsort`, last key first)."""
+    first = records["sig"][:, 0]
+    order = np.argsort(first, kind="stable")
+    ranked = first[order]
+    same = ranked[1:] == ranked[:-1]
+    if same.any():
+        tied = np.zeros(len(order), dtype=bool)
+        tied[1:] |= same
+        tied[:-1] |= same
+        runs = order[tied]  # runs of equal first hashes, in ascending order of it
+        keys = [records["doc"][runs]] + [records["sig"][runs, j] for j in range(records["sig"].shape[1] - 1, -1, -1)]
+        order[tied] = runs[np.lexsort(keys)]
+    return order
+
+
 def _mod_mersenne61(values: np.ndarray, add: np.ndarray) -> np.ndarray:
     """`(values + add) % (2**61 - 1)` (uint64, wrapping) without a division, `values` overwritten: v =
     hi * 2^61 + lo, and 2^61 = 1 (mod p), so v = hi + lo (mod p); hi + lo < 2p needs at most one
@@ -345,24 +389,35 @@ def _mod_mersenne61(values: np.ndarray, add: np.ndarray) -> np.ndarray:
     return out
 
 
-class _Signed:
-    """What `MatchKeySignature.get_shingles` hands datatrove's `run`: a signature, sized like shingles."""
-
-    def __init__(self, sig: list[list[int]] | None):
-        self.sig, self.size = sig, 0 if sig is None else 1
-
-
 class KeepFirstCluster(PipelineStep):
     """MinHash stage 3, keeping the FIRST passage of each cluster (lowest task, then place in it):
-    datatrove's own clustering keeps whichever root its union happens to pick."""
+    datatrove's own clustering keeps whichever root its union happens to pick.
+
+    With `exact_folder` (datatrove's exact-dedup duplicates of the same documents: the signatures were
+    made before exact dedup), those go too, and a cluster keeps its first passage that is not one: an
+    exact duplicate has its original's signature, so it is in its original's cluster, after it, and
+    the clusters are the ones the passages without exact duplicates make. One filter then drops both.
+    """
 
     type = "🫂 - DEDUP"
     name = "curator keep-first clusters"
 
-    def __init__(self, input_folder: str, output_folder: str):
+    def __init__(self, input_folder: str, output_folder: str, exact_folder: str | None = None):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
         self.output_folder = get_datafolder(output_folder)
+        self.exact_folder = get_datafolder(exact_folder) if exact_folder else None
+
+    def exact_duplicates(self) -> set[tuple[int, int]]:
+        """(task, document) of every exact duplicate datatrove's ExactFindDedups listed."""
+        found: set[tuple[int, int]] = set()
+        if self.exact_folder is None:
+            return found
+        for name in self.exact_folder.list_files(glob_pattern=f"*/*{ExtensionHelperSD.stage_2_duplicates}"):
+            task = int(Path(name).name.removesuffix(ExtensionHelperSD.stage_2_duplicates))
+            with self.exact_folder.open(name, "rb") as fh:
+                found.update((task, doc) for doc in np.frombuffer(fh.read(), dtype="<u4").tolist())
+        return found
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> None:
         parent: dict[tuple[int, int], tuple[int, int]] = {}
@@ -380,8 +435,17 @@ class KeepFirstCluster(PipelineStep):
                         a, b = root((f1, d1)), root((f2, d2))
                         if a != b:
                             parent[max(a, b)] = min(a, b)
-            with self.output_folder.get_output_file_manager(mode="wb") as out:
-                for node in sorted(parent):
-                    if root(node) != node:
-                        out.write(f"{node[0]:06d}.remove", struct.pack("<I", node[1]))
-                        self.stat_update("to_remove")
+            exact = self.exact_duplicates()
+            first: dict[tuple[int, int], tuple[int, int]] = {}  # a cluster's root: its first passage kept
+            for node in sorted(parent):
+                if node not in exact:
+                    first.setdefault(root(node), node)
+            remove = {node for node in parent if first.get(root(node)) != node}
+            self.stat_update("to_remove", value=len(remove - exact))
+            self.stat_update("exact_duplicates", value=len(exact))
+            by_task: dict[int, list[int]] = {}
+            for task, doc in remove | exact:
+                by_task.setdefault(task, []).append(doc)
+            for task, docs in sorted(by_task.items()):
+                with self.output_folder.open(f"{task:06d}.remove", "wb") as out:
+                    out.write(np.array(sorted(docs), dtype="<u4").tobytes())
