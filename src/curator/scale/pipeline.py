@@ -29,15 +29,14 @@ from typing import Any
 
 from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup.exact_dedup import (ExactDedupConfig, ExactDedupFilter, ExactDedupSignature,
-                                                  ExactFindDedups)
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupFilter
+from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig, ExactDedupSignature, ExactFindDedups
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 
 from curator.corpus import prepared
 from curator.models import now_iso
 from curator.scale.plan import Plan
-from curator.scale.steps import (ClassifyPassages, KeepFirstCluster, MatchKeyHash, MatchKeySignature, ReadPassages,
-                                 ReadShard, passage_key, passage_priority, shard_writer)
+from curator.scale.steps import (ClassifyPassages, DropListed, KeepFirstCluster, MatchKeyHash, MatchKeySignature,
+                                 ReadPassages, passage_key, passage_priority, shard_writer)
 
 MINHASH = MinhashConfig()  # 5-grams of match-key words, 14 bands of 8 hashes (~0.72 Jaccard), seed 1
 WORK_DATA = ("read", "exact_sigs", "exact_dups", "minhash_sigs", "minhash_buckets", "minhash_remove")
@@ -74,17 +73,16 @@ def stages(plan: Plan) -> list[Stage]:
         Stage("exact-find", 1, [ExactFindDedups(str(work("exact_sigs")), str(work("exact_dups")), exact)]),
     ]
     if not plan.near_dedup:
-        chain.append(Stage("exact-filter", plan.tasks, [ReadShard(work("read")),
-                                                         ExactDedupFilter(str(work("exact_dups")), exact),
-                                                         shard_writer(out)]))
+        chain.append(Stage("exact-filter", plan.tasks,
+                           [DropListed(work("read"), out, exact_folder=work("exact_dups"))]))
     else:
         chain += [
             Stage("minhash-buckets", MINHASH.num_buckets,
                   [MinhashDedupBuckets(str(work("minhash_sigs")), str(work("minhash_buckets")), config=MINHASH)]),
             Stage("minhash-cluster", 1, [KeepFirstCluster(str(work("minhash_buckets")), str(work("minhash_remove")),
                                                           str(work("exact_dups")))]),
-            Stage("dedup-filter", plan.tasks,
-                  [ReadShard(work("read")), MinhashDedupFilter(str(work("minhash_remove"))), shard_writer(out)]),
+            Stage("dedup-filter", plan.tasks, [DropListed(work("read"), out, exact_folder=work("exact_dups"),
+                                                          remove_folder=work("minhash_remove"))]),
         ]
     return chain + [Stage("manifest", 1, [WriteManifest(plan)])]
 

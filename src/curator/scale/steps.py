@@ -146,27 +146,6 @@ def shard_writer(folder: Path) -> ParquetWriter:
                          schema=prepared.schema(), max_file_size=-1, use_content_defined_chunking=False)
 
 
-class ReadShard(PipelineStep):
-    """Read back what an earlier stage of the same task wrote (`<folder>/<task>.parquet`), in order."""
-
-    type = "📖 - READER"
-    name = "curator shard"
-
-    def __init__(self, folder: Path):
-        super().__init__()
-        self.folder = str(folder)
-
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        path = Path(self.folder) / f"{rank:05d}.parquet"
-        if not path.exists():  # the task had no passage
-            return
-        for rows in prepared.shard_rows(path):
-            for row in rows:
-                text = row.pop("text")
-                row["task"] = rank
-                yield Document(text, f"{row['source_path']}#{row['source_line'] or 0}:{row['start']}", metadata=row)
-
-
 def passage_key(doc: Document) -> bytes:
     """What exact dedup compares: the match-key hash (its bytes: datatrove hashes them again)."""
     return bytes.fromhex(doc.metadata["key_hash"])
@@ -394,9 +373,9 @@ class KeepFirstCluster(PipelineStep):
     datatrove's own clustering keeps whichever root its union happens to pick.
 
     With `exact_folder` (datatrove's exact-dedup duplicates of the same documents: the signatures were
-    made before exact dedup), those go too, and a cluster keeps its first passage that is not one: an
-    exact duplicate has its original's signature, so it is in its original's cluster, after it, and
-    the clusters are the ones the passages without exact duplicates make. One filter then drops both.
+    made before exact dedup), a cluster keeps its first passage that is not an exact duplicate: an exact
+    duplicate has its original's signature, so it is in its original's cluster, after it, and the
+    clusters are the ones the passages without exact duplicates make. `DropListed` drops both lists.
     """
 
     type = "🫂 - DEDUP"
@@ -442,10 +421,69 @@ class KeepFirstCluster(PipelineStep):
                     first.setdefault(root(node), node)
             remove = {node for node in parent if first.get(root(node)) != node}
             self.stat_update("to_remove", value=len(remove - exact))
-            self.stat_update("exact_duplicates", value=len(exact))
             by_task: dict[int, list[int]] = {}
-            for task, doc in remove | exact:
+            for task, doc in remove:
                 by_task.setdefault(task, []).append(doc)
             for task, docs in sorted(by_task.items()):
                 with self.output_folder.open(f"{task:06d}.remove", "wb") as out:
                     out.write(np.array(sorted(docs), dtype="<u4").tobytes())
+
+
+class DropListed(PipelineStep):
+    """The last stage of a task: its shard of stage 1 less the passages listed by index (datatrove's
+    exact duplicates `*/<task>.c4_dup`, the clusters' `<task>.remove`), written as the output shard with
+    pyarrow a record batch at a time (no Document a row), atomically. No shard when no passage is left."""
+
+    type = "🫂 - DEDUP"
+    name = "curator drop listed"
+    BATCH_ROWS = 8192
+
+    def __init__(self, shard_folder: Path, out_folder: Path, *, exact_folder: Path | None = None,
+                 remove_folder: Path | None = None):
+        super().__init__()
+        self.shard_folder, self.out_folder = str(shard_folder), str(out_folder)
+        self.exact_folder = str(exact_folder) if exact_folder else None
+        self.remove_folder = str(remove_folder) if remove_folder else None
+
+    def listed(self, rank: int) -> np.ndarray:
+        """The sorted indices (in the task's shard) of the passages to drop."""
+        files = []
+        if self.exact_folder:
+            files += Path(self.exact_folder).glob(f"*/{rank:05d}{ExtensionHelperSD.stage_2_duplicates}")
+        if self.remove_folder:
+            files.append(Path(self.remove_folder) / f"{rank:06d}.remove")
+        found = [np.fromfile(f, dtype="<u4") for f in files if f.exists()]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint32)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        source = Path(self.shard_folder) / f"{rank:05d}.parquet"
+        if not source.exists():  # the task had no passage
+            return
+        target = Path(self.out_folder) / source.name
+        partial = target.with_name(f".{target.name}.partial")
+        with self.track_time():
+            drop = self.listed(rank)
+            shard = pq.ParquetFile(source)
+            writer, seen = None, 0
+            try:
+                for batch in shard.iter_batches(batch_size=self.BATCH_ROWS):
+                    index = np.arange(seen, seen + batch.num_rows)
+                    keep = ~np.isin(index, drop[(drop >= seen) & (drop < seen + batch.num_rows)])
+                    seen += batch.num_rows
+                    kept = int(keep.sum())
+                    self.stat_update(StatHints.total, value=batch.num_rows)
+                    self.stat_update(StatHints.dropped, value=batch.num_rows - kept)
+                    self.stat_update(StatHints.forwarded, value=kept)
+                    if kept:
+                        if writer is None:
+                            partial.parent.mkdir(parents=True, exist_ok=True)
+                            writer = pq.ParquetWriter(partial, shard.schema_arrow, compression="snappy")
+                        writer.write_batch(batch.filter(pa.array(keep)))
+            finally:
+                if writer is not None:
+                    writer.close()
+            if writer is not None:
+                partial.replace(target)
