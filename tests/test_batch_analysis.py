@@ -153,4 +153,37 @@ def test_band_records_are_ordered_as_datatrove_sorts_them() -> None:
         records["doc"] = rng.permutation(size)
         flat = np.dtype([(f"field{i + 1}", "<u8") for i in range(4)] + [("field5", "<u4")])
         expected = np.sort(records.view(flat), order=flat.names)
-        assert records[_record_order(records)].tobytes() == expected.tobytes()
+        assert records[_record_order(records["sig"], records["doc"])].tobytes() == expected.tobytes()
+
+
+def test_band_pairs_are_the_ones_datatroves_buckets_stage_writes(tmp_path) -> None:
+    """`BandPairs` writes, byte for byte, datatrove's MinhashDedupBuckets `.dups` of signature files of
+    several tasks (copies inside a task and across tasks), in slices of the hash range or in one."""
+    pytest.importorskip("datatrove")
+    from datatrove.data import Document
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+
+    from curator.scale.steps import BandPairs, MatchKeySignature
+
+    config = MinhashConfig()
+    rng = random.Random(8)
+    words = [w for text in PERSIAN for w in text.split()]
+    pool = [" ".join(rng.choices(words, k=rng.randint(3, 30))) for _ in range(80)]
+    for task in range(4):
+        texts = rng.choices(pool, k=60) + [t.replace(t.split()[0], "چندین") for t in rng.sample(pool, 10)]
+        step = MatchKeySignature(str(tmp_path / "sigs"), config)
+        assert len(list(step.run(iter(Document(t, str(i)) for i, t in enumerate(texts)), rank=task))) == 70
+    for band in range(config.num_buckets):
+        MinhashDedupBuckets(str(tmp_path / "sigs"), str(tmp_path / "theirs"), config=config).run(
+            rank=band, world_size=config.num_buckets)
+        for chunk, folder in ((1 << 20, "whole"), (16, "sliced")):
+            ours = BandPairs(tmp_path / "sigs", tmp_path / folder, config)
+            ours.CHUNK = chunk
+            ours.run(rank=band, world_size=config.num_buckets)
+        name = f"{band:05d}_00.dups"
+        theirs = (tmp_path / "theirs" / name).read_bytes()
+        assert len(theirs) > 40 * 16
+        assert (tmp_path / "whole" / name).read_bytes() == theirs
+        assert (tmp_path / "sliced" / name).read_bytes() == theirs
+    with pytest.raises(ValueError, match="one task a band"):
+        BandPairs(tmp_path / "sigs", tmp_path / "x", config).run(rank=0, world_size=2)

@@ -7,7 +7,7 @@ class changes):
    of the match keys → `work/read/<task>.parquet`, and the exact-dedup signatures of the key hashes;
 2. exact-find (1 task): datatrove's ExactFindDedups: the later copies of each key hash;
 3. without near-dedup, exact-filter (N): drop them, write the output shards `passages/<task>.parquet`;
-3. with it, minhash-buckets (14 tasks, one a band), 4. minhash-cluster (1: keep the first of each
+3. with it, minhash-buckets (14 tasks, one a band: the pairs of passages alike in it), 4. minhash-cluster (1: keep the first of each
    cluster; the exact duplicates join the list of passages to drop), 5. dedup-filter (N): drop that list,
    write the output shards. The shards of stage 1 are read back once, by the stage that writes the output;
 6. manifest (1): `manifest.json` (inputs, stages and steps with versions, counts, tasks, executor, time).
@@ -30,12 +30,12 @@ from typing import Any
 from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig, ExactDedupSignature, ExactFindDedups
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from datatrove.pipeline.dedup.minhash import MinhashConfig
 
 from curator.corpus import prepared
 from curator.models import now_iso
 from curator.scale.plan import Plan
-from curator.scale.steps import (ClassifyPassages, DropListed, KeepFirstCluster, MatchKeyHash, MatchKeySignature,
+from curator.scale.steps import (BandPairs, ClassifyPassages, DropListed, KeepFirstCluster, MatchKeyHash, MatchKeySignature,
                                  ReadPassages, passage_key, passage_priority, shard_writer)
 
 MINHASH = MinhashConfig()  # 5-grams of match-key words, 14 bands of 8 hashes (~0.72 Jaccard), seed 1
@@ -78,7 +78,7 @@ def stages(plan: Plan) -> list[Stage]:
     else:
         chain += [
             Stage("minhash-buckets", MINHASH.num_buckets,
-                  [MinhashDedupBuckets(str(work("minhash_sigs")), str(work("minhash_buckets")), config=MINHASH)]),
+                  [BandPairs(work("minhash_sigs"), work("minhash_buckets"), MINHASH)]),
             Stage("minhash-cluster", 1, [KeepFirstCluster(str(work("minhash_buckets")), str(work("minhash_remove")),
                                                           str(work("exact_dups")))]),
             Stage("dedup-filter", plan.tasks, [DropListed(work("read"), out, exact_folder=work("exact_dups"),

@@ -198,9 +198,7 @@ class MatchKeySignature(MinhashDedupSignature):
 
     @property
     def record(self) -> np.dtype:
-        """A band's record as datatrove packs it (`<{hashes per band}{hash}I`, no padding)."""
-        hc = self.config.hash_config
-        return np.dtype([("sig", f"<{hc.struct_format}", (self.config.hashes_per_bucket,)), ("doc", "<u4")])
+        return band_record(self.config)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         bands, width = self.config.num_buckets, self.config.hashes_per_bucket
@@ -235,7 +233,7 @@ class MatchKeySignature(MinhashDedupSignature):
                              f"{count * self.record.itemsize} ({count} documents)")
         records = np.frombuffer(raw, dtype=self.record)
         with self.output_folder.open(name, mode="wb") as fh:
-            fh.write(records[_record_order(records)].tobytes())
+            fh.write(records[_record_order(records["sig"], records["doc"])].tobytes())
 
     def signature_matrix(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The texts that have a shingle (their places in `texts`) and their signatures, one row each
@@ -337,11 +335,11 @@ def _words_by_line(keys: list[str]) -> str:
     return codes[~drop].tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def _record_order(records: np.ndarray) -> np.ndarray:
-    """The order that sorts band records by (hash 1, ..., hash k, document), as datatrove's
-    `records.sort(order=...)` does: by the first hash (the hashes are uniform, so it almost always
-    decides), then the runs that tie on it by every field (`np.lexsort`, last key first)."""
-    first = records["sig"][:, 0]
+def _record_order(sig: np.ndarray, *after: np.ndarray) -> np.ndarray:
+    """The order that sorts rows by (hash 1, ..., hash k, then the `after` keys), as datatrove's
+    `records.sort(order=...)` and its merge of sorted files do: by the first hash (the hashes are
+    uniform, so it almost always decides), then the runs that tie on it by every key (`np.lexsort`)."""
+    first = sig[:, 0]
     order = np.argsort(first, kind="stable")
     ranked = first[order]
     same = ranked[1:] == ranked[:-1]
@@ -350,7 +348,7 @@ def _record_order(records: np.ndarray) -> np.ndarray:
         tied[1:] |= same
         tied[:-1] |= same
         runs = order[tied]  # runs of equal first hashes, in ascending order of it
-        keys = [records["doc"][runs]] + [records["sig"][runs, j] for j in range(records["sig"].shape[1] - 1, -1, -1)]
+        keys = [key[runs] for key in reversed(after)] + [sig[runs, j] for j in range(sig.shape[1] - 1, -1, -1)]
         order[tied] = runs[np.lexsort(keys)]
     return order
 
@@ -366,6 +364,72 @@ def _mod_mersenne61(values: np.ndarray, add: np.ndarray) -> np.ndarray:
     np.subtract(out, _MERSENNE_PRIME, out=values)
     np.minimum(out, values, out=out)
     return out
+
+
+def band_record(config: Any) -> np.dtype:
+    """A band's record in datatrove's signature files (`<{hashes per band}{hash}I`, no padding)."""
+    hc = config.hash_config
+    return np.dtype([("sig", f"<{hc.struct_format}", (config.hashes_per_bucket,)), ("doc", "<u4")])
+
+
+class BandPairs(PipelineStep):
+    """MinHash stage 2, one task a band: the `.dups` file datatrove's MinhashDedupBuckets writes (every
+    two neighbours with the same band hashes in the merged order of the tasks' sorted signature files:
+    hashes, then file, then document), with numpy instead of a heap a record at a time.
+
+    The files are mapped, not read: a slice of the first hash's range at a time (about CHUNK records,
+    cut where the data's quantiles say) is taken from each file by binary search, sorted and compared,
+    so memory stays bounded however many passages there are; equal hashes never straddle two slices."""
+
+    type = "🫂 - DEDUP"
+    name = "curator band pairs"
+    CHUNK = 1 << 20
+
+    def __init__(self, input_folder: Path, output_folder: Path, config: Any):
+        super().__init__()
+        self.input_folder, self.output_folder, self.config = str(input_folder), str(output_folder), config
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> None:
+        if world_size != self.config.num_buckets:
+            raise ValueError(f"band pairs run one task a band: {self.config.num_buckets} tasks, not {world_size}")
+        files = sorted((Path(self.input_folder) / f"bucket_{rank:03d}").glob("*.minhash.sig"))
+        stems = np.array([int(f.name.removesuffix(".minhash.sig")) for f in files], dtype="<u4")
+        record = band_record(self.config)
+        maps = [np.memmap(f, dtype=record, mode="r") if f.stat().st_size else np.zeros(0, dtype=record)
+                for f in files]
+        out = Path(self.output_folder) / f"{rank:05d}_00.dups"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f".{out.name}.partial")
+        with self.track_time(), partial.open("wb") as fh:
+            for lo, hi in self._slices(maps):
+                spans = [(i, int(np.searchsorted(m["sig"][:, 0], lo)),
+                          len(m) if hi is None else int(np.searchsorted(m["sig"][:, 0], hi))) for i, m in enumerate(maps)]
+                parts = [maps[i][a:b] for i, a, b in spans if b > a]
+                if not parts:
+                    continue
+                records = np.concatenate(parts)
+                file_ids = np.repeat([i for i, a, b in spans if b > a], [b - a for i, a, b in spans if b > a])
+                order = _record_order(records["sig"], file_ids, records["doc"])
+                sig, docs, file_ids = records["sig"][order], records["doc"][order], file_ids[order]
+                same = np.flatnonzero((sig[1:] == sig[:-1]).all(axis=1))
+                pairs = np.empty((len(same), 4), dtype="<u4")
+                pairs[:, 0], pairs[:, 1] = stems[file_ids[same]], docs[same]
+                pairs[:, 2], pairs[:, 3] = stems[file_ids[same + 1]], docs[same + 1]
+                fh.write(pairs.tobytes())
+                self.stat_update("total_matches", value=len(same))
+        partial.replace(out)
+
+    def _slices(self, maps: list[np.ndarray]) -> list[tuple[int, int | None]]:
+        """Ranges [lo, hi) of the first hash holding about CHUNK records each (None: no upper end), cut
+        at quantiles of a sample of every file (the minima are far from uniform)."""
+        total = sum(len(m) for m in maps)
+        if total <= self.CHUNK:
+            return [(0, None)]
+        slices = -(-total // self.CHUNK)
+        step = max(1, self.CHUNK // 64)
+        sample = np.sort(np.concatenate([m["sig"][::step, 0] for m in maps if len(m)]))
+        cuts = np.unique(sample[(np.arange(1, slices) * len(sample)) // slices]).tolist()
+        return list(zip([0, *cuts], [*cuts, None]))
 
 
 class KeepFirstCluster(PipelineStep):
