@@ -156,7 +156,7 @@ def test_slurm_and_ray_executors_are_built_with_the_chain(tmp_path: Path) -> Non
     assert all(isinstance(e, RayPipelineExecutor) for e in ray)
     assert [e.tasks for e in ray] == [4, 1, 4, 1]
     assert [type(s).__name__ for s in ray[0].pipeline] == [
-        "ReadPassages", "ClassifyPassages", "MatchKeyHash", "ParquetWriter", "ExactDedupSignature"]
+        "ReadPassages", "ClassifyPassages", "MatchKeyHash", "WriteShard", "ExactDedupSignature"]
     with pytest.raises(PrepareError, match="--partition and --time"):
         prepare([src], tmp_path / "out2", executor="slurm", tasks=2)
 

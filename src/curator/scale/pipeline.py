@@ -36,7 +36,7 @@ from curator.corpus import prepared
 from curator.models import now_iso
 from curator.scale.plan import Plan
 from curator.scale.steps import (BandPairs, ClassifyPassages, DropListed, KeepFirstCluster, MatchKeyHash, MatchKeySignature,
-                                 ReadPassages, passage_key, passage_priority, shard_writer)
+                                 ReadPassages, WriteShard, passage_key, passage_priority)
 
 MINHASH = MinhashConfig()  # 5-grams of match-key words, 14 bands of 8 hashes (~0.72 Jaccard), seed 1
 WORK_DATA = ("read", "exact_sigs", "exact_dups", "minhash_sigs", "minhash_buckets", "minhash_remove")
@@ -67,7 +67,7 @@ def stages(plan: Plan) -> list[Stage]:
     read = [ReadPassages(plan), ClassifyPassages(plan), MatchKeyHash()]
     if plan.near_dedup:
         read.append(MatchKeySignature(str(work("minhash_sigs")), MINHASH))
-    read += [shard_writer(work("read")), ExactDedupSignature(str(work("exact_sigs")), exact)]
+    read += [WriteShard(work("read")), ExactDedupSignature(str(work("exact_sigs")), exact)]
     chain = [
         Stage("read", plan.tasks, read),
         Stage("exact-find", 1, [ExactFindDedups(str(work("exact_sigs")), str(work("exact_dups")), exact)]),

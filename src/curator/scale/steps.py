@@ -22,7 +22,6 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup.minhash import MinhashDedupSignature, _mersenne_prime as _MERSENNE_PRIME
-from datatrove.pipeline.writers.parquet import ParquetWriter
 from datatrove.utils.binaryio import read_tuples_from_file
 from datatrove.utils.typeshelper import ExtensionHelperSD, StatHints
 from datatrove.utils.word_tokenizers import WordTokenizer
@@ -135,15 +134,42 @@ class MatchKeyHash(_BatchStep):
             doc.metadata["key_hash"] = key
 
 
-def passage_row(writer: Any, doc: Document) -> dict[str, Any]:
-    """A Document as a row of a prepared shard (a ParquetWriter adapter)."""
-    return {"text": doc.text, **{name: doc.metadata[name] for name in _ROW_FIELDS}}
+class WriteShard(PipelineStep):
+    """Passages to `<folder>/<task>.parquet` in the prepared-shard schema, passed on: a batch of rows at
+    a time (pyarrow from columns, not a dict a row), into a partial file renamed once the task's last
+    passage is in. No shard when the task has no passage."""
 
+    type = "💽 - WRITER"
+    name = "curator shard"
+    BATCH = 4096
 
-def shard_writer(folder: Path) -> ParquetWriter:
-    """Passages to `<folder>/<task>.parquet` in the prepared-shard schema (one file a task)."""
-    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=passage_row,
-                         schema=prepared.schema(), max_file_size=-1, use_content_defined_chunking=False)
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = str(folder)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        target = Path(self.folder) / f"{rank:05d}.parquet"
+        partial = target.with_name(f".{target.name}.partial")
+        schema, writer = prepared.schema(), None
+        try:
+            for batch in _batches(data, self.BATCH):
+                with self.track_time():
+                    if writer is None:
+                        partial.parent.mkdir(parents=True, exist_ok=True)
+                        writer = pq.ParquetWriter(partial, schema, compression="snappy")
+                    columns = {"text": [doc.text for doc in batch]}
+                    columns.update((name, [doc.metadata[name] for doc in batch]) for name in _ROW_FIELDS)
+                    writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=schema))
+                self.stat_update(StatHints.total, value=len(batch))
+                yield from batch
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is not None:
+            partial.replace(target)
 
 
 def passage_key(doc: Document) -> bytes:
