@@ -64,7 +64,7 @@ def stages(plan: Plan) -> list[Stage]:
     """The stages of a preparation, in order (see the module docstring)."""
     exact = ExactDedupConfig(content_getter=passage_key, document_priority=passage_priority)
     work, out = plan.folder, plan.folder("passages")
-    read = [ReadPassages(plan), ClassifyPassages(plan), MatchKeyHash()]
+    read = [ReadPassages(plan), ClassifyPassages(plan), MatchKeyHash(keep_keys=plan.near_dedup)]
     if plan.near_dedup:
         read.append(MatchKeySignature(str(work("minhash_sigs")), MINHASH))
     read += [WriteShard(work("read")), ExactDedupSignature(str(work("exact_sigs")), exact)]

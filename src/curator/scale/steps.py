@@ -31,7 +31,7 @@ from curator.corpus.batch import classify_batch
 from curator.corpus.readers import ByteCount, CorpusError, file_sha256, text_chunks
 from curator.corpus.spans import file_spans
 from curator.scale.plan import Plan
-from curator.text.normalize import key_hashes, match_key, match_keys
+from curator.text.normalize import hash_of_key, match_key, match_keys
 
 _ROW_FIELDS = tuple(name for name, _ in prepared.COLUMNS if name != "text")
 
@@ -123,15 +123,22 @@ class ClassifyPassages(_BatchStep):
 
 
 class MatchKeyHash(_BatchStep):
-    """The match-key hash the store keys passages on (`curator.text.normalize.key_hash`; `key_hashes`:
-    one pass over a batch)."""
+    """The match-key hash the store keys passages on (`curator.text.normalize.key_hash`; `match_keys`:
+    one pass over a batch). With `keep_keys`, the match key stays in the metadata (`match_key`) for
+    `MatchKeySignature`, which takes it out."""
 
     type = "🔑 - KEY"
     name = "curator match key"
 
+    def __init__(self, keep_keys: bool = False):
+        super().__init__()
+        self.keep_keys = keep_keys
+
     def annotate(self, batch: list[Document]) -> None:
-        for doc, key in zip(batch, key_hashes([doc.text for doc in batch])):
-            doc.metadata["key_hash"] = key
+        for doc, key in zip(batch, match_keys([doc.text for doc in batch])):
+            doc.metadata["key_hash"] = hash_of_key(key)
+            if self.keep_keys:
+                doc.metadata["match_key"] = key
 
 
 class WriteShard(PipelineStep):
@@ -234,7 +241,9 @@ class MatchKeySignature(MinhashDedupSignature):
         try:
             for batch in _batches(data, self.BATCH):
                 with self.track_time():
-                    docs, mins = self.signature_matrix([doc.text for doc in batch])
+                    keys = [doc.metadata.pop("match_key", None) for doc in batch]
+                    texts = [doc.text for doc in batch]
+                    docs, mins = self.signature_matrix(texts, None if None in keys else keys)
                     records = np.empty((len(docs), bands), dtype=self.record)
                     records["sig"] = mins.reshape(len(docs), bands, width)
                     records["doc"] = (docs + seen)[:, None]
@@ -261,10 +270,11 @@ class MatchKeySignature(MinhashDedupSignature):
         with self.output_folder.open(name, mode="wb") as fh:
             fh.write(records[_record_order(records["sig"], records["doc"])].tobytes())
 
-    def signature_matrix(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def signature_matrix(self, texts: list[str], keys: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The texts that have a shingle (their places in `texts`) and their signatures, one row each
-        (datatrove's `get_signature`, its bands side by side, in the hash's numpy type)."""
-        keys = match_keys(texts)
+        (datatrove's `get_signature`, its bands side by side, in the hash's numpy type). `keys`: the
+        texts' match keys, when they are known already."""
+        keys = match_keys(texts) if keys is None else keys
         if self._hash_func is xxhash64_text:
             shingles, counts = self._batch_shingles(keys)
         else:
@@ -318,8 +328,7 @@ class MatchKeySignature(MinhashDedupSignature):
         buffer = _words_by_line(keys).encode("utf-8")
         codes = np.frombuffer(buffer, dtype=np.uint8)
         breaks = np.flatnonzero(codes == 10)
-        edges = np.flatnonzero(codes == 32)
-        bounds = np.sort(np.concatenate([breaks, edges]))
+        bounds = np.flatnonzero((codes == 10) | (codes == 32))
         starts = np.concatenate([[0], bounds + 1])
         ends = np.concatenate([bounds, [len(codes)]])
         word = ends > starts  # an empty key is an empty line: no word
