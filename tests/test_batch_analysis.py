@@ -187,3 +187,24 @@ def test_band_pairs_are_the_ones_datatroves_buckets_stage_writes(tmp_path) -> No
         assert (tmp_path / "sliced" / name).read_bytes() == theirs
     with pytest.raises(ValueError, match="one task a band"):
         BandPairs(tmp_path / "sigs", tmp_path / "x", config).run(rank=0, world_size=2)
+
+
+def test_the_minima_modulo_the_mersenne_prime_are_exact_near_the_prime() -> None:
+    """The rare values whose folded remainder reaches p (and those that wrap past 2^64) reduce exactly."""
+    pytest.importorskip("datatrove")
+    import numpy as np
+
+    from curator.scale.steps import _min_mod_mersenne61
+
+    p = (1 << 61) - 1
+    rng = random.Random(9)
+    near = [p - 1, p, p + 1, 2 * p - 1, 2 * p, 7 * (1 << 61) + p - 3, (1 << 64) - 1, (1 << 64) - 8, 0, 1]
+    add = np.array([[0, 1, 3, rng.randrange(p), rng.randrange(p), 2]], dtype=np.uint64)  # small: stays near p
+    values = [[rng.choice(near) if rng.random() < 0.6 else rng.randrange(1 << 64) for _ in range(6)]
+              for _ in range(40)]
+    starts = np.array([0, 1, 5, 17, 39])
+    exact = [[(v + int(b)) % (1 << 64) % p for v, b in zip(row, add[0])] for row in values]
+    expected = [[min(col) for col in zip(*exact[s:e])] for s, e in zip(starts, [*starts[1:], len(values)])]
+    got = _min_mod_mersenne61(np.array(values, dtype=np.uint64), add, starts)
+    assert got.tolist() == expected
+    assert (got < 8).any()  # some minima come from the values that needed the subtraction

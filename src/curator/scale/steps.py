@@ -295,10 +295,12 @@ class MatchKeySignature(MinhashDedupSignature):
                                                             side="right")))
             block = docs[lo_doc:hi_doc]
             lo, hi = offsets[block[0]], offsets[block[-1] + 1]
-            phv = _mod_mersenne61(np.multiply(shingles[lo:hi, None], a), b)  # datatrove's arithmetic, wrapping
+            phv = np.multiply(shingles[lo:hi, None], a)  # datatrove's arithmetic, wrapping
             if hc.precision == 32:
-                phv = np.bitwise_and(phv, hc.max)
-            parts.append(np.minimum.reduceat(phv, offsets[block] - lo, axis=0).astype(hc.np_dtype))
+                phv = np.bitwise_and(_mod_mersenne61(phv, b), hc.max)
+                parts.append(np.minimum.reduceat(phv, offsets[block] - lo, axis=0).astype(hc.np_dtype))
+            else:
+                parts.append(_min_mod_mersenne61(phv, b, offsets[block] - lo))
             lo_doc = hi_doc
         return docs, np.concatenate(parts)
 
@@ -386,6 +388,20 @@ def _record_order(sig: np.ndarray, *after: np.ndarray) -> np.ndarray:
         keys = [key[runs] for key in reversed(after)] + [sig[runs, j] for j in range(sig.shape[1] - 1, -1, -1)]
         order[tied] = runs[np.lexsort(keys)]
     return order
+
+
+def _min_mod_mersenne61(values: np.ndarray, add: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """`np.minimum.reduceat((values + add) % (2**61 - 1), starts, axis=0)` (uint64, wrapping), `values`
+    overwritten. hi + lo (below) is the remainder unless it is p or more, which needs lo within 8 of p
+    (about one value in 2^58): the block skips `_mod_mersenne61`'s subtraction unless it has one."""
+    values += add
+    folded = values >> _SHIFT61
+    values &= _MERSENNE_PRIME
+    folded += values
+    if folded.max(initial=0) >= _MERSENNE_PRIME:
+        np.subtract(folded, _MERSENNE_PRIME, out=values)
+        np.minimum(folded, values, out=folded)
+    return np.minimum.reduceat(folded, starts, axis=0)
 
 
 def _mod_mersenne61(values: np.ndarray, add: np.ndarray) -> np.ndarray:
