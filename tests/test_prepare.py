@@ -157,6 +157,8 @@ def test_slurm_and_ray_executors_are_built_with_the_chain(tmp_path: Path) -> Non
     assert [e.tasks for e in ray] == [4, 1, 4, 1]
     assert [type(s).__name__ for s in ray[0].pipeline] == [
         "ReadPassages", "ClassifyPassages", "MatchKeyHash", "WriteShard", "ExactDedupSignature"]
+    local = executors(make_plan([src], tmp_path / "out", tasks=4), ClusterOptions(workers=2))
+    assert [(e.tasks, e.workers) for e in local] == [(4, 2), (1, 1), (14, 1), (1, 1), (4, 2), (1, 1)]  # bands: no pool
     with pytest.raises(PrepareError, match="--partition and --time"):
         prepare([src], tmp_path / "out2", executor="slurm", tasks=2)
 
