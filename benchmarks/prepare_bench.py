@@ -84,6 +84,8 @@ def main() -> None:
         flags = ["--no-near-dedup"] if args.no_near_dedup else []
         load = os.getloadavg()[0]
         elapsed, cpu = timed("prepare", str(corpus), "--out", str(out), "--tasks", str(tasks), *flags)
+        if tasks > 1:  # datatrove's pool workers are children of its forkserver, which nobody waits for
+            cpu = cpu.rsplit("   CPU", 1)[0] + "   CPU: not counted (the pool's workers)"
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         results[tasks] = elapsed
         print(f"prepare tasks={tasks}: {elapsed:7.1f} s  {mb / elapsed:6.1f} MB/s   {manifest['passages']} passages, "
