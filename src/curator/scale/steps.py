@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,9 +117,12 @@ class ClassifyPassages(_BatchStep):
         self.window = plan.window
 
     def annotate(self, batch: list[Document]) -> None:
+        qualities: Counter[str] = Counter()
         for doc, c in zip(batch, classify_batch([doc.text for doc in batch], self.window)):
             doc.metadata.update(tags=c.tags, quality=c.quality, rules=c.rules, families=c.families)
-            self.stat_update(f"quality_{c.quality}")
+            qualities[c.quality] += 1
+        for quality, count in qualities.items():
+            self.stat_update(f"quality_{quality}", value=count)
 
 
 class MatchKeyHash(_BatchStep):
