@@ -189,6 +189,44 @@ def test_band_pairs_are_the_ones_datatroves_buckets_stage_writes(tmp_path) -> No
         BandPairs(tmp_path / "sigs", tmp_path / "x", config).run(rank=0, world_size=2)
 
 
+def test_band_pairs_leave_the_exact_duplicates_out(tmp_path) -> None:
+    """With datatrove's exact-duplicate lists, the pairs are datatrove's on signature files that never
+    held those passages (their records taken out, the other documents keeping their indices)."""
+    pytest.importorskip("datatrove")
+    import numpy as np
+    from datatrove.data import Document
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+
+    from curator.scale.steps import BandPairs, MatchKeySignature, band_record
+
+    config = MinhashConfig()
+    rng = random.Random(10)
+    words = [w for text in PERSIAN for w in text.split()]
+    pool = [" ".join(rng.choices(words, k=rng.randint(6, 30))) for _ in range(40)]
+    listed = {0: [3, 1, 9, 2], 2: [0, 30, 31, 5]}  # as ExactFindDedups leaves them: unsorted, per task
+    for task in range(3):
+        step = MatchKeySignature(str(tmp_path / "sigs"), config)
+        list(step.run(iter(Document(t, str(i)) for i, t in enumerate(rng.choices(pool, k=40))), rank=task))
+    for task, docs in listed.items():
+        (tmp_path / "exact" / "00000").mkdir(parents=True, exist_ok=True)
+        np.array(docs, dtype="<u4").tofile(tmp_path / "exact" / "00000" / f"{task:05d}.c4_dup")
+    for sig in (tmp_path / "sigs").glob("*/*.minhash.sig"):  # the files without the listed passages
+        records = np.fromfile(sig, dtype=band_record(config))
+        kept = records[~np.isin(records["doc"], listed.get(int(sig.name.split(".")[0]), []))]
+        (tmp_path / "kept" / sig.parent.name).mkdir(parents=True, exist_ok=True)
+        kept.tofile(tmp_path / "kept" / sig.parent.name / sig.name)
+    for band in range(config.num_buckets):
+        MinhashDedupBuckets(str(tmp_path / "kept"), str(tmp_path / "theirs"), config=config).run(
+            rank=band, world_size=config.num_buckets)
+        BandPairs(tmp_path / "sigs", tmp_path / "ours", config, tmp_path / "exact").run(
+            rank=band, world_size=config.num_buckets)
+        BandPairs(tmp_path / "sigs", tmp_path / "all", config).run(rank=band, world_size=config.num_buckets)
+        name = f"{band:05d}_00.dups"
+        theirs = (tmp_path / "theirs" / name).read_bytes()
+        assert (tmp_path / "ours" / name).read_bytes() == theirs
+        assert len((tmp_path / "all" / name).read_bytes()) > len(theirs) > 20 * 16
+
+
 def test_the_minima_modulo_the_mersenne_prime_are_exact_near_the_prime() -> None:
     """The rare values whose folded remainder reaches p (and those that wrap past 2^64) reduce exactly."""
     pytest.importorskip("datatrove")

@@ -7,9 +7,10 @@ class changes):
    of the match keys → `work/read/<task>.parquet`, and the exact-dedup signatures of the key hashes;
 2. exact-find (1 task): datatrove's ExactFindDedups: the later copies of each key hash;
 3. without near-dedup, exact-filter (N): drop them, write the output shards `passages/<task>.parquet`;
-3. with it, minhash-buckets (14 tasks, one a band: the pairs of passages alike in it), 4. minhash-cluster (1: keep the first of each
-   cluster; the exact duplicates join the list of passages to drop), 5. dedup-filter (N): drop that list,
-   write the output shards. The shards of stage 1 are read back once, by the stage that writes the output;
+3. with it, minhash-buckets (14 tasks, one a band: the pairs of passages alike in it, the exact
+   duplicates left out), 4. minhash-cluster (1: the first passage of each cluster is kept, the others
+   listed), 5. dedup-filter (N): drop the exact duplicates and the listed passages, write the output
+   shards. The shards of stage 1 are read back once, by the stage that writes the output;
 6. manifest (1): `manifest.json` (inputs, stages and steps with versions, counts, tasks, executor, time).
 
 Duplicates keep their FIRST occurrence in import order (files are given to tasks in contiguous runs),
@@ -80,9 +81,9 @@ def stages(plan: Plan) -> list[Stage]:
         chain += [
             # A band takes numpy a fraction of a second (0.2 s all 14 for 100 MB): less than starting a pool.
             Stage("minhash-buckets", MINHASH.num_buckets,
-                  [BandPairs(work("minhash_sigs"), work("minhash_buckets"), MINHASH)], local_workers=1),
-            Stage("minhash-cluster", 1, [KeepFirstCluster(str(work("minhash_buckets")), str(work("minhash_remove")),
-                                                          str(work("exact_dups")))]),
+                  [BandPairs(work("minhash_sigs"), work("minhash_buckets"), MINHASH, work("exact_dups"))],
+                  local_workers=1),
+            Stage("minhash-cluster", 1, [KeepFirstCluster(str(work("minhash_buckets")), str(work("minhash_remove")))]),
             Stage("dedup-filter", plan.tasks, [DropListed(work("read"), out, exact_folder=work("exact_dups"),
                                                           remove_folder=work("minhash_remove"))]),
         ]

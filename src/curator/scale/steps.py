@@ -433,15 +433,28 @@ class BandPairs(PipelineStep):
 
     The files are mapped, not read: a slice of the first hash's range at a time (about CHUNK records,
     cut where the data's quantiles say) is taken from each file by binary search, sorted and compared,
-    so memory stays bounded however many passages there are; equal hashes never straddle two slices."""
+    so memory stays bounded however many passages there are; equal hashes never straddle two slices.
+
+    With `exact_folder` (datatrove's exact duplicates, `*/<task>.c4_dup`: the signatures were made before
+    exact dedup), their records are left out first: the pairs are those of the passages that survive
+    exact dedup, as if only those had been signed, and an exact duplicate never joins a cluster."""
 
     type = "🫂 - DEDUP"
     name = "curator band pairs"
     CHUNK = 1 << 20
 
-    def __init__(self, input_folder: Path, output_folder: Path, config: Any):
+    def __init__(self, input_folder: Path, output_folder: Path, config: Any, exact_folder: Path | None = None):
         super().__init__()
         self.input_folder, self.output_folder, self.config = str(input_folder), str(output_folder), config
+        self.exact_folder = str(exact_folder) if exact_folder else None
+
+    def exact_duplicates(self, task: int) -> np.ndarray:
+        """The sorted indices of a task's exact duplicates."""
+        if not self.exact_folder:
+            return np.zeros(0, dtype=np.uint32)
+        found = [np.fromfile(f, dtype="<u4") for f in
+                 Path(self.exact_folder).glob(f"*/{task:05d}{ExtensionHelperSD.stage_2_duplicates}")]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint32)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> None:
         if world_size != self.config.num_buckets:
@@ -451,6 +464,7 @@ class BandPairs(PipelineStep):
         record = band_record(self.config)
         maps = [np.memmap(f, dtype=record, mode="r") if f.stat().st_size else np.zeros(0, dtype=record)
                 for f in files]
+        exact = [self.exact_duplicates(int(stem)) for stem in stems]
         out = Path(self.output_folder) / f"{rank:05d}_00.dups"
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
@@ -458,11 +472,13 @@ class BandPairs(PipelineStep):
             for lo, hi in self._slices(maps):
                 spans = [(i, int(np.searchsorted(m["sig"][:, 0], lo)),
                           len(m) if hi is None else int(np.searchsorted(m["sig"][:, 0], hi))) for i, m in enumerate(maps)]
-                parts = [maps[i][a:b] for i, a, b in spans if b > a]
+                parts = [(i, maps[i][a:b]) for i, a, b in spans if b > a]
+                parts = [(i, part[~np.isin(part["doc"], exact[i])] if len(exact[i]) else part) for i, part in parts]
+                parts = [(i, part) for i, part in parts if len(part)]
                 if not parts:
                     continue
-                records = np.concatenate(parts)
-                file_ids = np.repeat([i for i, a, b in spans if b > a], [b - a for i, a, b in spans if b > a])
+                records = np.concatenate([part for _, part in parts])
+                file_ids = np.repeat([i for i, _ in parts], [len(part) for _, part in parts])
                 order = _record_order(records["sig"], file_ids, records["doc"])
                 sig, docs, file_ids = records["sig"][order], records["doc"][order], file_ids[order]
                 same = np.flatnonzero((sig[1:] == sig[:-1]).all(axis=1))
@@ -488,33 +504,15 @@ class BandPairs(PipelineStep):
 
 class KeepFirstCluster(PipelineStep):
     """MinHash stage 3, keeping the FIRST passage of each cluster (lowest task, then place in it):
-    datatrove's own clustering keeps whichever root its union happens to pick.
-
-    With `exact_folder` (datatrove's exact-dedup duplicates of the same documents: the signatures were
-    made before exact dedup), a cluster keeps its first passage that is not an exact duplicate: an exact
-    duplicate has its original's signature, so it is in its original's cluster, after it, and the
-    clusters are the ones the passages without exact duplicates make. `DropListed` drops both lists.
-    """
+    datatrove's own clustering keeps whichever root its union happens to pick."""
 
     type = "🫂 - DEDUP"
     name = "curator keep-first clusters"
 
-    def __init__(self, input_folder: str, output_folder: str, exact_folder: str | None = None):
+    def __init__(self, input_folder: str, output_folder: str):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
         self.output_folder = get_datafolder(output_folder)
-        self.exact_folder = get_datafolder(exact_folder) if exact_folder else None
-
-    def exact_duplicates(self) -> set[tuple[int, int]]:
-        """(task, document) of every exact duplicate datatrove's ExactFindDedups listed."""
-        found: set[tuple[int, int]] = set()
-        if self.exact_folder is None:
-            return found
-        for name in self.exact_folder.list_files(glob_pattern=f"*/*{ExtensionHelperSD.stage_2_duplicates}"):
-            task = int(Path(name).name.removesuffix(ExtensionHelperSD.stage_2_duplicates))
-            with self.exact_folder.open(name, "rb") as fh:
-                found.update((task, doc) for doc in np.frombuffer(fh.read(), dtype="<u4").tolist())
-        return found
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> None:
         parent: dict[tuple[int, int], tuple[int, int]] = {}
@@ -532,16 +530,11 @@ class KeepFirstCluster(PipelineStep):
                         a, b = root((f1, d1)), root((f2, d2))
                         if a != b:
                             parent[max(a, b)] = min(a, b)
-            exact = self.exact_duplicates()
-            first: dict[tuple[int, int], tuple[int, int]] = {}  # a cluster's root: its first passage kept
-            for node in sorted(parent):
-                if node not in exact:
-                    first.setdefault(root(node), node)
-            remove = {node for node in parent if first.get(root(node)) != node}
-            self.stat_update("to_remove", value=len(remove - exact))
             by_task: dict[int, list[int]] = {}
-            for task, doc in remove:
-                by_task.setdefault(task, []).append(doc)
+            for node in parent:
+                if root(node) != node:
+                    by_task.setdefault(node[0], []).append(node[1])
+                    self.stat_update("to_remove")
             for task, docs in sorted(by_task.items()):
                 with self.output_folder.open(f"{task:06d}.remove", "wb") as out:
                     out.write(np.array(sorted(docs), dtype="<u4").tobytes())
