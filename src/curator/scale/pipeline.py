@@ -7,7 +7,7 @@ class changes):
    of the match keys → `work/read/<task>.parquet`, and the exact-dedup signatures of the key hashes;
 2. exact-find (1 task): datatrove's ExactFindDedups: the later copies of each key hash;
 3. without near-dedup, exact-filter (N): drop them, write the output shards `passages/<task>.parquet`;
-3. with it, minhash-buckets (14 tasks, one a band: the pairs of passages alike in it, the exact
+   with it, instead: 3. minhash-buckets (14 tasks, one a band: the pairs of passages alike in it, the exact
    duplicates left out), 4. minhash-cluster (1: the first passage of each cluster is kept, the others
    listed), 5. dedup-filter (N): drop the exact duplicates and the listed passages, write the output
    shards. The shards of stage 1 are read back once, by the stage that writes the output;
