@@ -40,7 +40,7 @@ def timed(*args: str) -> tuple[float, str]:
 def breakdown(out: Path) -> str:
     """Each stage's steps that took 0.1 s or more, by datatrove's `time_stats` (wall time, summed over
     the stage's tasks). Steps pull their documents lazily from the steps before them, so a step's time
-    may hold some of theirs (in exact-filter, the MinHash signatures step holds the rest)."""
+    may hold some of theirs (in read, the Parquet writer and the MinHash signatures step hold the rest)."""
     lines = []
     for stats in sorted((out / "work" / "logs").glob("*/stats.json"), key=lambda p: p.stat().st_mtime):
         steps = []
@@ -84,6 +84,8 @@ def main() -> None:
         flags = ["--no-near-dedup"] if args.no_near_dedup else []
         load = os.getloadavg()[0]
         elapsed, cpu = timed("prepare", str(corpus), "--out", str(out), "--tasks", str(tasks), *flags)
+        if tasks > 1:  # datatrove's pool workers are children of its forkserver, which nobody waits for
+            cpu = cpu.rsplit("   CPU", 1)[0] + "   CPU: not counted (the pool's workers)"
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         results[tasks] = elapsed
         print(f"prepare tasks={tasks}: {elapsed:7.1f} s  {mb / elapsed:6.1f} MB/s   {manifest['passages']} passages, "

@@ -105,6 +105,14 @@ def test_near_dedup_drops_only_the_later_near_duplicate(tmp_path: Path) -> None:
     (text, path, *_), = dropped
     assert path.endswith("c_near.txt") and "چندین" in text
     assert manifest["minhash"]["bands"] == 14
+    stages = {s["name"]: s["counts"] for s in manifest["stages"]}
+    assert [s["name"] for s in manifest["stages"]] == ["read", "exact-find", "minhash-buckets", "minhash-cluster",
+                                                       "dedup-filter"]
+    assert stages["minhash-cluster"]["🫂 - DEDUP: curator keep-first clusters"]["to_remove"] == 1
+    read = stages["read"]["📖 - READER: curator passages"]["passages"]
+    dropped = stages["dedup-filter"]["🫂 - DEDUP: curator drop listed"]
+    assert dropped["total"] == read and dropped["forwarded"] == len(got)
+    assert dropped["dropped"] >= 2  # the near-duplicate and the Arabic-letter copy (an exact one) in one filter
 
 
 def test_tasks_take_contiguous_runs_of_files_balanced_by_bytes(tmp_path: Path) -> None:
@@ -140,7 +148,7 @@ def test_slurm_and_ray_executors_are_built_with_the_chain(tmp_path: Path) -> Non
     plan = make_plan([src], tmp_path / "out", tasks=8, executor="slurm")
     chain = executors(plan, ClusterOptions(workers=4, partition="cpu", time="2:00:00"))
     assert all(isinstance(e, SlurmPipelineExecutor) for e in chain)
-    assert [e.tasks for e in chain] == [8, 1, 8, 14, 1, 8, 1]
+    assert [e.tasks for e in chain] == [8, 1, 14, 1, 8, 1]
     assert all(e.partition == "cpu" and e.time == "2:00:00" for e in chain)
     assert chain[0].depends is None and all(b.depends is a for a, b in zip(chain, chain[1:]))
     assert chain[0].job_name == "curator-read"
@@ -148,7 +156,9 @@ def test_slurm_and_ray_executors_are_built_with_the_chain(tmp_path: Path) -> Non
     assert all(isinstance(e, RayPipelineExecutor) for e in ray)
     assert [e.tasks for e in ray] == [4, 1, 4, 1]
     assert [type(s).__name__ for s in ray[0].pipeline] == [
-        "ReadPassages", "ClassifyPassages", "MatchKeyHash", "ParquetWriter", "ExactDedupSignature"]
+        "ReadPassages", "ClassifyPassages", "MatchKeyHash", "WriteShard", "ExactDedupSignature"]
+    local = executors(make_plan([src], tmp_path / "out", tasks=4), ClusterOptions(workers=2))
+    assert [(e.tasks, e.workers) for e in local] == [(4, 2), (1, 1), (14, 1), (1, 1), (4, 2), (1, 1)]  # bands: no pool
     with pytest.raises(PrepareError, match="--partition and --time"):
         prepare([src], tmp_path / "out2", executor="slurm", tasks=2)
 
@@ -179,3 +189,34 @@ def test_prepare_without_the_extra_says_how_to_install_it(tmp_path: Path) -> Non
     listed = subprocess.run([sys.executable, "-m", "curator", "--help"], capture_output=True, text=True, cwd=ROOT,
                             env=env)
     assert listed.returncode == 0 and "prepare" in listed.stdout
+
+
+def test_the_last_stage_drops_the_listed_passages_across_batches(tmp_path: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curator.corpus import prepared as shards
+    from curator.scale.steps import DropListed
+
+    rows = [{"text": f"متن {i}", "source_path": "a.txt", "source_sha256": "0" * 64, "source_size": 9,
+             "source_line": None, "start": i, "end": i + 1, "key_hash": f"{i:032x}", "tags": [], "quality": "high",
+             "rules": [], "families": ["x"]} for i in range(50)]
+    (tmp_path / "read").mkdir()
+    for task, part in ((0, rows), (1, rows[:3])):
+        pq.write_table(pa.Table.from_pylist(part, schema=shards.schema()), tmp_path / "read" / f"{task:05d}.parquet")
+    (tmp_path / "exact" / "00000").mkdir(parents=True)
+    np.array([9, 2, 40], dtype="<u4").tofile(tmp_path / "exact" / "00000" / "00000.c4_dup")  # as found: unsorted
+    np.array([1, 0, 2], dtype="<u4").tofile(tmp_path / "exact" / "00000" / "00001.c4_dup")
+    (tmp_path / "remove").mkdir()
+    np.array([2, 7, 8, 49], dtype="<u4").tofile(tmp_path / "remove" / "000000.remove")
+    step = DropListed(tmp_path / "read", tmp_path / "out", exact_folder=tmp_path / "exact",
+                      remove_folder=tmp_path / "remove")
+    step.BATCH_ROWS = 8  # the listed indices on both sides of batch edges
+    step.run(rank=0)
+    step.run(rank=1)  # every passage of task 1 is listed: no shard
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00000.parquet"]
+    kept = pq.read_table(tmp_path / "out" / "00000.parquet")
+    assert kept.to_pylist() == [r for i, r in enumerate(rows) if i not in {2, 7, 8, 9, 40, 49}]
+    assert shards.is_prepared(tmp_path / "out" / "00000.parquet")
+    assert step.stats["dropped"].total == 6 + 3 and step.stats["forwarded"].total == 44

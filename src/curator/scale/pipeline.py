@@ -3,14 +3,15 @@
 Stages, each a datatrove executor that depends on the one before (on a cluster only the executor
 class changes):
 
-1. read (N tasks): read → split → classify → match-key hash → `work/read/<task>.parquet`, and the
-   exact-dedup signatures of the key hashes;
+1. read (N tasks): read → split → classify → match-key hash → (with near-dedup) the MinHash signatures
+   of the match keys → `work/read/<task>.parquet`, and the exact-dedup signatures of the key hashes;
 2. exact-find (1 task): datatrove's ExactFindDedups: the later copies of each key hash;
-3. exact-filter (N): drop them; with near-dedup, write `work/unique/` and the MinHash signatures of the
-   match keys, else write the output shards `passages/<task>.parquet`;
-4. minhash-buckets (14 tasks, one a band), 5. minhash-cluster (1, keep the first of each cluster),
-6. minhash-filter (N): the output shards;
-7. manifest (1): `manifest.json` (inputs, stages and steps with versions, counts, tasks, executor, time).
+3. without near-dedup, exact-filter (N): drop them, write the output shards `passages/<task>.parquet`;
+   with it, instead: 3. minhash-buckets (14 tasks, one a band: the pairs of passages alike in it, the exact
+   duplicates left out), 4. minhash-cluster (1: the first passage of each cluster is kept, the others
+   listed), 5. dedup-filter (N): drop the exact duplicates and the listed passages, write the output
+   shards. The shards of stage 1 are read back once, by the stage that writes the output;
+6. manifest (1): `manifest.json` (inputs, stages and steps with versions, counts, tasks, executor, time).
 
 Duplicates keep their FIRST occurrence in import order (files are given to tasks in contiguous runs),
 which is what `curator import` keeps (the store ignores a passage whose key hash it holds).
@@ -29,18 +30,17 @@ from typing import Any
 
 from datatrove.executor.local import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup.exact_dedup import (ExactDedupConfig, ExactDedupFilter, ExactDedupSignature,
-                                                  ExactFindDedups)
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupFilter
+from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig, ExactDedupSignature, ExactFindDedups
+from datatrove.pipeline.dedup.minhash import MinhashConfig
 
 from curator.corpus import prepared
 from curator.models import now_iso
 from curator.scale.plan import Plan
-from curator.scale.steps import (ClassifyPassages, KeepFirstCluster, MatchKeyHash, MatchKeySignature, ReadPassages,
-                                 ReadShard, passage_key, passage_priority, shard_writer)
+from curator.scale.steps import (BandPairs, ClassifyPassages, DropListed, KeepFirstCluster, MatchKeyHash, MatchKeySignature,
+                                 ReadPassages, WriteShard, passage_key, passage_priority)
 
 MINHASH = MinhashConfig()  # 5-grams of match-key words, 14 bands of 8 hashes (~0.72 Jaccard), seed 1
-WORK_DATA = ("read", "exact_sigs", "exact_dups", "unique", "minhash_sigs", "minhash_buckets", "minhash_remove")
+WORK_DATA = ("read", "exact_sigs", "exact_dups", "minhash_sigs", "minhash_buckets", "minhash_remove")
 
 
 @dataclass(frozen=True)
@@ -59,29 +59,33 @@ class Stage:
     name: str
     tasks: int
     pipeline: list[Any]
+    local_workers: int | None = None  # at most this many processes on this machine (None: the cores)
 
 
 def stages(plan: Plan) -> list[Stage]:
     """The stages of a preparation, in order (see the module docstring)."""
     exact = ExactDedupConfig(content_getter=passage_key, document_priority=passage_priority)
     work, out = plan.folder, plan.folder("passages")
-    out_or_unique = work("unique") if plan.near_dedup else out
-    filtered = [ReadShard(work("read")), ExactDedupFilter(str(work("exact_dups")), exact), shard_writer(out_or_unique)]
+    read = [ReadPassages(plan), ClassifyPassages(plan), MatchKeyHash(keep_keys=plan.near_dedup)]
     if plan.near_dedup:
-        filtered.append(MatchKeySignature(str(work("minhash_sigs")), MINHASH))
+        read.append(MatchKeySignature(str(work("minhash_sigs")), MINHASH))
+    read += [WriteShard(work("read")), ExactDedupSignature(str(work("exact_sigs")), exact)]
     chain = [
-        Stage("read", plan.tasks, [ReadPassages(plan), ClassifyPassages(plan), MatchKeyHash(),
-                                   shard_writer(work("read")), ExactDedupSignature(str(work("exact_sigs")), exact)]),
+        Stage("read", plan.tasks, read),
         Stage("exact-find", 1, [ExactFindDedups(str(work("exact_sigs")), str(work("exact_dups")), exact)]),
-        Stage("exact-filter", plan.tasks, filtered),
     ]
-    if plan.near_dedup:
+    if not plan.near_dedup:
+        chain.append(Stage("exact-filter", plan.tasks,
+                           [DropListed(work("read"), out, exact_folder=work("exact_dups"))]))
+    else:
         chain += [
+            # A band takes numpy a fraction of a second (0.2 s all 14 for 100 MB): less than starting a pool.
             Stage("minhash-buckets", MINHASH.num_buckets,
-                  [MinhashDedupBuckets(str(work("minhash_sigs")), str(work("minhash_buckets")), config=MINHASH)]),
+                  [BandPairs(work("minhash_sigs"), work("minhash_buckets"), MINHASH, work("exact_dups"))],
+                  local_workers=1),
             Stage("minhash-cluster", 1, [KeepFirstCluster(str(work("minhash_buckets")), str(work("minhash_remove")))]),
-            Stage("minhash-filter", plan.tasks,
-                  [ReadShard(work("unique")), MinhashDedupFilter(str(work("minhash_remove"))), shard_writer(out)]),
+            Stage("dedup-filter", plan.tasks, [DropListed(work("read"), out, exact_folder=work("exact_dups"),
+                                                          remove_folder=work("minhash_remove"))]),
         ]
     return chain + [Stage("manifest", 1, [WriteManifest(plan)])]
 
@@ -93,7 +97,8 @@ def executors(plan: Plan, options: ClusterOptions = ClusterOptions()) -> list[An
         logs = str(plan.folder("logs") / stage.name)
         depends = built[-1] if built else None
         if plan.executor == "local":  # one task is run in-process; more share the cores (a pool each stage)
-            workers = min(stage.tasks, os.cpu_count() or 1 if options.workers == -1 else options.workers)
+            workers = min(stage.tasks, os.cpu_count() or 1 if options.workers == -1 else options.workers,
+                          stage.local_workers or stage.tasks)
             built.append(LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=workers,
                                                logging_dir=logs, depends=depends))
         elif plan.executor == "slurm":

@@ -97,7 +97,12 @@ def match_key(text: str) -> str:
 
 def key_hash(text: str) -> str:
     """A short stable hash of the match key of `text` (used for exact dedup)."""
-    return hashlib.blake2b(match_key(text).encode("utf-8"), digest_size=16).hexdigest()
+    return hash_of_key(match_key(text))
+
+
+def hash_of_key(key: str) -> str:
+    """`key_hash` of a text whose match key is `key`."""
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
 
 
 _SEP = "\x00"  # joins a batch: no step below matches it, produces it or reads across it
