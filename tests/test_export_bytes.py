@@ -127,3 +127,23 @@ def test_the_pinned_store_exercises_the_log(exported: Path) -> None:
     assert any(d["undone"] for e in log for d in e["decisions"])
     train = (exported / "train.jsonl").read_text(encoding="utf-8")
     assert "tool_calls" in train and "tool_call_id" in train
+
+
+def test_an_accepted_duplicate_is_logged_with_its_evidence_the_same_both_ways(tmp_path: Path) -> None:
+    build(tmp_path / "fixed.db")
+    cmap = CoverageMap.load(ROOT / "prompts" / "coverage.toml", load_families(ROOT / "prompts").families)
+    with Store(tmp_path / "fixed.db") as store:
+        (duplicate,) = store.conn.execute("SELECT example_id FROM current_verdicts WHERE gate = 'dedup' AND "
+                                          "verdict = 'fail' ORDER BY example_id LIMIT 1").fetchone()
+        decide(store, duplicate, "accept")  # (the log's process does not read an accepted row's messages)
+        logs = []
+        for start in (10**9, 0):  # the log made here, then by a second process
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(curation_log, "IN_CHILD_FROM", start)
+                result = export_dataset(store, cmap, out_dir=tmp_path / f"exports-{start}", seed=3,
+                                        today=date(2025, 1, 2), meaning_settings=MeaningSettings(enabled=False))
+            logs.append((result.path / "curation_log.jsonl").read_bytes())
+    assert logs[0] == logs[1]
+    (entry,) = [e for e in map(json.loads, logs[0].splitlines()) if e["id"] == duplicate]
+    assert entry["state"] == "accepted" and entry["why"].startswith("excluded: duplicate of #")
+    assert entry["evidence"] and all(e["word_diff"]["shared"] for e in entry["evidence"])

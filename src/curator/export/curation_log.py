@@ -105,9 +105,9 @@ def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
     decisions = store.export_decisions([r.data["id"] for r in rows])
     steered = store.steering_runs(sorted({r.data["job_id"] for r in rows if r.data.get("job_id") is not None}))
     found = {r.data["id"]: matches(r.verdicts) for r in rows if _any_set_level_failure(r.verdicts)}
-    wanted = sorted({m["matched"] for ms in found.values() for m in ms
-                     if m["matched"] is not None and m["matched"] not in known})
-    said = {**{r.data["id"]: r.messages for r in rows}, **known}
+    said = {**{r.data["id"]: r.messages for r in rows if r.messages is not None}, **known}
+    # The messages the evidence compares: of each row found and of what it matched (read if not at hand).
+    wanted = sorted({m["matched"] for ms in found.values() for m in ms if m["matched"] is not None} | set(found))
     for example_id, messages in store.export_messages([i for i in wanted if i not in said]).items():
         said[example_id] = messages
     empty: dict = {}
@@ -136,8 +136,9 @@ def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
             "decontamination_hits": hits,
             "dedup_cluster": _cluster(dedup, "cluster_size"),
             "eval_run": steered.get(job) if job is not None else None,  # the eval run whose failures made it
-            "evidence": [{**m, "word_diff": word_diff(_said(r.messages), _said(said[m["matched"]]))
-                          if m["matched"] in said else None} for m in found.get(example_id, ())],
+            "evidence": [{**m, "word_diff": word_diff(_said(said[example_id]), _said(said[m["matched"]]))
+                          if m["matched"] in said and example_id in said else None}
+                         for m in found.get(example_id, ())],
         }, option=_SORTED)
         tail = dumps({
             "id": example_id, "kind": d["kind"], "family": d["family"], "task_type": d["task_type"], "state": state,
@@ -173,7 +174,7 @@ def lines(entries: Iterable[tuple[int, bytes, bytes, str]], reasons: dict[int, s
 
 def logged_rows(store: Store) -> Iterator[Row]:
     """What the log covers, in its order: every candidate and revision in id order, then every seed."""
-    return chain(stream_rows(store, "considered"), stream_rows(store, "seeds"))
+    return chain(stream_rows(store, "considered", for_log=True), stream_rows(store, "seeds", for_log=True))
 
 
 def entries(store: Store, rows: Iterable[Row], reasons: dict[int, str], others: Iterable[Row] = ()) -> Iterator[dict]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from curator.gates.evidence import SET_LEVEL
 from curator.policy import exclusion_reason
 from curator.store import Store
 
@@ -53,17 +54,18 @@ class Row:
         return (self.verdicts.get(gate) or {}).get("verdict") == "fail"
 
 
-def stream_rows(store: Store, part: str, *, verdicts: bool = True) -> Iterator[Row]:
+def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool = False) -> Iterator[Row]:
     """One part of what an export reads, in id order, streamed: `considered` (candidates and revisions),
     `mixable` (those of them accepted or replaced), `unmixable` (the others), `seeds` (every version) or
     `eval` (the private eval set, every version); each row with the current verdict of every gate (two
-    cursors, merged by id)."""
+    cursors, merged by id). `for_log`: what the curation log reads (`Store.export_rows`), with the
+    details of the gates it reads them of."""
     if not verdicts:
-        yield from (Row(data) for data in store.export_rows(part))
+        yield from (Row(data) for data in store.export_rows(part, for_log=for_log))
         return
-    found = store.export_verdicts(part)
+    found = store.export_verdicts(part, details=SET_LEVEL if for_log else None)
     upcoming = next(found, None)
-    for data in store.export_rows(part):
+    for data in store.export_rows(part, for_log=for_log):
         while upcoming is not None and upcoming[0] < data["id"]:
             upcoming = next(found, None)
         if upcoming is not None and upcoming[0] == data["id"]:

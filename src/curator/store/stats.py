@@ -25,6 +25,10 @@ EXPORT_PARTS = {"considered": "kind IN ('candidate', 'revision')", "seeds": "kin
                 "mixable": "kind IN ('candidate', 'revision') AND (state = 'accepted' OR superseded_by IS NOT NULL)",
                 "unmixable": "kind IN ('candidate', 'revision') AND NOT (state = 'accepted' OR superseded_by IS NOT NULL)"}
 
+# What the curation log reads of a row (`export_rows(..., for_log=True)`).
+LOG_COLUMNS = ("id", "kind", "role", "family", "task_type", "state", "source_type", "messages", "tools", "model",
+               "job_id", "parent_id", "lineage", "version", "superseded_by")
+
 TABLES = ("sources", "passages", "examples", "gate_verdicts", "decisions", "jobs", "exports")
 
 
@@ -104,19 +108,28 @@ class StatsQueries:
 
     # -- export -----------------------------------------------------------------------------------
 
-    def export_rows(self, part: str) -> Iterator[dict[str, Any]]:
+    def export_rows(self, part: str, *, for_log: bool = False) -> Iterator[dict[str, Any]]:
         """Rows of one part of an export (`considered`, `mixable`, `unmixable`, `seeds` or `eval`, see
         EXPORT_PARTS) in id order, as plain dicts with JSON decoded (no per-row validation: exports read
-        100k+ rows), streamed from a cursor."""
-        cursor = self.conn.execute(
-            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM examples WHERE {EXPORT_PARTS[part]} ORDER BY id")
+        100k+ rows), streamed from a cursor. `for_log`: only what the curation log reads (LOG_COLUMNS),
+        and the messages of an accepted or replaced candidate left out (None: the log needs them only
+        for the evidence of a duplicate, read then)."""
+        if for_log:
+            columns = LOG_COLUMNS
+            selected = ", ".join(f"CASE WHEN {EXPORT_PARTS['mixable']} THEN NULL ELSE messages END" if c == "messages"
+                                 else c for c in columns)
+        else:
+            columns, selected = EXPORT_COLUMNS, ", ".join(EXPORT_COLUMNS)
+        cursor = self.conn.execute(f"SELECT {selected} FROM examples WHERE {EXPORT_PARTS[part]} ORDER BY id")
         loads = orjson.loads
         while chunk := cursor.fetchmany(2000):
             for values in chunk:
-                data = dict(zip(EXPORT_COLUMNS, values))
-                data["messages"] = loads(data["messages"])
+                data = dict(zip(columns, values))
+                if data["messages"] is not None or not for_log:
+                    data["messages"] = loads(data["messages"])
                 data["tools"] = loads(data["tools"]) if data["tools"] else None
-                data["metadata"] = loads(data["metadata"]) if data["metadata"] else {}
+                if not for_log:
+                    data["metadata"] = loads(data["metadata"]) if data["metadata"] else {}
                 yield data
 
     def export_part_counts(self, part: str) -> tuple[int, int]:
@@ -125,12 +138,16 @@ class StatsQueries:
             f"SELECT count(*), coalesce(sum(state = 'accepted'), 0) FROM examples WHERE {EXPORT_PARTS[part]}").fetchone()
         return total, accepted
 
-    def export_verdicts(self, part: str) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
+    def export_verdicts(self, part: str, *, details: tuple[str, ...] | None = None
+                        ) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
         """(example id, gate -> its current verdict: verdict, score, reason, detail) for every example of
-        one part of an export that has a verdict, in id order, streamed (the curator's audits are not applied)."""
+        one part of an export that has a verdict, in id order, streamed (the curator's audits are not applied).
+        `details`: the gates whose detail is read (the others' is {}); default all."""
         where = EXPORT_PARTS[part]
+        detail = "v.detail" if details is None else \
+            f"CASE WHEN c.gate IN ({', '.join(repr(g) for g in details)}) THEN v.detail ELSE '{{}}' END"
         cursor = self.conn.execute(
-            "SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, v.detail "
+            f"SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, {detail} "
             f"FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id "
             f"WHERE c.example_id IN (SELECT id FROM examples WHERE {where}) ORDER BY c.example_id")
         loads = orjson.loads
