@@ -54,7 +54,7 @@ class _Fragments:
         self.gates: dict[tuple, orjson.Fragment] = {}
 
     def of_gates(self, verdicts: dict[str, dict]) -> orjson.Fragment:
-        key = tuple((g, v["verdict"], v["reason"], v["score"]) for g, v in verdicts.items())
+        key = tuple([(g, v["verdict"], v["reason"], v["score"]) for g, v in verdicts.items()])
         found = self.gates.get(key)
         if found is None:
             if len(self.gates) > 100_000:  # (scores vary freely in some stores: keep the cache bounded)
@@ -74,10 +74,12 @@ def _cluster(detail: dict, size: str) -> Any:
     return _NO_CLUSTER if keeper is None and n is None else {"keeper": keeper, "size": n}
 
 
+_SET_LEVEL = frozenset(SET_LEVEL)
+
+
 def _any_set_level_failure(verdicts: dict[str, dict]) -> bool:
-    for gate in SET_LEVEL:
-        v = verdicts.get(gate)
-        if v is not None and v.get("verdict") == "fail":
+    for gate, v in verdicts.items():
+        if gate in _SET_LEVEL and v.get("verdict") == "fail":
             return True
     return False
 
@@ -115,10 +117,18 @@ def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
     for r in rows:
         d, verdicts = r.data, r.verdicts
         example_id, state, job = d["id"], d["state"], d["job_id"]
-        dedup = (verdicts.get("dedup") or empty).get("detail") or empty
-        decontam = (verdicts.get("decontam") or empty).get("detail") or empty
-        paraphrase = (verdicts.get("decontam_meaning") or empty).get("detail") or empty
-        meaning_dedup = (verdicts.get("dedup_meaning") or empty).get("detail") or empty
+        dedup = decontam = paraphrase = meaning_dedup = empty
+        for gate, v in verdicts.items():  # (one look at each gate the row has)
+            if gate in _SET_LEVEL:
+                detail = v.get("detail") or empty
+                if gate == "dedup":
+                    dedup = detail
+                elif gate == "decontam":
+                    decontam = detail
+                elif gate == "decontam_meaning":
+                    paraphrase = detail
+                else:
+                    meaning_dedup = detail
         logged = [{"id": e["id"], "action": e["action"], "reason": e["reason"], "note": e["note"],
                    "seconds": e["seconds"], "undoes": e["undoes"], "undone": undone, "at": e["created_at"],
                    "bulk": e["bulk"]} for e, undone in decisions.get(example_id, ())]
