@@ -58,12 +58,12 @@ def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool
     """One part of what an export reads, in id order, streamed: `considered` (candidates and revisions),
     `mixable` (those of them accepted or replaced), `unmixable` (the others), `seeds` (every version) or
     `eval` (the private eval set, every version); each row with the current verdict of every gate (two
-    cursors, merged by id). `for_log`: what the curation log reads (`Store.export_rows`), with the
-    details of the gates it reads them of."""
+    cursors, merged by id; a verdict's detail only for the set-level gates, the only ones an export reads
+    it of). `for_log`: only what the curation log reads (`Store.export_rows`)."""
     if not verdicts:
         yield from (Row(data) for data in store.export_rows(part, for_log=for_log))
         return
-    found = store.export_verdicts(part, details=SET_LEVEL if for_log else None)
+    found = store.export_verdicts(part, details=SET_LEVEL)
     upcoming = next(found, None)
     for data in store.export_rows(part, for_log=for_log):
         while upcoming is not None and upcoming[0] < data["id"]:
