@@ -243,7 +243,7 @@ def _child(db_path: str, folder: str) -> None:
 
     spool = Path(folder) / ".curation_log.parts"
     try:
-        with Store(db_path, readonly=True, migrate=False, create=False) as store:
+        with Store(db_path, readonly=True, migrate=False, create=False, checked_by_parent=True) as store:
             evals = load_rows(store, "eval")
             _spool(parts(store, logged_rows(store), evals), spool)
         say("spooled", None)

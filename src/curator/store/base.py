@@ -145,12 +145,14 @@ class StoreBase:
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,
                  busy_timeout: float = BUSY_TIMEOUT_S, check_in_background: bool = False,
-                 create: bool = True) -> None:
+                 create: bool = True, checked_by_parent: bool = False) -> None:
         """`check_in_background`: the app's fast start. The file's quick_check runs in a thread, and
         every write of this store waits for it (so nothing writes to a damaged file); used only when
         opening needs no write of its own (the file is already in WAL mode at the current schema).
         `create=False`: the file must exist (a project already open: a file gone is an error, never
-        a new empty database)."""
+        a new empty database). `checked_by_parent` (a reader only): the process that started this one
+        has the file open and checks it (the export's curation log process): no quick_check here, which
+        would read the whole file again while the export waits."""
         self.path = Path(path)
         self.readonly = readonly
         self.busy_timeout = busy_timeout
@@ -170,7 +172,7 @@ class StoreBase:
             if _open_count.get(self._key, 0) == 0:
                 _check_header(self.path)  # plain file I/O is safe only while no connection is open here
                 _made[self._key] = [p for p in _siblings(self.path) if not p.exists()]
-            if self.path.exists() and self.path.stat().st_size > 0:
+            if self.path.exists() and self.path.stat().st_size > 0 and not (readonly and checked_by_parent):
                 checked_elsewhere = self._key in _checks
                 self._check = _checks.get(self._key) or _Check.start(self.path, self._key)
             self.conn = self._connect()

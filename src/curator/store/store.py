@@ -33,9 +33,9 @@ class Store(CorpusQueries, ExampleQueries, SeedQueries, CandidateQueries, Verdic
 
     def __init__(self, path: str | Path, *, migrate: bool = True, readonly: bool = False,
                  busy_timeout: float = BUSY_TIMEOUT_S, check_in_background: bool = False,
-                 create: bool = True) -> None:
+                 create: bool = True, checked_by_parent: bool = False) -> None:
         super().__init__(path, migrate=migrate, readonly=readonly, busy_timeout=busy_timeout,
-                         check_in_background=check_in_background, create=create)
+                         check_in_background=check_in_background, create=create, checked_by_parent=checked_by_parent)
         if not readonly and migrate and not check_in_background:
             self.clean_incomplete_sources()
 
