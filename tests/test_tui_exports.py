@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curator.config import Settings
+from curator.config import ExportSettings, Settings
+from curator.services.triage import Filters, decide, queue_ids
+from curator.store import Store
 from curator.tui.app import CuratorApp
 from curator.tui.screens.dashboard import DashboardScreen
 from curator.tui.screens.export_diff import ExportDiffScreen
@@ -110,3 +112,20 @@ async def test_an_export_folder_that_cannot_be_read_is_one_line(tmp_path: Path) 
         assert app.is_running and isinstance(app.screen, ExportDiffScreen)
         summary = str(app.screen.query_one("#diff-summary").render())
         assert summary.startswith("cannot compare: ") and "curation_log.jsonl:1: not valid JSON" in summary
+
+
+async def test_e_with_too_many_rows_without_a_vector_says_how_many_and_how_to_embed_them(tmp_path: Path) -> None:
+    db = build_db(tmp_path / "curator.db")
+    with Store(db) as store:
+        for example_id in queue_ids(store, filters=Filters(verdict="pass")):
+            decide(store, example_id, "accept")
+        with store.transaction():
+            store.conn.execute("DELETE FROM embeddings")  # (as after an import of accepted rows, never gated)
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app", export=ExportSettings(embed_limit=1)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        (said,) = [m for m in messages(app) if "no sentence vector" in m]
+        assert "rows the export may hold have no sentence vector yet" in said and "ctrl+p, then `embed`" in said
+        assert not (db.parent / "exports").exists(), "nothing written"

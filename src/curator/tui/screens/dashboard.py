@@ -217,7 +217,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     def run_export(self, cmap) -> None:
         """The export service on its own connection; a leak or a folder that cannot be written is
         reported (any other error too, by ShowsWorkerErrors), never fatal."""
-        from curator.services.export import LeakError, export_dataset
+        from curator.services.export import LeakError, NeedsEmbedding, export_dataset
         from curator.services.gate import set_level_settings
 
         try:
@@ -231,6 +231,10 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
                                             done, total))
         except LeakError as exc:
             self.post_message(Done(str(exc), error=True))
+            return
+        except NeedsEmbedding as exc:  # the app's way to embed first: the command palette's `embed`
+            self.post_message(Done(f"{exc}. Embed them first: ctrl+p, then `embed` (it shows progress and can "
+                                   "be stopped and resumed), then E again", error=True))
             return
         except EXPECTED_ERRORS as exc:
             self.post_message(Done(describe(exc, "export failed"), error=True))
