@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+from curator.batching import batched
 from curator.window import Window
 from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256
@@ -89,17 +90,6 @@ def _analysed(batches: Iterable[list[tuple[Span, int | None]]], window: Window,
         yield done, texts, future.result()
 
 
-def _batched(items: Iterator[tuple[Span, int | None]], size: int) -> Iterator[list[tuple[Span, int | None]]]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def import_file(store: Store, path: Path, *, field_name: str = "text", window: Window = Window(),
                 progress: Progress | None = None, pool: Executor | None = None,
                 cancel: Cancel = NEVER) -> tuple[int, int, list[str]]:
@@ -120,7 +110,7 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     batches = chars = writes = 0
     try:
         spans = file_spans(path, field_name, window, counter, problems)
-        for batch, texts, analyses in _analysed(_batched(spans, BATCH), window, pool):
+        for batch, texts, analyses in _analysed(batched(spans, BATCH), window, pool):
             if cancel.is_set():
                 raise ImportCancelled(name)
             pending += [(source_id, name, line, span.start, span.end, span.text, key, tags, quality, rules, families,

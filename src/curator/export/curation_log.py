@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from curator.batching import batched
 from curator.errors import CuratorError
 from curator.export.mix import Row, load_rows, stream_rows
 from curator.gates.evidence import SET_LEVEL, matches, word_diff
@@ -92,13 +93,7 @@ def parts(store: Store, rows: Iterable[Row], others: Iterable[Row] = (),
     store)."""
     known = {r.id: r.messages for r in others}
     fragments = _Fragments()
-    batch: list[Row] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= chunk:
-            yield from _parts_of(store, batch, known, fragments)
-            batch = []
-    if batch:
+    for batch in batched(rows, chunk):
         yield from _parts_of(store, batch, known, fragments)
 
 
@@ -169,17 +164,14 @@ def lines(entries: Iterable[tuple[int, bytes, bytes, str]], reasons: dict[int, s
           size: int = 5000) -> Iterator[bytes]:
     """The log's lines, `size` at a time: each entry's parts joined with `exported` and `why` (the mix's
     reason for the row, else its own)."""
-    batch: list[bytes] = []
     dumps, get = orjson.dumps, reasons.get
-    for example_id, head, tail, fallback in entries:
-        why = get(example_id) or fallback
-        batch.append(b"".join((head[:-1], b',"exported":true,' if why.startswith("exported") else b',"exported":false,',
-                               tail[1:-1], b',"why":', dumps(why), b"}\n")))
-        if len(batch) >= size:
-            yield b"".join(batch)
-            batch = []
-    if batch:
-        yield b"".join(batch)
+    for batch in batched(entries, size):
+        joined = []
+        for example_id, head, tail, fallback in batch:
+            why = get(example_id) or fallback
+            joined.append(b"".join((head[:-1], b',"exported":true,' if why.startswith("exported")
+                                    else b',"exported":false,', tail[1:-1], b',"why":', dumps(why), b"}\n")))
+        yield b"".join(joined)
 
 
 def logged_rows(store: Store) -> Iterator[Row]:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
+from curator.batching import batched
 from curator.errors import CuratorError
 from curator.target_mix import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
@@ -242,14 +243,7 @@ class _Staging:
 
 
 def _chunked(rows: Iterable[dict[str, Any]], size: int = 5000) -> Iterator[bytes]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield jsonl(batch)
-            batch = []
-    if batch:
-        yield jsonl(batch)
+    return (jsonl(batch) for batch in batched(rows, size))
 
 
 MeaningCheck = Callable[[list[Row]], tuple[list[dict[str, Any]], str]]

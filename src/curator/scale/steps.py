@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, deque
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from datatrove.utils.binaryio import read_tuples_from_file
 from datatrove.utils.typeshelper import ExtensionHelperSD, StatHints
 from datatrove.utils.word_tokenizers import WordTokenizer
 
+from curator.batching import batched
 from curator.corpus import prepared
 from curator.corpus.batch import classify_batch
 from curator.corpus.readers import ByteCount, CorpusError, file_sha256, text_chunks
@@ -75,25 +75,13 @@ class ReadPassages(PipelineStep):
         self.stat_update("problems", value=len(problems))
 
 
-def _batches(data: DocumentsPipeline, size: int) -> Iterator[list[Document]]:
-    """The documents in lists of `size` (the last one shorter), in their order."""
-    batch: list[Document] = []
-    for doc in data:
-        batch.append(doc)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 class _BatchStep(PipelineStep):
     """A step that handles BATCH documents at once (`annotate`), in their order."""
 
     BATCH = 1024
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for batch in _batches(data, self.BATCH):
+        for batch in batched(data, self.BATCH):
             yield from self._annotated(batch)
 
     def _annotated(self, batch: list[Document]) -> DocumentsPipeline:
@@ -165,7 +153,7 @@ class WriteShard(PipelineStep):
         partial = target.with_name(f".{target.name}.partial")
         schema, writer = prepared.schema(), None
         try:
-            for batch in _batches(data, self.BATCH):
+            for batch in batched(data, self.BATCH):
                 with self.track_time():
                     if writer is None:
                         partial.parent.mkdir(parents=True, exist_ok=True)
@@ -242,7 +230,7 @@ class MatchKeySignature(MinhashDedupSignature):
         files = [self.output_folder.open(name, mode="wb") for name in names]
         seen = signed = 0
         try:
-            for batch in _batches(data, self.BATCH):
+            for batch in batched(data, self.BATCH):
                 with self.track_time():
                     keys = [doc.metadata.pop("match_key", None) for doc in batch]
                     texts = [doc.text for doc in batch]

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from curator.batching import batched
 from curator.corpus.importer import ImportCancelled, ImportReport
 from curator.corpus.prepared import shard_rows, shard_size
 from curator.models import Source, now_iso
@@ -71,17 +72,6 @@ def _sampled(rows: Iterable[dict[str, Any]], selection: Selection) -> list[dict[
                 heapq.heapreplace(heap, item)
     chosen = {key: row for heap in heaps.values() for _, key, _, row in heap}
     return sorted(chosen.values(), key=lambda r: (r["source_path"], r["source_line"] or 0, r["start"]))
-
-
-def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _json(items: list[str]) -> str:
@@ -148,7 +138,7 @@ def import_prepared(store: Store, shards: list[Path], selection: Selection = Sel
                 progress(size * read // total - size * (read - len(rows)) // total)
 
     def write_all(rows: Iterable[dict[str, Any]]) -> None:
-        for batch in _batches(rows):
+        for batch in batched(rows, BATCH):
             if cancel.is_set():
                 raise ImportCancelled()
             writer.write(batch)
