@@ -16,15 +16,13 @@ joins them when the mix's reasons arrive. A small log is made in this process, a
 
 from __future__ import annotations
 
-import hashlib
-import os
 import pickle
 import struct
 import subprocess
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ import orjson
 
 from curator.batching import batched
 from curator.errors import CuratorError
+from curator.export.files import write_file
 from curator.export.mix import Row, load_rows, stream_rows
 from curator.gates.evidence import SET_LEVEL, matches, word_diff
 from curator.policy import exclusion_reason
@@ -210,18 +209,6 @@ def _unspool(path: Path) -> Iterator[tuple[int, bytes, bytes, str]]:
             yield example_id, read(n_head), read(n_tail), read(n_why).decode()
 
 
-def write_file(path: Path, chunks: Iterable[bytes]) -> str:
-    """Write `chunks` to `path` (flushed and fsynced); its sha256."""
-    digest = hashlib.sha256()
-    with open(path, "wb") as fh:
-        for chunk in chunks:
-            digest.update(chunk)
-            fh.write(chunk)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return digest.hexdigest()
-
-
 def _child(db_path: str, folder: str) -> None:
     """The second process (`python -m curator.export.curation_log DB FOLDER`): spool the parts, say so,
     read the mix's reasons (None: the export stopped), write the log, say its sha256. It speaks pickles
@@ -257,11 +244,8 @@ class LogWriter:
     `in_child`: in a second process (see the module; a new interpreter, never a fork: the app runs
     threads), else here when `finish` is called."""
 
-    def __init__(self, store: Store, folder: Path, evals: list[Row], *, in_child: bool,
-                 rows: Callable[[], Iterable[Row]] | None = None) -> None:
-        """`rows`: what the log covers, in its order, when it is made here (default: read from the store)."""
+    def __init__(self, store: Store, folder: Path, evals: list[Row], *, in_child: bool) -> None:
         self.store, self.folder, self.evals = store, folder, evals
-        self.rows = rows or (lambda: logged_rows(store))
         self.process: subprocess.Popen | None = None
         if in_child:
             self.errors = tempfile.TemporaryFile()  # what the process prints, shown if it fails
@@ -269,10 +253,12 @@ class LogWriter:
                 [sys.executable, "-m", "curator.export.curation_log", str(store.path), str(folder)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors)
 
-    def finish(self, reasons: dict[int, str]) -> str:
-        """Write the log with the mix's `reasons`; its sha256. LogError if the second process failed."""
+    def finish(self, reasons: dict[int, str], rows: Iterable[Row] | None = None) -> str:
+        """Write the log with the mix's `reasons`; its sha256. LogError if the second process failed.
+        `rows`: what the log covers, in its order, when it is made here (default: read from the store)."""
         if self.process is None:
-            return write_file(self.folder / NAME, lines(parts(self.store, self.rows(), self.evals), reasons))
+            rows = logged_rows(self.store) if rows is None else rows
+            return write_file(self.folder / NAME, lines(parts(self.store, rows, self.evals), reasons))
         self._expect("spooled")
         try:
             pickle.dump(reasons, self.process.stdin)

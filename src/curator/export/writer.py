@@ -34,6 +34,7 @@ from curator.target_mix import CoverageMap, bar
 from curator.export.formats import FORMATS, jsonl, trl
 from curator.export import curation_log
 from curator.export.curation_log import LogWriter
+from curator.export.files import write_file
 from curator.export.mix import Row, build_mix, load_rows, stream_rows, trainable
 from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_chars_tokens
@@ -216,16 +217,7 @@ class _Staging:
 
     def write(self, name: str, chunks: Iterable[bytes]) -> None:
         """Write `chunks` to `name`, hashing them (and feeding them to `content`, if set)."""
-        digest, also = hashlib.sha256(), self.content
-        with open(self.tmp / name, "wb") as fh:
-            for chunk in chunks:
-                digest.update(chunk)
-                if also is not None:
-                    also.update(chunk)
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        self.hashes[name] = digest.hexdigest()
+        self.hashes[name] = write_file(self.tmp / name, chunks, self.content)
 
     def commit(self, version: str) -> Path:
         final = self.out_dir / version
@@ -289,25 +281,22 @@ def _staged(store: Store, cmap: CoverageMap, out_dir: Path, counts: tuple[int, i
     considered, _ = counts
     with _Staging(out_dir) as staging:
         evals = load_rows(store, "eval")  # every version: the leak check's reference (no verdicts)
-        mixable: list[Row] = []
         # A large log is made by a second process from now on (the other core); a small one here, at the end.
-        log = LogWriter(store, staging.tmp, evals, in_child=considered >= curation_log.IN_CHILD_FROM,
-                        rows=lambda: chain(heapq.merge(mixable, stream_rows(store, "unmixable"),
-                                                       key=lambda r: r.data["id"]), stream_rows(store, "seeds")))
+        log = LogWriter(store, staging.tmp, evals, in_child=considered >= curation_log.IN_CHILD_FROM)
         try:
-            return _write(store, cmap, staging, log, mixable, evals, counts=counts, **options)
+            return _write(store, cmap, staging, log, evals, counts=counts, **options)
         finally:
             log.cancel()
 
 
-def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, mixable: list[Row], evals: list[Row],
+def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, evals: list[Row],
            *, counts: tuple[int, int], seed: int, formats: tuple[str, ...], today: date | None,
            decontam: DecontamSettings, meaning_check: MeaningCheck | None, scaffolds: dict[str, Scaffold] | None,
            clock: PhaseClock) -> ExportResult:
     seeds = list(stream_rows(store, "seeds"))
     clock.mark("load rows")
     # Only the accepted and the replaced rows are held in memory; the curation log streams the others.
-    mixable.extend(stream_rows(store, "mixable"))
+    mixable = list(stream_rows(store, "mixable"))
     pool, reasons = trainable(mixable, seeds)
     clock.mark("load rows")
     mix = build_mix(pool, cmap, seed=seed, reasons=reasons)
@@ -355,7 +344,9 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, m
     staging.write("coverage_report.md", [coverage_report(mix.selected, cmap, version,
                                                          store.reject_reason_counts()).encode()])
     clock.mark("coverage report")
-    staging.hashes[curation_log.NAME] = log.finish(mix.reasons)
+    # (made here: every candidate and revision in id order, the mixable ones already at hand, then the seeds)
+    staging.hashes[curation_log.NAME] = log.finish(mix.reasons, chain(
+        heapq.merge(mixable, stream_rows(store, "unmixable"), key=lambda r: r.data["id"]), stream_rows(store, "seeds")))
     clock.mark("curation log")
     files = dict(sorted(staging.hashes.items()))
     staging.write("manifest.json", [manifest(store, files, counts_by_file, mix.selected + polish, settings,
