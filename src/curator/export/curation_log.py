@@ -94,6 +94,7 @@ def parts(store: Store, rows: Iterable[Row], others: Iterable[Row] = (),
     fragments = _Fragments()
     for batch in batched(rows, chunk):
         yield from _parts_of(store, batch, known, fragments)
+        del batch  # (not alive while the next one is read: see `batched`)
 
 
 def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
