@@ -16,6 +16,10 @@ joins them when the mix's reasons arrive. A small log is made in this process, a
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import mmap
+import os
 import pickle
 import struct
 import subprocess
@@ -43,7 +47,7 @@ IN_CHILD_FROM = 20_000
 
 _SORTED = orjson.OPT_SORT_KEYS
 _NO_CLUSTER = orjson.Fragment(b'{"keeper":null,"size":null}')
-_RECORD = struct.Struct("<qIII")  # a spooled entry: id, then the lengths of head, tail and fallback
+_RECORD = struct.Struct("<qIIII")  # a spooled entry: id, then the lengths of stamp, head, tail and fallback
 
 
 class _Fragments:
@@ -93,12 +97,15 @@ def parts(store: Store, rows: Iterable[Row], others: Iterable[Row] = (),
     known = {r.id: r.messages for r in others}
     fragments = _Fragments()
     for batch in batched(rows, chunk):
-        yield from _parts_of(store, batch, known, fragments)
+        for example_id, head, tail, fallback, _ in _parts_of(store, batch, known, fragments):
+            yield example_id, head, tail, fallback
         del batch  # (not alive while the next one is read: see `batched`)
 
 
 def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
-              fragments: _Fragments) -> Iterator[tuple[int, bytes, bytes, str]]:
+              fragments: _Fragments) -> Iterator[tuple[int, bytes, bytes, str, bool]]:
+    """`parts` of one chunk, each with whether it may be kept for the next export (not when it holds the
+    evidence of a duplicate or a leak: that also depends on the row it matched)."""
     decisions = store.export_decisions([r.data["id"] for r in rows])
     steered = store.steering_runs(sorted({r.data["job_id"] for r in rows if r.data.get("job_id") is not None}))
     found = {r.data["id"]: matches(r.verdicts) for r in rows if _any_set_level_failure(r.verdicts)}
@@ -157,7 +164,7 @@ def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
             fallback = f"not accepted (state {state})"  # (the mix names every accepted or replaced row)
         else:
             fallback = exclusion_reason(d, verdicts) or f"not accepted (state {state})"
-        yield example_id, head, tail, fallback
+        yield example_id, head, tail, fallback, example_id not in found
 
 
 def lines(entries: Iterable[tuple[int, bytes, bytes, str]], reasons: dict[int, str],
@@ -190,15 +197,111 @@ class LogError(CuratorError):
     """The second process that makes the curation log failed: nothing was written."""
 
 
-def _spool(entries: Iterable[tuple[int, bytes, bytes, str]], path: Path) -> None:
-    pack = _RECORD.pack
+# The second process spools each entry with its row's stamp (`Store.log_stamps`); the spool is then kept
+# beside the versions (CACHE), and the next export copies the entry of every row whose stamp is unchanged.
+CACHE = ".curation_log.cache"
+_WINDOW = 2000  # rows whose stamps are compared with the cache at a time
+
+
+def _cache_key() -> bytes:
+    """What cached entries were made by: this format and the code that shapes an entry."""
+    from curator import policy
+    from curator.gates import evidence, trainable
+    from curator.store import stats
+
+    digest = hashlib.sha256(b"curation log cache 1")
+    for module in (__file__, policy.__file__, evidence.__file__, trainable.__file__, stats.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest().encode()
+
+
+def _record(example_id: int, stamp: bytes, head: bytes, tail: bytes, fallback: str) -> bytes:
+    why = fallback.encode()
+    return b"".join((_RECORD.pack(example_id, len(stamp), len(head), len(tail), len(why)), stamp, head, tail, why))
+
+
+class _Previous:
+    """The cache the last export left: each row's record, found by its id and stamp (an empty stamp
+    never matches). A cache made by other code, damaged or missing is not used."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.where: dict[int, tuple[bytes, int, int]] = {}  # id -> (stamp, start, end of the whole record)
+        self.data: Any = b""
+        try:
+            with open(path, "rb") as fh:
+                self.data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # (missing, or empty)
+            return
+        size, unpack, data, end = _RECORD.size, _RECORD.unpack_from, self.data, len(self.data)
+        where, at = {}, 0
+        while at + size <= end:
+            example_id, n_stamp, n_head, n_tail, n_why = unpack(data, at)
+            stop = at + size + n_stamp + n_head + n_tail + n_why
+            if stop > end:
+                return  # (damaged: nothing of it is used)
+            stamp = data[at + size:at + size + n_stamp]
+            if at == 0 and (example_id != -1 or stamp != key):
+                return  # (made by other code)
+            if n_stamp and at:
+                where[example_id] = (stamp, at, stop)
+            at = stop
+        if at == end:
+            self.where = where
+
+    def __bool__(self) -> bool:
+        return bool(self.where)
+
+    def record(self, example_id: int, stamp: bytes) -> bytes | None:
+        found = self.where.get(example_id)
+        if found is None or found[0] != stamp:
+            return None
+        return self.data[found[1]:found[2]]
+
+    def close(self) -> None:
+        if isinstance(self.data, mmap.mmap):
+            self.data.close()
+
+
+def _records(store: Store, evals: list[Row], previous: _Previous) -> Iterator[bytes]:
+    """The spool's records, in the log's order: each row's entry and stamp, copied from `previous` when
+    its stamp is unchanged, else made (streamed with the stamps when there is no cache)."""
+    known = {r.id: r.messages for r in evals}
+    fragments = _Fragments()
+    for part in ("considered", "seeds"):
+        if not previous:
+            stamped = zip(store.log_stamps(part), stream_rows(store, part, for_log=True))
+            for window in batched(stamped, _WINDOW):
+                stamps = {}
+                for (example_id, stamp), row in window:
+                    if row.id != example_id:  # (one snapshot: the same rows in the same order)
+                        raise LogError(f"row #{row.id} read where #{example_id} was stamped")
+                    stamps[example_id] = stamp.encode()
+                rows = [row for _, row in window]
+                del window
+                for example_id, head, tail, fallback, keep in _parts_of(store, rows, known, fragments):
+                    yield _record(example_id, stamps[example_id] if keep else b"", head, tail, fallback)
+                del rows
+            continue
+        for window in batched(store.log_stamps(part), _WINDOW):
+            old = [(example_id, stamp.encode()) for example_id, stamp in window]
+            found = {example_id: previous.record(example_id, stamp) for example_id, stamp in old}
+            missing = [example_id for example_id, record in found.items() if record is None]
+            if missing:
+                rows = list(stream_rows(store, part, for_log=True, ids=missing))
+                stamps = dict(old)
+                for example_id, head, tail, fallback, keep in _parts_of(store, rows, known, fragments):
+                    found[example_id] = _record(example_id, stamps[example_id] if keep else b"", head, tail,
+                                                fallback)
+                del rows
+            for example_id, _ in old:
+                yield found[example_id]
+
+
+def _spool(records: Iterable[bytes], path: Path, key: bytes) -> None:
     with open(path, "wb", buffering=1 << 20) as fh:
-        for example_id, head, tail, fallback in entries:
-            why = fallback.encode()
-            fh.write(pack(example_id, len(head), len(tail), len(why)))
-            fh.write(head)
-            fh.write(tail)
-            fh.write(why)
+        fh.write(_record(-1, key, b"", b"", ""))
+        for record in records:
+            fh.write(record)
 
 
 def _unspool(path: Path) -> Iterator[tuple[int, bytes, bytes, str]]:
@@ -206,8 +309,11 @@ def _unspool(path: Path) -> Iterator[tuple[int, bytes, bytes, str]]:
     with open(path, "rb", buffering=1 << 20) as fh:
         read = fh.read
         while header := read(size):
-            example_id, n_head, n_tail, n_why = unpack(header)
-            yield example_id, read(n_head), read(n_tail), read(n_why).decode()
+            example_id, n_stamp, n_head, n_tail, n_why = unpack(header)
+            read(n_stamp)
+            head, tail, why = read(n_head), read(n_tail), read(n_why).decode()
+            if example_id != -1:
+                yield example_id, head, tail, why
 
 
 def _child(db_path: str, folder: str) -> None:
@@ -222,15 +328,26 @@ def _child(db_path: str, folder: str) -> None:
         out.flush()
 
     spool = Path(folder) / ".curation_log.parts"
+    cache = Path(folder).parent / CACHE
     try:
-        with Store(db_path, readonly=True, migrate=False, create=False, checked_by_parent=True) as store:
-            evals = load_rows(store, "eval")
-            _spool(parts(store, logged_rows(store), evals), spool)
+        key = _cache_key()
+        previous = _Previous(cache, key)
+        try:
+            with Store(db_path, readonly=True, migrate=False, create=False, checked_by_parent=True) as store:
+                with store.snapshot():  # (the rows and their stamps as of one moment)
+                    evals = load_rows(store, "eval")
+                    _spool(_records(store, evals, previous), spool, key)
+        finally:
+            previous.close()
         say("spooled", None)
-        reasons = pickle.load(into)
+        sent = pickle.load(into)  # (where the mix's reasons are, or None: the export stopped)
+        reasons = None if sent is None else pickle.loads(Path(sent).read_bytes())
+        if sent is not None:
+            Path(sent).unlink()
         if reasons is not None:
             digest = write_file(Path(folder) / NAME, lines(_unspool(spool), reasons))
-            spool.unlink()  # (before the export renames the folder into place)
+        os.replace(spool, cache)  # (kept for the next export, before the export renames the folder into place)
+        if reasons is not None:
             say("done", digest)
     except (EOFError, BrokenPipeError):  # the export is gone
         pass
@@ -248,26 +365,40 @@ class LogWriter:
     def __init__(self, store: Store, folder: Path, evals: list[Row], *, in_child: bool) -> None:
         self.store, self.folder, self.evals = store, folder, evals
         self.process: subprocess.Popen | None = None
+        self.sent = False
         if in_child:
             self.errors = tempfile.TemporaryFile()  # what the process prints, shown if it fails
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "curator.export.curation_log", str(store.path), str(folder)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors)
 
-    def finish(self, reasons: dict[int, str], rows: Iterable[Row] | None = None) -> str:
-        """Write the log with the mix's `reasons`; its sha256. LogError if the second process failed.
-        `rows`: what the log covers, in its order, when it is made here (default: read from the store)."""
-        if self.process is None:
-            rows = logged_rows(self.store) if rows is None else rows
-            return write_file(self.folder / NAME, lines(parts(self.store, rows, self.evals), reasons))
-        self._expect("spooled")
+    def send(self, reasons: dict[int, str]) -> None:
+        """Hand the mix's `reasons` to the second process as soon as they are known, without waiting for
+        it (a file in the folder, named on its input): it writes the log when it has spooled the entries,
+        while this process checks for leaks and writes the data files. No-op when the log is made here."""
+        if self.process is None or self.sent:
+            return
+        path = self.folder / ".curation_log.reasons"
+        path.write_bytes(pickle.dumps(reasons, protocol=pickle.HIGHEST_PROTOCOL))
         try:
-            pickle.dump(reasons, self.process.stdin)
+            pickle.dump(str(path), self.process.stdin)  # (a few bytes: never waits for the process)
             self.process.stdin.flush()
         except BrokenPipeError:
             pass  # (what it said is read next)
+        self.sent = True
+
+    def finish(self, reasons: dict[int, str], rows: Iterable[Row] | None = None) -> str:
+        """Write the log with the mix's `reasons` (those `send` gave, if it was called); its sha256.
+        LogError if the second process failed. `rows`: what the log covers, in its order, when it is made
+        here (default: read from the store)."""
+        if self.process is None:
+            rows = logged_rows(self.store) if rows is None else rows
+            return write_file(self.folder / NAME, lines(parts(self.store, rows, self.evals), reasons))
+        self.send(reasons)
+        self._expect("spooled")
         digest = self._expect("done")
         self.process.wait()
+        (self.folder / ".curation_log.reasons").unlink(missing_ok=True)
         return digest
 
     def _expect(self, what: str) -> str:
@@ -292,7 +423,9 @@ class LogWriter:
                 self.process.kill()
             self.process.wait()
             for stream in (self.process.stdin, self.process.stdout, self.errors):
-                stream.close()
+                with contextlib.suppress(OSError):  # (a pipe to a process gone may not flush)
+                    stream.close()
+            (self.folder / ".curation_log.reasons").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

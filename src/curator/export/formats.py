@@ -17,6 +17,9 @@ from curator.export.mix import Row
 
 
 def _message(m: dict[str, Any]) -> dict[str, Any]:
+    if len(m) == 2 and m.get("content") and type(m["content"]) is str and m.get("role") != "tool" \
+            and "role" in m:  # the common turn, already in TRL's shape: used as it is
+        return m
     out: dict[str, Any] = {"role": m["role"], "content": m.get("content") or ""}
     if m.get("tool_calls"):
         out["tool_calls"] = [
@@ -51,7 +54,8 @@ def trl(row: Row) -> dict[str, Any]:
     d = row.data
     return {"messages": [_message(m) for m in d["messages"]],
             "tools": json.dumps(d["tools"], ensure_ascii=False, sort_keys=True) if d["tools"] else None,
-            **metadata(row)}
+            "id": d["id"], "family": d["family"], "task_type": d["task_type"], "difficulty": d["difficulty"],
+            "source_type": d["source_type"], "source_passage_id": d["passage_id"], "verified": verified(row)}
 
 
 def prompt_completion(row: Row) -> dict[str, Any]:

@@ -54,18 +54,20 @@ class Row:
         return (self.verdicts.get(gate) or {}).get("verdict") == "fail"
 
 
-def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool = False) -> Iterator[Row]:
+def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool = False,
+                ids: list[int] | None = None) -> Iterator[Row]:
     """One part of what an export reads, in id order, streamed: `considered` (candidates and revisions),
     `mixable` (those of them accepted or replaced), `unmixable` (the others), `seeds` (every version) or
     `eval` (the private eval set, every version); each row with the current verdict of every gate (two
     cursors, merged by id; a verdict's detail only for the set-level gates, the only ones an export reads
-    it of). `for_log`: only what the curation log reads (`Store.export_rows`)."""
+    it of). `for_log`: only what the curation log reads (`Store.export_rows`); `ids` (ascending): only
+    those rows of the part."""
     if not verdicts:
-        yield from (Row(data) for data in store.export_rows(part, for_log=for_log))
+        yield from (Row(data) for data in store.export_rows(part, for_log=for_log, ids=ids))
         return
-    found = store.export_verdicts(part, details=SET_LEVEL)
+    found = store.export_verdicts(part, details=SET_LEVEL, ids=ids)
     upcoming = next(found, None)
-    for data in store.export_rows(part, for_log=for_log):
+    for data in store.export_rows(part, for_log=for_log, ids=ids):
         while upcoming is not None and upcoming[0] < data["id"]:
             upcoming = next(found, None)
         if upcoming is not None and upcoming[0] == data["id"]:
@@ -121,6 +123,7 @@ def trainable(considered: Iterable[Row], seeds: list[Row]) -> tuple[list[Row], d
 class Mix:
     selected: list[Row]
     reasons: dict[int, str]  # why each considered row was or was not exported
+    cells: dict[tuple, int] = field(default_factory=dict)  # how many selected rows each cell holds
 
 
 def build_mix(pool: list[Row], cmap: CoverageMap, *, seed: int = 0, reasons: dict[int, str] | None = None) -> Mix:
@@ -153,4 +156,4 @@ def build_mix(pool: list[Row], cmap: CoverageMap, *, seed: int = 0, reasons: dic
         selected.append(row)
         reasons[row.data["id"]] = "exported"
     selected.sort(key=lambda r: r.data["id"])
-    return Mix(selected, reasons)
+    return Mix(selected, reasons, used)

@@ -103,11 +103,20 @@ def _lengths(values: list[int]) -> dict[str, float]:
             "max": ordered[-1], "mean": round(statistics.fmean(ordered), 1)}
 
 
-def stats(rows: list[Row], cmap: CoverageMap) -> dict[str, Any]:
-    cells: Counter = Counter()
+def _cells(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None) -> dict[tuple, int]:
+    """How many of `rows` each cell holds (`cells`, when the mix counted them already)."""
+    if cells is not None:
+        return cells
+    counts: Counter = Counter()
     keys_of = cmap.keys_of
     for r in rows:
-        cells.update(keys_of(r.data))
+        counts.update(keys_of(r.data))
+    return counts
+
+
+def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = None) -> dict[str, Any]:
+    """The mix's counts per cell (`cells`: already counted), sources and lengths."""
+    cells = _cells(rows, cmap, cells)
     per_dim: dict[str, dict[str, int]] = {}
     for (family, dim, value), n in cells.items():  # (each cell is one key and value: no two add up)
         per_dim.setdefault("family" if dim == "family" else f"{family}.{dim}", {})[value] = n
@@ -151,11 +160,9 @@ def reason_lines(reasons: dict[str, int]) -> list[str]:
         f"| {reason or '(no reason)'} | {n} |" for reason, n in reasons.items()]
 
 
-def coverage_report(rows: list[Row], cmap: CoverageMap, version: str, reject_reasons: dict[str, int]) -> str:
-    counts: Counter = Counter()
-    keys_of = cmap.keys_of
-    for r in rows:
-        counts.update(keys_of(r.data))
+def coverage_report(rows: list[Row], cmap: CoverageMap, version: str, reject_reasons: dict[str, int],
+                    cells: dict[tuple, int] | None = None) -> str:
+    counts = _cells(rows, cmap, cells)
     lines = [f"# Coverage report: {version}", "", f"Thin means below {cmap.thin_share:.0%} of the target.", "",
              "| family | dimension | value | in the mix | target | share | |", "|---|---|---|---:|---:|---:|---|"]
     thin = []
@@ -305,6 +312,7 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     for row in polish:
         mix.reasons[row.id] = "exported: polish.jsonl"
     clock.mark("mix")
+    log.send(mix.reasons)  # (a log made by the second process is written from now on; discarded on a leak)
     leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam, scaffolds, store.passage_texts())
     clock.mark("leak check (words)")
     meaning_note = "not checked"
@@ -338,11 +346,11 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     clock.mark("messages files")
     if (out_dir / version).exists():
         return ExportResult(version, out_dir / version, counts_by_file, reused=True, files=dict(staging.hashes))
-    staging.write("stats.json", [(json.dumps(stats(mix.selected, cmap), ensure_ascii=False, sort_keys=True,
+    staging.write("stats.json", [(json.dumps(stats(mix.selected, cmap, mix.cells), ensure_ascii=False, sort_keys=True,
                                              indent=1) + "\n").encode()])
     clock.mark("stats")
     staging.write("coverage_report.md", [coverage_report(mix.selected, cmap, version,
-                                                         store.reject_reason_counts()).encode()])
+                                                         store.reject_reason_counts(), mix.cells).encode()])
     clock.mark("coverage report")
     # (made here: every candidate and revision in id order, the mixable ones already at hand, then the seeds)
     staging.hashes[curation_log.NAME] = log.finish(mix.reasons, chain(

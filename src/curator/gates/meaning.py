@@ -109,11 +109,11 @@ def _objection(match: "Match | None", numbers: tuple[str, str], settings: Meanin
     return match.conflict != "numbers" or settings.numbers_must_agree
 
 
-def decontaminate(cands: Embedded, evals: Embedded, settings: MeaningSettings, fingerprint: str, *,
-                  thresholds: list[float] | None = None, judge: Judge | None = None) -> dict[int, Verdict]:
-    """A verdict for every candidate: fail with the closest eval item it paraphrases, else pass.
-    `thresholds[i]` is candidate i's family threshold (default: the floors); `judge` compares a pair's
-    content."""
+def paraphrases(cands: Embedded, evals: Embedded, settings: MeaningSettings, *, thresholds: list[float] | None = None,
+                judge: Judge | None = None) -> dict[int, tuple[int, str, float, "Match | None"]]:
+    """{candidate row: (eval row, part matched, cosine, content match)} for each candidate that paraphrases
+    an eval item (the closest one no content comparison objects to); the others are left out.
+    `thresholds[i]` is candidate i's family threshold (default: the floors); `judge` compares a pair's content."""
     # One pass over the candidates against the items' asks and wholes stacked (the same vector is compared).
     n = len(evals.ids)
     keys = evals.whole if evals.ask is None else np.concatenate([evals.ask, evals.whole])
@@ -126,18 +126,26 @@ def decontaminate(cands: Embedded, evals: Embedded, settings: MeaningSettings, f
         threshold = max(limits[part], own[i])
         if score >= threshold:
             found.setdefault(i, []).append((score - threshold, j, part, score))
+    best: dict[int, tuple[int, str, float, Match | None]] = {}
+    for i in sorted(found):
+        for margin, j, part, score in sorted(found[i], key=lambda h: (-h[0], h[1]))[:TOP]:
+            match = judge(cands.ids[i], evals.ids[j]) if judge else None
+            if not _objection(match, (cands.numbers[i], evals.numbers[j]), settings):
+                best[i] = (j, part, score, match)
+                break
+    return best
+
+
+def decontaminate(cands: Embedded, evals: Embedded, settings: MeaningSettings, fingerprint: str, *,
+                  thresholds: list[float] | None = None, judge: Judge | None = None) -> dict[int, Verdict]:
+    """A verdict for every candidate: fail with the closest eval item it paraphrases (`paraphrases`), else pass."""
+    found = paraphrases(cands, evals, settings, thresholds=thresholds, judge=judge)
     verdicts = {}
     for i, ex_id in enumerate(cands.ids):
-        best = None
-        for margin, j, part, score in sorted(found.get(i, ()), key=lambda h: (-h[0], h[1]))[:TOP]:
-            match = judge(ex_id, evals.ids[j]) if judge else None
-            if not _objection(match, (cands.numbers[i], evals.numbers[j]), settings):
-                best = (j, part, score, match)
-                break
-        if best is None:
+        if i not in found:
             verdicts[ex_id] = Verdict.ok(None, eval_set=fingerprint)
             continue
-        j, part, score, match = best
+        j, part, score, match = found[i]
         detail = {"eval_item": evals.ids[j], "matched": part, "score": round(score, 4), "eval_set": fingerprint}
         if match is not None:
             detail["shared"] = match.evidence()

@@ -108,11 +108,11 @@ def meaning_leak_check(store: Store, settings: MeaningSettings, embedder: Embedd
             found.update(store.embeddings_of(model.model_id, missing))
         embedded = meaning.Embedded.from_rows([(i, *found[i]) for i in unverified if i in found])
         family = {r.data["id"]: r.data["family"] for r in rows}
-        verdicts = meaning.decontaminate(
-            embedded, evals, settings, fingerprint, thresholds=[limits.get(family.get(i, ""), 0.0) for i in embedded.ids],
+        found = meaning.paraphrases(
+            embedded, evals, settings, thresholds=[limits.get(family.get(i, ""), 0.0) for i in embedded.ids],
             judge=gating_meaning.content_judge(store, scaffolds if scaffolds is not None else load_scaffolds(store)))
-        leaks = [{"id": i, "eval_items": [v.detail["eval_item"]], "how": "meaning", "score": v.detail["score"]}
-                 for i, v in verdicts.items() if v.verdict == "fail"]
+        leaks = [{"id": embedded.ids[i], "eval_items": [evals.ids[j]], "how": "meaning", "score": round(score, 4)}
+                 for i, (j, _, score, _) in sorted(found.items())]
         return leaks, (f"checked ({len(rows) - len(unverified)} rows verified by the gate, {len(unverified)} "
                        f"checked at export, {model.model_id})")
     return check

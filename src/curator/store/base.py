@@ -316,6 +316,19 @@ class StoreBase:
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that all see one state of the file (a read transaction: what commits meanwhile is not
+        seen), e.g. the rows and their stamps the curation log reads in separate statements."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back whole on any exception. Keep it short (≤ ~0.2 s)."""
         if self.conn.in_transaction:

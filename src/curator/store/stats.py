@@ -108,21 +108,27 @@ class StatsQueries:
 
     # -- export -----------------------------------------------------------------------------------
 
-    def export_rows(self, part: str, *, for_log: bool = False) -> Iterator[dict[str, Any]]:
+    def export_rows(self, part: str, *, for_log: bool = False, ids: list[int] | None = None
+                    ) -> Iterator[dict[str, Any]]:
         """Rows of one part of an export (`considered`, `mixable`, `unmixable`, `seeds` or `eval`, see
         EXPORT_PARTS) in id order, as plain dicts with JSON decoded (no per-row validation: exports read
         100k+ rows), streamed from a cursor. `for_log`: only what the curation log reads (LOG_COLUMNS),
         and the messages of an accepted or replaced candidate left out (None: the log needs them only
-        for the evidence of a duplicate, read then)."""
+        for the evidence of a duplicate, read then). `ids` (ascending): only those rows."""
         if for_log:
             columns = LOG_COLUMNS
             selected = ", ".join(f"CASE WHEN {EXPORT_PARTS['mixable']} THEN NULL ELSE messages END" if c == "messages"
                                  else c for c in columns)
         else:
             columns, selected = EXPORT_COLUMNS, ", ".join(EXPORT_COLUMNS)
-        cursor = self.conn.execute(f"SELECT {selected} FROM examples WHERE {EXPORT_PARTS[part]} ORDER BY id")
+        sql = f"SELECT {selected} FROM examples WHERE {EXPORT_PARTS[part]}"
+        if ids is None:
+            cursor = self.conn.execute(f"{sql} ORDER BY id")
+            chunks = iter(lambda: cursor.fetchmany(2000), [])
+        else:
+            chunks = iter([sorted(self.rows_in(f"{sql} AND id IN ({{in}})", ids))])
         loads = orjson.loads
-        while chunk := cursor.fetchmany(2000):
+        for chunk in chunks:
             for values in chunk:
                 data = dict(zip(columns, values))
                 if data["messages"] is not None or not for_log:
@@ -132,27 +138,49 @@ class StatsQueries:
                     data["metadata"] = loads(data["metadata"]) if data["metadata"] else {}
                 yield data
 
+    def log_stamps(self, part: str) -> Iterator[tuple[int, str]]:
+        """(id, stamp) of every row of one part of an export, in id order: the stamp changes whenever
+        anything the curation log says of the row may change (its uid, state, role, replacement, current
+        verdicts, decisions; the rest of a row is never rewritten), so a log entry made for one stamp
+        holds for as long as the row keeps it."""
+        cursor = self.conn.execute(
+            "SELECT e.id, coalesce(e.uid, '') || '|' || coalesce(e.state, '') || '|' || "
+            "coalesce(e.superseded_by, '') || '|' || "
+            "coalesce(e.role, '') || '|' || coalesce((SELECT group_concat(verdict_id) FROM (SELECT verdict_id "
+            "FROM current_verdicts c WHERE c.example_id = e.id ORDER BY c.gate)), '') || '|' || "
+            "(SELECT count(*) || ':' || coalesce(max(d.id), '') FROM decisions d WHERE d.example_id = e.id) "
+            f"FROM examples e WHERE {EXPORT_PARTS[part]} ORDER BY e.id")
+        while chunk := cursor.fetchmany(5000):
+            yield from chunk
+
     def export_part_counts(self, part: str) -> tuple[int, int]:
         """(rows, accepted rows) of one part of an export."""
         total, accepted = self.conn.execute(
             f"SELECT count(*), coalesce(sum(state = 'accepted'), 0) FROM examples WHERE {EXPORT_PARTS[part]}").fetchone()
         return total, accepted
 
-    def export_verdicts(self, part: str, *, details: tuple[str, ...] | None = None
+    def export_verdicts(self, part: str, *, details: tuple[str, ...] | None = None, ids: list[int] | None = None
                         ) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
         """(example id, gate -> its current verdict: verdict, score, reason, detail) for every example of
         one part of an export that has a verdict, in id order, streamed (the curator's audits are not applied).
-        `details`: the gates whose detail is read (the others' is {}); default all."""
+        `details`: the gates whose detail is read (the others' is {}); default all. `ids` (ascending, of
+        that part): only those examples."""
         where = EXPORT_PARTS[part]
         detail = "v.detail" if details is None else \
             f"CASE WHEN c.gate IN ({', '.join(repr(g) for g in details)}) THEN v.detail ELSE '{{}}' END"
-        cursor = self.conn.execute(
-            f"SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, {detail} "
-            f"FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id "
-            f"WHERE c.example_id IN (SELECT id FROM examples WHERE {where}) ORDER BY c.example_id")
+        sql = (f"SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, {detail} "
+               f"FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id ")
+        if ids is None:
+            cursor = self.conn.execute(f"{sql} WHERE c.example_id IN (SELECT id FROM examples WHERE {where}) "
+                                       "ORDER BY c.example_id")
+            chunks = iter(lambda: cursor.fetchmany(5000), [])
+        else:  # (sorted by example and then gate, the order of the primary key the query above walks)
+            escaped = sql.replace("{", "{{").replace("}", "}}")  # (`rows_in` formats the statement)
+            chunks = iter([sorted(self.rows_in(f"{escaped} WHERE c.example_id IN ({{in}})", ids),
+                                  key=lambda r: (r[0], r[1]))])
         loads = orjson.loads
         current, gates = None, {}
-        while chunk := cursor.fetchmany(5000):
+        for chunk in chunks:
             for example_id, gate, verdict, score, reason, detail in chunk:
                 if example_id != current:
                     if current is not None:

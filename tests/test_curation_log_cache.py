@@ -1,0 +1,132 @@
+"""The curation log's cache: the process that makes a large log keeps each entry with its row's stamp
+(`exports/.curation_log.cache`), and the next export copies the entry of every row whose stamp is
+unchanged. Whatever changed since (decisions, an undo, verdicts, a revision, a new row) is made anew, so
+the log is byte for byte the one made without a cache; a cache made by other code, or damaged, is not
+used."""
+
+from __future__ import annotations
+
+import json
+import struct
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from curator.config import MeaningSettings
+from curator.export import curation_log
+from curator.families import load_families
+from curator.models import Message
+from curator.services.export import export_dataset
+from curator.services.gating.runner import GateReport, run_set_level, update_changed_status
+from curator.services.triage import decide, save_revision, undo
+from curator.store import Store
+from curator.target_mix import CoverageMap
+from test_export_bytes import build
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK = b'{"from the cache":true}'
+
+
+def _log(store: Store, out_dir: Path, *, in_child: bool) -> list[bytes]:
+    cmap = CoverageMap.load(ROOT / "prompts" / "coverage.toml", load_families(ROOT / "prompts").families)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(curation_log, "IN_CHILD_FROM", 0 if in_child else 10**9)
+        result = export_dataset(store, cmap, out_dir=out_dir, seed=3, today=date(2025, 1, 2),
+                                meaning_settings=MeaningSettings(enabled=False))
+    return (result.path / curation_log.NAME).read_bytes().splitlines()
+
+
+def _mark_every_entry(cache: Path) -> int:
+    """Rewrite the cache so that each kept entry says it came from the cache (its stamp unchanged)."""
+    record, data, out, at, kept = struct.Struct("<qIIII"), cache.read_bytes(), [], 0, 0
+    while at < len(data):
+        example_id, n_stamp, n_head, n_tail, n_why = record.unpack_from(data, at)
+        at += record.size
+        stamp, head = data[at:at + n_stamp], data[at + n_stamp:at + n_stamp + n_head]
+        rest = data[at + n_stamp + n_head:at + n_stamp + n_head + n_tail + n_why]
+        at += n_stamp + n_head + n_tail + n_why
+        if example_id != -1 and stamp:
+            head, kept = MARK, kept + 1
+        out.append(record.pack(example_id, n_stamp, len(head), n_tail, n_why) + stamp + head + rest)
+    cache.write_bytes(b"".join(out))
+    return kept
+
+
+def _change_things(store: Store) -> set[int]:
+    """Decisions, an undo, a revision and a re-gated new row: the ids whose entries must change."""
+    pending = [r[0] for r in store.conn.execute(
+        "SELECT id FROM examples WHERE kind = 'candidate' AND state = 'gated' AND gate_status = 'pass' ORDER BY id")]
+    accepted = [r[0] for r in store.conn.execute(
+        "SELECT id FROM examples WHERE kind = 'candidate' AND state = 'accepted' AND superseded_by IS NULL "
+        "ORDER BY id")]
+    decide(store, pending[0], "accept", seconds=2.0)
+    decide(store, accepted[0], "reject", reason="wrong", seconds=1.0)
+    undo(store, example_id=accepted[1])
+    revised = store.example(accepted[2])
+    new_id = save_revision(store, accepted[2], [Message(role="user", content=revised.messages[0].content),
+                                                Message(role="assistant", content="پاسخ تازه و درست.")])
+    changed = {pending[0], accepted[0], accepted[1], accepted[2]}
+    with store.transaction():
+        store.conn.execute(
+            "INSERT INTO examples (kind, family, task_type, difficulty, source_type, messages, model, key_hash, "
+            "created_at) VALUES ('candidate', 'passage_qa', 'factual_question', 'elementary', 'generated', ?, 'm', "
+            "'new', ?)",
+            (json.dumps([{"role": "user", "content": "یک پرسش تازه؟"},
+                         {"role": "assistant", "content": "یک پاسخ تازه."}], ensure_ascii=False),
+             "2025-01-02T03:04:05+00:00"))
+    run_set_level(store, GateReport())  # (new verdicts for the new rows)
+    update_changed_status(store)
+    fresh = {r[0] for r in store.conn.execute("SELECT id FROM examples WHERE id >= ?", (min(new_id, 10**9),))}
+    return changed | fresh
+
+
+def test_an_unchanged_row_is_copied_from_the_cache_and_a_changed_one_made_anew(tmp_path: Path) -> None:
+    build(tmp_path / "fixed.db")
+    exports = tmp_path / "exports"
+    with Store(tmp_path / "fixed.db") as store:
+        first = _log(store, exports, in_child=True)
+        cache = exports / curation_log.CACHE
+        assert _mark_every_entry(cache) > 0.8 * len(first)  # (all but the entries holding evidence)
+        changed = _change_things(store)
+        second = _log(store, exports, in_child=True)
+        plain = _log(store, tmp_path / "plain", in_child=False)
+    marked = {json.loads(line)["id"] for line in second if line.startswith(MARK[:-1])}
+    made = {json.loads(line)["id"] for line in plain}
+    assert marked and not marked & changed
+    assert {json.loads(line)["id"] for line in second} == made
+    # every entry not from the cache is byte for byte the one made without a cache
+    assert [line for line in second if not line.startswith(MARK[:-1])] == \
+        [line for line in plain if json.loads(line)["id"] not in marked]
+
+
+def test_the_log_made_with_a_cache_is_the_log_made_without(tmp_path: Path) -> None:
+    build(tmp_path / "fixed.db")
+    with Store(tmp_path / "fixed.db") as store:
+        _log(store, tmp_path / "exports", in_child=True)
+        _change_things(store)
+        warm = _log(store, tmp_path / "exports", in_child=True)
+        cold = _log(store, tmp_path / "plain", in_child=False)
+    assert warm == cold
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other code", "empty"])
+def test_a_damaged_or_foreign_cache_is_not_used(tmp_path: Path, damage: str) -> None:
+    build(tmp_path / "fixed.db")
+    exports = tmp_path / "exports"
+    with Store(tmp_path / "fixed.db") as store:
+        _log(store, exports, in_child=True)
+        cache = exports / curation_log.CACHE
+        _mark_every_entry(cache)
+        data = cache.read_bytes()
+        if damage == "truncated":
+            cache.write_bytes(data[:-7])
+        elif damage == "other code":  # (the header's key: what made the entries)
+            cache.write_bytes(data.replace(data[32:40], b"x" * 8, 1))
+        else:
+            cache.write_bytes(b"")
+        decide(store, store.conn.execute("SELECT id FROM examples WHERE state = 'gated' AND gate_status = 'pass' LIMIT 1").fetchone()[0],
+               "accept")
+        warm = _log(store, exports, in_child=True)
+        cold = _log(store, tmp_path / "plain", in_child=False)
+    assert warm == cold and not any(line.startswith(MARK[:-1]) for line in warm)
