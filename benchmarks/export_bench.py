@@ -54,14 +54,15 @@ def build(path: Path, total: int, accepted: int) -> None:
         a = " ".join(rng.choices(WORDS, k=rng.randint(25, 60))) + f" {i}."
         messages = json.dumps([{"role": "user", "content": q}, {"role": "assistant", "content": a}], ensure_ascii=False)
         state = "accepted" if i <= accepted else "gated"
-        rows.append((i, "candidate", family, rng.choice(FAMILIES[family]), rng.choice(["elementary", "middle_school",
-                     "high_school"]), "generated", messages, state, "pass", f"k{i}", stamp))
+        uid = "%032x" % rng.getrandbits(128)  # (every row the store inserts has a uid, its lineage at first)
+        rows.append((i, uid, uid, "candidate", family, rng.choice(FAMILIES[family]), rng.choice(
+            ["elementary", "middle_school", "high_school"]), "generated", messages, state, "pass", f"k{i}", stamp))
         for gate in ("format", "dedup", "decontam"):
             verdicts.append((i, gate, "1", "pass", None, "ok", "{}", stamp))
     with Store(path) as store, store.transaction():
         store.conn.executemany(
-            "INSERT INTO examples (id, kind, family, task_type, difficulty, source_type, messages, state, "
-            "gate_status, key_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            "INSERT INTO examples (id, uid, lineage, kind, family, task_type, difficulty, source_type, messages, "
+            "state, gate_status, key_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         store.conn.executemany(
             "INSERT INTO gate_verdicts (example_id, gate, gate_version, verdict, score, reason, detail, created_at) "
             "VALUES (?,?,?,?,?,?,?,?)", verdicts)

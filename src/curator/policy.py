@@ -27,11 +27,12 @@ def _failed(verdicts: Mapping[str, dict], gate: str) -> bool:
 
 
 def exclusion_reason(data: Mapping[str, Any], verdicts: Mapping[str, dict]) -> str | None:
-    """Why a row (`kind`, `role`, `messages` as dicts, `tools`) with these current verdicts
+    """Why a row (`kind`, `role`, `messages` as dicts, `tools`, or instead what `untrainable` said of them) with these current verdicts
     ({gate: {verdict, detail}}) can never be exported, or None."""
     if data.get("kind") == "eval_item" or data.get("role") == "eval":
         return "excluded: private eval item"
-    if why := untrainable(data.get("messages") or [], data.get("tools")):
+    why = data["untrainable"] if "untrainable" in data else untrainable(data.get("messages") or [], data.get("tools"))
+    if why:  # (`untrainable`: already known, for a row read without its messages: `export.row_facts`)
         return f"excluded: cannot train ({why})"
 
     for gate in EXCLUDING_GATES:  # (most rows fail none: one look at each)

@@ -50,12 +50,18 @@ def metadata(row: Row) -> dict[str, Any]:
             "source_type": d["source_type"], "source_passage_id": d["passage_id"], "verified": verified(row)}
 
 
-def trl(row: Row) -> dict[str, Any]:
-    d = row.data
+def trl_without_verified(d: dict[str, Any]) -> dict[str, Any]:
+    """A row's TRL record but for `verified` (the only field that follows its verdicts; the last key)."""
     return {"messages": [_message(m) for m in d["messages"]],
             "tools": json.dumps(d["tools"], ensure_ascii=False, sort_keys=True) if d["tools"] else None,
             "id": d["id"], "family": d["family"], "task_type": d["task_type"], "difficulty": d["difficulty"],
-            "source_type": d["source_type"], "source_passage_id": d["passage_id"], "verified": verified(row)}
+            "source_type": d["source_type"], "source_passage_id": d["passage_id"]}
+
+
+def trl(row: Row) -> dict[str, Any]:
+    out = trl_without_verified(row.data)
+    out["verified"] = verified(row)
+    return out
 
 
 def prompt_completion(row: Row) -> dict[str, Any]:

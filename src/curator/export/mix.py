@@ -54,20 +54,20 @@ class Row:
         return (self.verdicts.get(gate) or {}).get("verdict") == "fail"
 
 
-def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool = False,
+def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool = False, light: bool = False,
                 ids: list[int] | None = None) -> Iterator[Row]:
     """One part of what an export reads, in id order, streamed: `considered` (candidates and revisions),
     `mixable` (those of them accepted or replaced), `unmixable` (the others), `seeds` (every version) or
     `eval` (the private eval set, every version); each row with the current verdict of every gate (two
     cursors, merged by id; a verdict's detail only for the set-level gates, the only ones an export reads
-    it of). `for_log`: only what the curation log reads (`Store.export_rows`); `ids` (ascending): only
-    those rows of the part."""
+    it of). `for_log`: only what the curation log reads; `light`: without messages and tools (see
+    `Store.export_rows`); `ids` (ascending): only those rows of the part."""
     if not verdicts:
-        yield from (Row(data) for data in store.export_rows(part, for_log=for_log, ids=ids))
+        yield from (Row(data) for data in store.export_rows(part, for_log=for_log, light=light, ids=ids))
         return
     found = store.export_verdicts(part, details=SET_LEVEL, ids=ids)
     upcoming = next(found, None)
-    for data in store.export_rows(part, for_log=for_log, ids=ids):
+    for data in store.export_rows(part, for_log=for_log, light=light, ids=ids):
         while upcoming is not None and upcoming[0] < data["id"]:
             upcoming = next(found, None)
         if upcoming is not None and upcoming[0] == data["id"]:

@@ -27,12 +27,13 @@ from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import orjson
 
 from curator.batching import batched
 from curator.errors import CuratorError
 from curator.target_mix import CoverageMap, bar
-from curator.export.formats import FORMATS, jsonl, trl
-from curator.export import curation_log
+from curator.export.formats import FORMATS, jsonl, trl, verified
+from curator.export import curation_log, row_facts
 from curator.export.curation_log import LogWriter
 from curator.export.files import write_file
 from curator.export.mix import Row, build_mix, load_rows, stream_rows, trainable
@@ -70,15 +71,20 @@ class ExportResult:
 
 def leak_check(rows: dict[str, list[Row]], evals: list[Row], settings: DecontamSettings,
                scaffolds: dict[str, Scaffold] | None = None,
-               passage: Callable[[int | None], str | None] = lambda _: None) -> list[dict[str, Any]]:
+               passage: Callable[[int | None], str | None] = lambda _: None,
+               messages_of: Callable[[list[int]], dict[int, list]] | None = None) -> list[dict[str, Any]]:
     """Every train or polish row that matches an eval item under the decontamination rules (each row judged
-    with its family's scaffold, as the gate judges it; `passage(id)` gives a row's source passage).
+    with its family's scaffold, as the gate judges it; `passage(id)` gives a row's source passage;
+    `messages_of(ids)` the messages of rows read without them).
 
     A row whose latest decontamination verdict passed against this very eval set (same items, same
     settings: the fingerprint) is already verified; every other row is checked here and now.
     """
+    read: dict[int, list] = {}
+
     def _text(row: Row) -> Text:
-        return text_of(row.id, row.messages, row.family, passage(row.data.get("passage_id")))
+        messages = row.messages if row.messages is not None else read[row.id]
+        return text_of(row.id, messages, row.family, passage(row.data.get("passage_id")))
 
     eval_texts = [_text(e) for e in evals]
     current = fingerprint(eval_texts, settings)
@@ -87,6 +93,8 @@ def leak_check(rows: dict[str, list[Row]], evals: list[Row], settings: DecontamS
         unverified = [r for r in group if not (
             (r.verdicts.get("decontam") or {}).get("verdict") == "pass"
             and ((r.verdicts.get("decontam") or {}).get("detail") or {}).get("eval_set") == current)]
+        if messages_of is not None:
+            read.update(messages_of([r.id for r in unverified if r.messages is None]))
         verdicts = decontaminate([_text(r) for r in unverified], eval_texts, settings, scaffolds)
         for r in unverified:
             v = verdicts[r.id]
@@ -114,14 +122,22 @@ def _cells(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None) -
     return counts
 
 
-def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = None) -> dict[str, Any]:
-    """The mix's counts per cell (`cells`: already counted), sources and lengths."""
+def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = None,
+          facts: dict[int, row_facts.Facts] | None = None) -> dict[str, Any]:
+    """The mix's counts per cell (`cells`: already counted), sources and lengths (`facts`: already measured,
+    of the rows read without their messages)."""
     cells = _cells(rows, cmap, cells)
     per_dim: dict[str, dict[str, int]] = {}
     for (family, dim, value), n in cells.items():  # (each cell is one key and value: no two add up)
         per_dim.setdefault("family" if dim == "family" else f"{family}.{dim}", {})[value] = n
-    prompt_chars, response_chars = [], []
+    prompt_chars, response_chars, turns = [], [], []
     for r in rows:  # the length of the turns' text joined by newlines, without joining it
+        if r.messages is None and facts is not None:
+            f = facts[r.id]
+            prompt_chars.append(f.prompt_chars)
+            response_chars.append(f.response_chars)
+            turns.append(f.turns)
+            continue
         prompt = response = 0
         asked = answered = 0
         for m in r.data["messages"]:
@@ -134,6 +150,7 @@ def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = N
                 asked += 1
         prompt_chars.append(prompt + max(asked - 1, 0))
         response_chars.append(response + max(answered - 1, 0))
+        turns.append(len(r.data["messages"]))
     return {
         "rows": len(rows), "counts": per_dim,
         "source_types": _count(r.data["source_type"] for r in rows),
@@ -141,7 +158,7 @@ def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = N
                    "prompt_tokens_approx": _lengths([approx_chars_tokens(n) for n in prompt_chars]),
                    "response_chars": _lengths(response_chars),
                    "response_tokens_approx": _lengths([approx_chars_tokens(n) for n in response_chars]),
-                   "turns": _lengths([len(r.data["messages"]) for r in rows])},
+                   "turns": _lengths(turns)},
     }
 
 
@@ -245,6 +262,20 @@ def _chunked(rows: Iterable[dict[str, Any]], size: int = 5000) -> Iterator[bytes
     return (jsonl(batch) for batch in batched(rows, size))
 
 
+def _trl_lines(rows: list[Row], convert: Callable[[Row], dict[str, Any] | None], facts: dict[int, row_facts.Facts],
+               size: int = 5000) -> Iterator[bytes]:
+    """TRL lines, `size` rows at a time: a row read without its messages from its kept line (`verified`
+    added), any other converted (the same bytes: keys sorted, `verified` last)."""
+    for start in range(0, len(rows), size):
+        out = []
+        for r in rows[start:start + size]:
+            if r.messages is None:
+                out.append(facts[r.id].line + (b"true}\n" if verified(r) else b"false}\n"))
+            else:
+                out.append(orjson.dumps(convert(r), option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
+        yield b"".join(out)
+
+
 MeaningCheck = Callable[[list[Row]], tuple[list[dict[str, Any]], str]]
 
 
@@ -279,6 +310,8 @@ def write_export(store: Store, cmap: CoverageMap, *, out_dir: Path, seed: int, f
                        decontam=decontam, meaning_check=meaning_check, scaffolds=scaffolds, clock=clock)
     except BaseException:
         if created:  # a refused or failed export leaves nothing behind, not even the folder it made
+            for kept in (row_facts.NAME, curation_log.CACHE):  # (nor what it kept for the next export)
+                (out_dir / kept).unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 out_dir.rmdir()  # (only if empty)
         raise
@@ -303,7 +336,11 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     seeds = list(stream_rows(store, "seeds"))
     clock.mark("load rows")
     # Only the accepted and the replaced rows are held in memory; the curation log streams the others.
-    mixable = list(stream_rows(store, "mixable"))
+    # With the log made by the second process and no other format, they are read without their messages:
+    # what the export needs of those is kept between exports (`row_facts`).
+    light = log.process is not None and not formats
+    mixable = list(stream_rows(store, "mixable", light=light))
+    facts = row_facts.attach(store, mixable, "mixable", staging.out_dir) if light else None
     pool, reasons = trainable(mixable, seeds)
     clock.mark("load rows")
     mix = build_mix(pool, cmap, seed=seed, reasons=reasons)
@@ -313,7 +350,8 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
         mix.reasons[row.id] = "exported: polish.jsonl"
     clock.mark("mix")
     log.send(mix.reasons)  # (a log made by the second process is written from now on; discarded on a leak)
-    leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam, scaffolds, store.passage_texts())
+    leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam, scaffolds, store.passage_texts(),
+                       store.export_messages)
     clock.mark("leak check (words)")
     meaning_note = "not checked"
     if meaning_check is not None:
@@ -341,12 +379,12 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
                 "decontamination": {"ngram": decontam.ngram, "fuzzy_threshold": decontam.fuzzy_threshold,
                                     "word_threshold": decontam.word_threshold, "meaning": meaning_note}}
     out_dir = staging.out_dir
-    digest, described = _write_rows(staging, tables, "parquet" in formats)
+    digest, described = _write_rows(staging, tables, "parquet" in formats, facts)
     version = f"{(today or date.today()).isoformat()}-{digest}"
     clock.mark("messages files")
     if (out_dir / version).exists():
         return ExportResult(version, out_dir / version, counts_by_file, reused=True, files=dict(staging.hashes))
-    staging.write("stats.json", [(json.dumps(stats(mix.selected, cmap, mix.cells), ensure_ascii=False, sort_keys=True,
+    staging.write("stats.json", [(json.dumps(stats(mix.selected, cmap, mix.cells, facts), ensure_ascii=False, sort_keys=True,
                                              indent=1) + "\n").encode()])
     clock.mark("stats")
     staging.write("coverage_report.md", [coverage_report(mix.selected, cmap, version,
@@ -370,9 +408,10 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
 
 
 def _write_rows(staging: _Staging, tables: dict[str, tuple[str, list[Row], Callable[[Row], dict[str, Any] | None]]],
-                parquet: bool) -> tuple[str, dict[str, Any]]:
+                parquet: bool, facts: dict[int, row_facts.Facts] | None = None) -> tuple[str, dict[str, Any]]:
     """Write every data file (JSONL, and with `parquet` its Parquet twin) in name order; returns the
-    version's content hash (of all of them, in that order) and the Parquet files' description."""
+    version's content hash (of all of them, in that order) and the Parquet files' description. A TRL
+    row read without its messages is written from its `facts` (its line but for `verified`)."""
     staging.content = combined = hashlib.sha256()
     names: dict[str, tuple[str, str]] = {f"{stem}.jsonl": (stem, "jsonl") for stem in tables}
     if parquet:
@@ -387,6 +426,8 @@ def _write_rows(staging: _Staging, tables: dict[str, tuple[str, list[Row], Calla
             converted[stem] = [c for c in map(convert, rows) if c is not None]
         if kind == "parquet":
             staging.write(name, [parquet_bytes(converted[stem], shape, tools)])
+        elif shape == "trl" and facts is not None and stem not in converted:
+            staging.write(name, _trl_lines(rows, convert, facts))
         else:
             staging.write(name, _chunked(converted[stem] if stem in converted
                                          else (c for c in map(convert, rows) if c is not None)))

@@ -108,14 +108,18 @@ class StatsQueries:
 
     # -- export -----------------------------------------------------------------------------------
 
-    def export_rows(self, part: str, *, for_log: bool = False, ids: list[int] | None = None
+    def export_rows(self, part: str, *, for_log: bool = False, light: bool = False, ids: list[int] | None = None
                     ) -> Iterator[dict[str, Any]]:
         """Rows of one part of an export (`considered`, `mixable`, `unmixable`, `seeds` or `eval`, see
         EXPORT_PARTS) in id order, as plain dicts with JSON decoded (no per-row validation: exports read
         100k+ rows), streamed from a cursor. `for_log`: only what the curation log reads (LOG_COLUMNS),
         and the messages of an accepted or replaced candidate left out (None: the log needs them only
-        for the evidence of a duplicate, read then). `ids` (ascending): only those rows."""
-        if for_log:
+        for the evidence of a duplicate, read then). `light`: without `messages` and `tools` (None).
+        `ids` (ascending): only those rows."""
+        if light:
+            columns = EXPORT_COLUMNS
+            selected = ", ".join("NULL" if c in ("messages", "tools") else c for c in columns)
+        elif for_log:
             columns = LOG_COLUMNS
             selected = ", ".join(f"CASE WHEN {EXPORT_PARTS['mixable']} THEN NULL ELSE messages END" if c == "messages"
                                  else c for c in columns)
@@ -131,7 +135,7 @@ class StatsQueries:
         for chunk in chunks:
             for values in chunk:
                 data = dict(zip(columns, values))
-                if data["messages"] is not None or not for_log:
+                if data["messages"] is not None or not (for_log or light):
                     data["messages"] = loads(data["messages"])
                 data["tools"] = loads(data["tools"]) if data["tools"] else None
                 if not for_log:

@@ -1,8 +1,14 @@
-"""The curation log's cache: the process that makes a large log keeps each entry with its row's stamp
-(`exports/.curation_log.cache`), and the next export copies the entry of every row whose stamp is
-unchanged. Whatever changed since (decisions, an undo, verdicts, a revision, a new row) is made anew, so
-the log is byte for byte the one made without a cache; a cache made by other code, or damaged, is not
-used."""
+"""What a large export keeps for the next one, beside the versions:
+
+- the curation log's entries (`exports/.curation_log.cache`): the process that makes a large log keeps
+  each entry with its row's stamp, and the next export copies the entry of every row whose stamp is
+  unchanged;
+- what the export derives from an accepted row's conversation (`exports/.rows.cache`: its TRL line but
+  for `verified`, why it cannot train, its lengths), by id and uid, so a large export reads its rows
+  without their messages.
+
+Whatever changed since (decisions, an undo, verdicts, a revision, a new row) is made anew, so every file
+is byte for byte the one made without them; a cache made by other code, or damaged, is not used."""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from curator.config import MeaningSettings
-from curator.export import curation_log
+from curator.export import curation_log, row_facts
 from curator.families import load_families
 from curator.models import Message
 from curator.services.export import export_dataset
@@ -22,19 +28,49 @@ from curator.services.gating.runner import GateReport, run_set_level, update_cha
 from curator.services.triage import decide, save_revision, undo
 from curator.store import Store
 from curator.target_mix import CoverageMap
-from test_export_bytes import build
+from test_export_bytes import build as build_pinned
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = b'{"from the cache":true}'
 
 
-def _log(store: Store, out_dir: Path, *, in_child: bool) -> list[bytes]:
+def build(path: Path) -> None:
+    """The pinned store, every row with a uid (as the store gives each row it inserts)."""
+    build_pinned(path)
+    with Store(path) as store, store.transaction():
+        store.conn.execute("UPDATE examples SET uid = 'r' || id WHERE uid IS NULL")
+
+
+def _export(store: Store, out_dir: Path, *, in_child: bool) -> dict[str, bytes]:
+    """Every file of a new export: made as a large one is (the log by a second process, the rows read
+    without their messages) or as a small one is."""
     cmap = CoverageMap.load(ROOT / "prompts" / "coverage.toml", load_families(ROOT / "prompts").families)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(curation_log, "IN_CHILD_FROM", 0 if in_child else 10**9)
         result = export_dataset(store, cmap, out_dir=out_dir, seed=3, today=date(2025, 1, 2),
                                 meaning_settings=MeaningSettings(enabled=False))
-    return (result.path / curation_log.NAME).read_bytes().splitlines()
+    assert not result.reused
+    return {f.name: f.read_bytes() for f in sorted(result.path.iterdir())}
+
+
+def _log(store: Store, out_dir: Path, *, in_child: bool) -> list[bytes]:
+    return _export(store, out_dir, in_child=in_child)[curation_log.NAME].splitlines()
+
+
+def _mark_every_line(cache: Path) -> int:
+    """Rewrite the rows' cache so that each kept TRL line says it came from the cache."""
+    record, data, out, at, kept = struct.Struct("<qIIiiiI"), cache.read_bytes(), [], 0, 0
+    while at < len(data):
+        example_id, n_uid, n_why, prompt, response, turns, n_line = record.unpack_from(data, at)
+        at += record.size
+        uid, why, line = data[at:at + n_uid], data[at + n_uid:at + n_uid + n_why], \
+            data[at + n_uid + n_why:at + n_uid + n_why + n_line]
+        at += n_uid + n_why + n_line
+        if example_id != -1:
+            line, kept = b'{"from the cache":%d,"verified":' % example_id, kept + 1
+        out.append(record.pack(example_id, n_uid, n_why, prompt, response, turns, len(line)) + uid + why + line)
+    cache.write_bytes(b"".join(out))
+    return kept
 
 
 def _mark_every_entry(cache: Path) -> int:
@@ -130,3 +166,56 @@ def test_a_damaged_or_foreign_cache_is_not_used(tmp_path: Path, damage: str) -> 
         warm = _log(store, exports, in_child=True)
         cold = _log(store, tmp_path / "plain", in_child=False)
     assert warm == cold and not any(line.startswith(MARK[:-1]) for line in warm)
+
+
+def test_a_large_export_writes_the_files_a_small_one_does_first_and_after_changes(tmp_path: Path) -> None:
+    build(tmp_path / "fixed.db")
+    with Store(tmp_path / "fixed.db") as store:
+        first = _export(store, tmp_path / "exports", in_child=True)
+        assert first == _export(store, tmp_path / "plain-1", in_child=False)
+        assert (tmp_path / "exports" / row_facts.NAME).is_file()
+        _change_things(store)
+        second = _export(store, tmp_path / "exports", in_child=True)
+        assert second == _export(store, tmp_path / "plain-2", in_child=False)
+    assert first["train.jsonl"] != second["train.jsonl"]
+
+
+def test_an_accepted_row_seen_before_is_written_from_the_cache_and_a_new_one_from_its_messages(
+        tmp_path: Path) -> None:
+    build(tmp_path / "fixed.db")
+    exports = tmp_path / "exports"
+    with Store(tmp_path / "fixed.db") as store:
+        first = _export(store, exports, in_child=True)
+        assert _mark_every_line(exports / row_facts.NAME) > 50
+        _change_things(store)
+        second = _export(store, exports, in_child=True)["train.jsonl"].splitlines()
+        plain = _export(store, tmp_path / "plain", in_child=False)["train.jsonl"].splitlines()
+        seeds = {r[0] for r in store.conn.execute("SELECT id FROM examples WHERE kind = 'seed'")}  # (read whole)
+    seen = {json.loads(line)["id"] for line in first["train.jsonl"].splitlines()} - seeds
+    marked = [json.loads(line)["from the cache"] for line in second if line.startswith(b'{"from the cache"')]
+    fresh = [line for line in second if not line.startswith(b'{"from the cache"')]
+    assert marked and set(marked) <= seen
+    assert fresh and all(json.loads(line)["id"] not in seen for line in fresh)
+    assert any(json.loads(line)["id"] not in seeds for line in fresh)  # (a row new to the mix)
+    assert fresh == [line for line in plain if json.loads(line)["id"] not in set(marked)]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other code", "empty", "another store with the same ids"])
+def test_a_damaged_or_foreign_rows_cache_is_not_used(tmp_path: Path, damage: str) -> None:
+    build(tmp_path / "fixed.db")
+    exports = tmp_path / "exports"
+    with Store(tmp_path / "fixed.db") as store:
+        _export(store, exports, in_child=True)
+        cache = exports / row_facts.NAME
+        _mark_every_line(cache)
+        data = cache.read_bytes()
+        if damage == "another store with the same ids":
+            with store.transaction():
+                store.conn.execute("UPDATE examples SET uid = 'other ' || id")
+        else:
+            cache.write_bytes(data[:-5] if damage == "truncated" else data.replace(data[40:48], b"x" * 8, 1)
+                              if damage == "other code" else b"")
+        _change_things(store)
+        large = _export(store, exports, in_child=True)
+        small = _export(store, tmp_path / "plain", in_child=False)
+    assert large == small and b"from the cache" not in large["train.jsonl"]
