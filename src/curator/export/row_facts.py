@@ -131,23 +131,32 @@ def _append(path: Path, added: dict[int, tuple[bytes, Facts]]) -> None:
         fh.write(_records(added))
 
 
-def attach(store: Store, rows: list[Row], part: str, exports_dir: Path) -> dict[int, Facts]:
-    """The facts of `rows` (read without their messages, in id order), from the cache in `exports_dir` or
-    made from their conversations (read for those rows only); each row's `untrainable` is set from them.
-    Rows read now are added to the cache."""
-    key = _key()
-    kept = _read(exports_dir / NAME, key)
-    known = len(kept)
+def kept(exports_dir: Path) -> dict[int, tuple[bytes, Facts]]:
+    """{id: (uid, facts)} kept in `exports_dir` by the last export ({} if none, damaged or made by other code)."""
+    return _read(exports_dir / NAME, _key())
+
+
+def attach(store: Store, rows: list[Row], part: str, exports_dir: Path,
+           known: dict[int, tuple[bytes, Facts]]) -> dict[int, Facts]:
+    """The facts of `rows` (in id order; those read without their messages are found in `known`, what
+    `kept` gave, by id and uid, or made from their conversations, read then); each row's `untrainable` is
+    set from them. The facts made are added to the cache in `exports_dir`."""
     facts: dict[int, Facts] = {}
     missing = []
-    for r in rows:
-        uid = (r.data["uid"] or "").encode()
-        found = kept.get(r.data["id"])
-        if uid and found is not None and found[0] == uid:
-            facts[r.data["id"]] = found[1]
-        else:
-            missing.append(r.data["id"])
     added: dict[int, tuple[bytes, Facts]] = {}
+    for r in rows:
+        d = r.data
+        if d["messages"] is not None:  # (read whole)
+            f = facts[d["id"]] = facts_of(d)
+            if d["uid"]:
+                added[d["id"]] = (d["uid"].encode(), f)
+            continue
+        uid = (d["uid"] or "").encode()
+        found = known.get(d["id"])
+        if uid and found is not None and found[0] == uid:
+            facts[d["id"]] = found[1]
+        else:
+            missing.append(d["id"])
     for start in range(0, len(missing), 2000):
         for whole in stream_rows(store, part, verdicts=False, ids=missing[start:start + 2000]):
             d = whole.data
@@ -156,9 +165,8 @@ def attach(store: Store, rows: list[Row], part: str, exports_dir: Path) -> dict[
                 added[d["id"]] = (d["uid"].encode(), f)
     for r in rows:
         r.data["untrainable"] = facts[r.data["id"]].untrainable
-    if added and known and len(added) <= known // 10:  # (a few rows new to the cache: added at its end)
+    if added and known and len(added) <= len(known) // 10:  # (a few rows new to the cache: added at its end)
         _append(exports_dir / NAME, added)
     elif added:
-        kept.update(added)
-        _write(exports_dir / NAME, key, kept)
+        _write(exports_dir / NAME, _key(), {**known, **added})
     return facts

@@ -124,16 +124,16 @@ def _cells(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None) -
 
 def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = None,
           facts: dict[int, row_facts.Facts] | None = None) -> dict[str, Any]:
-    """The mix's counts per cell (`cells`: already counted), sources and lengths (`facts`: already measured,
-    of the rows read without their messages)."""
+    """The mix's counts per cell (`cells`: already counted), sources and lengths (`facts`: those measured
+    already, by row id)."""
     cells = _cells(rows, cmap, cells)
     per_dim: dict[str, dict[str, int]] = {}
     for (family, dim, value), n in cells.items():  # (each cell is one key and value: no two add up)
         per_dim.setdefault("family" if dim == "family" else f"{family}.{dim}", {})[value] = n
     prompt_chars, response_chars, turns = [], [], []
     for r in rows:  # the length of the turns' text joined by newlines, without joining it
-        if r.messages is None and facts is not None:
-            f = facts[r.id]
+        f = facts.get(r.id) if facts is not None else None
+        if f is not None:
             prompt_chars.append(f.prompt_chars)
             response_chars.append(f.response_chars)
             turns.append(f.turns)
@@ -264,13 +264,14 @@ def _chunked(rows: Iterable[dict[str, Any]], size: int = 5000) -> Iterator[bytes
 
 def _trl_lines(rows: list[Row], convert: Callable[[Row], dict[str, Any] | None], facts: dict[int, row_facts.Facts],
                size: int = 5000) -> Iterator[bytes]:
-    """TRL lines, `size` rows at a time: a row read without its messages from its kept line (`verified`
-    added), any other converted (the same bytes: keys sorted, `verified` last)."""
+    """TRL lines, `size` rows at a time: a row with `facts` from its line (`verified` added), any other
+    converted (the same bytes: keys sorted, `verified` last)."""
     for start in range(0, len(rows), size):
         out = []
         for r in rows[start:start + size]:
-            if r.messages is None:
-                out.append(facts[r.id].line + (b"true}\n" if verified(r) else b"false}\n"))
+            f = facts.get(r.id)
+            if f is not None:
+                out.append(f.line + (b"true}\n" if verified(r) else b"false}\n"))
             else:
                 out.append(orjson.dumps(convert(r), option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
         yield b"".join(out)
@@ -338,9 +339,9 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     # Only the accepted and the replaced rows are held in memory; the curation log streams the others.
     # With the log made by the second process and no other format, they are read without their messages:
     # what the export needs of those is kept between exports (`row_facts`).
-    light = log.process is not None and not formats
-    mixable = list(stream_rows(store, "mixable", light=light))
-    facts = row_facts.attach(store, mixable, "mixable", staging.out_dir) if light else None
+    known = row_facts.kept(staging.out_dir) if log.process is not None and not formats else None
+    mixable = list(stream_rows(store, "mixable", light=bool(known)))  # (read whole when nothing is kept yet)
+    facts = row_facts.attach(store, mixable, "mixable", staging.out_dir, known) if known is not None else None
     pool, reasons = trainable(mixable, seeds)
     clock.mark("load rows")
     mix = build_mix(pool, cmap, seed=seed, reasons=reasons)
