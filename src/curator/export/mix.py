@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from curator.gates.evidence import SET_LEVEL
-from curator.policy import exclusion_reason
+from curator.policy import EXCLUDING_GATES, exclusion_reason
 from curator.store import Store
 
 if TYPE_CHECKING:
@@ -55,17 +55,18 @@ class Row:
 
 
 def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool = False, light: bool = False,
-                ids: list[int] | None = None) -> Iterator[Row]:
+                ids: list[int] | None = None, gates: tuple[str, ...] | None = None) -> Iterator[Row]:
     """One part of what an export reads, in id order, streamed: `considered` (candidates and revisions),
     `mixable` (those of them accepted or replaced), `unmixable` (the others), `seeds` (every version) or
     `eval` (the private eval set, every version); each row with the current verdict of every gate (two
     cursors, merged by id; a verdict's detail only for the set-level gates, the only ones an export reads
     it of). `for_log`: only what the curation log reads; `light`: without messages and tools (see
-    `Store.export_rows`); `ids` (ascending): only those rows of the part."""
+    `Store.export_rows`); `ids` (ascending): only those rows of the part; `gates`: only those gates'
+    verdicts (default all)."""
     if not verdicts:
         yield from (Row(data) for data in store.export_rows(part, for_log=for_log, light=light, ids=ids))
         return
-    found = store.export_verdicts(part, details=SET_LEVEL, ids=ids)
+    found = store.export_verdicts(part, details=SET_LEVEL, ids=ids, gates=gates)
     upcoming = next(found, None)
     for data in store.export_rows(part, for_log=for_log, light=light, ids=ids):
         while upcoming is not None and upcoming[0] < data["id"]:
@@ -75,6 +76,11 @@ def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool
             upcoming = next(found, None)
         else:
             yield Row(data)
+
+
+# The gates whose verdicts the mix, the leak checks and the data files read of a row (the policy's, the
+# judge's score for the ranking, math and tools for `verified`); the curation log reads them all.
+MIX_GATES = (*EXCLUDING_GATES, "judge", "math", "tools")
 
 
 def load_rows(store: Store, part: str) -> list[Row]:

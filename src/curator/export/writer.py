@@ -36,7 +36,7 @@ from curator.export.formats import FORMATS, jsonl, trl, verified
 from curator.export import curation_log, row_facts
 from curator.export.curation_log import LogWriter
 from curator.export.files import write_file
-from curator.export.mix import Row, build_mix, load_rows, stream_rows, trainable
+from curator.export.mix import MIX_GATES, Row, build_mix, load_rows, stream_rows, trainable
 from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_chars_tokens
 from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
@@ -340,7 +340,8 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     # With the log made by the second process and no other format, they are read without their messages:
     # what the export needs of those is kept between exports (`row_facts`).
     known = row_facts.kept(staging.out_dir) if log.process is not None and not formats else None
-    mixable = list(stream_rows(store, "mixable", light=bool(known)))  # (read whole when nothing is kept yet)
+    # (read whole when nothing is kept yet; only the verdicts this process reads when the log is not made here)
+    mixable = list(stream_rows(store, "mixable", light=bool(known), gates=None if known is None else MIX_GATES))
     facts = row_facts.attach(store, mixable, "mixable", staging.out_dir, known) if known is not None else None
     pool, reasons = trainable(mixable, seeds)
     clock.mark("load rows")

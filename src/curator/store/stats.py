@@ -163,24 +163,25 @@ class StatsQueries:
             f"SELECT count(*), coalesce(sum(state = 'accepted'), 0) FROM examples WHERE {EXPORT_PARTS[part]}").fetchone()
         return total, accepted
 
-    def export_verdicts(self, part: str, *, details: tuple[str, ...] | None = None, ids: list[int] | None = None
-                        ) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
+    def export_verdicts(self, part: str, *, details: tuple[str, ...] | None = None, ids: list[int] | None = None,
+                        gates: tuple[str, ...] | None = None) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
         """(example id, gate -> its current verdict: verdict, score, reason, detail) for every example of
         one part of an export that has a verdict, in id order, streamed (the curator's audits are not applied).
         `details`: the gates whose detail is read (the others' is {}); default all. `ids` (ascending, of
-        that part): only those examples."""
+        that part): only those examples. `gates`: only those gates' verdicts (default all)."""
         where = EXPORT_PARTS[part]
         detail = "v.detail" if details is None else \
             f"CASE WHEN c.gate IN ({', '.join(repr(g) for g in details)}) THEN v.detail ELSE '{{}}' END"
         sql = (f"SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, {detail} "
                f"FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id ")
+        only = "" if gates is None else f"AND c.gate IN ({', '.join(repr(g) for g in gates)}) "
         if ids is None:
             cursor = self.conn.execute(f"{sql} WHERE c.example_id IN (SELECT id FROM examples WHERE {where}) "
-                                       "ORDER BY c.example_id")
+                                       f"{only}ORDER BY c.example_id")
             chunks = iter(lambda: cursor.fetchmany(5000), [])
         else:  # (sorted by example and then gate, the order of the primary key the query above walks)
             escaped = sql.replace("{", "{{").replace("}", "}}")  # (`rows_in` formats the statement)
-            chunks = iter([sorted(self.rows_in(f"{escaped} WHERE c.example_id IN ({{in}})", ids),
+            chunks = iter([sorted(self.rows_in(f"{escaped} WHERE c.example_id IN ({{in}}) {only}", ids),
                                   key=lambda r: (r[0], r[1]))])
         loads = orjson.loads
         current, gates = None, {}
