@@ -102,10 +102,19 @@ def parts(store: Store, rows: Iterable[Row], others: Iterable[Row] = (),
         del batch  # (not alive while the next one is read: see `batched`)
 
 
+def stamp(d: dict[str, Any], verdicts: dict[str, dict], decisions: list[tuple[dict, bool]]) -> bytes:
+    """A row's stamp (`Store.log_stamps`, the same text) from the row, its current verdicts and its decisions."""
+    ids = ",".join([str(verdicts[gate]["verdict_id"]) for gate in sorted(verdicts)])
+    last = max(e["id"] for e, _ in decisions) if decisions else ""
+    replaced = "" if d["superseded_by"] is None else d["superseded_by"]
+    return (f"{d['uid'] or ''}|{d['state'] or ''}|{replaced}|{d['role'] or ''}|{ids}|{len(decisions)}:{last}"
+            ).encode()
+
+
 def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
-              fragments: _Fragments) -> Iterator[tuple[int, bytes, bytes, str, bool]]:
-    """`parts` of one chunk, each with whether it may be kept for the next export (not when it holds the
-    evidence of a duplicate or a leak: that also depends on the row it matched)."""
+              fragments: _Fragments) -> Iterator[tuple[int, bytes, bytes, str, bytes]]:
+    """`parts` of one chunk, each with its row's stamp, or b"" when the entry may not be kept for the next
+    export (it holds the evidence of a duplicate or a leak, which also depends on the row it matched)."""
     decisions = store.export_decisions([r.data["id"] for r in rows])
     steered = store.steering_runs(sorted({r.data["job_id"] for r in rows if r.data.get("job_id") is not None}))
     found = {r.data["id"]: matches(r.verdicts) for r in rows if _any_set_level_failure(r.verdicts)}
@@ -164,7 +173,8 @@ def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
             fallback = f"not accepted (state {state})"  # (the mix names every accepted or replaced row)
         else:
             fallback = exclusion_reason(d, verdicts) or f"not accepted (state {state})"
-        yield example_id, head, tail, fallback, example_id not in found
+        yield example_id, head, tail, fallback, b"" if example_id in found else \
+            stamp(d, verdicts, decisions.get(example_id, ()))
 
 
 def lines(entries: Iterable[tuple[int, bytes, bytes, str]], reasons: dict[int, str],
@@ -269,31 +279,22 @@ def _records(store: Store, evals: list[Row], previous: _Previous) -> Iterator[by
     fragments = _Fragments()
     for part in ("considered", "seeds"):
         if not previous:
-            stamped = zip(store.log_stamps(part), stream_rows(store, part, for_log=True))
-            for window in batched(stamped, _WINDOW):
-                stamps = {}
-                for (example_id, stamp), row in window:
-                    if row.id != example_id:  # (one snapshot: the same rows in the same order)
-                        raise LogError(f"row #{row.id} read where #{example_id} was stamped")
-                    stamps[example_id] = stamp.encode()
-                rows = [row for _, row in window]
-                del window
-                for example_id, head, tail, fallback, keep in _parts_of(store, rows, known, fragments):
-                    yield _record(example_id, stamps[example_id] if keep else b"", head, tail, fallback)
+            for rows in batched(stream_rows(store, part, for_log=True), _WINDOW):
+                for example_id, head, tail, fallback, stamped in _parts_of(store, rows, known, fragments):
+                    yield _record(example_id, stamped, head, tail, fallback)
                 del rows
             continue
         for window in batched(store.log_stamps(part), _WINDOW):
-            old = [(example_id, stamp.encode()) for example_id, stamp in window]
-            found = {example_id: previous.record(example_id, stamp) for example_id, stamp in old}
-            missing = [example_id for example_id, record in found.items() if record is None]
+            ids = [example_id for example_id, _ in window]
+            found = {example_id: previous.record(example_id, stamped.encode()) for example_id, stamped in window}
+            del window
+            missing = [example_id for example_id in ids if found[example_id] is None]
             if missing:
                 rows = list(stream_rows(store, part, for_log=True, ids=missing))
-                stamps = dict(old)
-                for example_id, head, tail, fallback, keep in _parts_of(store, rows, known, fragments):
-                    found[example_id] = _record(example_id, stamps[example_id] if keep else b"", head, tail,
-                                                fallback)
+                for example_id, head, tail, fallback, stamped in _parts_of(store, rows, known, fragments):
+                    found[example_id] = _record(example_id, stamped, head, tail, fallback)
                 del rows
-            for example_id, _ in old:
+            for example_id in ids:
                 yield found[example_id]
 
 

@@ -26,7 +26,7 @@ EXPORT_PARTS = {"considered": "kind IN ('candidate', 'revision')", "seeds": "kin
                 "unmixable": "kind IN ('candidate', 'revision') AND NOT (state = 'accepted' OR superseded_by IS NOT NULL)"}
 
 # What the curation log reads of a row (`export_rows(..., for_log=True)`).
-LOG_COLUMNS = ("id", "kind", "role", "family", "task_type", "state", "source_type", "messages", "tools", "model",
+LOG_COLUMNS = ("id", "uid", "kind", "role", "family", "task_type", "state", "source_type", "messages", "tools", "model",
                "job_id", "parent_id", "lineage", "version", "superseded_by")
 
 TABLES = ("sources", "passages", "examples", "gate_verdicts", "decisions", "jobs", "exports")
@@ -146,7 +146,8 @@ class StatsQueries:
         """(id, stamp) of every row of one part of an export, in id order: the stamp changes whenever
         anything the curation log says of the row may change (its uid, state, role, replacement, current
         verdicts, decisions; the rest of a row is never rewritten), so a log entry made for one stamp
-        holds for as long as the row keeps it."""
+        holds for as long as the row keeps it. `export.curation_log.stamp` makes the same from a row read
+        whole."""
         cursor = self.conn.execute(
             "SELECT e.id, coalesce(e.uid, '') || '|' || coalesce(e.state, '') || '|' || "
             "coalesce(e.superseded_by, '') || '|' || "
@@ -165,14 +166,14 @@ class StatsQueries:
 
     def export_verdicts(self, part: str, *, details: tuple[str, ...] | None = None, ids: list[int] | None = None,
                         gates: tuple[str, ...] | None = None) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
-        """(example id, gate -> its current verdict: verdict, score, reason, detail) for every example of
+        """(example id, gate -> its current verdict: verdict, score, reason, detail, verdict_id) for every example of
         one part of an export that has a verdict, in id order, streamed (the curator's audits are not applied).
         `details`: the gates whose detail is read (the others' is {}); default all. `ids` (ascending, of
         that part): only those examples. `gates`: only those gates' verdicts (default all)."""
         where = EXPORT_PARTS[part]
         detail = "v.detail" if details is None else \
             f"CASE WHEN c.gate IN ({', '.join(repr(g) for g in details)}) THEN v.detail ELSE '{{}}' END"
-        sql = (f"SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, {detail} "
+        sql = (f"SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, {detail}, c.verdict_id "
                f"FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id ")
         only = "" if gates is None else f"AND c.gate IN ({', '.join(repr(g) for g in gates)}) "
         if ids is None:
@@ -186,13 +187,13 @@ class StatsQueries:
         loads = orjson.loads
         current, gates = None, {}
         for chunk in chunks:
-            for example_id, gate, verdict, score, reason, detail in chunk:
+            for example_id, gate, verdict, score, reason, detail, verdict_id in chunk:
                 if example_id != current:
                     if current is not None:
                         yield current, gates
                     current, gates = example_id, {}
                 gates[gate] = {"verdict": verdict, "score": score, "reason": reason,
-                               "detail": {} if detail == "{}" else loads(detail)}
+                               "detail": {} if detail == "{}" else loads(detail), "verdict_id": verdict_id}
         if current is not None:
             yield current, gates
 
