@@ -213,13 +213,14 @@ CACHE = ".curation_log.cache"
 _WINDOW = 2000  # rows whose stamps are compared with the cache at a time
 
 
-def _cache_key() -> bytes:
-    """What cached entries were made by: this format and the code that shapes an entry."""
+def _cache_key(store: Store) -> bytes:
+    """What cached entries were made by: this format, the code that shapes an entry and the store's schema
+    (a migration may rewrite rows)."""
     from curator import policy
     from curator.gates import evidence, trainable
     from curator.store import stats
 
-    digest = hashlib.sha256(b"curation log cache 1")
+    digest = hashlib.sha256(b"curation log cache 1 %d" % store.version)
     for module in (__file__, policy.__file__, evidence.__file__, trainable.__file__, stats.__file__):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest().encode()
@@ -331,15 +332,15 @@ def _child(db_path: str, folder: str) -> None:
     spool = Path(folder) / ".curation_log.parts"
     cache = Path(folder).parent / CACHE
     try:
-        key = _cache_key()
-        previous = _Previous(cache, key)
-        try:
-            with Store(db_path, readonly=True, migrate=False, create=False, checked_by_parent=True) as store:
+        with Store(db_path, readonly=True, migrate=False, create=False, checked_by_parent=True) as store:
+            key = _cache_key(store)
+            previous = _Previous(cache, key)
+            try:
                 with store.snapshot():  # (the rows and their stamps as of one moment)
                     evals = load_rows(store, "eval")
                     _spool(_records(store, evals, previous), spool, key)
-        finally:
-            previous.close()
+            finally:
+                previous.close()
         say("spooled", None)
         sent = pickle.load(into)  # (where the mix's reasons are, or None: the export stopped)
         reasons = None if sent is None else pickle.loads(Path(sent).read_bytes())

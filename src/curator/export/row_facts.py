@@ -61,12 +61,13 @@ def facts_of(d: dict) -> Facts:
                  line[:-1] + b',"verified":')
 
 
-def _key() -> bytes:
-    """What the kept facts were made by: this format and the code that makes them."""
+def _key(store: Store) -> bytes:
+    """What the kept facts were made by: this format, the code that makes them and the store's schema
+    (a migration may rewrite rows)."""
     from curator.export import formats
     from curator.gates import trainable
 
-    digest = hashlib.sha256(b"row facts 1")
+    digest = hashlib.sha256(b"row facts 1 %d" % store.version)
     for module in (__file__, formats.__file__, trainable.__file__):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest().encode()
@@ -131,9 +132,10 @@ def _append(path: Path, added: dict[int, tuple[bytes, Facts]]) -> None:
         fh.write(_records(added))
 
 
-def kept(exports_dir: Path) -> dict[int, tuple[bytes, Facts]]:
-    """{id: (uid, facts)} kept in `exports_dir` by the last export ({} if none, damaged or made by other code)."""
-    return _read(exports_dir / NAME, _key())
+def kept(store: Store, exports_dir: Path) -> dict[int, tuple[bytes, Facts]]:
+    """{id: (uid, facts)} kept in `exports_dir` by the last export of `store` ({} if none, damaged or made by
+    other code)."""
+    return _read(exports_dir / NAME, _key(store))
 
 
 def attach(store: Store, rows: list[Row], part: str, exports_dir: Path,
@@ -168,5 +170,5 @@ def attach(store: Store, rows: list[Row], part: str, exports_dir: Path,
     if added and known and len(added) <= len(known) // 10:  # (a few rows new to the cache: added at its end)
         _append(exports_dir / NAME, added)
     elif added:
-        _write(exports_dir / NAME, _key(), {**known, **added})
+        _write(exports_dir / NAME, _key(store), {**known, **added})
     return facts

@@ -339,7 +339,7 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     # Only the accepted and the replaced rows are held in memory; the curation log streams the others.
     # With the log made by the second process and no other format, they are read without their messages:
     # what the export needs of those is kept between exports (`row_facts`).
-    known = row_facts.kept(staging.out_dir) if log.process is not None and not formats else None
+    known = row_facts.kept(store, staging.out_dir) if log.process is not None and not formats else None
     # (read whole when nothing is kept yet; only the verdicts this process reads when the log is not made here)
     mixable = list(stream_rows(store, "mixable", light=bool(known), gates=None if known is None else MIX_GATES))
     facts = row_facts.attach(store, mixable, "mixable", staging.out_dir, known) if known is not None else None
