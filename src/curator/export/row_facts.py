@@ -46,6 +46,15 @@ def facts_of(d: dict) -> Facts:
     from curator.export.formats import trl_without_verified
 
     messages = d["messages"]
+    prompt, response = lengths(messages)
+    why = untrainable(messages or [], d.get("tools"))
+    line = orjson.dumps(trl_without_verified(d), option=_SORTED)
+    return Facts(why, prompt, response, len(messages), line[:-1] + b',"verified":')
+
+
+def lengths(messages: list[dict]) -> tuple[int, int]:
+    """(prompt, response) characters: the length of the user and system turns' text, and of the
+    assistant turns' text, each joined by newlines (without joining it)."""
     prompt = response = asked = answered = 0
     for m in messages:
         role = m["role"]
@@ -55,10 +64,7 @@ def facts_of(d: dict) -> Facts:
         elif role == "user" or role == "system":
             prompt += len(m.get("content") or "")
             asked += 1
-    why = untrainable(messages or [], d.get("tools"))
-    line = orjson.dumps(trl_without_verified(d), option=_SORTED)
-    return Facts(why, prompt + max(asked - 1, 0), response + max(answered - 1, 0), len(messages),
-                 line[:-1] + b',"verified":')
+    return prompt + max(asked - 1, 0), response + max(answered - 1, 0)
 
 
 def _key(store: Store) -> bytes:

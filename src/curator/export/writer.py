@@ -131,25 +131,16 @@ def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = N
     for (family, dim, value), n in cells.items():  # (each cell is one key and value: no two add up)
         per_dim.setdefault("family" if dim == "family" else f"{family}.{dim}", {})[value] = n
     prompt_chars, response_chars, turns = [], [], []
-    for r in rows:  # the length of the turns' text joined by newlines, without joining it
+    for r in rows:
         f = facts.get(r.id) if facts is not None else None
         if f is not None:
             prompt_chars.append(f.prompt_chars)
             response_chars.append(f.response_chars)
             turns.append(f.turns)
             continue
-        prompt = response = 0
-        asked = answered = 0
-        for m in r.data["messages"]:
-            role = m["role"]
-            if role == "assistant":
-                response += len(m.get("content") or "")
-                answered += 1
-            elif role == "user" or role == "system":
-                prompt += len(m.get("content") or "")
-                asked += 1
-        prompt_chars.append(prompt + max(asked - 1, 0))
-        response_chars.append(response + max(answered - 1, 0))
+        prompt, response = row_facts.lengths(r.data["messages"])
+        prompt_chars.append(prompt)
+        response_chars.append(response)
         turns.append(len(r.data["messages"]))
     return {
         "rows": len(rows), "counts": per_dim,
