@@ -10,8 +10,14 @@ are known; the bytes are those of the whole entry dumped with sorted keys.
 
 A large log is made in a second process (`LogWriter(..., in_child=True)`), started with the export, so
 it runs on the other core while this one loads rows, builds the mix and writes the data files: the
-child reads the store on its own connection, spools the parts to a file in the staging folder, and
-joins them when the mix's reasons arrive. A small log is made in this process, after the mix.
+child reads the store in one read transaction on its own connection, spools the parts to a file in the
+staging folder, and joins them as soon as the mix's reasons arrive (`LogWriter.send`, right after the
+mix is built). A small log is made in this process, after the mix.
+
+The spool is kept beside the versions for the next export (CACHE): each entry with its row's stamp
+(`Store.log_stamps`, or `stamp` from a row read whole: whatever can change what the log says of the
+row). The next large log copies the entry of every row whose stamp is unchanged and makes the others;
+an entry that holds evidence (which also depends on the row matched) is never kept.
 """
 
 from __future__ import annotations
