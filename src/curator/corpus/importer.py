@@ -16,7 +16,9 @@ from pathlib import Path
 
 from curator.batching import batched
 from curator.window import Window
-from curator.corpus.analysis import Analysis, analyse
+from curator.corpus import readers
+from curator.corpus.analysis import Analysis, analyse, analyse_packed, pack
+from curator.corpus.blocks import Block, Joined, text_block
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256
 from curator.corpus.spans import file_spans
 from curator.corpus.split import Span
@@ -33,6 +35,9 @@ WRITE_BATCHES = 4
 WRITE_CHARS = 3_000_000
 # Files at least this big are classified in worker processes (start-up costs ~0.1 s a worker).
 PARALLEL_MIN_BYTES = 16 << 20
+# A text file is split by the workers in blocks of this many of the reader's chunks (2 MB: ~2,000
+# passages; a few blocks are in flight at once).
+BLOCK_CHUNKS = 2
 Progress = Callable[[int], None]
 
 
@@ -81,7 +86,9 @@ def _analysed(batches: Iterable[list[tuple[Span, int | None]]], window: Window,
     limit = 2 * (getattr(pool, "_max_workers", 2) or 2)
     for batch in batches:
         texts = [s.text for s, _ in batch]
-        in_flight.append((batch, texts, pool.submit(analyse, texts, window)))
+        packed = pack(texts)
+        future = pool.submit(analyse, texts, window) if packed is None else pool.submit(analyse_packed, *packed, window)
+        in_flight.append((batch, texts, future))
         if len(in_flight) >= limit:
             done, texts, future = in_flight.popleft()
             yield done, texts, future.result()
@@ -108,15 +115,15 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     name = str(path)
     pending: list[tuple] = []  # rows of the passages table, in `_write`'s column order
     batches = chars = writes = 0
+    found = _found(path, field_name, window, counter, problems, pool)
     try:
-        spans = file_spans(path, field_name, window, counter, problems)
-        for batch, texts, analyses in _analysed(batched(spans, BATCH), window, pool):
+        for batch in batched(found, BATCH):
             if cancel.is_set():
                 raise ImportCancelled(name)
-            pending += [(source_id, name, line, span.start, span.end, span.text, key, tags, quality, rules, families,
-                         stamp) for (span, line), (key, tags, quality, rules, families) in zip(batch, analyses)]
+            pending += [(source_id, name, line, start, end, text, key, tags, quality, rules, families, stamp)
+                        for line, start, end, text, (key, tags, quality, rules, families) in batch]
             batches += 1
-            chars += sum(map(len, texts))
+            chars += sum(end - start for _, start, end, _, _ in batch)
             if batches >= min(WRITE_BATCHES, 1 << writes) or chars >= WRITE_CHARS:
                 added += _write(store, source_id, pending)
                 seen += len(pending)
@@ -128,12 +135,68 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
             added += _write(store, source_id, pending)
             seen += len(pending)
     except BaseException:
+        found.close()  # (its blocks still queued are dropped)
         store.abandon_source(source_id)
         raise
     store.complete_source(source_id)
     if progress:
         progress(counter.bytes_read - reported)
     return added, seen, problems
+
+
+Found = tuple[int | None, int, int, "str | bytes", Analysis]  # line, start, end, text, analysis
+
+
+def _found(path: Path, field_name: str, window: Window, counter: ByteCount, problems: list[str],
+           pool: Executor | None) -> Iterator[Found]:
+    """The passages of a file with their analyses, in order. A text file with a pool is split by the
+    workers, each a block of it (`curator.corpus.blocks`); otherwise this process splits it and the
+    pool (if any) analyses."""
+    size = path.stat().st_size
+    if pool is not None and size and path.suffix.lower() in (".txt", ".md"):
+        blocks = _blocks(path, size, window, counter, pool)
+        joined = Joined(blocks)
+        for start, end, text, analysis in joined:
+            yield None, start, end, text, analysis
+        blocks.close()  # (its blocks still queued are dropped)
+        if joined.resume is None:
+            return
+        # A block found no place to hand over (a pathological file): the rest is read from the start
+        # (progress stands still until then).
+        resume = joined.resume
+        spans: Iterable[tuple[Span, int | None]] = (
+            (s, line) for s, line in file_spans(path, field_name, window, ByteCount(), problems) if s.start >= resume)
+        counter.bytes_read = size
+    else:
+        spans = file_spans(path, field_name, window, counter, problems)
+    for batch, _, analyses in _analysed(batched(spans, BATCH), window, pool):
+        for (span, line), analysis in zip(batch, analyses):
+            yield line, span.start, span.end, span.text, analysis
+
+
+def _blocks(path: Path, size: int, window: Window, counter: ByteCount, pool: Executor) -> Iterator[Block]:
+    """The blocks of a text file, split and analysed by the pool, in order (a few in flight at once)."""
+    chunk = readers.CHUNK_BYTES
+    block = BLOCK_CHUNKS * chunk
+    limit = 2 * (getattr(pool, "_max_workers", 2) or 2)
+    in_flight: deque[tuple[int, Future[Block]]] = deque()
+    try:
+        for start in range(0, size, block):
+            stop = min(start + block, size)
+            in_flight.append((stop, pool.submit(text_block, path, start, stop, size, window, chunk)))
+            if len(in_flight) >= limit:
+                stop, future = in_flight.popleft()
+                result = future.result()
+                counter.bytes_read = stop
+                yield result
+        while in_flight:
+            stop, future = in_flight.popleft()
+            result = future.result()
+            counter.bytes_read = stop
+            yield result
+    finally:
+        for _, future in in_flight:
+            future.cancel()
 
 
 def _write(store: Store, source_id: int, rows: list[tuple]) -> int:

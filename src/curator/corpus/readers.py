@@ -48,13 +48,29 @@ def _check_start(path: Path, head: bytes) -> None:
         raise CorpusError(f"{path}: binary file (NUL byte at byte {nul})")
 
 
-def text_chunks(path: Path, counter: ByteCount) -> Iterator[str]:
-    """Decode a text file as UTF-8 (a BOM is dropped), chunk by chunk; CorpusError on bad bytes."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+def text_chunks(path: Path, counter: ByteCount, start: int = 0, chunk_bytes: int | None = None) -> Iterator[str]:
+    """Decode a text file as UTF-8 (a BOM is dropped), chunk by chunk; CorpusError on bad bytes.
+
+    From byte `start` on (a multiple of `chunk_bytes`, so the chunks end where those of a reading from
+    the start end), its first characters are those that begin there or after: the bytes that finish one
+    begun before are skipped (at most three). `chunk_bytes` is CHUNK_BYTES unless given."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if start == 0 else "utf-8")("strict")
     with path.open("rb") as fh:
-        first = True
+        first = start == 0
+        if start:
+            fh.seek(start)
+            head = fh.read(chunk_bytes)
+            skip = 0
+            while skip < min(3, len(head)) and head[skip] & 0xC0 == 0x80:
+                skip += 1
+            counter.bytes_read = start + skip
+            pending: bytes | None = head[skip:]
+        else:
+            pending = None
         while True:
-            data = fh.read(CHUNK_BYTES)
+            data = fh.read(chunk_bytes) if pending is None else pending
+            pending = None
             if first:
                 _check_start(path, data)
                 first = False

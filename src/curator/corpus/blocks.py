@@ -1,0 +1,135 @@
+"""A big text file split and analysed in blocks by worker processes, and joined again exactly.
+
+Each worker reads its own byte range of the file (`text_block`): the importing process sends no text
+and splits nothing; it only writes what comes back. Splitting is a running state (short paragraphs are
+merged into the passage before them), so a block read from its own start does not know the passage it
+starts in. Its worker therefore also reads on past its end, beside the reading of the next block (which
+starts there afresh), until both readings note the same mark (`split.passages`): a paragraph kept whole
+that begins a passage, in the same state of the reading. From that mark on, the two readings go on
+alike, so the block hands over there: it keeps its passages before the mark, the next block its
+passages from the mark on (`joined`). Blocks end at multiples of the reading's chunk size, so every
+reading's chunks end where those of one reading from the start of the file end, and a paragraph too
+long to wait for (`split.MAX_PARAGRAPH`) is cut at the same place.
+
+A block whose two readings never meet (a pathological file) is read on to the end of the file, and the
+blocks after it give nothing: the result is then slower, never different.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from curator.corpus.analysis import Analysis, analyse
+from curator.corpus.readers import ByteCount, text_chunks
+from curator.corpus.split import Span, passages
+from curator.window import Window
+
+_CONTINUATION = bytes(range(0x80, 0xC0))  # the bytes of UTF-8 that go on a character
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class Block:
+    """What a worker returns for one block: its passages (offsets from the block's first character,
+    texts as UTF-8) with their analyses, where the next block takes over (None: no block does, this one
+    was read to the end of the file), where the next block's first character is, and whether the block
+    found no place to hand over near its end (`lost`: it is then of no use)."""
+
+    starts: array
+    ends: array
+    texts: list[bytes]
+    analyses: list[Analysis]
+    handover: int | None
+    next_origin: int
+    lost: bool = False
+
+
+def _chars(path: Path, start: int, stop: int) -> int:
+    """How many characters begin in bytes [start, stop) of a UTF-8 file (a BOM at byte 0 is none)."""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read(stop - start)
+    n = len(data.translate(None, _CONTINUATION))
+    return n - 1 if start == 0 and data.startswith(_BOM) else n
+
+
+def split_block(path: Path, start: int, stop: int, size: int, window: Window,
+                chunk_bytes: int) -> tuple[list[Span], int | None, int, bool]:
+    """The passages of bytes [start, stop) of a text file (offsets from the block's first character),
+    the offset where the next block takes over (None if none does), the next block's first character,
+    and whether no place to hand over was found within about a block's length past the end (lost)."""
+    marks: list[tuple[int, int, int, int]] = []
+    mine = passages(text_chunks(path, ByteCount(), start, chunk_bytes), window, marks)
+    if stop >= size:
+        return list(mine), None, 0, False
+    origin = _chars(path, start, stop)  # the next block's first character, counted from this one's
+    limit = origin + (stop - start)  # (a block has at most as many characters as bytes)
+    next_marks: list[tuple[int, int, int, int]] = []
+    theirs = passages(text_chunks(path, ByteCount(), stop, chunk_bytes), window, next_marks)
+    out: list[Span] = []
+    mine_at = theirs_at = 0  # the marks looked at so far
+    while True:
+        while mine_at >= len(marks) or marks[mine_at][0] < origin:
+            if mine_at < len(marks):
+                mine_at += 1
+                continue
+            try:
+                out.append(next(mine))
+            except StopIteration:  # read to the end of the file: no block takes over
+                return out, None, origin, False
+            if out[-1].start > limit:
+                return out, None, origin, True
+        while theirs_at >= len(next_marks):
+            try:
+                span = next(theirs)
+            except StopIteration:  # the next block's reading ended without meeting this one's
+                out.extend(mine)  # (within `limit`: neither reading found a mark before it)
+                return out, None, origin, False
+            if span.start + origin > limit:
+                return out, None, origin, True
+        ours, theirs_mark = marks[mine_at], tuple(x + origin for x in next_marks[theirs_at])
+        if ours == theirs_mark:
+            handover = ours[0]
+            return [p for p in out if p.start < handover], handover, origin, False
+        if ours[0] <= theirs_mark[0]:
+            mine_at += 1
+        if theirs_mark[0] <= ours[0]:
+            theirs_at += 1
+
+
+def text_block(path: Path, start: int, stop: int, size: int, window: Window, chunk_bytes: int) -> Block:
+    """Split and analyse one block of a text file (what a worker process does)."""
+    spans, handover, origin, lost = split_block(path, start, stop, size, window, chunk_bytes)
+    if lost:
+        return Block(array("q"), array("q"), [], [], None, origin, True)
+    texts = [s.text for s in spans]
+    return Block(array("q", [s.start for s in spans]), array("q", [s.end for s in spans]),
+                 [t.encode("utf-8") for t in texts], analyse(texts, window), handover, origin)
+
+
+class Joined:
+    """The passages of consecutive blocks of one file, in order, as one reading of the whole file
+    yields them: (start, end, UTF-8 text, analysis), offsets from the file's first character. If a
+    block is lost, the iteration stops there and `resume` is the offset where the passages not given
+    yet begin (the rest must be read from the start of the file, those before it skipped)."""
+
+    def __init__(self, blocks: Iterable[Block]) -> None:
+        self.blocks, self.resume = blocks, None
+
+    def __iter__(self) -> Iterator[tuple[int, int, bytes, Analysis]]:
+        base = 0  # the block's first character, from the file's
+        covered = 0  # the passages before this offset were given
+        for block in self.blocks:
+            if block.lost:
+                self.resume = covered
+                return
+            for start, end, text, analysis in zip(block.starts, block.ends, block.texts, block.analyses):
+                if base + start >= covered:
+                    yield base + start, base + end, text, analysis
+            if block.handover is None:
+                return  # read to the end of the file
+            covered = max(covered, base + block.handover)
+            base += block.next_origin

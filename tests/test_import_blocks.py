@@ -1,0 +1,97 @@
+"""A text file split in blocks by the workers is joined into exactly the passages of one reading."""
+
+import random
+from array import array
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from curator.corpus import blocks as blocks_module
+from curator.corpus import importer as importer_module
+from curator.corpus import readers, split
+from curator.corpus.blocks import Block, Joined, split_block, text_block
+from curator.corpus.importer import import_paths
+from curator.corpus.readers import ByteCount, text_chunks
+from curator.corpus.split import passages
+from curator.store import Store
+from curator.window import Window
+
+WORDS = ["سلام", "کتاب", "é", "a", "𝔸", "دانش‌آموز", "۱۲۳", "x.", "؟", "!", "«نقل»", "فتوسنتز"]
+SEPARATORS = [" ", " ", " ", "\n", "\n\n", "\n \n", "\n\n\n", ". ", "\r\n\r\n", "\u00a0\n\n"]
+
+
+def _text(rng: random.Random, words: int) -> str:
+    text = "".join(rng.choice(WORDS) + rng.choice(SEPARATORS) for _ in range(words))
+    return ("\ufeff" + text) if rng.random() < 0.2 else text
+
+
+def _one_reading(path: Path, window: Window, chunk: int) -> list[tuple[int, int, str]]:
+    return [(s.start, s.end, s.text) for s in passages(text_chunks(path, ByteCount(), 0, chunk), window)]
+
+
+def _joined(path: Path, window: Window, chunk: int, block: int) -> tuple[list[tuple[int, int, str]], int | None]:
+    size = path.stat().st_size
+    found = []
+    for start in range(0, size, block):
+        spans, handover, origin, lost = split_block(path, start, min(start + block, size), size, window, chunk)
+        found.append(Block(array("q", [s.start for s in spans]), array("q", [s.end for s in spans]),
+                           [s.text for s in spans], [None] * len(spans), handover, origin, lost))
+    joined = Joined(found)
+    return [(start, end, text) for start, end, text, _ in joined], joined.resume
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_blocks_join_into_the_passages_of_one_reading(tmp_path: Path, monkeypatch, seed: int) -> None:
+    rng = random.Random(seed)
+    path = tmp_path / "a.txt"
+    handed_over = 0
+    for _ in range(25):
+        path.write_text(_text(rng, rng.randint(50, 2500)), encoding="utf-8")
+        window = Window(rng.randint(5, 60), rng.randint(80, 400))
+        chunk = rng.choice([63, 64, 256, 1000])
+        block = chunk * rng.randint(1, 6)
+        monkeypatch.setattr(split, "MAX_PARAGRAPH", rng.choice([64_000, 300, 1000]))
+        expected = _one_reading(path, window, chunk)
+        found, resume = _joined(path, window, chunk, block)
+        if resume is not None:  # what the importer then reads from the start
+            found += [p for p in expected if p[0] >= resume]
+        else:
+            handed_over += 1
+        assert found == expected
+    assert handed_over >= 5  # (the joins were tried, not only the fallback)
+
+
+def test_a_file_without_a_place_to_hand_over_is_read_again_from_the_start(tmp_path: Path, monkeypatch) -> None:
+    # No blank line at all: every paragraph is cut at MAX_PARAGRAPH, none is kept whole, no block hands over.
+    path = tmp_path / "a.txt"
+    path.write_text(" ".join(f"جملهٔ {i} درباره کتاب است." for i in range(3000)), encoding="utf-8")
+    size = path.stat().st_size
+    monkeypatch.setattr(split, "MAX_PARAGRAPH", 2000)
+    assert split_block(path, 0, 4096, size, Window(), 4096)[3]  # lost
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(importer_module, "BLOCK_CHUNKS", 1)
+    with Store(tmp_path / "one.db") as one:
+        import_paths(one, [path], workers=1)
+        expected = one.conn.execute('SELECT start, "end", text, key_hash, rules FROM passages ORDER BY id').fetchall()
+    seen: list[int] = []
+    with Store(tmp_path / "two.db") as two, ThreadPoolExecutor(2) as pool:
+        importer_module.import_file(two, path, pool=pool, progress=seen.append)
+        found = two.conn.execute('SELECT start, "end", text, key_hash, rules FROM passages ORDER BY id').fetchall()
+    assert found == expected and len(found) > 20
+    assert sum(seen) == size
+
+
+def test_a_block_returns_its_texts_as_utf8_and_offsets_from_its_first_character(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("\n\n".join("کتاب " * 60 + f"شمارهٔ {i}." for i in range(40)), encoding="utf-8")
+    size = path.stat().st_size
+    first = text_block(path, 0, 4096, size, Window(), 4096)
+    second = text_block(path, 4096, 8192, size, Window(), 4096)
+    assert first.handover is not None and not first.lost
+    text = path.read_text(encoding="utf-8")
+    for block, base in ((first, 0), (second, first.next_origin)):
+        for start, end, data in zip(block.starts, block.ends, block.texts):
+            assert data == text[base + start: base + end].encode("utf-8")
+    assert first.next_origin == len(path.read_bytes()[:4096].decode("utf-8", "ignore"))
+    assert blocks_module._chars(path, 0, size) == len(text)
