@@ -56,19 +56,60 @@ def _chars(path: Path, start: int, stop: int) -> int:
     return n - 1 if start == 0 and data.startswith(_BOM) else n
 
 
+def _two_readings(path: Path, start: int, stop: int, chunk_bytes: int, origin: int
+                  ) -> tuple[Iterator[str], Iterator[str]]:
+    """The chunks of a reading from `start` and of one from `stop` (`origin` characters on), the bytes
+    from `stop` on decoded once for both. The second reading is taken only once the first is past `stop`."""
+    counter = ByteCount()
+    source = text_chunks(path, counter, start, chunk_bytes)
+    after: list[str] = []  # the chunks from `stop` on (a few: the readings meet soon after it)
+    before = 0  # the characters of the chunks before `stop`
+
+    def fetch() -> bool:
+        text = next(source, None)
+        if text is not None:
+            after.append(text)
+        return text is not None
+
+    def first() -> Iterator[str]:
+        nonlocal before
+        while counter.bytes_read < stop:  # the next chunk begins before `stop`
+            text = next(source, None)
+            if text is None:
+                return
+            before += len(text)
+            yield text
+        at = 0
+        while at < len(after) or fetch():
+            yield after[at]
+            at += 1
+
+    def second() -> Iterator[str]:
+        if counter.bytes_read < stop:
+            raise RuntimeError("the next block's reading was taken before this one reached it")
+        skip = origin - before  # the character begun before `stop` and ended after it (if any)
+        at = 0
+        while at < len(after) or fetch():
+            yield after[at][skip:] if at == 0 else after[at]
+            at += 1
+
+    return first(), second()
+
+
 def split_block(path: Path, start: int, stop: int, size: int, window: Window,
                 chunk_bytes: int) -> tuple[list[Span], int | None, int, bool]:
     """The passages of bytes [start, stop) of a text file (offsets from the block's first character),
     the offset where the next block takes over (None if none does), the next block's first character,
     and whether no place to hand over was found within about a block's length past the end (lost)."""
     marks: list[tuple[int, int, int, int]] = []
-    mine = passages(text_chunks(path, ByteCount(), start, chunk_bytes), window, marks)
     if stop >= size:
-        return list(mine), None, 0, False
+        return list(passages(text_chunks(path, ByteCount(), start, chunk_bytes), window, marks)), None, 0, False
     origin = _chars(path, start, stop)  # the next block's first character, counted from this one's
     limit = origin + (stop - start)  # (a block has at most as many characters as bytes)
+    own, next_own = _two_readings(path, start, stop, chunk_bytes, origin)
+    mine = passages(own, window, marks)
     next_marks: list[tuple[int, int, int, int]] = []
-    theirs = passages(text_chunks(path, ByteCount(), stop, chunk_bytes), window, next_marks)
+    theirs = passages(next_own, window, next_marks)
     out: list[Span] = []
     mine_at = theirs_at = 0  # the marks looked at so far
     while True:
