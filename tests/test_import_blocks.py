@@ -1,5 +1,6 @@
 """A text file split in blocks by the workers is joined into exactly the passages of one reading."""
 
+import json
 import random
 from array import array
 from concurrent.futures import ThreadPoolExecutor
@@ -95,3 +96,41 @@ def test_a_block_returns_its_texts_as_utf8_and_offsets_from_its_first_character(
             assert data == text[base + start: base + end].encode("utf-8")
     assert first.next_origin == len(path.read_bytes()[:4096].decode("utf-8", "ignore"))
     assert blocks_module._chars(path, 0, size) == len(text)
+
+
+def test_jsonl_blocks_give_the_lines_numbers_and_problems_of_one_reading(tmp_path: Path, monkeypatch) -> None:
+    rng = random.Random(7)
+    lines = []
+    for i in range(400):
+        kind = rng.random()
+        if kind < 0.05:
+            lines.append(b"\xff not utf-8")
+        elif kind < 0.1:
+            lines.append(b"{not json")
+        elif kind < 0.13:
+            lines.append(b"[1, 2]")
+        elif kind < 0.16:
+            lines.append(b'{"body": "x"}')
+        elif kind < 0.19:
+            lines.append(b'{"text": 5}')
+        elif kind < 0.23:
+            lines.append(b"   ")
+        else:  # sometimes a line longer than several blocks
+            words = rng.randint(3, 3000 if rng.random() < 0.02 else 200)
+            lines.append(json.dumps({"text": _text(rng, words)}, ensure_ascii=rng.random() < 0.5).encode())
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 2048)
+    monkeypatch.setattr(importer_module, "BLOCK_CHUNKS", 1)
+    monkeypatch.setattr(importer_module, "PARALLEL_MIN_BYTES", 0)
+    query = 'SELECT source_line, start, "end", text, key_hash, tags, quality, rules, families FROM passages ORDER BY id'
+    with Store(tmp_path / "one.db") as one:
+        single = import_paths(one, [path], workers=1)
+        expected = one.conn.execute(query).fetchall()
+    seen: list[int] = []
+    with Store(tmp_path / "two.db") as two:
+        parallel = import_paths(two, [path], workers=2, progress=seen.append)
+        assert two.conn.execute(query).fetchall() == expected
+    assert parallel.problems == single.problems and len(single.problems) > 40
+    assert single.passages_added > 300
+    assert sum(seen) == path.stat().st_size

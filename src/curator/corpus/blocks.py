@@ -11,6 +11,9 @@ passages from the mark on (`joined`). Blocks end at multiples of the reading's c
 reading's chunks end where those of one reading from the start of the file end, and a paragraph too
 long to wait for (`split.MAX_PARAGRAPH`) is cut at the same place.
 
+The lines of a JSONL file need no such join: a block holds the lines that begin in it (`jsonl_block`),
+and its line numbers and problems are counted from its first line.
+
 A block whose two readings never meet (a pathological file) is read on to the end of the file, and the
 blocks after it give nothing: the result is then slower, never different.
 """
@@ -21,12 +24,14 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from curator.corpus.analysis import Analysis, analyse
-from curator.corpus.readers import ByteCount, text_chunks
-from curator.corpus.split import Span, passages
+from curator.corpus.readers import ByteCount, _check_start, field_text, text_chunks
+from curator.corpus.split import Span, passages, split_text
+from curator.jsonl import parse_line
 from curator.window import Window
 
 _BOM = b"\xef\xbb\xbf"
@@ -176,3 +181,65 @@ class Joined:
                 return  # read to the end of the file
             covered = max(covered, base + block.handover)
             base += block.next_origin
+
+
+@dataclass
+class Lines:
+    """What a worker returns for one block of a JSONL file: the lines that begin in it, each passage's
+    line number (from the block's first line), offsets in its record and UTF-8 text with its analysis,
+    the problems of its bad lines (line number, what is wrong) and how many lines it holds."""
+
+    lines: array
+    starts: array
+    ends: array
+    texts: list[bytes]
+    analyses: list[Analysis]
+    problems: list[tuple[int, str]]
+    count: int
+
+
+def _line_start(fh: BinaryIO, at: int, size: int) -> int:
+    """Where the first line that begins at byte `at` or after begins (`size` if none does)."""
+    if at == 0:
+        return 0
+    fh.seek(at - 1)
+    where = at - 1
+    while piece := fh.read(1 << 16):
+        found = piece.find(b"\n")
+        if found >= 0:
+            return where + found + 1
+        where += len(piece)
+    return size
+
+
+def jsonl_block(path: Path, start: int, stop: int, size: int, field: str, window: Window) -> Lines:
+    """Read, split and analyse the lines of a JSONL file that begin in bytes [start, stop) (what a worker
+    process does): each line as `readers.jsonl_records` reads it."""
+    lines, starts, ends, texts = array("q"), array("q"), array("q"), []
+    problems: list[tuple[int, str]] = []
+    number = 0
+    with path.open("rb") as fh:
+        if start == 0:
+            _check_start(path, fh.read(8192))
+        first, last = _line_start(fh, start, size), _line_start(fh, stop, size) if stop < size else size
+        fh.seek(first)
+        at = first
+        while at < last and (raw := fh.readline()):
+            at += len(raw)
+            number += 1
+            obj = parse_line(raw, first == 0 and number == 1)
+            if obj is None:
+                continue
+            if isinstance(obj, str):
+                problems.append((number, obj))
+                continue
+            value, problem = field_text(obj, field)
+            if problem is not None:
+                problems.append((number, problem))
+            elif value is not None:
+                for span in split_text(value, window):
+                    lines.append(number)
+                    starts.append(span.start)
+                    ends.append(span.end)
+                    texts.append(span.text)
+    return Lines(lines, starts, ends, [t.encode("utf-8") for t in texts], analyse(texts, window), problems, number)

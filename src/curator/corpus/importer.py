@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from curator.batching import batched
 from curator.window import Window
 from curator.corpus import readers
 from curator.corpus.analysis import Analysis, analyse, analyse_packed, pack
-from curator.corpus.blocks import Block, Joined, text_block
+from curator.corpus.blocks import Joined, jsonl_block, text_block
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256
 from curator.corpus.spans import file_spans
 from curator.corpus.split import Span
@@ -39,6 +40,7 @@ PARALLEL_MIN_BYTES = 16 << 20
 # passages; a few blocks are in flight at once).
 BLOCK_CHUNKS = 2
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 class ImportCancelled(Exception):
@@ -149,12 +151,21 @@ Found = tuple[int | None, int, int, "str | bytes", Analysis]  # line, start, end
 
 def _found(path: Path, field_name: str, window: Window, counter: ByteCount, problems: list[str],
            pool: Executor | None) -> Iterator[Found]:
-    """The passages of a file with their analyses, in order. A text file with a pool is split by the
-    workers, each a block of it (`curator.corpus.blocks`); otherwise this process splits it and the
-    pool (if any) analyses."""
+    """The passages of a file with their analyses, in order. A text or JSONL file with a pool is read and
+    split by the workers, each a block of it (`curator.corpus.blocks`); otherwise this process reads it
+    and the pool (if any) analyses."""
     size = path.stat().st_size
+    if pool is not None and size and path.suffix.lower() == ".jsonl":
+        base = 0  # the block's first line, from the file's
+        for lines in _blocks(path, size, counter, pool, jsonl_block, field_name, window):
+            problems.extend(f"{path}:{base + number}: {problem}" for number, problem in lines.problems)
+            for line, start, end, text, analysis in zip(lines.lines, lines.starts, lines.ends, lines.texts,
+                                                        lines.analyses):
+                yield base + line, start, end, text, analysis
+            base += lines.count
+        return
     if pool is not None and size and path.suffix.lower() in (".txt", ".md"):
-        blocks = _blocks(path, size, window, counter, pool)
+        blocks = _blocks(path, size, counter, pool, text_block, window, readers.CHUNK_BYTES)
         joined = Joined(blocks)
         for start, end, text, analysis in joined:
             yield None, start, end, text, analysis
@@ -174,16 +185,17 @@ def _found(path: Path, field_name: str, window: Window, counter: ByteCount, prob
             yield line, span.start, span.end, span.text, analysis
 
 
-def _blocks(path: Path, size: int, window: Window, counter: ByteCount, pool: Executor) -> Iterator[Block]:
-    """The blocks of a text file, split and analysed by the pool, in order (a few in flight at once)."""
-    chunk = readers.CHUNK_BYTES
-    block = BLOCK_CHUNKS * chunk
+def _blocks(path: Path, size: int, counter: ByteCount, pool: Executor, work: Callable[..., T],
+            *args: object) -> Iterator[T]:
+    """`work(path, start, stop, size, *args)` for each block of a file, in the pool, in order (a few in
+    flight at once)."""
+    block = BLOCK_CHUNKS * readers.CHUNK_BYTES
     limit = 2 * (getattr(pool, "_max_workers", 2) or 2)
-    in_flight: deque[tuple[int, Future[Block]]] = deque()
+    in_flight: deque[tuple[int, Future[T]]] = deque()
     try:
         for start in range(0, size, block):
             stop = min(start + block, size)
-            in_flight.append((stop, pool.submit(text_block, path, start, stop, size, window, chunk)))
+            in_flight.append((stop, pool.submit(work, path, start, stop, size, *args)))
             if len(in_flight) >= limit:
                 stop, future = in_flight.popleft()
                 result = future.result()

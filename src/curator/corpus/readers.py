@@ -98,15 +98,21 @@ def jsonl_records(path: Path, field: str, counter: ByteCount, problems: list[str
     with path.open("rb") as fh:
         _check_start(path, fh.read(8192))
     for number, obj in objects(path, problems, on_bytes=counter.feed):
-        if field not in obj:
-            problems.append(f"{path}:{number}: no field {field!r} (fields: {', '.join(sorted(obj)[:6])})")
-            continue
-        value = obj[field]
-        if not isinstance(value, str):
-            problems.append(f"{path}:{number}: field {field!r} is {type(value).__name__}, not text")
-            continue
-        if value.strip():
+        value, problem = field_text(obj, field)
+        if problem is not None:
+            problems.append(f"{path}:{number}: {problem}")
+        elif value is not None:
             yield JsonlRecord(number, value)
+
+
+def field_text(obj: dict, field: str) -> tuple[str | None, str | None]:
+    """The text of a JSONL object's `field` (None if it is blank), or what is wrong with it."""
+    if field not in obj:
+        return None, f"no field {field!r} (fields: {', '.join(sorted(obj)[:6])})"
+    value = obj[field]
+    if not isinstance(value, str):
+        return None, f"field {field!r} is {type(value).__name__}, not text"
+    return (value if value.strip() else None), None
 
 
 def parquet_records(path: Path, field: str, counter: ByteCount, problems: list[str]) -> Iterator[JsonlRecord]:
