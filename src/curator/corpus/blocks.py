@@ -153,9 +153,18 @@ def text_block(path: Path, start: int, stop: int, size: int, window: Window, chu
     spans, handover, origin, lost = split_block(path, start, stop, size, window, chunk_bytes)
     if lost:
         return Block(array("q"), array("q"), [], [], None, origin, True)
+    starts, ends = array("q", [s.start for s in spans]), array("q", [s.end for s in spans])
     texts = [s.text for s in spans]
-    return Block(array("q", [s.start for s in spans]), array("q", [s.end for s in spans]),
-                 [t.encode("utf-8") for t in texts], analyse(texts, window), handover, origin)
+    del spans
+    analyses = analyse(texts, window)  # (before the texts are encoded: the two peaks of memory apart)
+    return Block(starts, ends, _utf8(texts), analyses, handover, origin)
+
+
+def _utf8(texts: list[str]) -> list[bytes]:
+    """The texts as UTF-8, each let go of once encoded (the list is emptied)."""
+    out = [t.encode("utf-8") for t in texts]
+    texts.clear()
+    return out
 
 
 class Joined:
@@ -242,4 +251,5 @@ def jsonl_block(path: Path, start: int, stop: int, size: int, field: str, window
                     starts.append(span.start)
                     ends.append(span.end)
                     texts.append(span.text)
-    return Lines(lines, starts, ends, [t.encode("utf-8") for t in texts], analyse(texts, window), problems, number)
+    analyses = analyse(texts, window)
+    return Lines(lines, starts, ends, _utf8(texts), analyses, problems, number)

@@ -36,9 +36,10 @@ WRITE_BATCHES = 4
 WRITE_CHARS = 3_000_000
 # Files at least this big are classified in worker processes (start-up costs ~0.1 s a worker).
 PARALLEL_MIN_BYTES = 16 << 20
-# A text file is split by the workers in blocks of this many of the reader's chunks (2 MB: ~2,000
-# passages; a few blocks are in flight at once).
-BLOCK_CHUNKS = 2
+# A text or JSONL file is read by the workers in blocks of this many of the reader's chunks (1 MB:
+# ~1,000 passages; a few blocks are in flight at once). Blocks of 2 MB split no faster (a block reads
+# the next one's first chunk too) and cost ~20 MB more at the peak (PSS of all processes, 200 MB file).
+BLOCK_CHUNKS = 1
 Progress = Callable[[int], None]
 T = TypeVar("T")
 
