@@ -26,15 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
-
 from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, _check_start, field_text, text_chunks
 from curator.corpus.split import Span, passages, split_text
 from curator.jsonl import parse_line
 from curator.window import Window
 
-_BOM = b"\xef\xbb\xbf"
+_CONTINUATION = frozenset(bytes([b]) for b in range(0x80, 0xC0))  # the bytes that go on a character
 
 
 @dataclass
@@ -53,54 +51,48 @@ class Block:
     lost: bool = False
 
 
-def _chars(path: Path, start: int, stop: int) -> int:
-    """How many characters begin in bytes [start, stop) of a UTF-8 file (a BOM at byte 0 is none)."""
-    with path.open("rb") as fh:
-        fh.seek(start)
-        data = fh.read(stop - start)
-    codes = np.frombuffer(data, dtype=np.uint8) & 0xC0  # (numpy: `bytes.translate` takes five times as long)
-    n = len(codes) - int(np.count_nonzero(codes == 0x80))
-    return n - 1 if start == 0 and data.startswith(_BOM) else n
+class _Readings:
+    """A reading of a text file from `start`, and one from `stop` (`second`), the bytes from `stop` on
+    decoded once for both. `origin` (where the second reading begins, in the first's characters) is
+    known once the first reading is past `stop`; the second is taken only then."""
 
+    def __init__(self, path: Path, start: int, stop: int, chunk_bytes: int) -> None:
+        self.path, self.stop = path, stop
+        self.counter = ByteCount()
+        self.source = text_chunks(path, self.counter, start, chunk_bytes)
+        self.after: list[str] = []  # the chunks from `stop` on (a few: the readings meet soon after it)
+        self.before = 0  # the characters of the chunks before `stop`
+        self.origin: int | None = None
+        self.first = self._first()
 
-def _two_readings(path: Path, start: int, stop: int, chunk_bytes: int, origin: int
-                  ) -> tuple[Iterator[str], Iterator[str]]:
-    """The chunks of a reading from `start` and of one from `stop` (`origin` characters on), the bytes
-    from `stop` on decoded once for both. The second reading is taken only once the first is past `stop`."""
-    counter = ByteCount()
-    source = text_chunks(path, counter, start, chunk_bytes)
-    after: list[str] = []  # the chunks from `stop` on (a few: the readings meet soon after it)
-    before = 0  # the characters of the chunks before `stop`
-
-    def fetch() -> bool:
-        text = next(source, None)
+    def _fetch(self) -> bool:
+        text = next(self.source, None)
         if text is not None:
-            after.append(text)
+            self.after.append(text)
         return text is not None
 
-    def first() -> Iterator[str]:
-        nonlocal before
-        while counter.bytes_read < stop:  # the next chunk begins before `stop`
-            text = next(source, None)
+    def _first(self) -> Iterator[str]:
+        while self.counter.bytes_read < self.stop:  # the next chunk begins before `stop`
+            text = next(self.source, None)
             if text is None:
                 return
-            before += len(text)
+            self.before += len(text)
             yield text
+        with self.path.open("rb") as fh:  # a character begun before `stop` ends after it: not the second's
+            fh.seek(self.stop)
+            self.origin = self.before + (fh.read(1)[:1] in _CONTINUATION)
         at = 0
-        while at < len(after) or fetch():
-            yield after[at]
+        while at < len(self.after) or self._fetch():
+            yield self.after[at]
             at += 1
 
-    def second() -> Iterator[str]:
-        if counter.bytes_read < stop:
+    def second(self) -> Iterator[str]:
+        if self.origin is None:
             raise RuntimeError("the next block's reading was taken before this one reached it")
-        skip = origin - before  # the character begun before `stop` and ended after it (if any)
-        at = 0
-        while at < len(after) or fetch():
-            yield after[at][skip:] if at == 0 else after[at]
+        skip, at = self.origin - self.before, 0
+        while at < len(self.after) or self._fetch():
+            yield self.after[at][skip:] if at == 0 else self.after[at]
             at += 1
-
-    return first(), second()
 
 
 def split_block(path: Path, start: int, stop: int, size: int, window: Window,
@@ -111,13 +103,18 @@ def split_block(path: Path, start: int, stop: int, size: int, window: Window,
     marks: list[tuple[int, int, int, int]] = []
     if stop >= size:
         return list(passages(text_chunks(path, ByteCount(), start, chunk_bytes), window, marks)), None, 0, False
-    origin = _chars(path, start, stop)  # the next block's first character, counted from this one's
-    limit = origin + (stop - start)  # (a block has at most as many characters as bytes)
-    own, next_own = _two_readings(path, start, stop, chunk_bytes, origin)
-    mine = passages(own, window, marks)
-    next_marks: list[tuple[int, int, int, int]] = []
-    theirs = passages(next_own, window, next_marks)
+    readings = _Readings(path, start, stop, chunk_bytes)
+    mine = passages(readings.first, window, marks)
     out: list[Span] = []
+    while readings.origin is None:
+        try:
+            out.append(next(mine))
+        except StopIteration:  # (the file is shorter than it was)
+            return out, None, readings.before, False
+    origin = readings.origin  # the next block's first character, counted from this one's
+    limit = origin + (stop - start)  # (a block has at most as many characters as bytes)
+    next_marks: list[tuple[int, int, int, int]] = []
+    theirs = passages(readings.second(), window, next_marks)
     mine_at = theirs_at = 0  # the marks looked at so far
     while True:
         while mine_at >= len(marks) or marks[mine_at][0] < origin:
