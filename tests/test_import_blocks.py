@@ -38,7 +38,7 @@ def _joined(path: Path, window: Window, chunk: int, block: int) -> tuple[list[tu
         found.append(Block(array("q", [s.start for s in spans]), array("q", [s.end for s in spans]),
                            [s.text for s in spans], [None] * len(spans), handover, origin, lost))
     joined = Joined(found)
-    return [(start, end, text) for start, end, text, _ in joined], joined.resume
+    return [(start, end, text) for part in joined for _, start, end, text, _ in part], joined.resume
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -21,6 +21,7 @@ blocks after it give nothing: the result is then slower, never different.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,24 +166,25 @@ def _utf8(texts: list[str]) -> list[bytes]:
 
 
 class Joined:
-    """The passages of consecutive blocks of one file, in order, as one reading of the whole file
-    yields them: (start, end, UTF-8 text, analysis), offsets from the file's first character. If a
-    block is lost, the iteration stops there and `resume` is the offset where the passages not given
-    yet begin (the rest must be read from the start of the file, those before it skipped)."""
+    """The passages of consecutive blocks of one file, in order, as one reading of the whole file yields
+    them, a list a block: (line None, start, end, UTF-8 text, analysis), offsets from the file's first
+    character. If a block is lost, the iteration stops there and `resume` is the offset where the
+    passages not given yet begin (the rest must be read from the start of the file, those before it
+    skipped)."""
 
     def __init__(self, blocks: Iterable[Block]) -> None:
         self.blocks, self.resume = blocks, None
 
-    def __iter__(self) -> Iterator[tuple[int, int, bytes, Analysis]]:
+    def __iter__(self) -> Iterator[list[tuple[None, int, int, bytes, Analysis]]]:
         base = 0  # the block's first character, from the file's
         covered = 0  # the passages before this offset were given
         for block in self.blocks:
             if block.lost:
                 self.resume = covered
                 return
-            for start, end, text, analysis in zip(block.starts, block.ends, block.texts, block.analyses):
-                if base + start >= covered:
-                    yield base + start, base + end, text, analysis
+            first = bisect_left(block.starts, covered - base)  # (those before were given by a block before)
+            yield [(None, base + start, base + end, text, analysis) for start, end, text, analysis
+                   in zip(block.starts[first:], block.ends[first:], block.texts[first:], block.analyses[first:])]
             if block.handover is None:
                 return  # read to the end of the file
             covered = max(covered, base + block.handover)

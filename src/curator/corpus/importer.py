@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Generic, TypeVar
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from curator.batching import batched
 from curator.window import Window
 from curator.corpus import readers
 from curator.corpus.analysis import Analysis, analyse, analyse_packed, pack
-from curator.corpus.blocks import Joined, jsonl_block, text_block
+from curator.corpus.blocks import Block, Joined, Lines, jsonl_block, text_block
 from curator.corpus.readers import ByteCount, CorpusError, corpus_files, file_sha256
 from curator.corpus.spans import file_spans
 from curator.corpus.split import Span
@@ -114,13 +114,18 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     counter = ByteCount()
     added = seen = reported = 0
     stamp = now_iso()
-    source_id = store.begin_source(Source(path=str(path), sha256=file_sha256(path), size=path.stat().st_size))
     name = str(path)
+    found, blocks = _found(path, field_name, window, counter, problems, pool)  # (the workers start on it now)
+    try:
+        source_id = store.begin_source(Source(path=name, sha256=file_sha256(path), size=path.stat().st_size))
+    except BaseException:
+        if blocks is not None:
+            blocks.close()
+        raise
     pending: list[tuple] = []  # rows of the passages table, in `_write`'s column order
     batches = chars = writes = 0
-    found = _found(path, field_name, window, counter, problems, pool)
     try:
-        for batch in batched(found, BATCH):
+        for batch in _rebatched(found, BATCH):
             if cancel.is_set():
                 raise ImportCancelled(name)
             pending += [(source_id, name, line, start, end, text, key, tags, quality, rules, families, stamp)
@@ -138,7 +143,8 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
             added += _write(store, source_id, pending)
             seen += len(pending)
     except BaseException:
-        found.close()  # (its blocks still queued are dropped)
+        if blocks is not None:
+            blocks.close()  # (those still queued are dropped)
         store.abandon_source(source_id)
         raise
     store.complete_source(source_id)
@@ -147,69 +153,101 @@ def import_file(store: Store, path: Path, *, field_name: str = "text", window: W
     return added, seen, problems
 
 
-Found = tuple[int | None, int, int, "str | bytes", Analysis]  # line, start, end, text, analysis
+def _rebatched(parts: Iterable[list[T]], size: int) -> Iterator[list[T]]:
+    """The items of `parts` (lists of any length) in lists of `size` (the last one shorter), in order."""
+    batch: list[T] = []
+    for part in parts:
+        batch += part
+        while len(batch) >= size:
+            yield batch[:size]
+            batch = batch[size:]
+    if batch:
+        yield batch
 
 
 def _found(path: Path, field_name: str, window: Window, counter: ByteCount, problems: list[str],
-           pool: Executor | None) -> Iterator[Found]:
-    """The passages of a file with their analyses, in order. A text or JSONL file with a pool is read and
-    split by the workers, each a block of it (`curator.corpus.blocks`); otherwise this process reads it
-    and the pool (if any) analyses."""
+           pool: Executor | None) -> tuple[Iterator[list[Found]], _Blocks | None]:
+    """The passages of a file with their analyses, in order, a list at a time, and the blocks the
+    workers read (if they do). A text or JSONL file with a pool is read and split by the workers, each a
+    block of it (`curator.corpus.blocks`), and they start on its first blocks at once; otherwise this
+    process reads it and the pool (if any) analyses."""
     size = path.stat().st_size
-    if pool is not None and size and path.suffix.lower() == ".jsonl":
-        base = 0  # the block's first line, from the file's
-        for lines in _blocks(path, size, counter, pool, jsonl_block, field_name, window):
-            problems.extend(f"{path}:{base + number}: {problem}" for number, problem in lines.problems)
-            for line, start, end, text, analysis in zip(lines.lines, lines.starts, lines.ends, lines.texts,
-                                                        lines.analyses):
-                yield base + line, start, end, text, analysis
-            base += lines.count
-        return
-    if pool is not None and size and path.suffix.lower() in (".txt", ".md"):
-        blocks = _blocks(path, size, counter, pool, text_block, window, readers.CHUNK_BYTES)
-        joined = Joined(blocks)
-        for start, end, text, analysis in joined:
-            yield None, start, end, text, analysis
-        blocks.close()  # (its blocks still queued are dropped)
-        if joined.resume is None:
-            return
+    suffix = path.suffix.lower()
+    if pool is not None and size and suffix == ".jsonl":
+        lines = _Blocks(path, size, counter, pool, jsonl_block, field_name, window)
+        return _jsonl_found(path, lines, problems), lines
+    if pool is not None and size and suffix in (".txt", ".md"):
+        blocks = _Blocks(path, size, counter, pool, text_block, window, readers.CHUNK_BYTES)
+        return _text_found(path, field_name, window, counter, problems, pool, blocks), blocks
+    return _analysed_found(file_spans(path, field_name, window, counter, problems), window, pool), None
+
+
+Found = tuple[int | None, int, int, "str | bytes", Analysis]  # line, start, end, text, analysis
+
+
+def _analysed_found(spans: Iterable[tuple[Span, int | None]], window: Window, pool: Executor | None
+                    ) -> Generator[list[Found], None, None]:
+    for batch, _, analyses in _analysed(batched(spans, BATCH), window, pool):
+        yield [(line, span.start, span.end, span.text, analysis) for (span, line), analysis in zip(batch, analyses)]
+
+
+def _jsonl_found(path: Path, blocks: _Blocks[Lines], problems: list[str]) -> Generator[list[Found], None, None]:
+    base = 0  # the block's first line, from the file's
+    for lines in blocks:
+        problems.extend(f"{path}:{base + number}: {problem}" for number, problem in lines.problems)
+        yield [(base + line, start, end, text, analysis) for line, start, end, text, analysis
+               in zip(lines.lines, lines.starts, lines.ends, lines.texts, lines.analyses)]
+        base += lines.count
+
+
+def _text_found(path: Path, field_name: str, window: Window, counter: ByteCount, problems: list[str],
+                pool: Executor, blocks: _Blocks[Block]) -> Generator[list[Found], None, None]:
+    joined = Joined(blocks)
+    yield from joined
+    blocks.close()  # (after a lost block, those still queued are of no use)
+    if joined.resume is not None:
         # A block found no place to hand over (a pathological file): the rest is read from the start
         # (progress stands still until then).
         resume = joined.resume
-        spans: Iterable[tuple[Span, int | None]] = (
-            (s, line) for s, line in file_spans(path, field_name, window, ByteCount(), problems) if s.start >= resume)
-        counter.bytes_read = size
-    else:
-        spans = file_spans(path, field_name, window, counter, problems)
-    for batch, _, analyses in _analysed(batched(spans, BATCH), window, pool):
-        for (span, line), analysis in zip(batch, analyses):
-            yield line, span.start, span.end, span.text, analysis
+        counter.bytes_read = path.stat().st_size
+        yield from _analysed_found(((s, line) for s, line in file_spans(path, field_name, window, ByteCount(), problems)
+                                    if s.start >= resume), window, pool)
 
 
-def _blocks(path: Path, size: int, counter: ByteCount, pool: Executor, work: Callable[..., T],
-            *args: object) -> Iterator[T]:
-    """`work(path, start, stop, size, *args)` for each block of a file, in the pool, in order (a few in
-    flight at once)."""
-    block = BLOCK_CHUNKS * readers.CHUNK_BYTES
-    limit = 2 * (getattr(pool, "_max_workers", 2) or 2)
-    in_flight: deque[tuple[int, Future[T]]] = deque()
-    try:
-        for start in range(0, size, block):
-            stop = min(start + block, size)
-            in_flight.append((stop, pool.submit(work, path, start, stop, size, *args)))
-            if len(in_flight) >= limit:
-                stop, future = in_flight.popleft()
-                result = future.result()
-                counter.bytes_read = stop
-                yield result
-        while in_flight:
-            stop, future = in_flight.popleft()
+class _Blocks(Generic[T]):
+    """`work(path, start, stop, size, *args)` for each block of a file, in the pool, in order; a few are
+    in flight at once, the first ones from the moment this is made."""
+
+    def __init__(self, path: Path, size: int, counter: ByteCount, pool: Executor, work: Callable[..., T],
+                 *args: object) -> None:
+        block = BLOCK_CHUNKS * readers.CHUNK_BYTES
+        self.counter, self.pool, self.work, self.args, self.path, self.size = counter, pool, work, args, path, size
+        self.starts = iter(range(0, size, block))
+        self.block = block
+        self.in_flight: deque[tuple[int, Future[T]]] = deque()
+        for _ in range(2 * (getattr(pool, "_max_workers", 2) or 2)):
+            self._submit()
+
+    def _submit(self) -> None:
+        start = next(self.starts, None)
+        if start is not None:
+            stop = min(start + self.block, self.size)
+            self.in_flight.append((stop, self.pool.submit(self.work, self.path, start, stop, self.size, *self.args)))
+
+    def __iter__(self) -> Iterator[T]:
+        while self.in_flight:
+            stop, future = self.in_flight[0]
             result = future.result()
-            counter.bytes_read = stop
+            self.in_flight.popleft()
+            self._submit()
+            self.counter.bytes_read = stop
             yield result
-    finally:
-        for _, future in in_flight:
+
+    def close(self) -> None:
+        """Drop the blocks still queued (those being worked on finish, unread)."""
+        for _, future in self.in_flight:
             future.cancel()
+        self.in_flight.clear()
 
 
 def _write(store: Store, source_id: int, rows: list[tuple]) -> int:
