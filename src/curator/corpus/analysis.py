@@ -13,7 +13,7 @@ import orjson
 
 from curator.window import Window
 from curator.corpus.batch import classify_batch
-from curator.text.normalize import key_hashes
+from curator.text.normalize import batch_codes, key_hashes
 
 # key hash, tags JSON, quality, rules JSON, families JSON: ready for the passages table.
 Analysis = tuple[str, str, str, str, str]
@@ -57,7 +57,8 @@ def analyse(texts: list[str], window: Window) -> list[Analysis]:
     out = []
     for first in range(0, len(texts), ANALYSIS_PART):
         part = texts[first:first + ANALYSIS_PART]
-        for key, c in zip(key_hashes(part), classify_batch(part, window)):
+        codes = batch_codes(part)  # (one array for both: the keys and the classification read it)
+        for key, c in zip(key_hashes(part, codes), classify_batch(part, window, codes)):
             out.append((key, _json_list(tuple(c.tags)), c.quality, orjson.dumps(c.rules).decode(),
                         _json_list(tuple(c.families))))
     return out
