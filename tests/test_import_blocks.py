@@ -137,3 +137,18 @@ def test_jsonl_blocks_give_the_lines_numbers_and_problems_of_one_reading(tmp_pat
     assert parallel.problems == single.problems and len(single.problems) > 40
     assert single.passages_added > 300
     assert sum(seen) == path.stat().st_size
+
+
+def test_blocks_of_a_file_whose_first_chunk_decodes_to_nothing(tmp_path: Path) -> None:
+    # A BOM and the first byte of a four-byte character fill the first 4-byte chunk: it decodes to no
+    # text, and the readings must still know where each chunk ends.
+    path = tmp_path / "a.txt"
+    rng = random.Random(3)
+    path.write_bytes(b"\xef\xbb\xbf" + ("𝔸" + "".join(rng.choice(["𝔸", "کتاب", "\n\n", " ", "a. "])
+                                                      for _ in range(400))).encode("utf-8"))
+    window = Window(10, 60)
+    found, resume = _joined(path, window, 4, 4)
+    expected = _one_reading(path, window, 4)
+    if resume is not None:
+        found += [p for p in expected if p[0] >= resume]
+    assert found == expected

@@ -81,7 +81,7 @@ def text_chunks(path: Path, counter: ByteCount, start: int = 0, chunk_bytes: int
                 text = decoder.decode(data, final=final)
             except UnicodeDecodeError as exc:
                 raise CorpusError(f"{path}: invalid UTF-8 at byte {offset + exc.start}") from exc
-            if text:
+            if text or not final:  # (one text a read, empty or not: a reading's blocks count on it)
                 yield text
             if final:
                 return
