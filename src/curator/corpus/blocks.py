@@ -20,6 +20,7 @@ blocks after it give nothing: the result is then slower, never different.
 
 from __future__ import annotations
 
+import codecs
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
@@ -29,7 +30,8 @@ from typing import BinaryIO
 
 from curator.corpus.analysis import Analysis, analyse
 from curator.corpus.readers import ByteCount, _check_start, field_text, text_chunks
-from curator.corpus.split import Span, passages, split_text
+from curator.corpus.split import _BREAK, Span, passages, split_text
+from curator.corpus import split
 from curator.jsonl import parse_line
 from curator.window import Window
 
@@ -52,13 +54,26 @@ class Block:
     lost: bool = False
 
 
+class _NeedMore(Exception):
+    """A first look past a block's end was not enough: read the next chunk whole."""
+
+
+_LOOK = 32 << 10  # bytes past a block's end read at first (the readings usually meet a few KB after it)
+
+
 class _Readings:
     """A reading of a text file from `start`, and one from `stop` (`second`), the bytes from `stop` on
     decoded once for both. `origin` (where the second reading begins, in the first's characters) is
-    known once the first reading is past `stop`; the second is taken only then."""
+    known once the first reading is past `stop`; the second is taken only then.
 
-    def __init__(self, path: Path, start: int, stop: int, chunk_bytes: int) -> None:
-        self.path, self.stop = path, stop
+    With `look`, past `stop` both readings get only the first `look` bytes of the next chunk, then
+    raise _NeedMore: they yield what the readings of the whole chunk yield up to there, as long as no
+    paragraph is cut at MAX_PARAGRAPH there for want of a break (a cut depends on where the text read
+    so far ends). That is made sure before (`look` is less than MAX_PARAGRAPH and the text before it
+    holds a complete break in its last MAX_PARAGRAPH characters), or no look is taken (`look` is 0)."""
+
+    def __init__(self, path: Path, start: int, stop: int, chunk_bytes: int, look: int) -> None:
+        self.path, self.stop, self.look = path, stop, look
         self.counter = ByteCount()
         self.source = text_chunks(path, self.counter, start, chunk_bytes)
         self.after: list[str] = []  # the chunks from `stop` on (a few: the readings meet soon after it)
@@ -67,21 +82,54 @@ class _Readings:
         self.first = self._first()
 
     def _fetch(self) -> bool:
+        if self.look:
+            if self.after:
+                raise _NeedMore
+            self.after.append(self._look())
+            return True
         text = next(self.source, None)
         if text is not None:
             self.after.append(text)
         return text is not None
 
+    def _look(self) -> str:
+        """The first characters past `stop`: those of `look` bytes (with the one that spans `stop`)."""
+        back = min(self.stop, 3)
+        with self.path.open("rb") as fh:
+            fh.seek(self.stop - back)
+            data = fh.read(back + self.look)
+        begin = back  # where the characters past `stop` begin in `data`
+        if self.origin != self.before:  # a character spans `stop`: it is read from its first byte
+            while begin > 0 and data[begin - 1] & 0xC0 == 0x80:
+                begin -= 1
+            begin -= 1
+            if begin < 0:
+                raise _NeedMore  # (not UTF-8: the whole reading says where)
+        try:
+            text = codecs.getincrementaldecoder("utf-8")("strict").decode(data[begin:])
+        except UnicodeDecodeError:
+            raise _NeedMore from None
+        if not text:
+            raise _NeedMore
+        return text
+
     def _first(self) -> Iterator[str]:
+        last = ""
         while self.counter.bytes_read < self.stop:  # the next chunk begins before `stop`
             text = next(self.source, None)
             if text is None:
                 return
             self.before += len(text)
+            last = text
             yield text
         with self.path.open("rb") as fh:  # a character begun before `stop` ends after it: not the second's
             fh.seek(self.stop)
             self.origin = self.before + (fh.read(1)[:1] in _CONTINUATION)
+        if self.look:
+            self._fetch()
+            tail = (last[-split.MAX_PARAGRAPH:] + self.after[0])[-split.MAX_PARAGRAPH:]
+            if not any(m.end() < len(tail) for m in _BREAK.finditer(tail)):
+                raise _NeedMore  # no complete break within MAX_PARAGRAPH: a paragraph may be cut at the look's end
         at = 0
         while at < len(self.after) or self._fetch():
             yield self.after[at]
@@ -100,11 +148,23 @@ def split_block(path: Path, start: int, stop: int, size: int, window: Window,
                 chunk_bytes: int) -> tuple[list[Span], int | None, int, bool]:
     """The passages of bytes [start, stop) of a text file (offsets from the block's first character),
     the offset where the next block takes over (None if none does), the next block's first character,
-    and whether no place to hand over was found within about a block's length past the end (lost)."""
-    marks: list[tuple[int, int, int, int]] = []
+    and whether no place to hand over was found within about a block's length past the end (lost).
+    Past `stop`, the readings take a first look (`_LOOK` bytes) and read the next chunk whole only if
+    they did not meet in it."""
     if stop >= size:
-        return list(passages(text_chunks(path, ByteCount(), start, chunk_bytes), window, marks)), None, 0, False
-    readings = _Readings(path, start, stop, chunk_bytes)
+        return list(passages(text_chunks(path, ByteCount(), start, chunk_bytes), window)), None, 0, False
+    look = min(_LOOK, split.MAX_PARAGRAPH // 2, chunk_bytes, size - stop - 1)
+    if look > 0:
+        try:
+            return _split_block(_Readings(path, start, stop, chunk_bytes, look), start, stop, window)
+        except _NeedMore:
+            pass
+    return _split_block(_Readings(path, start, stop, chunk_bytes, 0), start, stop, window)
+
+
+def _split_block(readings: _Readings, start: int, stop: int, window: Window
+                 ) -> tuple[list[Span], int | None, int, bool]:
+    marks: list[tuple[int, int, int, int]] = []
     mine = passages(readings.first, window, marks)
     out: list[Span] = []
     while readings.origin is None:
