@@ -7,6 +7,7 @@ import pytest
 
 from curator.corpus.importer import import_paths
 from curator.corpus import importer as importer_module
+from curator.corpus import readers
 from curator.store import Store
 
 PARA = "فتوسنتز فرایندی است که گیاه با آن غذای خود را می‌سازد. نور خورشید در این فرایند نقش اصلی دارد. "
@@ -168,6 +169,8 @@ def _mixed_corpus(folder: Path) -> Path:
 def test_worker_processes_store_exactly_what_one_process_stores(tmp_path: Path, monkeypatch) -> None:
     corpus = _mixed_corpus(tmp_path / "corpus")
     monkeypatch.setattr(importer_module, "BATCH", 50)  # many batches in flight, returned in any order
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 8192)  # the text files are split by the workers in blocks
+    monkeypatch.setattr(importer_module, "BLOCK_CHUNKS", 1)
     with Store(tmp_path / "one.db") as one:
         single = import_paths(one, [corpus], workers=1)
         expected = _rows(one)

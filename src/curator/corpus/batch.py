@@ -29,6 +29,7 @@ from curator.corpus.classify import (
     _DIALOGUE_LINE, _DIGIT_RUN, _LIST_LINE, _MATH_EXPR, _OPERATOR, _PHRASES, _SINGLE_WORDS, _TABLE_LINE,
     _TERM_LISTS, _TERM_WORDS, Classification, Features, decide, latin_words, many_links,
 )
+from curator.text.normalize import batch_codes
 from curator.text.script import (
     _ARABIC_LETTER, _ARABIC_WORDS, _LATIN_LETTER_RUN, _LETTER_RUN, _OTHER_CHAR, _PERSIAN_WORDS, ARABIC_LETTERS,
     PERSIAN_LETTERS, STRONG_ARABIC, STRONG_PERSIAN, ZWNJ, ScriptStats, latin_runs,
@@ -167,8 +168,9 @@ def _runs(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return positions[firsts], np.diff(np.concatenate([firsts, [len(positions)]]))
 
 
-def batch_features(texts: list[str]) -> list[Features]:
-    """`[classify.features(t) for t in texts]`, computed on the batch at once."""
+def batch_features(texts: list[str], codes: np.ndarray | None = None) -> list[Features]:
+    """`[classify.features(t) for t in texts]`, computed on the batch at once (`codes`: the texts' code
+    points as `normalize.batch_codes` gives them, if the caller has them)."""
     global _TABLE, _WORDS
     if not texts:
         return []
@@ -180,7 +182,8 @@ def batch_features(texts: list[str]) -> list[Features]:
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n_texts)
     starts = np.zeros(n_texts, dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
-    codes = np.frombuffer("\x00".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if codes is None:
+        codes = batch_codes(texts)
     n = len(codes)
     cls = table.of(codes)
 
@@ -319,6 +322,7 @@ def batch_features(texts: list[str]) -> list[Features]:
     return out
 
 
-def classify_batch(texts: list[str], window: Window = Window()) -> list[Classification]:
+def classify_batch(texts: list[str], window: Window = Window(), codes: np.ndarray | None = None
+                   ) -> list[Classification]:
     """`[classify(t, window) for t in texts]`, computed on the batch at once."""
-    return [decide(f, window) for f in batch_features(texts)]
+    return [decide(f, window) for f in batch_features(texts, codes)]

@@ -48,13 +48,29 @@ def _check_start(path: Path, head: bytes) -> None:
         raise CorpusError(f"{path}: binary file (NUL byte at byte {nul})")
 
 
-def text_chunks(path: Path, counter: ByteCount) -> Iterator[str]:
-    """Decode a text file as UTF-8 (a BOM is dropped), chunk by chunk; CorpusError on bad bytes."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+def text_chunks(path: Path, counter: ByteCount, start: int = 0, chunk_bytes: int | None = None) -> Iterator[str]:
+    """Decode a text file as UTF-8 (a BOM is dropped), chunk by chunk; CorpusError on bad bytes.
+
+    From byte `start` on (a multiple of `chunk_bytes`, so the chunks end where those of a reading from
+    the start end), its first characters are those that begin there or after: the bytes that finish one
+    begun before are skipped (at most three). `chunk_bytes` is CHUNK_BYTES unless given."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if start == 0 else "utf-8")("strict")
     with path.open("rb") as fh:
-        first = True
+        first = start == 0
+        if start:
+            fh.seek(start)
+            head = fh.read(chunk_bytes)
+            skip = 0
+            while skip < min(3, len(head)) and head[skip] & 0xC0 == 0x80:
+                skip += 1
+            counter.bytes_read = start + skip
+            pending: bytes | None = head[skip:]
+        else:
+            pending = None
         while True:
-            data = fh.read(CHUNK_BYTES)
+            data = fh.read(chunk_bytes) if pending is None else pending
+            pending = None
             if first:
                 _check_start(path, data)
                 first = False
@@ -65,7 +81,7 @@ def text_chunks(path: Path, counter: ByteCount) -> Iterator[str]:
                 text = decoder.decode(data, final=final)
             except UnicodeDecodeError as exc:
                 raise CorpusError(f"{path}: invalid UTF-8 at byte {offset + exc.start}") from exc
-            if text:
+            if text or not final:  # (one text a read, empty or not: a reading's blocks count on it)
                 yield text
             if final:
                 return
@@ -82,15 +98,21 @@ def jsonl_records(path: Path, field: str, counter: ByteCount, problems: list[str
     with path.open("rb") as fh:
         _check_start(path, fh.read(8192))
     for number, obj in objects(path, problems, on_bytes=counter.feed):
-        if field not in obj:
-            problems.append(f"{path}:{number}: no field {field!r} (fields: {', '.join(sorted(obj)[:6])})")
-            continue
-        value = obj[field]
-        if not isinstance(value, str):
-            problems.append(f"{path}:{number}: field {field!r} is {type(value).__name__}, not text")
-            continue
-        if value.strip():
+        value, problem = field_text(obj, field)
+        if problem is not None:
+            problems.append(f"{path}:{number}: {problem}")
+        elif value is not None:
             yield JsonlRecord(number, value)
+
+
+def field_text(obj: dict, field: str) -> tuple[str | None, str | None]:
+    """The text of a JSONL object's `field` (None if it is blank), or what is wrong with it."""
+    if field not in obj:
+        return None, f"no field {field!r} (fields: {', '.join(sorted(obj)[:6])})"
+    value = obj[field]
+    if not isinstance(value, str):
+        return None, f"field {field!r} is {type(value).__name__}, not text"
+    return (value if value.strip() else None), None
 
 
 def parquet_records(path: Path, field: str, counter: ByteCount, problems: list[str]) -> Iterator[JsonlRecord]:

@@ -52,8 +52,11 @@ def _cut_point(text: str, lo: int, hi: int) -> int:
     return best
 
 
-def paragraphs(chunks: Iterable[str]) -> Iterator[tuple[Span, str]]:
-    """Yield each paragraph with the exact text that separates it from the previous one."""
+def paragraphs(chunks: Iterable[str]) -> Iterator[tuple[Span, str, int, int]]:
+    """Yield each paragraph with the exact text that separates it from the previous one, where the
+    reading resumes after it and where the text read so far ends. With the paragraph's end these are
+    the whole state of the reading: two readings of the same text (from different starts, with chunks
+    ending at the same places) that yield a paragraph in the same state go on alike."""
     buf = ""  # the source from offset `base` on
     base = 0  # offset of buf[0]
     prev_end = 0  # end of the last paragraph yielded
@@ -61,6 +64,7 @@ def paragraphs(chunks: Iterable[str]) -> Iterator[tuple[Span, str]]:
     for chunk in chunks:
         buf = buf[prev_end - base:] + chunk  # trimmed once a chunk, not once a paragraph
         base = prev_end
+        read = base + len(buf)
         while True:
             m = _BREAK.search(buf, scan - base)
             if m is None or m.end() == len(buf):  # no break yet, or one that may go on in the next chunk
@@ -72,12 +76,12 @@ def paragraphs(chunks: Iterable[str]) -> Iterator[tuple[Span, str]]:
                 brk_start, brk_end = base + m.start(), base + m.end()
             span = _stripped(buf[scan - base: brk_start - base], scan)
             if span is not None:
-                yield span, buf[prev_end - base: span.start - base]
+                yield span, buf[prev_end - base: span.start - base], brk_end, read
                 prev_end = span.end
             scan = brk_end
     span = _stripped(buf[scan - base:], scan)
     if span is not None:
-        yield span, buf[prev_end - base: span.start - base]
+        yield span, buf[prev_end - base: span.start - base], base + len(buf), base + len(buf)
 
 
 def sentences_packed(para: Span, max_chars: int) -> Iterator[Span]:
@@ -94,13 +98,19 @@ def sentences_packed(para: Span, max_chars: int) -> Iterator[Span]:
         pos = cut
 
 
-def passages(chunks: Iterable[str], window: Window = Window()) -> Iterator[Span]:
-    """Pack paragraphs into passages inside the window: short ones are merged, long ones split."""
+def passages(chunks: Iterable[str], window: Window = Window(), marks: list[tuple[int, int, int, int]] | None = None
+             ) -> Iterator[Span]:
+    """Pack paragraphs into passages inside the window: short ones are merged, long ones split.
+
+    With `marks`, each paragraph kept whole that begins a passage is noted there (its start and end and
+    `paragraphs`' state after it) before the passage in front of it is yielded: two packings that note
+    the same mark go on alike from there (`curator.corpus.blocks` joins blocks of a file so)."""
     pending: Span | None = None
     low, high = window.min_chars, window.max_chars
-    for para, gap in paragraphs(chunks):
+    for para, gap, resume, read in paragraphs(chunks):
         # (lengths as end - start: this loop runs once a paragraph, and `len(span)` is a Python call)
-        pieces = [para] if para.end - para.start <= high else list(sentences_packed(para, high))
+        whole = para.end - para.start <= high
+        pieces = [para] if whole else list(sentences_packed(para, high))
         for i, piece in enumerate(pieces):
             # What lies between the passage being built and this piece, exactly as in the source.
             sep = gap if i == 0 else para.text[pieces[i - 1].end - para.start: piece.start - para.start]
@@ -109,7 +119,11 @@ def passages(chunks: Iterable[str], window: Window = Window()) -> Iterator[Span]
                 if (size < low or more < low) and size + len(sep) + more <= high:
                     pending = Span(pending.start, piece.end, pending.text + sep + piece.text)
                     continue
+                if marks is not None and whole:
+                    marks.append((para.start, para.end, resume, read))
                 yield pending
+            elif marks is not None and whole:
+                marks.append((para.start, para.end, resume, read))
             pending = piece
     if pending is not None:
         yield pending

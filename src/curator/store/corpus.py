@@ -127,9 +127,11 @@ class CorpusQueries:
         )
 
     def insert_passage_rows(self, rows: Iterable[tuple[Any, ...]]) -> int:
-        """The bulk path of `insert_passages`: tuples in `_PASSAGE_COLUMNS` order, lists as JSON text."""
+        """The bulk path of `insert_passages`: tuples in `_PASSAGE_COLUMNS` order, lists as JSON text; the
+        text as str or as its UTF-8 bytes (stored as the same text: the import's workers send bytes)."""
         columns = ", ".join(f'"{c}"' for c in _PASSAGE_COLUMNS)
-        sql = f"INSERT OR IGNORE INTO passages ({columns}) VALUES ({', '.join('?' * len(_PASSAGE_COLUMNS))})"
+        values = ", ".join("CAST(? AS TEXT)" if c == "text" else "?" for c in _PASSAGE_COLUMNS)
+        sql = f"INSERT OR IGNORE INTO passages ({columns}) VALUES ({values})"
         before = self.conn.total_changes
         with self.transaction():
             self.conn.executemany(sql, rows)

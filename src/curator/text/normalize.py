@@ -108,7 +108,7 @@ def hash_of_key(key: str) -> str:
 _SEP = "\x00"  # joins a batch: no step below matches it, produces it or reads across it
 
 
-def _batch_keys(texts: list[str]) -> str | None:
+def _batch_keys(texts: list[str], codes: Any = None) -> str | None:
     """The match keys of `texts` joined by `_SEP` (None when a text holds `_SEP` itself).
 
     The steps of `match_key` on the joined batch, each one pass over it (the fold, white space and
@@ -121,11 +121,12 @@ def _batch_keys(texts: list[str]) -> str | None:
     and bracket steps come after the casefold in `match_key`, but the casefold makes no space, quote,
     punctuation or bracket and takes none away, so they are done before it, with the others.
     """
-    texts = [t if unicodedata.is_normalized("NFKC", t) else _nfkc(t) for t in texts]
-    text = _SEP.join(texts)
+    normal = [t if unicodedata.is_normalized("NFKC", t) else _nfkc(t) for t in texts]
+    text = _SEP.join(normal)
     if text.count(_SEP) != len(texts) - 1:
         return None
-    return _folded_and_spaced(text)
+    same = codes is not None and all(a is b for a, b in zip(normal, texts))  # (NFKC changed none of them)
+    return _folded_and_spaced(text, codes if same else None)
 
 
 _DELETE = 0xFFFFFFFF
@@ -143,7 +144,7 @@ _BEFORE = [ord(c) for c in _DROP_BEFORE]
 _SPACE_DROP: Any = None
 
 
-def _folded_and_spaced(text: str) -> str:
+def _folded_and_spaced(text: str, raw: Any = None) -> str:
     """The steps of `match_key` after NFKC on a joined batch, with numpy: every code point through one
     table (the fold, `_OTHER_SPACE` to a space, what goes marked), then runs of spaces squeezed to one,
     then the spaces beside `_SEP`, at the ends, beside a ZWNJ or a quote, before punctuation or a closing
@@ -164,7 +165,8 @@ def _folded_and_spaced(text: str) -> str:
         table[[ord(c) for c in _OTHER_SPACE_CHARS]] = 32
         _CASED = np.array([chr(cp).casefold() != chr(cp) for cp in range(0x10000)])
         _TABLE = table
-    raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if raw is None:  # (`raw`: the code points of `text`, when the caller has them)
+        raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     codes = np.take(_TABLE, raw, mode="clip")  # past the BMP: U+FFFF's entry, itself; fixed below
     astral = np.flatnonzero(raw > 0xFFFF)
     codes[astral] = raw[astral]
@@ -192,6 +194,14 @@ def _folded_and_spaced(text: str) -> str:
     return text.casefold() if cased else text
 
 
+def batch_codes(texts: list[str]) -> Any:
+    """The code points of `texts` joined by NUL, as a read-only numpy array (what the match keys and the
+    classification of a batch both start from)."""
+    import numpy as np
+
+    return np.frombuffer("\x00".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 def match_keys(texts: list[str]) -> list[str]:
     """`[match_key(t) for t in texts]`, computed on the batch at once."""
     if not texts:
@@ -200,11 +210,12 @@ def match_keys(texts: list[str]) -> list[str]:
     return [match_key(t) for t in texts] if joined is None else joined.split(_SEP)
 
 
-def key_hashes(texts: list[str]) -> list[str]:
-    """`[key_hash(t) for t in texts]`, computed on the batch at once."""
+def key_hashes(texts: list[str], codes: Any = None) -> list[str]:
+    """`[key_hash(t) for t in texts]`, computed on the batch at once (`codes`: the code points of the
+    texts joined by NUL, as `batch_codes` gives them, if the caller has them)."""
     if not texts:
         return []
-    joined = _batch_keys(texts)
+    joined = _batch_keys(texts, codes)
     if joined is None:
         return [key_hash(t) for t in texts]
     blake2b = hashlib.blake2b
