@@ -80,6 +80,21 @@ def test_a_broken_coverage_file_names_itself(tmp_path: Path) -> None:
         CoverageMap.load(bad)
 
 
+def test_remembered_cell_keys_are_the_cells_of_each_row() -> None:
+    """What an export uses for 100k rows: the same cells as `keys_of`, row by row, whatever repeats; a
+    dimension in the metadata, and values that are equal keys but different cells (1, 1.0, True), too."""
+    rows = [{"kind": kind, "role": role, "family": family, "task_type": task, "difficulty": level,
+             "topic": None, "source_type": "generated", "metadata": {"level": level}}
+            for kind, role in (("candidate", None), ("seed", "polish"), ("seed", "fewshot"))
+            for family in ("grammar_tutor", "school_math") for task in ("fractions", None, 1, 1.0, True)
+            for level in ("middle_school", "high_school")]
+    for cmap in (CMAP, CoverageMap(CMAP.targets, ["task_type", "difficulty"]),
+                 CoverageMap(CMAP.targets, ["task_type", "level"]), CoverageMap(CMAP.targets, ["task_type"], ["level"])):
+        keys = cmap.remembered_keys()
+        for row in rows + rows[::-1]:
+            assert keys(row) == cmap.keys_of(row), row
+
+
 def test_live_counts_stay_correct_through_accept_undo_and_edit(store: Store) -> None:
     live = LiveCoverage(store, CMAP)
     assert live.counts == recount(store, CMAP)

@@ -148,12 +148,17 @@ def build_mix(pool: list[Row], cmap: CoverageMap, *, seed: int = 0, reasons: dic
         # ties: sha256 of "seed:id" (compared as bytes: the order of its hex digest, as before)
         ranked.append((d["source_type"] != "manual_seed", -score, sha256(b"%d:%d" % (seed, d["id"])).digest(), row))
     ranked.sort(key=lambda entry: entry[:3])
-    targets, keys_of = cmap.targets, cmap.keys_of
+    targets, keys_of = cmap.targets, cmap.remembered_keys()
     used: dict[tuple, int] = {}
     selected = []
     for *_, row in ranked:
         keys = keys_of(row.data)
-        full = next((k for k in keys if k in targets and used.get(k, 0) >= targets[k]), None)
+        full = None
+        for k in keys:
+            target = targets.get(k)
+            if target is not None and used.get(k, 0) >= target:
+                full = k
+                break
         if full is not None:
             reasons[row.data["id"]] = f"not selected: cell {full[0]}/{full[1]}={full[2]} is full ({targets[full]})"
             continue

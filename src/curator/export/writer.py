@@ -116,7 +116,7 @@ def _cells(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None) -
     if cells is not None:
         return cells
     counts: Counter = Counter()
-    keys_of = cmap.keys_of
+    keys_of = cmap.remembered_keys()
     for r in rows:
         counts.update(keys_of(r.data))
     return counts
