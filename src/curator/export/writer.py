@@ -211,8 +211,29 @@ def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: 
 
 
 def _clean_stale(out_dir: Path) -> None:
+    """Remove the staging folders of exports whose process is gone (killed mid-export); an export running
+    at the same time (the app's while a command's runs) keeps its own."""
     for stale in out_dir.glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        if not _staging_alive(stale.name):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _staging_alive(name: str) -> bool:
+    """Whether the process a staging folder is named after (`.tmp-PID-…`) runs on this machine (a reused
+    pid keeps a dead export's folder until a later export finds that process gone too)."""
+    try:
+        pid = int(name.split("-")[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True  # (this process's own exports remove theirs)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # (another user's process)
+    return True
 
 
 class _Staging:
@@ -391,7 +412,12 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     staging.write("manifest.json", [manifest(store, files, counts_by_file, mix.selected + polish, settings,
                                              described).encode()])
     clock.mark("manifest")
-    path = staging.commit(version)
+    try:
+        path = staging.commit(version)
+    except OSError:
+        if (out_dir / version).is_dir():  # (another export of the same rows committed it meanwhile)
+            return ExportResult(version, out_dir / version, counts_by_file, reused=True, files=dict(staging.hashes))
+        raise
     record = ExportRecord(version=version, path=str(path), counts=counts_by_file,
                           manifest_sha256=staging.hashes["manifest.json"])
     store.record_export(record.version, record.path, json.dumps(counts_by_file), record.manifest_sha256,
