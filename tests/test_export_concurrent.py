@@ -101,3 +101,21 @@ def test_two_exports_started_together_give_one_version_and_leave_what_the_next_o
     with Store(db) as store:
         assert _files(exports / results[0]["version"]) == _export(store, tmp_path / "plain", in_child=False)
     _the_next_export_is_right(db, exports, tmp_path)
+
+
+def test_an_export_removes_the_staging_folders_of_gone_processes_and_keeps_a_running_ones(tmp_path: Path) -> None:
+    db, exports = tmp_path / "fixed.db", tmp_path / "exports"
+    build(db)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    running = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        left = {name: exports / name for name in
+                (f".tmp-{gone.stdout.strip()}-dead", f".tmp-{running.pid}-live", ".tmp-not-a-pid", ".tmp-")}
+        for folder in left.values():
+            folder.mkdir(parents=True)
+            (folder / "train.jsonl").write_bytes(b"half written")
+        with Store(db) as store:
+            _export(store, exports, in_child=False)
+        assert sorted(p.name for p in exports.glob(".tmp-*")) == [f".tmp-{running.pid}-live"]
+    finally:
+        running.communicate(b"")
