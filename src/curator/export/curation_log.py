@@ -23,7 +23,6 @@ an entry that holds evidence (which also depends on the row matched) is never ke
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import mmap
 import os
 import pickle
@@ -41,7 +40,7 @@ import orjson
 
 from curator.batching import batched
 from curator.errors import CuratorError
-from curator.export.files import write_file
+from curator.export.files import code_key, write_file
 from curator.export.mix import Row, load_rows, stream_rows
 from curator.gates.evidence import SET_LEVEL, matches, word_diff
 from curator.policy import exclusion_reason
@@ -226,10 +225,8 @@ def _cache_key(store: Store) -> bytes:
     from curator.gates import evidence, trainable
     from curator.store import stats
 
-    digest = hashlib.sha256(b"curation log cache 1 %d" % store.version)
-    for module in (__file__, policy.__file__, evidence.__file__, trainable.__file__, stats.__file__):
-        digest.update(Path(module).read_bytes())
-    return digest.hexdigest().encode()
+    return code_key(b"curation log cache 1", store.version,
+                    (__file__, policy.__file__, evidence.__file__, trainable.__file__, stats.__file__))
 
 
 def _record(example_id: int, stamp: bytes, head: bytes, tail: bytes, fallback: str) -> bytes:

@@ -1,4 +1,5 @@
-"""Writing an export's file: streamed, hashed as it goes, flushed to the disk before it counts."""
+"""Writing an export's file: streamed, hashed as it goes, flushed to the disk before it counts; and the key
+of a file an export keeps for the next one."""
 
 from __future__ import annotations
 
@@ -22,3 +23,13 @@ def write_file(path: Path, chunks: Iterable[bytes], also: Any = None) -> str:
         fh.flush()
         os.fsync(fh.fileno())
     return digest.hexdigest()
+
+
+def code_key(what: bytes, schema_version: int, modules: Iterable[str]) -> bytes:
+    """The key a file kept for the next export starts with: what it holds and in which format (`what`), the
+    store's schema version (a migration may rewrite rows) and the code that made it (the `modules`' bytes).
+    A file with another key is not used."""
+    digest = hashlib.sha256(b"%s %d" % (what, schema_version))
+    for module in modules:
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest().encode()

@@ -17,9 +17,8 @@ from curator.export.mix import Row
 
 
 def _message(m: dict[str, Any]) -> dict[str, Any]:
-    if len(m) == 2 and m.get("content") and type(m["content"]) is str and m.get("role") != "tool" \
-            and "role" in m:  # the common turn, already in TRL's shape: used as it is
-        return m
+    if len(m) == 2 and "role" in m and m["role"] != "tool" and type(m.get("content")) is str and m["content"]:
+        return m  # (the common turn, already in TRL's shape: used as it is)
     out: dict[str, Any] = {"role": m["role"], "content": m.get("content") or ""}
     if m.get("tool_calls"):
         out["tool_calls"] = [

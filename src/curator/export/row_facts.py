@@ -11,7 +11,6 @@ added to it.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 import struct
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from curator.export.files import code_key
 from curator.export.mix import Row, stream_rows
 from curator.gates.trainable import untrainable
 from curator.store import Store
@@ -73,10 +73,7 @@ def _key(store: Store) -> bytes:
     from curator.export import formats
     from curator.gates import trainable
 
-    digest = hashlib.sha256(b"row facts 1 %d" % store.version)
-    for module in (__file__, formats.__file__, trainable.__file__):
-        digest.update(Path(module).read_bytes())
-    return digest.hexdigest().encode()
+    return code_key(b"row facts 1", store.version, (__file__, formats.__file__, trainable.__file__))
 
 
 def _read(path: Path, key: bytes) -> dict[int, tuple[bytes, Facts]]:

@@ -396,8 +396,11 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     digest, described = _write_rows(staging, tables, "parquet" in formats, facts)
     version = f"{(today or date.today()).isoformat()}-{digest}"
     clock.mark("messages files")
-    if (out_dir / version).exists():
+    def reused() -> ExportResult:  # (the same data files were exported before: that version stands)
         return ExportResult(version, out_dir / version, counts_by_file, reused=True, files=dict(staging.hashes))
+
+    if (out_dir / version).exists():
+        return reused()
     staging.write("stats.json", [(json.dumps(stats(mix.selected, cmap, mix.cells, facts), ensure_ascii=False, sort_keys=True,
                                              indent=1) + "\n").encode()])
     clock.mark("stats")
@@ -416,7 +419,7 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
         path = staging.commit(version)
     except OSError:
         if (out_dir / version).is_dir():  # (another export of the same rows committed it meanwhile)
-            return ExportResult(version, out_dir / version, counts_by_file, reused=True, files=dict(staging.hashes))
+            return reused()
         raise
     record = ExportRecord(version=version, path=str(path), counts=counts_by_file,
                           manifest_sha256=staging.hashes["manifest.json"])
