@@ -106,9 +106,9 @@ def _parse(data: mmap.mmap, key: bytes) -> dict[int, tuple[bytes, Facts]]:
     return found if at == end else {}
 
 
-def _records(kept: dict[int, tuple[bytes, Facts]]) -> bytes:
+def _records(kept: list[tuple[int, tuple[bytes, Facts]]]) -> bytes:
     pack, out = _RECORD.pack, []
-    for example_id, (uid, f) in sorted(kept.items()):
+    for example_id, (uid, f) in kept:
         why = f.untrainable.encode() if f.untrainable else b""
         out.append(b"".join((pack(example_id, len(uid), len(why), f.prompt_chars, f.response_chars, f.turns,
                                   len(f.line)), uid, why, f.line)))
@@ -121,8 +121,9 @@ def _write(path: Path, key: bytes, kept: dict[int, tuple[bytes, Facts]]) -> None
     try:
         with open(partial, "wb") as fh:
             fh.write(_RECORD.pack(-1, len(key), 0, 0, 0, 0, 0) + key)
-            for start in range(0, len(kept), 20_000):
-                fh.write(_records(dict(list(kept.items())[start:start + 20_000])))
+            items = sorted(kept.items())
+            for start in range(0, len(items), 20_000):
+                fh.write(_records(items[start:start + 20_000]))
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -132,7 +133,7 @@ def _append(path: Path, added: dict[int, tuple[bytes, Facts]]) -> None:
     """The facts of rows not kept yet, added at the end of `path` in one write (a later record of an id
     stands; a write cut short makes the whole file unused, never a wrong record)."""
     with open(path, "ab") as fh:
-        fh.write(_records(added))
+        fh.write(_records(sorted(added.items())))
 
 
 def kept(store: Store, exports_dir: Path) -> dict[int, tuple[bytes, Facts]]:
