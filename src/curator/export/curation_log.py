@@ -23,6 +23,7 @@ an entry that holds evidence (which also depends on the row matched) is never ke
 from __future__ import annotations
 
 import contextlib
+import gc
 import mmap
 import os
 import pickle
@@ -107,9 +108,10 @@ def parts(store: Store, rows: Iterable[Row], others: Iterable[Row] = (),
         del batch  # (not alive while the next one is read: see `batched`)
 
 
-def stamp(d: dict[str, Any], verdicts: dict[str, dict], decisions: list[tuple[dict, bool]]) -> bytes:
-    """A row's stamp (`Store.log_stamps`, the same text) from the row, its current verdicts and its decisions."""
-    ids = ",".join([str(verdicts[gate]["verdict_id"]) for gate in sorted(verdicts)])
+def stamp(d: dict[str, Any], verdict_ids: tuple[int, ...], decisions: list[tuple[dict, bool]]) -> bytes:
+    """A row's stamp (`Store.log_stamps`, the same text) from the row, its current verdicts' ids (in gate
+    order) and its decisions."""
+    ids = ",".join(map(str, verdict_ids))
     last = max(e["id"] for e, _ in decisions) if decisions else ""
     replaced = "" if d["superseded_by"] is None else d["superseded_by"]
     return (f"{d['uid'] or ''}|{d['state'] or ''}|{replaced}|{d['role'] or ''}|{ids}|{len(decisions)}:{last}"
@@ -179,7 +181,7 @@ def _parts_of(store: Store, rows: list[Row], known: dict[int, list],
         else:
             fallback = exclusion_reason(d, verdicts) or f"not accepted (state {state})"
         yield example_id, head, tail, fallback, b"" if example_id in found else \
-            stamp(d, verdicts, decisions.get(example_id, ()))
+            stamp(d, r.verdict_ids, decisions.get(example_id, ()))
 
 
 def lines(entries: Iterable[tuple[int, bytes, bytes, str]], reasons: dict[int, str],
@@ -327,6 +329,7 @@ def _child(db_path: str, folder: str) -> None:
     on its standard input and output; an error goes back the same way."""
     into, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # (nothing else may write to the export's pipe)
+    gc.disable()  # (a short life making 200k+ entries that hold no cycles: the collector would rescan them)
 
     def say(*message: Any) -> None:
         pickle.dump(message, out)

@@ -26,7 +26,8 @@ class Row:
     """One example as the export sees it (plain data: no per-row model validation on the hot path)."""
 
     data: dict[str, Any]
-    verdicts: dict[str, dict] = field(default_factory=dict)
+    verdicts: dict[str, dict] = field(default_factory=dict)  # (a verdict may be one dict shared by rows: never changed)
+    verdict_ids: tuple[int, ...] = ()  # its current verdicts' ids, in gate order (read with its verdicts)
 
     # The attributes read row by row on the hot paths, without `__getattr__`'s failed lookup first.
     id = property(lambda self: self.data["id"])
@@ -72,7 +73,7 @@ def stream_rows(store: Store, part: str, *, verdicts: bool = True, for_log: bool
         while upcoming is not None and upcoming[0] < data["id"]:
             upcoming = next(found, None)
         if upcoming is not None and upcoming[0] == data["id"]:
-            yield Row(data, upcoming[1])
+            yield Row(data, upcoming[1], upcoming[2])
             upcoming = next(found, None)
         else:
             yield Row(data)
@@ -92,10 +93,10 @@ def attach_verdicts(store: Store, rows: list[Row]) -> None:
     """The current verdict of every gate for each row (kept by the store)."""
     by_id = {r.data["id"]: r for r in rows}
     for part in ("considered", "seeds"):
-        for example_id, gates in store.export_verdicts(part):
+        for example_id, gates, ids in store.export_verdicts(part):
             row = by_id.get(example_id)
             if row is not None:
-                row.verdicts.update(gates)
+                row.verdicts, row.verdict_ids = {**row.verdicts, **gates}, ids
 
 
 def trainable(considered: Iterable[Row], seeds: list[Row]) -> tuple[list[Row], dict[int, str]]:

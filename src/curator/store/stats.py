@@ -165,9 +165,12 @@ class StatsQueries:
         return total, accepted
 
     def export_verdicts(self, part: str, *, details: tuple[str, ...] | None = None, ids: list[int] | None = None,
-                        gates: tuple[str, ...] | None = None) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
-        """(example id, gate -> its current verdict: verdict, score, reason, detail, verdict_id) for every example of
-        one part of an export that has a verdict, in id order, streamed (the curator's audits are not applied).
+                        gates: tuple[str, ...] | None = None
+                        ) -> Iterator[tuple[int, dict[str, dict[str, Any]], tuple[int, ...]]]:
+        """(example id, gate -> its current verdict: verdict, score, reason, detail; the verdicts' ids in gate
+        order) for every example of one part of an export that has a verdict, in id order, streamed (the
+        curator's audits are not applied). Identical verdicts are one dict, shared by the rows that have
+        them (an export reads 100k+ rows, most with the same few verdicts): read them, never change them.
         `details`: the gates whose detail is read (the others' is {}); default all. `ids` (ascending, of
         that part): only those examples. `gates`: only those gates' verdicts (default all)."""
         where = EXPORT_PARTS[part]
@@ -176,26 +179,35 @@ class StatsQueries:
         sql = (f"SELECT c.example_id, c.gate, c.verdict, v.score, v.reason, {detail}, c.verdict_id "
                f"FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id ")
         only = "" if gates is None else f"AND c.gate IN ({', '.join(repr(g) for g in gates)}) "
-        if ids is None:
+        if ids is None:  # (in the order of the primary key, example and then gate: no sort)
             cursor = self.conn.execute(f"{sql} WHERE c.example_id IN (SELECT id FROM examples WHERE {where}) "
-                                       f"{only}ORDER BY c.example_id")
+                                       f"{only}ORDER BY c.example_id, c.gate")
             chunks = iter(lambda: cursor.fetchmany(5000), [])
-        else:  # (sorted by example and then gate, the order of the primary key the query above walks)
+        else:
             escaped = sql.replace("{", "{{").replace("}", "}}")  # (`rows_in` formats the statement)
             chunks = iter([sorted(self.rows_in(f"{escaped} WHERE c.example_id IN ({{in}}) {only}", ids),
                                   key=lambda r: (r[0], r[1]))])
         loads = orjson.loads
-        current, gates = None, {}
+        shared: dict[tuple, dict[str, Any]] = {}
+        current, found, verdict_ids = None, {}, []
         for chunk in chunks:
             for example_id, gate, verdict, score, reason, detail, verdict_id in chunk:
                 if example_id != current:
                     if current is not None:
-                        yield current, gates
-                    current, gates = example_id, {}
-                gates[gate] = {"verdict": verdict, "score": score, "reason": reason,
-                               "detail": {} if detail == "{}" else loads(detail), "verdict_id": verdict_id}
+                        yield current, found, tuple(verdict_ids)
+                    current, found, verdict_ids = example_id, {}, []
+                # (a float by its bits: 0.0 and -0.0, or 1 and 1.0, are written apart)
+                key = (gate, verdict, score.hex() if type(score) is float else score, reason, detail)
+                v = shared.get(key)
+                if v is None:
+                    if len(shared) >= 50_000:  # (scores vary freely in some stores: bounded)
+                        shared.clear()
+                    v = shared[key] = {"verdict": verdict, "score": score, "reason": reason,
+                                       "detail": {} if detail == "{}" else loads(detail)}
+                found[gate] = v
+                verdict_ids.append(verdict_id)
         if current is not None:
-            yield current, gates
+            yield current, found, tuple(verdict_ids)
 
     def export_decisions(self, example_ids: list[int]) -> dict[int, list[tuple[dict[str, Any], bool]]]:
         """{example id: its decisions in log order, each with whether it was undone} for those of
