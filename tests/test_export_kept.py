@@ -21,6 +21,7 @@ import pytest
 
 from curator.config import MeaningSettings
 from curator.export import curation_log, row_facts
+from curator.export.mix import stream_rows
 from curator.families import load_families
 from curator.models import Message
 from curator.services.export import export_dataset
@@ -204,3 +205,26 @@ def test_a_damaged_or_foreign_cache_is_not_used(tmp_path: Path, damage: str) -> 
         small = _export(store, tmp_path / "plain", in_child=False)
     assert large == small
     assert b"from the cache" not in large["train.jsonl"] + large[curation_log.NAME]
+
+
+def test_rows_with_the_same_verdict_share_one_dict_and_keep_their_own_verdict_ids(tmp_path: Path) -> None:
+    """An export reads 100k+ rows, most with the same few verdicts: each is read once, and each row keeps
+    the ids of its own verdicts, which make its log stamp (the store's, the same text)."""
+    build(tmp_path / "store.db")
+    with Store(tmp_path / "store.db") as store:
+        rows = list(stream_rows(store, "considered"))
+        alike: dict[str, list[dict]] = {}
+        for r in rows:
+            for gate, v in r.verdicts.items():
+                alike.setdefault(gate + json.dumps(v, sort_keys=True), []).append(v)
+        assert max(map(len, alike.values())) > 10
+        assert all(v is same[0] for same in alike.values() for v in same), "one dict for one verdict"
+        assert len({r.verdict_ids for r in rows}) == len(rows), "each row its own verdicts' ids"
+        decisions = store.export_decisions([r.id for r in rows])
+        stamps = dict(store.log_stamps("considered"))
+        assert {r.id: curation_log.stamp(r.data, r.verdict_ids, decisions.get(r.id, ())).decode() for r in rows} \
+            == stamps
+        for r in rows:
+            assert [v["verdict"] for v in r.verdicts.values()] == [
+                store.conn.execute("SELECT verdict FROM gate_verdicts WHERE id = ?", (i,)).fetchone()[0]
+                for i in r.verdict_ids], "the ids in gate order, as the verdicts"

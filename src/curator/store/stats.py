@@ -196,8 +196,8 @@ class StatsQueries:
                     if current is not None:
                         yield current, found, tuple(verdict_ids)
                     current, found, verdict_ids = example_id, {}, []
-                # (a float by its bits: 0.0 and -0.0, or 1 and 1.0, are written apart)
-                key = (gate, verdict, score.hex() if type(score) is float else score, reason, detail)
+                # (equal scores are written alike: the REAL column gives a float or None, -0.0 as 0.0)
+                key = (gate, verdict, score, reason, detail)
                 v = shared.get(key)
                 if v is None:
                     if len(shared) >= 50_000:  # (scores vary freely in some stores: bounded)
