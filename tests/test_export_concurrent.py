@@ -103,7 +103,7 @@ def test_two_exports_started_together_give_one_version_and_leave_what_the_next_o
     _the_next_export_is_right(db, exports, tmp_path)
 
 
-def test_an_export_removes_the_staging_folders_of_gone_processes_and_keeps_a_running_ones(tmp_path: Path) -> None:
+def test_an_export_removes_what_gone_processes_left_and_keeps_a_running_ones(tmp_path: Path) -> None:
     db, exports = tmp_path / "fixed.db", tmp_path / "exports"
     build(db)
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -114,8 +114,11 @@ def test_an_export_removes_the_staging_folders_of_gone_processes_and_keeps_a_run
         for folder in left.values():
             folder.mkdir(parents=True)
             (folder / "train.jsonl").write_bytes(b"half written")
+        for pid in (gone.stdout.strip(), running.pid, "x"):  # (a rows' cache each was writing when killed)
+            (exports / f".rows.cache.{pid}").write_bytes(b"half written")
         with Store(db) as store:
             _export(store, exports, in_child=False)
         assert sorted(p.name for p in exports.glob(".tmp-*")) == [f".tmp-{running.pid}-live"]
+        assert sorted(p.name for p in exports.glob(".rows.cache.*")) == [f".rows.cache.{running.pid}"]
     finally:
         running.communicate(b"")

@@ -211,28 +211,36 @@ def manifest(store: Store, files: dict[str, str], counts: dict[str, int], rows: 
 
 
 def _clean_stale(out_dir: Path) -> None:
-    """Remove the staging folders of exports whose process is gone (killed mid-export); an export running
-    at the same time (the app's while a command's runs) keeps its own."""
+    """Remove what exports whose process is gone (killed mid-export) left: their staging folders
+    (`.tmp-PID-…`) and half-written rows' caches (`.rows.cache.PID`); an export running at the same
+    time (the app's while a command's runs) keeps its own."""
     for stale in out_dir.glob(".tmp-*"):
-        if not _staging_alive(stale.name):
+        if not _alive((stale.name.split("-") + [""])[1]):
             shutil.rmtree(stale, ignore_errors=True)
+    for partial in out_dir.glob(f"{row_facts.NAME}.*"):
+        if not _alive(partial.name.rsplit(".", 1)[1]):
+            partial.unlink(missing_ok=True)
 
 
-def _staging_alive(name: str) -> bool:
-    """Whether the process a staging folder is named after (`.tmp-PID-…`) runs on this machine (a reused
-    pid keeps a dead export's folder until a later export finds that process gone too)."""
+def _alive(pid: str) -> bool:
+    """Whether the process a leftover is named after runs on this machine (a reused pid keeps a dead
+    export's leftover until a later export finds that process gone too; no pid: gone)."""
     try:
-        pid = int(name.split("-")[1])
-    except (IndexError, ValueError):
+        number = int(pid)
+    except ValueError:
         return False
-    if pid == os.getpid():
+    if number <= 0:
+        return False  # (0 would ask after this process's group)
+    if number == os.getpid():
         return True  # (this process's own exports remove theirs)
     try:
-        os.kill(pid, 0)
+        os.kill(number, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True  # (another user's process)
+    except (OverflowError, OSError):  # (no such pid can exist)
+        return False
     return True
 
 
