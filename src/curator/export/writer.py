@@ -219,7 +219,8 @@ def _clean_stale(out_dir: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
     for partial in out_dir.glob(f"{row_facts.NAME}.*"):
         if not _alive(partial.name.rsplit(".", 1)[1]):
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # (one it cannot remove is left, as a folder would be)
+                partial.unlink(missing_ok=True)
 
 
 def _alive(pid: str) -> bool:
