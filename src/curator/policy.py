@@ -27,8 +27,9 @@ def _failed(verdicts: Mapping[str, dict], gate: str) -> bool:
 
 
 def exclusion_reason(data: Mapping[str, Any], verdicts: Mapping[str, dict]) -> str | None:
-    """Why a row (`kind`, `role`, `messages` as dicts, `tools`, or instead what `untrainable` said of them) with these current verdicts
-    ({gate: {verdict, detail}}) can never be exported, or None."""
+    """Why a row (`kind`, `role`, `messages` as dicts and `tools`, or instead `untrainable`: what
+    `gates.trainable.untrainable` said of them) with these current verdicts ({gate: {verdict, detail}})
+    can never be exported, or None."""
     if data.get("kind") == "eval_item" or data.get("role") == "eval":
         return "excluded: private eval item"
     why = data["untrainable"] if "untrainable" in data else untrainable(data.get("messages") or [], data.get("tools"))

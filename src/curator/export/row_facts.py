@@ -14,6 +14,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,13 @@ def _records(kept: list[tuple[int, tuple[bytes, Facts]]]) -> bytes:
         out.append(b"".join((pack(example_id, len(uid), len(why), f.prompt_chars, f.response_chars, f.turns,
                                   len(f.line)), uid, why, f.line)))
     return b"".join(out)
+
+
+def partials(exports_dir: Path) -> Iterator[tuple[Path, str]]:
+    """The caches being written in `exports_dir` (or left half-written by a killed export), each with the
+    pid of the process writing it (`_write` names them so)."""
+    for path in exports_dir.glob(f"{NAME}.*"):
+        yield path, path.name[len(NAME) + 1:]
 
 
 def _write(path: Path, key: bytes, kept: dict[int, tuple[bytes, Facts]]) -> None:

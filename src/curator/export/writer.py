@@ -215,10 +215,10 @@ def _clean_stale(out_dir: Path) -> None:
     (`.tmp-PID-…`) and half-written rows' caches (`.rows.cache.PID`); an export running at the same
     time (the app's while a command's runs) keeps its own."""
     for stale in out_dir.glob(".tmp-*"):
-        if not _alive((stale.name.split("-") + [""])[1]):
+        if not _alive(stale.name.split("-")[1]):
             shutil.rmtree(stale, ignore_errors=True)
-    for partial in out_dir.glob(f"{row_facts.NAME}.*"):
-        if not _alive(partial.name.rsplit(".", 1)[1]):
+    for partial, pid in row_facts.partials(out_dir):
+        if not _alive(pid):
             with contextlib.suppress(OSError):  # (one it cannot remove is left, as a folder would be)
                 partial.unlink(missing_ok=True)
 
