@@ -146,17 +146,30 @@ async def settle_until(pilot, condition, rounds: int = 20) -> None:
         if condition():
             return
         await settle(pilot)
-    assert condition(), "the app settled without reaching the expected state"
+    app = pilot.app
+    assert condition(), (f"the app settled without reaching the expected state (screen {app.screen!r}, last "
+                         f"result {getattr(app, 'last_result', None)!r}, errors {getattr(app, 'errors', [])[-3:]!r})")
 
 
 async def command(pilot, title: str) -> None:
     """Open the palette, type `title` and run the command it finds. The palette gathers its hits in a
-    worker: wait for it, or enter may come before the hit it should pick."""
+    worker, one search per key typed: wait until the hit highlighted is `title` itself, or enter may pick
+    the top hit of a search for a part of it ("Import" finds "Import seeds" too)."""
+    from textual.command import CommandList, CommandPalette
+
+    def highlighted() -> str | None:
+        palette = pilot.app.screen
+        if not isinstance(palette, CommandPalette):
+            return None
+        hits = palette.query_one(CommandList)
+        if hits.highlighted is None:
+            return None
+        return str(hits.get_option_at_index(hits.highlighted).hit.text)
+
     await pilot.press("ctrl+p")
     await pilot.pause()
     await pilot.press(*title)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle_until(pilot, lambda: highlighted() == title)
     await pilot.press("enter")
     await pilot.pause()
 
