@@ -109,7 +109,7 @@ class CuratorApp(ShowsWorkerFailures):
         self.coverage = None  # live coverage counts, once the worker has them
         self.coverage_error: str | None = None
         self._decided_before_coverage: list[int] = []
-        self._recounting = True
+        self._recounting, self._recount_again = True, False
         self.load_coverage()
         if self.settings.keys:
             from curator.tui.keys import unknown_binding_ids
@@ -136,17 +136,23 @@ class CuratorApp(ShowsWorkerFailures):
     def recount_coverage(self) -> None:
         """Count coverage again (the store changed elsewhere: a command, a seed's role, an import);
         decisions made meanwhile are replayed on the new counts."""
-        if not self._recounting:
+        if self._recounting:  # the count under way may have read the store before this change
+            self._recount_again = True
+        else:
             self._recounting = True
             self.load_coverage()
 
     def on_coverage_loaded(self, message: CoverageLoaded) -> None:
-        self._recounting = False
         self.coverage, self.coverage_error = message.live, message.error
         if self.coverage is not None:
             for example_id in self._decided_before_coverage:  # decided while the worker counted
                 self.coverage.sync(self.store, example_id)
-        self._decided_before_coverage.clear()
+        if self._recount_again:  # asked for while it counted: once more (decisions replayed on that one too)
+            self._recount_again = False
+            self.load_coverage()
+        else:
+            self._recounting = False
+            self._decided_before_coverage.clear()
         self.refresh_dashboard_coverage()
 
     def refresh_dashboard_coverage(self) -> None:

@@ -18,13 +18,13 @@ from curator.display.cell import cell, fit, fit_path
 from curator.tui.errors import EXPECTED_ERRORS, describe
 from curator.tui.keys import shown_key
 from curator.tui.widgets.keyline import KeyLine
-from curator.tui.messages import BidiChanged, DataChanged
+from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
 
 
-class Counts(Message):
+class Counts(Reading):
     """Fresh counts read from the store."""
 
     def __init__(self, sections: dict[str, dict[str, int]], cost: float, empty: bool = False, card=None,
@@ -317,6 +317,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         return f"{fit_path(str(self.db_path), 40, self.app.bidi_mode)} · spent {spent} · ? keys"
 
     def on_counts(self, message: Counts) -> None:
+        if message.stale:
+            return
         self.card = message.card
         self.set_class(message.empty, "empty")
         table = self.query_one("#counts", DataTable)

@@ -20,7 +20,7 @@ from textual.widgets import Checkbox, DataTable, Header, Input, Select, Static
 from curator.display.cell import cell
 from curator.tui.errors import EXPECTED_ERRORS, describe
 from curator.tui.widgets.keyline import KeyLine
-from curator.tui.messages import BidiChanged, DataChanged
+from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import plain, tell
 from curator.tui.widgets.table_room import fix_widths, last_column_room
@@ -55,7 +55,7 @@ class Estimated(Message):
         self.error = error
 
 
-class JobsLoaded(Message):
+class JobsLoaded(Reading):
     """The job tables' rows, read in a worker."""
 
     def __init__(self, overview) -> None:
@@ -182,6 +182,8 @@ class JobsScreen(ShowsWorkerErrors, Screen):
             self.post_message(JobsLoaded(jobs_overview(store)))
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
+        if message.stale:
+            return
         self.overview = message.overview
         self.show_tables()
         if self.loading_line:

@@ -13,7 +13,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
@@ -23,7 +22,7 @@ from curator.display.cell import fit, fit_path
 from curator.display.rtl import display_lines
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.errors import EXPECTED_ERRORS, describe, guarded
-from curator.tui.messages import BidiChanged, DataChanged
+from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.screens.prompt import ChooseScreen, PromptScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
@@ -31,7 +30,7 @@ from curator.tui.widgets.line_table import LineTable
 from curator.tui.widgets.rtl import RtlText
 
 
-class PassageIdsLoaded(Message):
+class PassageIdsLoaded(Reading):
     """The ids of the passages to list (those matching `search`), in id order; `keep`: the passage the
     cursor stays on (or the next one) if still listed, else the cursor goes to the top."""
 
@@ -128,6 +127,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.post_message(PassageIdsLoaded(ids, search, keep))
 
     def on_passage_ids_loaded(self, message: PassageIdsLoaded) -> None:
+        if message.stale:
+            return
         self.ids = message.ids
         self.set_columns(self.app.size.width)
         position = bisect_left(self.ids, message.keep) if message.keep is not None else 0

@@ -9,7 +9,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message as TextualMessage
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Select, Static, TextArea
 
@@ -19,7 +18,7 @@ from curator.services.seeds import (ROLES, SeedError, SeedListing, change_role, 
 from curator.display.cell import cell
 from curator.tui.errors import EXPECTED_ERRORS, describe
 from curator.tui.widgets.keyline import KeyLine
-from curator.tui.messages import BidiChanged, DataChanged
+from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.screens.prompt import ChooseScreen, ConfirmScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
@@ -30,7 +29,7 @@ from curator.tui.widgets.table_room import last_column_room
 TARGETS = {"eval": (200, 300), "fewshot": (300, 800), "polish": (500, 2000)}
 
 
-class SeedsLoaded(TextualMessage):
+class SeedsLoaded(Reading):
     def __init__(self, listing: SeedListing) -> None:
         super().__init__()
         self.listing = listing
@@ -92,6 +91,8 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
             self.post_message(SeedsLoaded(list_seeds(store)))
 
     def on_seeds_loaded(self, message: SeedsLoaded) -> None:
+        if message.stale:
+            return
         listing = message.listing
         colliding = {c.seed_id for c in listing.collisions}
         table = self.query_one("#seed-table", DataTable)

@@ -24,7 +24,7 @@ from curator.tui.errors import attempt
 from curator.tui.widgets.card_scroll import CardScroll
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.keys import shown_key
-from curator.tui.messages import BidiChanged, DataChanged
+from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.widgets.conversation import ConversationView
 from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
@@ -47,7 +47,7 @@ def packed(head: str, items: list[str], width: int, sep: str = "") -> list[tuple
             for i, row in enumerate(rows)]
 
 
-class QueueLoaded(Message):
+class QueueLoaded(Reading):
     def __init__(self, ids: list[int], families: list[str], tags: list[str], keep_position: int | None = None) -> None:
         super().__init__()
         self.ids = ids
@@ -56,7 +56,7 @@ class QueueLoaded(Message):
         self.keep_position = keep_position
 
 
-class QueueFailed(Message):
+class QueueFailed(Reading):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
@@ -228,6 +228,8 @@ class TriageScreen(TriageAtScale, Screen):
         self.post_message(QueueLoaded(ids, families, tags, keep_position))
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
+        if message.stale:
+            return
         self.ids = message.ids
         self.done = set()
         self.families_list, self.tags_list = message.families, message.tags
@@ -237,6 +239,8 @@ class TriageScreen(TriageAtScale, Screen):
         self.show_current()
 
     def on_queue_failed(self, message: QueueFailed) -> None:
+        if message.stale:
+            return
         self.app.show_error(visible(f"could not load the queue: {message.error}"))
 
     def show_current(self) -> None:

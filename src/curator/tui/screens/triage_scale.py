@@ -17,7 +17,7 @@ from curator.display.inert import visible
 from curator.services import bulk, predict, triage
 from curator.services.triage import Filters
 from curator.store.bulks import Bulk
-from curator.tui.messages import DataChanged
+from curator.tui.messages import DataChanged, Reading
 from curator.tui.widgets.inert import tell
 
 ORDER_CYCLE = list(triage.ORDERS)
@@ -41,7 +41,7 @@ class BulkFinished(Message):
         self.bulk, self.error = bulk, error
 
 
-class UnfinishedBulks(Message):
+class UnfinishedBulks(Reading):
     def __init__(self, bulks: list[Bulk]) -> None:
         super().__init__()
         self.bulks = bulks
@@ -246,6 +246,8 @@ class TriageAtScale:
         self.post_message(UnfinishedBulks(found))
 
     def on_unfinished_bulks(self, message: UnfinishedBulks) -> None:
+        if message.stale:
+            return
         self.unfinished = message.bulks
         self.draw_filter_bar()
 
