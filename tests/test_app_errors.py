@@ -41,6 +41,29 @@ async def test_a_worker_error_is_shown_and_the_app_goes_on(db: Path) -> None:
         assert app.screen.card is not None
 
 
+async def test_a_coverage_count_that_fails_is_shown_and_r_counts_again(db: Path, monkeypatch) -> None:
+    from curator.services import coverage
+
+    real, failures = coverage.live_coverage, ["database disk image is malformed"]
+
+    def count(store, cmap):
+        if failures:
+            raise RuntimeError(failures.pop())
+        return real(store, cmap)
+
+    monkeypatch.setattr(coverage, "live_coverage", count)
+    app = app_for(db, "dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.coverage is None and app.is_running
+        assert any("coverage could not be counted: RuntimeError: database disk image" in e for e in app.errors)
+        assert "coverage could not be counted" in str(app.screen.query_one("#coverage").text)
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.coverage is not None, "counted again, not stuck"
+        assert "thin cells" in str(app.screen.query_one("#coverage").text)
+
+
 LOCKER = textwrap.dedent("""
     import sqlite3, sys
     conn = sqlite3.connect(sys.argv[1], isolation_level=None)

@@ -113,3 +113,13 @@ def test_a_folder_is_refused(tmp_path: Path) -> None:
 def test_seed_needs_a_role() -> None:
     with pytest.raises(ValueError, match="role"):
         Example(kind="seed", family="x", messages=[Message(role="user", content="سلام")])
+
+
+def test_the_data_version_changes_when_another_connection_commits(store: Store, db_file: Path) -> None:
+    before = store.data_version()
+    store.add_example(Example(kind="candidate", family="grammar_tutor", messages=[Message(role="user", content="س")]))
+    assert store.data_version() == before, "its own writes do not count"
+    with Store(db_file) as other:
+        other.add_example(Example(kind="candidate", family="grammar_tutor",
+                                  messages=[Message(role="user", content="ج")]))
+    assert store.data_version() != before

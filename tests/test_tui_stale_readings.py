@@ -133,3 +133,23 @@ async def test_a_change_made_while_coverage_is_counted_is_counted_again(tmp_path
         app.screen.action_refresh_counts()  # the curator's `r`, while the first count still runs
         held.release.set()
         await settle_until(pilot, lambda: app.coverage is not None and candidate in app.coverage.members)
+
+
+async def test_coverage_is_counted_once_at_startup_when_nothing_writes_meanwhile(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    """The dashboard asks for a count when it shows; the app's first count, under way, already reads the
+    store as it is: no second count of 200k rows."""
+    from curator.services import coverage
+
+    db = build_db(tmp_path / "tui.db")
+    calls = []
+    real = coverage.live_coverage
+    monkeypatch.setattr(coverage, "live_coverage", lambda store, cmap: calls.append(1) or real(store, cmap))
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle_until(pilot, lambda: app.coverage is not None)
+        await settle(pilot)
+        assert len(calls) == 1
+        await pilot.press("r")
+        await settle(pilot)
+        assert len(calls) == 2, "r counts again"

@@ -315,6 +315,11 @@ class StoreBase:
         finally:
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (this process's or another's) commits to the
+        file, never for this connection's own writes: a cheap way to know whether to read again."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Reads that all see one state of the file (a read transaction: what commits meanwhile is not

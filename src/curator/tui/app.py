@@ -109,8 +109,10 @@ class CuratorApp(ShowsWorkerFailures):
         self.coverage = None  # live coverage counts, once the worker has them
         self.coverage_error: str | None = None
         self._decided_before_coverage: list[int] = []
-        self._recounting, self._recount_again = True, False
-        self.load_coverage()
+        self._recounting = False
+        self._recount_again = False
+        self._count_version: int | None = None  # the file's data version when the count under way began
+        self.recount_coverage()
         if self.settings.keys:
             from curator.tui.keys import unknown_binding_ids
 
@@ -132,24 +134,41 @@ class CuratorApp(ShowsWorkerFailures):
                 self.post_message(CoverageLoaded(live_coverage(store, cmap)))
         except CuratorError as exc:
             self.post_message(CoverageLoaded(None, str(exc)))
+        except Exception as exc:  # (a store that cannot be read just now): said, and `r` counts again
+            self.post_message(CoverageLoaded(None, describe(exc, "coverage could not be counted"), shown=True))
 
     def recount_coverage(self) -> None:
         """Count coverage again (the store changed elsewhere: a command, a seed's role, an import);
-        decisions made meanwhile are replayed on the new counts."""
-        if self._recounting:  # the count under way may have read the store before this change
-            self._recount_again = True
-        else:
-            self._recounting = True
-            self.load_coverage()
+        decisions made meanwhile are replayed on the new counts. Asked for while a count runs, it counts
+        once more after it if another connection has written since that count began (it may have read
+        the store before the change)."""
+        if self._recounting:
+            if self._count_version is None or self._data_version() != self._count_version:
+                self._recount_again = True
+            return
+        self._recounting = True
+        self._start_count()
+
+    def _start_count(self) -> None:
+        self._count_version = self._data_version()  # (before the worker reads: a later write is seen again)
+        self.load_coverage()
+
+    def _data_version(self) -> int | None:
+        try:
+            return self.store.data_version()
+        except Exception:  # noqa: BLE001 - (a file that cannot be read now: unknown, so count again)
+            return None
 
     def on_coverage_loaded(self, message: CoverageLoaded) -> None:
         self.coverage, self.coverage_error = message.live, message.error
+        if message.shown:
+            self.show_error(message.error)
         if self.coverage is not None:
             for example_id in self._decided_before_coverage:  # decided while the worker counted
                 self.coverage.sync(self.store, example_id)
         if self._recount_again:  # asked for while it counted: once more (decisions replayed on that one too)
             self._recount_again = False
-            self.load_coverage()
+            self._start_count()
         else:
             self._recounting = False
             self._decided_before_coverage.clear()

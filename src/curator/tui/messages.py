@@ -29,10 +29,11 @@ class Reading(Message):
 class CoverageLoaded(Message):
     """Live coverage counts, computed in a worker (or why there are none)."""
 
-    def __init__(self, live: Any | None, error: str | None = None) -> None:
+    def __init__(self, live: Any | None, error: str | None = None, shown: bool = False) -> None:
         super().__init__()
         self.live = live
         self.error = error
+        self.shown = shown  # the error is shown as one (not only where coverage would be)
 
 
 class BidiChanged(Message):

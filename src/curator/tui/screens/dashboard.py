@@ -179,7 +179,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         widget = self.query_one("#coverage", RtlText)  # cell values may be Persian: it reorders each line
         # (so the lines are built in logical order: `fit` in mode "terminal" only makes them inert and cuts them)
         if live is None:
-            widget.text = "coverage: no coverage map (prompts/coverage.toml)"
+            error = self.app.coverage_error
+            widget.text = f"coverage: {error}" if error else "coverage: no coverage map (prompts/coverage.toml)"
             return
         from curator.services.coverage import bar
 
