@@ -15,6 +15,7 @@ from pathlib import Path
 
 from curator.config import Settings
 from curator.tui.app import CuratorApp
+from tui_fixtures import settle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +24,7 @@ async def main(db: Path, decisions: int, wait_go: bool, keys: str) -> None:
     app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="triage")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         print("READY", flush=True)
         if wait_go:

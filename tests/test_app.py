@@ -7,6 +7,7 @@ from textual.widgets import DataTable
 from curator.services.demo import prepare_sample
 from curator.store import Store
 from curator.tui.app import CuratorApp
+from tui_fixtures import settle
 
 
 async def test_dashboard_shows_the_store_counts(db_file: Path) -> None:
@@ -16,7 +17,7 @@ async def test_dashboard_shows_the_store_counts(db_file: Path) -> None:
     app = CuratorApp(db_file)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         table = app.screen.query_one("#counts", DataTable)
         rows, section = {}, ""

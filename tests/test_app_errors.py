@@ -118,14 +118,15 @@ async def test_a_decision_before_the_file_check_ends_is_refused_not_frozen(db: P
     monkeypatch.setattr(base, "_quick_check", held_check)
     app = app_for(db, "triage")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        while app.screen.card is None:  # the queue loads on a read-only connection: no need to wait
+        for _ in range(1000):  # the queue loads on a read-only connection: it never waits for the check
+            if app.screen.card is not None:  # (not `settle`: the held check's worker would be waited for)
+                break
             await pilot.pause()
         first = app.screen.card.example.id
         await pilot.press("a", "a")  # this card fails a gate: the first a warns, the second accepts
         assert "still being checked" in app.errors[-1]
         assert app.screen.card.example.id == first and app.store.decisions(first) == []
         release.set()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.press("a")
         assert [d.action for d in app.store.decisions(first)] == ["accept"]

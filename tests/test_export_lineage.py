@@ -22,7 +22,7 @@ from curator.store import Store
 from curator.families import load_families
 from curator.jobs.procedural import run_procedural
 from curator.tui.app import CuratorApp
-from tui_fixtures import build_db
+from tui_fixtures import build_db, settle
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMS = load_families(ROOT / "prompts").families
@@ -110,22 +110,22 @@ async def test_the_dashboard_shows_an_export_that_cannot_be_written_and_keeps_ru
     app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.press("E")
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert any("export failed" in m and "exports" in m for m in errors), errors
         (tmp_path / "exports").unlink()
         await pilot.press("E")
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert any(n.message.startswith("exported ") for n in app._notifications)
         await pilot.press("A")  # plans, then asks with the job count and the worst-case cost
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         await pilot.press("y")
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert any("jobs queued" in n.message for n in app._notifications)
         assert app.is_running

@@ -26,6 +26,7 @@ from curator.services.demo import build_demo
 from curator.services.export import LeakError, export_dataset
 from curator.store import Store
 from curator.text.normalize import key_hash
+from tui_fixtures import settle
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMS = load_families(ROOT / "prompts").families
@@ -223,10 +224,10 @@ async def test_the_dashboards_export_key_writes_the_configured_formats(store: St
                                     export=ExportSettings(formats=["parquet"])), start="dashboard")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.press("E")
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
     (folder,) = (path.parent / "exports").iterdir()
     assert {p.name for p in folder.glob("*.parquet")} == {"train.parquet", "polish.parquet", "eval_private.parquet"}

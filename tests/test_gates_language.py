@@ -23,6 +23,7 @@ from curator.services.demo import build_demo
 from curator.services.gate import run_gates
 from curator.store import Store
 from curator.text.normalize import key_hash
+from tui_fixtures import settle
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = load_families(ROOT / "prompts").families
@@ -249,7 +250,7 @@ async def test_the_triage_card_shows_the_language_evidence(tmp_path: Path) -> No
     app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="triage")
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         screen = app.screen
         screen.position = screen.ids.index(target)

@@ -16,7 +16,7 @@ from curator.services.seeds import SeedError, change_role, create_seed, edit_see
 from curator.store import Store
 from curator.tui.app import CuratorApp
 from curator.tui.screens.prompt import ConfirmScreen
-from tui_fixtures import ROOT
+from tui_fixtures import ROOT, settle
 
 QUESTION = "در جملهٔ «باران آرام بارید» قید کدام است؟"
 ANSWER = "«آرام» قید است، چون چگونگی باریدن را نشان می‌دهد."
@@ -123,7 +123,7 @@ async def test_the_seeds_screen_changes_roles_through_the_service_and_shows_coll
     app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="seeds")
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert f"few-shot seed #{leaky}" in str(app.screen.query_one("#collisions").render())
         assert app.screen.selected().id == first
@@ -131,7 +131,7 @@ async def test_the_seeds_screen_changes_roles_through_the_service_and_shows_coll
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen) and "joins the private eval set" in app.screen.question
         await pilot.press("y")
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert app.store.example(first).role == "eval"
         assert [(d.action, d.note) for d in app.store.decisions(first)] == [("role", "fewshot → eval")]
@@ -140,7 +140,7 @@ async def test_the_seeds_screen_changes_roles_through_the_service_and_shows_coll
         await pilot.pause()
         app.screen.query("TurnEditor")[2].query_one("TextArea").text = "پاسخ تازه بی‌متن ارزیابی."
         await pilot.press("ctrl+s")
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         newest = app.store.example(app.store.example(leaky).superseded_by)
         assert (newest.version, newest.difficulty, newest.topic) == (2, "middle_school", "قید"), "kept from v1"

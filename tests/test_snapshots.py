@@ -8,7 +8,7 @@ import pytest
 
 from curator.config import Settings
 from curator.tui.app import CuratorApp
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def db(tmp_path: Path) -> Path:
 
 async def _ready(pilot) -> None:
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await settle(pilot)
     await pilot.pause()
 
 

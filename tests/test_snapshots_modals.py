@@ -52,6 +52,7 @@ def test_modal(snap_compare, databases: dict[str, Path], name: str, size: tuple[
             await ready(pilot)
 
     app = CuratorApp(databases[database], Settings(**SETTINGS), start=start)
+    app.NOTIFICATION_TIMEOUT = 24 * 3600  # a toast (augment's "planning…") stays: its expiry would depend on speed
     with FakeMessagesAPI() as api:  # the server is checked (and counts tokens) before the cost question
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
         monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)

@@ -10,14 +10,14 @@ import pytest
 from curator.config import Settings
 from curator.tui.app import CuratorApp
 from test_tui_inert import hostile_db
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 SIZES = [(80, 24), (120, 40)]
 
 
 async def _ready(pilot) -> None:
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await settle(pilot)
     await pilot.pause()
 
 

@@ -13,7 +13,7 @@ import pytest
 from curator.config import Settings
 from curator.tui.app import CuratorApp
 from test_tui_inert import hostile_db
-from tui_fixtures import ROOT, build_db
+from tui_fixtures import ROOT, build_db, settle
 
 SIZES = [(80, 24), (120, 40)]
 SCREENS = ["dashboard", "jobs", "seeds", "passages"]
@@ -42,7 +42,7 @@ async def ready(pilot) -> None:
     its first paint, so one round of waiting may come too early on a busy machine)."""
     for round in range(100):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await settle(pilot)
         jobs = pilot.app._screens.get("jobs")
         if round >= 1 and (jobs is None or jobs.overview is not None):
             break

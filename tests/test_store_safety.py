@@ -13,6 +13,7 @@ import pytest
 
 from curator.services.demo import prepare_sample
 from curator.store import Store, StoreError
+from tui_fixtures import settle
 
 PAGE = 8192
 
@@ -168,11 +169,11 @@ async def test_the_app_on_a_damaged_file_says_so_and_never_writes(tmp_path: Path
     app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="triage")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert any("damaged" in e for e in app.errors)
         await pilot.press("a")
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert app.is_running
     assert sha(db) == before

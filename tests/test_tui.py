@@ -242,20 +242,20 @@ async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:
             app.screen.query_one("#family").value = "safety"  # the generation form
             app.screen.query_one("#count").value = "12"
             await pilot.press("ctrl+s")
-            await app.workers.wait_for_complete()  # the estimate, then the question
+            await settle(pilot)  # the estimate, then the question
             await pilot.pause()
             assert "12 requests" in app.screen.question
             await pilot.press("y")
             assert await asyncio.get_running_loop().run_in_executor(None, both_held.wait, 60)
             await pilot.press("space")
             release.set()
-            await app.workers.wait_for_complete()
+            await settle(pilot)
             await pilot.pause()
             done = app.store.count("jobs", "state = 'done' AND family = 'safety'")
             assert done == 4 and app.store.count("jobs", "state = 'queued' AND family = 'safety'") == 12 - done
             assert "paused" in str(app.screen.query_one("#progress").render())
             await pilot.press("space")  # resume
-            await app.workers.wait_for_complete()
+            await settle(pilot)
             await pilot.pause()
             assert app.store.count("jobs", "state = 'done' AND family = 'safety'") == 12
             assert "safety" in str(app.screen.query_one("#summary").get_row_at(0))
@@ -294,12 +294,13 @@ def test_a_decision_survives_a_kill_right_after_the_keypress(db: Path, tmp_path:
         from pathlib import Path
         from curator.config import Settings
         from curator.tui.app import CuratorApp
+        from tui_fixtures import settle
 
         async def main():
             app = CuratorApp(Path({str(db)!r}), Settings(prompts_dir=Path({str(ROOT / 'prompts')!r})), start="triage")
             async with app.run_test(size=(100, 30)) as pilot:
                 await pilot.pause()
-                await app.workers.wait_for_complete()
+                await settle(pilot)
                 await pilot.pause()
                 print(app.screen.card.example.id, flush=True)
                 await pilot.press("a", "a")  # this card fails a gate: the second a accepts
@@ -348,12 +349,12 @@ async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> N
         assert await asyncio.get_running_loop().run_in_executor(None, in_second_batch.wait, 30)
         await pilot.press("space")
         paused.set()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert "paused" in str(app.screen.query_one("#progress").render())
         left = app.store.count("examples", "state = 'new' AND kind = 'candidate'")
         assert 0 < left < 30
         await pilot.press("G")
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert app.store.count("examples", "state = 'new' AND kind = 'candidate'") == 0

@@ -10,7 +10,7 @@ from curator.config import Settings
 from curator.tui.app import CuratorApp
 from curator.tui.screens.prompt import ConfirmScreen
 from fake_messages_api import FakeMessagesAPI
-from tui_fixtures import ROOT, build_db, settle
+from tui_fixtures import ROOT, build_db, settle, settle_until
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def _start(app: CuratorApp, pilot, request: str, *, asked: bool = True) ->
     app.screen.query_one("#count").value = count
     await pilot.press("ctrl+s")
     await pilot.pause()
-    await app.workers.wait_for_complete()  # the key and the estimate: the cost is asked about first
+    await settle(pilot)  # the key and the estimate: the cost is asked about first
     await pilot.pause()
     if not asked:
         assert not isinstance(app.screen, ConfirmScreen), "no question about a run that cannot be sent"
@@ -34,7 +34,7 @@ async def _start(app: CuratorApp, pilot, request: str, *, asked: bool = True) ->
     assert isinstance(app.screen, ConfirmScreen) and "worst case $" in app.screen.question
     await pilot.press("y")
     await pilot.pause()
-    await app.workers.wait_for_complete()
+    await settle(pilot)
     await pilot.pause()
 
 
@@ -44,7 +44,7 @@ async def test_a_generation_error_is_shown_and_the_next_run_works(db: Path, monk
         monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)  # (a compatible server needs no key)
         app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
         async with app.run_test(size=(140, 45)) as pilot:
-            await pilot.pause()
+            await settle(pilot)
             # #24: the cost question came first, took y, and only then said the key was not set, with the
             # jobs left queued; now the key is checked first, and the app says how to set it or a server
             await _start(app, pilot, "safety 3", asked=False)
@@ -58,7 +58,7 @@ async def test_a_generation_error_is_shown_and_the_next_run_works(db: Path, monk
             await _start(app, pilot, "safety 3")
             assert "finished safety: 3 jobs done" in str(app.screen.query_one("#progress").render())
             assert app.store.count_jobs(state="done", family="safety") == 3 and len(api.requests) == 3
-            await app.workers.wait_for_complete()  # the tables, read again after the run
+            await settle(pilot)  # the tables, read again after the run
             await pilot.pause()
             summary = app.screen.query_one("#summary")
             labels = [c.label.plain for c in summary.ordered_columns]
@@ -81,10 +81,10 @@ async def test_enter_on_a_job_with_errors_shows_every_attempt(db: Path, monkeypa
         app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="jobs")
         app.settings.teacher.concurrency = 1
         async with app.run_test(size=(140, 45)) as pilot:
-            await pilot.pause()
+            await settle(pilot)
             await _start(app, pilot, "safety 1")
             errors = app.screen.query_one("#errors")
-            assert errors.row_count == 1
+            await settle_until(pilot, lambda: errors.row_count == 1)  # (the tables read after the run)
             errors.focus()
             await pilot.press("enter")
             await pilot.pause()
@@ -114,7 +114,7 @@ async def test_the_form_says_which_families_have_a_built_in_generator(db: Path) 
         form.query_one("#family").value = "school_math"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert not isinstance(app.screen, GenerateForm)
         assert app.store.count_jobs(state="done", family="school_math") == before + 10  # the form's count
@@ -133,13 +133,13 @@ async def test_a_run_that_costs_money_shows_its_cost_and_sends_nothing_when_decl
             app.screen.query_one("#count").value = "4"
             await pilot.press("ctrl+s")
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            await settle(pilot)
             await pilot.pause()
             question = app.screen.question
             assert "Generate safety" in question and "4 requests" in question and "worst case $" in question
             await pilot.press("n")
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            await settle(pilot)
             assert api.requests == [] and app.store.count_jobs(family="safety") == 0  # nothing sent or queued
 
 

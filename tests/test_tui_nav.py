@@ -13,7 +13,7 @@ from curator.store import Store
 from curator.tui.app import CuratorApp
 from curator.tui.screens.help import HelpScreen
 from curator.tui.widgets.keyline import KeyLine
-from tui_fixtures import ROOT, build_db, settle, command
+from tui_fixtures import ROOT, build_db, command, settle, settle_until
 
 
 @pytest.fixture(scope="module")
@@ -197,10 +197,13 @@ async def test_export_from_the_triage_palette(tmp_path: Path, monkeypatch) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await command(pilot, "Export (dashboard)")
-        await settle(pilot)
+
+        def exported() -> list[str]:
+            return [n.message for n in app._notifications if n.message.startswith("exported ")]
+
+        await settle_until(pilot, lambda: bool(exported()))  # (the export starts once the dashboard shows)
         assert app.current_mode == "dashboard"
-        exported = [n.message for n in app._notifications if n.message.startswith("exported ")]
-        assert exported, list(app._notifications)
+        exported = exported()
     versions = list((db.parent / "exports").iterdir())
     assert len(versions) == 1 and not (elsewhere / "exports").exists(), "beside the database, not the folder"
     assert str(versions[0]) in exported[0].replace("\n", ""), "the path is shown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from datetime import date
@@ -132,11 +133,18 @@ def build_exports_db(path: Path) -> tuple[Path, str, str]:
     return path, a, b
 
 
-async def settle(pilot) -> None:
-    """Let the app settle: pending messages handled, its workers done, their messages handled."""
+async def settle(pilot, rounds: int = 50) -> None:
+    """Let the app settle: pending messages handled, its workers done (those they start too: a command's
+    refresh, a dismissed modal's worker), their messages handled. A worker replaced by a newer one of its
+    group (cancelled) is done; `workers.wait_for_complete` would raise for it. Bounded by rounds of work."""
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(rounds):
+        waiting = [w for w in pilot.app.workers if not w.is_finished]
+        if not waiting:
+            return
+        await asyncio.gather(*(w.wait() for w in waiting), return_exceptions=True)
+        await pilot.pause()
+    raise AssertionError(f"workers still running after {rounds} rounds: {waiting!r}")
 
 
 async def settle_until(pilot, condition, rounds: int = 20) -> None:
@@ -169,6 +177,7 @@ async def command(pilot, title: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause()
     await pilot.press(*title)
+    await settle(pilot)  # (the search for the whole title, not only the one for the keys before)
     await settle_until(pilot, lambda: highlighted() == title)
     await pilot.press("enter")
     await pilot.pause()

@@ -266,6 +266,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
 
     def on_estimated(self, message: Estimated) -> None:
         """Confirm the cost before anything is sent: the requests, and the worst case in dollars."""
+        self.loading_line = False  # (what it says stays: the first load's idle line comes too late for it)
         progress = self.query_one("#progress", Static)
         if message.error:
             progress.update(plain(f"cannot generate {message.family}: {message.error}"))
