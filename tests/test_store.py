@@ -115,11 +115,14 @@ def test_seed_needs_a_role() -> None:
         Example(kind="seed", family="x", messages=[Message(role="user", content="سلام")])
 
 
-def test_the_data_version_changes_when_another_connection_commits(store: Store, db_file: Path) -> None:
-    before = store.data_version()
+def test_the_change_mark_changes_when_this_or_another_connection_writes(store: Store, db_file: Path) -> None:
+    before = store.change_mark()
+    store.examples()
+    assert store.change_mark() == before, "reads do not change it"
     store.add_example(Example(kind="candidate", family="grammar_tutor", messages=[Message(role="user", content="س")]))
-    assert store.data_version() == before, "its own writes do not count"
+    own = store.change_mark()
+    assert own != before
     with Store(db_file) as other:
         other.add_example(Example(kind="candidate", family="grammar_tutor",
                                   messages=[Message(role="user", content="ج")]))
-    assert store.data_version() != before
+    assert store.change_mark() != own

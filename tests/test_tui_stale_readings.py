@@ -153,3 +153,27 @@ async def test_coverage_is_counted_once_at_startup_when_nothing_writes_meanwhile
         await pilot.press("r")
         await settle(pilot)
         assert len(calls) == 2, "r counts again"
+
+
+async def test_a_seed_role_changed_in_the_app_while_coverage_is_counted_is_counted_again(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    """The seeds screen writes on the app's own connection (no other connection's commit to notice):
+    a polish seed made private during the count leaves coverage once counted again."""
+    from curator.services import coverage
+    from curator.services.seeds import change_role
+    from curator.store import Store
+
+    db = build_db(tmp_path / "tui.db")
+    with Store(db, readonly=True) as store:
+        seed = next(s.id for s in store.seeds(role="polish"))
+    held = Held(coverage.live_coverage)
+    held.armed = True
+    monkeypatch.setattr(coverage, "live_coverage", held)
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await asyncio.to_thread(held.reading.wait, WAIT_S)
+        assert seed in held.result.members  # the count under way read it as counted
+        change_role(app.store, seed, "eval")  # what the seeds screen does
+        app.screen.action_refresh_counts()  # back on the dashboard, while the count still runs
+        held.release.set()
+        await settle_until(pilot, lambda: app.coverage is not None and seed not in app.coverage.members)

@@ -122,8 +122,12 @@ async def test_a_bulk_cut_short_is_named_and_r_resumes_it(db: Path) -> None:
         await settle(pilot)
         bar = text(app, "#filterbar")
         assert bar.startswith(f"⚠ bulk #{cut.id} flag stopped at 500 of {cut.planned:,}: R resumes it")
-        await pilot.press("R")
+        said, say = [], app.screen.say
+        app.screen.say = lambda line: (said.append(line), say(line))
+        app.screen.action_resume_bulk()  # R…
+        app.screen.action_resume_bulk()  # …and R again while it resumes: one bulk at a time
         await settle_until(pilot, lambda: app.screen.bulk_running is None and not app.screen.unfinished)
+        assert "a bulk is running: wait for it" in said
         assert not app.screen.query_one("#filterbar").display
     with Store(db, readonly=True) as store:
         assert store.bulk(cut.id).done == cut.planned and store.unfinished_bulks() == []

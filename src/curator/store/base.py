@@ -315,10 +315,11 @@ class StoreBase:
         finally:
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
 
-    def data_version(self) -> int:
-        """A number that changes whenever another connection (this process's or another's) commits to the
-        file, never for this connection's own writes: a cheap way to know whether to read again."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+    def change_mark(self) -> tuple[int, int]:
+        """A value that changes whenever the file's data may have changed: another connection (this
+        process's or another's) committed to it (PRAGMA data_version), or this one wrote (its total
+        changes). Cheap: a way to know whether to read again."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -111,7 +111,7 @@ class CuratorApp(ShowsWorkerFailures):
         self._decided_before_coverage: list[int] = []
         self._recounting = False
         self._recount_again = False
-        self._count_version: int | None = None  # the file's data version when the count under way began
+        self._count_mark: tuple[int, int] | None = None  # the store's change mark when the count under way began
         self.recount_coverage()
         if self.settings.keys:
             from curator.tui.keys import unknown_binding_ids
@@ -140,22 +140,22 @@ class CuratorApp(ShowsWorkerFailures):
     def recount_coverage(self) -> None:
         """Count coverage again (the store changed elsewhere: a command, a seed's role, an import);
         decisions made meanwhile are replayed on the new counts. Asked for while a count runs, it counts
-        once more after it if another connection has written since that count began (it may have read
-        the store before the change)."""
+        once more after it if the store was written since that count began, by another connection or by
+        this one (a seed's role changed on the seeds screen): it may have read the store before."""
         if self._recounting:
-            if self._count_version is None or self._data_version() != self._count_version:
+            if self._count_mark is None or self._change_mark() != self._count_mark:
                 self._recount_again = True
             return
         self._recounting = True
         self._start_count()
 
     def _start_count(self) -> None:
-        self._count_version = self._data_version()  # (before the worker reads: a later write is seen again)
+        self._count_mark = self._change_mark()  # (before the worker reads: a later write is seen again)
         self.load_coverage()
 
-    def _data_version(self) -> int | None:
+    def _change_mark(self) -> tuple[int, int] | None:
         try:
-            return self.store.data_version()
+            return self.store.change_mark()
         except Exception:  # noqa: BLE001 - (a file that cannot be read now: unknown, so count again)
             return None
 

@@ -223,6 +223,9 @@ class TriageAtScale:
                 screen.post_message(DataChanged())
 
     def action_resume_bulk(self) -> None:
+        if self.bulk_running:  # (a second resume would cancel the running one's worker: one at a time)
+            self.say("a bulk is running: wait for it")
+            return
         if not self.unfinished:
             self.say("no bulk was cut short")
             return
