@@ -28,7 +28,7 @@ def test_import_then_stats(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(PARA * 4, encoding="utf-8")
     out = run("import", str(tmp_path / "a.txt"), "--db", str(db))
     assert out.returncode == 0, out.stderr
-    assert "1 files, 1 passages added" in out.stdout
+    assert "1 file, 1 passage added" in out.stdout
     stats = run("stats", "--db", str(db))
     assert "passages" in stats.stdout and "passage quality:" in stats.stdout and "passage tags:" in stats.stdout
 

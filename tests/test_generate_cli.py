@@ -89,7 +89,7 @@ def test_a_compatible_server_needs_no_key(env) -> None:
     environ = {k: v for k, v in environ.items() if k != "ANTHROPIC_API_KEY"}
     out = curator(environ, "generate", "--family", "safety", "--limit", "1")
     assert out.returncode == 0, out.stderr
-    assert "1 jobs done" in out.stdout and len(api.requests) == 1
+    assert "1 job done" in out.stdout and len(api.requests) == 1
 
 
 def test_unknown_family_is_a_usage_error(env) -> None:
@@ -146,7 +146,7 @@ def test_limit_counts_the_jobs_this_run_sends(env) -> None:
         plan_generation(store, fams["safety"], Settings(), limit=4)  # queued by an earlier run that stopped
     out = curator(environ, "generate", "--family", "safety", "--limit", "1")
     assert out.returncode == 0, out.stderr
-    assert len(api.requests) == 1 and "this run: 1 jobs (1 queued before, 0 new)" in out.stdout, out.stdout
+    assert len(api.requests) == 1 and "this run: 1 job (1 queued before, 0 new)" in out.stdout, out.stdout
     out = curator(environ, "generate", "--family", "safety", "--limit", "5")
     assert out.returncode == 0 and "this run: 5 jobs (3 queued before, 2 new)" in out.stdout, out.stdout
     assert len(api.requests) == 6

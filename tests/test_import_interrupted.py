@@ -172,7 +172,7 @@ def test_exit_3_when_a_file_or_a_line_was_skipped(tmp_path: Path) -> None:
     (tmp_path / "good.txt").write_text(PARA * 4, encoding="utf-8")
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     out = run("import", str(tmp_path / "good.txt"), str(tmp_path / "empty.txt"), "--db", str(tmp_path / "c.db"))
-    assert out.returncode == 3 and "1 files" in out.stdout and "empty file" in out.stderr
+    assert out.returncode == 3 and "1 file," in out.stdout and "empty file" in out.stderr
     lines = tmp_path / "rows.jsonl"
     lines.write_text(json.dumps({"text": PARA * 3}, ensure_ascii=False) + "\n{bad\n", encoding="utf-8")
     out = run("import", str(lines), "--db", str(tmp_path / "d.db"))

@@ -42,7 +42,7 @@ def test_list_set_and_queue(db: Path) -> None:
     assert (p.quality, p.tags, p.families) == ("high", ["grammar", "math"], ["passage_qa"])
     assert p.rules[-1] == "quality high: set by the curator"
     out = curator(db, "passages", "queue", str(first), "--family", "passage_qa")
-    assert out.returncode == 0 and "queued 1 passage_qa jobs" in out.stdout
+    assert out.returncode == 0 and "queued 1 passage_qa job for 1 passage" in out.stdout
     assert "queued 0" in curator(db, "passages", "queue", str(first), "--family", "passage_qa").stdout
 
 

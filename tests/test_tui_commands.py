@@ -37,7 +37,7 @@ async def test_import_a_corpus_and_estimate_from_the_palette(db: Path, tmp_path:
         with Store(db, readonly=True) as store:
             before = store.count_passages()
         await palette(pilot, "Import a corpus", str(corpus))
-        assert app.last_result and "1 files" in app.last_result
+        assert app.last_result and "1 file," in app.last_result
         with Store(db, readonly=True) as store:
             assert store.count_passages() > before
         await palette(pilot, "Estimate generation cost", "passage_qa 3")
@@ -75,7 +75,7 @@ async def test_embed_from_the_palette_and_the_report_shows_the_calibration(db: P
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await palette(pilot, "Embed for the meaning gates", "")
-        assert app.last_result.startswith("embedded 1 examples")
+        assert app.last_result.startswith("embedded 1 example in")
         with Store(db, readonly=True) as store:
             assert pending(store) == 0
         await palette(pilot, "Gate report", None)

@@ -8,6 +8,7 @@ import click
 
 from curator.cli.base import cli, db_option, json_line, families as project_families, open_store, safe_line
 from curator.cli.base import settings as project_settings
+from curator.display.wording import counted
 
 
 @cli.group()
@@ -34,7 +35,7 @@ def passages_list(search: str | None, limit: int, as_json: bool, db: Path | None
             click.echo(f"#{p.id:<6} {p.quality:<7} {','.join(p.tags):<24} {','.join(p.families):<24} "
                        f"{safe_line(p.text, 60)}")
     if not as_json:
-        click.echo(f"{len(page.rows)} of {page.total} passages")
+        click.echo(f"{len(page.rows)} of {counted(page.total, 'passage')}")
 
 
 @passages.command("set")

@@ -10,6 +10,7 @@ import click
 from curator.cli.base import cli, db_option, open_store, safe_line
 from curator.services.seeds import ROLES, SeedError, change_role, import_seeds, list_seeds, role_change_risk
 from curator.errors import CuratorError
+from curator.display.wording import counted
 
 EXIT_COLLISIONS = 3  # `seeds check`: a few-shot seed matches a private eval item
 
@@ -41,7 +42,7 @@ def seeds_list(role: str | None, family: str | None, db: Path | None) -> None:
         click.echo(f"#{seed.id:<6} v{seed.version:<3} {seed.role:<8} {seed.family:<16} {seed.task_type or '-':<22} "
                    f"{safe_line(first, 60)}")
     totals = ", ".join(f"{r} {n}" for r, n in listing.role_totals().items())
-    click.echo(f"{len(listing.seeds)} seeds listed (all current seeds: {totals})")
+    click.echo(f"{counted(len(listing.seeds), 'seed')} listed (all current seeds: {totals})")
     for collision in listing.collisions:
         click.echo(f"collision: {collision.describe()}", err=True)
 

@@ -26,6 +26,7 @@ from curator.corpus.split import Span
 from curator.models import Source, now_iso
 from curator.progress import NEVER, Cancel
 from curator.store import SourceBusy, Store
+from curator.display.wording import counted
 
 BATCH = 1000
 # Analysed batches are written a few at a time: each commit rewrites the key index's pages that its
@@ -75,7 +76,7 @@ class ImportReport:
     def summary(self) -> str:
         skipped = f", {len(self.problems)} skipped" if self.problems else ""
         dup = self.passages_seen - self.passages_added
-        return (f"{self.files} files, {self.passages_added} passages added"
+        return (f"{counted(self.files, 'file')}, {counted(self.passages_added, 'passage')} added"
                 f" ({dup} already present){skipped}{', cancelled' if self.cancelled else ''}")
 
 

@@ -43,6 +43,7 @@ from curator.gates.decontam import DecontamSettings, Text, decontaminate, finger
 from curator.gates.scaffold import Scaffold
 from curator.models import ExportRecord
 from curator.store import Store
+from curator.display.wording import counted
 
 EXPORT_VERSION = "1"
 
@@ -53,7 +54,7 @@ class LeakError(CuratorError):
     def __init__(self, leaks: list[dict[str, Any]]) -> None:
         self.leaks = leaks
         listed = "; ".join(f"#{leak['id']} ({leak['file']}) matches eval {leak['eval_items']}" for leak in leaks[:20])
-        super().__init__(f"export refused: {len(leaks)} rows match private eval items: {listed}")
+        super().__init__(f"export refused: {counted(len(leaks), 'row')} {'matches' if len(leaks) == 1 else 'match'} private eval items: {listed}")
 
 
 @dataclass

@@ -31,6 +31,7 @@ from curator.store import Store
 from curator.store.base import lease_owner
 from curator.store.jobs import LEASE_S
 from curator.teacher.client import OutputError, Reply, Teacher, TeacherError, Usage
+from curator.display.wording import counted
 
 
 @dataclass
@@ -55,12 +56,12 @@ class RunReport:
         cached = (f" ({u.cache_read_tokens} more read from the prompt cache, {u.cache_write_tokens} written to it)"
                   if u.cache_read_tokens or u.cache_write_tokens else "")
         total = f" ({self.failed_total} failed in all: curator jobs --errors)" if self.failed_total else ""
-        text = (f"{self.done} jobs done, {self.failed} failed in this run{total}, {self.retried} to retry; "
-                f"{self.candidates} candidates; {self.requests} requests, {u.input_tokens} input{cached} + "
+        text = (f"{counted(self.done, 'job')} done, {self.failed} failed in this run{total}, {self.retried} to retry; "
+                f"{counted(self.candidates, 'candidate')}; {counted(self.requests, 'request')}, {u.input_tokens} input{cached} + "
                 f"{u.output_tokens} output tokens, ${self.cost_usd:.4f}")
         if self.recovered:
             failed = getattr(self.recovered, "failed", 0)
-            text += f"; {self.recovered} jobs of a stopped runner taken back" + (
+            text += f"; {counted(self.recovered, 'job')} of a stopped runner taken back" + (
                 f" ({failed} of them out of attempts: failed)" if failed else "")
         if self.stopped:
             text += f"; stopped: {self.stopped}"

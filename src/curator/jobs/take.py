@@ -18,6 +18,7 @@ from curator.jobs.runner import RunReport
 from curator.models import Job
 from curator.store import Store
 from curator.store.jobs import Recovered
+from curator.display.wording import counted
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Taken:
 
     def summary(self) -> str:
         count = len(self.queued) + len(self.new)
-        text = f"this run: {count} jobs ({len(self.queued)} queued before, {len(self.new)} new)"
+        text = f"this run: {counted(count, 'job')} ({len(self.queued)} queued before, {len(self.new)} new)"
         if self.resume:
             text += "; --resume: nothing new is planned"
         elif count < self.limit:

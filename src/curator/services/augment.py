@@ -13,6 +13,7 @@ from curator.target_mix import CoverageMap, recount
 from curator.jobs.plan import FewShot
 from curator.services.generate import request_cost
 from curator.store import Store
+from curator.display.wording import counted
 
 __all__ = ["AugmentLine", "AugmentPlan", "AugmentReport", "augment", "plan", "plan_from_eval", "queue"]
 
@@ -35,7 +36,7 @@ class AugmentPlan:
 
     def summary(self) -> str:
         cells = "failing cells" if any(line.cell.dimension == "eval" for line in self.lines) else "thin cells"
-        return (f"{self.jobs} jobs for {len(self.lines)} {cells}; worst case ${self.worst_cost_usd:.4f} "
+        return (f"{counted(self.jobs, 'job')} for {len(self.lines)} {cells}; worst case ${self.worst_cost_usd:.4f} "
                 f"(${self.cost_usd:.4f} if each is sent once, up to {self.max_attempts} attempts each)")
 
 
@@ -51,9 +52,9 @@ class AugmentReport:
 
     def summary(self) -> str:
         if self.dry_run:
-            return f"dry run: {self.plan.jobs} jobs would be queued for {len(self.lines)} thin cells; " \
+            return f"dry run: {counted(self.plan.jobs, 'job')} would be queued for {counted(len(self.lines), 'thin cell')}; " \
                    f"worst case ${self.plan.worst_cost_usd:.4f}; nothing was stored"
-        return f"{self.queued} jobs queued for {len(self.lines)} thin cells; worst case ${self.plan.worst_cost_usd:.4f}"
+        return f"{counted(self.queued, 'job')} queued for {counted(len(self.lines), 'thin cell')}; worst case ${self.plan.worst_cost_usd:.4f}"
 
 
 def plan(store: Store, cmap: CoverageMap, families: dict[str, Any], settings: Settings, *,

@@ -25,6 +25,7 @@ from curator.jsonl import objects
 from curator.models import Example, Message, Passage
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
+from curator.display.wording import counted
 
 if TYPE_CHECKING:
     from curator.services.triage import Filters
@@ -80,8 +81,8 @@ class CandidateImport:
         return len(self.problems)
 
     def summary(self) -> str:
-        return (f"{self.path}: {self.added} candidates added, {self.existing} already there, "
-                f"{self.skipped} lines skipped" + ("; run `curator gate` to gate them" if self.added else ""))
+        return (f"{self.path}: {counted(self.added, 'candidate')} added, {self.existing} already there, "
+                f"{counted(self.skipped, 'line')} skipped" + ("; run `curator gate` to gate them" if self.added else ""))
 
 
 def _field_error(exc: ValidationError) -> str:

@@ -13,6 +13,7 @@ from curator.services.corpus_import import import_corpus
 from curator.services.gate import run_gates
 from curator.services.seeds import import_seeds
 from curator.store import Store
+from curator.display.wording import counted
 
 DEMO_FAMILIES = ("school_math", "tool_calling")
 
@@ -34,7 +35,7 @@ def prepare_sample(store: Store) -> str:
     problems = corpus.problems + seeds.problems
     if problems:
         raise RuntimeError("the bundled sample is broken: " + "; ".join(problems))
-    return f"{corpus.summary()}; {seeds.added} seeds added ({seeds.existing} already present)"
+    return f"{corpus.summary()}; {counted(seeds.added, 'seed')} added ({seeds.existing} already present)"
 
 
 def build_demo(store: Store, settings: Settings, families: dict[str, Any], *, per_family: int = 8) -> DemoReport:

@@ -14,6 +14,7 @@ from curator.meaning.embedder import Embedder, EmbedderUnavailable, active_model
 from curator.meaning.texts import ask_text, number_signature, whole_text
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
+from curator.display.wording import counted
 
 
 @dataclass
@@ -29,7 +30,7 @@ class EmbedReport:
         if self.unavailable:
             return f"embeddings: none made ({self.unavailable}); the meaning gates cannot run"
         rate = f" ({self.embedded / self.seconds:.1f}/s)" if self.embedded and self.seconds else ""
-        text = f"embedded {self.embedded} examples in {self.seconds:.1f} s{rate} with {self.model}"
+        text = f"embedded {counted(self.embedded, 'example')} in {self.seconds:.1f} s{rate} with {self.model}"
         if self.remaining:
             text += f"; {self.remaining} of {self.total} still to embed (run again to continue)"
         return text

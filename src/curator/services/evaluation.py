@@ -27,6 +27,7 @@ from curator.store.base import lease_owner
 from curator.store.jobs import LEASE_S
 from curator.student.client import Student, StudentError, StudentSettings
 from curator.teacher.client import OutputError, extract_json
+from curator.display.wording import counted
 
 __all__ = ["StudentSettings", "answer_run", "import_scores", "write_report", "judge_eval", "judge_run", "latest_scorecard", "run_eval",
            "score_run", "scorecard", "start_run"]
@@ -56,7 +57,7 @@ class EvalRunReport:
         if self.already:
             text += f"; {self.already} answered before"
         if self.recovered:
-            text += f"; {self.recovered} items of a stopped run taken up again"
+            text += f"; {counted(self.recovered, 'item')} of a stopped run taken up again"
         if self.stopped:
             text += f"; stopped: go on with `curator eval run ... --resume {self.run}`"
         return text + "; the eval items were sent to this endpoint only"
@@ -308,7 +309,7 @@ class ImportedScores:
 
     def summary(self) -> str:
         text = f"eval run #{self.run}: {self.imported} scores imported"
-        return text + (f"; {len(self.problems)} lines skipped" if self.problems else "")
+        return text + (f"; {counted(len(self.problems), 'line')} skipped" if self.problems else "")
 
 
 def import_scores(store: Store, path: Path, *, model: str = "external", export_version: str | None = None) -> ImportedScores:

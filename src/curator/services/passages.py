@@ -12,6 +12,7 @@ from curator.config import Settings
 from curator.jobs.plan import plan_generation
 from curator.models import Passage
 from curator.store import Store
+from curator.display.wording import counted
 
 QUALITIES = ("high", "medium", "reject")
 
@@ -76,7 +77,7 @@ class QueueReport:
     added: int
 
     def summary(self) -> str:
-        return f"queued {self.added} {self.family} jobs for {self.passages} passages (run them with `curator generate`)"
+        return f"queued {self.added} {self.family} {'job' if self.added == 1 else 'jobs'} for {counted(self.passages, 'passage')} (run them with `curator generate`)"
 
 
 def queue_generation(store: Store, family: Any, settings: Settings, passage_ids: list[int]) -> QueueReport:

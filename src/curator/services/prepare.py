@@ -17,6 +17,7 @@ from curator.models import now_iso
 from curator.progress import NEVER, Cancel, Progress
 from curator.scale import require_datatrove
 from curator.scale.plan import Plan, make_plan, read_manifest
+from curator.display.wording import counted
 
 __all__ = ["PrepareError", "PrepareReport", "prepare"]
 
@@ -48,12 +49,12 @@ class PrepareReport:
 
     def summary(self) -> str:
         if self.submitted:
-            return (f"{self.files} files submitted to {self.executor} ({self.tasks} tasks);"
+            return (f"{counted(self.files, 'file')} submitted to {self.executor} ({self.tasks} tasks);"
                     f" the shards and manifest.json will be in {self.out_dir}")
         if self.cancelled:
             return f"cancelled; run the same command again to resume in {self.out_dir}"
         skipped = f", {len(self.problems)} skipped" if self.problems else ""
-        return (f"{self.files} files ({self.input_bytes / 1e6:.1f} MB) → {self.passages} passages in {self.shards}"
+        return (f"{counted(self.files, 'file')} ({self.input_bytes / 1e6:.1f} MB) → {self.passages} passages in {self.shards}"
                 f" shards in {self.out_dir} ({self.seconds:.1f} s, {self.mb_per_s:.1f} MB/s, {self.tasks} tasks"
                 f" on {self.executor}){skipped}")
 

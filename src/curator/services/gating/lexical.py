@@ -41,6 +41,7 @@ from curator.gates.sketch import MINHASH, Corpus, band_keys, band_pairs, key_pai
 from curator.progress import NEVER, Cancel
 from curator.store import Store
 from curator.store.sketches import SketchText
+from curator.display.wording import counted
 
 SKETCH_BATCH = 2000  # examples sketched per transaction
 CHECK_BATCH = 20000  # candidates decontaminated per pass (memory stays bounded)
@@ -68,7 +69,7 @@ class LexicalReport:
         how = "everything (the rules changed or first run)" if self.full else f"{self.rebuilt} in touched clusters"
         learned = f"scaffold learned for {', '.join(self.learned)}; " if self.learned else ""
         return (f"{self.sketched} sketched; {learned}dedup looked at {how}; {self.checked} checked against the "
-                f"eval set; {self.written} verdicts changed")
+                f"eval set; {counted(self.written, 'verdict')} changed")
 
 
 def sketch_version(settings: DedupSettings) -> str:

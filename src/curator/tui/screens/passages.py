@@ -28,6 +28,7 @@ from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
 from curator.tui.widgets.line_table import LineTable
 from curator.tui.widgets.rtl import RtlText
+from curator.display.wording import counted
 
 
 class PassageIdsLoaded(Reading):
@@ -153,7 +154,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
 
     def show_info(self) -> None:
         self.query_one("#info", Static).update(
-            f"{len(self.ids):,} passages{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
+            f"{counted(len(self.ids), 'passage', grouped=True)}{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
             f" · {len(self.marked)} marked (space marks, g queues generation for them)")
 
     def row_cells(self, passage_id: int, p: Passage | None, widths: Sequence[int]) -> tuple[str, ...]:
@@ -246,7 +247,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             fam = self.app.families[family]
             self.last_family = family
             report = queue_generation(self.app.store, fam, self.app.settings, ids)
-            self.notify(f"queued {report.added} {fam.name} jobs for {len(ids)} passages; run them from Jobs (j)")
+            self.notify(f"queued {report.added} {fam.name} {'job' if report.added == 1 else 'jobs'} for {counted(len(ids), 'passage')}; run them from Jobs (j)")
             self.marked = set()
             self.table.redraw()
             self.show_info()
@@ -254,5 +255,5 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         if not self.app.families:
             tell(self, "no task families: add one under prompts/families/", severity="error")
             return
-        self.app.push_screen(ChooseScreen(f"Queue generation for {len(ids)} passages: which family?",
+        self.app.push_screen(ChooseScreen(f"Queue generation for {counted(len(ids), 'passage')}: which family?",
                                           sorted(self.app.families), self.last_family), done)

@@ -1,0 +1,20 @@
+"""Counts in messages are in good English: one file, two files, no files."""
+
+from curator.corpus.importer import ImportReport
+from curator.display.wording import counted
+
+
+def test_a_count_takes_the_noun_in_its_number() -> None:
+    assert counted(1, "file") == "1 file"
+    assert counted(0, "file") == "0 files"
+    assert counted(2, "passage") == "2 passages"
+    assert counted(3, "thin cell") == "3 thin cells"
+    assert counted(2, "entry", "entries") == "2 entries"
+    assert counted(12_000, "row", grouped=True) == "12,000 rows"
+    assert counted(1, "row", grouped=True) == "1 row"
+
+
+def test_the_import_summary_says_one_file_and_one_passage() -> None:
+    report = ImportReport(files=1, passages_added=1, passages_seen=3)
+    assert report.summary() == "1 file, 1 passage added (2 already present)"
+    assert ImportReport(files=2, passages_added=0).summary() == "2 files, 0 passages added (0 already present)"
