@@ -53,7 +53,9 @@ def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tup
             for leak in exc.leaks:
                 how = f" by meaning (cosine {leak['score']})" if leak.get("how") == "meaning" else ""
                 click.echo(f"leak: #{leak['id']} in {leak['file']} matches eval items {leak['eval_items']}{how}", err=True)
-            raise click.ClickException(f"export refused: {counted(len(exc.leaks), 'row')} {'matches' if len(exc.leaks) == 1 else 'match'} private eval items") from exc
+            n = len(exc.leaks)
+            raise click.ClickException(f"export refused: {counted(n, 'row')} {'matches' if n == 1 else 'match'} "
+                                       "private eval items") from exc
         except OSError as exc:
             where = out_dir or store.path.parent / "exports"
             raise click.ClickException(f"{where}: cannot write the export ({exc.strerror or exc})") from exc

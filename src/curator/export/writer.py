@@ -54,7 +54,9 @@ class LeakError(CuratorError):
     def __init__(self, leaks: list[dict[str, Any]]) -> None:
         self.leaks = leaks
         listed = "; ".join(f"#{leak['id']} ({leak['file']}) matches eval {leak['eval_items']}" for leak in leaks[:20])
-        super().__init__(f"export refused: {counted(len(leaks), 'row')} {'matches' if len(leaks) == 1 else 'match'} private eval items: {listed}")
+        n = len(leaks)
+        super().__init__(f"export refused: {counted(n, 'row')} {'matches' if n == 1 else 'match'} private eval items: "
+                         f"{listed}")
 
 
 @dataclass

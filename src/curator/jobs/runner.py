@@ -57,7 +57,8 @@ class RunReport:
                   if u.cache_read_tokens or u.cache_write_tokens else "")
         total = f" ({self.failed_total} failed in all: curator jobs --errors)" if self.failed_total else ""
         text = (f"{counted(self.done, 'job')} done, {self.failed} failed in this run{total}, {self.retried} to retry; "
-                f"{counted(self.candidates, 'candidate')}; {counted(self.requests, 'request')}, {u.input_tokens} input{cached} + "
+                f"{counted(self.candidates, 'candidate')}; {counted(self.requests, 'request')}, "
+                f"{u.input_tokens} input{cached} + "
                 f"{u.output_tokens} output tokens, ${self.cost_usd:.4f}")
         if self.recovered:
             failed = getattr(self.recovered, "failed", 0)

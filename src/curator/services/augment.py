@@ -52,9 +52,11 @@ class AugmentReport:
 
     def summary(self) -> str:
         if self.dry_run:
-            return f"dry run: {counted(self.plan.jobs, 'job')} would be queued for {counted(len(self.lines), 'thin cell')}; " \
+            return f"dry run: {counted(self.plan.jobs, 'job')} would be queued for " \
+                   f"{counted(len(self.lines), 'thin cell')}; " \
                    f"worst case ${self.plan.worst_cost_usd:.4f}; nothing was stored"
-        return f"{counted(self.queued, 'job')} queued for {counted(len(self.lines), 'thin cell')}; worst case ${self.plan.worst_cost_usd:.4f}"
+        return (f"{counted(self.queued, 'job')} queued for {counted(len(self.lines), 'thin cell')}; "
+                f"worst case ${self.plan.worst_cost_usd:.4f}")
 
 
 def plan(store: Store, cmap: CoverageMap, families: dict[str, Any], settings: Settings, *,

@@ -82,7 +82,8 @@ class CandidateImport:
 
     def summary(self) -> str:
         return (f"{self.path}: {counted(self.added, 'candidate')} added, {self.existing} already there, "
-                f"{counted(self.skipped, 'line')} skipped" + ("; run `curator gate` to gate them" if self.added else ""))
+                f"{counted(self.skipped, 'line')} skipped"
+                + ("; run `curator gate` to gate them" if self.added else ""))
 
 
 def _field_error(exc: ValidationError) -> str:

@@ -77,7 +77,9 @@ class QueueReport:
     added: int
 
     def summary(self) -> str:
-        return f"queued {self.added} {self.family} {'job' if self.added == 1 else 'jobs'} for {counted(self.passages, 'passage')} (run them with `curator generate`)"
+        jobs, them = ("job", "it") if self.added == 1 else ("jobs", "them")
+        return (f"queued {self.added} {self.family} {jobs} for {counted(self.passages, 'passage')} "
+                f"(run {them} with `curator generate`)")
 
 
 def queue_generation(store: Store, family: Any, settings: Settings, passage_ids: list[int]) -> QueueReport:

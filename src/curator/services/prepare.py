@@ -54,7 +54,8 @@ class PrepareReport:
         if self.cancelled:
             return f"cancelled; run the same command again to resume in {self.out_dir}"
         skipped = f", {len(self.problems)} skipped" if self.problems else ""
-        return (f"{counted(self.files, 'file')} ({self.input_bytes / 1e6:.1f} MB) → {self.passages} passages in {self.shards}"
+        return (f"{counted(self.files, 'file')} ({self.input_bytes / 1e6:.1f} MB) → {self.passages} passages in "
+                f"{self.shards}"
                 f" shards in {self.out_dir} ({self.seconds:.1f} s, {self.mb_per_s:.1f} MB/s, {self.tasks} tasks"
                 f" on {self.executor}){skipped}")
 

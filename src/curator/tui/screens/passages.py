@@ -154,7 +154,8 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
 
     def show_info(self) -> None:
         self.query_one("#info", Static).update(
-            f"{counted(len(self.ids), 'passage', grouped=True)}{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
+            f"{counted(len(self.ids), 'passage', grouped=True)}"
+            f"{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
             f" · {len(self.marked)} marked (space marks, g queues generation for them)")
 
     def row_cells(self, passage_id: int, p: Passage | None, widths: Sequence[int]) -> tuple[str, ...]:
@@ -247,7 +248,9 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             fam = self.app.families[family]
             self.last_family = family
             report = queue_generation(self.app.store, fam, self.app.settings, ids)
-            self.notify(f"queued {report.added} {fam.name} {'job' if report.added == 1 else 'jobs'} for {counted(len(ids), 'passage')}; run them from Jobs (j)")
+            jobs, them = ("job", "it") if report.added == 1 else ("jobs", "them")
+            self.notify(f"queued {report.added} {fam.name} {jobs} for {counted(len(ids), 'passage')}; "
+                        f"run {them} from Jobs (j)")
             self.marked = set()
             self.table.redraw()
             self.show_info()
