@@ -8,7 +8,6 @@ import click
 
 from curator.cli.base import coverage_map, cli, db_option, open_store, progress_bar, settings as project_settings
 from curator.config import EXPORT_FORMATS
-from curator.display.wording import counted
 
 
 @cli.group("export", invoke_without_command=True)
@@ -53,9 +52,7 @@ def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tup
             for leak in exc.leaks:
                 how = f" by meaning (cosine {leak['score']})" if leak.get("how") == "meaning" else ""
                 click.echo(f"leak: #{leak['id']} in {leak['file']} matches eval items {leak['eval_items']}{how}", err=True)
-            n = len(exc.leaks)
-            raise click.ClickException(f"export refused: {counted(n, 'row')} {'matches' if n == 1 else 'match'} "
-                                       "private eval items") from exc
+            raise click.ClickException(exc.headline) from exc
         except OSError as exc:
             where = out_dir or store.path.parent / "exports"
             raise click.ClickException(f"{where}: cannot write the export ({exc.strerror or exc})") from exc

@@ -54,9 +54,13 @@ class LeakError(CuratorError):
     def __init__(self, leaks: list[dict[str, Any]]) -> None:
         self.leaks = leaks
         listed = "; ".join(f"#{leak['id']} ({leak['file']}) matches eval {leak['eval_items']}" for leak in leaks[:20])
-        n = len(leaks)
-        super().__init__(f"export refused: {counted(n, 'row')} {'matches' if n == 1 else 'match'} private eval items: "
-                         f"{listed}")
+        super().__init__(f"{self.headline}: {listed}")
+
+    @property
+    def headline(self) -> str:
+        """The refusal in one line ("export refused: 2 rows match private eval items")."""
+        n = len(self.leaks)
+        return f"export refused: {counted(n, 'row')} {'matches' if n == 1 else 'match'} private eval items"
 
 
 @dataclass

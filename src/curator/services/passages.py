@@ -76,10 +76,17 @@ class QueueReport:
     passages: int
     added: int
 
+    @property
+    def queued(self) -> str:
+        """What was queued, for the CLI and the app alike ("queued 1 passage_qa job for 1 passage")."""
+        return f"queued {counted(self.added, f'{self.family} job')} for {counted(self.passages, 'passage')}"
+
+    @property
+    def them(self) -> str:
+        return "it" if self.added == 1 else "them"
+
     def summary(self) -> str:
-        jobs, them = ("job", "it") if self.added == 1 else ("jobs", "them")
-        return (f"queued {self.added} {self.family} {jobs} for {counted(self.passages, 'passage')} "
-                f"(run {them} with `curator generate`)")
+        return f"{self.queued} (run {self.them} with `curator generate`)"
 
 
 def queue_generation(store: Store, family: Any, settings: Settings, passage_ids: list[int]) -> QueueReport:

@@ -248,9 +248,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             fam = self.app.families[family]
             self.last_family = family
             report = queue_generation(self.app.store, fam, self.app.settings, ids)
-            jobs, them = ("job", "it") if report.added == 1 else ("jobs", "them")
-            self.notify(f"queued {report.added} {fam.name} {jobs} for {counted(len(ids), 'passage')}; "
-                        f"run {them} from Jobs (j)")
+            self.notify(f"{report.queued}; run {report.them} from Jobs (j)")
             self.marked = set()
             self.table.redraw()
             self.show_info()
