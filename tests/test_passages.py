@@ -55,6 +55,12 @@ def test_bad_changes_are_refused_and_write_nothing(db: Path) -> None:
     assert out.returncode != 0 and "no passage #999999" in out.stderr
     with Store(db, readonly=True) as store:
         assert store.passage(1) == before
+        jobs = store.count("jobs")
+    out = curator(db, "passages", "queue", "1", "999999", "--family", "passage_qa")
+    assert out.returncode == 1 and "no passage #999999: nothing was queued" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and "IntegrityError" not in out.stderr
+    with Store(db, readonly=True) as store:
+        assert store.count("jobs") == jobs  # not even passage #1's job
 
 
 def test_the_screen_reads_the_ids_then_a_screenful_of_rows(db: Path) -> None:

@@ -68,10 +68,13 @@ def passages_set(passage_ids: tuple[int, ...], quality: str | None, tags: str | 
 @db_option
 def passages_queue(passage_ids: tuple[int, ...], family_name: str, db: Path | None) -> None:
     """Queue one generation job of a family for each passage (then `curator generate` runs them)."""
-    from curator.services.passages import queue_generation
+    from curator.services.passages import PassageError, queue_generation
 
     settings, fams = project_settings(db), project_families(db)
     if family_name not in fams:
         raise click.UsageError(f"unknown family {family_name!r} (known: {', '.join(sorted(fams))})")
     with open_store(db) as store:
-        click.echo(queue_generation(store, fams[family_name], settings, list(passage_ids)).summary())
+        try:
+            click.echo(queue_generation(store, fams[family_name], settings, list(passage_ids)).summary())
+        except PassageError as exc:
+            raise click.ClickException(str(exc)) from exc

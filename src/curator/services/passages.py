@@ -90,6 +90,11 @@ class QueueReport:
 
 
 def queue_generation(store: Store, family: Any, settings: Settings, passage_ids: list[int]) -> QueueReport:
-    """Plan one generation job of `family` per chosen passage (idempotent)."""
+    """Plan one generation job of `family` per chosen passage (idempotent). PassageError, and nothing
+    queued, if an id names no passage."""
+    if missing := store.missing_passages(passage_ids):
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        listed = ", ".join(f"#{i}" for i in missing[:10]) + more
+        raise PassageError(f"no passage {listed}: nothing was queued")
     plan = plan_generation(store, family, settings, limit=len(passage_ids), passage_ids=passage_ids)
     return QueueReport(family.name, len(passage_ids), plan.added)

@@ -177,6 +177,11 @@ class CorpusQueries:
             ids.extend(r[0] for r in chunk)
         return ids
 
+    def missing_passages(self, ids: Sequence[int]) -> list[int]:
+        """Those of `ids` that name no passage, in their order (any number of ids)."""
+        found = {row[0] for row in self.rows_in("SELECT id FROM passages WHERE id IN ({in})", list(ids))}
+        return [i for i in ids if i not in found]
+
     def passages_by_id(self, ids: Sequence[int]) -> dict[int, Passage]:
         """The passages with these ids, by id, in one read by primary key (meant for a screenful); an id
         with no passage is left out. StoreError if the file cannot be read."""

@@ -247,7 +247,11 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
                 return
             fam = self.app.families[family]
             self.last_family = family
-            report = queue_generation(self.app.store, fam, self.app.settings, ids)
+            try:
+                report = queue_generation(self.app.store, fam, self.app.settings, ids)
+            except EXPECTED_ERRORS as exc:  # (a passage gone meanwhile: said, and the marks stay)
+                self.app.show_error(describe(exc))
+                return
             self.notify(f"{report.queued}; run {report.them} from Jobs (j)")
             self.marked = set()
             self.table.redraw()
