@@ -54,3 +54,42 @@ def test_every_expected_error_derives_from_one_base() -> None:
                      if c.__module__ == module.__name__ and issubclass(c, Exception) and c.__name__.endswith("Error")]
     assert expected and all(issubclass(c, CuratorError) for c in expected), \
         [c.__qualname__ for c in expected if not issubclass(c, CuratorError)]
+
+
+# Options that take an id or a seed, where any integer is a value (a wrong id is reported by the command).
+_ANY_INT = {"--seed", "--run", "--resume", "--from-eval", "--show", "--bulk"}
+
+
+def _options(command, path=()):
+    import click
+
+    for param in command.params:
+        if isinstance(param, click.Option):
+            yield " ".join(path), param
+    for name in getattr(command, "list_commands", lambda ctx: [])(None):
+        yield from _options(command.get_command(None, name), (*path, name))
+
+
+def test_every_count_option_takes_only_counts() -> None:
+    """A count given as an int (a limit, a sample, workers, a timeout) is a range: `--limit -3` is a usage
+    error, never "no limit" (which would plan and spend for everything)."""
+    import click
+
+    from curator.cli import cli
+
+    plain = [f"{where} {p.opts[0]}" for where, p in _options(cli)
+             if p.type in (click.INT, click.FLOAT) and p.opts[0] not in _ANY_INT]
+    assert not plain, plain
+
+
+@pytest.mark.parametrize("args", [("gate", "judge", "--limit", "-3"), ("classify", "--llm", "--limit", "-3"),
+                                  ("embed", "--limit", "-1"), ("passages", "list", "--limit", "-1"),
+                                  ("augment", "--max-jobs", "-3", "--dry-run"),
+                                  ("gate", "audit", "dedup", "--sample", "-5"),
+                                  ("prepare", "corpus", "--out", "prepared", "--workers", "0"),
+                                  ("eval", "run", "--timeout", "-1")])
+def test_a_negative_count_is_a_usage_error_and_touches_nothing(tmp_path: Path, monkeypatch, capsys, args) -> None:
+    db = tmp_path / "none.db"
+    code, err = run(monkeypatch, capsys, "--db", str(db), *args)
+    assert code == 2 and "is not in the range" in err, err
+    assert not db.exists()

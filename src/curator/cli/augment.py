@@ -10,13 +10,13 @@ from curator.cli.base import cli, db_option, open_store, project, safe_line
 
 
 @cli.command()
-@click.option("--max-jobs", default=20, show_default=True, help="Jobs to queue per thin cell at most.")
+@click.option("--max-jobs", type=click.IntRange(0), default=20, show_default=True, help="Jobs to queue per thin cell at most.")
 @click.option("--dry-run", is_flag=True, help="Show what would be queued and its worst-case cost; store nothing.")
 @click.option("--yes", is_flag=True, help="Queue without asking (for scripts).")
 @click.option("--from-eval", "from_eval", is_flag=False, flag_value=-1, type=int, default=None,
               help="Plan for the cells where the student failed in eval run RUN (the latest without a number), "
                    "in proportion to its failures there, instead of the thin cells.")
-@click.option("--per-failure", default=2, show_default=True, help="With --from-eval: jobs per failed eval item.")
+@click.option("--per-failure", type=click.IntRange(1), default=2, show_default=True, help="With --from-eval: jobs per failed eval item.")
 @db_option
 def augment(max_jobs: int, dry_run: bool, yes: bool, from_eval: int | None, per_failure: int, db: Path | None) -> None:
     """Queue targeted generation for every thin cell, or where the student fails (--from-eval); then `curator

@@ -11,7 +11,7 @@ from curator.cli.base import cli, db_option, open_store, project
 
 @cli.command("classify")
 @click.option("--llm", is_flag=True, required=True, help="Refine the heuristic tags with the teacher.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Passages to classify at most.")
 @db_option
 def classify_cmd(llm: bool, limit: int, db: Path | None) -> None:
     """Refine passage tags and quality with the teacher (through the job machinery)."""

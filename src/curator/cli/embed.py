@@ -10,7 +10,7 @@ from curator.cli.base import bar_progress, cli, db_option, open_store, progress_
 
 
 @cli.command("embed")
-@click.option("--limit", type=int, default=None, help="Embed at most this many examples.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Embed at most this many examples.")
 @db_option
 def embed(limit: int | None, db: Path | None) -> None:
     """Embed every candidate, seed and eval item that has no vector yet (resumable: stop it any time)."""

@@ -44,7 +44,7 @@ def judge_settings(endpoint: str | None, model: str | None, api: str, db: Path |
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Ask only the first N eval items.")
 @click.option("--resume", "resume", type=int, default=None, help="Go on with run N (what it has answered is kept).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds a request may take.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=120.0, show_default=True, help="Seconds a request may take.")
 @judge_options
 @db_option
 def eval_run(endpoint: str, model: str, api: str, export_version: str | None, concurrency: int, limit: int | None,

@@ -39,8 +39,9 @@ def gate(ctx: click.Context, no_embed: bool, db: Path | None) -> None:
 
 @gate.command("audit")
 @click.argument("gate_name")
-@click.option("--sample", "n", default=10, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@click.option("--sample", "n", type=click.IntRange(1), default=10, show_default=True,
+              help="Candidates to show, half passed and half failed.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the sample.")
 @db_option
 def gate_audit(gate_name: str, n: int, seed: int, db: Path | None) -> None:
     """A sample of passed and failed candidates of one gate, to confirm with `gate override`."""

@@ -11,13 +11,13 @@ from curator.cli.base import cli, db_option, families as project_families, open_
 
 @cli.command()
 @click.option("--family", "family_name", required=True, help="Task family (see `curator families`).")
-@click.option("--limit", type=int, default=None,
+@click.option("--limit", type=click.IntRange(1), default=None,
               help="Jobs this run sends (candidates for --procedural), default 10: the family's queued jobs first, "
                    "then new ones to make up the count. A count to add, not a total.")
 @click.option("--resume", is_flag=True,
               help="Send only the family's jobs already queued (left by a stopped run, queued by `A` or the Passages "
                    "screen), up to --limit if given; plan nothing new.")
-@click.option("--per-passage", default=1, show_default=True, help="Jobs per passage for passage families.")
+@click.option("--per-passage", type=click.IntRange(1), default=1, show_default=True, help="Jobs per passage for passage families.")
 @click.option("--batch", "use_batch", is_flag=True, help="Use the Message Batches API (half price).")
 @click.option("--wait", is_flag=True, help="With --batch: poll until every batch has ended.")
 @click.option("--dry-run", is_flag=True, help="Estimate requests, tokens and cost; send nothing.")

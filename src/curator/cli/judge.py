@@ -11,7 +11,7 @@ from curator.cli.gate import gate
 
 
 @gate.command("judge")
-@click.option("--limit", default=100, show_default=True, help="Candidates to judge.")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True, help="Candidates to judge.")
 @db_option
 def gate_judge(limit: int, db: Path | None) -> None:
     """Judge gated candidates with the frozen rubric (prompts/judge.toml) and the judge model."""

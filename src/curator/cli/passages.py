@@ -19,7 +19,7 @@ def passages(db: Path | None) -> None:
 
 @passages.command("list")
 @click.option("--search", default=None, help="Only passages containing this text.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Passages to list at most.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @db_option
 def passages_list(search: str | None, limit: int, as_json: bool, db: Path | None) -> None:

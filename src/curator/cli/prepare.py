@@ -16,15 +16,15 @@ from curator.config import Window
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for passages/*.parquet and manifest.json (new or empty; the same run resumes).")
 @click.option("--executor", type=click.Choice(["local", "slurm", "ray"]), default="local", show_default=True)
-@click.option("--tasks", type=int, default=1, show_default=True, help="Tasks the corpus is split into.")
-@click.option("--workers", type=int, default=None, help="Tasks run at once (default: all).")
+@click.option("--tasks", type=click.IntRange(1), default=1, show_default=True, help="Tasks the corpus is split into.")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Tasks run at once (default: all).")
 @click.option("--partition", default=None, help="Slurm partition.")
 @click.option("--time", "time_limit", default=None, help="Slurm time limit per task, e.g. 4:00:00.")
 @click.option("--near-dedup/--no-near-dedup", default=True, show_default=True,
               help="Drop near-duplicates (MinHash on the match key) after exact duplicates.")
 @click.option("--field", "field_name", default="text", show_default=True, help="Text field of .jsonl/.parquet rows.")
-@click.option("--min-chars", default=Window.min_chars, show_default=True, help="Smallest passage wanted.")
-@click.option("--max-chars", default=Window.max_chars, show_default=True, help="Largest passage allowed.")
+@click.option("--min-chars", type=click.IntRange(1), default=Window.min_chars, show_default=True, help="Smallest passage wanted.")
+@click.option("--max-chars", type=click.IntRange(1), default=Window.max_chars, show_default=True, help="Largest passage allowed.")
 def prepare(corpus: tuple[Path, ...], out_dir: Path, executor: str, tasks: int, workers: int | None,
             partition: str | None, time_limit: str | None, near_dedup: bool, field_name: str, min_chars: int,
             max_chars: int) -> None:
