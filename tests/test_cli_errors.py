@@ -93,3 +93,27 @@ def test_a_negative_count_is_a_usage_error_and_touches_nothing(tmp_path: Path, m
     code, err = run(monkeypatch, capsys, "--db", str(db), *args)
     assert code == 2 and "is not in the range" in err, err
     assert not db.exists()
+
+
+def _first_candidate(db: Path) -> int:
+    with Store(db, readonly=True) as store:
+        return store.conn.execute("SELECT id FROM examples WHERE kind = 'candidate' ORDER BY id LIMIT 1").fetchone()[0]
+
+
+@pytest.mark.parametrize("note", [None, "", "   "])
+def test_a_note_needs_its_text(tmp_path: Path, monkeypatch, capsys, note) -> None:
+    db = build_db(tmp_path / "cli.db")
+    target = _first_candidate(db)
+    with Store(db, readonly=True) as store:
+        before = store.count("decisions")
+    code, err = run(monkeypatch, capsys, "--db", str(db), "triage", "note", str(target),
+                    *(() if note is None else ("--note", note)))
+    assert code == 2 and "--note" in err, err
+    with Store(db, readonly=True) as store:
+        assert store.count("decisions") == before
+
+
+def test_no_bulk_decision_yet_is_said(tmp_path: Path, monkeypatch, capsys) -> None:
+    db = build_db(tmp_path / "cli.db")
+    main(["--db", str(db), "triage", "bulks"])
+    assert capsys.readouterr().out.startswith("no bulk decisions yet")

@@ -100,9 +100,11 @@ def _ids_or_where(action: str, ids: tuple[int, ...], where: tuple[str, ...], que
 def _decision_command(action: str, help_text: str, *, needs_note: bool = False, bulk: bool = False) -> None:
     @click.argument("ids", nargs=-1, type=int, required=not bulk)
     @click.option("--reason", default=None, help="A short reason code, kept with the decision.")
-    @click.option("--note", default=None, required=needs_note, help="A note kept with the decision.")
+    @click.option("--note", required=needs_note, help="A note kept with the decision.")  # (no default: it would count as given)
     @db_option
     def command(ids: tuple[int, ...], reason: str | None, note: str | None, db: Path | None, **bulk_args) -> None:
+        if needs_note and not (note or "").strip():
+            raise click.UsageError("--note is empty: say what the note is")
         if bulk:
             _ids_or_where(action, ids, bulk_args["where"], bulk_args["queue"], reason, note, bulk_args["yes"], db)
         else:
@@ -140,8 +142,11 @@ def triage_bulks(db: Path | None) -> None:
     from curator.services import bulk
 
     with open_store(db, readonly=True) as store:
-        for b in bulk.recent(store):
+        recent = bulk.recent(store)
+        for b in recent:
             click.echo(bulk.describe(b))
+        if not recent:
+            click.echo("no bulk decisions yet (triage accept/reject/flag --where KEY=VALUE makes one)")
 
 
 @triage.command("resume")
