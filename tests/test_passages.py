@@ -54,7 +54,13 @@ def test_bad_changes_are_refused_and_write_nothing(db: Path) -> None:
     out = curator(db, "passages", "set", "999999", "--quality", "high")
     assert out.returncode != 0 and "no passage #999999" in out.stderr
     with Store(db, readonly=True) as store:
-        assert store.passage(1) == before
+        second = store.passage(2)
+    out = curator(db, "passages", "set", "1", "2", "999999", "--quality", "reject")  # all or none
+    assert out.returncode == 1 and "no passage #999999: nothing was changed" in out.stderr, out.stderr
+    out = curator(db, "passages", "set", "1", "2", "--families", "no_such_family")
+    assert out.returncode == 1 and "unknown family" in out.stderr
+    with Store(db, readonly=True) as store:
+        assert store.passage(1) == before and store.passage(2) == second
         jobs = store.count("jobs")
     out = curator(db, "passages", "queue", "1", "999999", "--family", "passage_qa")
     assert out.returncode == 1 and "no passage #999999: nothing was queued" in out.stderr, out.stderr

@@ -47,18 +47,18 @@ def passages_list(search: str | None, limit: int, as_json: bool, db: Path | None
 def passages_set(passage_ids: tuple[int, ...], quality: str | None, tags: str | None, family_names: str | None,
                  db: Path | None) -> None:
     """Set the quality, tags or families of passages (as the Passages screen does)."""
-    from curator.services.passages import PassageError, update_passage
+    from curator.services.passages import PassageError, update_passages
 
     known = project_families(db, show_errors=False)
     with open_store(db) as store:
-        for passage_id in passage_ids:
-            try:
-                p = update_passage(store, passage_id, quality=quality,
-                                   tags=tags.split(",") if tags is not None else None,
-                                   families=family_names.split(",") if family_names is not None else None,
-                                   known_families=known)
-            except PassageError as exc:
-                raise click.ClickException(str(exc)) from exc
+        try:
+            changed = update_passages(store, passage_ids, quality=quality,
+                                      tags=tags.split(",") if tags is not None else None,
+                                      families=family_names.split(",") if family_names is not None else None,
+                                      known_families=known)
+        except PassageError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for p in changed:
             click.echo(f"#{p.id}: {p.quality}; tags {','.join(p.tags) or '-'}; families {','.join(p.families) or '-'}")
 
 

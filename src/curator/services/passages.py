@@ -70,6 +70,20 @@ def update_passage(store: Store, passage_id: int, *, quality: str | None = None,
     return store.passage(passage_id)
 
 
+def update_passages(store: Store, passage_ids: Sequence[int], **changes: Any) -> list[Passage]:
+    """`update_passage` for each of `passage_ids`, all or none: PassageError, and nothing changed, if an id
+    names no passage or a change is refused."""
+    if missing := store.missing_passages(list(passage_ids)):
+        raise PassageError(f"no passage {_listed(missing)}: nothing was changed")
+    with store.transaction():
+        return [update_passage(store, passage_id, **changes) for passage_id in passage_ids]
+
+
+def _listed(ids: list[int]) -> str:
+    more = f" and {len(ids) - 10} more" if len(ids) > 10 else ""
+    return ", ".join(f"#{i}" for i in ids[:10]) + more
+
+
 @dataclass
 class QueueReport:
     family: str
@@ -93,8 +107,6 @@ def queue_generation(store: Store, family: Any, settings: Settings, passage_ids:
     """Plan one generation job of `family` per chosen passage (idempotent). PassageError, and nothing
     queued, if an id names no passage."""
     if missing := store.missing_passages(passage_ids):
-        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        listed = ", ".join(f"#{i}" for i in missing[:10]) + more
-        raise PassageError(f"no passage {listed}: nothing was queued")
+        raise PassageError(f"no passage {_listed(missing)}: nothing was queued")
     plan = plan_generation(store, family, settings, limit=len(passage_ids), passage_ids=passage_ids)
     return QueueReport(family.name, len(passage_ids), plan.added)
