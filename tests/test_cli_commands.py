@@ -73,3 +73,19 @@ def test_a_project_is_built_once_per_command(tmp_path, monkeypatch) -> None:
                                       "--procedural", "--limit", "2"])
     assert result.exit_code == 0, result.output
     assert loads == {"settings": 1, "families": 1}
+
+
+def test_every_command_that_opens_a_project_takes_db_after_its_name() -> None:
+    """`curator X --db PATH` as the README says; `prepare` writes files and opens no project."""
+    from click import Group
+
+    def commands(group, path=()):
+        for name in group.list_commands(None):
+            command = group.get_command(None, name)
+            if isinstance(command, Group):
+                yield from commands(command, (*path, name))
+            else:
+                yield " ".join((*path, name)), command
+
+    without = [name for name, command in commands(cli) if not any(p.name == "db" for p in command.params)]
+    assert without == ["prepare"], without

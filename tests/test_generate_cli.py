@@ -164,3 +164,17 @@ def test_procedural_limit_is_a_count_to_add_and_says_so(env) -> None:
         assert "this run: 6 jobs (0 queued before, 6 new)" in out.stdout and "6 jobs done" in out.stdout
         with Store(environ["CURATOR_DB"]) as store:
             assert store.count_jobs(state="done", family="school_math") == total
+
+
+def test_a_procedural_dry_run_says_what_it_would_make_and_stores_nothing(env) -> None:
+    api, environ = env
+    with Store(environ["CURATOR_DB"]) as store:
+        before = store.table_counts()
+    out = curator(environ, "generate", "--family", "school_math", "--procedural", "--dry-run", "--limit", "4")
+    assert out.returncode == 0, out.stderr
+    assert "would run 4 procedural jobs of school_math" in out.stdout and "nothing was stored" in out.stdout
+    out = curator(environ, "generate", "--family", "passage_qa", "--procedural", "--dry-run")
+    assert out.returncode == 2 and "has no procedural generator" in out.stderr
+    with Store(environ["CURATOR_DB"]) as store:
+        assert store.table_counts() == before
+    assert api.requests == []

@@ -32,8 +32,6 @@ def generate(family_name: str, limit: int | None, resume: bool, per_passage: int
     settings, fams = project_settings(db), project_families(db)
     if family_name not in fams:
         raise click.UsageError(f"unknown family {family_name!r} (known: {', '.join(sorted(fams))})")
-    if limit is not None and limit < 0:
-        raise click.UsageError("--limit is a count of jobs (0 or more)")
     if resume and procedural:
         raise click.UsageError("--resume is for teacher runs (a procedural run takes the queued jobs first anyway)")
     limit = limit if limit is not None or resume else 10
@@ -43,7 +41,8 @@ def generate(family_name: str, limit: int | None, resume: bool, per_passage: int
     with open_store(db, readonly=dry_run) as store:
         if procedural:
             try:
-                click.echo(service.procedural(store, fam, settings, limit=limit).summary())
+                click.echo(service.procedural_dry_run(fam, limit=limit) if dry_run else
+                           service.procedural(store, fam, settings, limit=limit).summary())
             except ValueError as exc:
                 raise click.UsageError(str(exc)) from exc
             return

@@ -280,6 +280,18 @@ def procedural(store: Store, family: Family, settings: Settings, *, limit: int, 
     return run_procedural(store, family, settings, limit=limit, progress=progress, cancel=cancel)
 
 
+def procedural_dry_run(family: Family, *, limit: int) -> str:
+    """What `procedural` would do (nothing is stored): the jobs it would take. ValueError for a family
+    without a built-in generator."""
+    from curator.display.wording import counted
+    from curator.jobs.procedural import SUPPORTED
+
+    if family.schema not in SUPPORTED:
+        raise ValueError(f"family {family.name!r} has no procedural generator (only {', '.join(SUPPORTED)} schemas)")
+    return (f"would run {counted(limit, 'procedural job')} of {family.name} (those queued first) with the "
+            f"built-in generator: no teacher, no API key, no cost; nothing was stored")
+
+
 @dataclass
 class JobDetail:
     job: Job
