@@ -57,6 +57,30 @@ def test_an_edit_that_cannot_be_saved_writes_nothing(store: Store) -> None:
         create_seed(store, seed(role="teacher"))
 
 
+def test_a_seed_of_an_unknown_family_or_one_that_cannot_train_is_refused(store: Store, tmp_path: Path) -> None:
+    """The export would drop a few-shot or polish seed that cannot train, and a family the project lacks has
+    no cell: both are refused where the seed comes in (import names the line; the form says why)."""
+    known = {"grammar_tutor", "dialogue"}
+    no_answer = seed(answer="x")
+    no_answer["messages"] = no_answer["messages"][:1]
+    with pytest.raises(SeedError, match="unknown family 'nosuch'"):
+        create_seed(store, seed(family="nosuch"), known)
+    with pytest.raises(SeedError, match=r"a fewshot seed must be an example to train on \(no assistant answer\)"):
+        create_seed(store, no_answer, known)
+    with pytest.raises(SeedError, match="control characters"):
+        create_seed(store, seed(role="polish", answer="پاسخ \x1b[2J"), known)
+    kept = create_seed(store, seed(), known)
+    assert edit_seed(store, kept, seed(answer=ANSWER + " بله."), {"dialogue"}), "its own family stays known"
+    rows = tmp_path / "seeds.jsonl"
+    rows.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (
+        seed(family="nosuch"), no_answer, {**no_answer, "role": "eval"}, seed(question="قید جملهٔ «تند دوید» چیست؟")))
+        + "\n", encoding="utf-8")
+    report = import_seeds(store, rows, families=known)
+    assert (report.added, report.problems) == (2, [
+        f"{rows}:1: family: unknown family 'nosuch' (known: dialogue, grammar_tutor)",
+        f"{rows}:2: messages: a fewshot seed must be an example to train on (no assistant answer)"])
+
+
 def test_a_role_change_is_logged_and_an_edited_eval_seed_stays_guarded(store: Store) -> None:
     first = create_seed(store, seed())
     assert change_role(store, first, "eval") == "fewshot"

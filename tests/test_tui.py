@@ -182,6 +182,22 @@ async def test_seed_editor_reports_invalid_input(db: Path) -> None:
         assert "not saved" in str(app.screen.query_one("#error").render())
 
 
+async def test_a_new_seed_starts_empty_and_is_not_saved_untouched(db: Path) -> None:
+    """`n` then `ctrl+s` with nothing typed stores nothing (the form once held a question and an answer that
+    were saved as a few-shot seed, and exported)."""
+    app = app_for(db, start="seeds")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        before = app.store.count("examples", "kind = 'seed'")
+        await pilot.press("n")
+        await pilot.pause()
+        assert [e.text for e in app.screen.query("TurnEditor")] == ["", "", ""]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "not saved: messages.0: empty user turn" in str(app.screen.query_one("#error").render())
+        assert app.store.count("examples", "kind = 'seed'") == before
+
+
 async def test_passages_quality_and_queue_generation(db: Path) -> None:
     app = app_for(db, start="passages")
     async with app.run_test(size=(140, 45)) as pilot:

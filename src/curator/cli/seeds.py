@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from curator.cli.base import cli, db_option, open_store, safe_line
+from curator.cli.base import families as project_families
 from curator.services.seeds import ROLES, SeedError, change_role, import_seeds, list_seeds, role_change_risk
 from curator.errors import CuratorError
 from curator.display.wording import counted
@@ -85,8 +86,9 @@ def seeds_role(seed_id: int, role: str, yes: bool, db: Path | None) -> None:
 
 
 def _import_examples(path: Path, db: Path | None, *, eval_items: bool) -> None:
+    known = None if eval_items else project_families(db)
     with open_store(db) as store:
-        report = import_seeds(store, path, eval_items=eval_items)
+        report = import_seeds(store, path, eval_items=eval_items, families=known)
     for problem in report.problems:
         click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
     click.echo(report.summary("eval items" if eval_items else "seeds"))

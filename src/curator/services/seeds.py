@@ -7,6 +7,7 @@ A seed row: {"family", "role" (fewshot | eval | polish), "messages", and optiona
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from curator.evalguard import Collision, fewshot_collisions
+from curator.gates.trainable import untrainable
 from curator.jsonl import objects
 from curator.models import Example
 from curator.store import Store
 from curator.store.seeds import SeedError
 
 __all__ = ["SeedError", "SeedReport", "SeedListing", "ROLES", "read_seeds", "import_seeds", "seed_from",
-           "create_seed", "edit_seed", "change_role", "role_change_risk", "list_seeds"]
+           "create_seed", "edit_seed", "seed_problem", "change_role", "role_change_risk", "list_seeds"]
 
 ROLES = ("fewshot", "eval", "polish")
 SEED_DEFAULTS = {"kind": "seed", "source_type": "manual_seed"}
@@ -40,12 +42,28 @@ class SeedReport:
 
 def _field_errors(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '(row)'}: {e['msg']}" for e in exc.errors()[:limit]
+        f"{'.'.join(str(p) for p in e['loc']) or '(row)'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()[:limit]
     )
 
 
-def read_seeds(path: Path, problems: list[str], *, defaults: dict | None = None) -> list[Example]:
-    """Parse and validate a seed file; each bad row is reported as `file:line: field: problem`."""
+def seed_problem(seed: Example, families: Collection[str] | None = None) -> str | None:
+    """Why a seed may not be stored, as `field: problem`, or None: a family the project does not have
+    (`families`, when known), or, for a few-shot or polish seed (an example to imitate, or to train on),
+    a conversation that cannot train (`gates.trainable.untrainable`: the export would drop it anyway)."""
+    if families is not None and seed.family not in families:
+        return f"family: unknown family {seed.family!r} (known: {', '.join(sorted(families)) or 'none'})"
+    if seed.role in ("fewshot", "polish"):
+        messages = [m.model_dump(exclude_none=True) for m in seed.messages]
+        if why := untrainable(messages, seed.tools):
+            return f"messages: a {seed.role} seed must be an example to train on ({why})"
+    return None
+
+
+def read_seeds(path: Path, problems: list[str], *, defaults: dict | None = None,
+               families: Collection[str] | None = None) -> list[Example]:
+    """Parse and validate a seed file; each bad row is reported as `file:line: field: problem`
+    (`seed_problem` with `families`, for seeds)."""
     seeds = []
     try:
         rows = list(objects(path, problems))
@@ -60,14 +78,20 @@ def read_seeds(path: Path, problems: list[str], *, defaults: dict | None = None)
         except ValidationError as exc:
             problems.append(f"{path}:{number}: {_field_errors(exc)}")
             continue
+        if example.kind == "seed" and (problem := seed_problem(example, families)):
+            problems.append(f"{path}:{number}: {problem}")
+            continue
         seeds.append(example)
     return seeds
 
 
-def import_seeds(store: Store, path: Path, *, eval_items: bool = False) -> SeedReport:
-    """Store every valid seed of a file (or private eval items, with `eval_items`); bad rows are reported."""
+def import_seeds(store: Store, path: Path, *, eval_items: bool = False,
+                 families: Collection[str] | None = None) -> SeedReport:
+    """Store every valid seed of a file (or private eval items, with `eval_items`); bad rows are reported
+    (a seed of a family not in `families`, when given, is one)."""
     report = SeedReport()
-    seeds = read_seeds(path, report.problems, defaults=EVAL_DEFAULTS if eval_items else None)
+    seeds = read_seeds(path, report.problems, defaults=EVAL_DEFAULTS if eval_items else None,
+                       families=None if eval_items else families)
     if eval_items:
         known = store.eval_item_keys()
         report.existing = sum(s.key_hash in known for s in seeds)
@@ -77,29 +101,37 @@ def import_seeds(store: Store, path: Path, *, eval_items: bool = False) -> SeedR
     return report
 
 
-def seed_from(data: dict[str, Any]) -> Example:
-    """A seed from a form or a JSON object (SeedError names the first bad field)."""
+def seed_from(data: dict[str, Any], families: Collection[str] | None = None) -> Example:
+    """A seed from a form or a JSON object (SeedError names the first bad field, or `seed_problem`)."""
     try:
         example = Example(**{**{k: v for k, v in data.items() if v is not None}, **SEED_DEFAULTS})
     except ValidationError as exc:
         raise SeedError(_field_errors(exc, 1)) from exc
     except TypeError as exc:
         raise SeedError(str(exc)) from exc
+    if problem := seed_problem(example, families):
+        raise SeedError(problem)
     return example
 
 
-def create_seed(store: Store, data: dict[str, Any]) -> int:
-    """Store a new seed; SeedError if it is invalid or another current seed has the same text."""
-    seed_id = store.add_example(seed_from(data), ignore_existing=True)
+def create_seed(store: Store, data: dict[str, Any], families: Collection[str] | None = None) -> int:
+    """Store a new seed; SeedError if it is invalid (`seed_from`) or another current seed has the same text."""
+    seed_id = store.add_example(seed_from(data, families), ignore_existing=True)
     if seed_id is None:
         raise SeedError("another seed already has this text")
     return seed_id
 
 
-def edit_seed(store: Store, seed_id: int, data: dict[str, Any]) -> int:
+def edit_seed(store: Store, seed_id: int, data: dict[str, Any], families: Collection[str] | None = None) -> int:
     """Save an edit as a new version of the seed (the old one is kept, superseded); returns its id.
-    A changed role is logged as with `change_role`."""
-    return store.add_seed_version(seed_id, seed_from(data))
+    A changed role is logged as with `change_role`. SeedError if it is invalid (`seed_from`; the family it
+    has is known to it, even if the project no longer has it)."""
+    if families is not None:
+        try:
+            families = {*families, store.current_seed(seed_id).family}
+        except KeyError:
+            pass  # (the store says so next)
+    return store.add_seed_version(seed_id, seed_from(data, families))
 
 
 def role_change_risk(old: str | None, new: str) -> str | None:

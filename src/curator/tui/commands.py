@@ -70,7 +70,7 @@ def _import_seeds(eval_items: bool) -> Callable[[Any, Store, list[str]], str]:
     def run(app: Any, store: Store, words: list[str]) -> str:
         from curator.services.seeds import import_seeds
 
-        report = import_seeds(store, _path(words), eval_items=eval_items)
+        report = import_seeds(store, _path(words), eval_items=eval_items, families=app.families)
         return report.summary("eval items" if eval_items else "seeds") + "".join(
             f"\nskipped: {p}" for p in report.problems[:5])
 

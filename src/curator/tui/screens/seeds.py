@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Select, Static, TextArea
 
-from curator.models import Example, Message
+from curator.models import Example
 from curator.services.seeds import (ROLES, SeedError, SeedListing, change_role, create_seed, edit_seed, list_seeds,
                                     role_change_risk)
 from curator.display.cell import cell
@@ -220,13 +220,15 @@ class SeedEditScreen(ModalScreen[bool]):
                 yield Select([(r, r) for r in ROLES], value=(self.seed.role if self.seed else "fewshot"), id="role",
                              allow_blank=False)
             yield InertInput(value=(self.seed.task_type or "") if self.seed else "", placeholder="task type", id="task")
-            turns = self.seed.messages if self.seed else [Message(role="user", content="سوال"),
-                                                          Message(role="assistant", content="پاسخ")]
+            turns = self.seed.messages if self.seed else []
             if not any(t.role == "system" for t in turns):
                 yield TurnEditor("system", "", mode=self.app.bidi_mode)
             for turn in turns:
                 yield TurnEditor(turn.role, turn.content, mode=self.app.bidi_mode, editable=not turn.tool_calls,
                                  turn=turn)
+            if not turns:  # (a new seed starts empty: nothing is saved that the curator did not write)
+                yield TurnEditor("user", "", mode=self.app.bidi_mode)
+                yield TurnEditor("assistant", "", mode=self.app.bidi_mode)
             yield Static("", id="error", markup=False)
         yield KeyLine()
 
@@ -275,9 +277,9 @@ class SeedEditScreen(ModalScreen[bool]):
     def _save(self, data: dict) -> None:
         try:
             if self.seed is None:
-                create_seed(self.app.store, data)
+                create_seed(self.app.store, data, self.app.families)
             else:
-                edit_seed(self.app.store, self.seed.id, data)
+                edit_seed(self.app.store, self.seed.id, data, self.app.families)
         except EXPECTED_ERRORS as exc:
             self.query_one("#error", Static).update(plain(describe(exc, "not saved")))
             return
