@@ -166,16 +166,19 @@ async def test_the_reason_prompt_suggests_the_configured_reasons(db: Path) -> No
         assert "wrong_answer" not in question and ", ".join(reasons[:4]) in question
 
 
-async def test_the_palette_names_the_reason_keys_from_another_screen(db: Path) -> None:
-    """From the dashboard, the palette lists triage's number keys by their reasons, as `?` on triage does
-    (it used to say "Reject: reason 1")."""
-    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
+async def test_the_palette_names_the_reason_keys_and_only_beside_the_card(db: Path) -> None:
+    """On triage the palette lists the number keys by their reasons, as `?` does (it used to say "Reject:
+    reason 1"); from the dashboard it lists none: a reject from there would hit a card out of sight."""
+    app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="triage")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         first = app.settings.triage.reasons[0]
-        assert f"Reject: {first} (triage)" in titles
+        assert f"Reject: {first}" in titles
         assert not any(t.startswith("Reject: reason") for t in titles)
+        await pilot.press("d")
+        await settle(pilot)
+        assert not any(c.title.startswith("Reject") for c in app.get_system_commands(app.screen))
 
 
 async def test_every_reason_key_is_listed_at_80x24(db: Path) -> None:

@@ -261,7 +261,8 @@ class CuratorApp(ShowsWorkerFailures):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette reaches every action with its key as bound now: this screen's, the app's,
-        every other main screen's (run there, once it is shown), the use cases with no key of their own
+        every other main screen's (run there, once it is shown; but not what acts at once on the item that
+        screen shows, its `ON_THE_SELECTED`: a card accepted unseen), the use cases with no key of their own
         (imports, estimates, batches, judge, audits); then Textual's own, those not already listed."""
         here = keys_of(screen)
         active = screen.active_bindings
@@ -282,11 +283,10 @@ class CuratorApp(ShowsWorkerFailures):
                 continue
             cls = screen_class(name)
             bindings = BindingsMap(cls.BINDINGS)
-            if name == "triage":  # its number keys are named by the configured reasons, as on the screen
-                from curator.tui.screens.triage import name_reason_keys
-
-                name_reason_keys(bindings, list(self.settings.triage.reasons))
+            unseen = getattr(cls, "ON_THE_SELECTED", frozenset())  # (acts on what that screen shows: not from here)
             for binding_id, (binding, keys) in declared_keys(self, bindings).items():
+                if binding.action.partition("(")[0] in unseen:
+                    continue
                 yield SystemCommand(f"{binding.description} ({name})", f"key {'/'.join(keys)} on {name}",
                                     lambda n=name, a=binding.action: self.run_on(n, a))
         from curator.tui.commands import COMMANDS

@@ -103,6 +103,7 @@ class Done(Message):
 class DashboardScreen(ShowsWorkerErrors, Screen):
     """Pipeline counts at a glance."""
 
+    ON_THE_SELECTED = frozenset({"mark_export"})  # (see `CuratorApp.get_system_commands`)
     BINDINGS = [
         Binding("r", "refresh_counts", "Refresh", id="dashboard.refresh"),
         Binding("E", "export", "Export", id="dashboard.export"),

@@ -127,6 +127,7 @@ class GenerateForm(ModalScreen[tuple[str, int, bool] | None]):
 
 
 class JobsScreen(ShowsWorkerErrors, Screen):
+    ON_THE_SELECTED = frozenset({"pause"})  # (see the triage screen's)
     BINDINGS = [
         Binding("g", "start", "Generate", id="jobs.generate"),
         Binding("space", "pause", "Pause/resume", id="jobs.pause"),

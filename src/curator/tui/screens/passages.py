@@ -43,6 +43,7 @@ class PassageIdsLoaded(Reading):
 
 
 class PassagesScreen(ShowsWorkerErrors, Screen):
+    ON_THE_SELECTED = frozenset({"quality", "tags", "families", "mark", "generate"})  # (see the triage screen's)
     BINDINGS = [
         Binding("slash", "search", "Search", id="passages.search"),
         Binding("1", "quality('high')", "High", id="passages.high"),

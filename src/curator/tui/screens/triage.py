@@ -96,6 +96,9 @@ def one_line_legend(reasons: list[str], blind: bool, width: int) -> str:
 class TriageScreen(TriageAtScale, Screen):
     """Accept, reject, skip, undo, edit, flag and annotate candidates with single keys."""
 
+    # What acts at once on the card shown: the palette offers it here only, never from another screen
+    # (where the card is not in sight; see `CuratorApp.get_system_commands`).
+    ON_THE_SELECTED = frozenset({"accept", "decide", "reject_with_reason", "reject_reason", "note", "copy"})
     BINDINGS = [
         Binding("a", "accept", "Accept", id="triage.accept"),
         Binding("x", "decide('reject')", "Reject", id="triage.reject"),
