@@ -10,6 +10,7 @@ import sys
 
 import curator.cli
 from curator.cli.base import COMMANDS, cli
+from curator.store import Store
 
 
 def test_every_command_is_in_the_table_and_every_module_in_the_table_exists() -> None:
@@ -69,6 +70,8 @@ def test_a_project_is_built_once_per_command(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(project.Settings, "load", count_settings)
     monkeypatch.setattr(project, "load_families", count_families)
     monkeypatch.chdir(tmp_path)
+    with Store(tmp_path / "p.db"):
+        pass
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "p.db"), "generate", "--family", "school_math",
                                       "--procedural", "--limit", "2"])
     assert result.exit_code == 0, result.output

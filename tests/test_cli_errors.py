@@ -117,3 +117,20 @@ def test_no_bulk_decision_yet_is_said(tmp_path: Path, monkeypatch, capsys) -> No
     db = build_db(tmp_path / "cli.db")
     main(["--db", str(db), "triage", "bulks"])
     assert capsys.readouterr().out.startswith("no bulk decisions yet")
+
+
+@pytest.mark.parametrize("args", [("export",), ("triage", "accept", "3"), ("gate",), ("augment", "--yes"), ("embed",),
+                                  ("passages", "set", "1", "--quality", "high"), ("seeds", "role", "1", "eval")])
+def test_a_command_that_does_not_import_never_makes_a_database(tmp_path: Path, monkeypatch, capsys, args) -> None:
+    """A mistyped --db names the file instead of working on a new, empty database (an export of nothing)."""
+    typo = tmp_path / "typo.db"
+    code, err = run(monkeypatch, capsys, "--db", str(typo), *args)
+    assert code == 1 and err.strip() == f"error: {typo}: no database here (import a corpus or run `curator demo` first)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_import_makes_the_database(tmp_path: Path, monkeypatch, capsys) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("کوه دماوند بلندترین قلهٔ ایران است و در رشته‌کوه البرز قرار دارد. " * 8, encoding="utf-8")
+    main(["--db", str(tmp_path / "new.db"), "import", str(corpus)])
+    assert (tmp_path / "new.db").exists()

@@ -55,10 +55,18 @@ def project(db: Path | None = None) -> "Project":
     return found
 
 
-def open_store(db: Path | None, *, readonly: bool = False) -> Store:
-    """The store for a command; read-only commands open the file read-only (and never create it)."""
+def open_store(db: Path | None, *, readonly: bool = False, creates: bool = False) -> Store:
+    """The store for a command; read-only commands open the file read-only (and never create it). Only a
+    command that brings data in (`creates`: the imports) makes a new database; any other names a file
+    that is not there (a mistyped --db) instead of working on an empty one."""
+    from curator.store import StoreError
+
     here = project(db)
-    return here.reader() if readonly else here.writer()
+    if readonly:
+        return here.reader()
+    if not creates and not here.db_path.exists():
+        raise StoreError(f"{here.db_path}: no database here (import a corpus or run `curator demo` first)")
+    return here.writer()
 
 
 def settings(db: Path | None = None) -> Settings:

@@ -25,7 +25,7 @@ def candidates_import(path: Path, db: Path | None) -> None:
     from curator.services.candidates import import_candidates
 
     fams = project_families(db)
-    with open_store(db) as store:
+    with open_store(db, creates=True) as store:
         report = import_candidates(store, path, families=set(fams))
     for problem in report.problems:
         click.echo(problem, err=True)

@@ -51,7 +51,7 @@ def import_cmd(paths: tuple[Path, ...], field_name: str, min_chars: int, max_cha
         selection = Selection(tuple(tags), levels, sample, per, seed)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    with open_store(db) as store:
+    with open_store(db, creates=True) as store:
         bar = progress_bar(import_size(list(paths)), "importing")
         try:
             if bar is None:

@@ -87,7 +87,7 @@ def seeds_role(seed_id: int, role: str, yes: bool, db: Path | None) -> None:
 
 def _import_examples(path: Path, db: Path | None, *, eval_items: bool) -> None:
     known = None if eval_items else project_families(db)
-    with open_store(db) as store:
+    with open_store(db, creates=True) as store:
         report = import_seeds(store, path, eval_items=eval_items, families=known)
     for problem in report.problems:
         click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
