@@ -76,6 +76,22 @@ def test_demo_builds_the_sample_project(tmp_path: Path) -> None:
         assert role in stats
 
 
+def test_demo_never_mixes_the_sample_into_a_project_of_its_own(tmp_path: Path) -> None:
+    """Its private eval items, seeds and passages would join the project's (and its exports): refused, and
+    the file is left as it was; the sample's own database builds again, adding nothing."""
+    db, corpus = tmp_path / "mine.db", tmp_path / "notes.txt"
+    corpus.write_text("کوه دماوند بلندترین قلهٔ ایران است و در رشته‌کوه البرز قرار دارد. " * 8, encoding="utf-8")
+    assert run("import", str(corpus), "--db", str(db)).returncode == 0
+    before = db.read_bytes()
+    out = run("demo", "--no-app", "--db", str(db))
+    assert out.returncode == 1 and "holds a project of its own (1 corpus file not from the sample)" in out.stderr
+    assert db.read_bytes() == before
+    sample = tmp_path / "sample.db"
+    assert run("demo", "--no-app", "--db", str(sample)).returncode == 0
+    again = run("demo", "--no-app", "--db", str(sample))
+    assert again.returncode == 0 and "0 passages added (37 already present)" in again.stdout
+
+
 def test_the_prompts_shipped_with_curator_are_found_from_any_folder(tmp_path: Path) -> None:
     from curator.config import BUNDLED_PROMPTS
 

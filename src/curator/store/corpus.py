@@ -106,6 +106,15 @@ class CorpusQueries:
                                           "(SELECT 1 FROM passages WHERE source_id = ?)", (source_id, source_id))
                     return
 
+    def foreign_content(self, files: set[str]) -> tuple[int, int]:
+        """(files imported whose sha256 is not among `files`, candidates imported from a file): what a
+        project of its own holds and the sample project never does (`services.demo`)."""
+        marks = ",".join("?" * len(files)) or "NULL"
+        sources = self.conn.execute(f"SELECT count(*) FROM sources WHERE sha256 NOT IN ({marks})",
+                                    sorted(files)).fetchone()[0]
+        imported = self.conn.execute("SELECT count(*) FROM examples WHERE source_type = 'imported'").fetchone()[0]
+        return sources, imported
+
     def source_paths(self, passage_ids: list[int]) -> list[dict[str, str]]:
         """The files (path, sha256) the given passages came from."""
         if not passage_ids:
