@@ -304,3 +304,22 @@ async def test_errors_summaries_and_the_header_are_inert(tmp_path: Path) -> None
         app.show_error(f"a worker failed on {HOSTILE}")
         app.show_result("Import a corpus", f"skipped: {HOSTILE}")
         assert_inert(await shown(pilot, written), "notifications and the header")
+
+
+def test_the_command_lines_print_no_control_byte(db: Path, capsys) -> None:
+    """What the commands print of untrusted text (a teacher's error and raw response, a seed's task type, a
+    candidate, a passage) is as inert as on the screens: `jobs --show` printed the job's error raw."""
+    from curator.cli import main
+
+    with Store(db, readonly=True) as store:
+        job = store.conn.execute("SELECT id FROM jobs").fetchone()[0]
+    for args in (["jobs", "--show", str(job)], ["jobs", "--errors"], ["seeds", "list"], ["candidates", "list"],
+                 ["passages", "list"], ["gate", "report"], ["stats"]):
+        try:
+            main(["--db", str(db), *args])
+        except SystemExit as ended:
+            assert ended.code in (0, None), args
+        out = capsys.readouterr()
+        printed = out.out + out.err
+        assert TITLE in printed or args[0] in ("stats", "gate", "candidates"), args  # (shown, as escapes)
+        assert not [c for c in FORBIDDEN.findall(printed) if c not in "\t"], (args, FORBIDDEN.findall(printed)[:5])

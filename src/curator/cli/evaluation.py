@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from curator.cli.base import bar_progress, db_option, families as project_families, json_line, open_store, \
-    progress_bar, project
+    progress_bar, project, safe_line
 from curator.cli.seeds import eval_group
 
 
@@ -68,7 +68,7 @@ def eval_run(endpoint: str, model: str, api: str, export_version: str | None, co
         else:
             report = run_eval(store, settings, run=resume, export_version=export_version, limit=limit)
         for error in report.errors[:10]:
-            click.echo(f"  {error}", err=True)
+            click.echo(f"  {safe_line(error, 500)}", err=True)
         score_run(store, report.run, project_families(db))
         judged = None
         if judge or judge_endpoint:
@@ -126,7 +126,7 @@ def eval_judge(run: int | None, judge_endpoint: str | None, judge_model: str | N
         card = scorecard(store, report.run)
     click.echo(report.summary())
     for error in report.errors[:10]:
-        click.echo(f"  {error}", err=True)
+        click.echo(f"  {safe_line(error, 500)}", err=True)
     click.echo("\n".join(card.report_lines()))
 
 

@@ -24,14 +24,14 @@ def jobs(show_errors: bool, show_id: int | None, db: Path | None) -> None:
             except KeyError:
                 raise click.ClickException(f"no job {show_id}") from None
             for key, value in detail.job.model_dump(exclude={"raw_response"}).items():
-                click.echo(f"{key:<18} {value}")
+                click.echo(f"{key:<18} {safe_line(str(value), 2000)}")  # (a teacher's error text is untrusted)
             click.echo(f"attempts ({len(detail.attempts)}):")
             for a in detail.attempts:
                 cached = a["detail"].get("cache_read_tokens", 0), a["detail"].get("cache_write_tokens", 0)
                 click.echo(f"  #{a['attempt']} {a['outcome'] or 'running'} by {a['owner'] or '-'} "
                            f"{a['started_at']} → {a['finished_at'] or '…'}; {a['input_tokens']} in "
                            f"(cache: {cached[0]} read, {cached[1]} written) {a['output_tokens']} out "
-                           f"${a['cost_usd']:.4f}; detail {a['detail']}")
+                           f"${a['cost_usd']:.4f}; detail {safe_line(str(a['detail']), 2000)}")
                 if a["error"]:
                     click.echo(f"    error: {safe_line(a['error'], 500)}")
                 click.echo(f"    raw: {safe_line(a['raw_response'] or '(none)', 20000)}")

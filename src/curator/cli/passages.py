@@ -32,8 +32,8 @@ def passages_list(search: str | None, limit: int, as_json: bool, db: Path | None
         if as_json:
             click.echo(json_line(p.model_dump()))
         else:
-            click.echo(f"#{p.id:<6} {p.quality:<7} {','.join(p.tags):<24} {','.join(p.families):<24} "
-                       f"{safe_line(p.text, 60)}")
+            click.echo(f"#{p.id:<6} {p.quality:<7} {safe_line(','.join(p.tags), 24):<24} "
+                       f"{safe_line(','.join(p.families), 24):<24} {safe_line(p.text, 60)}")
     if not as_json:
         click.echo(f"{len(page.rows)} of {counted(page.total, 'passage')}")
 
@@ -59,7 +59,8 @@ def passages_set(passage_ids: tuple[int, ...], quality: str | None, tags: str | 
         except PassageError as exc:
             raise click.ClickException(str(exc)) from exc
         for p in changed:
-            click.echo(f"#{p.id}: {p.quality}; tags {','.join(p.tags) or '-'}; families {','.join(p.families) or '-'}")
+            click.echo(f"#{p.id}: {p.quality}; tags {safe_line(','.join(p.tags), 200) or '-'}; "
+                       f"families {safe_line(','.join(p.families), 200) or '-'}")
 
 
 @passages.command("queue")

@@ -40,7 +40,8 @@ def seeds_list(role: str | None, family: str | None, db: Path | None) -> None:
         listing = list_seeds(store, role=role, family=family)
     for seed in listing.seeds:
         first = next((m.content for m in seed.messages if m.role == "user"), "")
-        click.echo(f"#{seed.id:<6} v{seed.version:<3} {seed.role:<8} {seed.family:<16} {seed.task_type or '-':<22} "
+        click.echo(f"#{seed.id:<6} v{seed.version:<3} {seed.role:<8} {safe_line(seed.family, 16):<16} "
+                   f"{safe_line(seed.task_type or '-', 22):<22} "
                    f"{safe_line(first, 60)}")
     totals = ", ".join(f"{r} {n}" for r, n in listing.role_totals().items())
     click.echo(f"{counted(len(listing.seeds), 'seed')} listed (all current seeds: {totals})")
@@ -71,8 +72,10 @@ def seeds_role(seed_id: int, role: str, yes: bool, db: Path | None) -> None:
     with open_store(db) as store:
         try:
             old = store.current_seed(seed_id).role
-        except (KeyError, SeedError) as exc:
-            raise click.ClickException(f"seed #{seed_id}: {exc.args[0] if exc.args else exc}") from None
+        except KeyError:
+            raise click.ClickException(f"no seed #{seed_id}") from None
+        except SeedError as exc:
+            raise click.ClickException(str(exc)) from None
         risk = role_change_risk(old, role)
         if risk and not yes and not click.confirm(f"seed #{seed_id} {old} → {role}: {risk}. Change it?",
                                                   default=False):

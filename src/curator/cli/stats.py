@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import (cli, db_option, open_store)
+from curator.cli.base import cli, db_option, open_store, safe_line
 
 
 @cli.command()
@@ -23,5 +23,5 @@ def stats(db: Path | None) -> None:
         if not counts:
             click.echo("  (none)")
         for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            click.echo(f"  {name:<24} {n:>8}")
+            click.echo(f"  {safe_line(name, 24):<24} {n:>8}")
     click.echo(f"teacher cost so far: ${report.cost_usd:.4f}")
