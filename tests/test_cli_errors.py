@@ -134,3 +134,17 @@ def test_an_import_makes_the_database(tmp_path: Path, monkeypatch, capsys) -> No
     corpus.write_text("کوه دماوند بلندترین قلهٔ ایران است و در رشته‌کوه البرز قرار دارد. " * 8, encoding="utf-8")
     main(["--db", str(tmp_path / "new.db"), "import", str(corpus)])
     assert (tmp_path / "new.db").exists()
+
+
+def test_a_reason_is_shown_as_stored_and_a_new_one_is_pointed_out(tmp_path: Path, monkeypatch, capsys) -> None:
+    db = build_db(tmp_path / "cli.db")
+    target = _first_candidate(db)
+    main(["--db", str(db), "triage", "reject", str(target), "--reason", "Bad Format"])
+    out = capsys.readouterr()
+    assert out.out.strip() == f"#{target} reject (bad_format)" and out.err == ""  # a configured reason
+    main(["--db", str(db), "triage", "reject", str(target), "--reason", "bad_fromat"])
+    assert "note: 'bad_fromat' is a new reason code (the configured ones: " in capsys.readouterr().err
+    code, err = run(monkeypatch, capsys, "--db", str(db), "triage", "reject", str(target), "--reason", "bad format!")
+    assert code == 1 and "a reason code is up to 32 lowercase letters" in err
+    with Store(db, readonly=True) as store:
+        assert [d.reason for d in store.decisions(target)] == ["bad_format", "bad_fromat"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, json_line, open_store
+from curator.cli.base import cli, db_option, json_line, open_store, settings
 
 
 @cli.group()
@@ -27,6 +27,7 @@ def _decide(action: str, ids: tuple[int, ...], reason: str | None, note: str | N
 
     with open_store(db) as store:
         try:
+            reason = _reason(reason, db)
             check_decidable(store, list(ids))  # every id first: nothing is written for a bad list
             warned = {i: accept_warnings(store, i) for i in ids} if action == "accept" else {}
             warned = {i: w for i, w in warned.items() if w}
@@ -44,6 +45,20 @@ def _decide(action: str, ids: tuple[int, ...], reason: str | None, note: str | N
             raise click.ClickException(str(exc)) from exc
 
 
+def _reason(reason: str | None, db: Path | None) -> str | None:
+    """The reason code as stored ("bad format" is bad_format; TriageError if it cannot be one), with a note
+    when it is not one of the configured reasons (a typo would start a code of its own)."""
+    from curator.services.triage import reason_code
+
+    if reason is None:
+        return None
+    code = reason_code(reason)
+    known = list(settings(db).triage.reasons)
+    if code not in known:
+        click.echo(f"note: {code!r} is a new reason code (the configured ones: {', '.join(known)})", err=True)
+    return code
+
+
 def _progress(bulk_id: int):
     def report(done: int, total: int) -> None:
         click.echo(f"bulk #{bulk_id}: {done:,} of {total:,}", err=True)
@@ -58,6 +73,10 @@ def _bulk(action: str, where: tuple[str, ...], queue: str, reason: str | None, y
         filters = Filters.parse(list(where))
     except TriageError as exc:
         raise click.BadParameter(str(exc), param_hint="--where") from exc
+    try:
+        reason = _reason(reason, db)
+    except TriageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--reason") from exc
     with open_store(db) as store:
         try:
             plan = bulk.plan(store, action, filters, queue=queue, reason=reason)
