@@ -32,6 +32,9 @@ async def _start(app: CuratorApp, pilot, request: str, *, asked: bool = True) ->
         assert not isinstance(app.screen, ConfirmScreen), "no question about a run that cannot be sent"
         return
     assert isinstance(app.screen, ConfirmScreen) and "worst case $" in app.screen.question
+    await pilot.press("enter")  # (never an answer: an enter typed ahead must not spend money)
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmScreen)
     await pilot.press("y")
     await pilot.pause()
     await settle(pilot)

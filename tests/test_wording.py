@@ -18,3 +18,10 @@ def test_the_import_summary_says_one_file_and_one_passage() -> None:
     report = ImportReport(files=1, passages_added=1, passages_seen=3)
     assert report.summary() == "1 file, 1 passage added (2 already present)"
     assert ImportReport(files=2, passages_added=0).summary() == "2 files, 0 passages added (0 already present)"
+
+
+def test_dollars_read_as_money_and_a_small_estimate_is_not_nothing() -> None:
+    from curator.display.wording import dollars
+
+    assert [dollars(x) for x in (243.70813, 1.0, 1237.125, 0.0042, 0.0)] == \
+        ["$243.71", "$1.00", "$1,237.12", "$0.0042", "$0.0000"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from curator.cli.base import cli, db_option, open_store, safe_line
+from curator.display.wording import dollars
 
 
 @cli.command()
@@ -43,6 +44,6 @@ def jobs(show_errors: bool, show_id: int | None, db: Path | None) -> None:
             click.echo(f"{r['kind']:<11} {r['family'] or '-':<16} {r['state']:<8} {r['jobs']:>6} jobs "
                        f"{r['attempts']:>6} attempts {r['input_tokens']:>9} in {r['cache_read_tokens']:>9} cache read "
                        f"{r['cache_write_tokens']:>8} cache written {r['output_tokens']:>9} out ${r['cost_usd']:.4f}")
-        click.echo(f"total cost ${overview.cost_usd:.4f}")
+        click.echo(f"total cost {dollars(overview.cost_usd)}")
         for job in overview.errors:
             click.echo(f"job {job.id} [{job.state}, {job.attempts} attempts]: {safe_line(job.last_error or '', 300)}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from curator.cli.base import cli, db_option, open_store, safe_line
+from curator.display.wording import dollars
 
 
 @cli.command()
@@ -24,4 +25,4 @@ def stats(db: Path | None) -> None:
             click.echo("  (none)")
         for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             click.echo(f"  {safe_line(name, 24):<24} {n:>8}")
-    click.echo(f"teacher cost so far: ${report.cost_usd:.4f}")
+    click.echo(f"teacher cost so far: {dollars(report.cost_usd)}")

@@ -1,4 +1,4 @@
-"""The English of counts in messages: "1 file", "2 files", "0 files"."""
+"""The English of counts and money in messages: "1 file", "2 files", "$237.12", "$0.0042"."""
 
 from __future__ import annotations
 
@@ -8,3 +8,9 @@ def counted(n: int, noun: str, plural: str | None = None, *, grouped: bool = Fal
     `grouped`: thousands separated ("12,000 rows")."""
     number = f"{n:,}" if grouped else str(n)
     return f"{number} {noun if n == 1 else plural or noun + 's'}"
+
+
+def dollars(usd: float) -> str:
+    """An amount of money for a sentence: cents from a dollar up ("$1,237.12"), else four decimals, so that
+    a small estimate does not read as nothing ("$0.0042")."""
+    return f"${usd:,.2f}" if abs(usd) >= 1 else f"${usd:.4f}"

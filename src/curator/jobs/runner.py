@@ -31,7 +31,7 @@ from curator.store import Store
 from curator.store.base import lease_owner
 from curator.store.jobs import LEASE_S
 from curator.teacher.client import OutputError, Reply, Teacher, TeacherError, Usage
-from curator.display.wording import counted
+from curator.display.wording import counted, dollars
 
 
 @dataclass
@@ -59,7 +59,7 @@ class RunReport:
         text = (f"{counted(self.done, 'job')} done, {self.failed} failed in this run{total}, {self.retried} to retry; "
                 f"{counted(self.candidates, 'candidate')}; {counted(self.requests, 'request')}, "
                 f"{u.input_tokens} input{cached} + "
-                f"{u.output_tokens} output tokens, ${self.cost_usd:.4f}")
+                f"{u.output_tokens} output tokens, {dollars(self.cost_usd)}")
         if self.recovered:
             failed = getattr(self.recovered, "failed", 0)
             text += f"; {counted(self.recovered, 'job')} of a stopped runner taken back" + (

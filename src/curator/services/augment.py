@@ -13,7 +13,7 @@ from curator.target_mix import CoverageMap, recount
 from curator.jobs.plan import FewShot
 from curator.services.generate import request_cost
 from curator.store import Store
-from curator.display.wording import counted
+from curator.display.wording import counted, dollars
 
 __all__ = ["AugmentLine", "AugmentPlan", "AugmentReport", "augment", "plan", "plan_from_eval", "queue"]
 
@@ -36,8 +36,8 @@ class AugmentPlan:
 
     def summary(self) -> str:
         cells = "failing cells" if any(line.cell.dimension == "eval" for line in self.lines) else "thin cells"
-        return (f"{counted(self.jobs, 'job')} for {len(self.lines)} {cells}; worst case ${self.worst_cost_usd:.4f} "
-                f"(${self.cost_usd:.4f} if each is sent once, up to {self.max_attempts} attempts each)")
+        return (f"{counted(self.jobs, 'job')} for {len(self.lines)} {cells}; worst case {dollars(self.worst_cost_usd)} "
+                f"({dollars(self.cost_usd)} if each is sent once, up to {self.max_attempts} attempts each)")
 
 
 @dataclass
@@ -54,9 +54,9 @@ class AugmentReport:
         if self.dry_run:
             return f"dry run: {counted(self.plan.jobs, 'job')} would be queued for " \
                    f"{counted(len(self.lines), 'thin cell')}; " \
-                   f"worst case ${self.plan.worst_cost_usd:.4f}; nothing was stored"
+                   f"worst case {dollars(self.plan.worst_cost_usd)}; nothing was stored"
         return (f"{counted(self.queued, 'job')} queued for {counted(len(self.lines), 'thin cell')}; "
-                f"worst case ${self.plan.worst_cost_usd:.4f}")
+                f"worst case {dollars(self.plan.worst_cost_usd)}")
 
 
 def plan(store: Store, cmap: CoverageMap, families: dict[str, Any], settings: Settings, *,

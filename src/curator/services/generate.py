@@ -24,6 +24,7 @@ from curator.models import Job
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 from curator.teacher.client import Teacher
+from curator.display.wording import dollars
 
 
 COUNT_TIMEOUT_S = 10.0  # the token-counting endpoint answers at once, or the estimate goes on without it
@@ -82,8 +83,8 @@ class Estimate:
                       if measured else f"output ≤ {self.output_tokens} tokens (max_tokens; none measured yet)")
             lines += [f"  input ≈ {self.input_tokens} tokens: {f.input_tokens} not cached, {self.cache_line()}",
                       f"  {f.cache_line()}", f"  {calibration}; {output}",
-                      f"  cost ≈ ${f.cost_usd:.4f}{price} (${f.uncached_usd:.4f} without the prompt cache)"]
-        lines += [f"  cost ≤ ${self.cost_usd:.4f}{price} if every reply used max_tokens; ≤ ${self.worst_cost_usd:.4f} "
+                      f"  cost ≈ {dollars(f.cost_usd)}{price} ({dollars(f.uncached_usd)} without the prompt cache)"]
+        lines += [f"  cost ≤ {dollars(self.cost_usd)}{price} if every reply used max_tokens; ≤ {dollars(self.worst_cost_usd)} "
                   f"if every job used all {self.max_attempts} attempts",
                   "  nothing was sent to generate, nothing was stored", *_collision_lines(self.collisions)]
         return "\n".join(lines)

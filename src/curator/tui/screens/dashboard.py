@@ -22,6 +22,7 @@ from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
+from curator.display.wording import dollars
 
 
 class Counts(Reading):
@@ -315,7 +316,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         self.action_refresh_counts()
 
     def summary_line(self, cost: float | None) -> str:
-        spent = "…" if cost is None else f"${cost:.4f}"
+        spent = "…" if cost is None else dollars(cost)
         return f"{fit_path(str(self.db_path), 40, self.app.bidi_mode)} · spent {spent} · ? keys"
 
     def on_counts(self, message: Counts) -> None:

@@ -24,6 +24,7 @@ from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.inert import plain, tell
 from curator.tui.widgets.table_room import fix_widths, last_column_room
+from curator.display.wording import dollars
 
 
 class OnOffBox(Checkbox):
@@ -282,8 +283,8 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         question = (f"Generate {e.family} with {e.model}: {e.requests} requests, about {e.input_tokens} input "
                     f"tokens ({e.cache_line()}) and at most {e.output_tokens} output tokens.\n"
                     f"{f.cache_line()}; {f.calibration.describe()}.\n"
-                    f"Cost ≈ ${f.cost_usd:.4f} (${f.uncached_usd:.4f} without the cache), ≤ ${e.cost_usd:.4f}, "
-                    f"worst case ${e.worst_cost_usd:.4f} (every job on all {e.max_attempts} attempts). Send them?")
+                    f"Cost ≈ {dollars(f.cost_usd)} ({dollars(f.uncached_usd)} without the cache), ≤ {dollars(e.cost_usd)}, "
+                    f"worst case {dollars(e.worst_cost_usd)} (every job on all {e.max_attempts} attempts). Send them?")
         question += "".join(f"\n{c.describe()}" for c in e.collisions)
 
         def answered(yes: bool | None) -> None:

@@ -57,10 +57,12 @@ class PromptScreen(ModalScreen[str | None]):
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question as a modal: y (or enter) confirms; n or escape declines. Drawn inert."""
+    """A yes/no question as a modal: y confirms; n or escape declines. Drawn inert. Enter does neither: each
+    question spends money or moves many rows or the eval set, and an enter meant for the screen below (or
+    typed ahead) must not answer it."""
 
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
     DEFAULT_CSS = """
