@@ -52,9 +52,13 @@ async def test_the_filter_bar_names_the_filter_and_counts_what_it_selects(db: Pa
             failed = triage.queue_ids(store, filters=Filters(verdict="fail"))
         assert app.screen.ids == failed and len(failed) == 3
         bar = text(app, "#filterbar")
-        assert bar == "filter verdict=fail · 3 shown · * decide all · = edit · c clear"
+        assert bar == "filter verdict=fail\u200e · 3 shown · * decide all · = edit · c clear"
         await type_filter(pilot, "colour=red")
         assert app.screen.filters == Filters(verdict="fail"), "a wrong filter changes nothing"
+        await type_filter(pilot, "search=دماوند")  # a Persian value keeps the count after it, where it belongs
+        bar = text(app, "#filterbar")
+        assert bar.startswith("filter search=") and f"\u200e · {len(app.screen.ids)} shown · " in bar, bar
+        assert not bar.startswith(f"filter search={len(app.screen.ids)}"), bar
         await type_filter(pilot, "")
         assert not app.screen.query_one("#filterbar").display and len(app.screen.ids) == 6
 

@@ -74,7 +74,9 @@ class TriageAtScale:
                     f"{self.undo_key} undoes it")
         parts = []
         if text := self.filters.text():
-            parts.append(f"filter {text}")
+            # (an LRM closes the filter: a Persian search value would otherwise pull the count after it to
+            # its left, by the bidi rules: "search=2 · کیک shown")
+            parts.append(f"filter {text}\u200e")
         if self.order != "review":
             parts.append(f"order: {triage.ORDERS[self.order]}")
         if not parts:
