@@ -58,3 +58,14 @@ def test_json_lines_escape_control_and_bidi_override_characters(tmp_path: Path, 
     row = json.loads(out.strip().splitlines()[0])
     with Store(db, readonly=True) as store:
         assert row["text"] == store.conn.execute("SELECT text FROM passages").fetchone()[0], "the same value"
+
+
+@pytest.mark.parametrize("args", [("coverage",), ("coverage", "--thin"), ("stats",), ("seeds", "list"),
+                                  ("passages", "list")])
+def test_a_listing_fits_80_columns(db: Path, capsys, args) -> None:
+    """The curator works over SSH at 80x24: a table that wraps cannot be read (coverage was 99 wide)."""
+    from rich.cells import cell_len
+
+    code, out, err = run(capsys, *args, "--db", str(db))
+    assert code == 0, err
+    assert out and max(cell_len(line) for line in out.splitlines()) <= 80, out

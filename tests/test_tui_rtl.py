@@ -137,6 +137,24 @@ async def test_persian_coverage_cells_on_the_dashboard_are_reordered_once(db: Pa
         assert visual("مضاف و مضاف‌الیه") in drawn and "مضاف و مضاف‌الیه" not in drawn
 
 
+async def test_a_family_without_a_target_is_neither_full_nor_thin_on_the_dashboard(db: Path) -> None:
+    """As `curator coverage` says it (the dashboard drew "1/0 █████ full")."""
+    from curator.target_mix import Cell
+
+    app = app_for(db, "dashboard")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        live = app.coverage
+        live.cells = lambda: [Cell("dialogue", "family", "dialogue", target=0, count=1),
+                              Cell("grammar_tutor", "family", "grammar_tutor", target=4, count=4)]
+        app.screen.show_coverage()
+        await pilot.pause()
+        drawn = str(app.screen.query_one("#coverage", RtlText).render()).splitlines()
+        dialogue = next(line for line in drawn if line.startswith("dialogue"))
+        assert dialogue.split()[1:2] == ["1/-"] and dialogue.endswith("no target") and "█" not in dialogue
+        assert next(line for line in drawn if line.startswith("grammar_tutor")).endswith("full")
+
+
 async def test_a_persian_answer_in_a_one_line_prompt_is_also_shown_as_it_reads(db: Path) -> None:
     app = app_for(db, "triage")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -182,14 +182,19 @@ def bar(share: float, width: int = 20) -> str:
     return "█" * filled + "░" * (width - filled) + ("▶" if share > 1 else "│")
 
 
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def table(cells: list[Cell], thin_share: float, *, only_thin: bool = False) -> list[str]:
-    lines = [f"{'family':<16} {'dimension':<11} {'value':<22} {'count':>6} {'target':>7}  {'':22} state"]
+    """One line per cell, each within 80 columns (a longer family or value is cut)."""
+    lines = [f"{'family':<14} {'dimension':<10} {'value':<18} {'count':>5} {'target':>6}  {'':11} state"]
     for c in cells:
         if only_thin and not (c.target and c.share < thin_share):
             continue
         state = "full" if c.target and c.count >= c.target else "THIN" if c.target and c.share < thin_share else "ok"
         if not c.target:
             state = "no target"
-        lines.append(f"{c.family:<16} {c.dimension:<11} {c.value[:22]:<22} {c.count:>6} {c.target:>7}  "
-                     f"{bar(c.share if c.target else 0)} {state}")
+        lines.append(f"{_cut(c.family, 14):<14} {c.dimension:<10} {_cut(c.value, 18):<18} {c.count:>5} {c.target:>6}  "
+                     f"{bar(c.share if c.target else 0, 10)} {state}")
     return lines

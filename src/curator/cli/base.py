@@ -94,6 +94,14 @@ def safe_line(text: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def room_left(used: int, least: int = 20) -> int:
+    """The cells a listing's last column (a text) may take on the terminal's line (80 without a terminal),
+    after `used` cells of fixed columns: the curator works over SSH at 80x24, where a wrapped table is lost."""
+    import shutil
+
+    return max(least, shutil.get_terminal_size((80, 24)).columns - used)
+
+
 _UNSAFE_IN_JSON = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 

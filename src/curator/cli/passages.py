@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, json_line, families as project_families, open_store, safe_line
+from curator.cli.base import cli, db_option, json_line, families as project_families, open_store, room_left, safe_line
 from curator.cli.base import settings as project_settings
 from curator.display.wording import counted
 
@@ -32,8 +32,8 @@ def passages_list(search: str | None, limit: int, as_json: bool, db: Path | None
         if as_json:
             click.echo(json_line(p.model_dump()))
         else:
-            click.echo(f"#{p.id:<6} {p.quality:<7} {safe_line(','.join(p.tags), 24):<24} "
-                       f"{safe_line(','.join(p.families), 24):<24} {safe_line(p.text, 60)}")
+            click.echo(f"#{p.id:<6} {p.quality:<7} {safe_line(','.join(p.tags), 16):<16} "
+                       f"{safe_line(','.join(p.families), 16):<16} {safe_line(p.text, room_left(50))}")
     if not as_json:
         click.echo(f"{len(page.rows)} of {counted(page.total, 'passage')}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, open_store, safe_line
+from curator.cli.base import cli, db_option, open_store, room_left, safe_line
 from curator.cli.base import families as project_families
 from curator.services.seeds import ROLES, SeedError, change_role, import_seeds, list_seeds, role_change_risk
 from curator.errors import CuratorError
@@ -40,9 +40,8 @@ def seeds_list(role: str | None, family: str | None, db: Path | None) -> None:
         listing = list_seeds(store, role=role, family=family)
     for seed in listing.seeds:
         first = next((m.content for m in seed.messages if m.role == "user"), "")
-        click.echo(f"#{seed.id:<6} v{seed.version:<3} {seed.role:<8} {safe_line(seed.family, 16):<16} "
-                   f"{safe_line(seed.task_type or '-', 22):<22} "
-                   f"{safe_line(first, 60)}")
+        click.echo(f"#{seed.id:<5} v{seed.version:<2} {seed.role:<7} {safe_line(seed.family, 15):<15} "
+                   f"{safe_line(seed.task_type or '-', 19):<19} {safe_line(first, room_left(55))}")
     totals = ", ".join(f"{r} {n}" for r, n in listing.role_totals().items())
     click.echo(f"{counted(len(listing.seeds), 'seed')} listed (all current seeds: {totals})")
     for collision in listing.collisions:

@@ -198,8 +198,11 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
             if c.dimension == "family":
                 counted = f"{c.count:>5}/{c.target:<5}"
                 state = "THIN" if c.share < live.cmap.thin_share else "full" if c.count >= c.target else "ok"
+                if not c.target:  # (as `curator coverage` says it: such a cell is never full nor thin)
+                    counted, state = f"{c.count:>5}/{'-':<5}", "no target"
                 room = min(30, max(4, width - name - len(counted) - len(state) - 4))  # the bar's end mark too
-                lines.append(f"{fit(c.family, name, 'terminal'):<{name}} {counted} {bar(c.share, room)} {state}")
+                lines.append(f"{fit(c.family, name, 'terminal'):<{name}} {counted} "
+                             f"{bar(c.share if c.target else 0, room)} {state}")
         lines += ["", "thin cells:"]
         for c in thin[:40]:
             if c.dimension != "family":
