@@ -16,7 +16,7 @@ from curator.families import load_families
 from curator.jobs.plan import plan_generation
 from curator.services.demo import prepare_sample
 from curator.store import Store
-from fake_messages_api import FakeMessagesAPI
+from fake_messages_api import FakeMessagesAPI, Fault
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -178,3 +178,16 @@ def test_a_procedural_dry_run_says_what_it_would_make_and_stores_nothing(env) ->
     with Store(environ["CURATOR_DB"]) as store:
         assert store.table_counts() == before
     assert api.requests == []
+
+
+def test_a_judge_run_that_judged_nothing_says_so_and_exits_1(env) -> None:
+    api, environ = env
+    assert curator(environ, "generate", "--family", "school_math", "--procedural", "--limit", "2").returncode == 0
+    assert curator(environ, "gate").returncode == 0
+    api.faults.extend([Fault.status_code(400, message="no such model")] * 40)  # refused: never sent again
+    out = curator(environ, "gate", "judge", "--limit", "3")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.startswith("planned 2 judge jobs (2 new)"), out.stdout  # (the two that passed the gates)
+    assert "0 jobs done, 2 failed in this run" in out.stdout and "0 attempts sent again" in out.stdout
+    assert "no candidate was judged: 2 jobs failed (curator jobs --errors shows why)" in out.stderr
+    assert out.stderr.count("no such model") == 2, out.stderr

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import db_option, open_store, project
+from curator.cli.base import db_option, open_store, project, safe_line
+from curator.display.wording import counted
 from curator.cli.gate import gate
 
 
@@ -24,4 +25,11 @@ def gate_judge(limit: int, db: Path | None) -> None:
             result = judge(store, rubric, settings, limit=limit)
         except JudgeModelError as exc:
             raise click.ClickException(str(exc)) from exc
+    for error in result.run.errors[-10:]:
+        click.echo(f"  {safe_line(error, 300)}", err=True)
     click.echo(result.summary())
+    if result.run.stopped:
+        raise click.ClickException(safe_line(result.run.stopped, 500))
+    if result.run.failed and not result.run.done:  # (nothing judged: say so by the exit status too)
+        raise click.ClickException(f"no candidate was judged: {counted(result.run.failed, 'job')} failed "
+                                   "(curator jobs --errors shows why)")

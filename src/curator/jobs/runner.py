@@ -56,7 +56,8 @@ class RunReport:
         cached = (f" ({u.cache_read_tokens} more read from the prompt cache, {u.cache_write_tokens} written to it)"
                   if u.cache_read_tokens or u.cache_write_tokens else "")
         total = f" ({self.failed_total} failed in all: curator jobs --errors)" if self.failed_total else ""
-        text = (f"{counted(self.done, 'job')} done, {self.failed} failed in this run{total}, {self.retried} to retry; "
+        text = (f"{counted(self.done, 'job')} done, {self.failed} failed in this run{total}, "
+                f"{counted(self.retried, 'attempt')} sent again; "
                 f"{counted(self.candidates, 'candidate')}; {counted(self.requests, 'request')}, "
                 f"{u.input_tokens} input{cached} + "
                 f"{u.output_tokens} output tokens, {dollars(self.cost_usd)}")

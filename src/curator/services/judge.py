@@ -21,6 +21,7 @@ from curator.models import Job, now_iso
 from curator.progress import NEVER, Cancel, Progress
 from curator.services.gating.runner import update_status
 from curator.store import Store
+from curator.display.wording import counted
 
 
 class JudgeModelError(CuratorError):
@@ -79,7 +80,8 @@ class JudgeReport:
     run: RunReport
 
     def summary(self) -> str:
-        return (f"planned {self.planned} judge jobs ({self.added} new) with {self.model}, rubric {self.rubric_hash}\n"
+        return (f"planned {counted(self.planned, 'judge job')} ({self.added} new) with {self.model}, "
+                f"rubric {self.rubric_hash}\n"
                 f"{self.run.summary()}")
 
 
