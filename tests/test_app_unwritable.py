@@ -68,7 +68,7 @@ async def each_screen_writes(app, pilot, check) -> list[str]:
     await settle(pilot)
     await pilot.press("r")
     await settle(pilot)
-    await step("seed role", "down", "enter", "enter")
+    await step("seed role", "down", "enter", "y")  # (the role list, then the question: y, never enter)
     await pilot.press("escape")
     await pilot.press("d")
     await settle(pilot)
