@@ -54,6 +54,10 @@ async def test_the_filter_bar_names_the_filter_and_counts_what_it_selects(db: Pa
         bar = text(app, "#filterbar")
         assert bar == "filter verdict=fail\u200e · 3 shown · * decide all · = edit · c clear"
         await type_filter(pilot, "colour=red")
+        assert pilot.app.screen.query_one("Input").value == "colour=red", "kept in the dialog, to be corrected"
+        assert "KEY one of family" in text(app, "#error")
+        await pilot.press("escape")
+        await settle(pilot)
         assert app.screen.filters == Filters(verdict="fail"), "a wrong filter changes nothing"
         await type_filter(pilot, "search=دماوند")  # a Persian value keeps the count after it, where it belongs
         bar = text(app, "#filterbar")

@@ -4,6 +4,8 @@ drawn inert."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,23 +19,29 @@ from curator.tui.widgets.inert import InertInput, plain
 
 
 class PromptScreen(ModalScreen[str | None]):
+    """A one-line question. `check(text)`: why the answer cannot be taken, or None; an answer it refuses is
+    kept in the field with the reason under it, to be corrected (never thrown away)."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
     DEFAULT_CSS = """
     PromptScreen { align: center middle; }
     PromptScreen > Vertical { width: 70; height: auto; border: round $accent; padding: 1 2; background: $surface; }
     PromptScreen #preview { color: $text-muted; padding: 0 1; }
+    PromptScreen #error { color: $error; padding: 0 1; height: auto; }
     """
 
-    def __init__(self, question: str, value: str = "") -> None:
+    def __init__(self, question: str, value: str = "", check: Callable[[str], str | None] | None = None) -> None:
         super().__init__()
         self.question = question
         self.value = value
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(plain(self.question))
             yield InertInput(value=self.value, id="answer")
             yield Static("", id="preview", markup=False)
+            yield Static("", id="error", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -50,6 +58,10 @@ class PromptScreen(ModalScreen[str | None]):
             preview.update("reads: " + fit(value, max(10, (self.query_one(Input).size.width or 60) - 8), "app"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        problem = self.check(event.value) if self.check is not None else None
+        if problem:
+            self.query_one("#error", Static).update(plain(problem))
+            return
         self.dismiss(event.value)
 
     def action_cancel(self) -> None:

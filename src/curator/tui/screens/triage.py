@@ -26,7 +26,6 @@ from curator.tui.widgets.keyline import KeyLine
 from curator.tui.keys import shown_key
 from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.widgets.conversation import ConversationView
-from curator.tui.widgets.inert import tell
 from curator.tui.widgets.rtl import RtlText
 from curator.tui.screens.triage_scale import TriageAtScale, UnfinishedBulks
 
@@ -439,17 +438,22 @@ class TriageScreen(TriageAtScale, Screen):
             return
         from curator.tui.screens.prompt import PromptScreen
 
+        def refused(text: str) -> str | None:
+            if not text.strip():
+                return None  # (nothing typed: nothing decided, as escape)
+            try:
+                triage.reason_code(text)
+            except triage.TriageError as exc:
+                return str(exc)
+            return None
+
         def done(text: str | None) -> None:
             if text and text.strip():
-                try:
-                    code = triage.reason_code(text)
-                except triage.TriageError as exc:
-                    tell(self, str(exc), severity="error")
-                    return
-                self.action_decide("reject", reason=code)
+                self.action_decide("reject", reason=triage.reason_code(text))
 
         known = ", ".join(self.reasons[:4]) if self.reasons else "off_topic"
-        self.app.push_screen(PromptScreen(f"Reject: a reason code (configured: {known}…; or a new one)"), done)
+        self.app.push_screen(PromptScreen(f"Reject: a reason code (configured: {known}…; or a new one)",
+                                          check=refused), done)
 
     def action_details(self) -> None:
         """Every gate's full evidence and the card's whole history, inert and scrollable."""

@@ -94,19 +94,22 @@ class TriageAtScale:
     def action_filter(self) -> None:
         from curator.tui.screens.prompt import PromptScreen
 
+        def refused(text: str) -> str | None:
+            try:
+                Filters.parse(text)
+            except triage.TriageError as exc:
+                return str(exc)
+            return None
+
         def done(text: str | None) -> None:
             if text is None:
                 return
-            try:
-                self.filters = Filters.parse(text)
-            except triage.TriageError as exc:
-                tell(self, str(exc), severity="error")
-                return
+            self.filters = Filters.parse(text)
             self.load_queue()
 
         keys = " ".join(triage.FILTER_KEYS)
         self.app.push_screen(PromptScreen(f"Filter: KEY=VALUE … (keys: {keys}; empty clears)",
-                                          self.filters.text()), done)
+                                          self.filters.text(), check=refused), done)
 
     def action_cycle_order(self) -> None:
         self.order = ORDER_CYCLE[(ORDER_CYCLE.index(self.order) + 1) % len(ORDER_CYCLE)]
