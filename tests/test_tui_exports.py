@@ -71,7 +71,9 @@ async def test_space_marks_the_two_to_compare(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         dashboard = app.screen
-        await pilot.press("tab")  # from the counts to the exports
+        await pilot.press("space")  # from the counts: the first space reaches the list and marks nothing
+        assert app.focused is dashboard.query_one("#exports") and dashboard.marked == []
+        await pilot.press("tab", "shift+tab")  # (tab reaches it too)
         assert app.focused is dashboard.query_one("#exports")
         await pilot.press("space")
         assert dashboard.marked == [b] and dashboard.mark_of(b) == "A"

@@ -389,6 +389,12 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         if version is None:
             tell(self, "no export to mark yet", severity="warning")
             return
+        table = self.query_one("#exports", DataTable)
+        if self.focused is not table:  # (the list's cursor is out of the curator's hands: reach it first)
+            table.focus()
+            tell(self, "the export list: ↑↓ choose a version, space marks it, "
+                       f"{shown_key(self.app, 'dashboard.diff', self)} compares two")
+            return
         if version in self.marked:
             self.marked.remove(version)
         else:
