@@ -3,6 +3,7 @@ the dry run counts exactly what the real run queues; the CLI asks before queuein
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -57,11 +58,13 @@ def test_cli_dry_run_equals_real_run_and_asks_first(db: Path) -> None:
     would = int(line.split()[2])
     assert would > 0 and "worst case $" in line and _queued(db) == before
 
-    no = _run(db, stdin="n\n")
-    assert no.returncode == 0 and "worst case $" in no.stdout and "nothing queued" in no.stdout
-    assert _queued(db) == before, "declined: nothing queued"
+    # Without a terminal the question is shown and not asked (a pipe may never answer): --yes goes on.
+    no = _run(db, stdin="y\n")
+    assert no.returncode == 1 and "worst case $" in no.stderr, no.stderr
+    assert "nothing queued: no terminal to ask; add --yes to go on without the question" in no.stderr
+    assert _queued(db) == before, "not asked: nothing queued"
 
-    yes = _run(db, stdin="y\n")
+    yes = _run(db, "--yes")
     assert yes.returncode == 0, yes.stderr
     assert _queued(db) - before == would, yes.stdout
     assert f"{would} jobs queued" in yes.stdout
@@ -89,3 +92,29 @@ def test_the_cost_of_a_run_counts_the_jobs_already_queued_for_its_family(db: Pat
     # the question counts them all
     assert estimate.requests == queued + 1 and estimate.worst_cost_usd > 0
     assert one.requests == 1
+
+
+def test_on_a_terminal_it_asks_and_no_queues_nothing(db: Path) -> None:
+    """The question on a real terminal (a pty): n, or a bare enter (no is the default), queues nothing."""
+    import pty
+
+    before = _queued(db)
+    for answer in (b"n\n", b"\n"):
+        leader, follower = pty.openpty()
+        env = {**os.environ, "CURATOR_DB": str(db)}
+        proc = subprocess.Popen([sys.executable, "-m", "curator", "augment", "--max-jobs", "2"], env=env,
+                                stdin=follower, stdout=subprocess.PIPE, stderr=follower, cwd=ROOT)
+        os.close(follower)
+        asked = b""
+        while b"[y/N]" not in asked:  # (synchronised on the question itself, not on time)
+            chunk = os.read(leader, 4096)
+            assert chunk, asked
+            asked += chunk
+        os.write(leader, answer)
+        out, _ = proc.communicate(timeout=120)
+        with contextlib.suppress(OSError):
+            asked += os.read(leader, 4096)
+        os.close(leader)
+        assert proc.returncode == 1 and b"worst case $" in asked, asked
+        assert b"nothing queued (add --yes to skip the question)" in asked, asked
+    assert _queued(db) == before

@@ -115,8 +115,8 @@ def test_seeds_role_asks_before_a_seed_crosses_the_private_eval_set(tmp_path: Pa
     assert run("seeds", "import", str(seeds), "--db", str(db)).returncode == 0
     refused = subprocess.run([sys.executable, "-m", "curator", "seeds", "role", "2", "polish", "--db", str(db)],
                              input="n\n", capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 1 and "leaves the private eval set" in refused.stdout
-    assert "role not changed" in refused.stdout
+    assert refused.returncode == 1 and "leaves the private eval set" in refused.stderr
+    assert "role not changed: no terminal to ask; add --yes" in refused.stderr
     assert "eval 1, polish 0" in run("seeds", "list", "--db", str(db)).stdout
     moved = run("seeds", "role", "2", "polish", "--yes", "--db", str(db))
     assert moved.returncode == 0 and "seed #2 is now polish" in moved.stdout

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, open_store, project, safe_line
+from curator.cli.base import cli, confirmed, db_option, open_store, project, safe_line
 
 
 @cli.command()
@@ -42,7 +42,6 @@ def augment(max_jobs: int, dry_run: bool, yes: bool, from_eval: int | None, per_
         if not planned.jobs:
             click.echo("nothing to queue: " + planned.summary())
             return
-        if not yes and not click.confirm(f"queue {planned.summary()}?", default=False):
-            click.echo("nothing queued")
-            return
+        if not yes:
+            confirmed(f"queue {planned.summary()}?", "nothing queued")
         click.echo(service.queue(store, planned).summary())

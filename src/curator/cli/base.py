@@ -94,6 +94,16 @@ def safe_line(text: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def confirmed(question: str, refused: str) -> None:
+    """Ask `question` on the terminal (no is the default). ClickException(`refused`, exit 1) when the
+    answer is no, or when there is no terminal to ask: a script says --yes."""
+    if not sys.stdin.isatty():  # (a pipe may never answer, or answer what was meant for something else)
+        click.echo(question, err=True)
+        raise click.ClickException(f"{refused}: no terminal to ask; add --yes to go on without the question")
+    if not click.confirm(question, default=False, err=True):
+        raise click.ClickException(f"{refused} (add --yes to skip the question)")
+
+
 def room_left(used: int, least: int = 20) -> int:
     """The cells a listing's last column (a text) may take on the terminal's line (80 without a terminal),
     after `used` cells of fixed columns: the curator works over SSH at 80x24, where a wrapped table is lost."""

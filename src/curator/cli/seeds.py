@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, open_store, room_left, safe_line
+from curator.cli.base import cli, confirmed, db_option, open_store, room_left, safe_line
 from curator.cli.base import families as project_families
 from curator.services.seeds import ROLES, SeedError, change_role, import_seeds, list_seeds, role_change_risk
 from curator.errors import CuratorError
@@ -76,10 +76,8 @@ def seeds_role(seed_id: int, role: str, yes: bool, db: Path | None) -> None:
         except SeedError as exc:
             raise click.ClickException(str(exc)) from None
         risk = role_change_risk(old, role)
-        if risk and not yes and not click.confirm(f"seed #{seed_id} {old} → {role}: {risk}. Change it?",
-                                                  default=False):
-            click.echo("role not changed")
-            sys.exit(1)
+        if risk and not yes:
+            confirmed(f"seed #{seed_id} {old} → {role}: {risk}. Change it?", "role not changed")
         try:
             before = change_role(store, seed_id, role)
         except CuratorError as exc:

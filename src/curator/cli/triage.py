@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, json_line, open_store, settings
+from curator.cli.base import cli, confirmed, db_option, json_line, open_store, settings
 
 
 @cli.group()
@@ -83,10 +82,8 @@ def _bulk(action: str, where: tuple[str, ...], queue: str, reason: str | None, y
             click.echo(plan.question())
             if not plan.ids:
                 raise click.ClickException("nothing to decide: the filter selects no candidate this would change")
-            if not yes and not sys.stdin.isatty():
-                raise click.ClickException("nothing decided: add --yes to decide without the question")
-            if not yes and not click.confirm("Go on?", default=False, err=True):
-                raise click.ClickException("nothing decided (add --yes to skip the question)")
+            if not yes:
+                confirmed("Go on?", "nothing decided")
             bulk_id = bulk.start(store, plan)
             done = bulk.resume(store, bulk_id, progress=_progress(bulk_id))
         except TriageError as exc:
