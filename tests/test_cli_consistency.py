@@ -69,3 +69,10 @@ def test_a_listing_fits_80_columns(db: Path, capsys, args) -> None:
     code, out, err = run(capsys, *args, "--db", str(db))
     assert code == 0, err
     assert out and max(cell_len(line) for line in out.splitlines()) <= 80, out
+
+
+def test_a_list_that_matches_nothing_says_so_on_stderr(db: Path, capsys) -> None:
+    code, out, err = run(capsys, "candidates", "list", "--family", "nosuch", "--db", str(db))
+    assert (code, out, err) == (0, "", "no candidate matches\n")
+    code, out, err = run(capsys, "candidates", "list", "--json", "--where", "judge=5", "--db", str(db))
+    assert (code, out) == (0, "") and err == "no candidate matches\n"

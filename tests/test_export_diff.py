@@ -100,3 +100,20 @@ def test_export_list_names_the_versions_newest_first(tmp_path: Path, capsys) -> 
     assert rows[0]["path"] == str(db.parent / "exports" / b)
     main(["export", "list", "--db", str(tmp_path / "other" / "o.db")])
     assert capsys.readouterr().out == f"no exports yet in {tmp_path / 'other' / 'exports'}\n"
+
+
+def test_versions_written_elsewhere_are_listed_and_compared_there(tmp_path: Path, capsys) -> None:
+    """`curator export --out DIR` writes there; `export --out DIR list` and `diff` read there (list ignored
+    --out and said the versions were not there)."""
+    from curator.cli import main
+    from tui_fixtures import build_exports_db
+
+    db, a, b = build_exports_db(tmp_path / "l.db")
+    elsewhere = tmp_path / "elsewhere"
+    (db.parent / "exports").rename(elsewhere)
+    main(["--db", str(db), "export", "--out", str(elsewhere), "list"])
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == [b, a]
+    main(["--db", str(db), "export", "--out", str(elsewhere), "diff", a, b])
+    assert capsys.readouterr().out.startswith(f"{b} against {a}")
+    main(["--db", str(db), "export", "list"])
+    assert capsys.readouterr().out == f"no exports yet in {db.parent / 'exports'}\n"

@@ -36,8 +36,9 @@ def candidates_import(path: Path, db: Path | None) -> None:
 
 @candidates.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the default prints one short line each).")
-@click.option("--state", type=click.Choice(["new", "gated", "accepted", "rejected"]), default=None)
-@click.option("--family", default=None)
+@click.option("--state", type=click.Choice(["new", "gated", "accepted", "rejected"]), default=None,
+              help="Only candidates in this state.")
+@click.option("--family", default=None, help="Only candidates of this family.")
 @click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
               help="Keep the decidable candidates a triage filter selects (repeatable; the keys of "
                    "`curator triage reject --help`).")
@@ -53,8 +54,10 @@ def candidates_list(as_json: bool, state: str | None, family: str | None, where:
         filters = Filters.parse(list(where)) if where else None
     except TriageError as exc:
         raise click.BadParameter(str(exc), param_hint="--where") from exc
+    listed = 0
     with open_store(db, readonly=True) as store:
         for row in list_candidates(store, state=state, family=family, where=filters):
+            listed += 1
             if as_json:
                 click.echo(json_line(row))
                 continue
@@ -63,3 +66,5 @@ def candidates_list(as_json: bool, state: str | None, family: str | None, where:
                          and d["action"] != "undo"), "-")
             click.echo(f"#{row['id']} {row['kind']:<9} {row['family']:<16} {row['state']:<8} "
                        f"{row['gate_status'] or '-':<4} last:{last:<6} {failing}")
+    if not listed:  # (on stderr: what a script reads stays one line per candidate)
+        click.echo("no candidate matches", err=True)

@@ -62,6 +62,11 @@ def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tup
     click.echo(result.summary())
 
 
+def _versions_dir() -> Path | None:
+    """The folder `curator export --out DIR list` (or `diff`) names, else None (exports/ beside the database)."""
+    return click.get_current_context().parent.params.get("out_dir")
+
+
 @export_cmd.command("diff")
 @click.argument("a")
 @click.argument("b")
@@ -73,7 +78,7 @@ def export_diff_cmd(a: str, b: str, as_json: bool, db: Path | None) -> None:
     from curator.cli.base import json_line, resolve_db
     from curator.services.export import export_diff
 
-    found = export_diff(resolve_db(db), a, b)
+    found = export_diff(resolve_db(db), a, b, _versions_dir())
     if as_json:
         for line in found.lines:
             click.echo(json_line(line.as_json(found.a, found.b)))
@@ -85,7 +90,8 @@ def export_diff_cmd(a: str, b: str, as_json: bool, db: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line (version, path, train, polish).")
 @db_option
 def export_list_cmd(as_json: bool, db: Path | None) -> None:
-    """The versions in exports/ beside the database, newest first, with their training rows."""
+    """The versions in exports/ beside the database (or `curator export --out DIR list`), newest first, with
+    their training rows."""
     from curator.cli.base import json_line, resolve_db, safe_line
     from curator.services.export import list_exports
 
@@ -93,7 +99,8 @@ def export_list_cmd(as_json: bool, db: Path | None) -> None:
         return "?" if n is None else str(n)  # "?": a manifest that cannot be read
 
     path = resolve_db(db)
-    found = list_exports(path)
+    where = _versions_dir() or path.parent / "exports"
+    found = list_exports(path, where)
     for version in found:
         if as_json:
             click.echo(json_line(version.as_json()))
@@ -101,4 +108,4 @@ def export_list_cmd(as_json: bool, db: Path | None) -> None:
             click.echo(f"{safe_line(version.version, 40):<24} train {rows(version.train):>6}  "
                        f"polish {rows(version.polish):>5}")
     if not found and not as_json:
-        click.echo(f"no exports yet in {path.parent / 'exports'}")
+        click.echo(f"no exports yet in {where}")

@@ -129,18 +129,18 @@ class _OnFirstUse:
         return default_embedder(self.threads).embed(texts, batch)
 
 
-def list_exports(store_path: Path):  # -> list[export.diff.ExportVersion]
-    """`curator export list`, the dashboard's export list: the versions in `exports/` beside the database,
-    newest first."""
+def list_exports(store_path: Path, exports_dir: Path | None = None):  # -> list[export.diff.ExportVersion]
+    """`curator export list`, the dashboard's export list: the versions in `exports_dir` (default `exports/`
+    beside the database), newest first."""
     from curator.export.diff import versions
 
-    return versions(store_path.parent / "exports")
+    return versions(exports_dir or store_path.parent / "exports")
 
 
-def export_diff(store_path: Path, a: str, b: str):  # -> export.diff.ExportDiff
+def export_diff(store_path: Path, a: str, b: str, exports_dir: Path | None = None):  # -> export.diff.ExportDiff
     """`curator export diff A B`: B's training rows against A's, per family and cell. A and B are export
-    folders or version ids in `exports/` beside the database."""
+    folders or version ids in `exports_dir` (default `exports/` beside the database)."""
     from curator.export.diff import diff, resolve
 
-    exports_dir = store_path.parent / "exports"
+    exports_dir = exports_dir or store_path.parent / "exports"
     return diff(resolve(a, exports_dir), resolve(b, exports_dir))
