@@ -223,6 +223,13 @@ async def test_passages_quality_and_queue_generation(db: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen and len(app.store.jobs("family = 'passage_qa'")) == 2
+        await pilot.press("j")  # what the toast says: j, then g offers to send what was queued
+        await settle(pilot)
+        await pilot.press("g")
+        await pilot.pause()
+        form = app.screen
+        assert (form.query_one("#family").value, form.query_one("#count").value) == ("passage_qa", "2")
+        assert str(form.query_one("#queued").render()) == "queued, sent first: passage_qa 2"
 
 
 async def test_jobs_start_and_pause(db: Path, monkeypatch) -> None:

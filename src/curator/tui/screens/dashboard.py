@@ -301,7 +301,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
 
         what = f"the cells the student failed in eval run #{message.run}" if message.run else "thin cells"
         self.app.push_screen(ConfirmScreen(f"Augment {what}: queue {planned.summary()}?\n"
-                                           "The jobs only run when you start them from Jobs (j)."), answered)
+                                           "The jobs only run when you start them: j, then g."), answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-augment", name="augment")
     def run_augment(self, planned) -> None:
@@ -313,7 +313,7 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         except EXPECTED_ERRORS as exc:
             self.post_message(Done(describe(exc, "augment failed"), error=True))
             return
-        self.post_message(Done(f"{report.summary()}; run them from Jobs (j)"))
+        self.post_message(Done(f"{report.summary()}; j then g sends them"))
 
     def on_bidi_changed(self, _message: BidiChanged) -> None:
         self.action_refresh_counts()

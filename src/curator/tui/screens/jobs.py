@@ -83,12 +83,13 @@ class GenerateForm(ModalScreen[tuple[str, int, bool] | None]):
     """
 
     def __init__(self, families: list[str], family: str | None = None, count: int = 10,
-                 procedural: frozenset[str] = frozenset()) -> None:
+                 procedural: frozenset[str] = frozenset(), queued: dict[str, int] | None = None) -> None:
         super().__init__()
         self.families = families
         self.procedural = procedural  # the families the built-in generators can make
         self.family = family if family in families else (families[0] if families else None)
         self.count = count
+        self.queued = queued or {}  # teacher jobs waiting, per family (queued by A or the Passages screen)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -98,6 +99,9 @@ class GenerateForm(ModalScreen[tuple[str, int, bool] | None]):
             with Horizontal():
                 yield Input(str(self.count), type="integer", id="count", placeholder="jobs")
                 yield OnOffBox("procedural (built-in, no API key)", id="procedural")
+            if self.queued:
+                waiting = ", ".join(f"{f} {n}" for f, n in sorted(self.queued.items()))
+                yield Static(f"queued, sent first: {waiting}", id="queued", markup=False)
             yield Static("", id="error", markup=False)
             yield Static("enter or ctrl+s starts · esc cancels · tab moves", id="keys", markup=False)
 
@@ -234,9 +238,14 @@ class JobsScreen(ShowsWorkerErrors, Screen):
                 self.query_one("#progress", Static).update(f"estimating {family}: {limit} jobs…")
                 self.estimate(family, limit)
 
+        rows = self.overview.rows if self.overview is not None else []
+        queued = {r["family"]: r["jobs"] for r in rows if r["kind"] == "generate" and r["state"] == "queued"}
         family, limit = self.last_request or (None, 10)
+        if self.last_request is None and queued:  # (what the Passages screen or A queued: the run it asks for)
+            family = max(queued, key=lambda f: (queued[f], f))
+            limit = queued[family]
         procedural = frozenset(name for name, fam in self.app.families.items() if fam.has_procedural)
-        self.app.push_screen(GenerateForm(sorted(self.app.families), family, limit, procedural), done)
+        self.app.push_screen(GenerateForm(sorted(self.app.families), family, limit, procedural, queued), done)
 
     def action_pause(self) -> None:
         if self.gating is not None:

@@ -253,7 +253,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             except EXPECTED_ERRORS as exc:  # (a passage gone meanwhile: said, and the marks stay)
                 self.app.show_error(describe(exc))
                 return
-            self.notify(f"{report.queued}; run {report.them} from Jobs (j)")
+            self.notify(f"{report.queued}; j then g sends {report.them}")
             self.marked = set()
             self.table.redraw()
             self.show_info()
