@@ -377,3 +377,21 @@ def test_a_student_behind_the_messages_api(db: Path) -> None:
         assert report.answered == len(ITEMS) and report.failed == 0
         with_tools = [r for r in api.requests if "tools" in r]
     assert len(with_tools) == 4 and all(r["model"] == "student" for r in api.requests)
+
+
+def test_a_harness_finds_the_uids_in_eval_list_or_scores_by_the_exported_id(db: Path, tmp_path: Path) -> None:
+    """What a harness needs: `curator eval list` shows each current item's uid; a score may name the `id` an
+    export's eval_private.jsonl carries instead."""
+    with Store(db, readonly=True) as store:
+        items = store.current_eval_items()
+    listed = subprocess.run([sys.executable, "-m", "curator", "eval", "list", "--json", "--db", str(db)],
+                            capture_output=True, text=True, timeout=120)
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(r["id"], r["uid"]) for r in rows] == [(i.id, i.uid) for i in items] and all(r["uid"] for r in rows)
+    scores = tmp_path / "by_id.jsonl"
+    scores.write_text("\n".join(json.dumps({"id": i.id, "passed": True}) for i in items[:2])
+                      + '\n{"id": 999999, "passed": true}\n', encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "curator", "eval", "import-scores", str(scores), "--db", str(db)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "by_id.jsonl:3: id: 999999 is not a current private eval item" in out.stderr
+    assert "2 scores imported" in out.stdout, out.stdout

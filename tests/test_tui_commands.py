@@ -47,6 +47,11 @@ async def test_import_a_corpus_and_estimate_from_the_palette(db: Path, tmp_path:
         with Store(db, readonly=True) as store:
             table = report_lines(report(store))
         assert app.last_result.splitlines()[:len(table)] == table  # the same lines as `curator gate report`
+        await palette(pilot, "List the private eval set", None)
+        with Store(db, readonly=True) as store:
+            items = store.current_eval_items()
+        assert app.last_result.startswith(f"{len(items)} private eval item")
+        assert all(f"#{i.id} {i.uid} " in app.last_result for i in items)  # the uid a harness's scores name
 
 
 async def test_a_bad_answer_is_shown_and_the_app_goes_on(db: Path) -> None:

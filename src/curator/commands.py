@@ -57,6 +57,7 @@ PALETTE = (
     UseCase("gate judge", "frozen rubric, another model", "Run the judge", "Judge: [candidates]", "100"),
     UseCase("embed", "vectors for what has none; resumable", "Embed for the meaning gates", "Embed: [at most N examples]"),
     UseCase("gate report", "verdicts, audits, agreement, false-reject and false-accept", "Gate report"),
+    UseCase("eval list", "the private eval set now, with the uid a harness's scores name", "List the private eval set"),
     UseCase("eval run", "the private eval set asked of your student model; its scorecard", "Run the private eval set",
             "Eval: endpoint-URL model [export-version]"),
     UseCase("gate override", "the curator's verdict, counted in the report", "Override a gate verdict",

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from curator.cli.base import bar_progress, db_option, families as project_families, json_line, open_store, \
-    progress_bar, project, safe_line
+    progress_bar, project, room_left, safe_line
+from curator.display.wording import counted
 from curator.cli.seeds import eval_group
 
 
@@ -130,14 +131,37 @@ def eval_judge(run: int | None, judge_endpoint: str | None, judge_model: str | N
     click.echo("\n".join(card.report_lines()))
 
 
+@eval_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (id, uid, family, task type, messages).")
+@db_option
+def eval_list(as_json: bool, db: Path | None) -> None:
+    """The private eval set as it is now: imported items and eval seeds, with the uid `eval import-scores` takes."""
+    from curator.services.evaluation import eval_items
+
+    with open_store(db, readonly=True) as store:
+        items = eval_items(store)
+    for item in items:
+        if as_json:
+            click.echo(json_line({"id": item.id, "uid": item.uid, "kind": item.kind, "family": item.family,
+                                  "task_type": item.task_type,
+                                  "messages": [m.model_dump(exclude_none=True) for m in item.messages]}))
+            continue
+        first = next((m.content for m in item.messages if m.role == "user"), "")
+        click.echo(f"#{item.id:<5} {item.uid or '-':<32} {safe_line(item.family, 15):<15} "
+                   f"{safe_line(first, room_left(56))}")
+    if not as_json:
+        click.echo(f"{counted(len(items), 'private eval item')} (uid: what `curator eval import-scores` takes)")
+
+
 @eval_group.command("import-scores")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", default="external", show_default=True, help="The model the harness scored.")
 @click.option("--export", "export_version", default=None, help="The export version that trained the model.")
 @db_option
 def eval_import_scores(path: Path, model: str, export_version: str | None, db: Path | None) -> None:
-    """Per-item scores from an outside harness (lm-eval, lighteval): JSONL with `uid` and `passed` (and
-    optionally `scorer`, `reason`), as a run of their own; then its scorecard."""
+    """Per-item scores from an outside harness (lm-eval, lighteval): JSONL with `uid` (`curator eval list`) or
+    `id` (an export's eval_private.jsonl) and `passed` (and optionally `scorer`, `reason`), as a run of their
+    own; then its scorecard."""
     from curator.cli.base import safe_line
     from curator.services.evaluation import import_scores, scorecard
 

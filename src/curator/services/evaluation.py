@@ -19,7 +19,7 @@ from typing import Any
 
 from curator.errors import CuratorError
 from curator.jsonl import objects
-from curator.models import Job
+from curator.models import Example, Job
 from curator.progress import NEVER, Cancel, Progress
 from curator.scorecard import card, score
 from curator.store import Store
@@ -312,11 +312,20 @@ class ImportedScores:
         return text + (f"; {counted(len(self.problems), 'line')} skipped" if self.problems else "")
 
 
+def eval_items(store: Store) -> list[Example]:
+    """The private eval set as it is now (`curator eval list`): what a harness scores, with the `uid` its
+    scores name."""
+    return store.current_eval_items()
+
+
 def import_scores(store: Store, path: Path, *, model: str = "external", export_version: str | None = None) -> ImportedScores:
     """Per-item scores from an outside harness (lm-eval, lighteval): one JSON object a line with the eval
-    item's `uid` and `passed` (true/false), optionally `scorer` and `reason`. They become a run of their
-    own; a bad line is named (file:line: field: why) and skipped."""
-    by_uid = {item.uid: item for item in store.current_eval_items() if item.uid}
+    item's `uid` (`curator eval list`) or its `id` (as in an export's eval_private.jsonl) and `passed`
+    (true/false), optionally `scorer` and `reason`. They become a run of their own; a bad line is named
+    (file:line: field: why) and skipped."""
+    current = store.current_eval_items()
+    by_uid = {item.uid: item for item in current if item.uid}
+    by_id = {item.id: item for item in current}
     rows: list[tuple[int, str, int | None, str, dict[str, Any]]] = []
     problems: list[str] = []
     seen: set[tuple[int, str]] = set()
@@ -325,16 +334,17 @@ def import_scores(store: Store, path: Path, *, model: str = "external", export_v
     except OSError as exc:
         raise EvalRunError(f"{path}: cannot read the scores ({exc})") from exc
     for number, row in read:
-        item = by_uid.get(row.get("uid"))
+        key = "uid" if "uid" in row or "id" not in row else "id"
+        item = by_uid.get(row.get("uid")) if key == "uid" else by_id.get(row["id"]) if type(row["id"]) is int else None
         if item is None:
-            problems.append(f"{path}:{number}: uid: {row.get('uid')!r} is not a current private eval item")
+            problems.append(f"{path}:{number}: {key}: {row.get(key)!r} is not a current private eval item")
             continue
         if not isinstance(row.get("passed"), bool):
             problems.append(f"{path}:{number}: passed: must be true or false")
             continue
         scorer = str(row.get("scorer") or "external")[:40]
         if (item.id, scorer) in seen:
-            problems.append(f"{path}:{number}: uid: {row['uid']} scored twice by {scorer}")
+            problems.append(f"{path}:{number}: {key}: {row[key]} scored twice by {scorer}")
             continue
         seen.add((item.id, scorer))
         rows.append((item.id, scorer, int(row["passed"]), "imported",

@@ -115,6 +115,16 @@ def _gate_report(app: Any, store: Store, words: list[str]) -> str:
     return "\n".join(gate_report(store, app.settings))
 
 
+def _eval_list(app: Any, store: Store, words: list[str]) -> str:
+    from curator.display.wording import counted
+    from curator.services.evaluation import eval_items
+
+    items = eval_items(store)
+    lines = [f"#{item.id} {item.uid or '-'} {item.family}: "
+             + next((m.content for m in item.messages if m.role == "user"), "")[:60] for item in items]
+    return "\n".join([f"{counted(len(items), 'private eval item')} (uid: what eval import-scores takes)", *lines])
+
+
 def _embed(app: Any, store: Store, words: list[str]) -> str:
     from curator.services.embed import embed_missing
 
@@ -158,6 +168,6 @@ RUNS = {
     "import": _import_corpus, "seeds import": _import_seeds(False), "eval import": _import_seeds(True),
     "candidates import": _import_candidates, "generate --dry-run": _estimate, "generate --batch": _batch,
     "classify --llm": _classify, "gate judge": _judge, "embed": _embed, "gate report": _gate_report,
-    "gate override": _override, "eval run": _eval_run, "candidates keeper": _keeper,
+    "gate override": _override, "eval list": _eval_list, "eval run": _eval_run, "candidates keeper": _keeper,
 }
 COMMANDS = tuple(ServiceCommand(use, RUNS[use.command]) for use in PALETTE)
