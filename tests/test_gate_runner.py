@@ -164,6 +164,22 @@ def test_audit_samples_both_sides_and_overrides_feed_status_and_report(store: St
         audit.record(store, ids[0], "judge", "pass")
 
 
+def test_an_audit_judges_the_gates_on_candidates_only(store: Store) -> None:
+    """Seeds carry verdicts too, but the curator audits the gates on what they decide: candidates (seeds were
+    sampled and could be overridden, skewing the report); a misspelt gate is named, not 'nothing left'."""
+    candidate(store, "فاعل در جملهٔ «مریم خندید» چیست؟", "«مریم» فاعل است، چون کار خندیدن را انجام داده است.")
+    run_gates(store, FAMS)
+    seeds = {s.id for s in store.seeds()}
+    assert store.conn.execute("SELECT count(*) FROM current_verdicts WHERE example_id IN (%s)"
+                              % ",".join(map(str, seeds))).fetchone()[0], "(seeds have verdicts)"
+    sampled = {item.example_id for item in audit.sample(store, "language", 1000)}
+    assert sampled and not sampled & seeds
+    with pytest.raises(audit.AuditError, match="is a seed: an audit judges the gates on candidates"):
+        audit.record(store, min(seeds), "language", "fail")
+    with pytest.raises(audit.AuditError, match="no verdicts of a gate 'langauge'"):
+        audit.sample(store, "langauge", 4)
+
+
 def test_a_decontamination_override_changes_nothing(store: Store) -> None:
     (eval_seed,) = store.examples("kind = 'seed' AND role = 'eval' AND family = 'safety'")
     leak = candidate(store, eval_seed.messages[0].content, eval_seed.messages[1].content, family="safety")

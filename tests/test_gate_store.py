@@ -115,4 +115,4 @@ def test_gate_audit_and_report_open_the_store_read_only(store: Store, db_file: P
     override = cli("override", str(ids[0]), "format", "fail")
     assert override.returncode == 0 and store.example(ids[0]).gate_status == "fail"
     missing = cli("override", "4242", "format", "fail")
-    assert missing.returncode != 0 and "no 'format' verdict" in missing.stderr
+    assert missing.returncode != 0 and "no candidate #4242" in missing.stderr

@@ -45,11 +45,14 @@ def gate(ctx: click.Context, no_embed: bool, db: Path | None) -> None:
 @db_option
 def gate_audit(gate_name: str, n: int, seed: int, db: Path | None) -> None:
     """A sample of passed and failed candidates of one gate, to confirm with `gate override`."""
-    from curator.services.audit import sample
+    from curator.services.audit import AuditError, sample
     from curator.store import BadRow
 
     with open_store(db, readonly=True) as store:
-        items = sample(store, gate_name, n, seed=seed)
+        try:
+            items = sample(store, gate_name, n, seed=seed)
+        except AuditError as exc:
+            raise click.UsageError(str(exc)) from None
         if not items:
             click.echo(f"nothing left to audit for {gate_name!r}")
         for item in items:

@@ -56,7 +56,11 @@ class AuditItem:
 
 
 def sample(store: Store, gate: str, n: int, *, seed: int = 0) -> list[AuditItem]:
-    """Up to n not-yet-audited candidates of a gate, half passed and half failed/flagged, by id."""
+    """Up to n not-yet-audited candidates of a gate, half passed and half failed/flagged, by id. AuditError
+    for a gate that has no verdict at all (a misspelt name would say "nothing left to audit")."""
+    gates = store.verdict_counts()
+    if gate not in gates:
+        raise AuditError(f"no verdicts of a gate {gate!r} (gates with verdicts: {', '.join(sorted(gates)) or 'none'})")
     rows = [AuditItem(*r) for r in store.unaudited_verdicts(gate)]
     rng = random.Random(seed)
     passed = [r for r in rows if r.verdict == "pass"]
@@ -72,6 +76,12 @@ def record(store: Store, example_id: int, gate: str, curator_verdict: str, note:
     if curator_verdict not in ("pass", "fail"):
         raise AuditError("the curator's verdict is pass or fail")
     with store.transaction():
+        try:
+            kind = store.example(example_id).kind
+        except KeyError:
+            raise AuditError(f"no candidate #{example_id}") from None
+        if kind not in ("candidate", "revision"):
+            raise AuditError(f"#{example_id} is a {kind.replace('_', ' ')}: an audit judges the gates on candidates")
         gate_verdict = store.current_verdict_of(example_id, gate)
         if gate_verdict is None:
             raise AuditError(f"candidate #{example_id} has no {gate!r} verdict to audit")

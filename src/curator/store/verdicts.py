@@ -121,9 +121,11 @@ class VerdictQueries:
                 "VALUES (?,?,?,?,?,?)", (example_id, gate, gate_verdict, curator_verdict, note, now_iso()))
 
     def unaudited_verdicts(self, gate: str) -> list[tuple[int, str, str]]:
-        """(example id, verdict, reason) of a gate's current verdicts not yet audited."""
+        """(example id, verdict, reason) of a gate's current verdicts of candidates and revisions (what an audit
+        judges the gates on: never a seed) not yet audited."""
         return self.conn.execute(
             "SELECT c.example_id, c.verdict, v.reason FROM current_verdicts c JOIN gate_verdicts v ON v.id = c.verdict_id "
+            "JOIN examples e ON e.id = c.example_id AND e.kind IN ('candidate', 'revision') "
             "WHERE c.gate = ? AND c.audit IS NULL AND c.example_id NOT IN "
             "(SELECT example_id FROM gate_audits WHERE gate = ?) ORDER BY c.example_id", (gate, gate)).fetchall()
 
