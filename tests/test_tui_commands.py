@@ -3,6 +3,7 @@ the CLI: typed in the real palette, answered in the prompt, run in a worker, the
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,12 @@ async def test_import_a_corpus_and_estimate_from_the_palette(db: Path, tmp_path:
         assert app.last_result and "1 file," in app.last_result
         with Store(db, readonly=True) as store:
             assert store.count_passages() > before
+            before = store.count_passages()
+        rows = tmp_path / "rows.jsonl"  # a text field of another name, as `curator import rows.jsonl --field body`
+        rows.write_text(json.dumps({"body": "ستاره‌ها از گاز داغ ساخته شده‌اند و نور خود را می‌تابانند. " * 20},
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+        await palette(pilot, "Import a corpus", f"{rows} --field body")
+        assert app.last_result.startswith("1 file, 1 passage added"), app.last_result
         await palette(pilot, "Estimate generation cost", "passage_qa 3")
         assert "dry run" in app.last_result and "nothing was sent" in app.last_result
         await palette(pilot, "Gate report", None)

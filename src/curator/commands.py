@@ -43,7 +43,8 @@ MODULES: dict[str, tuple[str, ...]] = {
 }
 
 PALETTE = (
-    UseCase("import", "txt, md, jsonl files or a folder, split into passages", "Import a corpus", "Import: path"),
+    UseCase("import", "txt, md, jsonl files or a folder, split into passages", "Import a corpus",
+            "Import: path [--field NAME: the text field of .jsonl rows]"),
     UseCase("seeds import", "hand-written examples with a role", "Import seeds", "Seeds file (JSONL)"),
     UseCase("eval import", "private eval items: never trained on, never sent", "Import private eval items",
             "Eval items file (JSONL)"),

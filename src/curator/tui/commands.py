@@ -59,11 +59,23 @@ def _path(words: list[str]) -> Path:
     return Path(" ".join(words)).expanduser()
 
 
+def _skipped(problems: list[str], shown: int = 20) -> str:
+    """The skipped lines under a summary: the first `shown`, and how many more (`curator` names them all)."""
+    more = f"\n… and {len(problems) - shown} more skipped (the command line names them all)" if len(problems) > shown else ""
+    return "".join(f"\nskipped: {p}" for p in problems[:shown]) + more
+
+
 def _import_corpus(app: Any, store: Store, words: list[str]) -> str:
     from curator.services.corpus_import import import_corpus
 
-    report = import_corpus(store, [_path(words)])
-    return report.summary() + "".join(f"\nskipped: {p}" for p in report.problems[:5])
+    field = "text"
+    if "--field" in words:  # (as `curator import PATH --field NAME`: the text field of .jsonl/.parquet rows)
+        at = words.index("--field")
+        if at + 1 >= len(words):
+            raise ValueError("--field needs the name of the text field")
+        field, words = words[at + 1], words[:at] + words[at + 2:]
+    report = import_corpus(store, [_path(words)], field_name=field)
+    return report.summary() + _skipped(report.problems)
 
 
 def _import_seeds(eval_items: bool) -> Callable[[Any, Store, list[str]], str]:
@@ -71,8 +83,7 @@ def _import_seeds(eval_items: bool) -> Callable[[Any, Store, list[str]], str]:
         from curator.services.seeds import import_seeds
 
         report = import_seeds(store, _path(words), eval_items=eval_items, families=app.families)
-        return report.summary("eval items" if eval_items else "seeds") + "".join(
-            f"\nskipped: {p}" for p in report.problems[:5])
+        return report.summary("eval items" if eval_items else "seeds") + _skipped(report.problems)
 
     return run
 
@@ -80,7 +91,8 @@ def _import_seeds(eval_items: bool) -> Callable[[Any, Store, list[str]], str]:
 def _import_candidates(app: Any, store: Store, words: list[str]) -> str:
     from curator.services.candidates import import_candidates
 
-    return import_candidates(store, _path(words), families=app.families).summary()
+    report = import_candidates(store, _path(words), families=app.families)
+    return report.summary() + _skipped(report.problems)
 
 
 def _estimate(app: Any, store: Store, words: list[str]) -> str:
