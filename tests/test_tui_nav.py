@@ -62,6 +62,23 @@ async def test_each_screen_has_its_own_key_line_within_80_columns(db: Path) -> N
         assert not app.screen.query("Footer")
 
 
+async def test_a_dialog_with_a_key_line_of_its_own_is_not_given_a_second(db: Path) -> None:
+    """The seed and candidate editors have their own key line; the line of the screen under them stays blank
+    (it drew the same keys a second time)."""
+    app = app_for(db, start="seeds")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        under = app.screen.query_one(KeyLine)
+        await pilot.press("e")
+        await settle(pilot)
+        own = app.screen.query_one(KeyLine)
+        assert own is not under and "^s Save" in own.render().plain
+        assert under.render().plain.strip() == ""
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "e Edit" in under.render().plain
+
+
 async def test_the_key_line_shows_remapped_keys(db: Path) -> None:
     app = app_for(db, keys={"triage.accept": "A", "app.help": "f1"})
     async with app.run_test(size=(80, 24)) as pilot:

@@ -154,6 +154,8 @@ class KeyLine(Widget):
             lines = lay_out(self.shown(), self.help_key(), width, key_style=style)
             if self.keys_screen() is not self.screen:  # a dialog's keys, in as many lines as the screen's own
                 own = lay_out(self.shown(self.screen), self.help_key(self.screen), width, key_style=style)
+                if self.keys_screen().query(KeyLine):  # (a dialog with a key line of its own: not twice)
+                    lines = []
                 lines = (lines + [Text()] * len(own))[:max(1, len(own))]  # (the screen under it keeps its layout)
             self._laid_out[width] = lines
         return self._laid_out[width]
