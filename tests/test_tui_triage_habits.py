@@ -281,3 +281,16 @@ async def test_in_blind_mode_the_accept_warning_names_no_gate(db: Path) -> None:
         await pilot.press("a")
         tally = text(app, "#tally")
         assert "blind: B shows which" in tally and "dedup" not in tally
+
+
+def test_a_shortened_reason_legend_never_shows_two_reasons_alike() -> None:
+    """At 80 columns in blind mode the nine default reasons are cut; unsupported and unsafe were both "uns"."""
+    from curator.tui.screens.triage import one_line_legend
+
+    reasons = ["wrong", "unnatural", "off_topic", "unsupported", "incomplete", "mixed_language", "bad_format",
+               "unsafe", "duplicate"]
+    for width in (80, 72, 60):
+        line = one_line_legend(reasons, True, width)
+        shown = line.removeprefix("rej: ").removesuffix(" · blind (B)").split()[1::2]
+        assert len(shown) == 9 and len(set(shown)) == 9, line
+        assert all(r.startswith(s) and len(s) >= 3 for r, s in zip(reasons, shown)), line

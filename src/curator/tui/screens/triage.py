@@ -77,11 +77,19 @@ def name_reason_keys(bindings: BindingsMap, reasons: list[str]) -> BindingsMap:
 def one_line_legend(reasons: list[str], blind: bool, width: int) -> str:
     """The reject keys on one line of `width`: every number with its reason, whole if they fit, else
     after a shorter label with the reasons cut to the longest length that lets all of them fit (at
-    least 3 letters; `?` names them whole)."""
+    least 3 letters, and never so short that two read alike: "unsu" and "unsa", not "uns" twice; `?`
+    names them whole)."""
     tail = " · blind (B)" if blind else ""
 
+    def unique(reason: str) -> int:  # the fewest letters that tell it from every other reason
+        others = [r for r in reasons if r != reason]
+        return next((k for k in range(3, len(reason)) if not any(o.startswith(reason[:k]) for o in others)),
+                    len(reason))
+
+    least = {r: unique(r) for r in reasons}
+
     def line(label: str, room: int) -> str:
-        return label + " ".join(f"{n} {r[:room]}" for n, r in enumerate(reasons, 1)) + tail
+        return label + " ".join(f"{n} {r[:max(room, least[r])]}" for n, r in enumerate(reasons, 1)) + tail
 
     longest = max((len(r) for r in reasons), default=0)
     if len(whole := line("reject: ", longest)) <= width:
