@@ -98,7 +98,7 @@ def test_candidates_cli(db_file: Path, tmp_path: Path) -> None:
     mixed = write(tmp_path / "mixed.jsonl", [GOOD[0], BAD[0][0]])
     out = run_cli(db_file, "candidates", "import", str(mixed))
     assert out.returncode == 1 and f"{mixed}:2: family: Field required" in out.stderr
-    assert "0 candidates added, 1 already there, 1 line skipped" in out.stdout
+    assert "0 candidates added, 1 already present, 1 line skipped" in out.stdout
     assert run_cli(db_file, "gate").returncode == 0
     listed = [json.loads(line) for line in run_cli(db_file, "candidates", "list", "--json").stdout.splitlines()]
     assert len(listed) == 3 and all(r["state"] == "gated" and r["gate_status"] for r in listed)

@@ -23,8 +23,11 @@ def main(args: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
+    except click.UsageError as exc:  # (click's own shape: the usage, then what was wrong with it)
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # a command's refusal: one line, as every other error
+        click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except CuratorError as exc:  # every expected error: one line naming the file, row or setting
         click.echo(f"error: {exc.line()}", err=True)

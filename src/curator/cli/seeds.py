@@ -91,7 +91,7 @@ def _import_examples(path: Path, db: Path | None, *, eval_items: bool) -> None:
         report = import_seeds(store, path, eval_items=eval_items, families=known)
     for problem in report.problems:
         click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
-    click.echo(report.summary("eval items" if eval_items else "seeds"))
+    click.echo(report.summary("eval item" if eval_items else "seed"))
     if report.problems:  # as `candidates import`: a skipped line is named above and the exit says so
         raise SystemExit(1)
 

@@ -57,10 +57,12 @@ class AuditItem:
 
 def sample(store: Store, gate: str, n: int, *, seed: int = 0) -> list[AuditItem]:
     """Up to n not-yet-audited candidates of a gate, half passed and half failed/flagged, by id. AuditError
-    for a gate that has no verdict at all (a misspelt name would say "nothing left to audit")."""
-    gates = store.verdict_counts()
+    for a gate that does not exist (a misspelt name would say "nothing left to audit")."""
+    from curator.families import KNOWN_GATES
+
+    gates = set(store.verdict_counts()) | KNOWN_GATES | {"decontam_meaning", "dedup_meaning"}
     if gate not in gates:
-        raise AuditError(f"no verdicts of a gate {gate!r} (gates with verdicts: {', '.join(sorted(gates)) or 'none'})")
+        raise AuditError(f"no gate {gate!r} (the gates: {', '.join(sorted(gates))})")
     rows = [AuditItem(*r) for r in store.unaudited_verdicts(gate)]
     rng = random.Random(seed)
     passed = [r for r in rows if r.verdict == "pass"]

@@ -81,7 +81,7 @@ class CandidateImport:
         return len(self.problems)
 
     def summary(self) -> str:
-        return (f"{self.path}: {counted(self.added, 'candidate')} added, {self.existing} already there, "
+        return (f"{self.path}: {counted(self.added, 'candidate')} added, {self.existing} already present, "
                 f"{counted(self.skipped, 'line')} skipped"
                 + ("; run `curator gate` to gate them" if self.added else ""))
 

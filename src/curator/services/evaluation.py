@@ -308,7 +308,7 @@ class ImportedScores:
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = f"eval run #{self.run}: {self.imported} scores imported"
+        text = f"eval run #{self.run}: {counted(self.imported, 'score')} imported"
         return text + (f"; {counted(len(self.problems), 'line')} skipped" if self.problems else "")
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from curator.evalguard import Collision, fewshot_collisions
 from curator.gates.trainable import untrainable
+from curator.display.wording import counted
 from curator.jsonl import objects
 from curator.models import Example
 from curator.store import Store
@@ -35,9 +36,10 @@ class SeedReport:
     existing: int = 0
     problems: list[str] = field(default_factory=list)
 
-    def summary(self, what: str = "seeds") -> str:
-        skipped = f", {len(self.problems)} skipped" if self.problems else ""
-        return f"{self.added} {what} added ({self.existing} already present{skipped})"
+    def summary(self, what: str = "seed") -> str:
+        """"1 seed added (0 already present, 2 lines skipped)"; `what`: the thing counted, in the singular."""
+        skipped = f", {counted(len(self.problems), 'line')} skipped" if self.problems else ""
+        return f"{counted(self.added, what)} added ({self.existing} already present{skipped})"
 
 
 def _field_errors(exc: ValidationError, limit: int = 3) -> str:

@@ -83,7 +83,7 @@ def _import_seeds(eval_items: bool) -> Callable[[Any, Store, list[str]], str]:
         from curator.services.seeds import import_seeds
 
         report = import_seeds(store, _path(words), eval_items=eval_items, families=app.families)
-        return report.summary("eval items" if eval_items else "seeds") + _skipped(report.problems)
+        return report.summary("eval item" if eval_items else "seed") + _skipped(report.problems)
 
     return run
 
