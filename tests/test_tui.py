@@ -186,7 +186,7 @@ async def test_a_new_seed_starts_empty_and_is_not_saved_untouched(db: Path) -> N
     """`n` then `ctrl+s` with nothing typed stores nothing (the form once held a question and an answer that
     were saved as a few-shot seed, and exported)."""
     app = app_for(db, start="seeds")
-    async with app.run_test(size=(140, 45)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         before = app.store.count("examples", "kind = 'seed'")
         await pilot.press("n")
@@ -194,7 +194,9 @@ async def test_a_new_seed_starts_empty_and_is_not_saved_untouched(db: Path) -> N
         assert [e.text for e in app.screen.query("TurnEditor")] == ["", "", ""]
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "not saved: messages.0: empty user turn" in str(app.screen.query_one("#error").render())
+        error = app.screen.query_one("#error")
+        assert "not saved: messages.0: empty user turn" in str(error.render())
+        assert error.region.bottom <= 24 and error.region.height, "scrolled into sight, below the turns at 80x24"
         assert app.store.count("examples", "kind = 'seed'") == before
 
 

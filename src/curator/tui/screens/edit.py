@@ -54,7 +54,7 @@ class EditScreen(ModalScreen[int | None]):
         try:
             messages = [Message(**editor.message()) for editor in editors]
         except ValidationError as exc:
-            self.query_one("#error", Static).update(plain(f"not saved: {exc.errors()[0]['msg']}"))
+            self.show_error(plain(f"not saved: {exc.errors()[0]['msg'].removeprefix('Value error, ')}"))
             return
         if messages == self.example.messages:
             self.dismiss(None)
@@ -62,10 +62,16 @@ class EditScreen(ModalScreen[int | None]):
         try:
             revision_id = save_revision(self.app.store, self.example.id, messages, self.app.families)
         except CuratorError as exc:  # busy, read-only, or no longer editable: nothing was written
-            self.query_one("#error", Static).update(plain(f"not saved: {exc}"))
+            self.show_error(plain(f"not saved: {exc}"))
             self.app.show_error(visible(f"revision not saved: {exc}"))
             return
         self.dismiss(revision_id)
+
+    def show_error(self, text: str) -> None:
+        """Why the form was not saved, under it, scrolled into sight (at 80x24 it is below the turns)."""
+        error = self.query_one("#error", Static)
+        error.update(text)
+        error.scroll_visible(animate=False)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -265,7 +265,7 @@ class SeedEditScreen(ModalScreen[bool]):
             if not isinstance(data, dict):
                 raise SeedError("the JSON must be one object")
         except (SeedError, json.JSONDecodeError) as exc:
-            self.query_one("#error", Static).update(plain(f"not saved: {exc}"))
+            self.show_error(plain(f"not saved: {exc}"))
             return
         risk = role_change_risk(self.seed.role, str(data.get("role"))) if self.seed is not None else None
         if risk:
@@ -281,9 +281,15 @@ class SeedEditScreen(ModalScreen[bool]):
             else:
                 edit_seed(self.app.store, self.seed.id, data, self.app.families)
         except EXPECTED_ERRORS as exc:
-            self.query_one("#error", Static).update(plain(describe(exc, "not saved")))
+            self.show_error(plain(describe(exc, "not saved")))
             return
         self.dismiss(True)
+
+    def show_error(self, text: str) -> None:
+        """Why the form was not saved, under it, scrolled into sight (at 80x24 it is below the turns)."""
+        error = self.query_one("#error", Static)
+        error.update(text)
+        error.scroll_visible(animate=False)
 
     def action_cancel(self) -> None:
         self.dismiss(False)
