@@ -200,6 +200,23 @@ async def test_a_new_seed_starts_empty_and_is_not_saved_untouched(db: Path) -> N
         assert app.store.count("examples", "kind = 'seed'") == before
 
 
+async def test_typing_in_a_prefilled_dialog_adds_to_what_it_holds(db: Path) -> None:
+    """Passages `T` holds the passage's tags: ",new" typed after them adds a tag (the value was selected, so
+    the first key replaced every tag)."""
+    app = app_for(db, start="passages")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first = app.screen.current()
+        app.store.update_passage(first.id, tags=["education"])
+        app.screen.load()
+        await settle(pilot)
+        await pilot.press("T")
+        await pilot.pause()
+        await pilot.press(*",new", "enter")
+        await settle(pilot)
+        assert app.store.passage(first.id).tags == ["education", "new"]
+
+
 async def test_passages_quality_and_queue_generation(db: Path) -> None:
     app = app_for(db, start="passages")
     async with app.run_test(size=(140, 45)) as pilot:

@@ -214,7 +214,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         p = self.current()
         if p is None:
             return
-        self.app.push_screen(PromptScreen("Tags (comma-separated)", ",".join(p.tags)),
+        self.app.push_screen(PromptScreen("Tags (comma-separated; typing adds to them, ctrl+u clears)", ",".join(p.tags)),
                              lambda t: t is not None and self._update(tags=[x.strip() for x in t.split(",") if x.strip()]))
 
     def action_families(self) -> None:

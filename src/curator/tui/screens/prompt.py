@@ -39,12 +39,15 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(plain(self.question))
-            yield InertInput(value=self.value, id="answer")
+            # (the cursor after the value, nothing selected: a key typed adds to it, as to a tag list or a filter)
+            yield InertInput(value=self.value, id="answer", select_on_focus=False)
             yield Static("", id="preview", markup=False)
             yield Static("", id="error", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        field = self.query_one(Input)
+        field.focus()
+        field.cursor_position = len(self.value)
         self.show_preview(self.value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
