@@ -21,6 +21,7 @@ def demo(db: Path | None, no_app: bool) -> None:
     given = db or click.get_current_context().find_root().params.get("db")
     path = Path(given) if given else SAMPLE_DB
     here = project(path)
+    click.echo(f"building the sample project in {path} (a few seconds the first time)…", err=True)
     with here.writer() as store:
         report = build_demo(store, here.settings, here.families)
     click.echo(f"sample project in {path}: {report.summary()}")
