@@ -188,6 +188,6 @@ def test_a_judge_run_that_judged_nothing_says_so_and_exits_1(env) -> None:
     out = curator(environ, "gate", "judge", "--limit", "3")
     assert out.returncode == 1, out.stdout + out.stderr
     assert out.stdout.startswith("planned 2 judge jobs (2 new)"), out.stdout  # (the two that passed the gates)
-    assert "0 jobs done, 2 failed in this run" in out.stdout and "0 attempts sent again" in out.stdout
+    assert "0 jobs done, 2 failed in this run" in out.stdout and "0 attempts sent again; 0 candidates judged" in out.stdout
     assert "no candidate was judged: 2 jobs failed (curator jobs --errors shows why)" in out.stderr
     assert out.stderr.count("no such model") == 2, out.stderr

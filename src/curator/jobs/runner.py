@@ -34,6 +34,12 @@ from curator.teacher.client import OutputError, Reply, Teacher, TeacherError, Us
 from curator.display.wording import counted, dollars
 
 
+# What a job kind's handler adds (`RunReport.candidates` counts it): a generation's candidates, a
+# classification's passages, the judge's verdicts.
+MADE = {"generate": ("candidate", "candidates"), "classify": ("passage classified", "passages classified"),
+        "judge": ("candidate judged", "candidates judged")}
+
+
 @dataclass
 class RunReport:
     done: int = 0
@@ -50,6 +56,7 @@ class RunReport:
     failed_total: int | None = None  # failed jobs of the run's kind and family in the database, after it
     stopped: str | None = None  # why the run stopped before its jobs were done (say, an unreachable server)
     taken: str | None = None  # what the run took on, when it says so first (procedural runs)
+    made: tuple[str, str] = MADE["generate"]  # what its handler adds, counted in `candidates`
 
     def summary(self) -> str:
         u = self.usage
@@ -58,7 +65,7 @@ class RunReport:
         total = f" ({self.failed_total} failed in all: curator jobs --errors)" if self.failed_total else ""
         text = (f"{counted(self.done, 'job')} done, {self.failed} failed in this run{total}, "
                 f"{counted(self.retried, 'attempt')} sent again; "
-                f"{counted(self.candidates, 'candidate')}; {counted(self.requests, 'request')}, "
+                f"{counted(self.candidates, *self.made)}; {counted(self.requests, 'request')}, "
                 f"{u.input_tokens} input{cached} + "
                 f"{u.output_tokens} output tokens, {dollars(self.cost_usd)}")
         if self.recovered:
@@ -140,7 +147,7 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
                    job_ids: list[int] | None = None) -> RunReport:
     """Run queued jobs (`job_ids`, else the kind's and family's queued ones) with the teacher's
     concurrency until done, cancelled, the budget is reached or the server cannot be reached."""
-    report = RunReport()
+    report = RunReport(made=MADE.get(kind, MADE["generate"]))
     owner = owner or lease_owner()
     max_attempts = settings.teacher.max_job_attempts
     max_lost = settings.teacher.max_lost_leases
