@@ -82,8 +82,13 @@ def test_an_edit_supersedes_its_original_and_only_one_of_the_lineage_is_decidabl
     assert ids[0] not in triage.queue_ids(store) and revision_id in triage.queue_ids(store)
     assert {v.gate for v in store.verdicts(revision_id)} >= {"format", "language", "length"}
     assert revision.state == "gated" and revision.gate_status == "pass"
-    with pytest.raises(TriageError, match="cannot be decided"):
+    with pytest.raises(TriageError, match=f"cannot be decided: #{revision_id}, its revision, replaced it "
+                                          rf"\(decide #{revision_id}\)"):
         triage.decide(store, ids[0], "accept")
+    seed = store.add_example(Example(kind="seed", role="fewshot", family="passage_qa", source_type="manual_seed",
+                                     messages=edited))
+    with pytest.raises(TriageError, match=f"#{seed} cannot be decided: it is a seed, not a candidate"):
+        triage.decide(store, seed, "accept")
     triage.decide(store, revision_id, "accept")
     lineage = [e for e in store.examples("lineage = ?", [original.lineage])]
     accepted = store.examples("lineage = ? AND kind IN ('candidate', 'revision') AND superseded_by IS NULL "

@@ -287,7 +287,11 @@ def _require_decidable(store: Store, example_id: int) -> None:
         return
     if not store.existing_ids([example_id]):
         raise TriageError(f"no candidate #{example_id}")
-    raise TriageError(f"#{example_id} cannot be decided: it is not a candidate, or a revision replaced it")
+    row = store.example(example_id)
+    if row.superseded_by is not None:
+        raise TriageError(f"#{example_id} cannot be decided: #{row.superseded_by}, its revision, replaced it "
+                          f"(decide #{row.superseded_by})")
+    raise TriageError(f"#{example_id} cannot be decided: it is a {row.kind.replace('_', ' ')}, not a candidate")
 
 
 def unknown_ids(store: Store, example_ids: list[int]) -> list[int]:
