@@ -97,7 +97,7 @@ def test_candidates_cli(db_file: Path, tmp_path: Path) -> None:
     assert "3 candidates added" in out.stdout
     mixed = write(tmp_path / "mixed.jsonl", [GOOD[0], BAD[0][0]])
     out = run_cli(db_file, "candidates", "import", str(mixed))
-    assert out.returncode == 1 and f"{mixed}:2: family: Field required" in out.stderr
+    assert out.returncode == 1 and f"skipped: {mixed}:2: family: Field required" in out.stderr
     assert "0 candidates added, 1 already present, 1 line skipped" in out.stdout
     assert run_cli(db_file, "gate").returncode == 0
     listed = [json.loads(line) for line in run_cli(db_file, "candidates", "list", "--json").stdout.splitlines()]

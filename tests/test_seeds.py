@@ -19,15 +19,17 @@ def test_bad_rows_name_line_and_field(store: Store, tmp_path: Path) -> None:
         {"role": "eval", "messages": GOOD["messages"]},
     ]
     path = tmp_path / "seeds.jsonl"
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{oops\n", encoding="utf-8")
+    path.write_text("{oops\n" + "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{oops\n",
+                    encoding="utf-8")
     report = import_seeds(store, path)
     assert report.added == 1
+    assert [int(p.split(":")[1]) for p in report.problems] == [1, 3, 4, 5, 6, 7], "in line order"
     problems = "\n".join(report.problems)
-    assert f"{path}:2: role:" in problems
-    assert f"{path}:3: messages.0" in problems and "empty user turn" in problems
-    assert f"{path}:4: messages.0.role" in problems
-    assert f"{path}:5: family: Field required" in problems
-    assert f"{path}:6: not valid JSON" in problems
+    assert f"{path}:3: role:" in problems
+    assert f"{path}:4: messages.0" in problems and "empty user turn" in problems
+    assert f"{path}:5: messages.0.role" in problems
+    assert f"{path}:6: family: Field required" in problems
+    assert f"{path}:1: not valid JSON" in problems and f"{path}:7: not valid JSON" in problems
 
 
 def test_reimport_adds_nothing_even_with_arabic_letters(store: Store, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as project_families, json_line, open_store
+from curator.cli.base import cli, db_option, families as project_families, json_line, open_store, safe_line
 
 
 @cli.group()
@@ -27,8 +27,8 @@ def candidates_import(path: Path, db: Path | None) -> None:
     fams = project_families(db)
     with open_store(db, creates=True) as store:
         report = import_candidates(store, path, families=set(fams))
-    for problem in report.problems:
-        click.echo(problem, err=True)
+    for problem in report.problems:  # (as the other imports: "skipped: file:line: field: problem", inert)
+        click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
     click.echo(report.summary())
     if report.problems:
         raise SystemExit(1)

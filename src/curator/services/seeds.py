@@ -66,25 +66,31 @@ def read_seeds(path: Path, problems: list[str], *, defaults: dict | None = None,
                families: Collection[str] | None = None) -> list[Example]:
     """Parse and validate a seed file; each bad row is reported as `file:line: field: problem`
     (`seed_problem` with `families`, for seeds)."""
-    seeds = []
+    seeds: list[Example] = []
     try:
-        rows = list(objects(path, problems))
+        for number, row in objects(path, problems):  # (read and checked line by line: problems in line order)
+            problem, example = _seed_of(row, defaults, families)
+            if problem:
+                problems.append(f"{path}:{number}: {problem}")
+            else:
+                seeds.append(example)
     except OSError as exc:
         problems.append(f"{path}: cannot read ({exc.strerror or exc})")
-        return seeds
-    for number, row in rows:
-        for key, value in (defaults or SEED_DEFAULTS).items():
-            row.setdefault(key, value)
-        try:
-            example = Example(**row)
-        except ValidationError as exc:
-            problems.append(f"{path}:{number}: {_field_errors(exc)}")
-            continue
-        if example.kind == "seed" and (problem := seed_problem(example, families)):
-            problems.append(f"{path}:{number}: {problem}")
-            continue
-        seeds.append(example)
+        return []
     return seeds
+
+
+def _seed_of(row: dict, defaults: dict | None, families: Collection[str] | None) -> tuple[str, Any]:
+    """("", the seed) of one row, or (its problem as `field: problem`, None)."""
+    for key, value in (defaults or SEED_DEFAULTS).items():
+        row.setdefault(key, value)
+    try:
+        example = Example(**row)
+    except ValidationError as exc:
+        return _field_errors(exc), None
+    if example.kind == "seed" and (problem := seed_problem(example, families)):
+        return problem, None
+    return "", example
 
 
 def import_seeds(store: Store, path: Path, *, eval_items: bool = False,
