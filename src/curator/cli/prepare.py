@@ -31,7 +31,8 @@ def prepare(corpus: tuple[Path, ...], out_dir: Path, executor: str, tasks: int, 
     """Prepare a corpus (.txt, .md, .jsonl, .parquet; folders recursively) with datatrove: passages split,
     classified, keyed and deduplicated across tasks, written as Parquet shards for `curator import`.
 
-    Needs the scale extra (pip install -e '.[scale]'). Exits 1 without it or on an error.
+    Needs the scale extra (pip install -e '.[scale]'). Exits 1 without it or on an error; as `curator import`,
+    3 when a file or line was skipped (named on stderr) and 4 when nothing was read.
     """
     from curator.scale import ScaleUnavailable, require_datatrove
 
@@ -55,5 +56,7 @@ def prepare(corpus: tuple[Path, ...], out_dir: Path, executor: str, tasks: int, 
     for problem in report.problems:
         click.echo(f"skipped: {safe_line(problem, 400)}", err=True)
     click.echo(report.summary())
-    if not report.files:
+    if not report.files:  # (the exit codes of `curator import`: 4 nothing read, 3 some of it skipped)
         sys.exit(4)
+    if report.problems:
+        sys.exit(3)
