@@ -243,7 +243,10 @@ def test_augment_from_eval_plans_only_the_failing_cells_in_proportion(db: Path) 
         assert wanted == {("school_math", "word_problem/hard"): 4, ("tool_calling", "tool_needed/middle_school"): 4,
                           ("tool_calling", "no_tool_needed/middle_school"): 2}
         assert store.count("jobs", "kind = 'generate'") == 0, "planning writes nothing"
-        queued = queue(store, planned).queued
+        assert planned.summary().startswith("10 jobs for 3 failing cells;"), planned.summary()  # (not "thin")
+        done = queue(store, planned)
+        assert done.summary().startswith("10 jobs queued for 3 failing cells;"), done.summary()
+        queued = done.queued
         assert queued == planned.jobs == 10, "the dry run counts what the real run queues"
         params = [store.job(i).params for (i,) in store.conn.execute("SELECT id FROM jobs WHERE kind = 'generate'")]
     hard = [p for p in params if p.get("difficulty") == "hard"]

@@ -34,9 +34,14 @@ class AugmentPlan:
         """Every new job on every attempt it may get."""
         return self.cost_usd * self.max_attempts
 
+    @property
+    def cells(self) -> str:
+        """The cells it plans for, counted: failing cells (`--from-eval`) or thin ones."""
+        kind = "failing cell" if any(line.cell.dimension == "eval" for line in self.lines) else "thin cell"
+        return counted(len(self.lines), kind)
+
     def summary(self) -> str:
-        cells = "failing cells" if any(line.cell.dimension == "eval" for line in self.lines) else "thin cells"
-        return (f"{counted(self.jobs, 'job')} for {len(self.lines)} {cells}; worst case {dollars(self.worst_cost_usd)} "
+        return (f"{counted(self.jobs, 'job')} for {self.cells}; worst case {dollars(self.worst_cost_usd)} "
                 f"({dollars(self.cost_usd)} if each is sent once, up to {self.max_attempts} attempts each)")
 
 
@@ -52,10 +57,9 @@ class AugmentReport:
 
     def summary(self) -> str:
         if self.dry_run:
-            return f"dry run: {counted(self.plan.jobs, 'job')} would be queued for " \
-                   f"{counted(len(self.lines), 'thin cell')}; " \
+            return f"dry run: {counted(self.plan.jobs, 'job')} would be queued for {self.plan.cells}; " \
                    f"worst case {dollars(self.plan.worst_cost_usd)}; nothing was stored"
-        return (f"{counted(self.queued, 'job')} queued for {counted(len(self.lines), 'thin cell')}; "
+        return (f"{counted(self.queued, 'job')} queued for {self.plan.cells}; "
                 f"worst case {dollars(self.plan.worst_cost_usd)}")
 
 
