@@ -72,3 +72,12 @@ def test_a_long_text_is_fitted_from_its_beginning_exactly_as_the_whole() -> None
         text = "".join(rng.choices(pieces, k=rng.randint(50, 700)))
         width, mode = rng.randint(1, 100), rng.choice(("app", "terminal"))
         assert fit(text, width, mode) == fit_whole(text, width, mode), (text, width, mode)
+
+
+def test_a_right_to_left_cell_is_right_aligned_in_its_column() -> None:
+    """As every RTL paragraph is (a short Persian first turn sat at the left of the Seeds table)."""
+    assert cell("حاصل ۲۳ ضرب در ۴۷ چقدر است؟", 40).justify == "right"
+    assert cell("حاصل ۲۳ ضرب در ۴۷ چقدر است؟", 40, "terminal").justify == "right"
+    assert cell("tool_calling", 40).justify == "left"
+    assert cell("Python در فارسی", 40).justify == "left", "the first strong letter decides (P2): Latin"
+    assert cell("23", 10).justify == "left" and cell("", 10).justify == "left", "no letter: as the column's others"

@@ -73,8 +73,10 @@ def fit_whole(text: str, width: int, mode: str = "app") -> str:
 
 
 def cell(text: str, width: int, mode: str = "app") -> Text:
-    """A DataTable cell for untrusted text: `fit`, as a Text (a table reads a plain string as markup)."""
-    return Text(fit(text, width, mode), no_wrap=True, end="")
+    """A DataTable cell for untrusted text: `fit`, as a Text (a table reads a plain string as markup);
+    a right-to-left one is right-aligned in its column, as every RTL paragraph is."""
+    rtl = has_rtl(text) and paragraph_is_rtl(text)
+    return Text(fit(text, width, mode), no_wrap=True, end="", justify="right" if rtl else "left")
 
 
 def fit_path(path: str, width: int, mode: str = "app") -> str:
