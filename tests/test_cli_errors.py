@@ -148,3 +148,13 @@ def test_a_reason_is_shown_as_stored_and_a_new_one_is_pointed_out(tmp_path: Path
     assert code == 1 and "a reason code is up to 32 lowercase letters" in err
     with Store(db, readonly=True) as store:
         assert [d.reason for d in store.decisions(target)] == ["bad_format", "bad_fromat"]
+
+
+def test_an_export_with_nothing_to_train_on_writes_no_version(tmp_path: Path, monkeypatch, capsys) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("کوه دماوند بلندترین قلهٔ ایران است و در رشته‌کوه البرز قرار دارد. " * 8, encoding="utf-8")
+    main(["--db", str(tmp_path / "p.db"), "import", str(corpus)])
+    capsys.readouterr()
+    code, err = run(monkeypatch, capsys, "--db", str(tmp_path / "p.db"), "export")
+    assert code == 1 and "nothing to export yet: no accepted candidate and no few-shot or polish seed" in err
+    assert not (tmp_path / "exports").exists()

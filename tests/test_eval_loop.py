@@ -206,6 +206,11 @@ def test_report_json_and_no_answer_reaches_an_export(db: Path, tmp_path: Path) -
     assert (fam["items"], fam["passed"], fam["run"], fam["export"]) == (6, 4, 1, "v1")
     assert all({"family", "cell", "items", "passed", "run"} <= set(r) for r in rows)
     with Store(db) as store:
+        from curator.services.seeds import create_seed
+
+        create_seed(store, {"family": "grammar_tutor", "role": "fewshot", "messages": [  # (something to train on)
+            {"role": "user", "content": "قید در جملهٔ «تند دوید» کدام است؟"},
+            {"role": "assistant", "content": "«تند» قید است، چون چگونگی دویدن را می‌گوید."}]})
         result = export_dataset(store, CoverageMap.load(ROOT / "prompts" / "coverage.toml", FAMILIES),
                                 out_dir=tmp_path / "out")
     files = {p.name: p.read_text(encoding="utf-8") for p in result.path.iterdir() if p.is_file()}

@@ -107,3 +107,6 @@ async def test_an_import_from_the_palette_fills_the_empty_dashboard(tmp_path: Pa
         table = app.screen.query_one("#counts")
         await settle_until(pilot, lambda: not app.screen.has_class("empty") and any(
             "passages" in str(table.get_row_at(i)) for i in range(table.row_count)))
+        await pilot.press("E")  # a corpus and nothing to train on yet: said, and no empty version is written
+        await settle_until(pilot, lambda: any("nothing to export yet" in n.message for n in app._notifications))
+        assert app.is_running and not (tmp_path / "exports").exists()

@@ -39,6 +39,9 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     batches with `progress`; more than `embed_limit` of them (0: no limit) stop it at once (NeedsEmbedding:
     run `curator embed` first). `timings`, when given, gets the seconds spent in each phase."""
     clock = PhaseClock(timings)
+    if not store.has_exportable():
+        raise NothingToExport(f"{store.path}: nothing to export yet: no accepted candidate and no few-shot or "
+                              "polish seed (accept some in triage first); no version was written")
     out_dir = out_dir if out_dir is not None else store.path.parent / "exports"
     if meaning_settings.enabled and embed_limit:  # stop at once, before the mix, when too many lack a vector
         model_id = embedder.model_id if embedder is not None else active_model_id()
@@ -57,6 +60,11 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     finally:
         if enabled:
             gc.enable()
+
+
+class NothingToExport(CuratorError):
+    """The project has no row to train on yet: no version is written (an empty one would be listed and
+    compared as if it were a dataset)."""
 
 
 class NeedsEmbedding(CuratorError):

@@ -38,6 +38,12 @@ class StatsQueries:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return self.conn.execute(sql, list(params)).fetchone()[0]
 
+    def has_exportable(self) -> bool:
+        """Whether an export has anything to train on: an accepted candidate or revision, or a current
+        few-shot or polish seed."""
+        return bool(self.conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM examples WHERE ({ACCEPTED}) OR ({TRAINABLE_SEED}))").fetchone()[0])
+
     def count_examples(self, *, kind: str | None = None) -> int:
         """Examples of every kind, or of one (candidate, revision, seed, eval_item)."""
         if kind is None:
