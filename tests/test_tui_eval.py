@@ -74,6 +74,14 @@ async def test_an_unreachable_student_is_a_message_and_the_app_goes_on(tmp_path:
         await settle_until(pilot, lambda: bool(app.errors))
         assert "127.0.0.1:9/v1: cannot connect" in app.errors[-1]
         assert app.is_running
+        await palette(pilot, "Run the private eval set", "http://127.0.0.1:9/v1 student --api gemini")
+        await settle_until(pilot, lambda: "--api is openai or anthropic, not 'gemini'" in app.errors[-1])
+        from fake_messages_api import FakeMessagesAPI
+
+        with FakeMessagesAPI(responder=lambda body, n: {"note": "پاسخ"}) as api:  # a student behind Messages
+            await palette(pilot, "Run the private eval set", f"{api.url} student --api anthropic")
+            await settle_until(pilot, lambda: bool(api.requests) and "eval run #" in (app.last_result or ""))
+        assert all(r["model"] == "student" for r in api.requests), "asked through the Messages API"
 
 
 async def test_augment_on_the_dashboard_plans_for_the_cells_the_student_failed(tmp_path: Path) -> None:

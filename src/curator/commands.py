@@ -60,7 +60,7 @@ PALETTE = (
     UseCase("gate report", "verdicts, audits, agreement, false-reject and false-accept", "Gate report"),
     UseCase("eval list", "the private eval set now, with the uid a harness's scores name", "List the private eval set"),
     UseCase("eval run", "the private eval set asked of your student model; its scorecard", "Run the private eval set",
-            "Eval: endpoint-URL model [export-version]"),
+            "Eval: endpoint-URL model [export-version] [--api anthropic]"),
     UseCase("gate override", "the curator's verdict, counted in the report", "Override a gate verdict",
             "Override: candidate-id gate pass|fail [note]"),
     UseCase("candidates keeper", "this duplicate is kept; its former keeper fails naming it",

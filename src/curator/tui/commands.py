@@ -53,6 +53,19 @@ def _number(words: list[str], index: int, default: int) -> int:
     return default
 
 
+def _option(words: list[str], name: str, default: str, choices: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """The value of `name VALUE` among the words typed (else `default`), and the words without it."""
+    if name not in words:
+        return default, words
+    at = words.index(name)
+    if at + 1 >= len(words):
+        raise ValueError(f"{name} needs a value" + (f" ({' or '.join(choices)})" if choices else ""))
+    value = words[at + 1]
+    if choices and value not in choices:
+        raise ValueError(f"{name} is {' or '.join(choices)}, not {value!r}")
+    return value, words[:at] + words[at + 2:]
+
+
 def _path(words: list[str]) -> Path:
     if not words:
         raise ValueError("a path is needed")
@@ -68,12 +81,8 @@ def _skipped(problems: list[str], shown: int = 20) -> str:
 def _import_corpus(app: Any, store: Store, words: list[str]) -> str:
     from curator.services.corpus_import import import_corpus
 
-    field = "text"
-    if "--field" in words:  # (as `curator import PATH --field NAME`: the text field of .jsonl/.parquet rows)
-        at = words.index("--field")
-        if at + 1 >= len(words):
-            raise ValueError("--field needs the name of the text field")
-        field, words = words[at + 1], words[:at] + words[at + 2:]
+    # (as `curator import PATH --field NAME`: the text field of .jsonl/.parquet rows)
+    field, words = _option(words, "--field", "text")
     report = import_corpus(store, [_path(words)], field_name=field)
     return report.summary() + _skipped(report.problems)
 
@@ -164,12 +173,14 @@ def _eval_run(app: Any, store: Store, words: list[str]) -> str:
     from curator.progress import NEVER
     from curator.services.evaluation import StudentSettings, run_eval, score_run, scorecard
 
+    api, words = _option(words, "--api", "openai", ("openai", "anthropic"))  # (as `curator eval run --api`)
     if len(words) < 2:
-        raise ValueError("type: endpoint-URL model [export-version]")
+        raise ValueError("type: endpoint-URL model [export-version] [--api anthropic]")
+
     def progress(done: int, total: int) -> None:
         app.call_from_thread(app.show_progress, "asking the student", done, total)
 
-    report = run_eval(store, StudentSettings(endpoint=words[0], model=words[1]),
+    report = run_eval(store, StudentSettings(endpoint=words[0], model=words[1], api=api),
                       export_version=words[2] if len(words) > 2 else None, progress=progress,
                       cancel=app.command_stop or NEVER)
     score_run(store, report.run, app.families)
