@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from curator.display.cell import cut
 from curator.errors import CuratorError
 from curator.policy import EXCLUDING_GATES
 from curator.store import Store
@@ -44,6 +45,12 @@ class Cell:
     @property
     def share(self) -> float:
         return self.count / self.target if self.target else 1.0
+
+    def state(self, thin_share: float) -> str:
+        """full, THIN (under `thin_share` of its target), ok, or no target (never full nor thin)."""
+        if not self.target:
+            return "no target"
+        return "full" if self.count >= self.target else "THIN" if self.share < thin_share else "ok"
 
 
 @dataclass
@@ -182,19 +189,12 @@ def bar(share: float, width: int = 20) -> str:
     return "█" * filled + "░" * (width - filled) + ("▶" if share > 1 else "│")
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
 def table(cells: list[Cell], thin_share: float, *, only_thin: bool = False) -> list[str]:
     """One line per cell, each within 80 columns (a longer family or value is cut)."""
     lines = [f"{'family':<14} {'dimension':<10} {'value':<18} {'count':>5} {'target':>6}  {'':11} state"]
     for c in cells:
         if only_thin and not (c.target and c.share < thin_share):
             continue
-        state = "full" if c.target and c.count >= c.target else "THIN" if c.target and c.share < thin_share else "ok"
-        if not c.target:
-            state = "no target"
-        lines.append(f"{_cut(c.family, 14):<14} {c.dimension:<10} {_cut(c.value, 18):<18} {c.count:>5} {c.target:>6}  "
-                     f"{bar(c.share if c.target else 0, 10)} {state}")
+        lines.append(f"{cut(c.family, 14):<14} {c.dimension:<10} {cut(c.value, 18):<18} {c.count:>5} {c.target:>6}  "
+                     f"{bar(c.share if c.target else 0, 10)} {c.state(thin_share)}")
     return lines

@@ -59,13 +59,13 @@ def open_store(db: Path | None, *, readonly: bool = False, creates: bool = False
     """The store for a command; read-only commands open the file read-only (and never create it). Only a
     command that brings data in (`creates`: the imports) makes a new database; any other names a file
     that is not there (a mistyped --db) instead of working on an empty one."""
-    from curator.store import StoreError
+    from curator.store.base import no_database
 
     here = project(db)
     if readonly:
         return here.reader()
     if not creates and not here.db_path.exists():
-        raise StoreError(f"{here.db_path}: no database here (import a corpus or run `curator demo` first)")
+        raise no_database(here.db_path)
     return here.writer()
 
 

@@ -25,7 +25,7 @@ def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tup
     `curator export list` lists the versions, `curator export diff A B` compares two."""
     if ctx.invoked_subcommand is not None:
         return
-    from curator.services.export import LeakError, NeedsEmbedding, export_dataset
+    from curator.services.export import LeakError, NeedsEmbedding, export_dataset, exports_dir
     from curator.services.gate import set_level_settings
 
     config, cmap = project_settings(db), coverage_map(db)
@@ -54,7 +54,7 @@ def export_cmd(ctx: click.Context, out_dir: Path | None, seed: int, formats: tup
                 click.echo(f"leak: #{leak['id']} in {leak['file']} matches eval items {leak['eval_items']}{how}", err=True)
             raise click.ClickException(exc.headline) from exc
         except OSError as exc:
-            where = out_dir or store.path.parent / "exports"
+            where = exports_dir(store.path, out_dir)
             raise click.ClickException(f"{where}: cannot write the export ({exc.strerror or exc})") from exc
         finally:
             if bars and bars[0] is not None:
@@ -93,13 +93,13 @@ def export_list_cmd(as_json: bool, db: Path | None) -> None:
     """The versions in exports/ beside the database (or `curator export --out DIR list`), newest first, with
     their training rows."""
     from curator.cli.base import json_line, resolve_db, safe_line
-    from curator.services.export import list_exports
+    from curator.services.export import exports_dir, list_exports
 
     def rows(n: int | None) -> str:
         return "?" if n is None else str(n)  # "?": a manifest that cannot be read
 
     path = resolve_db(db)
-    where = _versions_dir() or path.parent / "exports"
+    where = exports_dir(path, _versions_dir())
     found = list_exports(path, where)
     for version in found:
         if as_json:

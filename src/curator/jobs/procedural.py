@@ -46,12 +46,17 @@ def _items(family: Family, params: dict[str, Any], idem: str) -> list[dict[str, 
     return items
 
 
+def require_procedural(family: Family) -> None:
+    """ValueError for a family without a built-in generator."""
+    if family.schema not in SUPPORTED:
+        raise ValueError(f"family {family.name!r} has no procedural generator (only {', '.join(SUPPORTED)} schemas)")
+
+
 def run_procedural(store: Store, family: Family, settings: Settings, *, limit: int, progress: Progress | None = None,
                    cancel: Cancel = NEVER) -> RunReport:
     """Take this run's `limit` procedural jobs of a math or tool family (those queued before, then new
     ones: a count to add, not a total) and run them (leased like any job)."""
-    if family.schema not in SUPPORTED:
-        raise ValueError(f"family {family.name!r} has no procedural generator (only {', '.join(SUPPORTED)} schemas)")
+    require_procedural(family)
     report = RunReport()
     owner = lease_owner()
     max_attempts = settings.teacher.max_job_attempts

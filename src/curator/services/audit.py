@@ -59,10 +59,11 @@ def sample(store: Store, gate: str, n: int, *, seed: int = 0) -> list[AuditItem]
     """Up to n not-yet-audited candidates of a gate, half passed and half failed/flagged, by id. AuditError
     for a gate that does not exist (a misspelt name would say "nothing left to audit")."""
     from curator.families import KNOWN_GATES
+    from curator.policy import EXCLUDING_GATES
 
-    gates = set(store.verdict_counts()) | KNOWN_GATES | {"decontam_meaning", "dedup_meaning"}
-    if gate not in gates:
-        raise AuditError(f"no gate {gate!r} (the gates: {', '.join(sorted(gates))})")
+    known = KNOWN_GATES | set(EXCLUDING_GATES)  # (the set-level gates, meaning ones included)
+    if gate not in known and gate not in (counted := store.verdict_counts()):  # (a gate of its own: read only then)
+        raise AuditError(f"no gate {gate!r} (the gates: {', '.join(sorted(known | set(counted)))})")
     rows = [AuditItem(*r) for r in store.unaudited_verdicts(gate)]
     rng = random.Random(seed)
     passed = [r for r in rows if r.verdict == "pass"]

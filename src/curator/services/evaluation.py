@@ -335,7 +335,8 @@ def import_scores(store: Store, path: Path, *, model: str = "external", export_v
         raise EvalRunError(f"{path}: cannot read the scores ({exc})") from exc
     for number, row in read:
         key = "uid" if "uid" in row or "id" not in row else "id"
-        item = by_uid.get(row.get("uid")) if key == "uid" else by_id.get(row["id"]) if type(row["id"]) is int else None
+        value = row.get(key)
+        item = (by_uid if key == "uid" else by_id).get(value) if type(value) in (str, int) else None  # (not a bool)
         if item is None:
             problems.append(f"{path}:{number}: {key}: {row.get(key)!r} is not a current private eval item")
             continue

@@ -42,7 +42,7 @@ def export_dataset(store: Store, cmap: CoverageMap, *, out_dir: Path | None = No
     if not store.has_exportable():
         raise NothingToExport(f"{store.path}: nothing to export yet: no accepted candidate and no few-shot or "
                               "polish seed (accept some in triage first); no version was written")
-    out_dir = out_dir if out_dir is not None else store.path.parent / "exports"
+    out_dir = exports_dir(store.path, out_dir)
     if meaning_settings.enabled and embed_limit:  # stop at once, before the mix, when too many lack a vector
         model_id = embedder.model_id if embedder is not None else active_model_id()
         if model_id and (missing := store.count_unembedded_exportable(model_id)) > embed_limit:
@@ -137,18 +137,23 @@ class _OnFirstUse:
         return default_embedder(self.threads).embed(texts, batch)
 
 
-def list_exports(store_path: Path, exports_dir: Path | None = None):  # -> list[export.diff.ExportVersion]
-    """`curator export list`, the dashboard's export list: the versions in `exports_dir` (default `exports/`
+def exports_dir(store_path: Path, given: Path | None = None) -> Path:
+    """Where the versions are: `given` (--out), else `exports/` beside the database."""
+    return given if given is not None else store_path.parent / "exports"
+
+
+def list_exports(store_path: Path, where: Path | None = None):  # -> list[export.diff.ExportVersion]
+    """`curator export list`, the dashboard's export list: the versions in `where` (default `exports/`
     beside the database), newest first."""
     from curator.export.diff import versions
 
-    return versions(exports_dir or store_path.parent / "exports")
+    return versions(exports_dir(store_path, where))
 
 
-def export_diff(store_path: Path, a: str, b: str, exports_dir: Path | None = None):  # -> export.diff.ExportDiff
+def export_diff(store_path: Path, a: str, b: str, where: Path | None = None):  # -> export.diff.ExportDiff
     """`curator export diff A B`: B's training rows against A's, per family and cell. A and B are export
-    folders or version ids in `exports_dir` (default `exports/` beside the database)."""
+    folders or version ids in `where` (default `exports/` beside the database)."""
     from curator.export.diff import diff, resolve
 
-    exports_dir = exports_dir or store_path.parent / "exports"
-    return diff(resolve(a, exports_dir), resolve(b, exports_dir))
+    folder = exports_dir(store_path, where)
+    return diff(resolve(a, folder), resolve(b, folder))

@@ -17,14 +17,14 @@ from curator.families import Family
 from curator.jobs import batch as batches
 from curator.jobs.costing import Counter, Forecast, forecast
 from curator.jobs.plan import FewShot, body_input_tokens, build_request
-from curator.jobs.procedural import run_procedural
+from curator.jobs.procedural import require_procedural, run_procedural
 from curator.jobs.runner import RunReport, run_with_teacher
 from curator.jobs.take import Taken, take_jobs
 from curator.models import Job
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 from curator.teacher.client import Teacher
-from curator.display.wording import dollars
+from curator.display.wording import counted, dollars
 
 
 COUNT_TIMEOUT_S = 10.0  # the token-counting endpoint answers at once, or the estimate goes on without it
@@ -284,11 +284,7 @@ def procedural(store: Store, family: Family, settings: Settings, *, limit: int, 
 def procedural_dry_run(family: Family, *, limit: int) -> str:
     """What `procedural` would do (nothing is stored): the jobs it would take. ValueError for a family
     without a built-in generator."""
-    from curator.display.wording import counted
-    from curator.jobs.procedural import SUPPORTED
-
-    if family.schema not in SUPPORTED:
-        raise ValueError(f"family {family.name!r} has no procedural generator (only {', '.join(SUPPORTED)} schemas)")
+    require_procedural(family)
     return (f"would run {counted(limit, 'procedural job')} of {family.name} (those queued first) with the "
             f"built-in generator: no teacher, no API key, no cost; nothing was stored")
 

@@ -285,9 +285,10 @@ def accept_warnings(store: Store, example_id: int) -> list[str]:
 def _require_decidable(store: Store, example_id: int) -> None:
     if store.is_decidable(example_id):
         return
-    if not store.existing_ids([example_id]):
-        raise TriageError(f"no candidate #{example_id}")
-    row = store.example(example_id)
+    try:
+        row = store.example(example_id)
+    except KeyError:
+        raise TriageError(f"no candidate #{example_id}") from None
     if row.superseded_by is not None:
         raise TriageError(f"#{example_id} cannot be decided: #{row.superseded_by}, its revision, replaced it "
                           f"(decide #{row.superseded_by})")

@@ -59,6 +59,11 @@ class StoreError(CuratorError):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
+def no_database(path: Path) -> StoreError:
+    """The error for a file that is not there where a project's database is expected."""
+    return StoreError(f"{path}: no database here (import a corpus or run `curator demo` first)")
+
+
 class StoreBusy(StoreError):
     """Another writer held the database longer than the busy timeout; nothing was written."""
 
@@ -162,7 +167,7 @@ class StoreBase:
             raise StoreError(f"{self.path}: the database is gone (moved or deleted while the project was open); "
                              "nothing was written", hint="put the file back, or open another database")
         if readonly and not self.path.exists():
-            raise StoreError(f"{self.path}: no database here (import a corpus or run `curator demo` first)")
+            raise no_database(self.path)
         self._key = os.path.realpath(self.path)
         self.conn: sqlite3.Connection | None = None
         self._check: _Check | None = None

@@ -42,7 +42,7 @@ class StatsQueries:
         """Whether an export has anything to train on: an accepted candidate or revision, or a current
         few-shot or polish seed."""
         return bool(self.conn.execute(
-            f"SELECT EXISTS (SELECT 1 FROM examples WHERE ({ACCEPTED}) OR ({TRAINABLE_SEED}))").fetchone()[0])
+            f"SELECT EXISTS (SELECT 1 FROM examples WHERE {COUNTED})").fetchone()[0])
 
     def count_examples(self, *, kind: str | None = None) -> int:
         """Examples of every kind, or of one (candidate, revision, seed, eval_item)."""

@@ -196,10 +196,8 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
         lines += [fit(f"{len(thin)} thin cells (under {live.cmap.thin_share:.0%} of target)", width), ""]
         for c in cells:
             if c.dimension == "family":
-                counted = f"{c.count:>5}/{c.target:<5}"
-                state = "THIN" if c.share < live.cmap.thin_share else "full" if c.count >= c.target else "ok"
-                if not c.target:  # (as `curator coverage` says it: such a cell is never full nor thin)
-                    counted, state = f"{c.count:>5}/{'-':<5}", "no target"
+                counted = f"{c.count:>5}/{c.target or '-':<5}"
+                state = c.state(live.cmap.thin_share)
                 room = min(30, max(4, width - name - len(counted) - len(state) - 4))  # the bar's end mark too
                 lines.append(f"{fit(c.family, name, 'terminal'):<{name}} {counted} "
                              f"{bar(c.share if c.target else 0, room)} {state}")

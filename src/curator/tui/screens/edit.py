@@ -15,10 +15,10 @@ from curator.errors import CuratorError
 from curator.display.inert import visible
 from curator.tui.widgets.keyline import KeyLine
 from curator.tui.widgets.editor import TurnEditor
-from curator.tui.widgets.inert import plain
+from curator.tui.widgets.inert import ShowsFormError, plain
 
 
-class EditScreen(ModalScreen[int | None]):
+class EditScreen(ShowsFormError, ModalScreen[int | None]):
     """ctrl+s saves a revision that supersedes the original (kept, but out of the queues) and runs the
     cheap gates; escape cancels."""
 
@@ -66,12 +66,6 @@ class EditScreen(ModalScreen[int | None]):
             self.app.show_error(visible(f"revision not saved: {exc}"))
             return
         self.dismiss(revision_id)
-
-    def show_error(self, text: str) -> None:
-        """Why the form was not saved, under it, scrolled into sight (at 80x24 it is below the turns)."""
-        error = self.query_one("#error", Static)
-        error.update(text)
-        error.scroll_visible(animate=False)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

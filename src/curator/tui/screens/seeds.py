@@ -22,7 +22,7 @@ from curator.tui.messages import BidiChanged, DataChanged, Reading
 from curator.tui.screens.prompt import ChooseScreen, ConfirmScreen
 from curator.tui.screens.worker_errors import ShowsWorkerErrors
 from curator.tui.widgets.editor import TurnEditor
-from curator.tui.widgets.inert import InertInput, InertTextArea, plain, tell
+from curator.tui.widgets.inert import InertInput, InertTextArea, ShowsFormError, plain, tell
 from curator.tui.widgets.table_room import last_column_room
 
 # From the seeds' plan: 200-300 private eval, 300-800 hand-written seeds, 500-2,000 final polish.
@@ -185,7 +185,7 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
                              chosen)
 
 
-class SeedEditScreen(ModalScreen[bool]):
+class SeedEditScreen(ShowsFormError, ModalScreen[bool]):
     """Write or edit a seed: family, role, task type, optional system prompt and turns, each with a
     live RTL preview. ctrl+n adds a user/assistant pair; ctrl+j edits the whole example as JSON
     (for tool examples); ctrl+s saves."""
@@ -284,12 +284,6 @@ class SeedEditScreen(ModalScreen[bool]):
             self.show_error(plain(describe(exc, "not saved")))
             return
         self.dismiss(True)
-
-    def show_error(self, text: str) -> None:
-        """Why the form was not saved, under it, scrolled into sight (at 80x24 it is below the turns)."""
-        error = self.query_one("#error", Static)
-        error.update(text)
-        error.scroll_visible(animate=False)
 
     def action_cancel(self) -> None:
         self.dismiss(False)

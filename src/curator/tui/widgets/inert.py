@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.actions import SkipAction
+from textual.widgets import Static
 
 from curator.display.inert import copyable, visible
 from curator.tui.textual_private import EditResult, Location, OwnDocumentTextArea, ShownDocument, ShownInput
@@ -128,3 +129,13 @@ class InertInput(ShownInput):
 def tell(node, text: str, **kwargs) -> None:
     """A notification that may hold untrusted text (an error, a path): drawn inert, never markup."""
     node.notify(visible(text), markup=False, **kwargs)
+
+
+class ShowsFormError:
+    """A form screen's `#error` line: why it was not saved, scrolled into sight (at 80x24 it sits below
+    the turns)."""
+
+    def show_error(self, text: str) -> None:
+        error = self.query_one("#error", Static)  # type: ignore[attr-defined]
+        error.update(text)
+        error.scroll_visible(animate=False)

@@ -151,11 +151,12 @@ class KeyLine(Widget):
     def lines(self, width: int) -> list[Text]:
         if width not in self._laid_out:
             style = f"bold {self.app.current_theme.accent}"
-            lines = lay_out(self.shown(), self.help_key(), width, key_style=style)
-            if self.keys_screen() is not self.screen:  # a dialog's keys, in as many lines as the screen's own
+            keys_screen = self.keys_screen()
+            # (a dialog with a key line of its own: its keys are not drawn twice)
+            mute = keys_screen is not self.screen and bool(keys_screen.query(KeyLine))
+            lines = [] if mute else lay_out(self.shown(), self.help_key(), width, key_style=style)
+            if keys_screen is not self.screen:  # a dialog's keys, in as many lines as the screen's own
                 own = lay_out(self.shown(self.screen), self.help_key(self.screen), width, key_style=style)
-                if self.keys_screen().query(KeyLine):  # (a dialog with a key line of its own: not twice)
-                    lines = []
                 lines = (lines + [Text()] * len(own))[:max(1, len(own))]  # (the screen under it keeps its layout)
             self._laid_out[width] = lines
         return self._laid_out[width]
