@@ -279,6 +279,7 @@ def main() -> None:
         builder.start()
         builder.join()
         with Store(path) as store:
+            store.refresh_facts()  # (what `curator gate` does first for rows written without their facts)
             prepare_sample(store)  # real seeds: fewshot rows, polish and private eval items for the leak check
             print(f"built {args.total} candidates ({args.accepted} accepted) in {time.perf_counter() - t0:.1f} s")
             t0 = time.perf_counter()

@@ -22,7 +22,7 @@ import orjson
 
 from curator.export.files import code_key
 from curator.export.mix import Row, stream_rows
-from curator.gates.trainable import untrainable
+from curator.gates.trainable import lengths, untrainable
 from curator.store import Store
 
 NAME = ".rows.cache"
@@ -43,29 +43,19 @@ class Facts:
 
 
 def facts_of(d: dict) -> Facts:
-    """The facts of a row read whole (`messages`, `tools` decoded)."""
+    """The facts of a row read whole (`messages`, `tools` decoded; those the store kept, `kept`, when it has
+    them: see `Store.export_rows`)."""
     from curator.export.formats import trl_without_verified
 
     messages = d["messages"]
-    prompt, response = lengths(messages)
-    why = untrainable(messages or [], d.get("tools"))
+    kept = d.get("kept")
+    if kept is not None:
+        why, prompt, response = kept.untrainable, kept.prompt_chars, kept.response_chars
+    else:
+        prompt, response = lengths(messages)
+        why = untrainable(messages or [], d.get("tools"))
     line = orjson.dumps(trl_without_verified(d), option=_SORTED)
     return Facts(why, prompt, response, len(messages), line[:-1] + b',"verified":')
-
-
-def lengths(messages: list[dict]) -> tuple[int, int]:
-    """(prompt, response) characters: the length of the user and system turns' text, and of the
-    assistant turns' text, each joined by newlines (without joining it)."""
-    prompt = response = asked = answered = 0
-    for m in messages:
-        role = m["role"]
-        if role == "assistant":
-            response += len(m.get("content") or "")
-            answered += 1
-        elif role == "user" or role == "system":
-            prompt += len(m.get("content") or "")
-            asked += 1
-    return prompt + max(asked - 1, 0), response + max(answered - 1, 0)
 
 
 def _key(store: Store) -> bytes:

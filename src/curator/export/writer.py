@@ -140,6 +140,8 @@ def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = N
     prompt_chars, response_chars, turns = [], [], []
     for r in rows:
         f = facts.get(r.id) if facts is not None else None
+        if f is None:
+            f = r.data.get("kept")  # (what the store kept of the row's conversation)
         if f is not None:
             prompt_chars.append(f.prompt_chars)
             response_chars.append(f.response_chars)

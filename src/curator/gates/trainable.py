@@ -5,15 +5,26 @@ turns out of order, a tool call to a tool the row does not offer or whose argume
 tool's JSON schema, or terminal control characters (ESC, BEL and the other C0 and C1 controls, DEL,
 bidi embeddings, overrides and isolates) in any turn. The export leaves such a row out whatever was
 decided, naming the reason in the curation log; the format gate fails it first.
+
+`facts(messages, tools)` is that reason with the conversation's lengths and turns: the store keeps them
+with each row when it is written (a conversation never changes), stamped with `RULES`, so an export
+reads them instead of working them out of 100k conversations.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from typing import Any
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import jsonschema
+
+# What made a row's kept facts: this module's code and the schema validator it runs (facts stamped
+# with other rules are worked out again).
+RULES = hashlib.sha256(Path(__file__).read_bytes() + version("jsonschema").encode()).hexdigest()[:16]
 
 # Controls a terminal acts on, and bidi embeddings/overrides/isolates (which can hide or reorder text).
 # Line breaks and tabs stay; so do ZWNJ, ZWJ and the LRM/RLM marks Persian needs.
@@ -127,3 +138,34 @@ def untrainable(messages: list[dict], tools: list[dict] | None = None) -> str | 
         if _CONTROL.search(text) is not None:  # (most turns have none: no set built)
             return f"control characters in turn {turn} ({m.get('role')}): {', '.join(control_characters(text))}"
     return None
+
+
+def lengths(messages: list[dict]) -> tuple[int, int]:
+    """(prompt, response) characters: the length of the user and system turns' text, and of the
+    assistant turns' text, each joined by newlines (without joining it)."""
+    prompt = response = asked = answered = 0
+    for m in messages:
+        role = m["role"]
+        if role == "assistant":
+            response += len(m.get("content") or "")
+            answered += 1
+        elif role == "user" or role == "system":
+            prompt += len(m.get("content") or "")
+            asked += 1
+    return prompt + max(asked - 1, 0), response + max(answered - 1, 0)
+
+
+class Facts(NamedTuple):
+    """What a conversation says of its training: why it cannot train (None: it can), its prompt and
+    response characters (see `lengths`) and its turns."""
+
+    untrainable: str | None
+    prompt_chars: int
+    response_chars: int
+    turns: int
+
+
+def facts(messages: list[dict], tools: list[dict] | None = None) -> Facts:
+    """A conversation's `Facts`."""
+    prompt, response = lengths(messages)
+    return Facts(untrainable(messages, tools), prompt, response, len(messages))

@@ -35,7 +35,8 @@ def run_gates(store: Store, families: dict[str, Any], *, progress: Progress | No
               meaning: MeaningSettings = MeaningSettings(), embed: bool = True,
               embedder: Embedder | None = None, embed_progress: Progress | None = None,
               gates: GateSettings | None = None) -> GateReport:
-    """Everything `curator gate` does, in order, in short transactions: the rule gates on pending
+    """Everything `curator gate` does, in order, in short transactions: what each row's conversation says
+    of its training kept where it is missing (`Store.refresh_facts`); the rule gates on pending
     candidates; embeddings for what has none (unless `embed` is off); the lexical set-level gates;
     the meaning gates on what is embedded. With `cancel` set it pauses between batches (what was
     done is kept; the next run continues); the set-level gates run only once every pending candidate
@@ -43,6 +44,7 @@ def run_gates(store: Store, families: dict[str, Any], *, progress: Progress | No
     if gates is not None:
         dedup_settings, decontam_settings = set_level_settings(gates)
     report = GateReport()
+    store.refresh_facts()  # (rows written before their facts were kept, or under other rules: once)
     if not run_per_example(store, families, report, progress, cancel):
         report.paused = True
     elif not run_set_level(store, report, families, dedup_settings=dedup_settings,

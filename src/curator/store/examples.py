@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
 from curator.errors import CuratorError
+from curator.gates import trainable
 from curator.models import Example
 from curator.store.base import decode, encode, new_uid
 from curator.store.predicates import ACTIVE, CURRENT_SEED, DECIDABLE, EVAL, FEWSHOT, SET_POOL
 
-_NOT_MODEL = ("job_item",)
+# Columns that are not the model's: the job item a row answers, and what its conversation says of its
+# training (`trainable.facts`, kept when it is written: FACT_COLUMNS).
+FACT_COLUMNS = ("untrainable", "prompt_chars", "response_chars", "turns", "facts_rules")
+_NOT_MODEL = ("job_item", *FACT_COLUMNS)
 # Active candidates the per-example gates have not seen (every gated row has a format verdict).
 _UNGATED = (f"{ACTIVE} AND state = 'new' AND NOT EXISTS "
             "(SELECT 1 FROM current_verdicts c WHERE c.example_id = examples.id AND c.gate = 'format')")
@@ -47,7 +52,10 @@ class ExampleQueries:
     def add_example(self, example: Example, *, job_item: int | None = None, ignore_existing: bool = False) -> int | None:
         """Insert an example (a uid and lineage are given if it has none); with `ignore_existing`, a
         row that breaks a uniqueness rule (the same seed, the same job item) is skipped: returns None."""
-        row = encode("examples", example.model_dump(mode="json", exclude={"id"}, exclude_none=False))
+        dumped = example.model_dump(mode="json", exclude={"id"}, exclude_none=False)
+        found = trainable.facts(dumped["messages"], dumped.get("tools"))  # (of the conversation as stored)
+        row = encode("examples", dumped)
+        row.update(zip(FACT_COLUMNS, (*found, trainable.RULES)))
         row["uid"] = row.get("uid") or new_uid()
         row["lineage"] = row.get("lineage") or row["uid"]
         row["job_item"] = job_item
@@ -57,6 +65,26 @@ class ExampleQueries:
             cur = self.conn.execute(
                 f"{verb} INTO examples ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
             return cur.lastrowid if cur.rowcount else None
+
+    def refresh_facts(self, batch: int = 2000) -> int:
+        """Keep `trainable.facts` of every example whose kept facts are missing (written before schema 13,
+        or by a writer that left them out) or were made by other rules; returns how many were made. Once
+        done under the current rules (a mark), only the rows with none are looked for."""
+        mark = "facts.rules"
+        done = self.conn.execute("SELECT value FROM gate_marks WHERE name = ?", (mark,)).fetchone()
+        where, params = (("facts_rules IS NULL", ()) if done and done[0] == trainable.RULES
+                         else ("facts_rules IS NOT ?", (trainable.RULES,)))
+        ids = [r[0] for r in self.conn.execute(f"SELECT id FROM examples WHERE {where} ORDER BY id", params)]
+        for start in range(0, len(ids), batch):
+            rows = self.rows_in("SELECT id, messages, tools FROM examples WHERE id IN ({in})", ids[start:start + batch])
+            made = [(*trainable.facts(json.loads(messages), json.loads(tools) if tools else None), trainable.RULES,
+                     example_id) for example_id, messages, tools in rows]
+            with self.transaction():
+                self.conn.executemany(
+                    f"UPDATE examples SET {', '.join(c + ' = ?' for c in FACT_COLUMNS)} WHERE id = ?", made)
+        with self.transaction():
+            self.conn.execute("INSERT OR REPLACE INTO gate_marks (name, value) VALUES (?, ?)", (mark, trainable.RULES))
+        return len(ids)
 
     def _example_rows(self, where: str, params: Iterable[Any] = (), limit: int | None = None) -> Iterator[dict]:
         cur = self.conn.execute(f"SELECT * FROM examples WHERE {where} ORDER BY id LIMIT ?",

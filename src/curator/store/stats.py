@@ -8,7 +8,9 @@ from typing import Any
 
 import orjson
 
+from curator.gates import trainable
 from curator.store.base import JSON_FIELDS
+from curator.store.examples import FACT_COLUMNS
 from curator.store.predicates import ACCEPTED, CURRENT_SEED, DECIDABLE, EVAL, TRAINABLE_SEED, VISIBLE_PASSAGE
 
 # What coverage counts: accepted candidates and revisions and the trainable seeds, current versions only.
@@ -118,29 +120,36 @@ class StatsQueries:
                     ) -> Iterator[dict[str, Any]]:
         """Rows of one part of an export (`considered`, `mixable`, `unmixable`, `seeds` or `eval`, see
         EXPORT_PARTS) in id order, as plain dicts with JSON decoded (no per-row validation: exports read
-        100k+ rows), streamed from a cursor. `for_log`: only what the curation log reads (LOG_COLUMNS),
-        and the messages of an accepted or replaced candidate left out (None: the log needs them only
-        for the evidence of a duplicate, read then). `light`: without `messages` and `tools` (None).
+        100k+ rows), streamed from a cursor. A row whose facts the store kept under the current rules has
+        them as `kept` (`trainable.Facts`) and `untrainable` (what `policy.exclusion_reason` reads).
+        `for_log`: only what the curation log reads (LOG_COLUMNS), and the messages left out (None) of an
+        accepted or replaced candidate and of a row with kept facts (the log needs them only for the
+        evidence of a duplicate, read then). `light`: without `messages` and `tools` (None).
         `ids` (ascending): only those rows."""
+        rules = trainable.RULES
         if light:
             columns = EXPORT_COLUMNS
             selected = ", ".join("NULL" if c in ("messages", "tools") else c for c in columns)
         elif for_log:
             columns = LOG_COLUMNS
-            selected = ", ".join(f"CASE WHEN {EXPORT_PARTS['mixable']} THEN NULL ELSE messages END" if c == "messages"
-                                 else c for c in columns)
+            selected = ", ".join(f"CASE WHEN {EXPORT_PARTS['mixable']} OR facts_rules = '{rules}' THEN NULL "
+                                 "ELSE messages END" if c == "messages" else c for c in columns)
         else:
             columns, selected = EXPORT_COLUMNS, ", ".join(EXPORT_COLUMNS)
-        sql = f"SELECT {selected} FROM examples WHERE {EXPORT_PARTS[part]}"
+        n = len(columns)
+        sql = f"SELECT {selected}, {', '.join(FACT_COLUMNS)} FROM examples WHERE {EXPORT_PARTS[part]}"
         if ids is None:
             cursor = self.conn.execute(f"{sql} ORDER BY id")
             chunks = iter(lambda: cursor.fetchmany(2000), [])
         else:
             chunks = iter([sorted(self.rows_in(f"{sql} AND id IN ({{in}})", ids))])
-        loads = orjson.loads
+        loads, made = orjson.loads, trainable.Facts._make
         for chunk in chunks:
             for values in chunk:
                 data = dict(zip(columns, values))
+                if values[-1] == rules:
+                    kept = data["kept"] = made(values[n:n + 4])
+                    data["untrainable"] = kept.untrainable
                 if data["messages"] is not None or not (for_log or light):
                     data["messages"] = loads(data["messages"])
                 data["tools"] = loads(data["tools"]) if data["tools"] else None
