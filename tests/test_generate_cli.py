@@ -15,6 +15,7 @@ from curator.config import Settings
 from curator.families import load_families
 from curator.jobs.plan import plan_generation
 from curator.services.demo import prepare_sample
+from curator.display.wording import short_count
 from curator.store import Store
 from fake_messages_api import FakeMessagesAPI, Fault
 
@@ -61,7 +62,10 @@ def test_generate_then_jobs(env) -> None:
         read, written = sum(j.cache_read_tokens for j in done), sum(j.cache_write_tokens for j in done)
         assert read > 0 and written > 0
         job = next(j for j in done if j.cache_write_tokens)
-    assert f" {read} cache read {written:>8} cache written " in jobs.stdout
+    header, group = jobs.stdout.splitlines()[:2]
+    assert header.split() == ["kind", "family", "state", "jobs", "tries", "input", "cache", "r/w", "output", "cost"]
+    assert f" {short_count(read)}/{short_count(written)} " in group
+    assert all(len(line) <= 80 for line in jobs.stdout.splitlines()), "the table fits an 80-column terminal"
     shown = curator(environ, "jobs", "--show", str(job.id))
     assert f"(cache: 0 read, {job.cache_write_tokens} written)" in shown.stdout
 

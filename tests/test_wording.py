@@ -25,3 +25,12 @@ def test_dollars_read_as_money_and_a_small_estimate_is_not_nothing() -> None:
 
     assert [dollars(x) for x in (243.70813, 1.0, 1237.125, 0.0042, 0.0)] == \
         ["$243.71", "$1.00", "$1,237.12", "$0.0042", "$0.0000"]
+
+
+def test_a_short_count_fits_six_characters_and_rounds_into_the_next_unit() -> None:
+    from curator.display.wording import short_count
+
+    cases = {0: "0", 999: "999", 1000: "1.0k", 999_500: "1.0M", 12_345: "12.3k", 456_789: "457k",
+             99_949: "99.9k", 99_950: "100k", 1_234_567: "1.2M", 12_345_678_901: "12.3B"}
+    assert {n: short_count(n) for n in cases} == cases
+    assert all(len(short_count(n)) <= 6 for n in (10**k - 1 for k in range(13)))

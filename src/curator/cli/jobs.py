@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from curator.cli.base import cli, db_option, open_store, safe_line
-from curator.display.wording import dollars
+from curator.display.cell import cut
+from curator.display.wording import dollars, short_count
+
+# One line a kind, family and state, within 80 columns (the curator works over SSH at 80x24); tokens in
+# short counts (12.3k), every number in full with `--show`.
+_JOBS_ROW = "{:<11} {:<13} {:<7} {:>4} {:>5} {:>6} {:>11} {:>6} {:>9}"
 
 
 @cli.command()
@@ -40,10 +45,17 @@ def jobs(show_errors: bool, show_id: int | None, db: Path | None) -> None:
         overview = jobs_overview(store, errors=200 if show_errors else 0)
         if not overview.rows:
             click.echo("no jobs")
+        else:
+            click.echo(_JOBS_ROW.format("kind", "family", "state", "jobs", "tries", "input", "cache r/w", "output",
+                                        "cost"))
         for r in overview.rows:
-            click.echo(f"{r['kind']:<11} {r['family'] or '-':<16} {r['state']:<8} {r['jobs']:>6} jobs "
-                       f"{r['attempts']:>6} attempts {r['input_tokens']:>9} in {r['cache_read_tokens']:>9} cache read "
-                       f"{r['cache_write_tokens']:>8} cache written {r['output_tokens']:>9} out ${r['cost_usd']:.4f}")
+            click.echo(_JOBS_ROW.format(
+                cut(r["kind"], 11), cut(r["family"] or "-", 13), r["state"], r["jobs"], r["attempts"],
+                short_count(r["input_tokens"]),
+                f"{short_count(r['cache_read_tokens'])}/{short_count(r['cache_write_tokens'])}",
+                short_count(r["output_tokens"]), f"${r['cost_usd']:.4f}" if r["cost_usd"] < 100 else dollars(r["cost_usd"])))
+        if overview.rows:
+            click.echo("tokens; input: not from the prompt cache; cache r/w: read from / written to it")
         click.echo(f"total cost {dollars(overview.cost_usd)}")
         for job in overview.errors:
             click.echo(f"job {job.id} [{job.state}, {job.attempts} attempts]: {safe_line(job.last_error or '', 300)}")
