@@ -51,6 +51,7 @@ def test_added_removed_and_changed_per_family_and_cell(tmp_path: Path) -> None:
     text = subprocess.run([sys.executable, "-m", "curator", "export", "diff", a, b, "--db", str(db)],
                           capture_output=True, text=True, timeout=120).stdout
     assert text.startswith(f"{b} against {a}") and "added" in text
+    assert all(len(line) <= 80 for line in text.splitlines()), "the report fits an 80-column terminal"
 
 
 def test_an_export_that_is_not_there_is_one_line(tmp_path: Path) -> None:

@@ -40,13 +40,13 @@ class ExportDiff:
     lines: list[DiffLine]
 
     def report_lines(self) -> list[str]:
-        out = [f"{self.b} against {self.a}: training rows added, removed and changed (by lineage)",
+        out = [f"{self.b} against {self.a}:", "training rows added, removed and changed (by lineage)",
                f"{'family / cell':<34} {'added':>6} {'removed':>7} {'changed':>7}  steered by"]
         for line in self.lines:
             name = line.family if line.cell is None else f"  {line.cell}"
             runs = ", ".join(f"run {r}: {n}" for r, n in sorted(line.steered.items()))
             out.append(f"{name[:34]:<34} {line.added:>6} {line.removed:>7} {line.changed:>7}  {runs}".rstrip())
-        if len(out) == 2:
+        if len(out) == 3:
             out.append("no difference in the training rows")
         return out
 
