@@ -182,6 +182,8 @@ async def test_arrow_keys_move_between_candidates_even_with_the_conversation_foc
         await pilot.press("left")
         assert screen.card.example.id == first
         assert app.store.decisions(first) == []  # moving decides nothing
+        await pilot.press("left")  # before the first: it stays, and says so
+        assert screen.card.example.id == first and "first candidate" in text(app, "#tally")
         shown = {k.binding_id: k.label for k in keys_of(screen).screen}  # what `?` and the key line name
         assert shown["triage.next"] == "→/l" and shown["triage.previous"] == "←/h"
 

@@ -491,6 +491,9 @@ class TriageScreen(TriageAtScale, Screen):
     def action_move(self, step: int) -> None:
         if not self.ids:
             return
+        if self.position + step < 0:  # (a key that seems to do nothing reads as a frozen app over SSH)
+            self.say("this is the first candidate of the queue")
+            return
         self.position = max(0, min(len(self.ids), self.position + step))  # len(ids): past the end
         self.show_current()
 
