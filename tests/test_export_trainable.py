@@ -14,7 +14,7 @@ import pytest
 
 from curator.config import MeaningSettings, Settings
 from curator.target_mix import CoverageMap
-from curator.gates.trainable import untrainable
+from curator.trainable import untrainable
 from curator.models import Example, Message
 from curator.services.export import export_dataset
 from curator.services.gate import run_gates

@@ -11,7 +11,7 @@ import pytest
 
 from curator.config import MeaningSettings
 from curator.export import curation_log
-from curator.gates import trainable
+from curator import trainable
 from curator.services.gate import run_gates
 from curator.services.triage import decide
 from curator.store import Store

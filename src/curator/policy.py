@@ -2,7 +2,7 @@
 (pure; on plain row data and its current verdicts).
 
 - A private eval item (an imported eval item or an eval seed) is never exported.
-- A row that cannot train (`gates.trainable.untrainable`: no user turn, no answer, turns out of
+- A row that cannot train (`trainable.untrainable`: no user turn, no answer, turns out of
   order, a tool call not matching its schema, terminal control characters) is never exported.
 - A row a contamination or duplicate gate fails (`EXCLUDING_GATES`) is never exported, whatever was
   decided; coverage never counts it, and triage asks for a second `a` (the CLI for `--force`).
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from curator.gates.trainable import untrainable
+from curator.trainable import untrainable
 
 # The gates whose failure keeps a row out of every export (see `exclusion_reason`).
 EXCLUDING_GATES = ("decontam", "decontam_meaning", "dedup", "dedup_meaning")
@@ -28,7 +28,7 @@ def _failed(verdicts: Mapping[str, dict], gate: str) -> bool:
 
 def exclusion_reason(data: Mapping[str, Any], verdicts: Mapping[str, dict]) -> str | None:
     """Why a row (`kind`, `role`, `messages` as dicts and `tools`, or instead `untrainable`: what
-    `gates.trainable.untrainable` said of them) with these current verdicts ({gate: {verdict, detail}})
+    `trainable.untrainable` said of them) with these current verdicts ({gate: {verdict, detail}})
     can never be exported, or None."""
     if data.get("kind") == "eval_item" or data.get("role") == "eval":
         return "excluded: private eval item"

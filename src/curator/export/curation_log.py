@@ -224,7 +224,8 @@ def _cache_key(store: Store) -> bytes:
     """What cached entries were made by: this format, the code that shapes an entry and the store's schema
     (a migration may rewrite rows)."""
     from curator import policy
-    from curator.gates import evidence, trainable
+    from curator import trainable
+    from curator.gates import evidence
     from curator.store import stats
 
     return code_key(b"curation log cache 1", store.version,

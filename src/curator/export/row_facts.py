@@ -22,7 +22,7 @@ import orjson
 
 from curator.export.files import code_key
 from curator.export.mix import Row, stream_rows
-from curator.gates.trainable import lengths, untrainable
+from curator.trainable import lengths, untrainable
 from curator.store import Store
 
 NAME = ".rows.cache"
@@ -62,7 +62,7 @@ def _key(store: Store) -> bytes:
     """What the kept facts were made by: this format, the code that makes them and the store's schema
     (a migration may rewrite rows)."""
     from curator.export import formats
-    from curator.gates import trainable
+    from curator import trainable
 
     return code_key(b"row facts 1", store.version, (__file__, formats.__file__, trainable.__file__))
 

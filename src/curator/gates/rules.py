@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from curator.gates.defects import family_placeholders, leftover, mojibake, only_invisible
 from curator.gates.base import GateContext, Verdict, approx_tokens, instruction_text, response_text
-from curator.gates.trainable import control_characters, turn_order_problem
+from curator.trainable import control_characters, turn_order_problem
 from curator.models import Example
 from curator.families.schemas import SCHEMAS
 from curator.text.normalize import match_key

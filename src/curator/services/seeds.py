@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from curator.evalguard import Collision, fewshot_collisions
-from curator.gates.trainable import untrainable
+from curator.trainable import untrainable
 from curator.display.wording import counted
 from curator.jsonl import objects
 from curator.models import Example
@@ -52,7 +52,7 @@ def _field_errors(exc: ValidationError, limit: int = 3) -> str:
 def seed_problem(seed: Example, families: Collection[str] | None = None) -> str | None:
     """Why a seed may not be stored, as `field: problem`, or None: a family the project does not have
     (`families`, when known), or, for a few-shot or polish seed (an example to imitate, or to train on),
-    a conversation that cannot train (`gates.trainable.untrainable`: the export would drop it anyway)."""
+    a conversation that cannot train (`trainable.untrainable`: the export would drop it anyway)."""
     if families is not None and seed.family not in families:
         return f"family: unknown family {seed.family!r} (known: {', '.join(sorted(families)) or 'none'})"
     if seed.role in ("fewshot", "polish"):

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from curator.errors import CuratorError
-from curator.gates import trainable
+from curator import trainable
 from curator.models import Example
 from curator.store.base import decode, encode, new_uid
 from curator.store.predicates import ACTIVE, CURRENT_SEED, DECIDABLE, EVAL, FEWSHOT, SET_POOL

@@ -367,7 +367,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE job_attempts ADD COLUMN sent_at TEXT;
     UPDATE job_attempts SET sent_at = started_at;
     """,
-    # 13: what a row's conversation says of its training (`gates.trainable.facts`: why it cannot train,
+    # 13: what a row's conversation says of its training (`trainable.facts`: why it cannot train,
     # its prompt and response characters, its turns), kept when the row is written (a conversation never
     # changes) and stamped with the rules that made them (`trainable.RULES`): an export reads them instead
     # of parsing 100k conversations. Rows written before (NULL) or under other rules are worked out again

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from curator.gates import trainable
+from curator import trainable
 from curator.store.base import JSON_FIELDS
 from curator.store.examples import FACT_COLUMNS
 from curator.store.predicates import ACCEPTED, CURRENT_SEED, DECIDABLE, EVAL, TRAINABLE_SEED, VISIBLE_PASSAGE
