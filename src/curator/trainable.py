@@ -20,8 +20,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import jsonschema
-
 # What made a row's kept facts: this module's code and the schema validator it runs (facts stamped
 # with other rules are worked out again).
 RULES = hashlib.sha256(Path(__file__).read_bytes() + version("jsonschema").encode()).hexdigest()[:16]
@@ -98,6 +96,8 @@ def tool_call_problem(messages: list[dict], tools: list[dict] | None) -> str | N
                 return f"turn {turn}: the arguments of {name!r} are not JSON ({exc.msg})"
             if not isinstance(args, dict):
                 return f"turn {turn}: the arguments of {name!r} are not a JSON object"
+            import jsonschema  # (here: the store and every process that reads rows import this module)
+
             try:
                 validator = jsonschema.validators.validator_for(offered[name])(offered[name])
                 error = next(iter(sorted(validator.iter_errors(args), key=lambda e: list(e.path))), None)
