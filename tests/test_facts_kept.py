@@ -78,3 +78,15 @@ def test_gate_makes_the_facts_of_rows_written_without_them_and_again_under_new_r
         monkeypatch.setattr(trainable, "RULES", "newer rules")
         assert store.refresh_facts() == 2
         assert store.count("examples", "facts_rules = 'newer rules'") == 2
+
+
+def test_a_row_whose_conversation_does_not_parse_gets_no_facts_and_stops_nothing(tmp_path: Path) -> None:
+    with Store(tmp_path / "f.db") as store:
+        sound, damaged, shapeless = good(store), good(store), good(store)
+        with store.transaction():
+            store.conn.execute("UPDATE examples SET facts_rules = NULL")
+            store.conn.execute("UPDATE examples SET messages = '[{\"role\": ' WHERE id = ?", (damaged,))
+            store.conn.execute("UPDATE examples SET messages = '[\"not a turn\"]' WHERE id = ?", (shapeless,))
+        assert store.refresh_facts() == 1
+        assert store.conn.execute(FACTS, (sound,)).fetchone()[4] == trainable.RULES
+        assert store.count("examples", "facts_rules IS NULL") == 2

@@ -68,23 +68,31 @@ class ExampleQueries:
 
     def refresh_facts(self, batch: int = 2000) -> int:
         """Keep `trainable.facts` of every example whose kept facts are missing (written before schema 13,
-        or by a writer that left them out) or were made by other rules; returns how many were made. Once
-        done under the current rules (a mark), only the rows with none are looked for."""
+        or by a writer that left them out) or were made by other rules; returns how many were made (a row
+        whose conversation does not parse gets none). Once done under the current rules (a mark), only the
+        rows with none are looked for."""
         mark = "facts.rules"
         done = self.conn.execute("SELECT value FROM gate_marks WHERE name = ?", (mark,)).fetchone()
         where, params = (("facts_rules IS NULL", ()) if done and done[0] == trainable.RULES
                          else ("facts_rules IS NOT ?", (trainable.RULES,)))
         ids = [r[0] for r in self.conn.execute(f"SELECT id FROM examples WHERE {where} ORDER BY id", params)]
+        count = 0
         for start in range(0, len(ids), batch):
-            rows = self.rows_in("SELECT id, messages, tools FROM examples WHERE id IN ({in})", ids[start:start + batch])
-            made = [(*trainable.facts(json.loads(messages), json.loads(tools) if tools else None), trainable.RULES,
-                     example_id) for example_id, messages, tools in rows]
+            made = []
+            for example_id, messages, tools in self.rows_in("SELECT id, messages, tools FROM examples WHERE id IN "
+                                                            "({in})", ids[start:start + batch]):
+                try:
+                    found = trainable.facts(json.loads(messages), json.loads(tools) if tools else None)
+                except (TypeError, ValueError, KeyError, AttributeError):
+                    continue  # (a damaged row keeps none: the gates report it, the export reads it whole)
+                made.append((*found, trainable.RULES, example_id))
+            count += len(made)
             with self.transaction():
                 self.conn.executemany(
                     f"UPDATE examples SET {', '.join(c + ' = ?' for c in FACT_COLUMNS)} WHERE id = ?", made)
         with self.transaction():
             self.conn.execute("INSERT OR REPLACE INTO gate_marks (name, value) VALUES (?, ?)", (mark, trainable.RULES))
-        return len(ids)
+        return count
 
     def _example_rows(self, where: str, params: Iterable[Any] = (), limit: int | None = None) -> Iterator[dict]:
         cur = self.conn.execute(f"SELECT * FROM examples WHERE {where} ORDER BY id LIMIT ?",
