@@ -100,17 +100,20 @@ EXPECTED: dict[str, str] = {
 }
 
 
-@pytest.fixture(scope="module", params=["log made here", "log made by a second process"])
+@pytest.fixture(scope="module", params=["log made here", "log made by a second process",
+                                        "log joined as the second process spools it"])
 def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("bytes")
     build(work / "fixed.db")
     cmap = CoverageMap.load(ROOT / "prompts" / "coverage.toml", load_families(ROOT / "prompts").families)
     with Store(work / "fixed.db") as store, pytest.MonkeyPatch.context() as patch:
-        if request.param == "log made by a second process":  # (what a large export does)
+        if request.param != "log made here":  # (what a large export does)
             patch.setattr(curation_log, "IN_CHILD_FROM", 0)
+        if request.param == "log joined as the second process spools it":  # (a word of progress a record)
+            patch.setattr(curation_log, "SAY_EVERY", 1)
         result = export_dataset(store, cmap, out_dir=work / "exports", seed=3, today=date(2025, 1, 2),
                                 formats=("prompt_completion", "alpaca"), meaning_settings=MeaningSettings(enabled=False))
-    kept = [curation_log.CACHE] if request.param == "log made by a second process" else []  # (for the next export)
+    kept = [curation_log.CACHE] if request.param != "log made here" else []  # (for the next export)
     assert sorted(p.name for p in (work / "exports").iterdir()) == kept + [result.version]  # (no staging left)
     return result.path
 

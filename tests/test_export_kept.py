@@ -48,6 +48,7 @@ def _export(store: Store, out_dir: Path, *, in_child: bool) -> dict[str, bytes]:
     cmap = CoverageMap.load(ROOT / "prompts" / "coverage.toml", load_families(ROOT / "prompts").families)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(curation_log, "IN_CHILD_FROM", 0 if in_child else 10**9)
+        patch.setattr(curation_log, "SAY_EVERY", 1)  # (a word a record: the log is joined as it is spooled)
         result = export_dataset(store, cmap, out_dir=out_dir, seed=3, today=date(2025, 1, 2),
                                 meaning_settings=MeaningSettings(enabled=False))
     assert not result.reused

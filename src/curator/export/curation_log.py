@@ -10,9 +10,11 @@ are known; the bytes are those of the whole entry dumped with sorted keys.
 
 A large log is made in a second process (`LogWriter(..., in_child=True)`), started with the export, so
 it runs on the other core while this one loads rows, builds the mix and writes the data files: the
-child reads the store in one read transaction on its own connection, spools the parts to a file in the
-staging folder, and joins them as soon as the mix's reasons arrive (`LogWriter.send`, right after the
-mix is built). A small log is made in this process, after the mix.
+child reads the store in one read transaction on its own connection and spools the parts to a file in
+the staging folder, saying how far it has written every 8 MB (SAY_EVERY). Once its own work is done, the
+export joins the spooled parts with the mix's reasons into the log as they come (`LogWriter.finish`),
+while the child still spools: the join is off the child's path, the longer of the two. A small log is
+made in this process, after the mix.
 
 The spool is kept beside the versions for the next export (CACHE): each entry with its row's stamp
 (`Store.log_stamps`, or `stamp` from a row read whole: whatever can change what the log says of the
@@ -32,10 +34,10 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -305,29 +307,48 @@ def _records(store: Store, evals: list[Row], previous: _Previous) -> Iterator[by
                 yield found[example_id]
 
 
-def _spool(records: Iterable[bytes], path: Path, key: bytes) -> None:
+SPOOL = ".curation_log.parts"  # (in the staging folder, while the child writes it)
+
+
+# Spooled bytes between two words of progress from the second process (a few hundred words fill no pipe;
+# a test lowers it to a word a record).
+SAY_EVERY = 8 << 20
+
+
+def _spool(records: Iterable[bytes], path: Path, key: bytes, say: Callable[..., None], every: int) -> int:
+    """Write the spool, saying ("progress", bytes written) every `every` bytes or so (whole records,
+    flushed, so the export can read that far); its size."""
     with open(path, "wb", buffering=1 << 20) as fh:
-        fh.write(_record(-1, key, b"", b"", ""))
+        written = fh.write(_record(-1, key, b"", b"", ""))
+        told = 0
         for record in records:
-            fh.write(record)
+            written += fh.write(record)
+            if written - told >= every:
+                fh.flush()
+                say("progress", written)
+                told = written
+        fh.flush()
+        return written
 
 
-def _unspool(path: Path) -> Iterator[tuple[int, bytes, bytes, str]]:
-    size, unpack = _RECORD.size, _RECORD.unpack_from
-    with open(path, "rb", buffering=1 << 20) as fh:
-        read = fh.read
-        while header := read(size):
-            example_id, n_stamp, n_head, n_tail, n_why = unpack(header)
-            read(n_stamp)
-            head, tail, why = read(n_head), read(n_tail), read(n_why).decode()
-            if example_id != -1:
-                yield example_id, head, tail, why
+def _unspool(fh: BinaryIO, start: int, end: int) -> Iterator[tuple[int, bytes, bytes, str]]:
+    """(id, head, tail, fallback) of the spooled records from byte `start` (a record's start) to `end`."""
+    size, unpack, read = _RECORD.size, _RECORD.unpack_from, fh.read
+    at = start
+    while at < end:
+        example_id, n_stamp, n_head, n_tail, n_why = unpack(read(size))
+        read(n_stamp)
+        head, tail, why = read(n_head), read(n_tail), read(n_why).decode()
+        at += size + n_stamp + n_head + n_tail + n_why
+        if example_id != -1:
+            yield example_id, head, tail, why
 
 
-def _child(db_path: str, folder: str) -> None:
-    """The second process (`python -m curator.export.curation_log DB FOLDER`): spool the parts, say so,
-    read the mix's reasons (None: the export stopped), write the log, say its sha256. It speaks pickles
-    on its standard input and output; an error goes back the same way."""
+def _child(db_path: str, folder: str, every: str) -> None:
+    """The second process (`python -m curator.export.curation_log DB FOLDER SAY_EVERY`): spool the parts,
+    saying how far every SAY_EVERY bytes and when it is done, then wait for the export's word: True (it has read the spool,
+    which is kept for the next export) or False (the export stopped); say "kept". It speaks pickles on its
+    standard input and output; an error goes back the same way."""
     into, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # (nothing else may write to the export's pipe)
     gc.disable()  # (a short life making 200k+ entries that hold no cycles: the collector would rescan them)
@@ -336,7 +357,7 @@ def _child(db_path: str, folder: str) -> None:
         pickle.dump(message, out)
         out.flush()
 
-    spool = Path(folder) / ".curation_log.parts"
+    spool = Path(folder) / SPOOL
     cache = Path(folder).parent / CACHE
     try:
         with Store(db_path, readonly=True, migrate=False, create=False, checked_by_parent=True) as store:
@@ -345,19 +366,13 @@ def _child(db_path: str, folder: str) -> None:
             try:
                 with store.snapshot():  # (the rows and their stamps as of one moment)
                     evals = load_rows(store, "eval")
-                    _spool(_records(store, evals, previous), spool, key)
+                    size = _spool(_records(store, evals, previous), spool, key, say, int(every))
             finally:
                 previous.close()
-        say("spooled", None)
-        sent = pickle.load(into)  # (where the mix's reasons are, or None: the export stopped)
-        reasons = None if sent is None else pickle.loads(Path(sent).read_bytes())
-        if sent is not None:
-            Path(sent).unlink()
-        if reasons is not None:
-            digest = write_file(Path(folder) / NAME, lines(_unspool(spool), reasons))
-        os.replace(spool, cache)  # (kept for the next export, before the export renames the folder into place)
-        if reasons is not None:
-            say("done", digest)
+        say("spooled", size)
+        if pickle.load(into):
+            os.replace(spool, cache)  # (kept for the next export, before the export renames the folder into place)
+        say("kept", None)
     except (EOFError, BrokenPipeError):  # the export is gone
         pass
     except Exception as exc:  # noqa: BLE001 - everything goes back to the export, which raises it
@@ -374,43 +389,55 @@ class LogWriter:
     def __init__(self, store: Store, folder: Path, evals: list[Row], *, in_child: bool) -> None:
         self.store, self.folder, self.evals = store, folder, evals
         self.process: subprocess.Popen | None = None
-        self.sent = False
         if in_child:
             self.errors = tempfile.TemporaryFile()  # what the process prints, shown if it fails
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "curator.export.curation_log", str(store.path), str(folder)],
+                [sys.executable, "-m", "curator.export.curation_log", str(store.path), str(folder), str(SAY_EVERY)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors)
 
-    def send(self, reasons: dict[int, str]) -> None:
-        """Hand the mix's `reasons` to the second process as soon as they are known, without waiting for
-        it (a file in the folder, named on its input): it writes the log when it has spooled the entries,
-        while this process checks for leaks and writes the data files. No-op when the log is made here."""
-        if self.process is None or self.sent:
-            return
-        path = self.folder / ".curation_log.reasons"
-        path.write_bytes(pickle.dumps(reasons, protocol=pickle.HIGHEST_PROTOCOL))
-        try:
-            pickle.dump(str(path), self.process.stdin)  # (a few bytes: never waits for the process)
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            pass  # (what it said is read next)
-        self.sent = True
-
     def finish(self, reasons: dict[int, str], rows: Iterable[Row] | None = None) -> str:
-        """Write the log with the mix's `reasons` (those `send` gave, if it was called); its sha256.
-        LogError if the second process failed. `rows`: what the log covers, in its order, when it is made
-        here (default: read from the store)."""
+        """Write the log with the mix's `reasons`; its sha256. LogError if the second process failed.
+        `rows`: what the log covers, in its order, when it is made here (default: read from the store).
+        With the second process, its spool is joined as far as it has written, then as it goes on."""
         if self.process is None:
             rows = logged_rows(self.store) if rows is None else rows
             return write_file(self.folder / NAME, lines(parts(self.store, rows, self.evals), reasons))
-        self.send(reasons)
-        self._expect("spooled")
-        digest = self._expect("done")
+        try:
+            digest = write_file(self.folder / NAME, lines(self._spooled(), reasons))
+        except BaseException:
+            (self.folder / NAME).unlink(missing_ok=True)  # (no half log, even in a folder that stays)
+            raise
+        try:
+            pickle.dump(True, self.process.stdin)  # (read whole: keep it for the next export)
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # (what it said is read next)
+        self._expect("kept")
         self.process.wait()
-        (self.folder / ".curation_log.reasons").unlink(missing_ok=True)
         return digest
 
-    def _expect(self, what: str) -> str:
+    def _spooled(self) -> Iterator[tuple[int, bytes, bytes, str]]:
+        """The second process's spooled entries, in order: read as far as it says it has written, until it
+        says it is done."""
+        fh: BinaryIO | None = None
+        at = 0
+        try:
+            while True:
+                kind, value = self._next()
+                if kind not in ("progress", "spooled"):
+                    raise LogError(f"the curation log's process said {kind!r} while spooling")
+                if fh is None:  # (it exists once the process says how far it has written)
+                    fh = open(self.folder / SPOOL, "rb", buffering=1 << 20)
+                yield from _unspool(fh, at, value)
+                at = value
+                if kind == "spooled":
+                    return
+        finally:
+            if fh is not None:
+                fh.close()
+
+    def _next(self) -> tuple[str, Any]:
+        """What the second process says next; LogError if it failed or ended without a word."""
         try:
             kind, value = pickle.load(self.process.stdout)
         except (EOFError, pickle.UnpicklingError):
@@ -421,6 +448,10 @@ class LogWriter:
                            f"written{': ' + printed if printed else ''}") from None
         if kind == "error":
             raise LogError(f"the curation log could not be made: {value}")
+        return kind, value
+
+    def _expect(self, what: str) -> Any:
+        kind, value = self._next()
         if kind != what:
             raise LogError(f"the curation log's process said {kind!r} where {what!r} was expected")
         return value
@@ -434,8 +465,7 @@ class LogWriter:
             for stream in (self.process.stdin, self.process.stdout, self.errors):
                 with contextlib.suppress(OSError):  # (a pipe to a process gone may not flush)
                     stream.close()
-            (self.folder / ".curation_log.reasons").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
-    _child(*sys.argv[1:3])
+    _child(*sys.argv[1:4])

@@ -381,7 +381,6 @@ def _write(store: Store, cmap: CoverageMap, staging: _Staging, log: LogWriter, e
     for row in polish:
         mix.reasons[row.id] = "exported: polish.jsonl"
     clock.mark("mix")
-    log.send(mix.reasons)  # (a log made by the second process is written from now on; discarded on a leak)
     leaks = leak_check({"train": mix.selected, "polish": polish}, evals, decontam, scaffolds, store.passage_texts(),
                        store.export_messages)
     clock.mark("leak check (words)")
