@@ -346,9 +346,9 @@ def _unspool(fh: BinaryIO, start: int, end: int) -> Iterator[tuple[int, bytes, b
 
 def _child(db_path: str, folder: str, every: str) -> None:
     """The second process (`python -m curator.export.curation_log DB FOLDER SAY_EVERY`): spool the parts,
-    saying how far every SAY_EVERY bytes and when it is done, then wait for the export's word: True (it has read the spool,
-    which is kept for the next export) or False (the export stopped); say "kept". It speaks pickles on its
-    standard input and output; an error goes back the same way."""
+    saying how far every SAY_EVERY bytes and when it is done; then, once the export says it has read the
+    spool, keep it for the next export and say "kept" (an export that stops kills it instead). It speaks
+    pickles on its standard input and output; an error goes back the same way."""
     into, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # (nothing else may write to the export's pipe)
     gc.disable()  # (a short life making 200k+ entries that hold no cycles: the collector would rescan them)
