@@ -22,7 +22,7 @@ import orjson
 
 from curator.export.files import code_key
 from curator.export.mix import Row, stream_rows
-from curator.trainable import lengths, untrainable
+from curator.trainable import facts
 from curator.store import Store
 
 NAME = ".rows.cache"
@@ -47,15 +47,9 @@ def facts_of(d: dict) -> Facts:
     them: see `Store.export_rows`)."""
     from curator.export.formats import trl_without_verified
 
-    messages = d["messages"]
-    kept = d.get("kept")
-    if kept is not None:
-        why, prompt, response = kept.untrainable, kept.prompt_chars, kept.response_chars
-    else:
-        prompt, response = lengths(messages)
-        why = untrainable(messages or [], d.get("tools"))
+    known = d.get("kept") or facts(d["messages"], d.get("tools"))
     line = orjson.dumps(trl_without_verified(d), option=_SORTED)
-    return Facts(why, prompt, response, len(messages), line[:-1] + b',"verified":')
+    return Facts(*known, line[:-1] + b',"verified":')
 
 
 def _key(store: Store) -> bytes:

@@ -41,6 +41,7 @@ from curator.export.parquet import parquet_bytes, tools_column
 from curator.gates.base import approx_chars_tokens
 from curator.gates.decontam import DecontamSettings, Text, decontaminate, fingerprint, text_of
 from curator.gates.scaffold import Scaffold
+from curator.trainable import lengths
 from curator.models import ExportRecord
 from curator.store import Store
 from curator.display.wording import counted
@@ -147,7 +148,7 @@ def stats(rows: list[Row], cmap: CoverageMap, cells: dict[tuple, int] | None = N
             response_chars.append(f.response_chars)
             turns.append(f.turns)
             continue
-        prompt, response = row_facts.lengths(r.data["messages"])
+        prompt, response = lengths(r.data["messages"])
         prompt_chars.append(prompt)
         response_chars.append(response)
         turns.append(len(r.data["messages"]))

@@ -72,8 +72,7 @@ class ExampleQueries:
         whose conversation does not parse gets none). Once done under the current rules (a mark), only the
         rows with none are looked for."""
         mark = "facts.rules"
-        done = self.conn.execute("SELECT value FROM gate_marks WHERE name = ?", (mark,)).fetchone()
-        where, params = (("facts_rules IS NULL", ()) if done and done[0] == trainable.RULES
+        where, params = (("facts_rules IS NULL", ()) if self.gate_marks().get(mark) == trainable.RULES
                          else ("facts_rules IS NOT ?", (trainable.RULES,)))
         ids = [r[0] for r in self.conn.execute(f"SELECT id FROM examples WHERE {where} ORDER BY id", params)]
         count = 0
@@ -90,8 +89,7 @@ class ExampleQueries:
             with self.transaction():
                 self.conn.executemany(
                     f"UPDATE examples SET {', '.join(c + ' = ?' for c in FACT_COLUMNS)} WHERE id = ?", made)
-        with self.transaction():
-            self.conn.execute("INSERT OR REPLACE INTO gate_marks (name, value) VALUES (?, ?)", (mark, trainable.RULES))
+        self.set_gate_marks({mark: trainable.RULES})
         return count
 
     def _example_rows(self, where: str, params: Iterable[Any] = (), limit: int | None = None) -> Iterator[dict]:
