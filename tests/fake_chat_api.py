@@ -64,6 +64,7 @@ class FakeChatAPI:
         self.latency = latency
         self.faults: deque[ChatFault] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.keys: list[str | None] = []  # the Authorization header of each request (None: none sent)
         self.answered = 0
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
@@ -113,6 +114,7 @@ class FakeChatAPI:
                 with api._lock:
                     n = next(api._counter)
                     api.requests.append(body)
+                    api.keys.append(self.headers.get("authorization"))
                     fault = api.faults.popleft() if api.faults else None
                 if api.latency:
                     time.sleep(api.latency)

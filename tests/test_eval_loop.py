@@ -128,6 +128,11 @@ def test_an_unreachable_endpoint_or_a_wrong_model_is_one_line_and_nothing_is_sto
                                 "student", "--db", str(db)], capture_output=True, text=True, timeout=120)
         assert wrong.returncode == 1 and "no model 'student' there (it serves my-sft)" in wrong.stderr
         assert api.requests == []
+        judgeless = subprocess.run([sys.executable, "-m", "curator", "eval", "run", "--endpoint", api.url, "--model",
+                                    "my-sft", "--judge", "--judge-api", "openai", "--db", str(db)],
+                                   capture_output=True, text=True, timeout=120)
+        assert judgeless.returncode == 2 and "--judge-api openai needs --judge-endpoint" in judgeless.stderr
+        assert api.requests == [], "a judge with no endpoint is refused before the student is asked"
     with Store(db, readonly=True) as store:
         assert store.eval_runs() == [] and store.count("jobs") == 0
 

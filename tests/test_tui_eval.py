@@ -130,3 +130,75 @@ async def test_while_a_palette_command_runs_the_palette_offers_to_stop_it(tmp_pa
             await settle_until(pilot, lambda: app.last_result is not None)
             assert "eval run #1" in app.last_result and app.command_stop is None
 
+
+
+async def test_the_palettes_eval_run_takes_the_commands_options_and_its_judge(tmp_path: Path, monkeypatch) -> None:
+    """As `curator eval run`: --limit, the student's key from $STUDENT_API_KEY (never stored), --judge with the
+    judge's endpoint and model (the open answers go there, through the real SDK), and the report written."""
+    from fake_messages_api import FakeMessagesAPI
+
+    monkeypatch.setenv("STUDENT_API_KEY", "student-secret")
+    monkeypatch.setenv("JUDGE_API_KEY", "judge-secret")
+    db = build_db(tmp_path / "tui.db")
+    answer = {"content": "پاسخ کوتاه دانش‌آموز به این پرسش این است که نمی‌دانم."}
+    with FakeChatAPI(script=lambda body: answer) as api, \
+            FakeMessagesAPI(responder=lambda body, n: {"verdict": "fail", "reason": "پاسخ نداده است."}) as judge:
+        app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await palette(pilot, "Run the private eval set",
+                          f"{api.url} student --limit 4 --judge --judge-endpoint {judge.url} --judge-model grader")
+            await settle_until(pilot, lambda: app.last_result is not None or bool(app.errors))
+            assert not app.errors, app.errors
+            result = app.last_result
+    assert api.answered == 4 and api.keys == ["Bearer student-secret"] * 4, "four items asked, with the student's key"
+    assert judge.requests and all(r["model"] == "grader" for r in judge.requests), "open answers went to the judge"
+    assert "judged" in result and "report: " in result
+    report = db.parent / "evals" / "run-1" / "eval_report.md"
+    assert report.is_file() and str(report) in result
+    assert b"secret" not in db.read_bytes(), "no key reaches the store"
+
+
+async def test_the_palettes_eval_options_are_checked_before_the_student_is_asked(tmp_path: Path) -> None:
+    db = build_db(tmp_path / "tui.db")
+    with FakeChatAPI(script=lambda body: {"content": "پاسخ"}) as api:
+        app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await palette(pilot, "Run the private eval set", f"{api.url} student --limit many")
+            await settle_until(pilot, lambda: bool(app.errors))
+            assert "--limit takes a whole number from 1, not 'many'" in app.errors[-1]
+            await palette(pilot, "Run the private eval set", f"{api.url} student --judge --judge-api openai")
+            await settle_until(pilot, lambda: len(app.errors) == 2)
+            assert "--judge-api openai needs --judge-endpoint" in app.errors[-1]
+            assert app.is_running
+        assert api.requests == [], "nothing was asked of the student"
+
+
+async def test_the_palette_judges_the_latest_eval_runs_open_answers(tmp_path: Path) -> None:
+    from fake_messages_api import FakeMessagesAPI
+
+    import asyncio
+
+    from curator.services.evaluation import StudentSettings, run_eval
+
+    def answered(db: Path, url: str) -> int:  # (a run made as the command makes it, outside the app's loop)
+        with Store(db) as store:
+            run = run_eval(store, StudentSettings(endpoint=url, model="student")).run
+            score_run(store, run, FAMILIES)
+        return run
+
+    db = build_db(tmp_path / "tui.db")
+    with FakeChatAPI(script=lambda body: {"content": "پاسخ کوتاه دانش‌آموز."}) as api:
+        run = await asyncio.to_thread(answered, db, api.url)
+    with FakeMessagesAPI(responder=lambda body, n: {"verdict": "pass", "reason": "درست است."}) as judge:
+        app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await palette(pilot, "Judge an eval run", f"--endpoint {judge.url} --model grader")
+            await settle_until(pilot, lambda: app.last_result is not None or bool(app.errors))
+            assert not app.errors, app.errors
+            assert "judged" in app.last_result and f"eval run #{run}" in app.last_result
+    assert judge.requests and all(r["model"] == "grader" for r in judge.requests)
+    with Store(db, readonly=True) as store:
+        assert all(passed is not None for _, scorer, passed, _, _ in store.eval_scores(run) if scorer == "judge")

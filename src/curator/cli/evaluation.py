@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -25,15 +24,12 @@ def judge_options(func):
 
 
 def judge_settings(endpoint: str | None, model: str | None, api: str, db: Path | None):
-    from curator.services.evaluation import StudentSettings
+    from curator.services import evaluation
 
-    key = os.environ.get("JUDGE_API_KEY") or (os.environ.get("ANTHROPIC_API_KEY", "") if api == "anthropic" else "")
-    where = endpoint or (os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com" if api == "anthropic"
-                         else None)
-    if where is None:
-        raise click.UsageError("--judge-api openai needs --judge-endpoint")
-    return StudentSettings(endpoint=where, model=model or project(db).settings.judge.model, api=api, api_key=key,
-                           concurrency=4)
+    try:
+        return evaluation.judge_settings(endpoint, model, api, project(db).settings.judge.model)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @eval_group.command("run")
@@ -55,10 +51,11 @@ def eval_run(endpoint: str, model: str, api: str, export_version: str | None, co
 
     The eval items go to this endpoint only (and, with --judge, the open ones to the judge's). A key, if the
     server wants one, comes from $STUDENT_API_KEY."""
-    from curator.services.evaluation import StudentSettings, judge_eval, run_eval, score_run, scorecard, write_report
+    from curator.services.evaluation import judge_eval, run_eval, score_run, scorecard, student_settings, write_report
 
-    settings = StudentSettings(endpoint=endpoint, model=model, api=api, concurrency=concurrency, timeout_s=timeout,
-                               api_key=os.environ.get("STUDENT_API_KEY", ""))
+    settings = student_settings(endpoint, model, api, concurrency=concurrency, timeout_s=timeout)
+    # (the judge's settings checked before the student is asked, not after a long run)
+    judging = judge_settings(judge_endpoint, judge_model, judge_api, db) if judge or judge_endpoint else None
     with open_store(db) as store:
         total = len(store.current_eval_items())
         bar = progress_bar(min(total, limit or total), "asking the student")
@@ -72,9 +69,8 @@ def eval_run(endpoint: str, model: str, api: str, export_version: str | None, co
             click.echo(f"  {safe_line(error, 500)}", err=True)
         score_run(store, report.run, project_families(db))
         judged = None
-        if judge or judge_endpoint:
-            judged = judge_eval(store, report.run, judge_settings(judge_endpoint, judge_model, judge_api, db),
-                                project(db).settings.prompts_path())
+        if judging is not None:
+            judged = judge_eval(store, report.run, judging, project(db).settings.prompts_path())
         card = scorecard(store, report.run)
         written = write_report(store, report.run)
     click.echo(report.summary())

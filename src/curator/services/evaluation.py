@@ -141,6 +141,26 @@ async def answer_run(store: Store, run: int, student: Student, *, progress: Prog
     return report
 
 
+def student_settings(endpoint: str, model: str, api: str = "openai", **more: Any) -> StudentSettings:
+    """The student's settings: its key, if its server wants one, from $STUDENT_API_KEY (never stored)."""
+    return StudentSettings(endpoint=endpoint, model=model, api=api, api_key=os.environ.get("STUDENT_API_KEY", ""),
+                           **more)
+
+
+def judge_settings(endpoint: str | None, model: str | None, api: str, default_model: str) -> StudentSettings:
+    """The judge's settings: the teacher's endpoint ($ANTHROPIC_BASE_URL, else Anthropic's API) and
+    `default_model` unless named; its key from $JUDGE_API_KEY, else $ANTHROPIC_API_KEY for the Anthropic API
+    (never stored). ValueError for an OpenAI-style judge with no endpoint."""
+    if api not in ("anthropic", "openai"):
+        raise ValueError(f"--judge-api is anthropic or openai, not {api!r}")
+    key = os.environ.get("JUDGE_API_KEY") or (os.environ.get("ANTHROPIC_API_KEY", "") if api == "anthropic" else "")
+    where = endpoint or (os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com" if api == "anthropic"
+                         else None)
+    if where is None:
+        raise ValueError("--judge-api openai needs --judge-endpoint")
+    return StudentSettings(endpoint=where, model=model or default_model, api=api, api_key=key, concurrency=4)
+
+
 def run_eval(store: Store, settings: StudentSettings, *, run: int | None = None, export_version: str | None = None,
              limit: int | None = None, progress: Progress | None = None, cancel: Cancel = NEVER) -> EvalRunReport:
     """From synchronous code: check the endpoint, start a run (or resume `run`), ask every item, score."""

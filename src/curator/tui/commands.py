@@ -66,6 +66,19 @@ def _option(words: list[str], name: str, default: str, choices: tuple[str, ...] 
     return value, words[:at] + words[at + 2:]
 
 
+def _flag(words: list[str], name: str) -> tuple[bool, list[str]]:
+    """Whether `name` is among the words typed, and the words without it."""
+    return name in words, [w for w in words if w != name]
+
+
+def _count_option(words: list[str], name: str) -> tuple[int | None, list[str]]:
+    """The whole number of `name N` among the words typed (else None), and the words without it."""
+    value, words = _option(words, name, "")
+    if value and (not value.isdigit() or int(value) < 1):
+        raise ValueError(f"{name} takes a whole number from 1, not {value!r}")
+    return (int(value) if value else None), words
+
+
 def _path(words: list[str]) -> Path:
     if not words:
         raise ValueError("a path is needed")
@@ -169,21 +182,51 @@ def _keeper(app: Any, store: Store, words: list[str]) -> str:
     return "\n".join(make_keeper(store, int(words[0])).lines())
 
 
+def _judging(app: Any, words: list[str], prefix: str) -> tuple[Any, list[str]]:
+    """The judge's settings from `PREFIXendpoint/model/api` among the words typed (as the command's options),
+    and the words without them."""
+    from curator.services.evaluation import judge_settings
+
+    endpoint, words = _option(words, f"{prefix}endpoint", "")
+    model, words = _option(words, f"{prefix}model", "")
+    api, words = _option(words, f"{prefix}api", "anthropic", ("anthropic", "openai"))
+    return judge_settings(endpoint or None, model or None, api, app.settings.judge.model), words
+
+
 def _eval_run(app: Any, store: Store, words: list[str]) -> str:
     from curator.progress import NEVER
-    from curator.services.evaluation import StudentSettings, run_eval, score_run, scorecard
+    from curator.services.evaluation import judge_eval, run_eval, score_run, scorecard, student_settings, write_report
 
-    api, words = _option(words, "--api", "openai", ("openai", "anthropic"))  # (as `curator eval run --api`)
-    if len(words) < 2:
-        raise ValueError("type: endpoint-URL model [export-version] [--api anthropic]")
+    # (as `curator eval run`: --api, --limit, --resume, and --judge with the judge's options)
+    api, words = _option(words, "--api", "openai", ("openai", "anthropic"))
+    limit, words = _count_option(words, "--limit")
+    resume, words = _count_option(words, "--resume")
+    judge, words = _flag(words, "--judge")
+    judging, rest = _judging(app, words, "--judge-")
+    judge = judge or len(rest) < len(words)  # (naming a judge's option asks for the judge, as the command)
+    if len(rest) < 2:
+        raise ValueError("type: endpoint-URL model [export-version] [--api anthropic] [--limit N] [--resume RUN] "
+                         "[--judge]")
 
     def progress(done: int, total: int) -> None:
         app.call_from_thread(app.show_progress, "asking the student", done, total)
 
-    report = run_eval(store, StudentSettings(endpoint=words[0], model=words[1], api=api),
-                      export_version=words[2] if len(words) > 2 else None, progress=progress,
+    report = run_eval(store, student_settings(rest[0], rest[1], api), run=resume,
+                      export_version=rest[2] if len(rest) > 2 else None, limit=limit, progress=progress,
                       cancel=app.command_stop or NEVER)
     score_run(store, report.run, app.families)
+    judged = judge_eval(store, report.run, judging, app.settings.prompts_path()) if judge else None
+    written = write_report(store, report.run)
+    return "\n".join([report.summary(), *report.errors[:5], *([judged.summary(), *judged.errors[:5]] if judged else []),
+                      "", *scorecard(store, report.run).report_lines(), "", f"report: {written}"])
+
+
+def _eval_judge(app: Any, store: Store, words: list[str]) -> str:
+    from curator.services.evaluation import judge_eval, scorecard
+
+    judging, words = _judging(app, words, "--")  # (as `curator eval judge --endpoint --model --api`)
+    run = _number(words, 0, 0) or None
+    report = judge_eval(store, run, judging, app.settings.prompts_path())
     return "\n".join([report.summary(), *report.errors[:5], "", *scorecard(store, report.run).report_lines()])
 
 
@@ -191,6 +234,6 @@ RUNS = {
     "import": _import_corpus, "seeds import": _import_seeds(False), "eval import": _import_seeds(True),
     "candidates import": _import_candidates, "generate --dry-run": _estimate, "generate --batch": _batch,
     "classify --llm": _classify, "gate judge": _judge, "embed": _embed, "gate report": _gate_report,
-    "gate override": _override, "eval list": _eval_list, "eval run": _eval_run, "candidates keeper": _keeper,
+    "gate override": _override, "eval list": _eval_list, "eval run": _eval_run, "eval judge": _eval_judge, "candidates keeper": _keeper,
 }
 COMMANDS = tuple(ServiceCommand(use, RUNS[use.command]) for use in PALETTE)
