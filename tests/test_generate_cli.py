@@ -88,6 +88,28 @@ def test_missing_api_key_is_one_clear_line(env) -> None:
     assert "export ANTHROPIC_API_KEY=" in out.stderr and "ANTHROPIC_BASE_URL" in out.stderr, "it says how"
 
 
+@pytest.mark.parametrize("command", [("classify", "--llm", "--limit", "2"), ("gate", "judge", "--limit", "2")],
+                         ids=["classify", "judge"])
+def test_the_teachers_other_commands_queue_nothing_without_a_key(env, tmp_path: Path, command: tuple[str, ...]) -> None:
+    """As `generate`: the key (or a server) is checked before a job is queued, so a refused run leaves the
+    store as it was (no queued job for `curator jobs` to list)."""
+    import sqlite3
+
+    from tui_fixtures import build_db
+
+    _, environ = env
+    environ = {**{k: v for k, v in environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")},
+               "CURATOR_DB": str(build_db(tmp_path / "gated.db"))}  # (the sample with gated candidates)
+    with sqlite3.connect(environ["CURATOR_DB"]) as conn:
+        before = list(conn.iterdump())
+        assert conn.execute("SELECT count(*) FROM examples WHERE kind = 'candidate'").fetchone()[0] > 0
+    out = curator(environ, *command)
+    assert out.returncode == 1 and "ANTHROPIC_API_KEY is not set" in out.stderr and "Traceback" not in out.stderr
+    assert "(`curator generate --procedural`) need neither" in out.stderr, "the built-in generators are named"
+    with sqlite3.connect(environ["CURATOR_DB"]) as conn:
+        assert list(conn.iterdump()) == before
+
+
 def test_a_compatible_server_needs_no_key(env) -> None:
     api, environ = env
     environ = {k: v for k, v in environ.items() if k != "ANTHROPIC_API_KEY"}

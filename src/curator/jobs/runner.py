@@ -236,6 +236,22 @@ async def run_jobs(store: Store, families: dict[str, Family], teacher: Teacher, 
     return report
 
 
+def check_teacher(settings: Settings, *, api_key: str | None = None, base_url: str | None = None) -> str:
+    """Before anything is queued or costs money: a key (or a compatible server's ANTHROPIC_BASE_URL) is
+    set, and the server answers in seconds without refusing the key. Returns the server's URL;
+    TeacherError saying what is wrong and how to set the key or the server."""
+
+    async def main() -> str:
+        teacher = Teacher(settings.teacher, api_key=api_key, base_url=base_url)
+        try:
+            await teacher.check()
+            return teacher.url
+        finally:
+            await teacher.close()
+
+    return asyncio.run(main())
+
+
 def run_with_teacher(store: Store, families: dict[str, Family], settings: Settings, *, kind: str = "generate",
                      family: str | None = None, progress: Progress | None = None, cancel: Cancel = NEVER,
                      api_key: str | None = None, base_url: str | None = None,

@@ -18,7 +18,7 @@ from curator.jobs import batch as batches
 from curator.jobs.costing import Counter, Forecast, forecast
 from curator.jobs.plan import FewShot, body_input_tokens, build_request
 from curator.jobs.procedural import require_procedural, run_procedural
-from curator.jobs.runner import RunReport, run_with_teacher
+from curator.jobs.runner import RunReport, check_teacher, run_with_teacher  # noqa: F401 (check_teacher: the shells')
 from curator.jobs.take import Taken, take_jobs
 from curator.models import Job
 from curator.progress import NEVER, Cancel, Progress
@@ -167,22 +167,6 @@ class GenerateReport:
 
 def _teacher(settings: Settings, api_key: str | None, base_url: str | None) -> Teacher:
     return Teacher(settings.teacher, api_key=api_key, base_url=base_url)
-
-
-def check_teacher(settings: Settings, *, api_key: str | None = None, base_url: str | None = None) -> str:
-    """Before anything is queued or costs money: a key (or a compatible server's ANTHROPIC_BASE_URL) is
-    set, and the server answers in seconds without refusing the key. Returns the server's URL;
-    TeacherError saying what is wrong and how to set the key or the server."""
-
-    async def main() -> str:
-        teacher = _teacher(settings, api_key, base_url)
-        try:
-            await teacher.check()
-            return teacher.url
-        finally:
-            await teacher.close()
-
-    return asyncio.run(main())
 
 
 def run(store: Store, families: dict[str, Family], family: str, settings: Settings, *, limit: int | None,

@@ -16,8 +16,8 @@ from curator.families.schemas import JudgeVerdict
 from curator.gates.judge import to_verdict
 from curator.jobs.plan import Plan, idem_key
 from curator.jobs.results import Finished, register
-from curator.jobs.runner import RunReport, run_with_teacher
-from curator.models import Job, now_iso
+from curator.jobs.runner import RunReport, check_teacher, run_with_teacher
+from curator.models import Example, Job, now_iso
 from curator.progress import NEVER, Cancel, Progress
 from curator.services.gating.runner import update_status
 from curator.store import Store
@@ -28,19 +28,28 @@ class JudgeModelError(CuratorError):
     """The judge would grade its own work."""
 
 
-def plan_judging(store: Store, rubric: Family, settings: Settings, *, limit: int) -> Plan:
-    """Queue a judge job for each gated candidate not yet judged under this rubric (and not failed)."""
-    judge_model = settings.judge.model
-    plan = Plan(jobs=[])
-    for example_id in store.unjudged_candidate_ids(rubric.template_hash, limit=limit):
-        ex = store.example(example_id)
-        if ex.model == judge_model and not settings.judge.allow_same_model:
+def _to_judge(store: Store, rubric: Family, settings: Settings, limit: int) -> list[Example]:
+    """The gated candidates not yet judged under this rubric (and not failed); JudgeModelError if the judge
+    model generated one of them."""
+    examples = [store.example(i) for i in store.unjudged_candidate_ids(rubric.template_hash, limit=limit)]
+    for ex in examples:
+        if ex.model == settings.judge.model and not settings.judge.allow_same_model:
             raise JudgeModelError(
-                f"the judge model {judge_model} also generated candidate #{example_id}: set [judge] model to "
+                f"the judge model {settings.judge.model} also generated candidate #{ex.id}: set [judge] model to "
                 f"another model in curator.toml (or allow_same_model = true to override on purpose)")
-        job = Job(idem_key=idem_key("judge", rubric.name, rubric.template_hash, example_id, 0), kind="judge",
+    return examples
+
+
+def plan_judging(store: Store, rubric: Family, settings: Settings, *, limit: int,
+                 examples: list[Example] | None = None) -> Plan:
+    """Queue a judge job for each gated candidate not yet judged under this rubric (and not failed), or for
+    `examples` (what `_to_judge` found); JudgeModelError, with nothing queued, if the judge model generated
+    one of them."""
+    plan = Plan(jobs=[])
+    for ex in _to_judge(store, rubric, settings, limit) if examples is None else examples:
+        job = Job(idem_key=idem_key("judge", rubric.name, rubric.template_hash, ex.id, 0), kind="judge",
                   family=rubric.name, passage_id=ex.passage_id, template_hash=rubric.template_hash,
-                  params={"example_id": example_id, "n": 1, "candidate_model": ex.model})
+                  params={"example_id": ex.id, "n": 1, "candidate_model": ex.model})
         if store.add_job(job) is not None:
             plan.added += 1
         plan.jobs.append(job)
@@ -88,8 +97,11 @@ class JudgeReport:
 def judge(store: Store, rubric: Family, settings: Settings, *, limit: int, progress: Progress | None = None,
           cancel: Cancel = NEVER, api_key: str | None = None, base_url: str | None = None) -> JudgeReport:
     """Judge up to `limit` gated candidates with the frozen rubric and the judge model.
-    JudgeModelError if the judge would grade its own work; TeacherError if no teacher can be built."""
-    planned = plan_judging(store, rubric, settings, limit=limit)
+    JudgeModelError if the judge would grade its own work; TeacherError if no teacher can be built or reached
+    (checked before anything is queued)."""
+    examples = _to_judge(store, rubric, settings, limit)  # (its own work refused before the teacher is asked)
+    check_teacher(settings, api_key=api_key, base_url=base_url)
+    planned = plan_judging(store, rubric, settings, limit=limit, examples=examples)
     report = run_with_teacher(store, {rubric.name: rubric}, settings, kind="judge", progress=progress,
                               cancel=cancel, api_key=api_key, base_url=base_url)
     return JudgeReport(len(planned.jobs), planned.added, settings.judge.model, rubric.template_hash, report)

@@ -94,7 +94,7 @@ class TeacherError(CuratorError):
 HOW_TO_CONNECT = ("set ANTHROPIC_API_KEY to your Anthropic API key (export ANTHROPIC_API_KEY=sk-ant-... in the "
                   "shell that starts curator), or set ANTHROPIC_BASE_URL to a server that speaks the Messages API "
                   "(vLLM, llama.cpp, Ollama, LiteLLM: export ANTHROPIC_BASE_URL=http://localhost:8000), which "
-                  "needs no key; the built-in generators (--procedural) need neither")
+                  "needs no key; the built-in generators (`curator generate --procedural`) need neither")
 # Sent to a compatible server (ANTHROPIC_BASE_URL) when no key is set: such servers take any value.
 NO_KEY = "no-key"
 
