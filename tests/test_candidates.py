@@ -42,6 +42,7 @@ BAD = [
     ({"family": "no_such_family", "messages": GOOD[0]["messages"]}, "family: unknown family"),
     ({"family": "passage_qa", "passage_id": 999999, "messages": GOOD[1]["messages"]}, "passage_id: no passage"),
     ({"family": "grammar_tutor", "messages": [{"role": "wizard", "content": "سلام"}]}, "messages.0.role"),
+    ({"family": "grammar_tutor", "messages": []}, "messages: a conversation needs at least one message"),
 ]
 
 
@@ -80,7 +81,7 @@ def test_bad_lines_are_reported_with_line_and_field_and_skipped(store: Store, tm
     assert report.added == 1 and report.skipped == len(BAD) + 2
     for number, (_, expected) in enumerate(BAD, start=2):
         problem = next(p for p in report.problems if p.startswith(f"{path}:{number}: "))
-        assert expected in problem, problem
+        assert expected in problem and "Value error" not in problem, problem
     assert any(p.startswith(f"{path}:{len(BAD) + 2}: not valid JSON") for p in report.problems)
     assert store.count("examples", "source_type = 'imported'") == 1
 

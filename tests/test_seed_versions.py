@@ -97,7 +97,14 @@ def test_listing_shows_fewshot_seeds_that_hold_an_eval_item(store: Store, tmp_pa
     items.write_text(json.dumps({"messages": [{"role": "user", "content": "دماوند کجاست؟"},
                                               {"role": "assistant", "content": EVAL_TEXT}]}, ensure_ascii=False)
                      + "\n", encoding="utf-8")
-    assert import_seeds(store, items, eval_items=True).added == 1
+    assert import_seeds(store, items, eval_items=True, families={"grammar_tutor"}).added == 1, "no family: 'eval'"
+    named = tmp_path / "named.jsonl"
+    named.write_text(json.dumps({"family": "nosuch", "messages": [{"role": "user", "content": "البرز کجاست؟"},
+                                                                  {"role": "assistant", "content": "شمال ایران."}]},
+                                ensure_ascii=False) + "\n", encoding="utf-8")
+    refused = import_seeds(store, named, eval_items=True, families={"grammar_tutor"})
+    assert (refused.added, refused.problems) == (0, [f"{named}:1: family: unknown family 'nosuch' (known: eval, "
+                                                     "grammar_tutor)"]), "as a seed's: the scorecard reads it"
     clean = create_seed(store, seed())
     leaky = create_seed(store, seed(question="دربارهٔ دماوند بگو.", answer="بله: " + EVAL_TEXT))
     listing = list_seeds(store)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Quality = Literal["high", "medium", "reject"]
 SeedRole = Literal["fewshot", "eval", "polish"]
@@ -225,3 +225,10 @@ def conversation_text(messages: list[Message]) -> str:
         for call in m.tool_calls or ():
             parts.append(f"{call.function.get('name')} {call.function.get('arguments', '')}")
     return "\n".join(parts)
+
+
+def field_errors(exc: ValidationError, limit: int = 3, whole: str = "(row)") -> str:
+    """The first `limit` problems of a validation, each `field.path: message` (`whole` for the row itself),
+    without pydantic's "Value error, " prefix: what a curator reads beside the file and line."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or whole}: {e['msg'].removeprefix('Value error, ')}"
+                     for e in exc.errors()[:limit])

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from curator.config import Window
 from curator.corpus.analysis import analyse
 from curator.jsonl import objects
-from curator.models import Example, Message, Passage
+from curator.models import Example, Message, Passage, field_errors
 from curator.progress import NEVER, Cancel, Progress
 from curator.store import Store
 from curator.display.wording import counted
@@ -86,11 +86,6 @@ class CandidateImport:
                 + ("; run `curator gate` to gate them" if self.added else ""))
 
 
-def _field_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc']) or '(line)'}: {first['msg']}"
-
-
 def _to_candidate(line: ImportedLine, window: Window, path: Path, number: int) -> tuple[Passage | None, Example]:
     passage = None
     if line.passage is not None:
@@ -129,7 +124,7 @@ def import_candidates(store: Store, path: Path, *, families: Collection[str] | N
             try:
                 line = ImportedLine(**obj)
             except ValidationError as exc:
-                report.problems.append(f"{path}:{number}: {_field_error(exc)}")
+                report.problems.append(f"{path}:{number}: {field_errors(exc, 1, '(line)')}")
                 continue
             if families is not None and line.family not in families:
                 report.problems.append(f"{path}:{number}: family: unknown family {line.family!r}")
@@ -143,7 +138,7 @@ def import_candidates(store: Store, path: Path, *, families: Collection[str] | N
             try:
                 batch.append(_to_candidate(line, window, path, number))
             except ValidationError as exc:
-                report.problems.append(f"{path}:{number}: {_field_error(exc)}")
+                report.problems.append(f"{path}:{number}: {field_errors(exc, 1, '(line)')}")
                 continue
             if len(batch) >= BATCH:
                 flush()

@@ -18,7 +18,7 @@ from curator.evalguard import Collision, fewshot_collisions
 from curator.trainable import untrainable
 from curator.display.wording import counted
 from curator.jsonl import objects
-from curator.models import Example
+from curator.models import Example, field_errors
 from curator.store import Store
 from curator.store.seeds import SeedError
 
@@ -40,13 +40,6 @@ class SeedReport:
         """"1 seed added (0 already present, 2 lines skipped)"; `what`: the thing counted, in the singular."""
         skipped = f", {counted(len(self.problems), 'line')} skipped" if self.problems else ""
         return f"{counted(self.added, what)} added ({self.existing} already present{skipped})"
-
-
-def _field_errors(exc: ValidationError, limit: int = 3) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '(row)'}: {e['msg'].removeprefix('Value error, ')}"
-        for e in exc.errors()[:limit]
-    )
 
 
 def seed_problem(seed: Example, families: Collection[str] | None = None) -> str | None:
@@ -87,8 +80,8 @@ def _seed_of(row: dict, defaults: dict | None, families: Collection[str] | None)
     try:
         example = Example(**row)
     except ValidationError as exc:
-        return _field_errors(exc), None
-    if example.kind == "seed" and (problem := seed_problem(example, families)):
+        return field_errors(exc), None
+    if example.kind in ("seed", "eval_item") and (problem := seed_problem(example, families)):
         return problem, None
     return "", example
 
@@ -96,10 +89,12 @@ def _seed_of(row: dict, defaults: dict | None, families: Collection[str] | None)
 def import_seeds(store: Store, path: Path, *, eval_items: bool = False,
                  families: Collection[str] | None = None) -> SeedReport:
     """Store every valid seed of a file (or private eval items, with `eval_items`); bad rows are reported
-    (a seed of a family not in `families`, when given, is one)."""
+    (a seed or an eval item of a family not in `families`, when given, is one: the scorecard, the augment
+    from an eval run and the leak checks read an item by its family)."""
     report = SeedReport()
-    seeds = read_seeds(path, report.problems, defaults=EVAL_DEFAULTS if eval_items else None,
-                       families=None if eval_items else families)
+    if eval_items and families is not None:  # (an item that names no family is of the family "eval")
+        families = {*families, EVAL_DEFAULTS["family"]}
+    seeds = read_seeds(path, report.problems, defaults=EVAL_DEFAULTS if eval_items else None, families=families)
     if eval_items:
         known = store.eval_item_keys()
         report.existing = sum(s.key_hash in known for s in seeds)
@@ -114,7 +109,7 @@ def seed_from(data: dict[str, Any], families: Collection[str] | None = None) -> 
     try:
         example = Example(**{**{k: v for k, v in data.items() if v is not None}, **SEED_DEFAULTS})
     except ValidationError as exc:
-        raise SeedError(_field_errors(exc, 1)) from exc
+        raise SeedError(field_errors(exc, 1)) from exc
     except TypeError as exc:
         raise SeedError(str(exc)) from exc
     if problem := seed_problem(example, families):
