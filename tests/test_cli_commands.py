@@ -92,3 +92,20 @@ def test_every_command_that_opens_a_project_takes_db_after_its_name() -> None:
 
     without = [name for name, command in commands(cli) if not any(p.name == "db" for p in command.params)]
     assert without == ["prepare"], without
+
+
+def test_every_option_says_what_it_does() -> None:
+    """`--help` is the manual at the terminal: no option is listed bare."""
+    import click
+
+    def commands(group, path=()):
+        for name in group.list_commands(None):
+            command = group.get_command(None, name)
+            if isinstance(command, click.Group):
+                yield from commands(command, (*path, name))
+            else:
+                yield " ".join((*path, name)), command
+
+    bare = [f"curator {name} {param.opts[0]}" for name, command in commands(cli) for param in command.params
+            if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip()]
+    assert bare == [], bare

@@ -110,6 +110,13 @@ def test_the_teachers_other_commands_queue_nothing_without_a_key(env, tmp_path: 
         assert list(conn.iterdump()) == before
 
 
+def test_jobs_errors_says_when_no_job_failed(env) -> None:
+    api, environ = env
+    assert curator(environ, "generate", "--family", "safety", "--limit", "2").returncode == 0
+    out = curator(environ, "jobs", "--errors")
+    assert out.returncode == 0 and out.stdout.splitlines()[-1] == "no failed jobs", out.stdout
+
+
 def test_a_compatible_server_needs_no_key(env) -> None:
     api, environ = env
     environ = {k: v for k, v in environ.items() if k != "ANTHROPIC_API_KEY"}

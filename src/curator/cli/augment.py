@@ -13,7 +13,7 @@ from curator.cli.base import cli, confirmed, db_option, open_store, project, saf
 @click.option("--max-jobs", type=click.IntRange(0), default=20, show_default=True, help="Jobs to queue per thin cell at most.")
 @click.option("--dry-run", is_flag=True, help="Show what would be queued and its worst-case cost; store nothing.")
 @click.option("--yes", is_flag=True, help="Queue without asking (for scripts).")
-@click.option("--from-eval", "from_eval", is_flag=False, flag_value=-1, type=int, default=None,
+@click.option("--from-eval", "from_eval", is_flag=False, flag_value=-1, type=int, default=None, metavar="[RUN]",
               help="Plan for the cells where the student failed in eval run RUN (the latest without a number), "
                    "in proportion to its failures there, instead of the thin cells.")
 @click.option("--per-failure", type=click.IntRange(1), default=2, show_default=True, help="With --from-eval: jobs per failed eval item.")

@@ -15,7 +15,8 @@ from curator.cli.seeds import eval_group
 def judge_options(func):
     """Which judge scores the open answers: the teacher's endpoint and the judge model by default."""
     func = click.option("--judge-api", type=click.Choice(["anthropic", "openai"]), default="anthropic",
-                        show_default=True)(func)
+                        show_default=True, help="anthropic: Messages; openai: Chat Completions (needs "
+                        "--judge-endpoint).")(func)
     func = click.option("--judge-model", default=None, help="The judge model (default: [judge] model).")(func)
     func = click.option("--judge-endpoint", default=None,
                         help="The judge's API base URL (default: $ANTHROPIC_BASE_URL or Anthropic's API).")(func)
@@ -38,7 +39,8 @@ def judge_settings(endpoint: str | None, model: str | None, api: str, db: Path |
 @click.option("--api", type=click.Choice(["openai", "anthropic"]), default="openai", show_default=True,
               help="openai: Chat Completions (vLLM, llama.cpp, Ollama, TGI, SGLang); anthropic: Messages.")
 @click.option("--export", "export_version", default=None, help="The export version that trained the model.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Requests to the student at once.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Ask only the first N eval items.")
 @click.option("--resume", "resume", type=int, default=None, help="Go on with run N (what it has answered is kept).")
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), default=120.0, show_default=True, help="Seconds a request may take.")
@@ -107,7 +109,8 @@ def eval_report(run: int | None, as_json: bool, as_markdown: bool, db: Path | No
 @click.option("--endpoint", "judge_endpoint", default=None,
               help="The judge's API base URL (default: $ANTHROPIC_BASE_URL or Anthropic's API).")
 @click.option("--model", "judge_model", default=None, help="The judge model (default: [judge] model).")
-@click.option("--api", "judge_api", type=click.Choice(["anthropic", "openai"]), default="anthropic", show_default=True)
+@click.option("--api", "judge_api", type=click.Choice(["anthropic", "openai"]), default="anthropic", show_default=True,
+              help="anthropic: Messages; openai: Chat Completions (needs --endpoint).")
 @db_option
 def eval_judge(run: int | None, judge_endpoint: str | None, judge_model: str | None, judge_api: str,
                db: Path | None) -> None:

@@ -68,7 +68,7 @@ def gate_audit(gate_name: str, n: int, seed: int, db: Path | None) -> None:
 @click.argument("example_id", type=int)
 @click.argument("gate_name")
 @click.argument("verdict", type=click.Choice(["pass", "fail"]))
-@click.option("--note", default=None)
+@click.option("--note", default=None, help="Why you overrule the gate (kept with the verdict).")
 @db_option
 def gate_override(example_id: int, gate_name: str, verdict: str, note: str | None, db: Path | None) -> None:
     """Record the curator's verdict on one gate decision (counts toward the gate report)."""

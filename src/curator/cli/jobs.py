@@ -57,5 +57,7 @@ def jobs(show_errors: bool, show_id: int | None, db: Path | None) -> None:
         if overview.rows:
             click.echo("tokens; input: not from the prompt cache; cache r/w: read from / written to it")
         click.echo(f"total cost {dollars(overview.cost_usd)}")
+        if show_errors and not overview.errors:
+            click.echo("no failed jobs")
         for job in overview.errors:
             click.echo(f"job {job.id} [{job.state}, {job.attempts} attempts]: {safe_line(job.last_error or '', 300)}")

@@ -40,7 +40,8 @@ def passages_list(search: str | None, limit: int, as_json: bool, db: Path | None
 
 @passages.command("set")
 @click.argument("passage_ids", nargs=-1, type=int, required=True)
-@click.option("--quality", type=click.Choice(["high", "medium", "reject"]), default=None)
+@click.option("--quality", type=click.Choice(["high", "medium", "reject"]), default=None,
+              help="The passage's quality (reject: no generation is planned from it).")
 @click.option("--tags", default=None, help="Comma-separated tags (replaces them).")
 @click.option("--families", "family_names", default=None, help="Comma-separated task families (replaces them).")
 @db_option
@@ -65,7 +66,7 @@ def passages_set(passage_ids: tuple[int, ...], quality: str | None, tags: str | 
 
 @passages.command("queue")
 @click.argument("passage_ids", nargs=-1, type=int, required=True)
-@click.option("--family", "family_name", required=True)
+@click.option("--family", "family_name", required=True, help="The task family to generate for.")
 @db_option
 def passages_queue(passage_ids: tuple[int, ...], family_name: str, db: Path | None) -> None:
     """Queue one generation job of a family for each passage (then `curator generate` runs them)."""

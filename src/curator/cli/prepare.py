@@ -15,7 +15,8 @@ from curator.config import Window
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for passages/*.parquet and manifest.json (new or empty; the same run resumes).")
-@click.option("--executor", type=click.Choice(["local", "slurm", "ray"]), default="local", show_default=True)
+@click.option("--executor", type=click.Choice(["local", "slurm", "ray"]), default="local", show_default=True,
+              help="Where the tasks run: this machine, a Slurm cluster (--partition, --time) or Ray.")
 @click.option("--tasks", type=click.IntRange(1), default=1, show_default=True, help="Tasks the corpus is split into.")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Tasks run at once (default: all).")
 @click.option("--partition", default=None, help="Slurm partition.")
