@@ -13,7 +13,7 @@ from curator.models import Example, Message
 from curator.services.gating.runner import update_status
 from curator.store import Store
 from curator.tui.app import CuratorApp
-from tui_fixtures import ROOT, build_db, settle
+from tui_fixtures import ROOT, build_db, settle, settle_until
 
 
 @pytest.fixture
@@ -84,3 +84,38 @@ async def test_under_a_dialog_the_key_line_offers_the_dialogs_keys(db: Path) -> 
         await pilot.press("escape")
         await settle(pilot)
         assert "a Accept" in str(triage_keys.render())
+
+
+async def test_a_key_that_cannot_act_says_why_until_the_next_card(db: Path) -> None:
+    """A key with nothing to act on is never silent over SSH; its word passes once another card is drawn,
+    and the last decision's line (with its undo) shows again."""
+    app = app_for(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("x")  # a decision: its line stays
+        await pilot.press("left", "left")
+        await pilot.pause()
+        assert text(app, "#tally").startswith("this is the first candidate of the queue")
+        await pilot.press("right")
+        await pilot.pause()
+        assert text(app, "#tally").startswith("rejected #") and "first candidate" not in text(app, "#tally")
+        await pilot.press("e")
+        await settle_until(pilot, lambda: app.screen is not screen)
+        await pilot.press("escape")
+        await settle_until(pilot, lambda: app.screen is screen)
+        assert text(app, "#tally").startswith("edit cancelled: nothing saved")
+        screen.position = len(screen.ids)  # past the last card
+        screen.show_current()
+        for key in ("a", "e", "n", "X", "g"):
+            screen.notice = ""
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is screen, f"{key} opened nothing"
+            assert text(app, "#tally").startswith("no candidate here: the end of this queue (← goes back)"), key
+        screen.ids, screen.position = [], 0
+        screen.show_current()
+        await pilot.press("a")
+        await pilot.pause()
+        assert "this queue is empty (w changes it, c clears the filters)" in text(app, "#tally")
+        assert toasts(app) == 0

@@ -130,8 +130,8 @@ async def test_a_bulk_cut_short_is_named_and_r_resumes_it(db: Path) -> None:
         await settle(pilot)
         bar = text(app, "#filterbar")
         assert bar.startswith(f"⚠ bulk #{cut.id} flag stopped at 500 of {cut.planned:,}: R resumes it")
-        said, say = [], app.screen.say
-        app.screen.say = lambda line: (said.append(line), say(line))
+        said, tell = [], app.screen.tell
+        app.screen.tell = lambda line: (said.append(line), tell(line))
         app.screen.action_resume_bulk()  # R…
         app.screen.action_resume_bulk()  # …and R again while it resumes: one bulk at a time
         await settle_until(pilot, lambda: app.screen.bulk_running is None and not app.screen.unfinished)

@@ -175,6 +175,7 @@ class TriageScreen(TriageAtScale, Screen):
         self.session = triage.Session()  # decisions since the screen (the app) opened
         self.done: set[int] = set()  # ids of this queue accepted or rejected since it was loaded
         self.last_line = ""  # the last decision, with how to undo it
+        self.notice = ""  # a passing word (a key that could not act): shown until the next card is drawn
         self.confirming: int | None = None  # the id an `a` warned about: `a` again accepts it
         self.warning = ""
         settings = getattr(self.app, "settings", None)
@@ -254,7 +255,7 @@ class TriageScreen(TriageAtScale, Screen):
         self.app.show_error(visible(f"could not load the queue: {message.error}"))
 
     def show_current(self) -> None:
-        self.card, self.problem = None, None
+        self.card, self.problem, self.notice = None, None, ""
         self.confirming, self.warning = None, ""
         if 0 <= self.position < len(self.ids):
             try:
@@ -361,9 +362,27 @@ class TriageScreen(TriageAtScale, Screen):
         return "\n".join(text for text, _ in out)
 
     def say(self, text: str) -> None:
-        """A message on the tally line, not a toast (at 80x24 a toast covers the gate lines)."""
-        self.last_line = text
+        """A message on the tally line, not a toast (at 80x24 a toast covers the gate lines), kept there until
+        the next decision's (as the last decision's is)."""
+        self.last_line, self.notice = text, ""
         self.draw_tally()
+
+    def tell(self, text: str) -> None:
+        """A passing word on the tally line (why a key did nothing, say): gone once another card is drawn,
+        when the last decision's line shows again."""
+        self.notice = text
+        self.draw_tally()
+
+    def no_card(self) -> bool:
+        """True, with a word on the tally line, when no candidate is shown for a key to act on."""
+        if self.card is not None:
+            return False
+        if self.problem:
+            self.tell("this row cannot be shown: the keys that act on a candidate wait for the next (→)")
+        else:
+            self.tell("no candidate here: " + ("this queue is empty (w changes it, c clears the filters)"
+                                               if not self.ids else "the end of this queue (← goes back)"))
+        return True
 
     def draw_tally(self) -> None:
         """The warning awaiting a confirmation, else the last decision and the session's pace."""
@@ -380,8 +399,8 @@ class TriageScreen(TriageAtScale, Screen):
         pace = f"{session.count} decided since opening"
         if session.median_seconds is not None:
             pace += f" · median {session.median_seconds:.1f} s"
-        self._set("#tally", fit(f"{self.last_line} · {pace}" if self.last_line else pace, self._width("#tally"),
-                                self.app.bidi_mode))
+        line = self.notice or (f"{self.last_line} · {pace}" if self.last_line else pace)  # (a notice: the whole line)
+        self._set("#tally", fit(line, self._width("#tally"), self.app.bidi_mode))
 
     def status_line(self) -> str:
         mode = self.app.bidi_mode
@@ -400,7 +419,7 @@ class TriageScreen(TriageAtScale, Screen):
         """Accept; when a gate fails the candidate or export would drop it, warn first and accept on a
         second `a` (another decision or a move to another card cancels)."""
         card = self.card
-        if card is None:
+        if self.no_card():
             return
         if self.confirming != card.example.id:
             warnings = card.accept_warnings()
@@ -415,7 +434,7 @@ class TriageScreen(TriageAtScale, Screen):
 
     def action_decide(self, action: str, note: str | None = None, reason: str | None = None) -> None:
         card = self.card
-        if card is None:
+        if self.no_card():
             return
         example_id = card.example.id
         seconds = round(time.monotonic() - self.shown_at, 2)
@@ -439,10 +458,10 @@ class TriageScreen(TriageAtScale, Screen):
         if index < len(self.reasons):
             self.action_decide("reject", reason=self.reasons[index])
         else:
-            self.say(f"no reason on key {index + 1}: [triage] reasons has {len(self.reasons)}")
+            self.tell(f"no reason on key {index + 1}: [triage] reasons has {len(self.reasons)}")
 
     def action_reject_with_reason(self) -> None:
-        if self.card is None:
+        if self.no_card():
             return
         from curator.tui.screens.prompt import PromptScreen
 
@@ -466,7 +485,7 @@ class TriageScreen(TriageAtScale, Screen):
     def action_details(self) -> None:
         """Every gate's full evidence and the card's whole history, inert and scrollable."""
         card = self.card
-        if card is None:
+        if self.no_card():
             return
         from curator.tui.screens.evidence import EvidenceScreen
 
@@ -484,7 +503,7 @@ class TriageScreen(TriageAtScale, Screen):
 
     def action_toggle_blind(self) -> None:
         self.blind = not self.blind
-        self.say("blind mode: verdicts and judge scores hidden until you decide" if self.blind
+        self.tell("blind mode: verdicts and judge scores hidden until you decide" if self.blind
                     else "blind mode off")
         self.draw()
 
@@ -492,7 +511,7 @@ class TriageScreen(TriageAtScale, Screen):
         if not self.ids:
             return
         if self.position + step < 0:  # (a key that seems to do nothing reads as a frozen app over SSH)
-            self.say("this is the first candidate of the queue")
+            self.tell("this is the first candidate of the queue")
             return
         self.position = max(0, min(len(self.ids), self.position + step))  # len(ids): past the end
         self.show_current()
@@ -507,7 +526,7 @@ class TriageScreen(TriageAtScale, Screen):
         if not ok:
             return
         if undone is None:
-            self.say("nothing to undo")
+            self.tell("nothing to undo")
             return
         self.app.post_message(DecisionMade(undone.example_id, "undo"))
         self.session.forget(undone.id)
@@ -521,7 +540,7 @@ class TriageScreen(TriageAtScale, Screen):
         self.show_current()
 
     def action_edit(self) -> None:
-        if self.card is None:
+        if self.no_card():
             return
         from curator.tui.screens.edit import EditScreen
 
@@ -530,11 +549,13 @@ class TriageScreen(TriageAtScale, Screen):
                 self.ids[self.position] = revision_id
                 self.show_current()
                 self.say(f"saved revision #{revision_id}; its cheap gates have run")
+            else:
+                self.tell("edit cancelled: nothing saved")
 
         self.app.push_screen(EditScreen(self.card.example), saved)
 
     def action_note(self) -> None:
-        if self.card is None:
+        if self.no_card():
             return
         from curator.tui.screens.prompt import PromptScreen
 
@@ -592,7 +613,7 @@ class TriageScreen(TriageAtScale, Screen):
         turn = self.query_one("#turns", ConversationView).selected_message()
         if turn is not None:
             self.app.copy_to_clipboard(copyable(turn.content))
-            self.say("copied the logical text of the selected turn (control characters as escapes)")
+            self.tell("copied the turn's logical text (control characters as escapes)")
 
 
 

@@ -114,8 +114,7 @@ class TriageAtScale:
     def action_cycle_order(self) -> None:
         self.order = ORDER_CYCLE[(ORDER_CYCLE.index(self.order) + 1) % len(ORDER_CYCLE)]
         if self.order != "review" and not self.blind and not self.predictor_line:
-            self.say("no estimates yet: the predictor learns after 50 decisions (both kinds); "
-                        "until then this order is the review order")
+            self.say("no estimates yet (50 decisions, 5 of each kind, first): the review order until then")
         self.load_queue(keep_position=self.card.example.id if self.card else None)
 
     # -- bulk decisions ---------------------------------------------------------------------------
@@ -124,10 +123,10 @@ class TriageAtScale:
         """Accept, reject (with a reason) or flag every candidate shown, after a confirmation that names
         the count and what it skips."""
         if self.bulk_running:
-            self.say("a bulk is running: wait for it")
+            self.tell("a bulk is running: wait for it")
             return
         if not self.ids:
-            self.say("nothing shown to decide")
+            self.tell("nothing shown to decide")
             return
         from curator.tui.screens.prompt import ChooseScreen, PromptScreen
 
@@ -172,7 +171,7 @@ class TriageAtScale:
         plan = message.plan
         if not plan.ids:
             skips = "; ".join(f"{n:,} {why}" for why, n in plan.skipped.items())
-            self.say(f"nothing to {plan.action}" + (f": {skips}" if skips else ""))
+            self.tell(f"nothing to {plan.action}" + (f": {skips}" if skips else ""))
             return
         from curator.tui.screens.prompt import ConfirmScreen
 
@@ -229,10 +228,10 @@ class TriageAtScale:
 
     def action_resume_bulk(self) -> None:
         if self.bulk_running:  # (a second resume would cancel the running one's worker: one at a time)
-            self.say("a bulk is running: wait for it")
+            self.tell("a bulk is running: wait for it")
             return
         if not self.unfinished:
-            self.say("no bulk was cut short")
+            self.tell("no bulk was cut short")
             return
         b = self.unfinished[0]
         self.bulk_running = f"bulk #{b.id}: resuming"
