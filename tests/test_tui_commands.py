@@ -61,14 +61,30 @@ async def test_import_a_corpus_and_estimate_from_the_palette(db: Path, tmp_path:
         assert all(f"#{i.id} {i.uid} " in app.last_result for i in items)  # the uid a harness's scores name
 
 
-async def test_a_bad_answer_is_shown_and_the_app_goes_on(db: Path) -> None:
+async def asked_again(pilot) -> tuple[str, str]:
+    """(what the prompt holds, why) once a palette command's answer was refused and the prompt is back."""
+    await settle_until(pilot, lambda: pilot.app.screen.__class__.__name__ == "PromptScreen")
+    return pilot.app.screen.query_one("#answer").value, str(pilot.app.screen.query_one("#error").render())
+
+
+async def test_a_bad_answer_is_asked_again_with_why_and_the_app_goes_on(db: Path) -> None:
     app = CuratorApp(db, Settings(prompts_dir=ROOT / "prompts", bidi="app"), start="dashboard")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await palette(pilot, "Estimate generation cost", "no_such_family 3")
-        assert app.is_running and "a family is needed" in app.errors[-1]
-        await palette(pilot, "Import seeds", "/no/such/file.jsonl")
-        assert app.is_running
+        typed, why = await asked_again(pilot)
+        assert typed == "no_such_family 3", "what was typed is kept, to be corrected"
+        assert why.startswith("a family is needed (known: ") and "Error" not in why
+        pilot.app.screen.query_one("#answer").value = "passage_qa 3"
+        await pilot.press("enter")
+        await settle_until(pilot, lambda: app.last_result is not None)
+        assert "dry run" in app.last_result and not app.errors
+        await palette(pilot, "Override a gate verdict", "abc content maybe")
+        assert (await asked_again(pilot)) == ("abc content maybe", "type: candidate-id gate pass|fail [note]")
+        await pilot.press("escape")
+        await palette(pilot, "Import seeds", "/no/such/file.jsonl")  # (the service's word on it: shown)
+        await settle_until(pilot, lambda: "seeds added" in (app.last_result or ""))
+        assert app.is_running and "/no/such/file.jsonl: cannot read" in app.last_result
 
 
 async def test_embed_from_the_palette_and_the_report_shows_the_calibration(db: Path) -> None:

@@ -15,7 +15,7 @@ from curator.tui.app import CuratorApp
 from fake_chat_api import FakeChatAPI
 from test_snapshots_screens import fixed_folder, ready
 from tui_fixtures import FAMILIES, ROOT, build_db, settle, settle_until
-from test_tui_commands import palette
+from test_tui_commands import asked_again, palette
 from curator.tui.commands import COMMANDS
 
 SETTINGS = dict(prompts_dir=ROOT / "prompts", bidi="app")
@@ -75,7 +75,8 @@ async def test_an_unreachable_student_is_a_message_and_the_app_goes_on(tmp_path:
         assert "127.0.0.1:9/v1: cannot connect" in app.errors[-1]
         assert app.is_running
         await palette(pilot, "Run the private eval set", "http://127.0.0.1:9/v1 student --api gemini")
-        await settle_until(pilot, lambda: "--api is openai or anthropic, not 'gemini'" in app.errors[-1])
+        assert (await asked_again(pilot))[1] == "--api is openai or anthropic, not 'gemini'"
+        await pilot.press("escape")
         from fake_messages_api import FakeMessagesAPI
 
         with FakeMessagesAPI(responder=lambda body, n: {"note": "پاسخ"}) as api:  # a student behind Messages
@@ -170,11 +171,12 @@ async def test_the_palettes_eval_options_are_checked_before_the_student_is_asked
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await palette(pilot, "Run the private eval set", f"{api.url} student --limit many")
-            await settle_until(pilot, lambda: bool(app.errors))
-            assert "--limit takes a whole number from 1, not 'many'" in app.errors[-1]
+            assert (await asked_again(pilot)) == (f"{api.url} student --limit many",
+                                                  "--limit takes a whole number from 1, not 'many'")
+            await pilot.press("escape")
             await palette(pilot, "Run the private eval set", f"{api.url} student --judge --judge-api openai")
-            await settle_until(pilot, lambda: len(app.errors) == 2)
-            assert "--judge-api openai needs --judge-endpoint" in app.errors[-1]
+            assert (await asked_again(pilot))[1] == "--judge-api openai needs --judge-endpoint"
+            await pilot.press("escape")
             assert app.is_running
         assert api.requests == [], "nothing was asked of the student"
 

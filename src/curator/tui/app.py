@@ -306,8 +306,9 @@ class CuratorApp(ShowsWorkerFailures):
         await self.switch_mode(name)
         await self._screens[name].run_action(action)
 
-    def ask_service_command(self, command) -> None:
-        """Ask for a palette command's arguments (if it has any), then run it."""
+    def ask_service_command(self, command, typed: str | None = None, problem: str = "") -> None:
+        """Ask for a palette command's arguments (if it has any), then run it; `typed` and `problem`: what
+        was typed before and why it could not be taken (asked again, to be corrected)."""
         if not command.prompt:
             self.run_service_command(command, [])
             return
@@ -317,17 +318,23 @@ class CuratorApp(ShowsWorkerFailures):
             if text is not None:
                 self.run_service_command(command, text.split())
 
-        self.push_screen(PromptScreen(command.prompt, command.default), done)
+        self.push_screen(PromptScreen(command.prompt, command.default if typed is None else typed,
+                                      problem=problem), done)
 
     @work(thread=True, group="service-command")
     def run_service_command(self, command, words: list[str]) -> None:
         """Run a palette command's service on this worker's own connection and show its summary. While
         it runs, the palette offers to stop it (a command that reports progress stops between items)."""
+        from curator.tui.commands import ArgumentsError
+
         self.call_from_thread(self.notify, f"{command.title}…", markup=False)
         self.command_stop = threading.Event()
         try:
             with self.project.writer() as store:
                 summary = command.run(self, store, words)
+        except ArgumentsError as exc:  # (what was typed: asked again, kept, with why)
+            self.call_from_thread(self.ask_service_command, command, " ".join(words), str(exc))
+            return
         finally:
             self.command_stop = None
         self.call_from_thread(self.show_result, command.title, summary)

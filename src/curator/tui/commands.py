@@ -15,6 +15,10 @@ from curator.commands import PALETTE, UseCase, palette_help
 from curator.store import Store
 
 
+class ArgumentsError(ValueError):
+    """What was typed for a palette command cannot be taken: the app asks again, with the text and why."""
+
+
 @dataclass(frozen=True)
 class ServiceCommand:
     """A palette command: a use case of `curator.commands.PALETTE` and the function that runs it."""
@@ -41,14 +45,14 @@ class ServiceCommand:
 
 def _family(app: Any, words: list[str]) -> Any:
     if not words or words[0] not in app.families:
-        raise ValueError(f"a family is needed (known: {', '.join(sorted(app.families))})")
+        raise ArgumentsError(f"a family is needed (known: {', '.join(sorted(app.families))})")
     return app.families[words[0]]
 
 
 def _number(words: list[str], index: int, default: int) -> int:
     if len(words) > index:
         if not words[index].isdigit():
-            raise ValueError(f"{words[index]!r} is not a number")
+            raise ArgumentsError(f"{words[index]!r} is not a number")
         return int(words[index])
     return default
 
@@ -59,10 +63,10 @@ def _option(words: list[str], name: str, default: str, choices: tuple[str, ...] 
         return default, words
     at = words.index(name)
     if at + 1 >= len(words):
-        raise ValueError(f"{name} needs a value" + (f" ({' or '.join(choices)})" if choices else ""))
+        raise ArgumentsError(f"{name} needs a value" + (f" ({' or '.join(choices)})" if choices else ""))
     value = words[at + 1]
     if choices and value not in choices:
-        raise ValueError(f"{name} is {' or '.join(choices)}, not {value!r}")
+        raise ArgumentsError(f"{name} is {' or '.join(choices)}, not {value!r}")
     return value, words[:at] + words[at + 2:]
 
 
@@ -75,13 +79,13 @@ def _count_option(words: list[str], name: str) -> tuple[int | None, list[str]]:
     """The whole number of `name N` among the words typed (else None), and the words without it."""
     value, words = _option(words, name, "")
     if value and (not value.isdigit() or int(value) < 1):
-        raise ValueError(f"{name} takes a whole number from 1, not {value!r}")
+        raise ArgumentsError(f"{name} takes a whole number from 1, not {value!r}")
     return (int(value) if value else None), words
 
 
 def _path(words: list[str]) -> Path:
     if not words:
-        raise ValueError("a path is needed")
+        raise ArgumentsError("a path is needed")
     return Path(" ".join(words)).expanduser()
 
 
@@ -169,7 +173,7 @@ def _override(app: Any, store: Store, words: list[str]) -> str:
     from curator.services.audit import record
 
     if len(words) < 3 or not words[0].isdigit() or words[2] not in ("pass", "fail"):
-        raise ValueError("type: candidate-id gate pass|fail")
+        raise ArgumentsError("type: candidate-id gate pass|fail [note]")
     was = record(store, int(words[0]), words[1], words[2], " ".join(words[3:]) or None)
     return f"#{words[0]} {words[1]}: the gate said {was}, you say {words[2]}"
 
@@ -178,7 +182,7 @@ def _keeper(app: Any, store: Store, words: list[str]) -> str:
     from curator.services.keeper import make_keeper
 
     if len(words) != 1 or not words[0].isdigit():
-        raise ValueError("type: candidate-id")
+        raise ArgumentsError("type: candidate-id")
     return "\n".join(make_keeper(store, int(words[0])).lines())
 
 
@@ -190,7 +194,10 @@ def _judging(app: Any, words: list[str], prefix: str) -> tuple[Any, list[str]]:
     endpoint, words = _option(words, f"{prefix}endpoint", "")
     model, words = _option(words, f"{prefix}model", "")
     api, words = _option(words, f"{prefix}api", "anthropic", ("anthropic", "openai"))
-    return judge_settings(endpoint or None, model or None, api, app.settings.judge.model), words
+    try:
+        return judge_settings(endpoint or None, model or None, api, app.settings.judge.model), words
+    except ValueError as exc:
+        raise ArgumentsError(str(exc)) from None
 
 
 def _eval_run(app: Any, store: Store, words: list[str]) -> str:
@@ -205,7 +212,7 @@ def _eval_run(app: Any, store: Store, words: list[str]) -> str:
     judging, rest = _judging(app, words, "--judge-")
     judge = judge or len(rest) < len(words)  # (naming a judge's option asks for the judge, as the command)
     if len(rest) < 2:
-        raise ValueError("type: endpoint-URL model [export-version] [--api anthropic] [--limit N] [--resume RUN] "
+        raise ArgumentsError("type: endpoint-URL model [export-version] [--api anthropic] [--limit N] [--resume RUN] "
                          "[--judge]")
 
     def progress(done: int, total: int) -> None:

@@ -20,7 +20,8 @@ from curator.tui.widgets.inert import InertInput, plain
 
 class PromptScreen(ModalScreen[str | None]):
     """A one-line question. `check(text)`: why the answer cannot be taken, or None; an answer it refuses is
-    kept in the field with the reason under it, to be corrected (never thrown away)."""
+    kept in the field with the reason under it, to be corrected (never thrown away). `problem`: the reason
+    an answer given before (the `value` asked again) was refused."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
     DEFAULT_CSS = """
@@ -30,11 +31,13 @@ class PromptScreen(ModalScreen[str | None]):
     PromptScreen #error { color: $error; padding: 0 1; height: auto; }
     """
 
-    def __init__(self, question: str, value: str = "", check: Callable[[str], str | None] | None = None) -> None:
+    def __init__(self, question: str, value: str = "", check: Callable[[str], str | None] | None = None,
+                 problem: str = "") -> None:
         super().__init__()
         self.question = question
         self.value = value
         self.check = check
+        self.problem = problem  # why the answer given before (`value`) could not be taken, shown at once
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -42,7 +45,7 @@ class PromptScreen(ModalScreen[str | None]):
             # (the cursor after the value, nothing selected: a key typed adds to it, as to a tag list or a filter)
             yield InertInput(value=self.value, id="answer", select_on_focus=False)
             yield Static("", id="preview", markup=False)
-            yield Static("", id="error", markup=False)
+            yield Static(plain(self.problem), id="error", markup=False)
 
     def on_mount(self) -> None:
         field = self.query_one(Input)
