@@ -51,10 +51,15 @@ async def test_every_passage_of_200k_is_listed_read_a_screen_at_a_time(big_db: P
         assert screen.query_one("#passage-text", RtlText).text == last.text, "the side panel shows it"
         assert screen.current().id == N
 
-        await pilot.press("3")  # a key on the 200,000th row writes it and redraws it
+        was = last.quality
+        await pilot.press("3")  # a key on the 200,000th row writes it, redraws it and says what it did
         await pilot.pause()
         assert app.store.passage(N).quality == "reject"
         assert "reject" in on_screen(table)[-1]
+        assert info().startswith(f"#{N} quality {was} → reject · 200,000 passages")
+        await pilot.press("3")
+        await pilot.pause()
+        assert info().startswith(f"#{N} unchanged · ")
 
         await pilot.press("home")
         await pilot.pause()

@@ -75,6 +75,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         self.marked: set[int] = set()
         self.ids: Sequence[int] = array("q")  # the listed passages' ids, in order (not the passages)
         self.last_family: str | None = None  # the family `g` queued last: the chooser starts on it
+        self.last_change = ""  # what the last key that changes a passage did, on the info line
         self.wide: bool | None = None  # the columns shown: with tags and families, or not
         self._reader = None  # the UI thread's read-only connection, for the rows in view
         self._read_failed = False  # the last read of rows failed (said once)
@@ -154,10 +155,15 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
             return {}
 
     def show_info(self) -> None:
-        self.query_one("#info", Static).update(
-            f"{counted(len(self.ids), 'passage', grouped=True)}"
-            f"{' matching «' + fit(self.search, 30, self.app.bidi_mode) + '»' if self.search else ''}"
-            f" · {len(self.marked)} marked (space marks, g queues generation for them)")
+        """The last change made here (first: a key that changes a passage says what it did), the passages
+        listed and the marked ones."""
+        changed = f"{self.last_change} · " if self.last_change else ""
+        listed = counted(len(self.ids), 'passage', grouped=True)
+        if self.search:  # (how to list them all again, before the keys of the marks)
+            listed += f" matching «{fit(self.search, 30, self.app.bidi_mode)}» (/ empty: all)"
+        self.query_one("#info", Static).update(fit(
+            f"{changed}{listed} · {len(self.marked)} marked (space marks, g queues jobs for them)",
+            max(20, self.size.width - 2), self.app.bidi_mode))
 
     def row_cells(self, passage_id: int, p: Passage | None, widths: Sequence[int]) -> tuple[str, ...]:
         """A row's cells, each fitted to its width (inert, cut, reordered)."""
@@ -198,6 +204,13 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
         updated = update_passage(self.app.store, p.id, known_families=self.app.families, **fields)
         self.table.put(p.id, updated)
         self.show_selected()
+        if updated.quality != p.quality:
+            self.last_change = f"#{p.id} quality {p.quality} → {updated.quality}"
+        elif updated.tags != p.tags or updated.families != p.families:
+            self.last_change = f"#{p.id} {'tags' if updated.tags != p.tags else 'families'} saved"
+        else:
+            self.last_change = f"#{p.id} unchanged"
+        self.show_info()
 
     def action_search(self) -> None:
         def done(text: str | None) -> None:
