@@ -400,3 +400,7 @@ async def test_jobs_screen_runs_and_pauses_the_gates(db: Path, monkeypatch) -> N
         await settle(pilot)
         await pilot.pause()
         assert app.store.count("examples", "state = 'new' AND kind = 'candidate'") == 0
+        progress = app.screen.query_one("#progress")  # the whole summary, each part on its lines
+        said = str(progress.render())
+        assert "checked" in said and "lexical set-level gates:" in said and "meaning:" in said
+        assert progress.region.height >= len(said.splitlines()) >= 3, "no line of it is cut off (it had two)"

@@ -141,7 +141,7 @@ class JobsScreen(ShowsWorkerErrors, Screen):
         Binding("enter", "show_raw", "Raw response", id="jobs.raw", show=False),
     ]
     DEFAULT_CSS = """
-    JobsScreen #progress { height: 2; background: $boost; padding: 0 1; }
+    JobsScreen #progress { height: auto; min-height: 2; max-height: 6; background: $boost; padding: 0 1; }
     JobsScreen #summary { height: 1fr; }
     JobsScreen #errors { height: 1fr; }
     """
