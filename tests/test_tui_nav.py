@@ -147,7 +147,7 @@ async def test_help_lists_this_screens_keys_first_and_scrolls(db: Path) -> None:
         assert isinstance(app.screen, HelpScreen)
         text = re.sub(" +", " ", str(app.screen.query_one("#help-keys").render()))  # columns as one space
         order = ["Triage keys", "A Accept", "X Reject with a reason", "→/l Next", "F Family", "[ Previous turn",
-                 "] Next turn", "Everywhere", "d Dashboard", "? Keys", "Textual's own", "palette"]
+                 "] Next turn", "Everywhere", "d Dashboard", "? Keys", "Textual's own", "Palette"]
         positions = [text.index(item) for item in order]
         assert positions == sorted(positions), text
         assert "a Accept" not in text

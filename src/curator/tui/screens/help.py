@@ -27,7 +27,9 @@ def help_text(title: str, keys: ScreenKeys) -> Text:
         text.append(name + "\n", style="bold underline")
         for key in group:
             text.append(key.label + " " * (width - cell_len(key.label) + 2), style="bold")
-            text.append(key.description + "\n")
+            # (Textual's own in sentence case, as ours: "Page left", "Palette", not "Page Left", "palette")
+            said = key.description if group is not keys.textual else key.description[:1].upper() + key.description[1:].lower()
+            text.append(said + "\n")
     return text
 
 
