@@ -195,9 +195,21 @@ async def test_a_new_seed_starts_empty_and_is_not_saved_untouched(db: Path) -> N
         await pilot.press("ctrl+s")
         await pilot.pause()
         error = app.screen.query_one("#error")
-        assert "not saved: messages.0: empty user turn" in str(error.render())
+        assert "not saved: user turn 1: empty user turn" in str(error.render()), "the form's name, not messages.0"
         assert error.region.bottom <= 24 and error.region.height, "scrolled into sight, below the turns at 80x24"
         assert app.store.count("examples", "kind = 'seed'") == before
+        keys = lambda: str(app.screen.query_one("KeyLine").render())  # noqa: E731
+        assert "Edit as JSON" in keys() and "Add turns" in keys()
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        assert app.screen.query_one("#json") and not app.screen.query("TurnEditor")
+        assert "Edit as JSON" not in keys() and "Add turns" not in keys(), "as JSON: no form to go back to"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert not app.screen.query("TurnEditor"), "no turn is added where it would not be saved"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "messages.0" in str(app.screen.query_one("#error").render()), "as JSON, the JSON's path"
 
 
 async def test_typing_in_a_prefilled_dialog_adds_to_what_it_holds(db: Path) -> None:

@@ -4,6 +4,7 @@ seeds that collide with a private eval item. Reads run in a worker; writes go th
 from __future__ import annotations
 
 import json
+import re
 
 from textual import work
 from textual.app import ComposeResult
@@ -185,6 +186,14 @@ class SeedsScreen(ShowsWorkerErrors, Screen):
                              chosen)
 
 
+def _turn_name(messages: list, index: int) -> str:
+    """The form's name for message `index`: its role and its place among that role's turns ("user turn 2")."""
+    if not 0 <= index < len(messages):
+        return f"turn {index + 1}"
+    role = messages[index].get("role", "")
+    return f"{role} turn {sum(1 for m in messages[:index + 1] if m.get('role') == role)}"
+
+
 class SeedEditScreen(ShowsFormError, ModalScreen[bool]):
     """Write or edit a seed: family, role, task type, optional system prompt and turns, each with a
     live RTL preview. ctrl+n adds a user/assistant pair; ctrl+j edits the whole example as JSON
@@ -246,6 +255,11 @@ class SeedEditScreen(ShowsFormError, ModalScreen[bool]):
         return {**kept, "family": self.query_one("#family", Select).value, "role": self.query_one("#role", Select).value,
                 "task_type": self.query_one("#task", InertInput).value or None, "messages": messages}
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Once the seed is JSON (tool calls the form cannot show may be typed there), there is no form to
+        go back to nor turns to add: those keys are not offered."""
+        return not (self.json_mode and action in ("json", "add_pair"))
+
     def action_json(self) -> None:
         if self.json_mode:
             return
@@ -256,6 +270,7 @@ class SeedEditScreen(ShowsFormError, ModalScreen[bool]):
             editor.remove()
         scroll.mount(InertTextArea(json.dumps(data, ensure_ascii=False, indent=1), id="json"),
                      before=self.query_one("#error"))
+        self.refresh_bindings()
 
     def action_save(self) -> None:
         """A new seed, or a new version of the edited one (the old version is kept, superseded). A role
@@ -281,7 +296,11 @@ class SeedEditScreen(ShowsFormError, ModalScreen[bool]):
             else:
                 edit_seed(self.app.store, self.seed.id, data, self.app.families)
         except EXPECTED_ERRORS as exc:
-            self.show_error(plain(describe(exc, "not saved")))
+            said = describe(exc, "not saved")
+            if not self.json_mode:  # (the form's turns as it labels them, not by the JSON's path messages.N)
+                said = re.sub(r"\bmessages\.(\d+)", lambda m: _turn_name(data.get("messages") or [], int(m.group(1))),
+                              said)
+            self.show_error(plain(said))
             return
         self.dismiss(True)
 
