@@ -124,3 +124,21 @@ def test_seeds_role_asks_before_a_seed_crosses_the_private_eval_set(tmp_path: Pa
     assert plain.returncode == 0 and "seed #1 is now polish" in plain.stdout
     missing = run("seeds", "role", "9", "polish", "--db", str(db))
     assert missing.returncode == 1 and "seed #9" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_summaries_and_listings_fit_80_columns(tmp_path: Path) -> None:
+    """Over SSH at 80 columns a wrapped line is lost: the summaries wrap themselves, a listing's line has no
+    trailing blanks."""
+    from tui_fixtures import build_db
+
+    db = build_db(tmp_path / "fit.db")
+    env = {"COLUMNS": "80", "CURATOR_DB": str(db)}
+    outputs = {name: run(*args, env=env, cwd=tmp_path) for name, args in {
+        "demo": ("demo", "--no-app", "--db", "sample.db"), "augment": ("augment", "--dry-run"),  # (a path never breaks)
+        "gate report": ("gate", "report"), "candidates": ("candidates", "list")}.items()}
+    for name, out in outputs.items():
+        assert out.returncode == 0, (name, out.stderr)
+        lines = out.stdout.splitlines()
+        assert lines and max(map(len, lines)) <= 80, (name, max(lines, key=len))
+        assert not any(line != line.rstrip() for line in lines), name
+    assert outputs["demo"].stdout.splitlines()[-1].startswith("  "), "a wrapped summary goes on indented"

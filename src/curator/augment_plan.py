@@ -39,7 +39,7 @@ def plan_augmentation(store: Store, families: dict[str, Any], settings: Settings
     for cell in cmap.thin(counts):
         fam = families.get(cell.family)
         if fam is None:
-            lines.append(AugmentLine(cell, 0, 0, "hand-written: add seeds with this role" if cell.family == "polish"
+            lines.append(AugmentLine(cell, 0, 0, "add polish seeds" if cell.family == "polish"
                                      else "no such family file"))
             continue
         if cell.dimension not in TARGETABLE and cell.dimension != "family":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, confirmed, db_option, open_store, project, safe_line
+from curator.cli.base import cli, confirmed, db_option, open_store, project, safe_line, wrapped
 
 
 @cli.command()
@@ -37,11 +37,11 @@ def augment(max_jobs: int, dry_run: bool, yes: bool, from_eval: int | None, per_
             click.echo(f"{safe_line(c.family, 16):<16} {c.dimension:<11} {safe_line(c.value, 22):<22} "
                        f"{c.count:>5}/{c.target:<5} {what}")
         if dry_run:
-            click.echo(service.AugmentReport(planned, 0, dry_run=True).summary())
+            click.echo(wrapped(service.AugmentReport(planned, 0, dry_run=True).summary()))
             return
         if not planned.jobs:
-            click.echo("nothing to queue: " + planned.summary())
+            click.echo(wrapped("nothing to queue: " + planned.summary()))
             return
         if not yes:
             confirmed(f"queue {planned.summary()}?", "nothing queued")
-        click.echo(service.queue(store, planned).summary())
+        click.echo(wrapped(service.queue(store, planned).summary()))

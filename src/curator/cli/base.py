@@ -94,6 +94,17 @@ def safe_line(text: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def wrapped(text: str) -> str:
+    """A summary of ours (not untrusted text) wrapped at the terminal's width (80 without a terminal), each
+    line of it on its own; a wrapped line goes on indented."""
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    return "\n".join("\n".join(textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False,
+                                             break_long_words=False)) or line for line in text.splitlines())
+
+
 def confirmed(question: str, refused: str) -> None:
     """Ask `question` on the terminal (no is the default). ClickException(`refused`, exit 1) when the
     answer is no, or when there is no terminal to ask: a script says --yes."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, db_option, families as project_families, json_line, open_store, safe_line
+from curator.cli.base import cli, db_option, families as project_families, json_line, open_store, room_left, safe_line
 
 
 @cli.group()
@@ -64,7 +64,9 @@ def candidates_list(as_json: bool, state: str | None, family: str | None, where:
             failing = ",".join(f"{g}:{v['reason']}" for g, v in row["verdicts"].items() if v["verdict"] != "pass")
             last = next((d["action"] for d in reversed(row["decisions"]) if not d["undone"]
                          and d["action"] != "undo"), "-")
-            click.echo(f"#{row['id']} {row['kind']:<9} {row['family']:<16} {row['state']:<8} "
-                       f"{row['gate_status'] or '-':<4} last:{last:<6} {failing}")
+            head = (f"#{row['id']} {row['kind']:<9} {row['family']:<16} {row['state']:<8} "
+                    f"{row['gate_status'] or '-':<4} last:{last:<6} ")
+            # (the failing gates cut to the terminal's line: --json has them whole)
+            click.echo((head + safe_line(failing, room_left(len(head)))).rstrip())
     if not listed:  # (on stderr: what a script reads stays one line per candidate)
         click.echo("no candidate matches", err=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, open_app, project
+from curator.cli.base import cli, open_app, project, wrapped
 from curator.config import SAMPLE_DB
 
 
@@ -24,6 +24,6 @@ def demo(db: Path | None, no_app: bool) -> None:
     click.echo(f"building the sample project in {path} (a few seconds the first time)…", err=True)
     with here.writer() as store:
         report = build_demo(store, here.settings, here.families)
-    click.echo(f"sample project in {path}: {report.summary()}")
+    click.echo(wrapped(f"sample project in {path}: {report.summary()}"))
     if not no_app:
         open_app(path)

@@ -257,8 +257,8 @@ def report_lines(settings: MeaningSettings, gates: GateSettings = GateSettings()
 
     dedup_settings, decontam_settings = set_level_settings(gates)
     rows = load_pairs()
-    lines = [f"calibration on the labelled Persian sets (the gates as configured; {TEMPLATED.name}: written from "
-             "task templates):",
+    lines = ["calibration on the labelled Persian sets, the gates as configured",
+             f"{TEMPLATED.name} (written from task templates):",
              f"{'family':<14} {'gate':<17} {'precision':>9} {'recall':>6}  (tp fp fn)"]
     found = templated(settings, dedup_settings=dedup_settings, decontam_settings=decontam_settings)
     for fam in found.families:
@@ -270,8 +270,8 @@ def report_lines(settings: MeaningSettings, gates: GateSettings = GateSettings()
                      f"{fam.leaks}, duplicates caught {fam.duplicates_caught}/{fam.duplicates}")
     if found.meaning not in ("run", ""):
         lines.append(f"(meaning gates {found.meaning})")
-    lines += ["", f"{PAIRS.name} ({sum(r['match'] for r in rows)} paraphrase pairs that must match, "
-                  f"{sum(not r['match'] for r in rows)} hard non-pairs that must not):"]
+    lines += ["", f"{PAIRS.name}: {sum(r['match'] for r in rows)} paraphrase pairs that must match,",
+              f"{sum(not r['match'] for r in rows)} hard non-pairs that must not:"]
     for s in calibrate(settings, rows, decontam_settings=decontam_settings, dedup_settings=dedup_settings):
         lines.append(f"{s.gate:<17} precision {s.precision:.2f}  recall {s.recall:.2f}  ({s.rule})")
     return lines
