@@ -105,6 +105,13 @@ def test_a_foreign_sqlite_file_is_refused(db_file: Path) -> None:
         Store(db_file)
 
 
+def test_an_empty_file_read_only_is_named_empty_and_left_as_it_is(db_file: Path) -> None:
+    db_file.write_bytes(b"")
+    with pytest.raises(StoreError, match="empty, not a curator database yet"):
+        Store(db_file, readonly=True)
+    assert db_file.read_bytes() == b""
+
+
 def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="folder"):
         Store(tmp_path)

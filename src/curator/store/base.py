@@ -237,6 +237,9 @@ class StoreBase:
         conn.execute("PRAGMA cache_size = -65536")  # 64 MB: bulk imports spill less
         if self.readonly:
             conn.execute("PRAGMA query_only = ON")
+            if version == 0:  # (no table: an empty file, or an empty SQLite database)
+                raise StoreError(f"{self.path}: empty, not a curator database yet (a writing command, say "
+                                 "`curator import`, makes one there); it was left untouched")
             if version < LATEST_VERSION:
                 raise StoreError(f"{self.path}: schema {version} is older than this curator's ({LATEST_VERSION}); "
                                  "run any writing command (say `curator import`) once to upgrade it")
