@@ -158,3 +158,25 @@ def test_an_export_with_nothing_to_train_on_writes_no_version(tmp_path: Path, mo
     code, err = run(monkeypatch, capsys, "--db", str(tmp_path / "p.db"), "export")
     assert code == 1 and "nothing to export yet: no accepted candidate and no few-shot or polish seed" in err
     assert not (tmp_path / "exports").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (("triage", "accept", "--queue", "flagged", "19"), "--queue goes with --where"),
+    (("triage", "reject", "--yes", "19"), "--yes goes with --where"),
+    (("generate", "--family", "school_math", "--procedural", "--batch"), "--batch is for teacher runs"),
+    (("generate", "--family", "school_math", "--procedural", "--wait"), "--wait is for teacher runs"),
+    (("generate", "--family", "school_math", "--wait"), "--wait goes with --batch"),
+    (("augment", "--per-failure", "3", "--dry-run"), "--per-failure goes with --from-eval"),
+], ids=["queue-with-ids", "yes-with-ids", "procedural-batch", "procedural-wait", "wait-alone", "per-failure-alone"])
+def test_options_that_cannot_go_together_are_refused_before_anything_runs(tmp_path: Path, monkeypatch, capsys,
+                                                                          args, said) -> None:
+    """An option the command would ignore is a usage error (exit 2), not a run that did something else."""
+    import sqlite3
+
+    db = build_db(tmp_path / "opts.db")
+    with sqlite3.connect(db) as conn:
+        before = list(conn.iterdump())
+    code, err = run(monkeypatch, capsys, "--db", str(db), *args)
+    assert code == 2 and said in err, err
+    with sqlite3.connect(db) as conn:
+        assert list(conn.iterdump()) == before

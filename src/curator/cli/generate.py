@@ -34,6 +34,11 @@ def generate(family_name: str, limit: int | None, resume: bool, per_passage: int
         raise click.UsageError(f"unknown family {family_name!r} (known: {', '.join(sorted(fams))})")
     if resume and procedural:
         raise click.UsageError("--resume is for teacher runs (a procedural run takes the queued jobs first anyway)")
+    if procedural and (use_batch or wait):
+        raise click.UsageError(f"{'--batch' if use_batch else '--wait'} is for teacher runs (the built-in generators "
+                               "send nothing)")
+    if wait and not use_batch:
+        raise click.UsageError("--wait goes with --batch (a run without it ends when its jobs are done)")
     limit = limit if limit is not None or resume else 10
     fam = fams[family_name]
     if not (procedural or dry_run):  # the key and the server, before anything is queued or sent

@@ -99,10 +99,21 @@ def _where_options(command):
     return click.option("--where", "where", multiple=True, metavar="KEY=VALUE", help=WHERE_HELP)(command)
 
 
+def _given(*names: str) -> str | None:
+    """The first of these options typed on the command line (not left at its default), as --name."""
+    ctx = click.get_current_context()
+    for name in names:
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            return f"--{name}"
+    return None
+
+
 def _ids_or_where(action: str, ids: tuple[int, ...], where: tuple[str, ...], queue: str, reason: str | None,
                   note: str | None, yes: bool, db: Path | None, force: bool = False) -> None:
     if where and ids:
         raise click.UsageError("give ids or --where, not both")
+    if ids and _given("queue", "yes"):
+        raise click.UsageError(f"{_given('queue', 'yes')} goes with --where (ids name their candidates)")
     if where:
         if note:
             raise click.UsageError("--note goes with ids (a bulk keeps its filter instead)")
