@@ -490,7 +490,8 @@ def gate_details(verdicts: dict[str, dict], *, blind: bool = False) -> str:
 
 @dataclass
 class Session:
-    """The decisions made since the app opened: how many, and the median seconds each took."""
+    """The accepts and rejects made on cards since the app opened (what leaves the queue): how many, and the
+    median seconds each took."""
 
     seconds: dict[int, float] = field(default_factory=dict)  # decision id -> seconds on the card
 

@@ -443,9 +443,8 @@ class TriageScreen(TriageAtScale, Screen):
         if not ok:
             return  # the same card stays
         self.confirming, self.warning = None, ""
-        if action in ("accept", "reject", "skip", "flag"):
+        if action in ("accept", "reject"):  # (the pace counts what leaves the queue, as `left` does)
             self.session.record(decision_id, seconds)
-        if action in ("accept", "reject"):
             self.done.add(example_id)
             self.app.post_message(DecisionMade(example_id, action))
             self.decision_counted()
