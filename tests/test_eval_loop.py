@@ -133,6 +133,9 @@ def test_an_unreachable_endpoint_or_a_wrong_model_is_one_line_and_nothing_is_sto
                                    capture_output=True, text=True, timeout=120)
         assert judgeless.returncode == 2 and "--judge-api openai needs --judge-endpoint" in judgeless.stderr
         assert api.requests == [], "a judge with no endpoint is refused before the student is asked"
+        judge_alone = subprocess.run([sys.executable, "-m", "curator", "eval", "judge", "--api", "openai", "--db",
+                                      str(db)], capture_output=True, text=True, timeout=120)
+        assert judge_alone.returncode == 2 and "--api openai needs --endpoint" in judge_alone.stderr, "its own options"
     with Store(db, readonly=True) as store:
         assert store.eval_runs() == [] and store.count("jobs") == 0
 

@@ -208,3 +208,12 @@ async def test_the_palette_judges_the_latest_eval_runs_open_answers(tmp_path: Pa
     assert judge.requests and all(r["model"] == "grader" for r in judge.requests)
     with Store(db, readonly=True) as store:
         assert all(passed is not None for _, scorer, passed, _, _ in store.eval_scores(run) if scorer == "judge")
+
+
+async def test_the_palettes_judge_names_its_own_options_when_refused(tmp_path: Path) -> None:
+    db = build_db(tmp_path / "tui.db")
+    app = CuratorApp(db, Settings(**SETTINGS), start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await palette(pilot, "Judge an eval run", "--api openai")
+        assert (await asked_again(pilot)) == ("--api openai", "--api openai needs --endpoint"), "as `eval judge`"

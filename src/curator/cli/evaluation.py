@@ -24,11 +24,12 @@ def judge_options(func):
                         "their questions, references and answers go to its endpoint.")(func)
 
 
-def judge_settings(endpoint: str | None, model: str | None, api: str, db: Path | None):
+def judge_settings(endpoint: str | None, model: str | None, api: str, db: Path | None,
+                   options: tuple[str, str] = ("--judge-api", "--judge-endpoint")):
     from curator.services import evaluation
 
     try:
-        return evaluation.judge_settings(endpoint, model, api, project(db).settings.judge.model)
+        return evaluation.judge_settings(endpoint, model, api, project(db).settings.judge.model, options=options)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -120,9 +121,9 @@ def eval_judge(run: int | None, judge_endpoint: str | None, judge_model: str | N
     $ANTHROPIC_API_KEY for the Anthropic API."""
     from curator.services.evaluation import judge_eval, scorecard
 
+    judging = judge_settings(judge_endpoint, judge_model, judge_api, db, ("--api", "--endpoint"))
     with open_store(db) as store:
-        report = judge_eval(store, run, judge_settings(judge_endpoint, judge_model, judge_api, db),
-                            project(db).settings.prompts_path())
+        report = judge_eval(store, run, judging, project(db).settings.prompts_path())
         card = scorecard(store, report.run)
     click.echo(report.summary())
     for error in report.errors[:10]:

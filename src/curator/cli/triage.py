@@ -112,8 +112,8 @@ def _ids_or_where(action: str, ids: tuple[int, ...], where: tuple[str, ...], que
                   note: str | None, yes: bool, db: Path | None, force: bool = False) -> None:
     if where and ids:
         raise click.UsageError("give ids or --where, not both")
-    if ids and _given("queue", "yes"):
-        raise click.UsageError(f"{_given('queue', 'yes')} goes with --where (ids name their candidates)")
+    if ids and (given := _given("queue", "yes")):
+        raise click.UsageError(f"{given} goes with --where (ids name their candidates)")
     if where:
         if note:
             raise click.UsageError("--note goes with ids (a bulk keeps its filter instead)")

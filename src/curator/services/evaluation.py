@@ -147,17 +147,20 @@ def student_settings(endpoint: str, model: str, api: str = "openai", **more: Any
                            **more)
 
 
-def judge_settings(endpoint: str | None, model: str | None, api: str, default_model: str) -> StudentSettings:
+def judge_settings(endpoint: str | None, model: str | None, api: str, default_model: str, *,
+                   options: tuple[str, str] = ("--judge-api", "--judge-endpoint")) -> StudentSettings:
     """The judge's settings: the teacher's endpoint ($ANTHROPIC_BASE_URL, else Anthropic's API) and
     `default_model` unless named; its key from $JUDGE_API_KEY, else $ANTHROPIC_API_KEY for the Anthropic API
-    (never stored). ValueError for an OpenAI-style judge with no endpoint."""
+    (never stored). ValueError for an OpenAI-style judge with no endpoint, naming the API's and the
+    endpoint's `options` as the curator typed them."""
+    api_option, endpoint_option = options
     if api not in ("anthropic", "openai"):
-        raise ValueError(f"--judge-api is anthropic or openai, not {api!r}")
+        raise ValueError(f"{api_option} is anthropic or openai, not {api!r}")
     key = os.environ.get("JUDGE_API_KEY") or (os.environ.get("ANTHROPIC_API_KEY", "") if api == "anthropic" else "")
     where = endpoint or (os.environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com" if api == "anthropic"
                          else None)
     if where is None:
-        raise ValueError("--judge-api openai needs --judge-endpoint")
+        raise ValueError(f"{api_option} openai needs {endpoint_option}")
     return StudentSettings(endpoint=where, model=model or default_model, api=api, api_key=key, concurrency=4)
 
 

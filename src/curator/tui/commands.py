@@ -195,7 +195,8 @@ def _judging(app: Any, words: list[str], prefix: str) -> tuple[Any, list[str]]:
     model, words = _option(words, f"{prefix}model", "")
     api, words = _option(words, f"{prefix}api", "anthropic", ("anthropic", "openai"))
     try:
-        return judge_settings(endpoint or None, model or None, api, app.settings.judge.model), words
+        return judge_settings(endpoint or None, model or None, api, app.settings.judge.model,
+                              options=(f"{prefix}api", f"{prefix}endpoint")), words
     except ValueError as exc:
         raise ArgumentsError(str(exc)) from None
 
@@ -241,6 +242,7 @@ RUNS = {
     "import": _import_corpus, "seeds import": _import_seeds(False), "eval import": _import_seeds(True),
     "candidates import": _import_candidates, "generate --dry-run": _estimate, "generate --batch": _batch,
     "classify --llm": _classify, "gate judge": _judge, "embed": _embed, "gate report": _gate_report,
-    "gate override": _override, "eval list": _eval_list, "eval run": _eval_run, "eval judge": _eval_judge, "candidates keeper": _keeper,
+    "gate override": _override, "eval list": _eval_list, "eval run": _eval_run, "eval judge": _eval_judge,
+    "candidates keeper": _keeper,
 }
 COMMANDS = tuple(ServiceCommand(use, RUNS[use.command]) for use in PALETTE)
