@@ -116,3 +116,25 @@ async def test_a_reload_keeps_the_cursor_on_its_passage_and_a_failed_read_is_sai
         assert "(cannot be read)" in on_screen(table)[1]
         assert sum("could not read the passages" in e for e in app.errors) == 1, app.errors
         assert screen.current() is None and screen.query_one("#passage-text", RtlText).text == ""
+
+
+async def test_a_search_says_how_to_list_all_again_and_forgets_the_last_change(tmp_path: Path) -> None:
+    from tui_fixtures import build_db
+
+    app = CuratorApp(build_db(tmp_path / "s.db"), Settings(prompts_dir=ROOT / "prompts", bidi="app"),
+                     start="passages")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        info = lambda: str(screen.query_one("#info").render())  # noqa: E731
+        await pilot.press("2")
+        await pilot.pause()
+        assert info().startswith("#1 quality ")
+        for typed, said in (("zzzz-not-there", "0 passages matching «zzzz-not-there» (/ empty: all) · 0 marked"),
+                            ("", "37 passages · 0 marked (space marks, g queues jobs for them)")):
+            await pilot.press("slash")
+            await pilot.pause()
+            app.screen.query_one("#answer").value = typed
+            await pilot.press("enter")
+            await settle(pilot)
+            assert info().startswith(said), info()

@@ -215,7 +215,7 @@ class PassagesScreen(ShowsWorkerErrors, Screen):
     def action_search(self) -> None:
         def done(text: str | None) -> None:
             if text is not None:
-                self.search = text
+                self.search, self.last_change = text, ""  # (another list: the last change is not about it)
                 self.load()
 
         self.app.push_screen(PromptScreen("Search passages", self.search), done)
