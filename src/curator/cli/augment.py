@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, confirmed, db_option, open_store, project, safe_line, wrapped
+from curator.cli.base import cli, confirmed, db_option, given, open_store, project, safe_line, wrapped
 
 
 @cli.command()
@@ -23,8 +23,7 @@ def augment(max_jobs: int, dry_run: bool, yes: bool, from_eval: int | None, per_
     generate` runs it, gates and triage follow. Shows the job count and the worst-case cost and asks before queueing."""
     from curator.services import augment as service
 
-    if from_eval is None and click.get_current_context().get_parameter_source("per_failure") == \
-            click.core.ParameterSource.COMMANDLINE:
+    if from_eval is None and given("per_failure"):
         raise click.UsageError("--per-failure goes with --from-eval (the thin cells are planned by --max-jobs)")
     here = project(db)
     settings, families, cmap = here.settings, here.families, here.coverage_map()

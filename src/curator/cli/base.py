@@ -97,12 +97,21 @@ def safe_line(text: str, width: int) -> str:
 def wrapped(text: str) -> str:
     """A summary of ours (not untrusted text) wrapped at the terminal's width (80 without a terminal), each
     line of it on its own; a wrapped line goes on indented."""
-    import shutil
     import textwrap
 
-    width = shutil.get_terminal_size((80, 24)).columns
+    width = room_left(0)
     return "\n".join("\n".join(textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False,
                                              break_long_words=False)) or line for line in text.splitlines())
+
+
+def given(*names: str) -> str | None:
+    """The first of these options typed on the command line (not left at its default), as --name (for an
+    option that goes only with another)."""
+    ctx = click.get_current_context()
+    for name in names:
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            return f"--{name.replace('_', '-')}"
+    return None
 
 
 def confirmed(question: str, refused: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from curator.cli.base import cli, confirmed, db_option, json_line, open_store, settings
+from curator.cli.base import cli, confirmed, db_option, given, json_line, open_store, settings
 
 
 @cli.group()
@@ -99,21 +99,12 @@ def _where_options(command):
     return click.option("--where", "where", multiple=True, metavar="KEY=VALUE", help=WHERE_HELP)(command)
 
 
-def _given(*names: str) -> str | None:
-    """The first of these options typed on the command line (not left at its default), as --name."""
-    ctx = click.get_current_context()
-    for name in names:
-        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
-            return f"--{name}"
-    return None
-
-
 def _ids_or_where(action: str, ids: tuple[int, ...], where: tuple[str, ...], queue: str, reason: str | None,
                   note: str | None, yes: bool, db: Path | None, force: bool = False) -> None:
     if where and ids:
         raise click.UsageError("give ids or --where, not both")
-    if ids and (given := _given("queue", "yes")):
-        raise click.UsageError(f"{given} goes with --where (ids name their candidates)")
+    if ids and (typed := given("queue", "yes")):
+        raise click.UsageError(f"{typed} goes with --where (ids name their candidates)")
     if where:
         if note:
             raise click.UsageError("--note goes with ids (a bulk keeps its filter instead)")

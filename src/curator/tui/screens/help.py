@@ -28,8 +28,7 @@ def help_text(title: str, keys: ScreenKeys) -> Text:
         for key in group:
             text.append(key.label + " " * (width - cell_len(key.label) + 2), style="bold")
             # (Textual's own in sentence case, as ours: "Page left", "Palette", not "Page Left", "palette")
-            said = key.description if group is not keys.textual else key.description[:1].upper() + key.description[1:].lower()
-            text.append(said + "\n")
+            text.append((key.description.capitalize() if group is keys.textual else key.description) + "\n")
     return text
 
 
