@@ -217,3 +217,14 @@ async def test_the_palettes_judge_names_its_own_options_when_refused(tmp_path: P
         await settle(pilot)
         await palette(pilot, "Judge an eval run", "--api openai")
         assert (await asked_again(pilot)) == ("--api openai", "--api openai needs --endpoint"), "as `eval judge`"
+
+
+async def test_a_count_that_ends_while_the_app_closes_is_dropped(tmp_path: Path) -> None:
+    """The coverage count is a worker: it may end after the dashboard's widgets are gone (the app closing)."""
+    app = CuratorApp(build_db(tmp_path / "tui.db"), Settings(**SETTINGS), start="dashboard")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await app.screen.query_one("#coverage").remove()
+        app.refresh_dashboard_coverage()  # (it raised NoMatches, and the app failed)
+        await pilot.pause()
+        assert app.is_running

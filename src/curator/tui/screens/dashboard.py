@@ -178,7 +178,10 @@ class DashboardScreen(ShowsWorkerErrors, Screen):
     def show_coverage(self) -> None:
         """Bars per cell: a filled part and a light remainder, so no colour is needed to read them."""
         live = getattr(self.app, "coverage", None)
-        widget = self.query_one("#coverage", RtlText)  # cell values may be Persian: it reorders each line
+        found = self.query("#coverage")
+        if not found:  # (a count that ends while the app closes: the screen's widgets are gone already)
+            return
+        widget = found.first(RtlText)  # cell values may be Persian: it reorders each line
         # (so the lines are built in logical order: `fit` in mode "terminal" only makes them inert and cuts them)
         if live is None:
             error = self.app.coverage_error
